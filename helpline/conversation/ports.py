@@ -1,0 +1,120 @@
+"""The small ports the conversation engine depends on.
+
+The engine (business logic) only sees these plain data types and protocols; the embedded
+models, the knowledge index, the connectors and the store are adapters that implement them
+outside the core. An LLM-backed understander or wording can be plugged in by implementing
+the same protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+# --- understanding -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entity:
+    """Something recognised in a message.
+
+    ``type`` is one of: email, phone, person_name, postcode, date, time, datetime, money, number,
+    product, product_option, card_number, or a pack id format name (e.g. ``order_id``).
+    ``value`` is normalised (E.164 phone, lower-case email, ISO date, canonical product name,
+    upper-cased id, "12.50" money); ``text`` is the surface form as typed.
+    """
+
+    type: str
+    value: str
+    text: str
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What one customer message means, as far as the embedded models can tell."""
+
+    text: str  # the message with secrets (card numbers, ...) already redacted
+    intents: tuple[IntentScore, ...]  # best first; scores in [0, 1]
+    entities: tuple[Entity, ...] = ()
+    frustration: float = 0.0  # 0 calm .. 1 furious
+    frustration_cues: tuple[str, ...] = ()  # e.g. "caps", "profanity", "manager", "negative"
+    redacted: tuple[str, ...] = ()  # kinds of secrets removed, e.g. ("card_number",)
+    language: str = "en"
+
+    @property
+    def top_intent(self) -> IntentScore | None:
+        return self.intents[0] if self.intents else None
+
+    def entities_of(self, entity_type: str) -> list[Entity]:
+        return [e for e in self.entities if e.type == entity_type]
+
+
+class Understander(Protocol):
+    def understand(self, text: str) -> Understanding: ...
+
+
+class Embedder(Protocol):
+    """Sentence embeddings, L2-normalised rows of float32."""
+
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
+# --- knowledge ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnowledgeHit:
+    article_id: str  # file stem of the article
+    title: str  # article title
+    section: str  # heading of the passage ("" for the article's lead)
+    text: str  # the passage, Markdown
+    score: float  # calibrated confidence in [0, 1]
+
+
+class KnowledgeSearch(Protocol):
+    def search(self, query: str, k: int = 3) -> list[KnowledgeHit]: ...
+
+
+# --- operations (the business's system of record) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    ok: bool
+    data: Any = None  # mapped result (dict / list / scalar)
+    error: str = ""  # human-readable reason when not ok
+    retryable: bool = False  # a transport failure rather than a business refusal
+
+
+class OperationGateway(Protocol):
+    def call(self, name: str, args: Mapping[str, Any]) -> OperationResult: ...
+
+
+# --- wording -----------------------------------------------------------------------------------
+
+
+@dataclass
+class WordingContext:
+    persona_name: str = "Helpline"
+    business_name: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class Wording(Protocol):
+    """Turns a message key (or an inline template) plus facts into the sentence the customer sees."""
+
+    def render(self, key_or_template: str, facts: Mapping[str, Any]) -> str: ...
