@@ -118,3 +118,9 @@ class Wording(Protocol):
     """Turns a message key (or an inline template) plus facts into the sentence the customer sees."""
 
     def render(self, key_or_template: str, facts: Mapping[str, Any]) -> str: ...
+
+
+class SlotReader(Protocol):
+    """Reads one expected value from a terse answer ("John Smith", "78701", "the red one")."""
+
+    def read(self, text: str, slot_type: str, options: Sequence[str] = ()) -> str | None: ...

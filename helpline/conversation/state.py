@@ -1,0 +1,91 @@
+"""Conversation state: plain data, serialised to JSON after every turn so nothing is lost on a crash."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class ProcedureRun:
+    procedure_id: str
+    pc: int = 0
+    slots: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+    awaiting: str | None = None  # "slot:<name>" | "confirm" | None
+    confirm_granted: bool = False
+    reasks: int = 0
+    started_turn: int = 0
+
+
+@dataclass
+class Verification:
+    in_progress: bool = False
+    attempts: int = 0
+    collected: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RequestRecord:
+    """One request handled in the conversation; the ticket is built from these."""
+
+    procedure_id: str
+    title: str
+    category: str
+    priority: str
+    outcome: str = "open"  # open | resolved | unresolved | escalated | callback
+    resolution: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ConversationState:
+    turn: int = 0
+    customer: dict[str, Any] | None = None  # the verified customer's record
+    verification: Verification = field(default_factory=Verification)
+    active: ProcedureRun | None = None
+    suspended: list[ProcedureRun] = field(default_factory=list)
+    pending_offer: str | None = None  # "human" | "callback" | "anything_else"
+    misunderstandings: int = 0
+    out_of_scope_count: int = 0
+    apologised: bool = False
+    upset_turns: int = 0
+    escalated: bool = False
+    ended: bool = False
+    known: dict[str, str] = field(default_factory=dict)  # entity type -> latest value said
+    known_turn: dict[str, int] = field(default_factory=dict)  # entity type -> turn it was said
+    steps_taken: list[str] = field(default_factory=list)
+    requests: list[RequestRecord] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    incidents_told: list[str] = field(default_factory=list)
+    last_reply: str = ""
+    sentiment: float = 0.0
+    max_frustration: float = 0.0
+
+    @property
+    def verified(self) -> bool:
+        return self.customer is not None
+
+    @property
+    def customer_id(self) -> str | None:
+        if self.customer is None:
+            return None
+        value = self.customer.get("id")
+        return None if value is None else str(value)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
+        if not data:
+            return cls()
+        data = dict(data)
+        state = cls(**{k: v for k, v in data.items() if k not in ("active", "suspended", "verification",
+                                                                   "requests")})
+        if data.get("active"):
+            state.active = ProcedureRun(**data["active"])
+        state.suspended = [ProcedureRun(**run) for run in data.get("suspended", [])]
+        state.verification = Verification(**data.get("verification", {}))
+        state.requests = [RequestRecord(**r) for r in data.get("requests", [])]
+        return state

@@ -1,0 +1,152 @@
+"""The expression and template language of packs: sandboxed Jinja with a few business filters.
+
+Packs are data written by a business, not trusted code, so everything runs in Jinja's sandbox:
+no attribute access to Python internals, no imports, no file access.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, Undefined, UndefinedError, pass_context
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+class ExpressionError(Exception):
+    """A pack expression or template failed to evaluate."""
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str) and value.strip():
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def money(value: Any, currency: str = "$") -> str:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{currency}{amount:,.2f}"
+
+
+def days_since(value: Any, now: datetime | None = None) -> float:
+    """Whole days between a date/datetime (or ISO string) and now; a very large number if unknown."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return float("inf")
+    reference = now or datetime.now(UTC)
+    return float((reference - moment).days)
+
+
+def human_date(value: Any) -> str:
+    moment = _as_datetime(value)
+    if moment is None:
+        return str(value)
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+def spell(value: Any) -> str:
+    """Read an id character by character: 'BB-10001' -> 'B B dash 1 0 0 0 1'."""
+    names = {"-": "dash", "@": "at", ".": "dot", "_": "underscore", " ": ""}
+    return " ".join(names.get(ch, ch) for ch in str(value) if names.get(ch, ch))
+
+
+def fromjson(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+@pass_context
+def _days_since_in_context(context: Context, value: Any) -> float:
+    # the conversation's clock (``now``) rather than the wall clock, so tests and replays agree
+    now = context.get("now")
+    return days_since(value, now if isinstance(now, datetime) else None)
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    pass
+
+
+@lru_cache(maxsize=1)
+def environment() -> _Environment:
+    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env.filters.update(
+        money=money,
+        days_since=_days_since_in_context,
+        date=human_date,
+        spell=spell,
+        fromjson=fromjson,
+        tojson=lambda v: json.dumps(v, default=str),
+        lower=lambda v: str(v).lower(),
+    )
+    env.globals.update(money=money)
+    return env
+
+
+@lru_cache(maxsize=2048)
+def _compiled_expression(source: str) -> Any:
+    try:
+        return environment().compile_expression(source, undefined_to_none=False)
+    except Exception as exc:
+        raise ExpressionError(f"bad expression '{source}': {exc}") from exc
+
+
+@lru_cache(maxsize=2048)
+def _compiled_template(source: str) -> Any:
+    try:
+        return environment().from_string(source)
+    except Exception as exc:
+        raise ExpressionError(f"bad template '{source}': {exc}") from exc
+
+
+def evaluate(source: str, names: Mapping[str, Any]) -> Any:
+    """Evaluate an expression; a name that is not set evaluates to None rather than failing."""
+    try:
+        result = _compiled_expression(source)(**names)
+    except UndefinedError:
+        return None
+    except Exception as exc:
+        raise ExpressionError(f"cannot evaluate '{source}': {exc}") from exc
+    return None if isinstance(result, Undefined) else result
+
+
+def render(source: str, names: Mapping[str, Any]) -> str:
+    if "{{" not in source and "{%" not in source:
+        return source
+    try:
+        return str(_compiled_template(source).render(**names)).strip()
+    except Exception as exc:
+        raise ExpressionError(f"cannot render '{source}': {exc}") from exc
+
+
+def render_value(value: Any, names: Mapping[str, Any]) -> Any:
+    """Render every string inside a JSON-like value; a string that is one expression keeps its type."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1:
+            return evaluate(stripped[2:-2].strip(), names)
+        return render(value, names)
+    if isinstance(value, Mapping):
+        return {k: render_value(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_value(v, names) for v in value]
+    return value

@@ -1,0 +1,352 @@
+"""The business pack as plain, validated data (pydantic models).
+
+These models are the single source of the pack's JSON Schema (``helpline pack schema``) and of
+the validator's error messages; the engine only ever sees these objects, never raw YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
+_DURATION_RE = re.compile(r"^(\d+)\s*(m|min|h|d)$")
+
+BUILTIN_SLOT_TYPES = (
+    "email",
+    "phone",
+    "person_name",
+    "postcode",
+    "date",
+    "time",
+    "datetime",
+    "money",
+    "number",
+    "product",
+    "product_option",
+    "yes_no",
+    "choice",
+    "text",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def parse_duration(text: str) -> timedelta:
+    """'4h', '30m', '2d' -> timedelta."""
+    match = _DURATION_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a duration like 30m, 4h or 2d")
+    amount, unit = int(match.group(1)), match.group(2)
+    if unit in ("m", "min"):
+        return timedelta(minutes=amount)
+    if unit == "h":
+        return timedelta(hours=amount)
+    return timedelta(days=amount)
+
+
+# --- business.yaml -----------------------------------------------------------------------------
+
+
+class Persona(Strict):
+    name: str = "Helpline"
+    tone: Literal["warm", "formal", "concise"] = "warm"
+    greeting: str | None = None
+
+
+class EscalationTier(Strict):
+    name: str
+    description: str = ""
+    phone_extension: str | None = None
+    sip_uri: str | None = None
+    email: str | None = None
+
+
+class Escalation(Strict):
+    tiers: list[EscalationTier] = Field(min_length=1)
+    default_tier: str
+    manager_tier: str | None = None
+
+    @model_validator(mode="after")
+    def _tiers_exist(self) -> Escalation:
+        names = {t.name for t in self.tiers}
+        for field_name in ("default_tier", "manager_tier"):
+            value = getattr(self, field_name)
+            if value is not None and value not in names:
+                raise ValueError(f"{field_name} '{value}' is not one of the tiers {sorted(names)}")
+        return self
+
+    def tier(self, name: str | None) -> EscalationTier:
+        wanted = name or self.default_tier
+        for tier in self.tiers:
+            if tier.name == wanted:
+                return tier
+        return self.tiers[0]
+
+
+class VerificationMethod(Strict):
+    fields: list[str] = Field(min_length=1)
+
+
+class Verification(Strict):
+    lookup_operation: str
+    methods: list[VerificationMethod] = Field(min_length=1)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+
+class CatalogueItem(Strict):
+    name: str
+    options: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class Catalogue(Strict):
+    operation: str | None = None
+    items: list[CatalogueItem] = Field(default_factory=list)
+
+
+class BusinessConfig(Strict):
+    name: str
+    timezone: str = "UTC"
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    opening_hours: dict[str, str] = Field(default_factory=dict)
+    holidays: list[str] = Field(default_factory=list)
+    persona: Persona = Field(default_factory=Persona)
+    escalation: Escalation
+    callback_sla: str = "4h"
+    verification: Verification
+    id_formats: dict[str, str] = Field(default_factory=dict)
+    catalogue: Catalogue = Field(default_factory=Catalogue)
+    phone_region: str = "US"
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, str]) -> dict[str, str]:
+        for day, span in value.items():
+            if day not in DAYS:
+                raise ValueError(f"'{day}' is not a day (use {', '.join(DAYS)})")
+            if not _HOURS_RE.match(span):
+                raise ValueError(f"'{span}' is not an opening span like 08:00-18:00")
+        return value
+
+    @field_validator("callback_sla")
+    @classmethod
+    def _sla(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except Exception as exc:
+            raise ValueError(f"unknown timezone '{value}'") from exc
+        return value
+
+    @field_validator("id_formats")
+    @classmethod
+    def _regexes(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, pattern in value.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"id format '{name}' is not a valid regex: {exc}") from exc
+            if name in BUILTIN_SLOT_TYPES:
+                raise ValueError(f"id format '{name}' clashes with a built-in slot type")
+        return value
+
+
+# --- operations.yaml ---------------------------------------------------------------------------
+
+
+class TableSpec(Strict):
+    file: str
+    key: str | None = None
+
+
+class HttpAuth(Strict):
+    header: str = "Authorization"
+    env: str
+    prefix: str = ""
+
+
+class HttpSpec(Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    auth: HttpAuth | None = None
+    body: Any = None
+    timeout: float = Field(default=5.0, gt=0, le=120)
+    retries: int = Field(default=1, ge=0, le=5)
+    response: dict[str, str] | str | None = None
+    error_when: str | None = None  # expression over `body`/`status`: a business refusal
+
+
+class OperationSpec(Strict):
+    description: str = ""
+    params: dict[str, str] = Field(default_factory=dict)
+    optional: list[str] = Field(default_factory=list)
+    changes_data: bool = False
+    owner_field: str | None = None
+    sql: str | list[str] | None = None
+    returns: Literal["one", "many", "count", "none"] = "one"
+    expect_rows: int | None = None
+    http: HttpSpec | None = None
+    plugin: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> OperationSpec:
+        kinds = [k for k in ("sql", "http", "plugin") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("an operation needs exactly one of sql, http or plugin")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "sql" if self.sql is not None else "http" if self.http is not None else "plugin"
+
+
+class OperationsFile(Strict):
+    tables: dict[str, TableSpec] = Field(default_factory=dict)
+    operations: dict[str, OperationSpec] = Field(default_factory=dict)
+
+
+# --- procedures/*.yaml -------------------------------------------------------------------------
+
+
+class SlotSpec(Strict):
+    type: str
+    prompt: str | None = None
+    options: list[str] = Field(default_factory=list)
+    required: bool = True
+
+    @model_validator(mode="after")
+    def _choice_has_options(self) -> SlotSpec:
+        if self.type == "choice" and not self.options:
+            raise ValueError("a choice slot needs options")
+        return self
+
+
+class BranchCase(Strict):
+    when: str
+    goto: str
+
+
+class Step(BaseModel):
+    """One step; exactly one of the action keys is set (checked by the validator)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    label: str | None = None
+    requires_verification: bool = False
+    # actions
+    ask: str | None = None
+    prompt: str | None = None
+    say: str | None = None
+    call: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    save_as: str | None = None
+    on_failure: str | None = None
+    check: str | None = None
+    else_say: str | None = None
+    else_goto: str | None = None
+    branch: list[BranchCase] | None = None
+    otherwise: str | None = None
+    confirm: str | None = None
+    on_no: str | None = None
+    set: dict[str, str] | None = None
+    escalate: str | None = None
+    tier: str | None = None
+    callback: str | None = None
+    within: str | None = None
+    end: Literal["resolved", "unresolved"] | None = None
+    resolution: str | None = None
+    goto: str | None = None
+
+    ACTIONS: tuple[str, ...] = (
+        "ask", "call", "check", "branch", "confirm", "set", "escalate", "callback", "end",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        actions = [a for a in self.ACTIONS if getattr(self, a) is not None]
+        if len(actions) > 1:
+            raise ValueError(f"a step does one thing; this one has {', '.join(actions)}")
+        if not actions and self.say is None and self.goto is None and self.label is None:
+            raise ValueError("empty step: use one of ask, say, call, check, branch, confirm, set, "
+                             "escalate, callback, end, goto")
+        if self.within is not None:
+            parse_duration(self.within)
+        return self
+
+    @property
+    def action(self) -> str:
+        for name in self.ACTIONS:
+            if getattr(self, name) is not None:
+                return name
+        if self.say is not None:
+            return "say"
+        if self.goto is not None:
+            return "goto"
+        return "noop"
+
+
+class TicketSpec(Strict):
+    tags: list[str] = Field(default_factory=list)
+
+
+class Procedure(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    category: str = "general"
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    requires_verification: bool = False
+    triggers: list[str] = Field(min_length=2)
+    slots: dict[str, SlotSpec] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1)
+    ticket: TicketSpec = Field(default_factory=TicketSpec)
+
+    @model_validator(mode="after")
+    def _references(self) -> Procedure:
+        labels = [s.label for s in self.steps if s.label]
+        duplicates = {name for name in labels if labels.count(name) > 1}
+        if duplicates:
+            raise ValueError(f"labels used twice: {sorted(duplicates)}")
+        for index, step in enumerate(self.steps):
+            targets = [step.else_goto, step.on_no, step.on_failure, step.goto, step.otherwise]
+            targets += [case.goto for case in step.branch or []]
+            for target in targets:
+                if target is not None and target not in labels:
+                    raise ValueError(f"step {index + 1} jumps to unknown label '{target}'")
+            if step.ask is not None and step.ask not in self.slots:
+                raise ValueError(f"step {index + 1} asks for undeclared slot '{step.ask}'")
+        return self
+
+    def index_of(self, label: str) -> int:
+        for index, step in enumerate(self.steps):
+            if step.label == label:
+                return index
+        raise KeyError(label)
+
+
+# --- templates/replies.yaml --------------------------------------------------------------------
+
+
+class Replies(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    replies: dict[str, list[str]]
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> Replies:
+        normalised: dict[str, list[str]] = {}
+        for key, value in data.items():
+            normalised[key] = [value] if isinstance(value, str) else list(value)
+        return cls(replies=normalised)
