@@ -1,0 +1,66 @@
+"""What happened in a turn, for the application layer to record (ticket, audit, handoff, callback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OperationCalled:
+    name: str
+    args: dict[str, Any]
+    ok: bool
+    changes_data: bool
+    customer_id: str | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerVerified:
+    customer: dict[str, Any]
+    method: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Escalated:
+    tier: str
+    reason: str
+    summary: dict[str, Any]  # who, issue, steps_tried, customer_wants, mood, urgency
+    out_of_hours: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackRequested:
+    reason: str
+    due_at: datetime
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class ProcedureFinished:
+    procedure_id: str
+    outcome: str
+    resolution: str = ""
+
+
+@dataclass(frozen=True)
+class KnowledgeGap:
+    question: str
+    best_score: float
+
+
+@dataclass(frozen=True)
+class ConversationEnded:
+    reason: str
+
+
+@dataclass
+class TurnResult:
+    replies: list[str]
+    events: list[Any] = field(default_factory=list)
+    redacted_text: str = ""
+    intent: str | None = None
+    frustration: float = 0.0
