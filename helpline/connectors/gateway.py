@@ -30,7 +30,7 @@ def load_plugin(reference: str) -> PluginFunction:
         function = matches[0].load()
     if not callable(function):
         raise TypeError(f"plugin '{reference}' is not callable")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 class PackOperations:

@@ -123,7 +123,7 @@ class Engine:
         greeting = self.pack.business.persona.greeting
         self._say(turn, greeting if greeting else "greeting")
         if not is_open(self.pack.business, context.now):
-            pass  # humans are away; escalations will book a callback instead of a transfer
+            self._say(turn, "out_of_hours_note")
         self._tell_incidents(turn, tags=())
         return TurnResult(replies=turn.replies, events=turn.events)
 
@@ -186,7 +186,7 @@ class Engine:
         if _INJECTION.search(u.text):
             self._say(turn, "ignored_instruction")
 
-        if name == "human" and score >= BUILTIN_THRESHOLD or "manager" in u.frustration_cues:
+        if (name == "human" and score >= BUILTIN_THRESHOLD) or "manager" in u.frustration_cues:
             manager = "manager" in u.frustration_cues or "manager" in u.text.lower()
             tier = self.pack.business.escalation.manager_tier if manager else None
             self._escalate(turn, "customer asked for a person", tier)
@@ -261,7 +261,7 @@ class Engine:
             self._reprompt(turn, run)
             return True
         hits = self.knowledge.search(u.text, k=3)
-        if hits and hits[0].score >= KB_THRESHOLD and "?" in u.text or hits and hits[0].score >= 0.7:
+        if (hits and hits[0].score >= KB_THRESHOLD and "?" in u.text) or (hits and hits[0].score >= 0.7):
             self._answer_from_kb(turn, hits)
             self._reprompt(turn, run)
             return True
@@ -289,8 +289,8 @@ class Engine:
     def _answer_offer(self, turn: _Turn, u: Understanding, name: str, score: float) -> bool:
         state = turn.state
         offer = state.pending_offer
-        yes = _YES.match(u.text) is not None or name == "affirm" and score >= BUILTIN_THRESHOLD
-        no = _NO.match(u.text) is not None or name in ("deny", "bye") and score >= BUILTIN_THRESHOLD
+        yes = _YES.match(u.text) is not None or (name == "affirm" and score >= BUILTIN_THRESHOLD)
+        no = _NO.match(u.text) is not None or (name in ("deny", "bye") and score >= BUILTIN_THRESHOLD)
         state.pending_offer = None
         if offer == "human":
             if yes:
@@ -303,7 +303,7 @@ class Engine:
                 return True
         elif offer == "anything_else":
             short = len(u.text.split()) <= 4
-            if no and short or name in ("bye", "thanks") and short:
+            if (no and short) or (name in ("bye", "thanks") and short):
                 self._recap(turn)
                 self._say(turn, "goodbye")
                 self._finish_conversation(turn, "resolved")
@@ -354,8 +354,7 @@ class Engine:
                                             tags=list(proc.ticket.tags)))
         state.steps_taken.append(f"Started '{proc.title}'")
         self._tell_incidents(turn, tags=(proc.id, proc.category, *proc.ticket.tags))
-        if proc.requires_verification and not state.verified:
-            self._begin_verification(turn)
+        if proc.requires_verification and not state.verified and not self._begin_verification(turn):
             return
         self._run(turn)
 
@@ -372,8 +371,7 @@ class Engine:
                 self._escalate(turn, f"'{proc.title}' ran out of steps")
                 return
             step = proc.steps[run.pc]
-            if step.requires_verification and not state.verified:
-                self._begin_verification(turn)
+            if step.requires_verification and not state.verified and not self._begin_verification(turn):
                 return
             if not self._execute(turn, proc, run, step):
                 return
@@ -475,8 +473,8 @@ class Engine:
         state = turn.state
         assert step.call is not None
         spec = self.pack.operations.operations[step.call]
-        if (proc.requires_verification or spec.owner_field) and not state.verified:
-            self._begin_verification(turn)
+        needs_identity = proc.requires_verification or spec.owner_field
+        if needs_identity and not state.verified and not self._begin_verification(turn):
             return False
         if spec.changes_data and not run.confirm_granted:
             # Policy, whatever the pack says: no change without an explicit yes right before it.
@@ -536,13 +534,13 @@ class Engine:
         if run.awaiting == "confirm":
             if self._correction(turn, proc, run, u):
                 return True
-            if _YES.match(u.text) or name == "affirm" and score >= 0.6 and not _NO.match(u.text):
+            if _YES.match(u.text) or (name == "affirm" and score >= 0.6 and not _NO.match(u.text)):
                 run.awaiting = None
                 run.confirm_granted = True
                 turn.state.steps_taken.append("Customer confirmed")
                 run.pc += 1
                 return True
-            if _NO.match(u.text) or name in ("deny", "nevermind") and score >= 0.6:
+            if _NO.match(u.text) or (name in ("deny", "nevermind") and score >= 0.6):
                 run.awaiting = None
                 turn.state.steps_taken.append("Customer declined the change")
                 step = proc.steps[run.pc]
@@ -553,7 +551,7 @@ class Engine:
                 self._finish_procedure(turn, run, "resolved", "customer declined the change")
                 self._after_procedure(turn)
                 return False
-            if name in BUILTIN or name in self.procedures and score >= PROCEDURE_THRESHOLD + 0.15:
+            if name in BUILTIN or (name in self.procedures and score >= PROCEDURE_THRESHOLD + 0.15):
                 return False
             self._say(turn, "confirm_needed")
             return False
@@ -652,12 +650,15 @@ class Engine:
 
     # --- verification -----------------------------------------------------------------------
 
-    def _begin_verification(self, turn: _Turn) -> None:
+    def _begin_verification(self, turn: _Turn) -> bool:
+        """Start (or finish at once, from details already given) identity verification."""
         state = turn.state
         state.verification.in_progress = True
-        if not self._try_verify(turn):
-            if not turn.state.verified and turn.state.verification.in_progress:
-                self._say(turn, "verify_intro")
+        if self._try_verify(turn):
+            return True
+        if not state.verified and state.verification.in_progress:
+            self._say(turn, "verify_intro")
+        return False
 
     def _continue_verification(self, turn: _Turn, u: Understanding) -> bool:
         """True when verification completed and the procedure can go on."""

@@ -21,6 +21,8 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                    "you won't need to repeat yourself."],
     "out_of_hours_escalation": ["Our team is away right now. I've booked a callback for you: someone will "
                                 "call you by {{ due }}."],
+    "out_of_hours_note": ["Our team is away right now, but I can help with most things, and I can book a "
+                          "callback for anything I can't."],
     "verify_intro": ["Before I can look at your account, I need to confirm who you are. What's the email "
                      "address on your account? Or give me your full name and ZIP code.",
                      "First I need to verify your identity: could you give me your account email, or your "
