@@ -1,0 +1,37 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from helpline.pack.expressions import ExpressionError, evaluate, render, render_value, spell
+
+
+def test_expression_reads_names_and_filters() -> None:
+    names = {"order": {"status": "pending", "total": 12.5}, "now": datetime(2026, 11, 20, tzinfo=UTC)}
+    assert evaluate("order.status == 'pending'", names) is True
+    assert render("Total {{ order.total | money }}", names) == "Total $12.50"
+
+
+def test_days_since_uses_the_conversation_clock() -> None:
+    names = {"order": {"delivered_at": "2026-11-01T10:00:00"}, "now": datetime(2026, 11, 21, 10, tzinfo=UTC)}
+    assert evaluate("(order.delivered_at | days_since) <= 30", names) is True
+    names["now"] = datetime(2027, 1, 21, tzinfo=UTC)
+    assert evaluate("(order.delivered_at | days_since) <= 30", names) is False
+
+
+def test_missing_name_is_none_not_a_crash() -> None:
+    assert evaluate("order.status", {}) is None
+
+
+def test_sandbox_refuses_python_internals() -> None:
+    with pytest.raises(ExpressionError):
+        render("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
+
+
+def test_render_value_keeps_types_of_single_expressions() -> None:
+    value = render_value({"id": "{{ order.id }}", "n": "{{ 2 + 3 }}", "s": "order {{ order.id }}"},
+                         {"order": {"id": 7}})
+    assert value == {"id": 7, "n": 5, "s": "order 7"}
+
+
+def test_spell_reads_ids_character_by_character() -> None:
+    assert spell("BB-10001") == "B B dash 1 0 0 0 1"
