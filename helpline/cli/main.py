@@ -1,0 +1,130 @@
+"""The `helpline` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Helpline: an offline AI contact-center agent.", no_args_is_help=True)
+pack_app = typer.Typer(help="Business packs: validate, schema.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(pack_app, name="pack")
+app.add_typer(apikey_app, name="apikey")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DEFAULT_PACK = Path("examples/demo")
+PackOption = Annotated[Path, typer.Option("--pack", help="Business pack folder.")]
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite in ./var).")]
+
+
+@pack_app.command("validate")
+def pack_validate(directory: Path) -> None:
+    """Check a pack; print every error as FILE:LINE: message."""
+    from helpline.pack.loader import PackInvalid, load_pack
+
+    try:
+        pack = load_pack(directory)
+    except PackInvalid as exc:
+        for error in exc.errors:
+            err_console.print(f"[red]{error}[/red]", highlight=False)
+        err_console.print(f"{len(exc.errors)} error(s)")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]{pack.business.name}: valid[/green] ({len(pack.procedures)} procedures, "
+        f"{len(pack.operations.operations)} operations, "
+        f"{len(list(pack.knowledge_dir.glob('*.md')))} articles)"
+    )
+
+
+@pack_app.command("schema")
+def pack_schema_command() -> None:
+    """Print the JSON Schema of the pack files."""
+    from helpline.pack.schema import pack_schema
+
+    typer.echo(json.dumps(pack_schema(), indent=2))
+
+
+@apikey_app.command("create")
+def apikey_create(
+    role: Annotated[str, typer.Option("--role", help="admin | supervisor | agent | integration")],
+    db: DbOption = None,
+    label: Annotated[str, typer.Option("--label")] = "",
+) -> None:
+    """Create an API key; the key is printed on the last line (it is not stored in clear)."""
+    from helpline.runtime import open_database
+    from helpline.store.repositories import ApiKeyRepository
+
+    database = open_database(db)
+    try:
+        with database.session() as session:
+            plaintext, key = ApiKeyRepository(session).create(role=role, label=label)
+            prefix = key.prefix
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"Created a {role} key ({prefix}…). Send it as 'Authorization: Bearer <key>'.")
+    typer.echo(plaintext)
+
+
+@app.command()
+def serve(
+    pack: PackOption = DEFAULT_PACK,
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8080,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Serve the HTTP API for a business pack."""
+    import uvicorn
+
+    from helpline.api.app import create_app
+    from helpline.runtime import build_runtime
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with console.status("Loading the business pack and models…"):
+        runtime = build_runtime(pack, db)
+    api = create_app(runtime)
+    url = f"http://{host}:{port}"
+    console.print(f"[bold green]{runtime.pack.business.name}[/bold green] is being served at {url}")
+    console.print(f"  API docs: {url}/docs   health: {url}/api/v1/health")
+    console.print(f"  Admin API key: .venv/bin/helpline apikey create --role admin --db '{runtime.db_url}'")
+    uvicorn.run(api, host=host, port=port, log_level=log_level)
+
+
+@app.command()
+def chat(pack: PackOption = DEFAULT_PACK, db: DbOption = None) -> None:
+    """Be the customer: chat with the agent in the terminal."""
+    from helpline.runtime import build_runtime
+
+    logging.basicConfig(level="WARNING")
+    with console.status("Loading the business pack and models…"):
+        runtime = build_runtime(pack, db)
+    service = runtime.conversations
+    started = service.start(channel="chat", actor="cli")
+    for line in started.replies:
+        console.print(f"[bold cyan]{runtime.pack.business.persona.name}:[/bold cyan] {line}", highlight=False)
+    while True:
+        try:
+            text = console.input("[bold]you:[/bold] ")
+        except (EOFError, KeyboardInterrupt):
+            result = service.end(started.id, actor="cli")
+            for line in result.replies:
+                console.print(f"[bold cyan]{runtime.pack.business.persona.name}:[/bold cyan] {line}")
+            break
+        result = service.post(started.id, text, actor="cli")
+        for line in result.replies:
+            console.print(f"[bold cyan]{runtime.pack.business.persona.name}:[/bold cyan] {line}", highlight=False)
+        if result.ended:
+            break
+    console.print(f"[dim]Ticket #{service.ticket_number(started.id)} recorded.[/dim]")
+
+
+if __name__ == "__main__":
+    app()
