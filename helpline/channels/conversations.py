@@ -1,0 +1,159 @@
+"""The conversation service every channel uses: one turn in, replies out, everything recorded.
+
+A turn runs the engine on the state loaded from the database, then stores the redacted transcript,
+the new state, the ticket, any handoff or callback and the audit entries in one transaction, so a
+crash or a restart never loses a conversation, a ticket or a promised callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from helpline.conversation.engine import Engine, Incident, TurnContext
+from helpline.conversation.events import TurnResult
+from helpline.conversation.state import ConversationState
+from helpline.store.db import Database
+from helpline.store.repositories import ConversationRepository, IncidentRepository
+from helpline.tickets.recorder import TurnRecorder
+from helpline.understanding.redaction import redact
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 100_000
+CRASH_REPLY = ("I'm sorry, something went wrong on my side. I've kept your message and your ticket, and a "
+               "colleague will follow up if I can't.")
+
+
+class ConversationNotFound(LookupError):
+    pass
+
+
+class ConversationClosed(RuntimeError):
+    pass
+
+
+@dataclass
+class TurnView:
+    id: str
+    replies: list[str]
+    ended: bool
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+def public_state(state: ConversationState, engine: Engine) -> dict[str, Any]:
+    """What a client may see about the conversation (no customer record before verification)."""
+    active = state.active
+    procedure = engine.procedures.get(active.procedure_id) if active else None
+    return {
+        "verified": state.verified,
+        "customer_id": state.customer_id,
+        "procedure": active.procedure_id if active else None,
+        "procedure_title": procedure.title if procedure else None,
+        "awaiting": active.awaiting if active else ("verification" if state.verification.in_progress else None),
+        "escalated": state.escalated,
+        "ended": state.ended,
+        "sentiment": round(state.sentiment, 3),
+        "turn": state.turn,
+    }
+
+
+class ConversationService:
+    def __init__(self, engine: Engine, db: Database, clock: Callable[[], datetime] | None = None):
+        self.engine = engine
+        self.db = db
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _lock(self, conversation_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(conversation_id, threading.Lock())
+
+    def _context(self, session: Session, ticket_number: int | None, channel: str) -> TurnContext:
+        now = self.clock()
+        incidents = [
+            Incident(id=str(i.id), title=i.title, message=i.message, affected=tuple(i.affected or ()),
+                     expected_fix=i.expected_fix)
+            for i in IncidentRepository(session).active(now)
+        ]
+        return TurnContext(now=now, incidents=incidents, ticket_number=ticket_number, channel=channel)
+
+    def start(self, channel: str = "chat", actor: str = "system") -> TurnView:
+        state = ConversationState()
+        with self.db.session() as session:
+            conversation = ConversationRepository(session).create(channel=channel, actor=actor)
+            recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
+            ticket = recorder.open_ticket(channel)
+            result = self.engine.greet(state, self._context(session, ticket.number, channel))
+            recorder.record_turn(state, None, result, self.clock())
+            return TurnView(conversation.id, result.replies, False, public_state(state, self.engine))
+
+    def post(self, conversation_id: str, text: str, actor: str = "system") -> TurnView:
+        text = text[:MAX_MESSAGE_CHARS]
+        with self._lock(conversation_id), self.db.session() as session:
+            repo = ConversationRepository(session)
+            conversation = repo.get(conversation_id, actor=actor)
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            if conversation.status != "active":
+                raise ConversationClosed(conversation_id)
+            state = ConversationState.from_json(conversation.state)
+            recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
+            ticket = recorder.ticket()
+            context = self._context(session, ticket.number if ticket else None, conversation.channel)
+            try:
+                result = self.engine.handle(state, text, context)
+            except Exception:
+                # The customer still gets an answer and nothing already recorded is lost.
+                log.exception("engine failed on conversation %s", conversation_id)
+                state = ConversationState.from_json(conversation.state)
+                state.flags.append("engine_error")
+                result = TurnResult(replies=[CRASH_REPLY], redacted_text=redact(text)[0])
+            recorder.record_turn(state, result.redacted_text, result, self.clock())
+            return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
+
+    def end(self, conversation_id: str, actor: str = "system", reason: str = "ended") -> TurnView:
+        with self._lock(conversation_id), self.db.session() as session:
+            repo = ConversationRepository(session)
+            conversation = repo.get(conversation_id, actor=actor)
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            state = ConversationState.from_json(conversation.state)
+            if conversation.status != "active":
+                return TurnView(conversation.id, [], True, public_state(state, self.engine))
+            recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
+            ticket = recorder.ticket()
+            context = self._context(session, ticket.number if ticket else None, conversation.channel)
+            result = self.engine.end(state, context, reason)
+            state.ended = True
+            recorder.record_turn(state, None, result, self.clock())
+            return TurnView(conversation.id, result.replies, True, public_state(state, self.engine))
+
+    def silence(self, conversation_id: str, final: bool) -> TurnView:
+        """Called by a channel's timer when the customer has gone quiet."""
+        with self._lock(conversation_id), self.db.session() as session:
+            conversation = ConversationRepository(session).get(conversation_id, actor="system")
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            state = ConversationState.from_json(conversation.state)
+            recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
+            ticket = recorder.ticket()
+            context = self._context(session, ticket.number if ticket else None, conversation.channel)
+            result = self.engine.handle_silence(state, context, final)
+            recorder.record_turn(state, None, result, self.clock())
+            return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
+
+    def ticket_number(self, conversation_id: str) -> int | None:
+        with self.db.session() as session:
+            conversation = ConversationRepository(session).get(conversation_id, actor="system")
+            if conversation is None:
+                return None
+            ticket = TurnRecorder(session, conversation, actor="system").ticket()
+            return ticket.number if ticket else None

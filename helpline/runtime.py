@@ -1,0 +1,115 @@
+"""Composition root: builds the engine and its adapters from a pack folder and database URLs."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpline.channels.conversations import ConversationService
+from helpline.connectors.gateway import PackOperations
+from helpline.connectors.sql import SqlOperations
+from helpline.conversation.engine import Engine
+from helpline.knowledge.answer import best_answer
+from helpline.knowledge.articles import load_articles
+from helpline.knowledge.index import KnowledgeIndex
+from helpline.pack.loader import BusinessPack, load_pack
+from helpline.store.db import Database, default_url
+from helpline.understanding.embeddings import MiniLMEmbedder
+from helpline.understanding.entities import ProductInfo
+from helpline.understanding.slots import ExtractorSlotReader
+from helpline.understanding.understander import EmbeddedUnderstander
+
+log = logging.getLogger(__name__)
+
+NON_OPTION_COLUMNS = {"sku", "id", "name", "product", "price", "in_stock", "option_summary", "unit_price",
+                      "description", "stock", "quantity"}
+
+
+@dataclass
+class Runtime:
+    pack: BusinessPack
+    db: Database
+    db_url: str
+    records_url: str
+    engine: Engine
+    knowledge: KnowledgeIndex
+    operations: PackOperations
+    conversations: ConversationService
+
+
+def open_database(url: str | None) -> Database:
+    database = Database(url or default_url())
+    database.migrate()
+    return database
+
+
+def default_records_url(pack: BusinessPack) -> str:
+    """The built-in tables live apart from Helpline's own records (a stand-in system of record)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", pack.business.name.lower()).strip("-") or "business"
+    Path("var").mkdir(exist_ok=True)
+    return f"sqlite:///var/{slug}-records.db"
+
+
+def catalogue_products(pack: BusinessPack, operations: PackOperations) -> list[ProductInfo]:
+    """Product names and option values, for matching "the blue one in size M" to the catalogue."""
+    catalogue = pack.business.catalogue
+    if catalogue.items:
+        return [ProductInfo(name=item.name, options=dict(item.options)) for item in catalogue.items]
+    if not catalogue.operation:
+        return []
+    result = operations.call(catalogue.operation, {})
+    if not result.ok or not isinstance(result.data, list):
+        log.warning("catalogue operation %s failed: %s", catalogue.operation, result.error)
+        return []
+    products: dict[str, dict[str, list[str]]] = {}
+    for row in result.data:
+        if not isinstance(row, dict):
+            continue
+        name = row.get("name") or row.get("product")
+        if not name:
+            continue
+        options = products.setdefault(str(name), {})
+        for key, value in row.items():
+            if key in NON_OPTION_COLUMNS or not isinstance(value, str) or not value.strip():
+                continue
+            values = options.setdefault(key, [])
+            if value not in values:
+                values.append(value)
+    return [ProductInfo(name=name, options=options) for name, options in products.items()]
+
+
+def build_runtime(
+    pack_dir: Path | str,
+    db_url: str | None = None,
+    records_url: str | None = None,
+    embedder: Any = None,
+) -> Runtime:
+    pack = load_pack(pack_dir)
+    database = open_database(db_url)
+    records = records_url or default_records_url(pack)
+    sql = SqlOperations.open(records, pack.root, pack.operations.tables)
+    operations = PackOperations(pack.operations, sql)
+    embedder = embedder or MiniLMEmbedder()
+    products = catalogue_products(pack, operations)
+    understander = EmbeddedUnderstander.build(
+        phrasings={pid: list(proc.triggers) for pid, proc in pack.procedures.items()},
+        id_formats=dict(pack.business.id_formats),
+        products=products,
+        default_region=pack.business.phone_region,
+        embedder=embedder,
+    )
+    knowledge = KnowledgeIndex(embedder)
+    knowledge.build(load_articles(pack.knowledge_dir))
+    engine = Engine(
+        pack,
+        understander=understander,
+        slot_reader=ExtractorSlotReader(understander.extractor),
+        knowledge=knowledge,
+        operations=operations,
+        kb_answer=best_answer,
+    )
+    service = ConversationService(engine, database)
+    return Runtime(pack, database, database.url, records, engine, knowledge, operations, service)
