@@ -1,0 +1,109 @@
+"""Conversation endpoints: the chat channel over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from helpline.api.auth import Principal, require_role
+from helpline.channels.conversations import (
+    MAX_MESSAGE_CHARS,
+    ConversationClosed,
+    ConversationNotFound,
+    ConversationService,
+    TurnView,
+)
+from helpline.store.repositories import ConversationRepository, TicketRepository
+
+CHAT_ROLES = ("admin", "supervisor", "agent", "integration")
+
+
+class StartConversation(BaseModel):
+    channel: str = Field(default="api", pattern="^(chat|voice|email|sms|api)$")
+
+
+class PostMessage(BaseModel):
+    text: str = Field(max_length=MAX_MESSAGE_CHARS, examples=["Where is my order BB-10001?"])
+
+
+class TurnOut(BaseModel):
+    id: str
+    replies: list[str]
+    ended: bool
+    state: dict[str, Any]
+
+
+class MessageOut(BaseModel):
+    seq: int
+    role: str
+    text: str
+    created_at: str
+
+
+class ConversationOut(BaseModel):
+    id: str
+    channel: str
+    status: str
+    customer_id: str | None
+    started_at: str
+    ended_at: str | None
+    ticket_id: str | None
+    ticket_number: int | None
+    messages: list[MessageOut]
+
+
+def _service(request: Request) -> ConversationService:
+    service: ConversationService = request.app.state.conversations
+    return service
+
+
+def _out(view: TurnView) -> TurnOut:
+    return TurnOut(id=view.id, replies=view.replies, ended=view.ended, state=view.state)
+
+
+def conversations_router() -> APIRouter:
+    router = APIRouter(prefix="/conversations", tags=["conversations"])
+    Caller = Annotated[Principal, Depends(require_role(*CHAT_ROLES))]
+    Service = Annotated[ConversationService, Depends(_service)]
+
+    @router.post("", status_code=201, response_model=TurnOut, summary="Start a conversation")
+    def start(caller: Caller, service: Service, body: StartConversation | None = None) -> TurnOut:
+        return _out(service.start(channel=(body or StartConversation()).channel, actor=caller.actor))
+
+    @router.post("/{conversation_id}/messages", response_model=TurnOut, summary="Send the customer's message")
+    def post_message(conversation_id: str, body: PostMessage, caller: Caller, service: Service) -> TurnOut:
+        try:
+            return _out(service.post(conversation_id, body.text, actor=caller.actor))
+        except ConversationNotFound as exc:
+            raise HTTPException(404, "conversation not found") from exc
+        except ConversationClosed as exc:
+            raise HTTPException(409, "conversation has ended; start a new one") from exc
+
+    @router.post("/{conversation_id}/end", response_model=TurnOut, summary="End the conversation")
+    def end(conversation_id: str, caller: Caller, service: Service) -> TurnOut:
+        try:
+            return _out(service.end(conversation_id, actor=caller.actor))
+        except ConversationNotFound as exc:
+            raise HTTPException(404, "conversation not found") from exc
+
+    @router.get("/{conversation_id}", response_model=ConversationOut, summary="Conversation and redacted transcript")
+    def get(conversation_id: str, caller: Caller, service: Service) -> ConversationOut:
+        with service.db.session() as session:
+            repo = ConversationRepository(session)
+            conversation = repo.get(conversation_id, actor=caller.actor)
+            if conversation is None:
+                raise HTTPException(404, "conversation not found")
+            tickets = TicketRepository(session).list(actor=caller.actor, conversation_id=conversation_id, limit=1)
+            return ConversationOut(
+                id=conversation.id, channel=conversation.channel, status=conversation.status,
+                customer_id=conversation.customer_id, started_at=conversation.started_at.isoformat(),
+                ended_at=conversation.ended_at.isoformat() if conversation.ended_at else None,
+                ticket_id=tickets[0].id if tickets else None,
+                ticket_number=tickets[0].number if tickets else None,
+                messages=[MessageOut(seq=m.seq, role=m.role, text=m.text, created_at=m.created_at.isoformat())
+                          for m in repo.messages(conversation_id)],
+            )
+
+    return router
