@@ -6,12 +6,14 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
 
 from helpline.channels.conversations import ConversationService
 from helpline.connectors.gateway import PackOperations
 from helpline.connectors.sql import SqlOperations
 from helpline.conversation.engine import Engine
+from helpline.conversation.ports import Embedder
 from helpline.knowledge.answer import best_answer
 from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
@@ -81,35 +83,52 @@ def catalogue_products(pack: BusinessPack, operations: PackOperations) -> list[P
     return [ProductInfo(name=name, options=options) for name, options in products.items()]
 
 
+@dataclass
+class PackModels:
+    """What is trained or indexed when a pack loads (shared by every conversation)."""
+
+    understander: EmbeddedUnderstander
+    knowledge: KnowledgeIndex
+
+
+def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embedder | None = None) -> PackModels:
+    embedder = embedder or MiniLMEmbedder()
+    understander = EmbeddedUnderstander.build(
+        phrasings={pid: list(proc.triggers) for pid, proc in pack.procedures.items()},
+        id_formats=dict(pack.business.id_formats),
+        products=catalogue_products(pack, operations),
+        default_region=pack.business.phone_region,
+        embedder=embedder,
+    )
+    knowledge = KnowledgeIndex(embedder)
+    knowledge.build(load_articles(pack.knowledge_dir))
+    return PackModels(understander, knowledge)
+
+
+def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations) -> Engine:
+    return Engine(
+        pack,
+        understander=models.understander,
+        slot_reader=ExtractorSlotReader(models.understander.extractor),
+        knowledge=models.knowledge,
+        operations=operations,
+        kb_answer=best_answer,
+    )
+
+
 def build_runtime(
     pack_dir: Path | str,
     db_url: str | None = None,
     records_url: str | None = None,
-    embedder: Any = None,
+    models: PackModels | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Runtime:
     pack = load_pack(pack_dir)
     database = open_database(db_url)
     records = records_url or default_records_url(pack)
     sql = SqlOperations.open(records, pack.root, pack.operations.tables)
     operations = PackOperations(pack.operations, sql)
-    embedder = embedder or MiniLMEmbedder()
-    products = catalogue_products(pack, operations)
-    understander = EmbeddedUnderstander.build(
-        phrasings={pid: list(proc.triggers) for pid, proc in pack.procedures.items()},
-        id_formats=dict(pack.business.id_formats),
-        products=products,
-        default_region=pack.business.phone_region,
-        embedder=embedder,
-    )
-    knowledge = KnowledgeIndex(embedder)
-    knowledge.build(load_articles(pack.knowledge_dir))
-    engine = Engine(
-        pack,
-        understander=understander,
-        slot_reader=ExtractorSlotReader(understander.extractor),
-        knowledge=knowledge,
-        operations=operations,
-        kb_answer=best_answer,
-    )
-    service = ConversationService(engine, database)
-    return Runtime(pack, database, database.url, records, engine, knowledge, operations, service)
+    models = models or build_models(pack, operations)
+    engine = build_engine(pack, models, operations)
+    service = ConversationService(engine, database, clock=clock)
+    return Runtime(pack, database, database.url, records, engine, models.knowledge, operations, service)
