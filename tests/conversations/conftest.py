@@ -1,0 +1,57 @@
+"""Conversation scripts run against the real demo pack, models, SQLite databases and engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from helpline.connectors.gateway import PackOperations
+from helpline.connectors.sql import SqlOperations
+from helpline.pack.loader import BusinessPack, load_pack
+from helpline.runtime import PackModels, Runtime, build_models, build_runtime
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
+
+
+@dataclass
+class DemoModels:
+    pack: BusinessPack
+    models: PackModels
+
+
+@pytest.fixture(scope="session")
+def demo_models(tmp_path_factory: pytest.TempPathFactory) -> DemoModels:
+    pack = load_pack(DEMO)
+    records = tmp_path_factory.mktemp("catalogue") / "records.db"
+    operations = PackOperations(pack.operations, SqlOperations.open(f"sqlite:///{records}", pack.root,
+                                                                    pack.operations.tables))
+    return DemoModels(pack, build_models(pack, operations))
+
+
+RuntimeFactory = Callable[[datetime], Runtime]
+
+
+@pytest.fixture()
+def make_runtime(demo_models: DemoModels, tmp_path: Path) -> Iterator[RuntimeFactory]:
+    """A fresh Helpline database and fresh business records for each conversation script."""
+    made: list[Runtime] = []
+
+    def factory(now: datetime) -> Runtime:
+        runtime = build_runtime(
+            DEMO,
+            db_url=f"sqlite:///{tmp_path / 'helpline.db'}",
+            records_url=f"sqlite:///{tmp_path / 'records.db'}",
+            models=demo_models.models,
+            clock=lambda: now,
+        )
+        made.append(runtime)
+        return runtime
+
+    yield factory
+    for runtime in made:
+        runtime.db.engine.dispose()
+        runtime.operations.sql.engine.dispose() if runtime.operations.sql else None
