@@ -1,0 +1,299 @@
+"""Hybrid knowledge search: BM25 over words plus sentence-embedding cosine, fused per passage.
+
+BM25 catches exact vocabulary the embedding model blurs (error codes such as ``E202``,
+product names, "BRIGHTBEAN*AUTH"); the embeddings catch paraphrases that share no words with
+the article ("my card got charged twice" vs. "duplicate charge"). Each hit carries a calibrated
+confidence so the engine can decide to answer (>= ANSWER_THRESHOLD) or to ask again / offer a
+person instead of guessing. Calibration constants are fitted by ``python -m bench.kb_retrieval
+--fit`` on half of ``bench/kb_questions.yaml`` and pasted here (no pickles).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import bm25s
+import numpy as np
+import numpy.typing as npt
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+from helpline.conversation.ports import Embedder, KnowledgeHit
+from helpline.knowledge.articles import Article, Passage, split_passages
+from helpline.knowledge.markdown import strip_markdown
+
+ANSWER_THRESHOLD = 0.5
+RRF_K = 60  # the usual reciprocal-rank-fusion constant; flattens the influence of rank 1 vs 2
+BLEND_ALPHA = 0.6  # weight of the cosine in the "blend" fusion
+
+Mode = Literal["hybrid", "bm25", "embedding"]
+Fusion = Literal["rrf", "blend"]
+
+# Words that say nothing about which article answers a question. bm25s's list plus the
+# filler of spoken/chat requests ("hi, could you please tell me...").
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {
+    "hi", "hello", "hey", "please", "thanks", "thank", "could", "would", "can", "tell", "know",
+    "want", "wanted", "like", "get", "got", "im", "ive", "id", "dont", "doesnt", "cant", "isnt",
+    "also", "still", "really", "one", "anyone", "someone", "something", "way", "u",
+}  # fmt: skip
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens without stopwords.
+
+    No stemmer (none ships offline with bm25s), only a plural fold so that "charges" meets
+    "charge"; error codes and product words survive intact.
+    """
+    out: list[str] = []
+    for word in _WORD.findall(text.lower().replace("'", "")):
+        if word in STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic map from a hit's raw features to a confidence in [0, 1]."""
+
+    intercept: float
+    weights: tuple[float, ...]
+
+    def confidence(self, features: Sequence[float]) -> float:
+        z = self.intercept + sum(w * f for w, f in zip(self.weights, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+# Features (hybrid): cosine of the hit, idf-weighted query-term coverage, cosine margin over the
+# best other article. Features (bm25 only): coverage, coverage margin, BM25 score / (score + 5).
+# Fitted by bench/kb_retrieval.py --fit (see docs/benchmarks.md for the data and split).
+HYBRID_CALIBRATION = Calibration(intercept=-9.0, weights=(12.0, 4.0, 6.0))
+BM25_CALIBRATION = Calibration(intercept=-6.0, weights=(6.0, 3.0, 3.0))
+
+
+@dataclass(frozen=True)
+class ScoredPassage:
+    """The raw signals for one article's best passage for one query (used to fit calibration)."""
+
+    passage: Passage
+    fused: float
+    bm25: float
+    coverage: float  # idf-weighted share of the query's words found in the passage
+    cosine: float  # 0.0 without an embedder
+    margin: float  # cosine (or coverage, BM25 only) minus the best other article's
+
+    def features(self, with_embeddings: bool) -> tuple[float, ...]:
+        if with_embeddings:
+            return (self.cosine, self.coverage, self.margin)
+        return (self.coverage, self.margin, self.bm25 / (self.bm25 + 5.0))
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """Everything a search reads; replaced whole on each edit so searches never see half an update."""
+
+    passages: tuple[Passage, ...]
+    token_sets: tuple[frozenset[str], ...]
+    bm25: bm25s.BM25 | None
+    idf: dict[str, float]
+    max_idf: float
+    vectors: npt.NDArray[np.float32] | None
+    internal: npt.NDArray[np.bool_]
+
+
+def passage_search_text(p: Passage) -> str:
+    return (
+        f"{p.article_title}. {p.section}. {strip_markdown(p.text)}"
+        if p.section
+        else (f"{p.article_title}. {strip_markdown(p.text)}")
+    )
+
+
+class KnowledgeIndex:
+    """Implements the KnowledgeSearch port; safe to search while an admin edits articles."""
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        fusion: Fusion = "rrf",
+        calibration: Calibration | None = None,
+    ) -> None:
+        self._embedder = embedder
+        self._fusion: Fusion = fusion
+        self._calibration = calibration or (HYBRID_CALIBRATION if embedder is not None else BM25_CALIBRATION)
+        self._articles: dict[str, Article] = {}
+        # Passage vectors by text: an edit re-embeds only the passages whose text changed.
+        self._vector_cache: dict[str, npt.NDArray[np.float32]] = {}
+        self._write_lock = threading.Lock()
+        self._snapshot = self._make_snapshot([])
+
+    # --- editing -------------------------------------------------------------------------------
+
+    def build(self, articles: Iterable[Article]) -> None:
+        with self._write_lock:
+            self._articles = {a.id: a for a in articles}
+            self._reindex()
+
+    def add_or_update(self, article: Article) -> None:
+        with self._write_lock:
+            self._articles[article.id] = article
+            self._reindex()
+
+    def remove(self, article_id: str) -> bool:
+        with self._write_lock:
+            if self._articles.pop(article_id, None) is None:
+                return False
+            self._reindex()
+            return True
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return dict(self._articles)
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        return self._snapshot.passages
+
+    @property
+    def has_embeddings(self) -> bool:
+        return self._embedder is not None
+
+    # --- searching -----------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 3, audience: str = "customer") -> list[KnowledgeHit]:
+        """Best passage of each of the ``k`` best articles, with calibrated confidences."""
+        ranked = self.rank(query, audience=audience)[:k]
+        with_emb = self._embedder is not None
+        return [
+            KnowledgeHit(
+                article_id=r.passage.article_id,
+                title=r.passage.article_title,
+                section=r.passage.section,
+                text=r.passage.text,
+                score=round(self._calibration.confidence(r.features(with_emb)), 4),
+            )
+            for r in ranked
+        ]
+
+    def rank(self, query: str, audience: str = "customer", mode: Mode | None = None) -> list[ScoredPassage]:
+        """Every visible article's best passage, best first (``mode`` lets the benchmark compare)."""
+        snap = self._snapshot
+        n = len(snap.passages)
+        if n == 0:
+            return []
+        if mode is None:
+            mode = "hybrid" if self._embedder is not None else "bm25"
+        if mode != "bm25" and (self._embedder is None or snap.vectors is None):
+            raise ValueError(f"mode {mode!r} needs an embedder")
+        tokens = tokenize(query)
+        bm25 = np.asarray(snap.bm25.get_scores(tokens), dtype=np.float64) if snap.bm25 and tokens else np.zeros(n)
+        coverage = self._coverage(snap, tokens)
+        cosine = np.zeros(n)
+        if mode != "bm25" and self._embedder is not None and snap.vectors is not None:
+            q = self._embedder.encode([query])[0]
+            cosine = (snap.vectors @ q).astype(np.float64)
+
+        if mode == "bm25":
+            fused = bm25 + 1e-3 * coverage  # coverage only breaks ties (e.g. all-zero BM25)
+        elif mode == "embedding":
+            fused = cosine
+        elif self._fusion == "blend":
+            top = float(bm25.max())
+            fused = BLEND_ALPHA * cosine + (1 - BLEND_ALPHA) * (bm25 / top if top > 0 else bm25)
+        else:
+            fused = _rrf(cosine) + np.where(bm25 > 0, _rrf(bm25), 0.0)
+
+        visible = np.ones(n, dtype=bool) if audience == "internal" else ~snap.internal
+        best: dict[str, int] = {}
+        for i in np.argsort(-fused, kind="stable"):
+            if not visible[i]:
+                continue
+            best.setdefault(snap.passages[i].article_id, int(i))
+        order = list(best.values())  # already best first
+        signal = coverage if mode == "bm25" else cosine
+        out: list[ScoredPassage] = []
+        for i in order:
+            # The margin compares with the strongest competitors only: a clear winner is confident.
+            others = [signal[j] for j in order[:4] if j != i] or [0.0]
+            out.append(
+                ScoredPassage(
+                    passage=snap.passages[i],
+                    fused=float(fused[i]),
+                    bm25=float(bm25[i]),
+                    coverage=float(coverage[i]),
+                    cosine=float(cosine[i]),
+                    margin=float(signal[i] - max(others)),
+                )
+            )
+        return out
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _reindex(self) -> None:
+        passages = [p for a in sorted(self._articles.values(), key=lambda a: a.id) for p in split_passages(a)]
+        self._snapshot = self._make_snapshot(passages)
+
+    def _make_snapshot(self, passages: list[Passage]) -> _Snapshot:
+        texts = [passage_search_text(p) for p in passages]
+        token_lists = [tokenize(t) for t in texts]
+        n = len(passages)
+        bm25: bm25s.BM25 | None = None
+        if n:
+            bm25 = bm25s.BM25()
+            bm25.index(token_lists, show_progress=False)
+        df: dict[str, int] = {}
+        for toks in token_lists:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        idf = {t: _idf(n, d) for t, d in df.items()}
+        vectors = self._embed(texts) if self._embedder is not None else None
+        return _Snapshot(
+            passages=tuple(passages),
+            token_sets=tuple(frozenset(t) for t in token_lists),
+            bm25=bm25,
+            idf=idf,
+            max_idf=_idf(n, 0),
+            vectors=vectors,
+            internal=np.array([p.audience == "internal" for p in passages], dtype=bool),
+        )
+
+    def _embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        assert self._embedder is not None
+        missing = sorted({t for t in texts if t not in self._vector_cache})
+        if missing:
+            for text, vec in zip(missing, self._embedder.encode(missing), strict=True):
+                self._vector_cache[text] = np.asarray(vec, dtype=np.float32)
+        self._vector_cache = {t: self._vector_cache[t] for t in texts}
+        if not texts:
+            return np.zeros((0, self._embedder.dimension), dtype=np.float32)
+        return np.stack([self._vector_cache[t] for t in texts])
+
+    @staticmethod
+    def _coverage(snap: _Snapshot, tokens: list[str]) -> npt.NDArray[np.float64]:
+        n = len(snap.passages)
+        unique = set(tokens)
+        if not unique:
+            return np.zeros(n)
+        # Words the knowledge base has never seen weigh the most: they are what makes
+        # "capital of France" clearly not a question about coffee machines.
+        weights = {t: snap.idf.get(t, snap.max_idf) for t in unique}
+        total = sum(weights.values())
+        return np.array([sum(w for t, w in weights.items() if t in s) / total for s in snap.token_sets])
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def _rrf(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    ranks = np.empty(len(scores), dtype=np.float64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return 1.0 / (RRF_K + ranks)
