@@ -334,8 +334,12 @@ class Engine:
             state.pending_offer = "anything_else"
 
     def _article_tags(self, article_id: str) -> tuple[str, ...]:
-        getter = getattr(self.knowledge, "article_tags", None)
-        return tuple(getter(article_id)) if callable(getter) else ()
+        """Tags of an article, when the knowledge adapter keeps articles (for incident matching)."""
+        articles = getattr(self.knowledge, "articles", None)
+        if not callable(articles):
+            return ()
+        article = articles().get(article_id)
+        return tuple(getattr(article, "tags", ()) or ())
 
     # --- procedures -------------------------------------------------------------------------
 

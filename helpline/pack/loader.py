@@ -215,12 +215,12 @@ def load_pack(root: Path | str) -> BusinessPack:
 
 
 def _check_articles(root: Path) -> list[PackError]:
-    from helpline.knowledge.articles import ArticleError, parse_article
+    from helpline.knowledge.articles import ArticleError, load_article
 
     found: list[PackError] = []
     for path in sorted((root / "knowledge").glob("*.md")):
         try:
-            parse_article(path)
+            load_article(path)
         except ArticleError as exc:
             found.append(PackError(str(path.relative_to(root)), exc.line, exc.message))
     return found
