@@ -38,7 +38,7 @@ id: remove_me
 title: Remove my account
 triggers: [delete my account, remove my data]
 slots:
-  reason: {type: text, prompt: Why?}
+  reason: {type: text, prompt: "Why?"}
 steps:
   - ask: reason
   - call: delete_customer
@@ -71,14 +71,16 @@ def test_change_without_confirm_is_reported_with_file_and_line(tmp_path: Path) -
 
 
 def test_every_error_is_reported_not_just_the_first(tmp_path: Path) -> None:
-    broken = PROCEDURE.replace("- ask: reason", "- ask: reasn").replace("title: Remove my account\n", "")
+    broken = PROCEDURE.replace("- ask: reason", "- ask: reasn")
     business = BUSINESS.replace('mon: "09:00-17:00"', 'funday: "9-5"')
+    root = write_pack(tmp_path, broken, business)
+    (root / "procedures" / "untitled.yaml").write_text(PROCEDURE.replace("title: Remove my account\n", ""))
     with pytest.raises(PackInvalid) as caught:
-        load_pack(write_pack(tmp_path, broken, business))
+        load_pack(root)
     text = str(caught.value)
     assert "business.yaml:3:" in text and "funday" in text
-    assert "procedures/remove_me.yaml:1:" in text and "title" in text
-    assert "reasn" in text
+    assert "procedures/untitled.yaml:1:" in text and "title" in text
+    assert "procedures/remove_me.yaml" in text and "reasn" in text
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
