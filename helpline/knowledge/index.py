@@ -183,8 +183,10 @@ class KnowledgeIndex:
             for r in ranked
         ]
 
-    def rank(self, query: str, audience: str = "customer", mode: Mode | None = None) -> list[ScoredPassage]:
-        """Every visible article's best passage, best first (``mode`` lets the benchmark compare)."""
+    def rank(
+        self, query: str, audience: str = "customer", mode: Mode | None = None, fusion: Fusion | None = None
+    ) -> list[ScoredPassage]:
+        """Every visible article's best passage, best first (``mode``/``fusion`` let the benchmark compare)."""
         snap = self._snapshot
         n = len(snap.passages)
         if n == 0:
@@ -205,7 +207,7 @@ class KnowledgeIndex:
             fused = bm25 + 1e-3 * coverage  # coverage only breaks ties (e.g. all-zero BM25)
         elif mode == "embedding":
             fused = cosine
-        elif self._fusion == "blend":
+        elif (fusion or self._fusion) == "blend":
             top = float(bm25.max())
             fused = BLEND_ALPHA * cosine + (1 - BLEND_ALPHA) * (bm25 / top if top > 0 else bm25)
         else:
