@@ -1,0 +1,121 @@
+"""The database handle: one Engine and session factory per ``Database``, never a module global."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def default_url() -> str:
+    """SQLite in ./var: the offline, zero-configuration default."""
+    Path("var").mkdir(parents=True, exist_ok=True)
+    return "sqlite:///./var/helpline.db"
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+
+def _install_sqlite_hooks(engine: Engine, file_backed: bool) -> None:
+    # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; SQLAlchemy's documented
+    # recipe takes over BEGIN so nested transactions (used for ticket numbering) behave.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if file_backed:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so a reader that later writes waits on
+        # busy_timeout instead of failing with "database is locked" mid-transaction.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if file_backed else "BEGIN")
+
+
+class Database:
+    """An Engine plus a session factory.
+
+    ``session()`` yields a Session that commits when the block ends normally and rolls back on error.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "sqlite":
+            if _is_memory(parsed):
+                # One shared connection, or every session would see its own empty database.
+                kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+            else:
+                if parsed.database:
+                    Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(parsed, **kwargs)
+        if self.dialect == "sqlite":
+            _install_sqlite_hooks(self.engine, file_backed=not _is_memory(parsed))
+        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def migrate(self, revision: str = "head") -> None:
+        """Run ``alembic upgrade`` from the migrations shipped inside the package (no alembic.ini)."""
+        from alembic import command
+
+        with self.engine.begin() as connection:
+            command.upgrade(self.alembic_config(connection), revision)
+
+    def alembic_config(self, connection: Any = None) -> Any:
+        """An Alembic Config pointing at the packaged migrations, optionally bound to a connection."""
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.set_main_option("sqlalchemy.url", self.engine.url.render_as_string(hide_password=False))
+        if connection is not None:
+            config.attributes["connection"] = connection
+        return config
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query (for the health check)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"

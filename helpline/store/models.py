@@ -1,0 +1,338 @@
+"""Helpline's own records: customers, conversations, tickets, handoffs, callbacks, incidents, audit, keys.
+
+Portable across SQLite (the offline default) and PostgreSQL: string UUID keys, ``sqlalchemy.JSON``
+columns and timestamps that always come back timezone-aware UTC. Enum-like columns are plain strings
+checked by ``@validates`` so a bad value fails where it is set, with the field named.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+
+from helpline.store.validation import (
+    API_ROLES,
+    AUDIT_ACTIONS,
+    CALLBACK_STATUSES,
+    CHANNELS,
+    CONVERSATION_STATUSES,
+    IDENTITY_KINDS,
+    MESSAGE_ROLES,
+    TICKET_PRIORITIES,
+    TICKET_STATUSES,
+    check_choice,
+    normalise_email,
+    normalise_phone,
+)
+
+# Deterministic constraint names keep migrations and models comparable on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite keeps no offset, so values are converted to UTC on the way in and tagged UTC on the way
+    out; a naive value from a caller is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _id_column() -> Mapped[str]:
+    return mapped_column(String(36), primary_key=True, default=new_id)
+
+
+def _created_column() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = _id_column()
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _created_column()
+
+    @validates("email")
+    def _check_email(self, _key: str, value: str | None) -> str | None:
+        return normalise_email(value) if value else None
+
+    @validates("phone")
+    def _check_phone(self, _key: str, value: str | None) -> str | None:
+        # No region here: by the time a number reaches the model it must already be international.
+        return normalise_phone(value) if value else None
+
+
+class CustomerIdentity(Base):
+    """One way of recognising a customer (email, phone, chat handle, business id) on any channel."""
+
+    __tablename__ = "customer_identities"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[str] = _id_column()
+    customer_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    value: Mapped[str] = mapped_column(String(320), nullable=False)
+
+    @validates("kind")
+    def _check_kind(self, _key: str, value: str) -> str:
+        return check_choice("identity kind", value, IDENTITY_KINDS)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = _id_column()
+    channel: Mapped[str] = mapped_column(String(20), nullable=False)
+    customer_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="active", index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    language: Mapped[str] = mapped_column(String(16), nullable=False, default="en")
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    current_procedure: Mapped[str | None] = mapped_column(String(200))
+    sentiment: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+
+    @validates("channel")
+    def _check_channel(self, _key: str, value: str) -> str:
+        return check_choice("channel", value, CHANNELS)
+
+    @validates("status")
+    def _check_status(self, _key: str, value: str) -> str:
+        return check_choice("conversation status", value, CONVERSATION_STATUSES)
+
+
+class Message(Base):
+    """One line of the transcript; ``text`` is already redacted by the caller."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("conversation_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    )
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_column()
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+    @validates("role")
+    def _check_role(self, _key: str, value: str) -> str:
+        return check_choice("message role", value, MESSAGE_ROLES)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_status_created_at", "status", "created_at"),)
+
+    id: Mapped[str] = _id_column()
+    number: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    conversation_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    customer_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(20), nullable=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False, default="general")
+    priority: Mapped[str] = mapped_column(String(20), nullable=False, default="normal")
+    summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    steps_taken: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    resolution: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="open")
+    next_step: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    sentiment: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    handle_time_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    flags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = _created_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @validates("channel")
+    def _check_channel(self, _key: str, value: str) -> str:
+        return check_choice("channel", value, CHANNELS)
+
+    @validates("priority")
+    def _check_priority(self, _key: str, value: str) -> str:
+        return check_choice("priority", value, TICKET_PRIORITIES)
+
+    @validates("status")
+    def _check_status(self, _key: str, value: str) -> str:
+        return check_choice("ticket status", value, TICKET_STATUSES)
+
+    @validates("csat")
+    def _check_csat(self, _key: str, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 5:
+            raise ValueError(f"invalid csat {value!r}: expected 1 to 5")
+        return value
+
+
+class Handoff(Base):
+    """The summary a human receives on escalation, so the customer never repeats themselves."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[str] = _id_column()
+    ticket_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
+    conversation_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    tier: Mapped[str] = mapped_column(String(100), nullable=False)
+    customer_summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    issue: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    steps_tried: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    customer_wants: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    mood: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    urgency: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = _created_column()
+    accepted_by: Mapped[str | None] = mapped_column(String(200))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Callback(Base):
+    __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_status_due_at", "status", "due_at"),)
+
+    id: Mapped[str] = _id_column()
+    ticket_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
+    customer_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="scheduled")
+    created_at: Mapped[datetime] = _created_column()
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    @validates("status")
+    def _check_status(self, _key: str, value: str) -> str:
+        return check_choice("callback status", value, CALLBACK_STATUSES)
+
+    @validates("email")
+    def _check_email(self, _key: str, value: str | None) -> str | None:
+        return normalise_email(value) if value else None
+
+    @validates("phone")
+    def _check_phone(self, _key: str, value: str | None) -> str | None:
+        return normalise_phone(value) if value else None
+
+
+class Incident(Base):
+    """A known outage or problem the agent mentions on every affected contact."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = _id_column()
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    affected: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)  # empty = everyone
+    message: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    expected_fix: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False, default="system")
+
+
+class AuditEntry(Base):
+    """Who read or changed which customer data, when. No foreign keys: the log outlives erasure."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    action: Mapped[str] = mapped_column(String(10), nullable=False)
+    entity: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    entity_id: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    customer_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+    @validates("action")
+    def _check_action(self, _key: str, value: str) -> str:
+        return check_choice("audit action", value, AUDIT_ACTIONS)
+
+
+class ApiKey(Base):
+    """An API key; only its SHA-256 is stored, the prefix lets people tell keys apart in lists."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = _id_column()
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    label: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    created_at: Mapped[datetime] = _created_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @validates("role")
+    def _check_role(self, _key: str, value: str) -> str:
+        return check_choice("role", value, API_ROLES)
