@@ -29,6 +29,7 @@ from helpline.knowledge.markdown import strip_markdown
 ANSWER_THRESHOLD = 0.5
 RRF_K = 60  # the usual reciprocal-rank-fusion constant; flattens the influence of rank 1 vs 2
 BLEND_ALPHA = 0.6  # weight of the cosine in the "blend" fusion
+EMBED_CHARS = 500  # passage characters the embedder reads (MiniLM truncates at 128 tokens anyway)
 
 Mode = Literal["hybrid", "bm25", "embedding"]
 Fusion = Literal["rrf", "blend"]
@@ -109,11 +110,22 @@ class _Snapshot:
 
 
 def passage_search_text(p: Passage) -> str:
-    return (
-        f"{p.article_title}. {p.section}. {strip_markdown(p.text)}"
-        if p.section
-        else (f"{p.article_title}. {strip_markdown(p.text)}")
-    )
+    """What BM25 indexes: the whole passage, with its titles (they are the best keywords)."""
+    head = f"{p.article_title}. {p.section}." if p.section else f"{p.article_title}."
+    return f"{head} {strip_markdown(p.text)}"
+
+
+def passage_embed_text(p: Passage, max_chars: int = EMBED_CHARS) -> str:
+    """What the embedder reads: titles plus the start of the passage.
+
+    The embedder's cost grows with every token while the heading and opening sentence carry
+    most of a passage's meaning; BM25 still sees the full text.
+    """
+    body = strip_markdown(p.text)
+    if len(body) > max_chars:
+        body = body[:max_chars].rsplit(" ", 1)[0]
+    head = f"{p.article_title}. {p.section}." if p.section else f"{p.article_title}."
+    return f"{head} {body}"
 
 
 class KnowledgeIndex:
@@ -125,8 +137,10 @@ class KnowledgeIndex:
         *,
         fusion: Fusion = "rrf",
         calibration: Calibration | None = None,
+        embed_chars: int = EMBED_CHARS,
     ) -> None:
         self._embedder = embedder
+        self._embed_chars = embed_chars
         self._fusion: Fusion = fusion
         self._calibration = calibration or (HYBRID_CALIBRATION if embedder is not None else BM25_CALIBRATION)
         self._articles: dict[str, Article] = {}
@@ -244,8 +258,7 @@ class KnowledgeIndex:
         self._snapshot = self._make_snapshot(passages)
 
     def _make_snapshot(self, passages: list[Passage]) -> _Snapshot:
-        texts = [passage_search_text(p) for p in passages]
-        token_lists = [tokenize(t) for t in texts]
+        token_lists = [tokenize(passage_search_text(p)) for p in passages]
         n = len(passages)
         bm25: bm25s.BM25 | None = None
         if n:
@@ -256,7 +269,11 @@ class KnowledgeIndex:
             for t in set(toks):
                 df[t] = df.get(t, 0) + 1
         idf = {t: _idf(n, d) for t, d in df.items()}
-        vectors = self._embed(texts) if self._embedder is not None else None
+        vectors = (
+            self._embed([passage_embed_text(p, self._embed_chars) for p in passages])
+            if self._embedder is not None
+            else None
+        )
         return _Snapshot(
             passages=tuple(passages),
             token_sets=tuple(frozenset(t) for t in token_lists),
