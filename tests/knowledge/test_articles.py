@@ -25,7 +25,12 @@ Yes, always.
 
 def test_front_matter_and_id_from_file_stem() -> None:
     a = parse_article(ARTICLE, "kb/returns-and-refunds.md")
-    assert (a.id, a.title, a.tags, a.audience) == ("returns-and-refunds", "Returns and refunds", ("returns", "refunds"), "customer")
+    assert (a.id, a.title, a.tags, a.audience) == (
+        "returns-and-refunds",
+        "Returns and refunds",
+        ("returns", "refunds"),
+        "customer",
+    )
     assert a.body.startswith("You can return")
 
 
