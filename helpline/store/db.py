@@ -100,7 +100,8 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.set_main_option("sqlalchemy.url", self.engine.url.render_as_string(hide_password=False))
+        # ConfigParser treats % as interpolation; URL-encoded characters must be escaped.
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         if connection is not None:
             config.attributes["connection"] = connection
         return config

@@ -1,0 +1,79 @@
+"""API-key authentication and role checks.
+
+Roles: admin > supervisor > agent (a higher role may do whatever a lower one may); ``integration``
+stands apart, for machines that only drive conversations, and is allowed only where it is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from helpline.api.errors import ApiError
+from helpline.store.db import Database
+from helpline.store.repositories import ApiKeyRepository
+from helpline.store.validation import API_ROLES, check_choice
+
+ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `helpline apikey create`.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's prefix and role."""
+
+    key_prefix: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        """The audit log's name for this caller."""
+        return f"apikey:{self.key_prefix}"
+
+    def allowed(self, roles: tuple[str, ...]) -> bool:
+        if self.role in roles:
+            return True
+        rank = ROLE_RANK.get(self.role)
+        return rank is not None and any(rank > ROLE_RANK[r] for r in roles if r in ROLE_RANK)
+
+
+def database(request: Request) -> Database:
+    """The app's Database (kept on ``app.state.db``, never in a global)."""
+    db: Database = request.app.state.db
+    return db
+
+
+def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise ApiError(401, "unauthorized", "missing API key: send 'Authorization: Bearer <key>'",
+                       headers=BEARER_CHALLENGE)
+    with database(request).session() as session:
+        key = ApiKeyRepository(session).verify(credentials.credentials.strip())
+        if key is None:
+            raise ApiError(401, "unauthorized", "invalid or revoked API key", headers=BEARER_CHALLENGE)
+        return Principal(key_prefix=key.prefix, role=key.role)
+
+
+def require_role(*roles: str) -> Callable[..., Principal]:
+    """A dependency admitting callers whose role is listed, or outranks a listed role."""
+    if not roles:
+        raise ValueError("require_role needs at least one role")
+    for role in roles:
+        check_choice("role", role, API_ROLES)
+
+    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not principal.allowed(roles):
+            raise ApiError(403, "forbidden", f"the {principal.role} role may not do this "
+                                             f"(needs {' or '.join(roles)})")
+        return principal
+
+    return dependency

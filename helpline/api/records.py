@@ -1,0 +1,303 @@
+"""Records endpoints: tickets, callbacks, incidents, the audit log, and the health check.
+
+Every route except ``/health`` needs an API key; reads and writes of customer data are audited
+under the key's prefix (``apikey:<prefix>``) by the repositories.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from helpline import __version__
+from helpline.api.auth import Principal, database, require_role
+from helpline.api.errors import ApiError
+from helpline.store.db import Database
+from helpline.store.models import Ticket
+from helpline.store.repositories import (
+    AuditLog,
+    CallbackRepository,
+    IncidentRepository,
+    TicketRepository,
+)
+
+TicketStatus = Literal["open", "resolved", "escalated", "awaiting_callback"]
+Priority = Literal["low", "normal", "high", "urgent"]
+Channel = Literal["chat", "voice", "email", "sms", "api"]
+CallbackStatus = Literal["scheduled", "done", "missed", "cancelled"]
+AuditAction = Literal["read", "create", "update", "delete"]
+
+STAFF = ("agent",)  # agents and everyone above them
+SUPERVISORS = ("supervisor",)
+ADMINS = ("admin",)
+
+Db = Annotated[Database, Depends(database)]
+
+
+# --- models ------------------------------------------------------------------------------------
+
+
+class TicketOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(examples=["0f8e2a4c-5b7d-4f5e-9d1a-2c3b4a5d6e7f"])
+    number: int = Field(examples=[1042])
+    conversation_id: str | None
+    customer_id: str | None
+    channel: str = Field(examples=["voice"])
+    category: str = Field(examples=["orders"])
+    priority: str = Field(examples=["normal"])
+    summary: str = Field(examples=["Customer asked to cancel order BB-10001"])
+    steps_taken: list[str] = Field(examples=[["Verified identity by email", "Cancelled order BB-10001"]])
+    resolution: str = Field(examples=["Order cancelled; refund in 3-5 working days"])
+    status: str = Field(examples=["resolved"])
+    next_step: str
+    tags: list[str] = Field(examples=[["cancellation"]])
+    sentiment: float
+    handle_time_seconds: int
+    flags: list[str] = Field(examples=[["name_mismatch: said 'Jon Smith', record 'John Smith'"]])
+    csat: int | None
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    total: int = Field(description="How many tickets match the filters, ignoring limit and offset.")
+    limit: int
+    offset: int
+
+
+class TicketPatch(BaseModel):
+    """Only the fields sent are changed. Resolving a ticket sets ``closed_at``; reopening clears it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "resolved", "resolution": "Refund issued", "csat": 5},
+                                        {"priority": "urgent", "notes": "Customer called twice today"}]},
+    )
+
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    category: str | None = Field(default=None, min_length=1, max_length=100)
+    notes: str | None = Field(default=None, max_length=20_000)
+    next_step: str | None = Field(default=None, max_length=2_000)
+    resolution: str | None = Field(default=None, max_length=5_000)
+    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, max_length=50)
+    csat: int | None = Field(default=None, ge=1, le=5, description="1-5; send null to clear")
+
+
+class CallbackOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    ticket_id: str | None
+    customer_id: str | None
+    phone: str | None = Field(examples=["+15125550126"])
+    email: str | None
+    due_at: datetime
+    reason: str = Field(examples=["Confirm the replacement part has shipped"])
+    status: str = Field(examples=["scheduled"])
+    created_at: datetime
+    completed_at: datetime | None
+    outcome: str
+
+
+class IncidentIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "title": "App login outage",
+            "message": "Some customers cannot sign in to the app. Our engineers are on it.",
+            "affected": ["app", "app_login"],
+            "expected_fix": "by 3pm today",
+        }]},
+    )
+
+    title: str = Field(min_length=1, max_length=200)
+    message: str = Field(min_length=1, max_length=2_000)
+    affected: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100,
+        description="Tags, products or procedure ids affected; empty means every contact.",
+    )
+    expected_fix: str | None = Field(default=None, max_length=500)
+
+
+class IncidentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    title: str
+    message: str
+    affected: list[str]
+    expected_fix: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    created_by: str
+    active: bool = False
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str = Field(examples=["apikey:hl_Ab3dE"])
+    action: str = Field(examples=["read"])
+    entity: str = Field(examples=["ticket"])
+    entity_id: str
+    customer_id: str | None
+    detail: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"] = Field(examples=["ok"])
+    version: str = Field(examples=[__version__])
+    database: Literal["ok", "unavailable"] = Field(examples=["ok"])
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+
+def _find_ticket(repo: TicketRepository, ticket_ref: str, actor: str) -> Ticket:
+    ticket = (repo.get_by_number(int(ticket_ref), actor=actor) if ticket_ref.isdigit()
+              else repo.get(ticket_ref, actor=actor))
+    if ticket is None:
+        raise ApiError(404, "not_found", f"ticket {ticket_ref} not found")
+    return ticket
+
+
+def records_router() -> APIRouter:
+    """Tickets, callbacks, incidents and the audit log; mount under ``/api/v1``."""
+    router = APIRouter()
+    Staff = Annotated[Principal, Depends(require_role(*STAFF))]
+    Supervisor = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
+    Admin = Annotated[Principal, Depends(require_role(*ADMINS))]
+
+    @router.get("/tickets", response_model=TicketPage, tags=["tickets"], summary="List tickets, newest first")
+    def list_tickets(
+        caller: Staff,
+        db: Db,
+        status: TicketStatus | None = None,
+        priority: Priority | None = None,
+        channel: Channel | None = None,
+        category: str | None = Query(default=None, max_length=100),
+        customer_id: str | None = Query(default=None, max_length=36),
+        conversation_id: str | None = Query(default=None, max_length=36),
+        q: str | None = Query(default=None, max_length=200, description="Text to find in the summary"),
+        created_from: datetime | None = Query(default=None, description="Inclusive, ISO 8601"),
+        created_to: datetime | None = Query(default=None, description="Exclusive, ISO 8601"),
+        limit: int = Query(default=50, ge=1, le=200),
+        offset: int = Query(default=0, ge=0),
+    ) -> TicketPage:
+        filters: dict[str, Any] = {
+            "status": status, "priority": priority, "channel": channel, "category": category,
+            "customer_id": customer_id, "conversation_id": conversation_id, "q": q,
+            "created_from": created_from, "created_to": created_to,
+        }
+        with db.session() as session:
+            repo = TicketRepository(session)
+            items = repo.list(actor=caller.actor, limit=limit, offset=offset, **filters)
+            return TicketPage(items=[TicketOut.model_validate(t) for t in items], total=repo.count(**filters),
+                              limit=limit, offset=offset)
+
+    @router.get("/tickets/{ticket_ref}", response_model=TicketOut, tags=["tickets"],
+                summary="One ticket, by id or by number (e.g. 1042)")
+    def get_ticket(ticket_ref: str, caller: Staff, db: Db) -> TicketOut:
+        with db.session() as session:
+            return TicketOut.model_validate(_find_ticket(TicketRepository(session), ticket_ref, caller.actor))
+
+    @router.patch("/tickets/{ticket_ref}", response_model=TicketOut, tags=["tickets"], summary="Update a ticket")
+    def patch_ticket(ticket_ref: str, body: TicketPatch, caller: Staff, db: Db) -> TicketOut:
+        # Null means "not sent", except for csat which may be cleared.
+        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "csat"}
+        with db.session() as session:
+            repo = TicketRepository(session)
+            ticket = _find_ticket(repo, ticket_ref, caller.actor)
+            return TicketOut.model_validate(repo.update(ticket.id, actor=caller.actor, **changes))
+
+    @router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],
+                summary="Promised callbacks, earliest due first")
+    def list_callbacks(
+        caller: Staff,
+        db: Db,
+        status: CallbackStatus | None = None,
+        due_before: datetime | None = Query(default=None, description="Only those due before this time"),
+        limit: int = Query(default=50, ge=1, le=200),
+        offset: int = Query(default=0, ge=0),
+    ) -> list[CallbackOut]:
+        with db.session() as session:
+            found = CallbackRepository(session).list(actor=caller.actor, status=status, due_before=due_before,
+                                                     limit=limit, offset=offset)
+            return [CallbackOut.model_validate(c) for c in found]
+
+    @router.post("/incidents", status_code=201, response_model=IncidentOut, tags=["incidents"],
+                 summary="Declare an incident the agent will mention to affected customers")
+    def declare_incident(body: IncidentIn, caller: Supervisor, db: Db) -> IncidentOut:
+        with db.session() as session:
+            incident = IncidentRepository(session).declare(
+                actor=caller.actor, title=body.title, message=body.message, affected=body.affected,
+                expected_fix=body.expected_fix,
+            )
+            return IncidentOut.model_validate(incident).model_copy(update={"active": True})
+
+    @router.get("/incidents", response_model=list[IncidentOut], tags=["incidents"], summary="Incidents")
+    def list_incidents(
+        caller: Staff,
+        db: Db,
+        include_ended: bool = Query(default=False, description="Also list ended incidents"),
+        limit: int = Query(default=100, ge=1, le=200),
+    ) -> list[IncidentOut]:
+        with db.session() as session:
+            repo = IncidentRepository(session)
+            active_ids = {i.id for i in repo.active()}
+            found = repo.list(active_only=not include_ended, limit=limit)
+            return [IncidentOut.model_validate(i).model_copy(update={"active": i.id in active_ids}) for i in found]
+
+    @router.delete("/incidents/{incident_id}", status_code=204, response_class=Response, tags=["incidents"],
+                   summary="End an incident")
+    def end_incident(incident_id: str, caller: Supervisor, db: Db) -> Response:
+        with db.session() as session:
+            IncidentRepository(session).end(incident_id, actor=caller.actor)
+        return Response(status_code=204)
+
+    @router.get("/audit", response_model=list[AuditOut], tags=["audit"],
+                summary="The audit log of customer-data reads and changes, newest first (admin)")
+    def list_audit(
+        caller: Admin,
+        db: Db,
+        entity: str | None = Query(default=None, max_length=200, examples=["ticket"]),
+        entity_id: str | None = Query(default=None, max_length=200),
+        customer_id: str | None = Query(default=None, max_length=36),
+        actor: str | None = Query(default=None, max_length=200),
+        action: AuditAction | None = None,
+        limit: int = Query(default=100, ge=1, le=500),
+        offset: int = Query(default=0, ge=0),
+    ) -> list[AuditOut]:
+        with db.session() as session:
+            found = AuditLog(session).list(entity=entity, entity_id=entity_id, customer_id=customer_id,
+                                           actor=actor, action=action, limit=limit, offset=offset)
+            return [AuditOut.model_validate(e) for e in found]
+
+    return router
+
+
+def health_router() -> APIRouter:
+    """``GET /health``, no authentication: for load balancers and the install script."""
+    router = APIRouter()
+
+    @router.get("/health", response_model=Health, tags=["health"], summary="Liveness and database check",
+                responses={503: {"model": Health, "description": "The database is unreachable"}})
+    def health(db: Db) -> Any:
+        if db.ping():
+            return Health(status="ok", version=__version__, database="ok")
+        body = Health(status="degraded", version=__version__, database="unavailable")
+        return JSONResponse(body.model_dump(), status_code=503)
+
+    return router
