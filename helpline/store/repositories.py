@@ -459,8 +459,9 @@ class TicketRepository(_Repository):
         check_choice("ticket status", status, TICKET_STATUSES)
         moment = _now(now)
         for _attempt in range(_NUMBERING_ATTEMPTS):
+            number = self._next_number()
             ticket = Ticket(
-                number=self._next_number(), conversation_id=conversation_id, customer_id=customer_id,
+                number=number, conversation_id=conversation_id, customer_id=customer_id,
                 channel=channel, category=category or "general", priority=priority, summary=summary,
                 status=status, steps_taken=_str_list("steps_taken", steps_taken), tags=_str_list("tags", tags),
                 flags=_str_list("flags", flags), next_step=next_step, resolution=resolution, notes=notes,
@@ -472,7 +473,9 @@ class TicketRepository(_Repository):
                 with self.session.begin_nested():
                     self.session.add(ticket)
             except IntegrityError:
-                continue
+                if self.session.scalar(select(func.count()).where(Ticket.number == number)):
+                    continue
+                raise  # not a numbering race (e.g. an unknown conversation id)
             self.audit.record(actor, "create", "ticket", ticket.id, customer_id,
                               {"number": ticket.number, "channel": channel})
             return ticket
