@@ -34,6 +34,7 @@ class IntentClassifierConfig:
     use_tfidf: bool = True
     balanced: bool = True  # business packs mix 3 triggers for a procedure with 30 for "greet"
     max_iter: int = 1000
+    tol: float = 1e-3  # a looser stop than sklearn's 1e-4: same accuracy, about half the fit time
 
 
 class IntentClassifier:
@@ -78,6 +79,7 @@ class IntentClassifier:
         self._model = LogisticRegression(
             C=cfg.C,
             max_iter=cfg.max_iter,
+            tol=cfg.tol,
             class_weight="balanced" if cfg.balanced else None,
         )
         self._model.fit(features, list(labels))

@@ -1,0 +1,70 @@
+"""The embedded Understander: redaction, intents, entities and frustration for one message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from helpline.conversation.ports import Embedder, Understanding
+from helpline.understanding.builtin_intents import BUILTIN_INTENTS
+from helpline.understanding.entities import EntityExtractor, ProductInfo
+from helpline.understanding.intents import IntentClassifier, IntentClassifierConfig
+from helpline.understanding.redaction import redact
+from helpline.understanding.sentiment import FrustrationScorer
+
+# Past this, a message is a pasted log or an attack: the intent is in the opening lines anyway,
+# and the models' cost grows with length.
+MAX_ANALYSED_CHARS = 2000
+
+
+class EmbeddedUnderstander:
+    def __init__(
+        self,
+        classifier: IntentClassifier,
+        extractor: EntityExtractor,
+        scorer: FrustrationScorer | None = None,
+        max_chars: int = MAX_ANALYSED_CHARS,
+    ) -> None:
+        self.classifier = classifier
+        self.extractor = extractor
+        self.scorer = scorer or FrustrationScorer(max_chars)
+        self._max_chars = max_chars
+
+    @classmethod
+    def build(
+        cls,
+        phrasings: Mapping[str, Sequence[str]],
+        id_formats: Mapping[str, str] | None = None,
+        products: Sequence[ProductInfo] = (),
+        default_region: str = "US",
+        embedder: Embedder | None = None,
+        config: IntentClassifierConfig | None = None,
+    ) -> EmbeddedUnderstander:
+        """Train on the pack's procedure triggers (intent = procedure id) plus the built-in intents."""
+        texts: list[str] = []
+        labels: list[str] = []
+        for intent, phrases in {**BUILTIN_INTENTS, **{k: list(v) for k, v in phrasings.items()}}.items():
+            for phrase in phrases:
+                if phrase.strip():
+                    texts.append(phrase)
+                    labels.append(intent)
+        classifier = IntentClassifier(embedder, config).fit(texts, labels)
+        extractor = EntityExtractor(id_formats or {}, products, default_region)
+        extractor.warm_up()
+        understander = cls(classifier, extractor)
+        understander.understand("hello")  # load the lazy parts (VADER lexicon, BLAS) before a real turn
+        return understander
+
+    def understand(self, text: str, repeat_contact: bool = False) -> Understanding:
+        clean, kinds = redact(text)
+        if not clean.strip():
+            return Understanding(text=clean, intents=(), redacted=kinds)
+        head = clean[: self._max_chars]
+        frustration, cues = self.scorer.score(head, repeat_contact)
+        return Understanding(
+            text=clean,
+            intents=self.classifier.predict(head),
+            entities=self.extractor.extract(head),
+            frustration=frustration,
+            frustration_cues=cues,
+            redacted=kinds,
+        )
