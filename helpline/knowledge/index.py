@@ -28,7 +28,7 @@ from helpline.knowledge.markdown import strip_markdown
 
 ANSWER_THRESHOLD = 0.5
 RRF_K = 60  # the usual reciprocal-rank-fusion constant; flattens the influence of rank 1 vs 2
-BLEND_ALPHA = 0.6  # weight of the cosine in the "blend" fusion
+BLEND_ALPHA = 0.7  # weight of the cosine in the "blend" fusion (0.5-0.8 measured; see docs/benchmarks.md)
 EMBED_CHARS = 500  # passage characters the embedder reads (MiniLM truncates at 128 tokens anyway)
 
 Mode = Literal["hybrid", "bm25", "embedding"]
@@ -135,7 +135,7 @@ class KnowledgeIndex:
         self,
         embedder: Embedder | None = None,
         *,
-        fusion: Fusion = "rrf",
+        fusion: Fusion = "blend",
         calibration: Calibration | None = None,
         embed_chars: int = EMBED_CHARS,
     ) -> None:
