@@ -35,7 +35,12 @@ STAFF = ("agent",)  # agents and everyone above them
 SUPERVISORS = ("supervisor",)
 ADMINS = ("admin",)
 
+# Module level, not inside the router factory: with postponed annotations FastAPI resolves these names
+# from the module's globals. Each require_role call is a fresh, stateless dependency.
 Db = Annotated[Database, Depends(database)]
+Staff = Annotated[Principal, Depends(require_role(*STAFF))]
+Supervisor = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
+Admin = Annotated[Principal, Depends(require_role(*ADMINS))]
 
 
 # --- models ------------------------------------------------------------------------------------
@@ -176,9 +181,6 @@ def _find_ticket(repo: TicketRepository, ticket_ref: str, actor: str) -> Ticket:
 def records_router() -> APIRouter:
     """Tickets, callbacks, incidents and the audit log; mount under ``/api/v1``."""
     router = APIRouter()
-    Staff = Annotated[Principal, Depends(require_role(*STAFF))]
-    Supervisor = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
-    Admin = Annotated[Principal, Depends(require_role(*ADMINS))]
 
     @router.get("/tickets", response_model=TicketPage, tags=["tickets"], summary="List tickets, newest first")
     def list_tickets(
