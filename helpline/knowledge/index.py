@@ -75,8 +75,8 @@ class Calibration:
 # Features (hybrid): cosine of the hit, idf-weighted query-term coverage, cosine margin over the
 # best other article. Features (bm25 only): coverage, coverage margin, BM25 score / (score + 5).
 # Fitted by bench/kb_retrieval.py --fit (see docs/benchmarks.md for the data and split).
-HYBRID_CALIBRATION = Calibration(intercept=-9.0, weights=(12.0, 4.0, 6.0))
-BM25_CALIBRATION = Calibration(intercept=-6.0, weights=(6.0, 3.0, 3.0))
+HYBRID_CALIBRATION = Calibration(intercept=-4.834, weights=(4.235, 4.375, 10.013))
+BM25_CALIBRATION = Calibration(intercept=-4.852, weights=(1.843, 3.808, 8.148))
 
 
 @dataclass(frozen=True)
