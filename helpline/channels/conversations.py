@@ -88,9 +88,10 @@ class ConversationService:
     def start(self, channel: str = "chat", actor: str = "system") -> TurnView:
         state = ConversationState()
         with self.db.session() as session:
-            conversation = ConversationRepository(session).create(channel=channel, actor=actor)
+            now = self.clock()
+            conversation = ConversationRepository(session).create(channel=channel, actor=actor, now=now)
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
-            ticket = recorder.open_ticket(channel)
+            ticket = recorder.open_ticket(channel, now)
             result = self.engine.greet(state, self._context(session, ticket.number, channel))
             recorder.record_turn(state, None, result, self.clock())
             return TurnView(conversation.id, result.replies, False, public_state(state, self.engine))

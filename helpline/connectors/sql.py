@@ -27,9 +27,15 @@ class ExpectationFailed(Exception):
     pass
 
 
+def _looks_like_code(value: str) -> bool:
+    """Phone numbers (+1...), ZIPs and ids with leading zeros are text, not numbers."""
+    stripped = value.strip()
+    return stripped.startswith("+") or (len(stripped) > 1 and stripped.startswith("0") and stripped[1] != ".")
+
+
 def _column_type(values: list[str]) -> type[Integer] | type[Float] | type[Text]:
     present = [v for v in values if v not in ("", None)]
-    if not present:
+    if not present or any(_looks_like_code(v) for v in present):
         return Text
     try:
         if all(str(int(v)) == str(v).strip() for v in present):

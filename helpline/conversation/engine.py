@@ -214,6 +214,13 @@ class Engine:
     def _start_something(self, turn: _Turn, u: Understanding, name: str, score: float) -> bool:
         """A fresh request: a procedure, a knowledge question, or a conversational move."""
         state = turn.state
+        hits: list[KnowledgeHit] | None = None
+        if name in self.procedures and _general_question(u):
+            # "How long do I have to send something back?" asks about the policy, not for a return.
+            hits = self.knowledge.search(u.text, k=3)
+            if hits and hits[0].score >= KB_THRESHOLD and score < 0.97:
+                self._answer_from_kb(turn, hits)
+                return True
         if name in self.procedures and score >= PROCEDURE_THRESHOLD:
             self._start_procedure(turn, name)
             return True
@@ -227,17 +234,19 @@ class Engine:
             state.pending_offer = "human"
             self._say(turn, "offer_human")
             return True
-        hits = self.knowledge.search(u.text, k=3)
+        if hits is None:
+            hits = self.knowledge.search(u.text, k=3)
         if hits and hits[0].score >= KB_THRESHOLD:
             self._answer_from_kb(turn, hits)
             return True
         if name in self.procedures and score >= PROCEDURE_WEAK_THRESHOLD:
             self._start_procedure(turn, name)
             return True
-        if name == "out_of_scope" or (name in BUILTIN and score >= BUILTIN_THRESHOLD):
+        if name == "out_of_scope" and score >= BUILTIN_THRESHOLD:
             state.out_of_scope_count += 1
-            if state.out_of_scope_count >= 3:
-                self._escalate(turn, "request out of scope")
+            if state.out_of_scope_count >= 2:
+                state.pending_offer = "human"
+                self._say(turn, "offer_human")
             else:
                 self._say(turn, "out_of_scope")
             return True
@@ -563,6 +572,8 @@ class Engine:
         slot_name = run.awaiting.removeprefix("slot:")
         slot = proc.slots[slot_name]
         value = self._read_slot(u, slot.type, slot.options)
+        if value is None and not slot.required and not self._is_other_request(u):
+            value = ""  # an optional detail the customer didn't give ("any time is fine")
         if value is None:
             return False
         run.slots[slot_name] = value
@@ -571,6 +582,11 @@ class Engine:
         turn.state.misunderstandings = 0
         run.pc += 1
         return True
+
+    def _is_other_request(self, u: Understanding) -> bool:
+        top = u.top_intent
+        return top is not None and top.score >= PROCEDURE_THRESHOLD and (
+            top.name in self.procedures or top.name in ("human", "nevermind", "bye"))
 
     def _correction(self, turn: _Turn, proc: Procedure, run: ProcedureRun, u: Understanding) -> bool:
         """'No, the other order BB-10002': replace a filled slot and replay the procedure from the top."""
@@ -671,13 +687,18 @@ class Engine:
             found = u.entities_of(field_name)
             if found:
                 collected[field_name] = found[0].value
-        if not any(f in collected for f in self._verification_fields()):
-            for field_name in ("email", "postcode", "person_name"):
-                if field_name in self._verification_fields():
-                    value = self.slot_reader.read(u.text, field_name)
-                    if value:
-                        collected[field_name] = value
-                        break
+        if not any(e.type in self._verification_fields() for e in u.entities):
+            # A terse answer ("78681", "Samuel Rogers"): read it as the detail still missing,
+            # preferring the method the customer has already started.
+            methods = self.pack.business.verification.methods
+            started = [f for m in methods if any(x in collected for x in m.fields) for f in m.fields]
+            for field_name in [*started, "email", "postcode", "phone", "person_name", *self._verification_fields()]:
+                if field_name in collected or field_name not in self._verification_fields():
+                    continue
+                value = self.slot_reader.read(u.text, field_name)
+                if value:
+                    collected[field_name] = value
+                    break
         if not collected:
             intent = u.top_intent
             if intent and intent.name in ("nevermind", "deny") and intent.score >= BUILTIN_THRESHOLD:
@@ -911,6 +932,7 @@ class Engine:
             "customer": turn.state.customer or {},
             "now": turn.context.now,
             "ticket_number": turn.context.ticket_number,
+            "incident": next((i.__dict__ for i in turn.context.incidents), None),
         }
         if run is not None:
             names.update(run.results)
@@ -933,6 +955,18 @@ class Engine:
         if line and (allow_repeat or line not in turn.replies):
             turn.replies.append(line)
             turn.state.last_reply = line
+
+
+_QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|why|which|who|do|does|is|are|can|could|will|would"
+                       r"|should|any)\b", re.I)
+_PERSONAL = re.compile(r"\b(my|mine|me|i've|i'd like|i want|i need|please)\b", re.I)
+
+
+def _general_question(u: Understanding) -> bool:
+    """A question about how things work, not about the customer's own account or order."""
+    asks = bool(_QUESTION.match(u.text)) or u.text.rstrip().endswith("?")
+    specific = any(e.type not in ("product", "product_option", "money", "number") for e in u.entities)
+    return asks and not specific and not _PERSONAL.search(u.text)
 
 
 def _describe(args: dict[str, Any]) -> str:

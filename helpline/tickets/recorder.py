@@ -41,10 +41,10 @@ class TurnRecorder:
         self.conversations = ConversationRepository(session)
         self.tickets = TicketRepository(session)
 
-    def open_ticket(self, channel: str) -> Ticket:
+    def open_ticket(self, channel: str, now: datetime) -> Ticket:
         return self.tickets.create(
             actor=self.actor, conversation_id=self.conversation.id, channel=channel, category="general",
-            priority="normal", summary="New contact", status="open",
+            priority="normal", summary="New contact", status="open", now=now,
         )
 
     def ticket(self) -> Ticket | None:
@@ -59,9 +59,10 @@ class TurnRecorder:
         if any(isinstance(e, KnowledgeGap) for e in result.events):
             meta["kb_gap"] = True
         if customer_text is not None:
-            self.conversations.append_message(conversation_id, role="customer", text=customer_text, meta=meta)
+            self.conversations.append_message(conversation_id, role="customer", text=customer_text, meta=meta,
+                                              now=now)
         for reply in result.replies:
-            self.conversations.append_message(conversation_id, role="agent", text=reply, meta={})
+            self.conversations.append_message(conversation_id, role="agent", text=reply, meta={}, now=now)
 
         ticket = self.ticket()
         callback_booked = False
@@ -92,15 +93,12 @@ class TurnRecorder:
                 )
             elif isinstance(event, CallbackRequested):
                 callback_booked = True
-                CallbackRepository(self.session).schedule(
-                    actor=self.actor, ticket_id=ticket.id if ticket else None,
-                    customer_id=self.conversation.customer_id, phone=event.phone, email=event.email,
-                    due_at=event.due_at, reason=event.reason,
-                )
+                self._schedule_callback(event, ticket, now)
 
         self.conversations.save_state(
             conversation_id, state=state.to_json(),
             current_procedure=state.active.procedure_id if state.active else None, sentiment=state.sentiment,
+            now=now,
         )
         if ticket is not None:
             already_awaiting = ticket.status == "awaiting_callback"
@@ -114,4 +112,16 @@ class TurnRecorder:
                 customer_id=self.conversation.customer_id,
             )
         if any(isinstance(e, ConversationEnded) for e in result.events) or state.ended:
-            self.conversations.end(conversation_id, actor=self.actor)
+            self.conversations.end(conversation_id, actor=self.actor, now=now)
+
+    def _schedule_callback(self, event: CallbackRequested, ticket: Ticket | None, now: datetime) -> None:
+        """A promised callback is never lost: a contact detail that fails validation is left off."""
+        callbacks = CallbackRepository(self.session)
+        common = {"actor": self.actor, "ticket_id": ticket.id if ticket else None,
+                  "customer_id": self.conversation.customer_id, "due_at": event.due_at, "reason": event.reason,
+                  "now": now}
+        try:
+            callbacks.schedule(phone=event.phone, email=event.email, **common)
+        except ValueError:
+            callbacks.schedule(reason=f"{event.reason} (contact details to confirm)",
+                               **{k: v for k, v in common.items() if k != "reason"})

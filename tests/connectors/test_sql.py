@@ -50,3 +50,11 @@ def test_not_found_and_database_errors_are_results_not_exceptions(tmp_path: Path
     assert not missing.ok and missing.error == "not found"
     broken = ops.run("bad", OperationSpec(sql="SELECT * FROM no_such_table"), {})
     assert not broken.ok and broken.retryable
+
+
+def test_phone_numbers_and_leading_zero_codes_stay_text(tmp_path: Path) -> None:
+    (tmp_path / "people.csv").write_text("id,phone,zip,age\n1,+15125550123,02134,41\n2,+15125550199,78701,37\n")
+    engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    seed_tables(engine, tmp_path, {"people": TableSpec(file="people.csv", key="id")})
+    result = SqlOperations(engine).run("p", OperationSpec(sql="SELECT * FROM people WHERE id = 1"), {})
+    assert result.data == {"id": 1, "phone": "+15125550123", "zip": "02134", "age": 41}
