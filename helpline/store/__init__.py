@@ -1,0 +1,1 @@
+"""Helpline's own database: ORM models, Alembic migrations, audited repositories, boundary validators."""

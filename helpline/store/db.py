@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -94,7 +97,7 @@ class Database:
         with self.engine.begin() as connection:
             command.upgrade(self.alembic_config(connection), revision)
 
-    def alembic_config(self, connection: Any = None) -> Any:
+    def alembic_config(self, connection: Connection | None = None) -> Config:
         """An Alembic Config pointing at the packaged migrations, optionally bound to a connection."""
         from alembic.config import Config
 
