@@ -73,9 +73,9 @@ class Calibration:
 
 
 # Features (hybrid): cosine of the hit, idf-weighted query-term coverage, cosine margin over the
-# best other article. Features (bm25 only): coverage, coverage margin, BM25 score / (score + 5).
+# best other article, BM25 score relative to BM25's best hit. Features (bm25 only): coverage, coverage margin, BM25 score / (score + 5).
 # Fitted by bench/kb_retrieval.py --fit (see docs/benchmarks.md for the data and split).
-HYBRID_CALIBRATION = Calibration(intercept=-4.834, weights=(4.235, 4.375, 10.013))
+HYBRID_CALIBRATION = Calibration(intercept=-7.8, weights=(4.374, 3.211, 9.38, 4.077))
 BM25_CALIBRATION = Calibration(intercept=-4.852, weights=(1.843, 3.808, 8.148))
 
 
@@ -89,10 +89,11 @@ class ScoredPassage:
     coverage: float  # idf-weighted share of the query's words found in the passage
     cosine: float  # 0.0 without an embedder
     margin: float  # cosine (or coverage, BM25 only) minus the best other article's
+    bm25_share: float = 0.0  # BM25 score relative to the query's best visible passage (1.0 = BM25's pick)
 
     def features(self, with_embeddings: bool) -> tuple[float, ...]:
         if with_embeddings:
-            return (self.cosine, self.coverage, self.margin)
+            return (self.cosine, self.coverage, self.margin, self.bm25_share)
         return (self.coverage, self.margin, self.bm25 / (self.bm25 + 5.0))
 
 
@@ -235,6 +236,7 @@ class KnowledgeIndex:
             best.setdefault(snap.passages[i].article_id, int(i))
         order = list(best.values())  # already best first
         signal = coverage if mode == "bm25" else cosine
+        best_bm25 = max((float(bm25[i]) for i in order), default=0.0)
         out: list[ScoredPassage] = []
         for i in order:
             # The margin compares with the strongest competitors only: a clear winner is confident.
@@ -247,6 +249,7 @@ class KnowledgeIndex:
                     coverage=float(coverage[i]),
                     cosine=float(cosine[i]),
                     margin=float(signal[i] - max(others)),
+                    bm25_share=float(bm25[i]) / best_bm25 if best_bm25 > 0 else 0.0,
                 )
             )
         return out
