@@ -73,7 +73,8 @@ class Calibration:
 
 
 # Features (hybrid): cosine of the hit, idf-weighted query-term coverage, cosine margin over the
-# best other article, BM25 score relative to BM25's best hit. Features (bm25 only): coverage, coverage margin, BM25 score / (score + 5).
+# best other article, BM25 score relative to BM25's best hit.
+# Features (BM25 only): coverage, coverage margin over the best other article, BM25 / (BM25 + 5).
 # Fitted by bench/kb_retrieval.py --fit (see docs/benchmarks.md for the data and split).
 HYBRID_CALIBRATION = Calibration(intercept=-7.8, weights=(4.374, 3.211, 9.38, 4.077))
 BM25_CALIBRATION = Calibration(intercept=-4.852, weights=(1.843, 3.808, 8.148))
