@@ -76,7 +76,7 @@ class Calibration:
 # best other article, BM25 score relative to BM25's best hit.
 # Features (BM25 only): coverage, coverage margin over the best other article, BM25 / (BM25 + 5).
 # Fitted by bench/kb_retrieval.py --fit (see docs/benchmarks.md for the data and split).
-HYBRID_CALIBRATION = Calibration(intercept=-7.8, weights=(4.374, 3.211, 9.38, 4.077))
+HYBRID_CALIBRATION = Calibration(intercept=-7.577, weights=(4.462, 3.226, 9.522, 3.858))
 BM25_CALIBRATION = Calibration(intercept=-4.852, weights=(1.843, 3.808, 8.148))
 
 
@@ -219,17 +219,18 @@ class KnowledgeIndex:
             q = self._embedder.encode([query])[0]
             cosine = (snap.vectors @ q).astype(np.float64)
 
+        visible = np.ones(n, dtype=bool) if audience == "internal" else ~snap.internal
+        # Normalise by what this audience may see, so hidden articles can't shift a customer's scores.
+        top_bm25 = float(bm25[visible].max()) if visible.any() else 0.0
         if mode == "bm25":
             fused = bm25 + 1e-3 * coverage  # coverage only breaks ties (e.g. all-zero BM25)
         elif mode == "embedding":
             fused = cosine
         elif (fusion or self._fusion) == "blend":
-            top = float(bm25.max())
-            fused = BLEND_ALPHA * cosine + (1 - BLEND_ALPHA) * (bm25 / top if top > 0 else bm25)
+            fused = BLEND_ALPHA * cosine + (1 - BLEND_ALPHA) * (bm25 / top_bm25 if top_bm25 > 0 else bm25)
         else:
             fused = _rrf(cosine) + np.where(bm25 > 0, _rrf(bm25), 0.0)
 
-        visible = np.ones(n, dtype=bool) if audience == "internal" else ~snap.internal
         best: dict[str, int] = {}
         for i in np.argsort(-fused, kind="stable"):
             if not visible[i]:
@@ -237,7 +238,6 @@ class KnowledgeIndex:
             best.setdefault(snap.passages[i].article_id, int(i))
         order = list(best.values())  # already best first
         signal = coverage if mode == "bm25" else cosine
-        best_bm25 = max((float(bm25[i]) for i in order), default=0.0)
         out: list[ScoredPassage] = []
         for i in order:
             # The margin compares with the strongest competitors only: a clear winner is confident.
@@ -250,7 +250,7 @@ class KnowledgeIndex:
                     coverage=float(coverage[i]),
                     cosine=float(cosine[i]),
                     margin=float(signal[i] - max(others)),
-                    bm25_share=float(bm25[i]) / best_bm25 if best_bm25 > 0 else 0.0,
+                    bm25_share=float(bm25[i]) / top_bm25 if top_bm25 > 0 else 0.0,
                 )
             )
         return out
