@@ -63,7 +63,7 @@ class Passage:
 def parse_article(text: str, path: Path | str, article_id: str | None = None) -> Article:
     """Parse one article; ``path`` is used for the id (its stem) and in error messages."""
     path = Path(path)
-    meta, body, _body_line = _split_front_matter(text, path)
+    meta, body = _split_front_matter(text, path)
     audience = meta.get("audience", "customer")
     if audience not in AUDIENCES:
         raise ArticleError(path, _key_line(text, "audience"), f"audience must be one of {AUDIENCES}, got {audience!r}")
@@ -122,11 +122,11 @@ def split_passages(article: Article, max_chars: int = MAX_PASSAGE_CHARS) -> list
 # --- internals ---------------------------------------------------------------------------------
 
 
-def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
+def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     text = text.lstrip("\ufeff")
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
-        return {}, text, 1
+        return {}, text
     end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
     if end is None:
         raise ArticleError(path, 1, "front matter opened with '---' is never closed")
@@ -146,7 +146,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int
     unknown = sorted(set(map(str, meta)) - _KNOWN_KEYS)
     if unknown:
         raise ArticleError(path, _key_line(text, unknown[0]), f"unknown front matter key {unknown[0]!r}")
-    return meta, "\n".join(lines[end + 1 :]).strip("\n"), end + 2
+    return meta, "\n".join(lines[end + 1 :]).strip("\n")
 
 
 def _key_line(text: str, key: str) -> int:
