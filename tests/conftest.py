@@ -14,7 +14,7 @@ from helpline.connectors.sql import SqlOperations
 from helpline.pack.loader import BusinessPack, load_pack
 from helpline.runtime import PackModels, Runtime, build_models, build_runtime
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
 
 
 @dataclass

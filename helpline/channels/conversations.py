@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from helpline.conversation.events import TurnResult
 from helpline.conversation.state import ConversationState
 from helpline.store.db import Database
 from helpline.store.repositories import ConversationRepository, IncidentRepository
-from helpline.tickets.recorder import TurnRecorder
+from helpline.tickets.recorder import TurnRecorder, as_utc
 from helpline.understanding.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,28 @@ class ConversationService:
             result = self.engine.handle_silence(state, context, final)
             recorder.record_turn(state, None, result, self.clock())
             return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
+
+    def sweep_idle(
+        self, reprompt_after: timedelta = timedelta(minutes=2), close_after: timedelta = timedelta(minutes=10)
+    ) -> int:
+        """Reprompt customers who went quiet, and close (keeping the ticket) those who left. Returns how
+        many conversations were touched."""
+        now = self.clock()
+        with self.db.session() as session:
+            idle = [
+                (c.id, now - as_utc(c.last_activity_at), ConversationState.from_json(c.state))
+                for c in ConversationRepository(session).list_active(actor="system", limit=500)
+            ]
+        touched = 0
+        for conversation_id, quiet_for, state in idle:
+            if quiet_for >= close_after:
+                self.silence(conversation_id, final=True)
+            elif quiet_for >= reprompt_after and state.reprompted_turn != state.turn:
+                self.silence(conversation_id, final=False)
+            else:
+                continue
+            touched += 1
+        return touched
 
     def ticket_number(self, conversation_id: str) -> int | None:
         with self.db.session() as session:

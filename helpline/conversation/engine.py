@@ -163,6 +163,7 @@ class Engine:
             self._say(turn, "silence_goodbye")
             self._finish_conversation(turn, "silence")
         else:
+            state.reprompted_turn = state.turn
             self._say(turn, "silence_reprompt")
             if state.active and state.active.awaiting:
                 self._reprompt(turn, state.active)

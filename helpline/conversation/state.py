@@ -59,6 +59,7 @@ class ConversationState:
     flags: list[str] = field(default_factory=list)
     incidents_told: list[str] = field(default_factory=list)
     last_reply: str = ""
+    reprompted_turn: int = -1  # the customer turn after which we last asked "are you still there?"
     sentiment: float = 0.0
     max_frustration: float = 0.0
 

@@ -29,7 +29,8 @@ from helpline.store.repositories import (
 from helpline.tickets.builder import ticket_fields
 
 
-def _aware(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their timezone; everything stored is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -103,7 +104,7 @@ class TurnRecorder:
         if ticket is not None:
             already_awaiting = ticket.status == "awaiting_callback"
             fields = ticket_fields(state, callback_booked or already_awaiting)
-            handle_time = int((_aware(now) - _aware(self.conversation.started_at)).total_seconds())
+            handle_time = int((as_utc(now) - as_utc(self.conversation.started_at)).total_seconds())
             self.tickets.update(
                 ticket.id, actor=self.actor, category=fields.category, priority=fields.priority,
                 summary=fields.summary, steps_taken=fields.steps_taken, resolution=fields.resolution,

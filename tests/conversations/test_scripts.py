@@ -23,7 +23,7 @@ import yaml
 from sqlalchemy import select, text
 
 from helpline.store.models import AuditEntry, Callback, Handoff, Message, Ticket
-from tests.conversations.conftest import RuntimeFactory
+from tests.conftest import RuntimeFactory
 
 SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.yaml"))
 DEFAULT_NOW = "2026-11-20T16:00:00+00:00"
