@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,6 +65,7 @@ MAX_LIST_LIMIT = 1000
 API_KEY_PREFIX = "hl_"
 API_KEY_PREFIX_LENGTH = 8
 _NUMBERING_ATTEMPTS = 5
+_TICKET_NUMBER_LOCK = 0x48_4C_54_4B  # "HLTK": an arbitrary, fixed advisory-lock key
 
 
 class NotFound(LookupError):
@@ -482,6 +483,10 @@ class TicketRepository(_Repository):
         raise Conflict("could not allocate a ticket number; try again")
 
     def _next_number(self) -> int:
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Serialise numbering across writers until this transaction ends; without it, busy
+            # servers burn through the retries. (SQLite already serialises writers: BEGIN IMMEDIATE.)
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _TICKET_NUMBER_LOCK})
         highest = self.session.scalar(select(func.max(Ticket.number)))
         return FIRST_TICKET_NUMBER if highest is None else highest + 1
 

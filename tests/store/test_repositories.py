@@ -347,3 +347,20 @@ def test_api_key_verify_and_revoke(db: Database) -> None:
         with pytest.raises(NotFound):
             repo.revoke("nope", actor="system")
     assert [e.action for e in audit(db, entity="api_key")] == ["create", "create", "update", "update"]
+
+
+def test_concurrent_ticket_numbers_are_unique(db: Database) -> None:
+    if db.url == "sqlite:///:memory:":
+        pytest.skip("the in-memory database is one shared connection: no real concurrency to test")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create_five(_: int) -> list[int]:
+        numbers = []
+        for _n in range(5):
+            with db.session() as session:
+                numbers.append(TicketRepository(session).create(actor=ACTOR, channel="chat").number)
+        return numbers
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = [n for batch in pool.map(create_five, range(6)) for n in batch]
+    assert sorted(results) == list(range(1001, 1031))
