@@ -2,20 +2,62 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from helpline import __version__
 from helpline.api.conversations import conversations_router
 from helpline.api.errors import install_error_handlers
 from helpline.api.records import health_router, records_router
+from helpline.channels.conversations import ConversationService
 from helpline.runtime import Runtime
 
+log = logging.getLogger(__name__)
 
-def create_app(runtime: Runtime) -> FastAPI:
+
+class IdleSweeper:
+    """Background thread: reprompts quiet customers and closes abandoned conversations."""
+
+    def __init__(self, service: ConversationService, every_seconds: float):
+        self.service = service
+        self.every_seconds = every_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="idle-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_seconds):
+            try:
+                self.service.sweep_idle()
+            except Exception:  # the sweeper must outlive one bad conversation
+                log.exception("idle sweep failed")
+
+
+def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweeper = IdleSweeper(runtime.conversations, sweep_every_seconds) if sweep_every_seconds else None
+        if sweeper:
+            sweeper.start()
+        yield
+        if sweeper:
+            sweeper.stop()
+
     app = FastAPI(
         title=f"Helpline — {runtime.pack.business.name}",
         version=__version__,
         description="Offline AI contact-center agent. Authenticate with `Authorization: Bearer <key>`.",
+        lifespan=lifespan,
     )
     app.state.db = runtime.db
     app.state.runtime = runtime

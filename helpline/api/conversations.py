@@ -63,10 +63,13 @@ def _out(view: TurnView) -> TurnOut:
     return TurnOut(id=view.id, replies=view.replies, ended=view.ended, state=view.state)
 
 
+# Module level: FastAPI resolves these (string) annotations in the module's namespace.
+Caller = Annotated[Principal, Depends(require_role(*CHAT_ROLES))]
+Service = Annotated[ConversationService, Depends(_service)]
+
+
 def conversations_router() -> APIRouter:
     router = APIRouter(prefix="/conversations", tags=["conversations"])
-    Caller = Annotated[Principal, Depends(require_role(*CHAT_ROLES))]
-    Service = Annotated[ConversationService, Depends(_service)]
 
     @router.post("", status_code=201, response_model=TurnOut, summary="Start a conversation")
     def start(caller: Caller, service: Service, body: StartConversation | None = None) -> TurnOut:
