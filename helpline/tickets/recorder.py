@@ -118,11 +118,11 @@ class TurnRecorder:
     def _schedule_callback(self, event: CallbackRequested, ticket: Ticket | None, now: datetime) -> None:
         """A promised callback is never lost: a contact detail that fails validation is left off."""
         callbacks = CallbackRepository(self.session)
-        common = {"actor": self.actor, "ticket_id": ticket.id if ticket else None,
-                  "customer_id": self.conversation.customer_id, "due_at": event.due_at, "reason": event.reason,
-                  "now": now}
+        ticket_id = ticket.id if ticket else None
+        customer_id = self.conversation.customer_id
         try:
-            callbacks.schedule(phone=event.phone, email=event.email, **common)
+            callbacks.schedule(actor=self.actor, ticket_id=ticket_id, customer_id=customer_id, due_at=event.due_at,
+                               reason=event.reason, phone=event.phone, email=event.email, now=now)
         except ValueError:
-            callbacks.schedule(reason=f"{event.reason} (contact details to confirm)",
-                               **{k: v for k, v in common.items() if k != "reason"})
+            callbacks.schedule(actor=self.actor, ticket_id=ticket_id, customer_id=customer_id, due_at=event.due_at,
+                               reason=f"{event.reason} (contact details to confirm)", now=now)

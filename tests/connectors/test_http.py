@@ -4,6 +4,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -12,7 +13,7 @@ from helpline.pack.models import HttpSpec
 
 
 class Handler(BaseHTTPRequestHandler):
-    calls: list[dict[str, object]] = []
+    calls: ClassVar[list[dict[str, object]]] = []
     fail_first = 0
 
     def log_message(self, *args: object) -> None:
