@@ -58,10 +58,11 @@ def apikey_create(
     label: Annotated[str, typer.Option("--label")] = "",
 ) -> None:
     """Create an API key; the key is printed on the last line (it is not stored in clear)."""
-    from helpline.runtime import open_database
+    from helpline.store.db import Database, default_url
     from helpline.store.repositories import ApiKeyRepository
 
-    database = open_database(db)
+    database = Database(db or default_url())
+    database.migrate()
     try:
         with database.session() as session:
             plaintext, key = ApiKeyRepository(session).create(role=role, label=label)
