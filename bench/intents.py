@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- intents:start -->", "<!-- intents:end -->"
 CONFIGS = (
+    IntentClassifierConfig(C=3.0, embedding_weight=2.0),
     IntentClassifierConfig(C=10.0, embedding_weight=2.0),
-    IntentClassifierConfig(C=30.0, embedding_weight=3.0),
 )
 F32 = npt.NDArray[np.float32]
 
@@ -177,7 +177,8 @@ def _clinc_eval(clf: IntentClassifier, calib: Split, split: Split) -> dict[str, 
     c_pred, c_score = top(calib)
     c_oos = np.asarray(calib.labels) == "oos"
     # A message predicted as the oos class counts as rejected whatever its confidence.
-    threshold = calibrate_threshold(np.where(c_pred == "oos", -1.0, c_score), c_oos)
+    # "accuracy": val holds 30x more in-scope than out-of-scope messages, as real traffic would.
+    threshold = calibrate_threshold(np.where(c_pred == "oos", -1.0, c_score), c_oos, criterion="accuracy")
     pred, score = top(split)
     rejected = (pred == "oos") | (score < threshold)
     gold = np.asarray(split.labels)
@@ -227,7 +228,7 @@ def render(b77: dict[str, Any], clinc: dict[str, Any], embed: Embeddings) -> str
         "",
         f"CLINC150: in-scope accuracy before the out-of-scope threshold "
         f"{_pct(clinc['in_scope_accuracy_no_threshold'])}; threshold {float(clinc['threshold']):.3f} "
-        "calibrated on val + oos_val (balanced accuracy); oos_train is used as an extra training class.",
+        "calibrated on val + oos_val (overall accuracy); oos_train is used as an extra training class.",
         "Reference (published): TF-IDF + linear SVM 91.2 % (Banking77) / 92.8 % (CLINC150).",
         (
             f"Embedding time: {embed.count} sentences in {embed.seconds:.0f} s."

@@ -102,3 +102,14 @@ def test_calibrate_threshold_separates_held_out_scores() -> None:
     assert t_recall == pytest.approx(0.8)
     with pytest.raises(ValueError):
         calibrate_threshold([], [])
+
+
+def test_accuracy_criterion_favours_the_majority_in_scope_messages() -> None:
+    # 8 in-scope messages, 2 out-of-scope; one in-scope message is as unsure as the oos ones.
+    scores = [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.35, 0.4, 0.3]
+    oos = [False] * 8 + [True, True]
+    balanced = calibrate_threshold(scores, oos)
+    accuracy = calibrate_threshold(scores, oos, criterion="accuracy")
+    assert accuracy <= balanced
+    with pytest.raises(ValueError):
+        calibrate_threshold(scores, oos, criterion="vibes")
