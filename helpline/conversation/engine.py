@@ -689,17 +689,19 @@ class Engine:
             if found:
                 collected[field_name] = found[0].value
         if not any(e.type in self._verification_fields() for e in u.entities):
-            # A terse answer ("78681", "Samuel Rogers"): read it as the detail still missing,
-            # preferring the method the customer has already started.
+            # Terse answers ("78681", "Samuel Rogers", "Ryan Rodriguez, 77008"): read each part as a
+            # detail still missing, preferring the method the customer has already started.
             methods = self.pack.business.verification.methods
             started = [f for m in methods if any(x in collected for x in m.fields) for f in m.fields]
-            for field_name in [*started, "email", "postcode", "phone", "person_name", *self._verification_fields()]:
-                if field_name in collected or field_name not in self._verification_fields():
-                    continue
-                value = self.slot_reader.read(u.text, field_name)
-                if value:
-                    collected[field_name] = value
-                    break
+            order = [*started, "email", "postcode", "phone", "person_name", *self._verification_fields()]
+            for part in _ANSWER_PARTS.split(u.text):
+                for field_name in order:
+                    if field_name in collected or field_name not in self._verification_fields():
+                        continue
+                    value = self.slot_reader.read(part.strip(), field_name)
+                    if value:
+                        collected[field_name] = value
+                        break
         if not collected:
             intent = u.top_intent
             if intent and intent.name in ("nevermind", "deny") and intent.score >= BUILTIN_THRESHOLD:
@@ -958,6 +960,7 @@ class Engine:
             turn.state.last_reply = line
 
 
+_ANSWER_PARTS = re.compile(r",|;|\band\b|(?<=[a-z])\s+(?=\d)|(?<=\d)\s+(?=[a-z])", re.I)
 _QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|why|which|who|do|does|is|are|can|could|will|would"
                        r"|should|any)\b", re.I)
 _PERSONAL = re.compile(r"\b(my|mine|me|i've|i'd like|i want|i need|please)\b", re.I)
