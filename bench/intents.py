@@ -240,15 +240,16 @@ def render(b77: dict[str, Any], clinc: dict[str, Any], embed: Embeddings) -> str
     return "\n".join(lines)
 
 
-def write_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
+def write_doc(section: str, doc: Path = DOC) -> None:
+    """Replace the text between the intents markers, leaving other sections alone."""
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
     if START in text and END in text:
         head, rest = text.split(START, 1)
         tail = rest.split(END, 1)[1]
         text = head + section + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    doc.write_text(text, encoding="utf-8")
 
 
 def main() -> None:

@@ -18,9 +18,7 @@ PRODUCTS = [
 
 @pytest.fixture(scope="module")
 def extractor() -> EntityExtractor:
-    return EntityExtractor(
-        {"order_id": r"(?i)\bBB[- ]?\d{5}\b", "customer_id": r"(?i)\bC-?\d{4}\b"}, PRODUCTS, "US"
-    )
+    return EntityExtractor({"order_id": r"(?i)\bBB[- ]?\d{5}\b", "customer_id": r"(?i)\bC-?\d{4}\b"}, PRODUCTS, "US")
 
 
 def found(extractor: EntityExtractor, text: str) -> list[tuple[str, str]]:
