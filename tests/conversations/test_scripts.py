@@ -8,13 +8,14 @@ Script format (see scripts/*.yaml):
   end: true                                       end the conversation after the turns
   ticket: {status, category, priority, tags_include, steps_include, resolution_contains, flags_include}
   records: [{sql, equals}]                        the business's system of record afterwards
+  incidents: [{title, message, affected, expected_fix}]   declared before the conversation starts
   transcript_never_contains: [...]                nothing of this may be stored
   handoff: {tier, mood, ...} / callbacks: N
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import yaml
 from sqlalchemy import select, text
 
 from helpline.store.models import AuditEntry, Callback, Handoff, Message, Ticket
+from helpline.store.repositories import IncidentRepository
 from tests.conftest import RuntimeFactory
 
 SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.yaml"))
@@ -50,6 +52,10 @@ def test_conversation_script(script_path: Path, make_runtime: RuntimeFactory) ->
     script = yaml.safe_load(script_path.read_text())
     runtime = make_runtime(datetime.fromisoformat(script.get("now", DEFAULT_NOW)))
     service = runtime.conversations
+    with runtime.db.session() as session:
+        for incident in script.get("incidents", []):
+            IncidentRepository(session).declare(actor="test", started_at=runtime.conversations.clock()
+                                                - timedelta(minutes=5), **incident)
     started = service.start(channel=script.get("channel", "chat"), actor="test")
     history = [f"agent: {r}" for r in started.replies]
     for index, turn in enumerate(script["turns"], start=1):
