@@ -20,8 +20,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-            f"{datetime.now(UTC):%Y-%m-%d}")
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
 
 
 def write_section(name: str, body: str) -> None:

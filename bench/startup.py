@@ -38,8 +38,18 @@ def peak_rss_mb(pid: int) -> float:
 def main() -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        command = [str(ROOT / ".venv" / "bin" / "helpline"), "serve", "--pack", str(ROOT / "examples" / "demo"),
-                   "--db", f"sqlite:///{tmp}/helpline.db", "--port", str(port), "--log-level", "warning"]
+        command = [
+            str(ROOT / ".venv" / "bin" / "helpline"),
+            "serve",
+            "--pack",
+            str(ROOT / "examples" / "demo"),
+            "--db",
+            f"sqlite:///{tmp}/helpline.db",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
@@ -60,17 +70,22 @@ def main() -> None:
             os.kill(process.pid, signal.SIGTERM)
             process.wait(timeout=20)
     print(f"start-up to healthy: {ready:.2f} s   peak RSS: {rss:.0f} MB")
-    write_section("startup", "\n".join([
-        "## Server start-up and memory (demo pack)",
-        "",
-        "`python -m bench.startup`: `helpline serve` as a process, from launch until `/api/v1/health`",
-        "answers (pack load, table seeding, migrations, MiniLM load, intent training, KB indexing);",
-        "peak RSS is the process's VmHWM.",
-        "",
-        "| start-up | peak RSS | targets |",
-        "|---|---|---|",
-        f"| {ready:.2f} s | {rss:.0f} MB | < 15 s, < 1 GB |",
-    ]))
+    write_section(
+        "startup",
+        "\n".join(
+            [
+                "## Server start-up and memory (demo pack)",
+                "",
+                "`python -m bench.startup`: `helpline serve` as a process, from launch until `/api/v1/health`",
+                "answers (pack load, table seeding, migrations, MiniLM load, intent training, KB indexing);",
+                "peak RSS is the process's VmHWM.",
+                "",
+                "| start-up | peak RSS | targets |",
+                "|---|---|---|",
+                f"| {ready:.2f} s | {rss:.0f} MB | < 15 s, < 1 GB |",
+            ]
+        ),
+    )
 
 
 if __name__ == "__main__":

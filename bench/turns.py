@@ -23,8 +23,7 @@ NOW = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
 SCRIPTS = [
     ["hi there", "where is my order BB-10133?", "ana.cook@example.com", "thanks", "no that's all"],
     ["How long do I have to return something?", "and how long does standard shipping take?", "bye"],
-    ["I'd like to cancel order BB-10163 please", "caleb.perez@example.com", "ordered by mistake", "no",
-     "bye"],
+    ["I'd like to cancel order BB-10163 please", "caleb.perez@example.com", "ordered by mistake", "no", "bye"],
     ["my app shows error E202", "yes", "thanks"],
     ["what does BRIGHTBEAN*AUTH on my statement mean?", "ok thanks", "bye"],
     ["I want to speak to a human"],
@@ -36,8 +35,9 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=60)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = build_runtime(DEMO, db_url=f"sqlite:///{tmp}/helpline.db",
-                                records_url=f"sqlite:///{tmp}/records.db", clock=lambda: NOW)
+        runtime = build_runtime(
+            DEMO, db_url=f"sqlite:///{tmp}/helpline.db", records_url=f"sqlite:///{tmp}/records.db", clock=lambda: NOW
+        )
         service = runtime.conversations
         latencies: list[float] = []
         started = time.perf_counter()
@@ -54,19 +54,26 @@ def main() -> None:
     p50 = statistics.median(latencies)
     p95 = latencies[int(len(latencies) * 0.95) - 1]
     tps = len(latencies) / elapsed
-    print(f"turns: {len(latencies)}  p50 {p50:.1f} ms  p95 {p95:.1f} ms  max {latencies[-1]:.1f} ms  "
-          f"throughput {tps:.1f} turns/s (one process, one thread)")
-    write_section("turns", "\n".join([
-        "## Turn latency (demo pack, SQLite, one process)",
-        "",
-        "`python -m bench.turns`: scripted conversations (verification, order lookups, cancellation with",
-        "confirmation, knowledge questions, troubleshooting, escalation) through ConversationService,",
-        "including the database writes of every turn (transcript, state, ticket, audit).",
-        "",
-        "| turns | p50 | p95 | max | turns/s | target |",
-        "|---|---|---|---|---|---|",
-        f"| {len(latencies)} | {p50:.1f} ms | {p95:.1f} ms | {latencies[-1]:.1f} ms | {tps:.1f} | p95 < 50 ms |",
-    ]))
+    print(
+        f"turns: {len(latencies)}  p50 {p50:.1f} ms  p95 {p95:.1f} ms  max {latencies[-1]:.1f} ms  "
+        f"throughput {tps:.1f} turns/s (one process, one thread)"
+    )
+    write_section(
+        "turns",
+        "\n".join(
+            [
+                "## Turn latency (demo pack, SQLite, one process)",
+                "",
+                "`python -m bench.turns`: scripted conversations (verification, order lookups, cancellation with",
+                "confirmation, knowledge questions, troubleshooting, escalation) through ConversationService,",
+                "including the database writes of every turn (transcript, state, ticket, audit).",
+                "",
+                "| turns | p50 | p95 | max | turns/s | target |",
+                "|---|---|---|---|---|---|",
+                f"| {len(latencies)} | {p50:.1f} ms | {p95:.1f} ms | {latencies[-1]:.1f} ms | {tps:.1f} | p95 < 50 ms |",
+            ]
+        ),
+    )
 
 
 if __name__ == "__main__":
