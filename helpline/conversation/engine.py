@@ -223,6 +223,7 @@ class Engine:
                 self._answer_from_kb(turn, hits)
                 return True
         if name in self.procedures and score >= PROCEDURE_THRESHOLD:
+            self._queue_other_requests(turn, u, name)
             self._start_procedure(turn, name)
             return True
         if name in BUILTIN and score >= BUILTIN_THRESHOLD and name not in ("out_of_scope", "complaint"):
@@ -352,6 +353,19 @@ class Engine:
         return tuple(getattr(article, "tags", ()) or ())
 
     # --- procedures -------------------------------------------------------------------------
+
+    def _queue_other_requests(self, turn: _Turn, u: Understanding, first: str) -> None:
+        """'Cancel BB-10160 and also change my address': the second request runs after the first."""
+        clauses = [c.strip() for c in _REQUEST_SPLIT.split(u.text) if len(c.strip().split()) >= 3]
+        if len(clauses) < 2:
+            return
+        queued: list[str] = []
+        for clause in clauses[1:]:
+            top = self.understander.understand(clause).top_intent
+            if top and top.name in self.procedures and top.name not in (first, *queued) and top.score >= 0.6:
+                queued.append(top.name)
+        for procedure_id in reversed(queued):
+            turn.state.suspended.append(ProcedureRun(procedure_id, started_turn=turn.state.turn, queued=True))
 
     def _start_procedure(self, turn: _Turn, procedure_id: str) -> None:
         state = turn.state
@@ -804,10 +818,15 @@ class Engine:
         if state.ended or state.escalated:
             return
         if state.suspended:
-            state.active = state.suspended.pop()
-            proc = self.procedures[state.active.procedure_id]
+            run = state.suspended.pop()
+            proc = self.procedures[run.procedure_id]
+            if run.queued:
+                self._say(turn, "next_request", title=proc.title)
+                self._start_procedure(turn, run.procedure_id)
+                return
+            state.active = run
             self._say(turn, "resume", title=proc.title)
-            state.active.awaiting = None
+            run.awaiting = None
             self._run(turn)
             return
         state.pending_offer = "anything_else"
@@ -960,6 +979,7 @@ class Engine:
             turn.state.last_reply = line
 
 
+_REQUEST_SPLIT = re.compile(r"\band also\b|\balso,?\b|\bplus\b|\band then\b|(?<=[.!?])\s+", re.I)
 _ANSWER_PARTS = re.compile(r",|;|\band\b|(?<=[a-z])\s+(?=\d)|(?<=\d)\s+(?=[a-z])", re.I)
 _QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|why|which|who|do|does|is|are|can|could|will|would"
                        r"|should|any)\b", re.I)

@@ -16,6 +16,7 @@ class ProcedureRun:
     confirm_granted: bool = False
     reasks: int = 0
     started_turn: int = 0
+    queued: bool = False  # a second request from the same message, not started yet
 
 
 @dataclass

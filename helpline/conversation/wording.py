@@ -58,6 +58,7 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                      "{{ business.name }} orders, products and accounts.",
                      "Sorry, that's outside what I can help with. Is there something about your "
                      "{{ business.name }} account or order I can do?"],
+    "next_request": ["Next, your other request: {{ title | lower }}."],
     "resume": ["Now, back to your earlier request: {{ title | lower }}."],
     "callback_booked": ["I've booked a callback{% if phone %} to {{ phone }}{% endif %}: we'll call you by "
                         "{{ due }}."],
