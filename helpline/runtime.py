@@ -19,7 +19,8 @@ from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
 from helpline.pack.loader import BusinessPack, load_pack
 from helpline.store.db import Database, default_url
-from helpline.understanding.embeddings import MiniLMEmbedder
+from helpline.understanding.embedding_cache import CachedEmbedder
+from helpline.understanding.embeddings import MODEL_SHA256, MiniLMEmbedder
 from helpline.understanding.entities import ProductInfo
 from helpline.understanding.slots import ExtractorSlotReader
 from helpline.understanding.understander import EmbeddedUnderstander
@@ -91,8 +92,16 @@ class PackModels:
     knowledge: KnowledgeIndex
 
 
+def default_embedder(cache_dir: Path | None = Path("var/cache")) -> Embedder:
+    """MiniLM, with the pack's own texts cached on disk so restarts are quick."""
+    model = MiniLMEmbedder()
+    if cache_dir is None:
+        return model
+    return CachedEmbedder(model, cache_dir / f"embeddings-{MODEL_SHA256[:12]}.npz", model_id=MODEL_SHA256)
+
+
 def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embedder | None = None) -> PackModels:
-    embedder = embedder or MiniLMEmbedder()
+    embedder = embedder or default_embedder()
     understander = EmbeddedUnderstander.build(
         phrasings={pid: list(proc.triggers) for pid, proc in pack.procedures.items()},
         id_formats=dict(pack.business.id_formats),
