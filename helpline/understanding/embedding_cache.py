@@ -61,7 +61,7 @@ class CachedEmbedder:
         if len(texts) <= 1:
             return self.inner.encode(texts)
         keys = [_key(t) for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items())
+        missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items())
         if missing:
             fresh = self.inner.encode([t for _, t in missing])
             for (key, _), vector in zip(missing, fresh, strict=True):
