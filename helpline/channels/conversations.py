@@ -56,7 +56,7 @@ def public_state(state: ConversationState, engine: Engine) -> dict[str, Any]:
         "customer_id": state.customer_id,
         "procedure": active.procedure_id if active else None,
         "procedure_title": procedure.title if procedure else None,
-        "awaiting": active.awaiting if active else ("verification" if state.verification.in_progress else None),
+        "awaiting": "verification" if state.verification.in_progress else (active.awaiting if active else None),
         "escalated": state.escalated,
         "ended": state.ended,
         "sentiment": round(state.sentiment, 3),
