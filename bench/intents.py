@@ -37,6 +37,7 @@ CONFIGS = (
     IntentClassifierConfig(C=10.0, embedding_weight=2.0),
 )
 F32 = npt.NDArray[np.float32]
+IN_SCOPE_KEEP = 0.98
 
 
 def shared_dir() -> Path:
@@ -177,8 +178,9 @@ def _clinc_eval(clf: IntentClassifier, calib: Split, split: Split) -> dict[str, 
     c_pred, c_score = top(calib)
     c_oos = np.asarray(calib.labels) == "oos"
     # A message predicted as the oos class counts as rejected whatever its confidence.
-    # "accuracy": val holds 30x more in-scope than out-of-scope messages, as real traffic would.
-    threshold = calibrate_threshold(np.where(c_pred == "oos", -1.0, c_score), c_oos, criterion="accuracy")
+    # Operating point fixed in advance: keep 98 % of in-scope messages. oos_val has only 100
+    # messages, too few to optimise a threshold on; the in-scope side (3,000) is stable.
+    threshold = calibrate_threshold(np.where(c_pred == "oos", -1.0, c_score), c_oos, min_in_scope_recall=IN_SCOPE_KEEP)
     pred, score = top(split)
     rejected = (pred == "oos") | (score < threshold)
     gold = np.asarray(split.labels)
@@ -228,7 +230,7 @@ def render(b77: dict[str, Any], clinc: dict[str, Any], embed: Embeddings) -> str
         "",
         f"CLINC150: in-scope accuracy before the out-of-scope threshold "
         f"{_pct(clinc['in_scope_accuracy_no_threshold'])}; threshold {float(clinc['threshold']):.3f} "
-        "calibrated on val + oos_val (overall accuracy); oos_train is used as an extra training class.",
+        "set on val to keep 98 % of in-scope messages; oos_train is used as an extra training class.",
         "Reference (published): TF-IDF + linear SVM 91.2 % (Banking77) / 92.8 % (CLINC150).",
         (
             f"Embedding time: {embed.count} sentences in {embed.seconds:.0f} s."
