@@ -70,7 +70,8 @@ def main() -> None:
                 "",
                 "| turns | p50 | p95 | max | turns/s | target |",
                 "|---|---|---|---|---|---|",
-                f"| {len(latencies)} | {p50:.1f} ms | {p95:.1f} ms | {latencies[-1]:.1f} ms | {tps:.1f} | p95 < 50 ms |",
+                f"| {len(latencies)} | {p50:.1f} ms | {p95:.1f} ms | {latencies[-1]:.1f} ms | {tps:.1f} "
+                "| p95 < 50 ms |",
             ]
         ),
     )
