@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
+from helpline.conversation.choices import ChoiceMatch, choices_for, match_choices
 from helpline.conversation.events import (
     CallbackRequested,
     ConversationEnded,
@@ -35,6 +36,7 @@ from helpline.conversation.ports import (
     KnowledgeHit,
     KnowledgeSearch,
     OperationGateway,
+    OperationResult,
     SlotReader,
     Understander,
     Understanding,
@@ -43,7 +45,7 @@ from helpline.conversation.state import ConversationState, ProcedureRun, Request
 from helpline.conversation.wording import TemplateWording
 from helpline.pack.expressions import ExpressionError, evaluate, render, render_value
 from helpline.pack.loader import BusinessPack
-from helpline.pack.models import Procedure, Step, parse_duration
+from helpline.pack.models import Procedure, SlotSpec, Step, parse_duration
 
 BUILTIN = {"greet", "thanks", "bye", "affirm", "deny", "human", "repeat", "complaint", "out_of_scope",
            "nevermind"}
@@ -199,8 +201,11 @@ class Engine:
             return
 
         if run is not None and run.awaiting is not None:
-            if self._answer_awaited(turn, run, u):
+            outcome = self._answer_awaited(turn, run, u)
+            if outcome == "continue":
                 self._run(turn)
+                return
+            if outcome == "wait":
                 return
             # not an answer: a digression (question / new request) or a misunderstanding
             if self._digress(turn, u, name, score):
@@ -375,7 +380,8 @@ class Engine:
                 self._reprompt(turn, state.active)
                 return
             state.suspended.append(state.active)
-        state.active = ProcedureRun(procedure_id=procedure_id, started_turn=state.turn)
+        opening = turn.understanding.text if turn.understanding is not None else ""
+        state.active = ProcedureRun(procedure_id=procedure_id, started_turn=state.turn, opening_text=opening[:2000])
         state.pending_offer = None
         state.misunderstandings = 0
         state.requests.append(RequestRecord(proc.id, proc.title, proc.category, proc.priority,
@@ -416,11 +422,9 @@ class Engine:
                 if step.ask in run.slots:
                     run.pc += 1
                     return True
-                value = self._slot_from_memory(turn, proc, run, step.ask)
-                if value is not None:
-                    run.slots[step.ask] = value
-                    run.pc += 1
-                    return True
+                remembered = self._slot_from_memory(turn, proc, run, step.ask)
+                if remembered:
+                    return self._fill(turn, run, step.ask, remembered) == "continue"
                 run.awaiting = f"slot:{step.ask}"
                 self._say(turn, step.prompt or proc.slots[step.ask].prompt or f"What is the {step.ask}?",
                           **names)
@@ -445,6 +449,12 @@ class Engine:
             if action == "set":
                 for key, expression in (step.set or {}).items():
                     run.results[key] = evaluate(expression, names)
+                    names[key] = run.results[key]
+                run.pc += 1
+                return True
+            if action == "clear":
+                for slot_name in step.clear or []:
+                    run.slots.pop(slot_name, None)
                 run.pc += 1
                 return True
             if action == "check":
@@ -554,49 +564,97 @@ class Engine:
 
     # --- answers to questions the agent asked --------------------------------------------------
 
-    def _answer_awaited(self, turn: _Turn, run: ProcedureRun, u: Understanding) -> bool:
+    def _answer_awaited(self, turn: _Turn, run: ProcedureRun, u: Understanding) -> str:
+        """'continue' (run on), 'wait' (handled; a question was asked) or 'no' (not an answer)."""
         proc = self.procedures[run.procedure_id]
         intent = u.top_intent
         name = intent.name if intent else ""
         score = intent.score if intent else 0.0
         if run.awaiting == "confirm":
             if self._correction(turn, proc, run, u):
-                return True
+                return "continue"
             if _YES.match(u.text) or (name == "affirm" and score >= 0.6 and not _NO.match(u.text)):
                 run.awaiting = None
                 run.confirm_granted = True
                 turn.state.steps_taken.append("Customer confirmed")
                 run.pc += 1
-                return True
+                return "continue"
             if _NO.match(u.text) or (name in ("deny", "nevermind") and score >= 0.6):
                 run.awaiting = None
                 turn.state.steps_taken.append("Customer declined the change")
                 step = proc.steps[run.pc]
                 if step.on_no:
                     run.pc = proc.index_of(step.on_no)
-                    return True
+                    return "continue"
                 self._say(turn, "declined_offer")
                 self._finish_procedure(turn, run, "resolved", "customer declined the change")
                 self._after_procedure(turn)
-                return False
+                return "wait"
             if name in BUILTIN or (name in self.procedures and score >= PROCEDURE_THRESHOLD + 0.15):
-                return False
+                return "no"
             self._say(turn, "confirm_needed")
-            return False
-        assert run.awaiting is not None and run.awaiting.startswith("slot:")
-        slot_name = run.awaiting.removeprefix("slot:")
+            return "wait"
+        assert run.awaiting is not None
+        kind, _, slot_name = run.awaiting.partition(":")
         slot = proc.slots[slot_name]
-        value = self._read_slot(u, slot.type, slot.options)
+        names = self._names(turn, run)
+        if kind == "more":
+            return self._answer_more(turn, run, slot_name, u, names)
+        if slot.type == "choice":
+            match = self._match_choice(u.text, slot, names)
+            if match.ambiguous and not match.values:
+                self._say(turn, "which_one", options=[c.label for c in match.ambiguous])
+                return "wait"
+            if match.values:
+                return self._fill(turn, run, slot_name, match.values)
+            value: Any = None
+        else:
+            value = self._read_slot(u, slot.type)
         if value is None and not slot.required and not self._is_other_request(u):
             value = ""  # an optional detail the customer didn't give ("any time is fine")
         if value is None:
-            return False
-        run.slots[slot_name] = value
-        run.awaiting = None
+            return "no"
+        return self._fill(turn, run, slot_name, [value])
+
+    def _fill(self, turn: _Turn, run: ProcedureRun, slot_name: str, values: list[Any]) -> str:
+        proc = self.procedures[run.procedure_id]
+        slot = proc.slots[slot_name]
         run.reasks = 0
         turn.state.misunderstandings = 0
+        if slot.many:
+            current = list(run.slots.get(slot_name) or [])
+            run.slots[slot_name] = current + [v for v in values if v not in current]
+            run.awaiting = f"more:{slot_name}"
+            self._say(turn, slot.more_prompt or "anything_to_add", **self._names(turn, run))
+            return "wait"
+        run.slots[slot_name] = values[0]
+        run.awaiting = None
         run.pc += 1
-        return True
+        return "continue"
+
+    def _answer_more(self, turn: _Turn, run: ProcedureRun, slot_name: str, u: Understanding,
+                     names: dict[str, Any]) -> str:
+        """After each item of a list: more items, or done."""
+        slot = self.procedures[run.procedure_id].slots[slot_name]
+        match = self._match_choice(u.text, slot, names) if slot.type == "choice" else None
+        values = match.values if match else [v for v in [self._read_slot(u, slot.type)] if v]
+        if values and not _DONE.search(u.text):
+            return self._fill(turn, run, slot_name, values)
+        if _DONE.search(u.text) or _NO.match(u.text):
+            if values:
+                current = list(run.slots.get(slot_name) or [])
+                run.slots[slot_name] = current + [v for v in values if v not in current]
+            run.awaiting = None
+            run.pc += 1
+            return "continue"
+        if _YES.match(u.text):
+            run.awaiting = f"slot:{slot_name}"
+            self._say(turn, slot.prompt or f"What is the {slot_name}?", **names)
+            return "wait"
+        return "no"
+
+    def _match_choice(self, text: str, slot: SlotSpec, names: dict[str, Any]) -> ChoiceMatch:
+        return match_choices(text, choices_for(slot, names), slot.many)
 
     def _is_other_request(self, u: Understanding) -> bool:
         top = u.top_intent
@@ -621,7 +679,7 @@ class Engine:
                 return True
         return False
 
-    def _read_slot(self, u: Understanding, slot_type: str, options: Sequence[str]) -> str | None:
+    def _read_slot(self, u: Understanding, slot_type: str) -> str | None:
         if slot_type == "yes_no":
             if _YES.match(u.text):
                 return "yes"
@@ -631,29 +689,29 @@ class Engine:
             if top and top.name in ("affirm", "deny") and top.score >= 0.6:
                 return "yes" if top.name == "affirm" else "no"
             return None
-        if slot_type == "choice":
-            match = process.extractOne(u.text.lower(), [o.lower() for o in options], scorer=fuzz.partial_ratio,
-                                       score_cutoff=75)
-            return options[match[2]] if match else None
         found = u.entities_of(slot_type)
         if found:
             return found[0].value
-        return self.slot_reader.read(u.text, slot_type, options)
+        return self.slot_reader.read(u.text, slot_type)
 
-    def _slot_from_memory(self, turn: _Turn, proc: Procedure, run: ProcedureRun, slot_name: str) -> str | None:
-        """Never re-ask what was said: values from the request's first message or identity details."""
+    def _slot_from_memory(self, turn: _Turn, proc: Procedure, run: ProcedureRun, slot_name: str) -> list[Any]:
+        """Never re-ask what was said: values from the request's opening message or identity details."""
         slot = proc.slots[slot_name]
         state = turn.state
-        if slot.type in ("text", "yes_no", "choice"):
-            if slot.type == "choice" and turn.understanding is not None and state.turn == run.started_turn:
-                return self._read_slot(turn.understanding, "choice", slot.options)
-            return None
+        if slot.type == "choice":
+            if not run.opening_text:
+                return []
+            match = self._match_choice(run.opening_text, slot, self._names(turn, run))
+            return match.values
+        if slot.type in ("text", "yes_no"):
+            return []
         said_at = state.known_turn.get(slot.type)
         if said_at is None:
-            return None
+            return []
         if slot.type in IDENTITY_TYPES or said_at >= run.started_turn:
-            return state.known.get(slot.type)
-        return None
+            value = state.known.get(slot.type)
+            return [value] if value is not None else []
+        return []
 
     def _reprompt(self, turn: _Turn, run: ProcedureRun) -> None:
         proc = self.procedures[run.procedure_id]
@@ -753,12 +811,11 @@ class Engine:
             return False
         method = complete[0]
         args = {f: v.collected[f] for f in method.fields}
-        result = self.operations.call(config.lookup_operation, args)
-        turn.events.append(OperationCalled(config.lookup_operation, args, result.ok, False, None, result.error))
-        if result.ok and isinstance(result.data, dict) and result.data.get("id") is not None:
-            state.customer = dict(result.data)
+        customer, result = self._look_up_customer(turn, config.operation_for(method), args)
+        if customer is not None:
+            state.customer = customer
             v.in_progress = False
-            turn.events.append(CustomerVerified(dict(result.data), tuple(method.fields)))
+            turn.events.append(CustomerVerified(dict(customer), tuple(method.fields)))
             state.steps_taken.append(f"Verified identity by {' + '.join(method.fields)}")
             self._check_name(turn)
             self._say(turn, "verified", customer=state.customer)
@@ -783,6 +840,28 @@ class Engine:
         self._say(turn, "verify_failed")
         return False
 
+    def _look_up_customer(
+        self, turn: _Turn, operation: str, args: dict[str, str]
+    ) -> tuple[dict[str, Any] | None, OperationResult]:
+        """The lookup may return the record, or only an id that the profile operation expands."""
+        result = self.operations.call(operation, args)
+        turn.events.append(OperationCalled(operation, args, result.ok, False, None, result.error))
+        if not result.ok:
+            return None, result
+        data = result.data
+        customer_id = data.get("id") if isinstance(data, dict) else data
+        if customer_id is None or isinstance(customer_id, dict | list) or not str(customer_id).strip():
+            return None, OperationResult(ok=False, error="no customer id in the lookup result")
+        profile_op = self.pack.business.verification.profile_operation
+        if profile_op is None:
+            return ({**data, "id": customer_id} if isinstance(data, dict) else {"id": customer_id}), result
+        profile = self.operations.call(profile_op, {"id": customer_id})
+        turn.events.append(OperationCalled(profile_op, {"id": customer_id}, profile.ok, False, str(customer_id),
+                                           profile.error))
+        if not profile.ok or not isinstance(profile.data, dict):
+            return None, profile
+        return {**profile.data, "id": str(customer_id)}, profile
+
     def _misunderstood_verification(self, turn: _Turn) -> None:
         turn.state.misunderstandings += 1
         if turn.state.misunderstandings >= 3:
@@ -794,7 +873,7 @@ class Engine:
         """Flag (not block) a spoken name that differs from the record's, for the ticket."""
         state = turn.state
         said = state.known.get("person_name")
-        record = (state.customer or {}).get("name")
+        record = display_name(state.customer or {})
         if said and record and fuzz.token_sort_ratio(said.lower(), str(record).lower()) < 85:
             state.flags.append(f"name_mismatch: said '{said}', record '{record}'")
 
@@ -979,6 +1058,8 @@ class Engine:
             turn.state.last_reply = line
 
 
+_DONE = re.compile(r"\b(that'?s (all|it|everything)|that is (all|it)|nothing else|no more|none|just (that|those|the)"
+                   r"|only (that|those|the)|i'?m done|all of them|no,? thanks?)\b", re.I)
 _REQUEST_SPLIT = re.compile(r"\band also\b|\balso,?\b|\bplus\b|\band then\b|(?<=[.!?])\s+", re.I)
 _ANSWER_PARTS = re.compile(r",|;|\band\b|(?<=[a-z])\s+(?=\d)|(?<=\d)\s+(?=[a-z])", re.I)
 _QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|why|which|who|do|does|is|are|can|could|will|would"
@@ -991,6 +1072,16 @@ def _general_question(u: Understanding) -> bool:
     asks = bool(_QUESTION.match(u.text)) or u.text.rstrip().endswith("?")
     specific = any(e.type not in ("product", "product_option", "money", "number") for e in u.entities)
     return asks and not specific and not _PERSONAL.search(u.text)
+
+
+def display_name(record: dict[str, Any]) -> str:
+    """'name' may be a string or a structure like {first_name, last_name}."""
+    name = record.get("name")
+    if isinstance(name, dict):
+        return " ".join(str(v) for v in name.values() if v)
+    if name:
+        return str(name)
+    return " ".join(str(record[k]) for k in ("first_name", "last_name") if record.get(k))
 
 
 def _describe(args: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ class ProcedureRun:
     reasks: int = 0
     started_turn: int = 0
     queued: bool = False  # a second request from the same message, not started yet
+    opening_text: str = ""  # the (redacted) message that started it, to fill slots from
 
 
 @dataclass

@@ -58,6 +58,9 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                      "{{ business.name }} orders, products and accounts.",
                      "Sorry, that's outside what I can help with. Is there something about your "
                      "{{ business.name }} account or order I can do?"],
+    "which_one": ["Sorry, which one do you mean: {{ options | join(', or ') }}?"],
+    "anything_to_add": ["Got it. Is there anything else to add, or is that everything?",
+                        "Noted. Anything else, or is that all?"],
     "next_request": ["Next, your other request: {{ title | lower }}."],
     "resume": ["Now, back to your earlier request: {{ title | lower }}."],
     "callback_booked": ["I've booked a callback{% if phone %} to {{ phone }}{% endif %}: we'll call you by "

@@ -120,10 +120,12 @@ def _cross_check(pack: BusinessPack, nodes: dict[str, yaml.Node | None], errors:
     ops = pack.operations.operations
     slot_types = set(BUILTIN_SLOT_TYPES) | set(pack.business.id_formats)
     tiers = {t.name for t in pack.business.escalation.tiers}
-    if pack.business.verification.lookup_operation not in ops:
-        errors.append(PackError("business.yaml", _node_line(nodes["business.yaml"], ["verification"]),
-                                f"verification.lookup_operation '{pack.business.verification.lookup_operation}'"
-                                " is not defined in operations.yaml"))
+    verification = pack.business.verification
+    lookups = {verification.operation_for(m) for m in verification.methods}
+    for name in sorted(lookups | ({verification.profile_operation} if verification.profile_operation else set())):
+        if name not in ops:
+            errors.append(PackError("business.yaml", _node_line(nodes["business.yaml"], ["verification"]),
+                                    f"verification operation '{name}' is not defined in operations.yaml"))
     for method in pack.business.verification.methods:
         for name in method.fields:
             if name not in slot_types:

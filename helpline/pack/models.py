@@ -92,12 +92,24 @@ class Escalation(Strict):
 
 class VerificationMethod(Strict):
     fields: list[str] = Field(min_length=1)
+    operation: str | None = None  # this method's own lookup (else verification.lookup_operation)
 
 
 class Verification(Strict):
-    lookup_operation: str
+    lookup_operation: str | None = None
     methods: list[VerificationMethod] = Field(min_length=1)
     max_attempts: int = Field(default=3, ge=1, le=10)
+    # called with {"id": <looked-up id>} when the lookup returns only an id
+    profile_operation: str | None = None
+
+    @model_validator(mode="after")
+    def _every_method_has_a_lookup(self) -> Verification:
+        if self.lookup_operation is None and any(m.operation is None for m in self.methods):
+            raise ValueError("set verification.lookup_operation, or an operation on every method")
+        return self
+
+    def operation_for(self, method: VerificationMethod) -> str:
+        return method.operation or self.lookup_operation or ""
 
 
 class CatalogueItem(Strict):
@@ -226,12 +238,20 @@ class SlotSpec(Strict):
     type: str
     prompt: str | None = None
     options: list[str] = Field(default_factory=list)
+    # options computed from data: a list of dicts, each labelled for matching the customer's words
+    options_from: str | None = None
+    option_label: str | None = None
+    option_value: str | None = None
+    many: bool = False  # a list: the customer may name several; asked "anything else?" until done
+    more_prompt: str | None = None
     required: bool = True
 
     @model_validator(mode="after")
     def _choice_has_options(self) -> SlotSpec:
-        if self.type == "choice" and not self.options:
-            raise ValueError("a choice slot needs options")
+        if self.type == "choice" and not self.options and not self.options_from:
+            raise ValueError("a choice slot needs options or options_from")
+        if self.options_from and not self.option_label:
+            raise ValueError("options_from needs an option_label template")
         return self
 
 
@@ -263,6 +283,7 @@ class Step(BaseModel):
     confirm: str | None = None
     on_no: str | None = None
     set: dict[str, str] | None = None
+    clear: list[str] | None = None
     escalate: str | None = None
     tier: str | None = None
     callback: str | None = None
@@ -272,7 +293,7 @@ class Step(BaseModel):
     goto: str | None = None
 
     ACTIONS: tuple[str, ...] = (
-        "ask", "call", "check", "branch", "confirm", "set", "escalate", "callback", "end",
+        "ask", "call", "check", "branch", "confirm", "set", "clear", "escalate", "callback", "end",
     )  # fmt: skip
 
     @model_validator(mode="after")

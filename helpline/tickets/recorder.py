@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from helpline.conversation.engine import display_name
 from helpline.conversation.events import (
     CallbackRequested,
     ConversationEnded,
@@ -71,7 +72,7 @@ class TurnRecorder:
             if isinstance(event, CustomerVerified):
                 record = event.customer
                 customer = CustomerRepository(self.session).upsert_from_record(
-                    actor=self.actor, external_id=str(record.get("id")), name=record.get("name"),
+                    actor=self.actor, external_id=str(record.get("id")), name=display_name(record) or None,
                     email=record.get("email"), phone=record.get("phone"),
                 )
                 self.conversation.customer_id = customer.id

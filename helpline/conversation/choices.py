@@ -1,0 +1,102 @@
+"""Matching the customer's words to a slot's choices ("the black optical mouse", "the 750ml one").
+
+A choice's label is compared with the message by *coverage*: the share of the label's words the
+customer used (fuzzy, so "colour"/"color" and small typos still count). Coverage, unlike a plain
+similarity score, separates variants that differ in one option: "750ml glass black" covers
+"capacity 750ml glass black" fully but "1000ml glass black" only in part.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from helpline.pack.expressions import evaluate, render
+from helpline.pack.models import SlotSpec
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9.'/-]*", re.I)
+_STOP = {"the", "a", "an", "one", "ones", "in", "with", "and", "of", "my", "i", "it", "its", "to", "for", "please",
+         "that", "this", "those", "these", "want", "like", "would", "id", "i'd", "me", "is", "are", "on", "from",
+         "order", "item", "items", "also", "just", "only", "too", "some", "thing", "instead", "new", "same", "but"}
+PARTS = re.compile(r",|;|\band\b|\bplus\b|\bas well as\b", re.I)
+MIN_COVERAGE = 0.34
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    value: Any
+
+
+@dataclass
+class ChoiceMatch:
+    values: list[Any] = field(default_factory=list)
+    ambiguous: list[Choice] = field(default_factory=list)  # equally good candidates for one part
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower().strip(".'") for w in _WORD.findall(text) if w.lower() not in _STOP]
+
+
+def choices_for(slot: SlotSpec, names: Mapping[str, Any]) -> list[Choice]:
+    if not slot.options_from:
+        return [Choice(option, option) for option in slot.options]
+    found = evaluate(slot.options_from, names)
+    items = list(found.values()) if isinstance(found, Mapping) else list(found or [])
+    choices = []
+    for item in items:
+        item_names = dict(item) if isinstance(item, Mapping) else {"item": item}
+        item_names["item"] = item
+        label = render(slot.option_label or "{{ item }}", item_names)
+        value = evaluate(slot.option_value, item_names) if slot.option_value else item
+        choices.append(Choice(label, value))
+    return choices
+
+
+def coverage(text_words: Sequence[str], label: str) -> float:
+    label_words = _words(label)
+    if not label_words or not text_words:
+        return 0.0
+    hits = sum(1 for lw in label_words if any(w == lw or (len(w) > 3 and fuzz.ratio(w, lw) >= 85) for w in text_words))
+    return hits / len(label_words)
+
+
+def _best(part: str, choices: Sequence[Choice]) -> tuple[list[Choice], float]:
+    words = _words(part)
+    scored = [(coverage(words, c.label), c) for c in choices]
+    top = max((score for score, _ in scored), default=0.0)
+    if top < MIN_COVERAGE:
+        return [], top
+    best = [c for score, c in scored if score >= top - 1e-9]
+    unique: dict[str, Choice] = {}
+    for choice in best:
+        unique.setdefault(repr(choice.value), choice)
+    return list(unique.values()), top
+
+
+def match_choices(text: str, choices: Sequence[Choice], many: bool) -> ChoiceMatch:
+    """The choices the message names; several (split on 'and' / commas) when `many`."""
+    if not choices:
+        return ChoiceMatch()
+    whole, whole_score = _best(text, choices)
+    if not many:
+        if len(whole) == 1:
+            return ChoiceMatch(values=[whole[0].value])
+        return ChoiceMatch(ambiguous=whole)
+    result = ChoiceMatch()
+    for part in PARTS.split(text):
+        if not part.strip():
+            continue
+        best, _ = _best(part, choices)
+        if len(best) == 1:
+            if best[0].value not in result.values:
+                result.values.append(best[0].value)
+        elif best and not result.ambiguous:
+            result.ambiguous = best
+    if not result.values and len(whole) == 1 and whole_score >= MIN_COVERAGE:
+        result.values.append(whole[0].value)
+    return result
