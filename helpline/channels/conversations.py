@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from helpline.channels.bus import EventBus
 from helpline.conversation.engine import Engine, Incident, TurnContext
 from helpline.conversation.events import TurnResult
 from helpline.conversation.state import ConversationState
 from helpline.store.db import Database
-from helpline.store.repositories import ConversationRepository, IncidentRepository
+from helpline.store.repositories import ConversationRepository, IncidentRepository, TicketRepository
 from helpline.tickets.recorder import TurnRecorder, as_utc
 from helpline.understanding.redaction import redact
 
@@ -37,6 +38,14 @@ class ConversationNotFound(LookupError):
 
 class ConversationClosed(RuntimeError):
     pass
+
+
+STAFF_ONLY = {"visibility": "staff"}  # message meta: a whisper the customer never sees
+NOTICE = {"notice": True}  # message meta: a system line the customer sees (a person joined, left)
+
+
+def customer_visible(role: str, meta: dict[str, Any] | None) -> bool:
+    return (meta or {}).get("visibility") != "staff"
 
 
 @dataclass
@@ -65,10 +74,13 @@ def public_state(state: ConversationState, engine: Engine) -> dict[str, Any]:
 
 
 class ConversationService:
-    def __init__(self, engine: Engine, db: Database, clock: Callable[[], datetime] | None = None):
+    def __init__(self, engine: Engine, db: Database, clock: Callable[[], datetime] | None = None,
+                 bus: EventBus | None = None):
         self.engine = engine
         self.db = db
         self.clock = clock or (lambda: datetime.now(UTC))
+        # Live views and the widget learn of each committed change here (published after commit).
+        self.bus = bus or EventBus()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -94,9 +106,16 @@ class ConversationService:
             ticket = recorder.open_ticket(channel, now)
             result = self.engine.greet(state, self._context(session, ticket.number, channel))
             recorder.record_turn(state, None, result, self.clock())
-            return TurnView(conversation.id, result.replies, False, public_state(state, self.engine))
+            view = TurnView(conversation.id, result.replies, False, public_state(state, self.engine))
+        self.bus.publish(view.id, "started")
+        return view
 
     def post(self, conversation_id: str, text: str, actor: str = "system") -> TurnView:
+        view = self._post(conversation_id, text, actor)
+        self.bus.publish(conversation_id, "ended" if view.ended else "message")
+        return view
+
+    def _post(self, conversation_id: str, text: str, actor: str) -> TurnView:
         text = text[:MAX_MESSAGE_CHARS]
         with self._lock(conversation_id), self.db.session() as session:
             repo = ConversationRepository(session)
@@ -106,6 +125,11 @@ class ConversationService:
             if conversation.status != "active":
                 raise ConversationClosed(conversation_id)
             state = ConversationState.from_json(conversation.state)
+            if conversation.handled_by:
+                # A person has taken over: the AI stays silent; the message is stored (redacted) for them.
+                repo.append_message(conversation_id, role="customer", text=redact(text)[0],
+                                    meta={"to_human": conversation.handled_by}, now=self.clock())
+                return TurnView(conversation.id, [], False, public_state(state, self.engine))
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
             ticket = recorder.ticket()
             context = self._context(session, ticket.number if ticket else None, conversation.channel)
@@ -121,6 +145,11 @@ class ConversationService:
             return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
 
     def end(self, conversation_id: str, actor: str = "system", reason: str = "ended") -> TurnView:
+        view = self._end(conversation_id, actor, reason)
+        self.bus.publish(conversation_id, "ended")
+        return view
+
+    def _end(self, conversation_id: str, actor: str, reason: str) -> TurnView:
         with self._lock(conversation_id), self.db.session() as session:
             repo = ConversationRepository(session)
             conversation = repo.get(conversation_id, actor=actor)
@@ -139,6 +168,11 @@ class ConversationService:
 
     def silence(self, conversation_id: str, final: bool) -> TurnView:
         """Called by a channel's timer when the customer has gone quiet."""
+        view = self._silence(conversation_id, final)
+        self.bus.publish(conversation_id, "ended" if view.ended else "message")
+        return view
+
+    def _silence(self, conversation_id: str, final: bool) -> TurnView:
         with self._lock(conversation_id), self.db.session() as session:
             conversation = ConversationRepository(session).get(conversation_id, actor="system")
             if conversation is None:
@@ -158,12 +192,13 @@ class ConversationService:
         many conversations were touched."""
         now = self.clock()
         with self.db.session() as session:
-            idle = [
-                (c.id, now - as_utc(c.last_activity_at), ConversationState.from_json(c.state))
-                for c in ConversationRepository(session).list_active(actor="system", limit=500)
-            ]
+            active = ConversationRepository(session).list_active(actor="system", limit=500)
+            idle = [(c.id, now - as_utc(c.last_activity_at), ConversationState.from_json(c.state)) for c in active]
+            handled_by = {c.id: c.handled_by for c in active}
         touched = 0
         for conversation_id, quiet_for, state in idle:
+            if handled_by.get(conversation_id):
+                continue  # a person is in charge of this one; the AI does not nag or close it
             if quiet_for >= close_after:
                 self.silence(conversation_id, final=True)
             elif quiet_for >= reprompt_after and state.reprompted_turn != state.turn:
@@ -180,3 +215,90 @@ class ConversationService:
                 return None
             ticket = TurnRecorder(session, conversation, actor="system").ticket()
             return ticket.number if ticket else None
+
+    # --- people in the conversation (console) -------------------------------------------------
+
+    def _staff_turn(self, conversation_id: str, actor: str, kind: str, change: Callable[[Session, Any], None]) -> None:
+        """Run a staff action on an active conversation in one transaction, then tell the live views."""
+        with self._lock(conversation_id), self.db.session() as session:
+            conversation = ConversationRepository(session).get(conversation_id, actor=actor)
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            if conversation.status != "active":
+                raise ConversationClosed(conversation_id)
+            change(session, conversation)
+        self.bus.publish(conversation_id, kind)
+
+    def take_over(self, conversation_id: str, by: str, display_name: str, actor: str) -> None:
+        """A person answers from now on; the AI stops replying until ``hand_back``."""
+        def change(session: Session, conversation: Any) -> None:
+            if conversation.handled_by == by:
+                return
+            conversation.handled_by = by
+            ConversationRepository(session).append_message(
+                conversation_id, role="system", text=f"{display_name} (a member of our team) has joined the chat.",
+                meta={**NOTICE, "by": by}, actor=actor, now=self.clock())
+
+        self._staff_turn(conversation_id, actor, "takeover", change)
+
+    def hand_back(self, conversation_id: str, by: str, actor: str) -> None:
+        """The AI answers again, picking up where it was (an escalated conversation routes again)."""
+        def change(session: Session, conversation: Any) -> None:
+            if not conversation.handled_by:
+                return
+            conversation.handled_by = None
+            state = ConversationState.from_json(conversation.state)
+            state.escalated = False
+            repo = ConversationRepository(session)
+            repo.save_state(conversation_id, state=state.to_json(),
+                            current_procedure=state.active.procedure_id if state.active else None,
+                            actor=actor, now=self.clock())
+            persona = self.engine.pack.business.persona.name
+            repo.append_message(conversation_id, role="system", text=f"You're back with {persona}, our virtual "
+                                "assistant.", meta={**NOTICE, "by": by}, actor=actor, now=self.clock())
+
+        self._staff_turn(conversation_id, actor, "handback", change)
+
+    def whisper(self, conversation_id: str, by: str, text: str, actor: str) -> None:
+        """A hint for the staff on this conversation; never shown to the customer."""
+        text = text.strip()[:MAX_MESSAGE_CHARS]
+        if not text:
+            raise ValueError("a whisper needs some text")
+
+        def change(session: Session, _conversation: Any) -> None:
+            ConversationRepository(session).append_message(conversation_id, role="system", text=text,
+                                                           meta={**STAFF_ONLY, "by": by}, actor=actor,
+                                                           now=self.clock())
+
+        self._staff_turn(conversation_id, actor, "whisper", change)
+
+    def human_reply(self, conversation_id: str, by: str, display_name: str, text: str, actor: str) -> None:
+        """A person's reply to the customer (stored with role "human"); only by whoever handles it."""
+        text = text.strip()[:MAX_MESSAGE_CHARS]
+        if not text:
+            raise ValueError("a reply needs some text")
+
+        def change(session: Session, conversation: Any) -> None:
+            if conversation.handled_by != by:
+                raise PermissionError("take the conversation over (or accept it) before replying")
+            ConversationRepository(session).append_message(
+                conversation_id, role="human", text=redact(text)[0], meta={"by": by, "name": display_name},
+                actor=actor, now=self.clock())
+
+        self._staff_turn(conversation_id, actor, "message", change)
+
+    def rate(self, conversation_id: str, score: int, actor: str) -> int | None:
+        """Store the customer's 1-5 satisfaction rating on the conversation's ticket; returns its number."""
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+            raise ValueError("a rating is a whole number from 1 to 5")
+        with self.db.session() as session:
+            conversation = ConversationRepository(session).get(conversation_id, actor=actor)
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            ticket = TurnRecorder(session, conversation, actor=actor).ticket()
+            if ticket is None:
+                return None
+            TicketRepository(session).update(ticket.id, actor=actor, csat=score, now=self.clock())
+            number = ticket.number
+        self.bus.publish(conversation_id, "rated")
+        return number

@@ -32,6 +32,7 @@ from helpline.store.validation import (
     AUDIT_ACTIONS,
     CALLBACK_STATUSES,
     CHANNELS,
+    CONSOLE_ROLES,
     CONVERSATION_STATUSES,
     IDENTITY_KINDS,
     MESSAGE_ROLES,
@@ -149,6 +150,8 @@ class Conversation(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     current_procedure: Mapped[str | None] = mapped_column(String(200))
     sentiment: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    # The console user talking in place of the AI (take over / accepted handoff); None = the AI answers.
+    handled_by: Mapped[str | None] = mapped_column(String(200))
 
     @validates("channel")
     def _check_channel(self, _key: str, value: str) -> str:
@@ -209,6 +212,10 @@ class Ticket(Base):
     created_at: Mapped[datetime] = _created_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A duplicate merged into another ticket (same customer, another channel) points at the one kept.
+    merged_into_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
 
     @validates("channel")
     def _check_channel(self, _key: str, value: str) -> str:
@@ -336,3 +343,69 @@ class ApiKey(Base):
     @validates("role")
     def _check_role(self, _key: str, value: str) -> str:
         return check_choice("role", value, API_ROLES)
+
+
+class ConsoleUser(Base):
+    """A person who signs in to the web console; only an argon2 hash of the password is kept."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[str] = _id_column()
+    email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = _created_column()
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @validates("role")
+    def _check_role(self, _key: str, value: str) -> str:
+        return check_choice("console role", value, CONSOLE_ROLES)
+
+    @validates("email")
+    def _check_email(self, _key: str, value: str) -> str:
+        return normalise_email(value)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored (the key)."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("console_users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = _created_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+
+
+class WidgetKey(Base):
+    """A public per-site key for the chat widget: it may only start and continue its own chats."""
+
+    __tablename__ = "widget_keys"
+
+    id: Mapped[str] = _id_column()
+    public_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    label: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)  # empty = any
+    created_at: Mapped[datetime] = _created_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WidgetChat(Base):
+    """Binds a widget conversation to the browser that started it (SHA-256 of its resume token)."""
+
+    __tablename__ = "widget_chats"
+
+    conversation_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    widget_key_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("widget_keys.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = _created_column()

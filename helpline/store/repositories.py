@@ -13,6 +13,8 @@ Audited (R = read, C/U/D = create/update/delete):
   CallbackRepository      schedule C, get R, due R, list R, complete U, cancel U, mark_missed_overdue U
   IncidentRepository      declare C, end U (reads are not audited: incidents hold no customer data)
   ApiKeyRepository        create C, revoke U (verify is not audited: it runs on every request)
+  ConsoleUserRepository   create C, set_password U, disable U (logins are audited by the console)
+  ConsoleSessionRepository, WidgetKeyRepository, WidgetChatRepository: credentials, no customer data
 A list read writes one entry naming the rows returned, not one entry per row.
 """
 
@@ -35,6 +37,8 @@ from helpline.store.models import (
     ApiKey,
     AuditEntry,
     Callback,
+    ConsoleSession,
+    ConsoleUser,
     Conversation,
     Customer,
     CustomerIdentity,
@@ -42,6 +46,8 @@ from helpline.store.models import (
     Incident,
     Message,
     Ticket,
+    WidgetChat,
+    WidgetKey,
     utcnow,
 )
 from helpline.store.validation import (
@@ -49,6 +55,7 @@ from helpline.store.validation import (
     AUDIT_ACTIONS,
     CALLBACK_STATUSES,
     CHANNELS,
+    CONSOLE_ROLES,
     IDENTITY_KINDS,
     MESSAGE_ROLES,
     TICKET_PRIORITIES,
@@ -951,3 +958,162 @@ class ApiKeyRepository(_Repository):
             self.session.flush()
             self.audit.record(actor, "update", "api_key", key.id, None, {"revoked": True, "prefix": key.prefix})
         return key
+
+
+# --- console users and sessions ----------------------------------------------------------------
+
+LOCKOUT_AFTER_FAILURES = 5
+LOCKOUT_FOR = timedelta(minutes=15)
+SESSION_TTL = timedelta(hours=12)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class ConsoleUserRepository(_Repository):
+    """People who sign in to the console. Hashing is the caller's (helpline.console.security)."""
+
+    def create(self, *, email: str, role: str, password_hash: str, name: str = "",
+               actor: str = "system") -> ConsoleUser:
+        check_choice("console role", role, CONSOLE_ROLES)
+        email = normalise_email(email)
+        if self.by_email(email) is not None:
+            raise Conflict(f"a console user {email} already exists")
+        user = ConsoleUser(email=email, role=role, password_hash=password_hash, name=name[:200] or email,
+                           failed_logins=0, created_at=utcnow())
+        self.session.add(user)
+        self.session.flush()
+        self.audit.record(actor, "create", "console_user", user.id, None, {"email": email, "role": role})
+        return user
+
+    def by_email(self, email: str) -> ConsoleUser | None:
+        try:
+            email = normalise_email(email)
+        except ValueError:
+            return None
+        return self.session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).first()
+
+    def get(self, user_id: str) -> ConsoleUser | None:
+        return self.session.get(ConsoleUser, user_id)
+
+    def list(self) -> builtins.list[ConsoleUser]:
+        return list(self.session.scalars(select(ConsoleUser).order_by(ConsoleUser.email)))
+
+    def is_locked(self, user: ConsoleUser, now: datetime) -> bool:
+        return user.locked_until is not None and user.locked_until > now
+
+    def login_failed(self, user: ConsoleUser, now: datetime) -> None:
+        """Count a failed password; the account locks for a while after too many in a row."""
+        user.failed_logins += 1
+        if user.failed_logins >= LOCKOUT_AFTER_FAILURES:
+            user.locked_until = now + LOCKOUT_FOR
+            user.failed_logins = 0
+        self.session.flush()
+        self.audit.record(f"console:{user.email}", "read", "console_login", user.id, None,
+                          {"ok": False, "locked": user.locked_until is not None and user.locked_until > now})
+
+    def login_succeeded(self, user: ConsoleUser, *, rehash: str | None = None) -> None:
+        user.failed_logins = 0
+        user.locked_until = None
+        if rehash:
+            user.password_hash = rehash
+        self.session.flush()
+        self.audit.record(f"console:{user.email}", "read", "console_login", user.id, None, {"ok": True})
+
+    def set_password(self, user: ConsoleUser, password_hash: str, *, actor: str) -> None:
+        user.password_hash = password_hash
+        user.failed_logins = 0
+        user.locked_until = None
+        self.session.flush()
+        self.audit.record(actor, "update", "console_user", user.id, None, {"fields": ["password"]})
+
+    def disable(self, user: ConsoleUser, *, actor: str, now: datetime | None = None) -> None:
+        user.disabled_at = _now(now)
+        self.session.execute(text("DELETE FROM console_sessions WHERE user_id = :uid"), {"uid": user.id})
+        self.session.flush()
+        self.audit.record(actor, "update", "console_user", user.id, None, {"disabled": True})
+
+
+class ConsoleSessionRepository(_Repository):
+    """Server-side console sessions: revocable, expiring, each with its own CSRF token."""
+
+    def create(self, user: ConsoleUser, *, now: datetime | None = None,
+               ttl: timedelta = SESSION_TTL) -> tuple[str, ConsoleSession]:
+        token = secrets.token_urlsafe(32)
+        moment = _now(now)
+        record = ConsoleSession(token_hash=_sha256(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+                                created_at=moment, expires_at=moment + ttl)
+        self.session.add(record)
+        self.session.flush()
+        return token, record
+
+    def lookup(self, token: str, *, now: datetime | None = None) -> tuple[ConsoleSession, ConsoleUser] | None:
+        """The live session and its (enabled) user for a cookie value, or None."""
+        if not token:
+            return None
+        record = self.session.get(ConsoleSession, _sha256(token))
+        if record is None or record.expires_at <= _now(now):
+            return None
+        user = self.session.get(ConsoleUser, record.user_id)
+        if user is None or user.disabled_at is not None:
+            return None
+        return record, user
+
+    def delete(self, token: str) -> None:
+        record = self.session.get(ConsoleSession, _sha256(token))
+        if record is not None:
+            self.session.delete(record)
+            self.session.flush()
+
+    def purge_expired(self, now: datetime | None = None) -> None:
+        self.session.execute(text("DELETE FROM console_sessions WHERE expires_at <= :now"), {"now": _now(now)})
+
+
+# --- chat widget -------------------------------------------------------------------------------
+
+
+WIDGET_KEY_PREFIX = "hlw_"
+
+
+class WidgetKeyRepository(_Repository):
+    """Public per-site widget keys (they sit in the page's HTML, so they grant almost nothing)."""
+
+    def create(self, *, label: str = "", allowed_origins: Sequence[str] = (), actor: str = "system") -> WidgetKey:
+        origins = [o.strip().rstrip("/") for o in _str_list("allowed_origins", allowed_origins) if o.strip()]
+        key = WidgetKey(public_key=WIDGET_KEY_PREFIX + secrets.token_urlsafe(18), label=label[:200],
+                        allowed_origins=origins, created_at=utcnow())
+        self.session.add(key)
+        self.session.flush()
+        self.audit.record(actor, "create", "widget_key", key.id, None, {"label": label, "origins": origins})
+        return key
+
+    def verify(self, public_key: str, origin: str | None) -> WidgetKey | None:
+        """The live key, if the page's Origin is one it allows (an empty list allows any)."""
+        key = self.session.scalars(
+            select(WidgetKey).where(WidgetKey.public_key == public_key, WidgetKey.revoked_at.is_(None))
+        ).first()
+        if key is None:
+            return None
+        if key.allowed_origins and (origin or "").rstrip("/") not in key.allowed_origins:
+            return None
+        return key
+
+    def list(self) -> builtins.list[WidgetKey]:
+        return list(self.session.scalars(select(WidgetKey).order_by(WidgetKey.created_at)))
+
+
+class WidgetChatRepository(_Repository):
+    """Which browser owns which widget conversation: a random resume token, stored as its SHA-256."""
+
+    def create(self, conversation_id: str, widget_key_id: str) -> str:
+        token = secrets.token_urlsafe(24)
+        self.session.add(WidgetChat(conversation_id=conversation_id, widget_key_id=widget_key_id,
+                                    token_hash=_sha256(token), created_at=utcnow()))
+        self.session.flush()
+        return token
+
+    def owns(self, conversation_id: str, token: str, widget_key_id: str) -> bool:
+        chat = self.session.get(WidgetChat, conversation_id)
+        return (chat is not None and chat.widget_key_id == widget_key_id
+                and hmac.compare_digest(chat.token_hash, _sha256(token)))

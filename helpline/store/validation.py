@@ -20,6 +20,7 @@ CALLBACK_STATUSES = ("scheduled", "done", "missed", "cancelled")
 IDENTITY_KINDS = ("email", "phone", "chat", "external")
 AUDIT_ACTIONS = ("read", "create", "update", "delete")
 API_ROLES = ("admin", "supervisor", "agent", "integration")
+CONSOLE_ROLES = ("admin", "supervisor", "agent")
 
 
 def check_choice(name: str, value: str, allowed: Collection[str]) -> str:

@@ -35,7 +35,7 @@ def test_comparison_would_notice_a_difference(db: Database) -> None:
 def test_migrate_is_idempotent_and_versioned(db: Database) -> None:
     db.migrate()
     with db.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn).get_current_revision() == "0002"
     assert {t.name for t in Base.metadata.sorted_tables} <= set(inspect(db.engine).get_table_names())
 
 
