@@ -83,7 +83,11 @@ def _days_since_in_context(context: Context, value: Any) -> float:
 
 
 class _Environment(ImmutableSandboxedEnvironment):
-    pass
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Pack data is JSON: `order.items` means the order's "items" field, not dict.items().
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
 
 @lru_cache(maxsize=1)

@@ -35,3 +35,10 @@ def test_render_value_keeps_types_of_single_expressions() -> None:
 
 def test_spell_reads_ids_character_by_character() -> None:
     assert spell("BB-10001") == "B B dash 1 0 0 0 1"
+
+
+def test_data_fields_win_over_dict_methods() -> None:
+    order = {"items": [{"id": 1}], "values": 3}
+    assert evaluate("order.items | length", {"order": order}) == 1
+    assert evaluate("order.values", {"order": order}) == 3
+    assert render("{{ o.values() | join(',') }}", {"o": {"a": "x"}}) == "x"
