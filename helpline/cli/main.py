@@ -51,6 +51,23 @@ def pack_schema_command() -> None:
     typer.echo(json.dumps(pack_schema(), indent=2))
 
 
+@pack_app.command("from-tau-retail")
+def pack_from_tau_retail(
+    dataset_dir: Path,
+    out_dir: Path,
+    backend_url: Annotated[str, typer.Option("--backend-url", help="The store backend, e.g. http://127.0.0.1:8765")],
+) -> None:
+    """Write a pack for the tau-retail store (the dataset is read, never copied)."""
+    from helpline.packs.tau_retail import generate
+
+    try:
+        generate(dataset_dir, out_dir, backend_url)
+    except (OSError, ValueError) as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"Wrote the tau-retail pack to {out_dir}; check it with: helpline pack validate {out_dir}")
+
+
 @apikey_app.command("create")
 def apikey_create(
     role: Annotated[str, typer.Option("--role", help="admin | supervisor | agent | integration")],

@@ -1,0 +1,1 @@
+"""Generators that write a business pack for a known dataset format (no core code per business)."""
