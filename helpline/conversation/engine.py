@@ -559,7 +559,8 @@ class Engine:
             owner = data.get(owner_field)
             return data, owner is not None and str(owner) != customer_id
         if isinstance(data, list):
-            return [r for r in data if not isinstance(r, dict) or str(r.get(owner_field)) == customer_id], False
+            own = [r for r in data if not isinstance(r, dict) or str(r.get(owner_field)) == customer_id]
+            return own, bool(data) and not own  # nothing of it is theirs: it's someone else's
         return data, False
 
     # --- answers to questions the agent asked --------------------------------------------------

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Undefined, UndefinedError, pass_context
+from jinja2 import ChainableUndefined, Undefined, UndefinedError, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -92,7 +92,8 @@ class _Environment(ImmutableSandboxedEnvironment):
 
 @lru_cache(maxsize=1)
 def environment() -> _Environment:
-    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    # A missing field reads as empty (falsy), so `customer.first_name or customer.name` works on any record.
+    env = _Environment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters.update(
         money=money,
         days_since=_days_since_in_context,
