@@ -52,7 +52,13 @@ PROCEDURE = """\
 id: return_items
 title: Return items
 requires_verification: true
-triggers: [I want to return some items, return these things please, send items back for a refund, return the lamp from my order, I'd like to return an item, can I return this]
+triggers:
+  - I want to return some items
+  - return these things please
+  - send items back for a refund
+  - return the lamp from my order
+  - I'd like to return an item
+  - can I return this
 slots:
   order_id: {type: order_id, prompt: "Which order?"}
   items:
@@ -62,7 +68,11 @@ slots:
     option_value: "item_id"
     many: true
     prompt: Which items?
-  reason: {type: text, prompt: "Why are you returning the {{ (order_items | selectattr('item_id', 'equalto', slots['items'][i]) | first).name }}?"}
+  reason:
+    type: text
+    prompt: >-
+      Why are you returning the
+      {{ (order_items | selectattr('item_id', 'equalto', slots['items'][i]) | first).name }}?
 steps:
   - ask: order_id
   - call: order_items
