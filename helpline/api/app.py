@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from helpline import __version__
 from helpline.api.conversations import conversations_router
 from helpline.api.errors import install_error_handlers
+from helpline.api.followups import followups_router
 from helpline.api.records import health_router, records_router
 from helpline.channels.conversations import ConversationService
 from helpline.runtime import Runtime
@@ -66,4 +67,5 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0) -> Fa
     app.include_router(health_router(), prefix="/api/v1")
     app.include_router(conversations_router(), prefix="/api/v1")
     app.include_router(records_router(), prefix="/api/v1")
+    app.include_router(followups_router(), prefix="/api/v1")
     return app

@@ -170,7 +170,7 @@ class Health(BaseModel):
 # --- routes ------------------------------------------------------------------------------------
 
 
-def _find_ticket(repo: TicketRepository, ticket_ref: str, actor: str) -> Ticket:
+def find_ticket(repo: TicketRepository, ticket_ref: str, actor: str) -> Ticket:
     ticket = (repo.get_by_number(int(ticket_ref), actor=actor) if ticket_ref.isdigit()
               else repo.get(ticket_ref, actor=actor))
     if ticket is None:
@@ -213,7 +213,7 @@ def records_router() -> APIRouter:
                 summary="One ticket, by id or by number (e.g. 1042)")
     def get_ticket(ticket_ref: str, caller: Staff, db: Db) -> TicketOut:
         with db.session() as session:
-            return TicketOut.model_validate(_find_ticket(TicketRepository(session), ticket_ref, caller.actor))
+            return TicketOut.model_validate(find_ticket(TicketRepository(session), ticket_ref, caller.actor))
 
     @router.patch("/tickets/{ticket_ref}", response_model=TicketOut, tags=["tickets"], summary="Update a ticket")
     def patch_ticket(ticket_ref: str, body: TicketPatch, caller: Staff, db: Db) -> TicketOut:
@@ -221,7 +221,7 @@ def records_router() -> APIRouter:
         changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "csat"}
         with db.session() as session:
             repo = TicketRepository(session)
-            ticket = _find_ticket(repo, ticket_ref, caller.actor)
+            ticket = find_ticket(repo, ticket_ref, caller.actor)
             return TicketOut.model_validate(repo.update(ticket.id, actor=caller.actor, **changes))
 
     @router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],

@@ -62,6 +62,13 @@ def test_a_conversation_through_the_api(api: tuple[TestClient, dict[str, dict[st
     assert ticket["status"] == "resolved" and ticket["category"] == "orders"
     assert ticket["customer_id"] is not None
 
+    recap = client.get(f"/api/v1/tickets/{ticket['number']}/emails/recap", headers=keys["agent"])
+    assert recap.status_code == 200
+    assert recap.json()["to"] == "aisha.patel@example.com"
+    assert str(ticket["number"]) in recap.json()["subject"] and "BB-10160" in recap.json()["body"]
+    assert client.get(f"/api/v1/tickets/{ticket['number']}/emails/recap",
+                      headers=keys["integration"]).status_code == 403
+
     after_end = client.post(f"/api/v1/conversations/{conversation_id}/messages", headers=keys["integration"],
                             json={"text": "hello?"})
     assert after_end.status_code == 409 and "error" in after_end.json()
