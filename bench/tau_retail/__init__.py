@@ -1,0 +1,1 @@
+"""Task completion on the tau-retail store (see __main__.py)."""

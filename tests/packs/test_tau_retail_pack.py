@@ -1,0 +1,87 @@
+"""The generator writes a valid pack that refers to the dataset instead of copying it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from bench.tau_retail.compare import failure_causes
+from bench.tau_retail.customer import Customer, Data, describe_new, describe_payment
+from bench.tau_retail.servers import DATASET
+from helpline.cli.main import app
+from helpline.pack.loader import load_pack
+from helpline.packs.tau_retail import CHANGING_OPERATIONS, knowledge_articles
+
+
+def test_knowledge_articles_follow_the_policy_sections() -> None:
+    policy = "# Policy\n\nIntro rule.\n\n## Cancel pending order\n\n- only pending\n\n### Sub\n\n- detail\n"
+    articles = knowledge_articles(policy)
+    assert set(articles) == {"how-we-can-help.md", "cancel-pending-order.md"}
+    assert "title: Cancel pending order" in articles["cancel-pending-order.md"]
+    assert "## Sub" in articles["cancel-pending-order.md"]
+
+
+def test_failure_causes_name_the_operation() -> None:
+    task = {"actions": [{"name": "cancel_pending_order", "kwargs": {"order_id": "#W1", "reason": "x"}}]}
+    initial = {"orders": {"#W1": {"status": "pending"}}}
+    expected = {"orders": {"#W1": {"status": "cancelled"}}}
+    assert failure_causes(task, initial, expected, initial) == ["cancel_pending_order: missing"]
+    assert failure_causes(task, initial, expected, {"orders": {"#W1": {"status": "x"}}}) == [
+        "cancel_pending_order: wrong"]
+    assert failure_causes(task, initial, expected, expected) == []
+
+
+def test_customer_phrases_payment_and_options() -> None:
+    import random
+
+    rng = random.Random(1)
+    assert "9182" in describe_payment({"source": "credit_card", "brand": "visa", "last_four": "9182"}, rng)
+    old = {"options": {"color": "black", "sensor": "laser"}}
+    new = {"options": {"color": "white", "sensor": "laser"}}
+    assert "white" in describe_new(old, new, rng, full=False)
+    assert "laser" in describe_new(old, new, rng, full=True)
+
+
+@pytest.mark.shared
+def test_generated_pack_is_valid(tmp_path: Path) -> None:
+    if not DATASET.exists():
+        pytest.skip("../shared/datasets/tau-retail not available")
+    out = tmp_path / "tau"
+    result = CliRunner().invoke(app, ["pack", "from-tau-retail", str(DATASET), str(out),
+                                      "--backend-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 0, result.output
+    pack = load_pack(out)
+    ops = pack.operations.operations
+    assert len(ops) == 16
+    assert {name for name, op in ops.items() if op.changes_data} == set(CHANGING_OPERATIONS)
+    assert ops["get_order_details"].owner_field == "user_id"
+    assert all(op.http is not None and op.http.url.startswith("http://127.0.0.1:9/operations/")
+               for op in ops.values())
+    assert pack.business.timezone == "America/New_York"
+    assert {"cancel_order", "modify_order_items", "exchange_items", "return_items", "modify_order_payment",
+            "modify_order_address", "change_default_address"} <= set(pack.procedures)
+    # the data stays in the dataset: no data folder, no customer record in the pack
+    assert not (out / "data").exists()
+    text = " ".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    assert "noah.brown7922@example.com" not in text
+    assert yaml.safe_load((out / "business.yaml").read_text())["escalation"]["default_tier"] == "human"
+    result = CliRunner().invoke(app, ["pack", "validate", str(out)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.shared
+def test_scripted_customer_goals_from_ground_truth() -> None:
+    import json
+
+    if not DATASET.exists():
+        pytest.skip("../shared/datasets/tau-retail not available")
+    data = Data(json.loads((DATASET / "users.json").read_text()), json.loads((DATASET / "orders.json").read_text()),
+                json.loads((DATASET / "products.json").read_text()))
+    tasks = json.loads((DATASET / "tasks_dev.json").read_text())
+    customer = Customer(tasks[1], data, seed=0)
+    goal = customer.goals[0]
+    assert goal.kind == "exchange" and len(goal.items) == len(goal.new_items) == 2
+    assert customer.reply(["Shall I go ahead?"]) in ("no", "no, that's not right", "No, don't do that.")
