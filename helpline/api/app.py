@@ -15,6 +15,8 @@ from helpline.api.errors import install_error_handlers
 from helpline.api.followups import followups_router
 from helpline.api.records import health_router, records_router
 from helpline.channels.conversations import ConversationService
+from helpline.channels.widget import WidgetHub, widget_router
+from helpline.console.app import mount_console
 from helpline.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -67,5 +69,9 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0) -> Fa
     app.include_router(health_router(), prefix="/api/v1")
     app.include_router(conversations_router(), prefix="/api/v1")
     app.include_router(records_router(), prefix="/api/v1")
+    # The web console (/console) and the website chat widget (/widget.js, /widget/ws).
+    app.state.widget = WidgetHub()
+    mount_console(app)
+    app.include_router(widget_router())
     app.include_router(followups_router(), prefix="/api/v1")
     return app

@@ -13,8 +13,12 @@ from rich.console import Console
 app = typer.Typer(help="Helpline: an offline AI contact-center agent.", no_args_is_help=True)
 pack_app = typer.Typer(help="Business packs: validate, schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+user_app = typer.Typer(help="Console users (people who sign in at /console).", no_args_is_help=True)
+widget_app = typer.Typer(help="Website chat widget keys.", no_args_is_help=True)
 app.add_typer(pack_app, name="pack")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
+app.add_typer(widget_app, name="widget")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -91,6 +95,54 @@ def apikey_create(
     typer.echo(plaintext)
 
 
+@user_app.command("create")
+def user_create(
+    role: Annotated[str, typer.Option("--role", help="admin | supervisor | agent")],
+    email: Annotated[str, typer.Option("--email")],
+    password: Annotated[str | None, typer.Option("--password", help="Prompted (hidden) if left out.")] = None,
+    name: Annotated[str, typer.Option("--name")] = "",
+    db: DbOption = None,
+) -> None:
+    """Create a console user (the password is stored as an argon2id hash)."""
+    from helpline.console.security import hash_password
+    from helpline.store.db import Database, default_url
+    from helpline.store.repositories import Conflict, ConsoleUserRepository
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    database = Database(db or default_url())
+    database.migrate()
+    try:
+        hashed = hash_password(password)
+        with database.session() as session:
+            user = ConsoleUserRepository(session).create(email=email, role=role, password_hash=hashed, name=name,
+                                                         actor="cli")
+            created = user.email
+    except (ValueError, Conflict) as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"Created {role} {created}. Sign in at /console.")
+
+
+@widget_app.command("create-key")
+def widget_create_key(
+    origin: Annotated[list[str] | None, typer.Option("--origin", help="Allowed site origin (repeatable).")] = None,
+    label: Annotated[str, typer.Option("--label")] = "",
+    db: DbOption = None,
+) -> None:
+    """Create a public widget key; the key is printed on the last line."""
+    from helpline.store.db import Database, default_url
+    from helpline.store.repositories import WidgetKeyRepository
+
+    database = Database(db or default_url())
+    database.migrate()
+    with database.session() as session:
+        key = WidgetKeyRepository(session).create(label=label, allowed_origins=origin or [], actor="cli")
+        public = key.public_key
+    console.print('Embed: <script src="http://HOST:PORT/widget.js" data-key="KEY" defer></script>')
+    typer.echo(public)
+
+
 @app.command()
 def serve(
     pack: PackOption = DEFAULT_PACK,
@@ -111,8 +163,12 @@ def serve(
     api = create_app(runtime)
     url = f"http://{host}:{port}"
     console.print(f"[bold green]{runtime.pack.business.name}[/bold green] is being served at {url}")
-    console.print(f"  API docs: {url}/docs   health: {url}/api/v1/health")
+    console.print(f"  API docs: {url}/docs   health: {url}/api/v1/health   console: {url}/console")
     console.print(f"  Admin API key: .venv/bin/helpline apikey create --role admin --db '{runtime.db_url}'")
+    console.print(f"  Console user:  .venv/bin/helpline user create --role admin --email you@example.com "
+                  f"--db '{runtime.db_url}'")
+    console.print(f"  Widget key:    .venv/bin/helpline widget create-key --db '{runtime.db_url}'"
+                  f"  (try it at {url}/widget/demo?key=KEY)")
     uvicorn.run(api, host=host, port=port, log_level=log_level)
 
 

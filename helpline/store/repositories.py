@@ -639,6 +639,39 @@ class TicketRepository(_Repository):
         )
         return found
 
+    def merge(self, duplicate_id: str, into_id: str, *, actor: str, now: datetime | None = None) -> Ticket:
+        """Fold a duplicate (the same issue, often on another channel) into the ticket kept; returns it."""
+        if duplicate_id == into_id:
+            raise ValueError("a ticket cannot be merged into itself")
+        duplicate, kept = self.session.get(Ticket, duplicate_id), self.session.get(Ticket, into_id)
+        if duplicate is None or kept is None:
+            raise NotFound("ticket not found")
+        if kept.merged_into_id is not None:
+            raise Conflict(f"ticket #{kept.number} was itself merged; merge into the ticket it was merged into")
+        if duplicate.merged_into_id is not None:
+            raise Conflict(f"ticket #{duplicate.number} is already merged")
+        moment = _now(now)
+        duplicate.merged_into_id = kept.id
+        duplicate.status = "resolved"
+        duplicate.closed_at = moment
+        duplicate.resolution = f"Merged into #{kept.number}"
+        duplicate.updated_at = moment
+        line = f"Merged #{duplicate.number} ({duplicate.channel}): {duplicate.summary}"
+        kept.notes = f"{kept.notes}\n{line}".strip()
+        kept.tags = sorted(set(kept.tags) | set(duplicate.tags))
+        kept.customer_id = kept.customer_id or duplicate.customer_id
+        kept.updated_at = moment
+        self.session.flush()
+        self.audit.record(actor, "update", "ticket", duplicate.id, duplicate.customer_id,
+                          {"merged_into": kept.number})
+        self.audit.record(actor, "update", "ticket", kept.id, kept.customer_id, {"merged": duplicate.number})
+        return kept
+
+    def merged_into(self, ticket_id: str) -> builtins.list[Ticket]:
+        """Tickets folded into this one (call after an audited ``get``)."""
+        return list(self.session.scalars(select(Ticket).where(Ticket.merged_into_id == ticket_id)
+                                         .order_by(Ticket.number)))
+
     def count(self, **filters: Any) -> int:
         """How many tickets match the ``list`` filters (a number, not customer data: not audited)."""
         query = self._filtered(**filters)

@@ -1,0 +1,60 @@
+"""Escalation inbox: handoffs with their summary; accept (and so talk as a human), then resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from helpline.channels.conversations import ConversationClosed
+from helpline.console.auth import Agent, ConsoleDenied
+from helpline.console.web import back, render, runtime_of
+from helpline.store.models import Conversation, Ticket
+from helpline.store.repositories import Conflict, HandoffRepository
+
+
+def inbox_router() -> APIRouter:
+    router = APIRouter(prefix="/console", include_in_schema=False)
+
+    @router.get("/inbox")
+    def inbox(request: Request, user: Agent) -> Response:
+        service = runtime_of(request).conversations
+        with service.db.session() as session:
+            repo = HandoffRepository(session)
+            items: list[dict[str, Any]] = []
+            for handoff in repo.list(actor=user.actor, limit=200):
+                conversation = session.get(Conversation, handoff.conversation_id) if handoff.conversation_id else None
+                ticket = session.get(Ticket, handoff.ticket_id) if handoff.ticket_id else None
+                live = conversation is not None and conversation.status == "active"
+                if handoff.accepted_at is not None and not live:
+                    continue  # done with: it lives on in the ticket
+                items.append({"h": handoff, "live": live, "ticket": ticket,
+                              "mine": handoff.accepted_by == user.email})
+        pending = [i for i in items if i["h"].accepted_at is None]
+        accepted = [i for i in items if i["h"].accepted_at is not None]
+        return render(request, "inbox.html", user, pending=pending, accepted=accepted)
+
+    @router.post("/inbox/{handoff_id}/accept")
+    def accept(request: Request, handoff_id: str, user: Agent) -> Response:
+        service = runtime_of(request).conversations
+        with service.db.session() as session:
+            repo = HandoffRepository(session)
+            handoff = repo.get(handoff_id, actor=user.actor)
+            if handoff is None:
+                raise ConsoleDenied(404, "No such escalation.")
+            try:
+                repo.accept(handoff_id, actor=user.actor, accepted_by=user.email)
+            except Conflict as exc:
+                return back("/console/inbox", str(exc))
+            conversation_id = handoff.conversation_id
+        if conversation_id is None:
+            return back("/console/inbox", "Accepted.")
+        try:
+            service.take_over(conversation_id, user.email, user.name, user.actor)
+        except ConversationClosed:
+            return back(f"/console/conversations/{conversation_id}",
+                        "Accepted. The customer has left the chat: follow up on the ticket.")
+        return back(f"/console/conversations/{conversation_id}", "Accepted: you are talking to the customer.")
+
+    return router

@@ -1,0 +1,228 @@
+"""Live view: active conversations, live transcripts (SSE), take over, whisper, reply, hand back, resolve."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from helpline.channels.conversations import ConversationClosed, ConversationNotFound, ConversationService
+from helpline.console.auth import Agent, ConsoleDenied, StaffUser, Supervisor
+from helpline.console.web import back, render, runtime_of
+from helpline.store.models import Conversation, Message
+from helpline.store.repositories import ConversationRepository, HandoffRepository, TicketRepository
+
+KEEPALIVE_SECONDS = 15.0
+
+
+@dataclass
+class LiveRow:
+    id: str
+    channel: str
+    started_at: Any
+    last_activity_at: Any
+    sentiment: float
+    procedure: str
+    escalated: bool
+    handled_by: str | None
+    ticket_number: int | None
+    last_customer_text: str
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    meta = message.meta or {}
+    return {"seq": message.seq, "role": message.role, "text": message.text, "at": message.created_at.isoformat(),
+            "by": meta.get("name") or meta.get("by") or "", "staff_only": meta.get("visibility") == "staff",
+            "notice": bool(meta.get("notice")), "kb_gap": bool(meta.get("kb_gap"))}
+
+
+def conversation_json(conversation: Conversation, procedure_title: str) -> dict[str, Any]:
+    state = conversation.state or {}
+    return {"status": conversation.status, "handled_by": conversation.handled_by or "",
+            "sentiment": round(conversation.sentiment, 2), "procedure": procedure_title,
+            "escalated": bool(state.get("escalated")), "verified": bool(state.get("verified"))}
+
+
+def _service(request: Request) -> ConversationService:
+    return runtime_of(request).conversations
+
+
+def _procedure_title(service: ConversationService, procedure_id: str | None) -> str:
+    if not procedure_id:
+        return ""
+    procedure = service.engine.procedures.get(procedure_id)
+    return procedure.title if procedure else procedure_id
+
+
+def live_rows(service: ConversationService, actor: str) -> list[LiveRow]:
+    with service.db.session() as session:
+        repo = ConversationRepository(session)
+        rows = []
+        for c in repo.list_active(actor=actor, limit=200):
+            messages = repo.messages(c.id)
+            last = next((m.text for m in reversed(messages) if m.role == "customer"), "")
+            tickets = TicketRepository(session).list(actor=actor, conversation_id=c.id, limit=1)
+            rows.append(LiveRow(c.id, c.channel, c.started_at, c.last_activity_at, c.sentiment,
+                                _procedure_title(service, c.current_procedure), bool((c.state or {}).get("escalated")),
+                                c.handled_by, tickets[0].number if tickets else None, last[:140]))
+        return rows
+
+
+def _sse(event: str, data: Any, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def live_router() -> APIRouter:
+    router = APIRouter(prefix="/console", include_in_schema=False)
+
+    @router.get("/live")
+    def live(request: Request, user: Agent) -> Response:
+        return render(request, "live.html", user, rows=live_rows(_service(request), user.actor))
+
+    @router.get("/live/rows")
+    def rows(request: Request, user: Agent) -> Response:
+        return render(request, "live_rows.html", user, rows=live_rows(_service(request), user.actor))
+
+    @router.get("/live/events")
+    async def live_events(request: Request, user: Agent) -> StreamingResponse:
+        service = _service(request)
+
+        async def stream() -> AsyncIterator[str]:
+            with service.bus.subscribe(None) as subscription:
+                yield ": connected\n\n"
+                while not await request.is_disconnected():
+                    event = await subscription.get(KEEPALIVE_SECONDS)
+                    yield _sse("changed", {"id": event.conversation_id, "kind": event.kind}) if event else ": ping\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    @router.get("/conversations/{conversation_id}")
+    def conversation_page(request: Request, conversation_id: str, user: Agent) -> Response:
+        service = _service(request)
+        with service.db.session() as session:
+            repo = ConversationRepository(session)
+            conversation = repo.get(conversation_id, actor=user.actor)
+            if conversation is None:
+                raise ConsoleDenied(404, "No such conversation.")
+            messages = [message_json(m) for m in repo.messages(conversation_id, actor=user.actor)]
+            tickets = TicketRepository(session).list(actor=user.actor, conversation_id=conversation_id, limit=1)
+            handoffs = HandoffRepository(session).list(actor=user.actor, conversation_id=conversation_id)
+            info = conversation_json(conversation, _procedure_title(service, conversation.current_procedure))
+            return render(request, "conversation.html", user, conversation=conversation, info=info,
+                          messages=messages, ticket=tickets[0] if tickets else None, handoffs=handoffs,
+                          last_seq=messages[-1]["seq"] if messages else 0)
+
+    @router.get("/conversations/{conversation_id}/events")
+    async def conversation_events(request: Request, conversation_id: str, user: Agent, after: int = 0) -> Response:
+        service = _service(request)
+        # EventSource reconnects by itself and says where it got to.
+        last_event = request.headers.get("last-event-id", "")
+        last = int(last_event) if last_event.isdigit() else after
+
+        def load(since: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+            # Not audited per notice: opening the page already audited this staff member's read.
+            with service.db.session() as session:
+                conversation = session.get(Conversation, conversation_id)
+                if conversation is None:
+                    return None
+                fresh = [message_json(m) for m in ConversationRepository(session).messages(conversation_id)
+                         if m.seq > since]
+                return fresh, conversation_json(conversation,
+                                                _procedure_title(service, conversation.current_procedure))
+
+        async def stream() -> AsyncIterator[str]:
+            nonlocal last
+            with service.bus.subscribe(conversation_id) as subscription:
+                while not await request.is_disconnected():
+                    loaded = await run_in_threadpool(load, last)
+                    if loaded is None:
+                        return
+                    fresh, info = loaded
+                    for message in fresh:
+                        last = message["seq"]
+                        yield _sse("message", message, last)
+                    yield _sse("state", info)
+                    while await subscription.get(KEEPALIVE_SECONDS) is None:
+                        if await request.is_disconnected():
+                            return
+                        yield ": ping\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    def act(request: Request, conversation_id: str, action: Any, done: str) -> Response:
+        try:
+            action()
+        except ConversationNotFound as exc:
+            raise ConsoleDenied(404, "No such conversation.") from exc
+        except ConversationClosed:
+            return back(f"/console/conversations/{conversation_id}", "This conversation has ended.")
+        except PermissionError as exc:
+            return back(f"/console/conversations/{conversation_id}", str(exc))
+        except ValueError as exc:
+            return back(f"/console/conversations/{conversation_id}", str(exc))
+        return back(f"/console/conversations/{conversation_id}", done)
+
+    @router.post("/conversations/{conversation_id}/takeover")
+    def take_over(request: Request, conversation_id: str, user: Supervisor) -> Response:
+        service = _service(request)
+        return act(request, conversation_id,
+                   lambda: service.take_over(conversation_id, user.email, user.name, user.actor),
+                   "You are now talking to the customer.")
+
+    @router.post("/conversations/{conversation_id}/handback")
+    def hand_back(request: Request, conversation_id: str, user: Agent) -> Response:
+        service = _service(request)
+        _must_handle_or_supervise(service, conversation_id, user)
+        return act(request, conversation_id, lambda: service.hand_back(conversation_id, user.email, user.actor),
+                   "Handed back to the AI.")
+
+    @router.post("/conversations/{conversation_id}/whisper")
+    def whisper(request: Request, conversation_id: str, user: Supervisor, text: Annotated[str, Form()]) -> Response:
+        service = _service(request)
+        return act(request, conversation_id, lambda: service.whisper(conversation_id, user.email, text, user.actor),
+                   "Whisper added (staff only).")
+
+    @router.post("/conversations/{conversation_id}/reply")
+    def reply(request: Request, conversation_id: str, user: Agent, text: Annotated[str, Form()]) -> Response:
+        service = _service(request)
+        return act(request, conversation_id,
+                   lambda: service.human_reply(conversation_id, user.email, user.name, text, user.actor), "")
+
+    @router.post("/conversations/{conversation_id}/resolve")
+    def resolve(request: Request, conversation_id: str, user: Agent,
+                resolution: Annotated[str, Form()] = "") -> Response:
+        service = _service(request)
+        _must_handle_or_supervise(service, conversation_id, user)
+        try:
+            service.end(conversation_id, actor=user.actor, reason="resolved")
+        except ConversationNotFound as exc:
+            raise ConsoleDenied(404, "No such conversation.") from exc
+        with service.db.session() as session:
+            tickets = TicketRepository(session).list(actor=user.actor, conversation_id=conversation_id, limit=1)
+            if tickets:
+                ticket = tickets[0]
+                note = f"Resolved by {user.name}" + (f": {resolution.strip()}" if resolution.strip() else "")
+                TicketRepository(session).update(ticket.id, actor=user.actor, status="resolved",
+                                                 resolution=resolution.strip() or ticket.resolution or note,
+                                                 steps_taken=[*ticket.steps_taken, note])
+        return back(f"/console/conversations/{conversation_id}", "Resolved; the ticket is updated.")
+
+    return router
+
+
+def _must_handle_or_supervise(service: ConversationService, conversation_id: str, user: StaffUser) -> None:
+    """An agent may hand back or resolve only a conversation they handle; supervisors any."""
+    if user.can("supervisor"):
+        return
+    with service.db.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise ConsoleDenied(404, "No such conversation.")
+        if conversation.handled_by != user.email:
+            raise ConsoleDenied(403, "Only the person handling this conversation (or a supervisor) may do that.")
