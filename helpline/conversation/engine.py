@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rapidfuzz import fuzz
-
 from helpline.conversation.choices import ChoiceMatch, choices_for, match_choices
 from helpline.conversation.events import (
     CallbackRequested,
@@ -36,12 +34,12 @@ from helpline.conversation.ports import (
     KnowledgeHit,
     KnowledgeSearch,
     OperationGateway,
-    OperationResult,
     SlotReader,
     Understander,
     Understanding,
 )
 from helpline.conversation.state import ConversationState, ProcedureRun, RequestRecord
+from helpline.conversation.verification import IdentityCheck, name_mismatch
 from helpline.conversation.wording import TemplateWording
 from helpline.pack.expressions import ExpressionError, evaluate, render, render_value
 from helpline.pack.loader import BusinessPack
@@ -117,6 +115,7 @@ class Engine:
         self.wording = wording or TemplateWording(pack.replies)
         self.kb_answer = kb_answer
         self.procedures = pack.procedures
+        self.identity = IdentityCheck(pack.business.verification, operations, slot_reader)
 
     # --- public API -------------------------------------------------------------------------
 
@@ -757,24 +756,7 @@ class Engine:
     def _continue_verification(self, turn: _Turn, u: Understanding) -> bool:
         """True when verification completed and the procedure can go on."""
         collected = turn.state.verification.collected
-        for field_name in self._verification_fields():
-            found = u.entities_of(field_name)
-            if found:
-                collected[field_name] = found[0].value
-        if not any(e.type in self._verification_fields() for e in u.entities):
-            # Terse answers ("78681", "Samuel Rogers", "Ryan Rodriguez, 77008"): read each part as a
-            # detail still missing, preferring the method the customer has already started.
-            methods = self.pack.business.verification.methods
-            started = [f for m in methods if any(x in collected for x in m.fields) for f in m.fields]
-            order = [*started, "email", "postcode", "phone", "person_name", *self._verification_fields()]
-            for part in _ANSWER_PARTS.split(u.text):
-                for field_name in order:
-                    if field_name in collected or field_name not in self._verification_fields():
-                        continue
-                    value = self.slot_reader.read(part.strip(), field_name)
-                    if value:
-                        collected[field_name] = value
-                        break
+        self.identity.gather(collected, u)
         if not collected:
             intent = u.top_intent
             if intent and intent.name in ("nevermind", "deny") and intent.score >= BUILTIN_THRESHOLD:
@@ -789,47 +771,40 @@ class Engine:
             return False
         return self._try_verify(turn, asked=True)
 
-    def _verification_fields(self) -> list[str]:
-        fields: list[str] = []
-        for method in self.pack.business.verification.methods:
-            fields += [f for f in method.fields if f not in fields]
-        return fields
-
     def _try_verify(self, turn: _Turn, asked: bool = False) -> bool:
         state = turn.state
         v = state.verification
-        for field_name in self._verification_fields():
+        for field_name in self.identity.fields:
             if field_name not in v.collected and field_name in state.known:
                 v.collected[field_name] = state.known[field_name]
-        config = self.pack.business.verification
-        complete = [m for m in config.methods if all(f in v.collected for f in m.fields)]
-        if not complete:
-            partial = [m for m in config.methods if any(f in v.collected for f in m.fields)]
-            if partial and asked:
-                missing = [f for f in partial[0].fields if f not in v.collected]
+        method = self.identity.complete_method(v.collected)
+        if method is None:
+            missing = self.identity.still_missing(v.collected)
+            if missing and asked:
                 self._say(turn, "verify_need_more", missing=" and ".join(m.replace("_", " ") for m in missing)
                           .replace("person name", "full name").replace("postcode", "ZIP code"))
             return False
-        method = complete[0]
-        args = {f: v.collected[f] for f in method.fields}
-        customer, result = self._look_up_customer(turn, config.operation_for(method), args)
-        if customer is not None:
-            state.customer = customer
+        lookup = self.identity.look_up(method, v.collected)
+        turn.events.extend(lookup.calls)
+        if lookup.customer is not None:
+            state.customer = lookup.customer
             v.in_progress = False
-            turn.events.append(CustomerVerified(dict(customer), tuple(method.fields)))
+            turn.events.append(CustomerVerified(dict(lookup.customer), tuple(method.fields)))
             state.steps_taken.append(f"Verified identity by {' + '.join(method.fields)}")
-            self._check_name(turn)
+            flag = name_mismatch(state.known.get("person_name"), lookup.customer)
+            if flag:
+                state.flags.append(flag)
             self._say(turn, "verified", customer=state.customer)
             return True
         v.attempts += 1
         v.collected.clear()
         for field_name in IDENTITY_TYPES:
             state.known.pop(field_name, None)
-        if not result.ok and result.retryable:
+        if not lookup.result.ok and lookup.result.retryable:
             self._say(turn, "operation_failed")
             self._escalate(turn, "could not reach the customer records to verify identity")
             return False
-        if v.attempts >= config.max_attempts:
+        if v.attempts >= self.pack.business.verification.max_attempts:
             v.in_progress = False
             self._say(turn, "verify_locked")
             state.steps_taken.append("Identity verification failed")
@@ -841,42 +816,12 @@ class Engine:
         self._say(turn, "verify_failed")
         return False
 
-    def _look_up_customer(
-        self, turn: _Turn, operation: str, args: dict[str, str]
-    ) -> tuple[dict[str, Any] | None, OperationResult]:
-        """The lookup may return the record, or only an id that the profile operation expands."""
-        result = self.operations.call(operation, args)
-        turn.events.append(OperationCalled(operation, args, result.ok, False, None, result.error))
-        if not result.ok:
-            return None, result
-        data = result.data
-        customer_id = data.get("id") if isinstance(data, dict) else data
-        if customer_id is None or isinstance(customer_id, dict | list) or not str(customer_id).strip():
-            return None, OperationResult(ok=False, error="no customer id in the lookup result")
-        profile_op = self.pack.business.verification.profile_operation
-        if profile_op is None:
-            return ({**data, "id": customer_id} if isinstance(data, dict) else {"id": customer_id}), result
-        profile = self.operations.call(profile_op, {"id": customer_id})
-        turn.events.append(OperationCalled(profile_op, {"id": customer_id}, profile.ok, False, str(customer_id),
-                                           profile.error))
-        if not profile.ok or not isinstance(profile.data, dict):
-            return None, profile
-        return {**profile.data, "id": str(customer_id)}, profile
-
     def _misunderstood_verification(self, turn: _Turn) -> None:
         turn.state.misunderstandings += 1
         if turn.state.misunderstandings >= 3:
             self._escalate(turn, "could not verify identity (repeated misunderstanding)")
             return
         self._say(turn, "verify_intro")
-
-    def _check_name(self, turn: _Turn) -> None:
-        """Flag (not block) a spoken name that differs from the record's, for the ticket."""
-        state = turn.state
-        said = state.known.get("person_name")
-        record = display_name(state.customer or {})
-        if said and record and fuzz.token_sort_ratio(said.lower(), str(record).lower()) < 85:
-            state.flags.append(f"name_mismatch: said '{said}', record '{record}'")
 
     # --- endings ----------------------------------------------------------------------------
 
@@ -1062,7 +1007,6 @@ class Engine:
 _DONE = re.compile(r"\b(that'?s (all|it|everything)|that is (all|it)|nothing else|no more|none|just (that|those|the)"
                    r"|only (that|those|the)|i'?m done|all of them|no,? thanks?)\b", re.I)
 _REQUEST_SPLIT = re.compile(r"\band also\b|\balso,?\b|\bplus\b|\band then\b|(?<=[.!?])\s+", re.I)
-_ANSWER_PARTS = re.compile(r",|;|\band\b|(?<=[a-z])\s+(?=\d)|(?<=\d)\s+(?=[a-z])", re.I)
 _QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|why|which|who|do|does|is|are|can|could|will|would"
                        r"|should|any)\b", re.I)
 _PERSONAL = re.compile(r"\b(my|mine|me|i've|i'd like|i want|i need|please)\b", re.I)
@@ -1073,16 +1017,6 @@ def _general_question(u: Understanding) -> bool:
     asks = bool(_QUESTION.match(u.text)) or u.text.rstrip().endswith("?")
     specific = any(e.type not in ("product", "product_option", "money", "number") for e in u.entities)
     return asks and not specific and not _PERSONAL.search(u.text)
-
-
-def display_name(record: dict[str, Any]) -> str:
-    """'name' may be a string or a structure like {first_name, last_name}."""
-    name = record.get("name")
-    if isinstance(name, dict):
-        return " ".join(str(v) for v in name.values() if v)
-    if name:
-        return str(name)
-    return " ".join(str(record[k]) for k in ("first_name", "last_name") if record.get(k))
 
 
 def _describe(args: dict[str, Any]) -> str:

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from helpline.conversation.engine import display_name
 from helpline.conversation.events import (
     CallbackRequested,
     ConversationEnded,
@@ -18,6 +17,7 @@ from helpline.conversation.events import (
     TurnResult,
 )
 from helpline.conversation.state import ConversationState
+from helpline.conversation.verification import display_name
 from helpline.store.models import Conversation, Ticket
 from helpline.store.repositories import (
     AuditLog,
