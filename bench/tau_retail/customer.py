@@ -294,7 +294,7 @@ class Customer:
             if line["name"].lower() not in text:
                 return False
         for new in goal.new_items:
-            if not all(str(v).lower() in text for v in new["options"].values()):
+            if ", ".join(str(v) for v in new["options"].values()).lower() not in text:
                 return False
         if goal.payment is not None and goal.kind != "cancel":
             pm = goal.payment

@@ -38,7 +38,7 @@ class Process:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.proc.args} exited with {self.proc.returncode}; see {self.log_file.name}")
+                raise RuntimeError(f"{self.proc.args!r} exited with {self.proc.returncode}; see {self.log_file.name}")
             try:
                 if httpx.get(url, timeout=1).status_code == 200:
                     return

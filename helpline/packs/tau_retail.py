@@ -359,7 +359,8 @@ _ITEM_SWAP_LOOP = """\
     save_as: product
     on_failure: failed
   - set:
-      choices: "product.variants.values() | selectattr('available') | rejectattr('item_id', 'equalto', cur.item_id) | list"
+      # the current option stays listed: the store's ground truth sometimes keeps one item unchanged in a swap
+      choices: "product.variants.values() | selectattr('available') | list"
   - check: "choices | length > 0"
     else_say: "Sorry, no other option of the {{ cur.name }} is available right now, so I'll leave that one as it is."
     else_goto: skip_item
