@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import json
 import os
-import platform
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.model_selection import train_test_split
 
+from bench.report import machine
 from helpline.understanding.embeddings import MiniLMEmbedder
 from helpline.understanding.intents import IntentClassifier, IntentClassifierConfig, calibrate_threshold
 
@@ -191,16 +189,6 @@ def _clinc_eval(clf: IntentClassifier, calib: Split, split: Split) -> dict[str, 
         "oos_recall": float(rejected[~inscope].mean()),
         "threshold": threshold,
     }
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = found.group(1).strip() if found else cpu
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), {dt.date.today().isoformat()}"
 
 
 def _pct(x: float) -> str:

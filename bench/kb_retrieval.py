@@ -11,9 +11,6 @@ the threshold figures are not measured on the data the constants were fitted on.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
 import re
 import time
 from collections.abc import Sequence
@@ -23,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from bench.report import machine
 from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import (
     ANSWER_THRESHOLD,
@@ -146,19 +144,6 @@ def latency(index: KnowledgeIndex, questions: Sequence[Question], mode: Mode | N
             index.rank(q.text, mode=mode)
         times.append((time.perf_counter() - t0) * 1000)
     return float(np.percentile(times, 50)), float(np.percentile(times, 95))
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{os.cpu_count()} CPUs ({cpu}), load average {load:.1f} at start, {dt.date.today().isoformat()}"
 
 
 def write_doc(section: str) -> None:

@@ -20,7 +20,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
+    load = os.getloadavg()[0]
+    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, load average {load:.1f}, "
+            f"{datetime.now(UTC):%Y-%m-%d}")
 
 
 def write_section(name: str, body: str) -> None:
