@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
 from helpline.runtime import build_runtime
 from helpline.store.models import Ticket
 from tests.conftest import DEMO, DemoModels
-from tests.store.conftest import POSTGRES_URL, with_search_path
+from tests.store.conftest import POSTGRES_URL, postgres_admin, with_search_path
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture()
 def two_schemas() -> Iterator[tuple[str, str]]:
-    admin = create_engine(make_url(POSTGRES_URL), connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        if os.environ.get("HELPLINE_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    admin = postgres_admin()
     names = [f"helpline_conv_{secrets.token_hex(5)}", f"helpline_biz_{secrets.token_hex(5)}"]
     with admin.begin() as conn:
         for name in names:

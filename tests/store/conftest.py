@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from helpline.store.db import Database
@@ -28,9 +28,8 @@ def with_search_path(url: str, schema: str) -> str:
     return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A migrated, throw-away schema on the test server; its URL sets the search_path."""
+def postgres_admin() -> Engine:
+    """An engine on the test server, or skip (fail when HELPLINE_REQUIRE_POSTGRES is set)."""
     admin = create_engine(make_url(POSTGRES_URL), connect_args={"connect_timeout": 3})
     try:
         with admin.connect() as conn:
@@ -41,6 +40,13 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("HELPLINE_REQUIRE_POSTGRES"):
             pytest.fail(f"{reason} (HELPLINE_REQUIRE_POSTGRES is set)")
         pytest.skip(reason)
+    return admin
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated, throw-away schema on the test server; its URL sets the search_path."""
+    admin = postgres_admin()
     schema = f"helpline_test_{secrets.token_hex(6)}"
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
