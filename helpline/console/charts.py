@@ -19,8 +19,9 @@ def stacked_days(days: dict[date, dict[str, int]], series: Sequence[str], title:
     peak = max([sum(v.values()) for v in days.values()] + [1])
     n = max(len(days), 1)
     bar = plot_w / n
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" '
+             f'role="img" aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
     for tick in (0, peak // 2, peak):
         y = top + plot_h - plot_h * tick / peak
         parts.append(f'<line x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}" class="gridline"/>'
@@ -49,8 +50,9 @@ def horizontal_bars(items: Sequence[tuple[str, int]], title: str, width: int = 4
     row, label_w = 24, 150
     height = max(len(items), 1) * row + 8
     peak = max([v for _, v in items] + [1])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" '
+             f'role="img" aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(items):
         y = 4 + i * row
         w = (width - label_w - 40) * value / peak

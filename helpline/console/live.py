@@ -15,7 +15,12 @@ from helpline.channels.conversations import ConversationClosed, ConversationNotF
 from helpline.console.auth import Agent, ConsoleDenied, StaffUser, Supervisor
 from helpline.console.web import back, render, runtime_of
 from helpline.store.models import Conversation, Message
-from helpline.store.repositories import ConversationRepository, HandoffRepository, TicketRepository
+from helpline.store.repositories import (
+    CallbackRepository,
+    ConversationRepository,
+    HandoffRepository,
+    TicketRepository,
+)
 
 KEEPALIVE_SECONDS = 15.0
 
@@ -211,6 +216,10 @@ def live_router() -> APIRouter:
                 TicketRepository(session).update(ticket.id, actor=user.actor, status="resolved",
                                                  resolution=resolution.strip() or ticket.resolution or note,
                                                  steps_taken=[*ticket.steps_taken, note])
+                # Solved in the chat: a callback promised earlier for the same ticket is no longer owed.
+                callbacks = CallbackRepository(session)
+                for callback in callbacks.list(actor=user.actor, ticket_id=ticket.id, status="scheduled"):
+                    callbacks.cancel(callback.id, actor=user.actor, outcome=note)
         return back(f"/console/conversations/{conversation_id}", "Resolved; the ticket is updated.")
 
     return router
