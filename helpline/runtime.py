@@ -64,6 +64,9 @@ def catalogue_products(pack: BusinessPack, operations: PackOperations) -> list[P
     if not catalogue.operation:
         return []
     result = operations.call(catalogue.operation, {})
+    if result.ok and isinstance(result.data, dict):
+        # a name -> id mapping: names only
+        return [ProductInfo(name=str(name), options={}) for name in result.data]
     if not result.ok or not isinstance(result.data, list):
         log.warning("catalogue operation %s failed: %s", catalogue.operation, result.error)
         return []

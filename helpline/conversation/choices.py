@@ -49,7 +49,8 @@ def choices_for(slot: SlotSpec, names: Mapping[str, Any]) -> list[Choice]:
     items = list(found.values()) if isinstance(found, Mapping) else list(found or [])
     choices = []
     for item in items:
-        item_names = dict(item) if isinstance(item, Mapping) else {"item": item}
+        # the option's own fields, over the procedure's names (so a label may say "original payment")
+        item_names = {**names, **(dict(item) if isinstance(item, Mapping) else {})}
         item_names["item"] = item
         label = render(slot.option_label or "{{ item }}", item_names)
         value = evaluate(slot.option_value, item_names) if slot.option_value else item
@@ -58,19 +59,34 @@ def choices_for(slot: SlotSpec, names: Mapping[str, Any]) -> list[Choice]:
 
 
 def coverage(text_words: Sequence[str], label: str) -> float:
-    label_words = _words(label)
-    if not label_words or not text_words:
+    """The share of the label's words the customer used."""
+    return _overlap(_words(label), text_words)
+
+
+def _overlap(wanted: Sequence[str], given: Sequence[str]) -> float:
+    if not wanted or not given:
         return 0.0
-    hits = sum(1 for lw in label_words if any(w == lw or (len(w) > 3 and fuzz.ratio(w, lw) >= 85) for w in text_words))
-    return hits / len(label_words)
+    hits = sum(1 for lw in wanted if any(w == lw or (len(w) > 3 and fuzz.ratio(w, lw) >= 85) for w in given))
+    return hits / len(wanted)
+
+
+def _score(words: Sequence[str], label: str) -> tuple[float, float]:
+    """(coverage of the label, share of the customer's words found in it)."""
+    label_words = _words(label)
+    return _overlap(label_words, words), _overlap(words, label_words)
 
 
 def _best(part: str, choices: Sequence[Choice]) -> tuple[list[Choice], float]:
     words = _words(part)
-    scored = [(coverage(words, c.label), c) for c in choices]
-    top = max((score for score, _ in scored), default=0.0)
-    if top < MIN_COVERAGE:
-        return [], top
+    scored = []
+    for choice in choices:
+        covered, precise = _score(words, choice.label)
+        # "the skateboard" names one label fully even though it covers little of "Skateboard maple 34 inch"
+        if covered >= MIN_COVERAGE or precise >= 0.999:
+            scored.append((covered + precise, choice))
+    if not scored:
+        return [], 0.0
+    top = max(score for score, _ in scored)
     best = [c for score, c in scored if score >= top - 1e-9]
     unique: dict[str, Choice] = {}
     for choice in best:
@@ -97,6 +113,6 @@ def match_choices(text: str, choices: Sequence[Choice], many: bool) -> ChoiceMat
                 result.values.append(best[0].value)
         elif best and not result.ambiguous:
             result.ambiguous = best
-    if not result.values and len(whole) == 1 and whole_score >= MIN_COVERAGE:
+    if not result.values and len(whole) == 1 and whole_score > 0:
         result.values.append(whole[0].value)
     return result

@@ -708,7 +708,8 @@ class Engine:
         said_at = state.known_turn.get(slot.type)
         if said_at is None:
             return []
-        if slot.type in IDENTITY_TYPES or said_at >= run.started_turn:
+        # only what was said for this request: an earlier ZIP or phone is not the new one being asked for
+        if said_at >= run.started_turn:
             value = state.known.get(slot.type)
             return [value] if value is not None else []
         return []

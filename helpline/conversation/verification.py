@@ -58,15 +58,18 @@ class IdentityCheck:
             found = u.entities_of(field_name)
             if found:
                 collected[field_name] = found[0].value
-        if any(e.type in self.fields for e in u.entities):
-            return
+        recognised = [e.text.lower() for e in u.entities if e.text and e.type in self.fields]
         started = [f for m in self.config.methods if any(x in collected for x in m.fields) for f in m.fields]
         order = [f for f in dict.fromkeys([*started, *PREFERRED_ORDER, *self.fields]) if f in self.fields]
+        # Terse parts ("Olivia Ito, zip code 80218"): read each part not already recognised as a detail.
         for part in ANSWER_PARTS.split(u.text):
+            part = part.strip()
+            if not part or any(r in part.lower() or part.lower() in r for r in recognised):
+                continue
             for field_name in order:
                 if field_name in collected:
                     continue
-                value = self.slot_reader.read(part.strip(), field_name)
+                value = self.slot_reader.read(part, field_name)
                 if value:
                     collected[field_name] = value
                     break

@@ -37,3 +37,18 @@ def test_unrelated_words_match_nothing() -> None:
     choices = [Choice("no longer needed", "no longer needed"), Choice("ordered by mistake", "ordered by mistake")]
     assert match_choices("what is the weather", choices, many=False).values == []
     assert match_choices("I ordered it by mistake", choices, many=False).values == ["ordered by mistake"]
+
+
+def test_a_bare_product_name_picks_the_only_item_it_names() -> None:
+    items = [Choice("Skateboard maple 34 inch graphic", "sk"), Choice("Desk Lamp white high", "dl")]
+    assert match_choices("the skateboard", items, many=False).values == ["sk"]
+    assert match_choices("the skateboard and the lamp", items, many=True).values == ["sk", "dl"]
+
+
+def test_labels_may_use_the_procedures_names() -> None:
+    slot = SlotSpec(type="choice", options_from="methods", option_label="{{ kind }}{% if id == original %} "
+                    "(original payment){% endif %}", option_value="id")
+    choices = choices_for(slot, {"methods": [{"id": "p1", "kind": "paypal"}, {"id": "g1", "kind": "gift card"}],
+                                 "original": "p1"})
+    assert [c.label for c in choices] == ["paypal (original payment)", "gift card"]
+    assert match_choices("the original payment please", choices, many=False).values == ["p1"]

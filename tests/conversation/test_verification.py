@@ -69,3 +69,11 @@ def test_names_on_record_and_mismatch_flags() -> None:
     assert display_name({"name": {"first_name": "Ryan", "last_name": "Rodriguez"}}) == "Ryan Rodriguez"
     assert name_mismatch("ryan rodriguez", {"name": "Ryan Rodriguez"}) is None
     assert name_mismatch("Brian Rogers", {"name": "Ryan Rodriguez"}) is not None
+
+
+def test_a_recognised_detail_and_a_terse_name_in_one_answer() -> None:
+    check = IdentityCheck(CONFIG, Records(), Reader())
+    collected: dict[str, str] = {}
+    zip_code = Entity("postcode", "80218", "zip code 80218")
+    check.gather(collected, understanding("Olivia Ito, zip code 80218", zip_code))
+    assert collected == {"postcode": "80218", "person_name": "Olivia Ito"}
