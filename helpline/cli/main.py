@@ -20,8 +20,11 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(widget_app, name="widget")
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: long URLs and commands stay on one line, so they can be copied
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+# libraries that are chatty at INFO: migrations on every start, index builds
+QUIET_LOGGERS = ("alembic", "bm25s", "httpx")
 
 DEFAULT_PACK = Path("examples/demo")
 PackOption = Annotated[Path, typer.Option("--pack", help="Business pack folder.")]
@@ -158,6 +161,8 @@ def serve(
     from helpline.runtime import build_runtime
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
     with console.status("Loading the business pack and models…"):
         runtime = build_runtime(pack, db)
     api = create_app(runtime)
