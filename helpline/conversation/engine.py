@@ -267,6 +267,12 @@ class Engine:
         if name in self.procedures and name != run.procedure_id and score >= PROCEDURE_THRESHOLD + 0.15:
             self._start_procedure(turn, name)
             return True
+        if name == "bye" and score >= BUILTIN_THRESHOLD:
+            self._finish_procedure(turn, run, "unresolved", "customer left before it was finished")
+            self._recap(turn)
+            self._say(turn, "goodbye")
+            self._finish_conversation(turn, "customer said goodbye")
+            return True
         if name in ("nevermind",) and score >= BUILTIN_THRESHOLD:
             self._finish_procedure(turn, run, "unresolved", "customer changed their mind")
             self._say(turn, "declined_offer")
