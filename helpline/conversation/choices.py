@@ -94,6 +94,29 @@ def _best(part: str, choices: Sequence[Choice]) -> tuple[list[Choice], float]:
     return list(unique.values()), top
 
 
+def _names_one(words: Sequence[str], choices: Sequence[Choice]) -> bool:
+    """Whether some word of a part belongs to exactly one label (so the part can stand alone)."""
+    label_words = [_words(choice.label) for choice in choices]
+    return any(sum(1 for labels in label_words if _overlap([word], labels) > 0) == 1 for word in words)
+
+
+def _segments(text: str, choices: Sequence[Choice]) -> list[str]:
+    """The message cut where it names another choice.
+
+    A comma inside one description ("the bookshelf (glass, black, 3 ft)") must not make "black" a
+    request of its own, so a part with no word unique to one label stays with the part before it.
+    """
+    segments: list[str] = []
+    for part in PARTS.split(text):
+        if not part.strip():
+            continue
+        if segments and not _names_one(_words(part), choices):
+            segments[-1] = f"{segments[-1]} {part}"
+        else:
+            segments.append(part)
+    return segments
+
+
 def match_choices(text: str, choices: Sequence[Choice], many: bool) -> ChoiceMatch:
     """The choices the message names; several (split on 'and' / commas) when `many`."""
     if not choices:
@@ -104,9 +127,7 @@ def match_choices(text: str, choices: Sequence[Choice], many: bool) -> ChoiceMat
             return ChoiceMatch(values=[whole[0].value])
         return ChoiceMatch(ambiguous=whole)
     result = ChoiceMatch()
-    for part in PARTS.split(text):
-        if not part.strip():
-            continue
+    for part in _segments(text, choices):
         best, _ = _best(part, choices)
         if len(best) == 1:
             if best[0].value not in result.values:

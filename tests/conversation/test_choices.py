@@ -52,3 +52,10 @@ def test_labels_may_use_the_procedures_names() -> None:
                                  "original": "p1"})
     assert [c.label for c in choices] == ["paypal (original payment)", "gift card"]
     assert match_choices("the original payment please", choices, many=False).values == ["p1"]
+
+
+def test_commas_inside_one_description_do_not_pick_another_item() -> None:
+    items = [Choice("Bookshelf glass black 3 ft", "bs"), Choice("Sneakers black size 9 leather", "sn"),
+             Choice("Desk lamp white shade", "dl")]
+    assert match_choices("I want the bookshelf (glass, black, 3 ft)", items, many=True).values == ["bs"]
+    assert match_choices("the bookshelf, black, and the sneakers", items, many=True).values == ["bs", "sn"]
