@@ -1,0 +1,1 @@
+"""The voice pipeline: frames flowing through small processors, from a call's audio to the engine and back."""
