@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from helpline.voice.frames import AudioIn, KeypadDigit
 
 
 @dataclass(frozen=True)
@@ -30,4 +32,40 @@ class SpeechSynthesizer(Protocol):
 
     def synthesize(self, text: str) -> Iterator[bytes]:
         """16-bit mono PCM chunks, the first as soon as it is ready (so playback starts early)."""
+        ...
+
+
+class CallMedia(Protocol):
+    """One call's audio as a transport (SIP/RTP, a media-stream WebSocket) offers it to the pipeline.
+
+    Audio both ways is 16-bit mono PCM at `sample_rate` (8000 on the phone); the transport does the
+    codec (G.711), the jitter buffer, packet timing and keypad events.
+    """
+
+    call_id: str
+    caller: str  # the caller's number or URI as signalled
+    callee: str
+    sample_rate: int
+
+    def receive(self) -> AsyncIterator[AudioIn | KeypadDigit]:
+        """The caller's audio in 20 ms frames, in order, and keys pressed; ends when the call ends."""
+        ...
+
+    async def play(self, pcm: bytes) -> None:
+        """Queue agent audio; the transport sends it out paced in real time. Returns at once."""
+        ...
+
+    def clear(self) -> None:
+        """Drop every queued, unplayed agent sample now (barge-in)."""
+        ...
+
+    def queued_seconds(self) -> float:
+        """How much agent audio is still waiting to go out."""
+        ...
+
+    async def hang_up(self) -> None:
+        ...
+
+    @property
+    def ended(self) -> bool:
         ...
