@@ -1,0 +1,301 @@
+"""Speech recognition, offline: Whisper (faster-whisper / CTranslate2) and pocketsphinx as a light fallback.
+
+**Short encoder window.** Whisper's encoder is trained on 30-second windows and faster-whisper always
+pads to 30 s, which costs ~0.9 s of encoder time on 2 cores whatever the utterance length. A caller's
+turn lasts a few seconds, so `WhisperRecognizer` runs the encoder on the utterance plus a margin only
+(CTranslate2 accepts any length up to 30 s): ~0.13 s for 10 s of audio. It then decodes with one
+`generate` call (greedy or a small beam, no temperature fallback: a retry would double the latency of
+exactly the turns that are already hard). The WER benchmark (bench/voice/wer.py) compares both modes.
+
+**Confidence** is exp(average token log-probability) × (1 − no-speech probability), lowered when the
+text is a repetition loop (compression ratio > 2.4, Whisper's own test) or merely repeats words of the
+vocabulary prompt (Whisper "hears" the prompt in noise). Below `min_confidence` the text is dropped,
+so noise and garble reach the engine as an empty transcript with a low confidence ("sorry, I didn't
+catch that") rather than as invented words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import re
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpline.voice import models
+from helpline.voice.audio import resample, rms, to_float
+from helpline.voice.frames import Direction, Frame, Transcript, UserStoppedSpeaking
+from helpline.voice.pipeline import Processor
+from helpline.voice.ports import Recognition, SpeechRecognizer
+
+log = logging.getLogger(__name__)
+
+# Below this RMS (16-bit units, about -50 dBFS) an utterance is silence or line hiss: no model runs.
+SILENCE_RMS = 100.0
+_FRAMES_PER_SECOND = 100  # Whisper's log-mel hop is 10 ms
+_MAX_FRAMES = 3000
+_MAX_PROMPT_TOKENS = 120  # a longer prompt costs decoder time and invites the model to echo it
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _echoes_prompt(text: str, prompt: str) -> bool:
+    """The transcript is nothing but a run of the prompt's own words."""
+    said, hinted = _words(text), _words(prompt)
+    if not said or not hinted:
+        return False
+    n = len(said)
+    return any(hinted[i : i + n] == said for i in range(len(hinted) - n + 1))
+
+
+def whisper_confidence(avg_logprob: float, no_speech_prob: float, compression_ratio: float,
+                       echoes_prompt: bool = False) -> float:
+    confidence = math.exp(min(0.0, avg_logprob)) * (1.0 - no_speech_prob)
+    if compression_ratio > 2.4:
+        confidence *= 0.25
+    if echoes_prompt:
+        confidence *= 0.5
+    return max(0.0, min(1.0, confidence))
+
+
+def hints_prompt(hints: Sequence[str]) -> str:
+    """The vocabulary as a short, transcript-like prompt ("Brightbean Coffee, BB-10001, Yirgacheffe.")."""
+    seen: dict[str, None] = {}
+    for hint in hints:
+        cleaned = " ".join(str(hint).split())
+        if cleaned and cleaned.lower() not in {k.lower() for k in seen}:
+            seen[cleaned] = None
+    return ", ".join(seen) + "." if seen else ""
+
+
+@dataclass(frozen=True)
+class WhisperResult:
+    """Everything a Whisper decode says about one utterance (the benchmark and tests read it)."""
+
+    text: str  # empty when the confidence fell below the floor
+    raw_text: str  # what the model wrote, kept or not
+    confidence: float
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    seconds: float  # wall-clock compute time
+
+
+class WhisperRecognizer:
+    """Whisper on the CPU (int8). One instance can serve every call: CTranslate2 is thread-safe and runs
+    up to `num_workers` transcriptions in parallel; more wait their turn."""
+
+    sample_rate = 16000
+
+    def __init__(
+        self,
+        model: str = "base",
+        *,
+        cache_dir: Path | None = None,
+        beam_size: int = 2,
+        cpu_threads: int = 0,
+        num_workers: int = 1,
+        compute_type: str = "int8",
+        min_confidence: float = 0.25,
+        full_window: bool = False,
+        margin_seconds: float = 1.0,
+    ) -> None:
+        models.offline_guard()
+        from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        started = time.perf_counter()
+        self.weights = models.whisper_weights(model, cache_dir)
+        self.name = f"whisper-{self.weights.name}"
+        self._model = WhisperModel(
+            str(self.weights.path), device="cpu", compute_type=compute_type,
+            cpu_threads=cpu_threads or min(4, os.cpu_count() or 1), num_workers=num_workers,
+            local_files_only=True,
+        )
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                                    task="transcribe", language="en")
+        self._suppress = list(get_suppressed_tokens(self._tokenizer, (-1,)) or ())
+        self.beam_size = beam_size
+        self.min_confidence = min_confidence
+        self.full_window = full_window
+        self.margin_frames = int(margin_seconds * _FRAMES_PER_SECOND)
+        self.load_seconds = time.perf_counter() - started
+
+    # --- the port -----------------------------------------------------------------------------
+
+    def transcribe(self, pcm: bytes, hints: Sequence[str] = ()) -> Recognition:
+        result = self.recognize(pcm, hints)
+        return Recognition(result.text, result.confidence)
+
+    # --- details ------------------------------------------------------------------------------
+
+    def recognize(self, pcm: bytes, hints: Sequence[str] = ()) -> WhisperResult:
+        started = time.perf_counter()
+        if not pcm or rms(pcm) < SILENCE_RMS:
+            return WhisperResult("", "", 0.0, -10.0, 1.0, 0.0, time.perf_counter() - started)
+        prompt_text = hints_prompt(hints)
+        features = self._model.feature_extractor(to_float(pcm))
+        content = features.shape[-1] - 1  # the extractor appends one frame of padding
+        pieces = []
+        for start in range(0, max(content, 1), _MAX_FRAMES):
+            pieces.append(self._decode(features[:, start : min(start + _MAX_FRAMES, content)], prompt_text))
+        text = " ".join(p[0] for p in pieces if p[0]).strip()
+        tokens = sum(max(p[4], 1) for p in pieces)
+        avg_logprob = sum(p[1] * max(p[4], 1) for p in pieces) / tokens
+        no_speech = max(p[2] for p in pieces)
+        ratio = _compression_ratio(text)
+        confidence = whisper_confidence(avg_logprob, no_speech, ratio, _echoes_prompt(text, prompt_text))
+        if not text:
+            confidence = 0.0
+        # Whisper's own no-speech rule, then our floor
+        keep = bool(text) and not (no_speech > 0.6 and avg_logprob < -1.0) and confidence >= self.min_confidence
+        return WhisperResult(text if keep else "", text, confidence, avg_logprob, no_speech, ratio,
+                             time.perf_counter() - started)
+
+    def _decode(self, features: np.ndarray, prompt_text: str) -> tuple[str, float, float, float, int]:
+        import ctranslate2
+
+        frames = features.shape[-1]
+        if self.full_window:
+            width = _MAX_FRAMES
+        else:
+            # Whole seconds plus a margin, so the encoder sees the end of speech followed by quiet.
+            width = min(_MAX_FRAMES, math.ceil((frames + self.margin_frames) / _FRAMES_PER_SECOND) * _FRAMES_PER_SECOND)
+        padded = np.zeros((features.shape[0], width), dtype=np.float32)
+        padded[:, :frames] = features[:, :width]
+        encoded = self._model.model.encode(ctranslate2.StorageView.from_array(padded[np.newaxis]), to_cpu=False)
+
+        prompt: list[int] = []
+        if prompt_text:
+            prompt = [self._tokenizer.sot_prev, *self._tokenizer.encode(" " + prompt_text)[-_MAX_PROMPT_TOKENS:]]
+        prompt += [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        # Fast speech is ~4 tokens a second; a bound stops a repetition loop from eating the turn.
+        new_tokens = int(frames / _FRAMES_PER_SECOND * 8) + 16
+        result = self._model.model.generate(
+            encoded, [prompt], beam_size=self.beam_size, max_length=min(448, len(prompt) + new_tokens),
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            suppress_tokens=self._suppress, length_penalty=1.0,
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+        text = self._tokenizer.decode(tokens).strip()
+        # CTranslate2 returns the length-normalised score; recover faster-whisper's avg_logprob.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        return text, float(avg_logprob), float(result.no_speech_prob), _compression_ratio(text), len(tokens)
+
+
+_shared: dict[tuple[Any, ...], WhisperRecognizer] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_whisper(model: str = "base", **options: Any) -> WhisperRecognizer:
+    """One loaded Whisper per (model, options) in the process, for every call."""
+    key = (model, *sorted(options.items()))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = WhisperRecognizer(model, **options)
+        return _shared[key]
+
+
+class SphinxRecognizer:
+    """pocketsphinx with its bundled US English model: small and quick, far less accurate than Whisper.
+
+    It ignores hints (adding pronunciations for product names needs a dictionary per pack). A decoder is
+    not thread-safe, so calls take turns.
+    """
+
+    sample_rate = 16000
+    name = "pocketsphinx"
+
+    def __init__(self, min_confidence: float = 0.3) -> None:
+        from pocketsphinx import Decoder
+
+        started = time.perf_counter()
+        self._decoder = Decoder(samprate=self.sample_rate, logfn=os.devnull)
+        self._lock = threading.Lock()
+        self.min_confidence = min_confidence
+        self.load_seconds = time.perf_counter() - started
+
+    def transcribe(self, pcm: bytes, hints: Sequence[str] = ()) -> Recognition:
+        if not pcm or rms(pcm) < SILENCE_RMS:
+            return Recognition("", 0.0)
+        with self._lock:
+            self._decoder.start_utt()
+            self._decoder.process_raw(pcm, full_utt=True)
+            self._decoder.end_utt()
+            words = [(s.word, s.prob) for s in self._decoder.seg()]
+        spoken = [(re.sub(r"\(\d+\)$", "", w), p) for w, p in words if not (w.startswith(("<", "[")) or w == "++")]
+        if not spoken:
+            return Recognition("", 0.0)
+        text = " ".join(w for w, _ in spoken)
+        confidence = float(np.mean([p for _, p in spoken]))
+        return Recognition(text if confidence >= self.min_confidence else "", confidence)
+
+
+def default_recognizer(prefer: str = "base", cache_dir: Path | None = None) -> SpeechRecognizer:
+    """The best recogniser installed: Whisper base, else tiny.en, else pocketsphinx."""
+    installed = models.installed_whisper_models()
+    for name in [prefer, *installed]:
+        if name in installed:
+            try:
+                return shared_whisper(name, cache_dir=cache_dir)
+            except (models.ModelError, ImportError) as exc:
+                log.warning("Whisper %s unavailable: %s", name, exc)
+    try:
+        return SphinxRecognizer()
+    except ImportError as exc:
+        raise models.ModelError(
+            "no speech recogniser installed: install the voice extra (.venv/bin/pip install 'helpline[voice]')"
+        ) from exc
+
+
+Normalizer = Callable[[str], str]
+
+
+class RecognitionProcessor(Processor):
+    """UserStoppedSpeaking → Transcript. The recogniser runs in a worker thread, so the call's other
+    stages (barge-in, keypad) keep moving while it works; everything else passes through."""
+
+    def __init__(
+        self,
+        recognizer: SpeechRecognizer,
+        hints: Callable[[], Sequence[str]] | Sequence[str] = (),
+        normalize: Normalizer | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name)
+        self.recognizer = recognizer
+        self._hints = hints
+        if normalize is None:
+            from helpline.voice.spoken import normalize_spoken
+
+            normalize = normalize_spoken
+        self._normalize = normalize
+
+    def hints(self) -> Sequence[str]:
+        return self._hints() if callable(self._hints) else self._hints
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if direction is Direction.DOWNSTREAM and isinstance(frame, UserStoppedSpeaking):
+            pcm = resample(frame.pcm, frame.sample_rate, self.recognizer.sample_rate)
+            recognition = await asyncio.to_thread(self.recognizer.transcribe, pcm, self.hints())
+            text = self._normalize(recognition.text) if recognition.text else ""
+            await self.push(Transcript(text, recognition.confidence, frame.ended_at), direction)
+            return
+        await self.push(frame, direction)
