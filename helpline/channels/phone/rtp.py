@@ -1,0 +1,532 @@
+"""RTP (RFC 3550) for one call's audio: packets, a small jitter buffer, G.711, keypad events, and the
+session that sends the agent's audio paced in real time and hands the caller's audio on as 20 ms frames.
+
+Timing model. One task per session ticks every packet interval on an absolute schedule (no drift): each
+tick advances the RTP timestamp whether or not a packet goes out, so the timestamp follows the wall clock
+across the gaps between the agent's utterances (we send nothing then; comfort noise is not needed), and
+the first packet after a gap carries the marker bit. The same tick flushes the jitter buffer when a packet
+is overdue and, when the caller sends nothing at all (silence suppression, hold), supplies silence frames
+so the caller's side of the pipeline keeps seeing time pass — end-of-speech detection counts frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import struct
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from helpline.channels.phone.dtmf import InbandDtmfDetector, TelephoneEventReceiver, telephone_event_payloads
+from helpline.channels.phone.sdp import Negotiated
+from helpline.voice.audio import alaw_to_pcm, pcm_to_alaw, pcm_to_ulaw, ulaw_to_pcm
+from helpline.voice.frames import AudioIn, KeypadDigit
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 8000
+FRAME_SAMPLES = 160  # what the pipeline gets: 20 ms
+FRAME_BYTES = FRAME_SAMPLES * 2
+_DECODERS: dict[int, Callable[[bytes], bytes]] = {0: ulaw_to_pcm, 8: alaw_to_pcm}
+_ENCODERS: dict[int, Callable[[bytes], bytes]] = {0: pcm_to_ulaw, 8: pcm_to_alaw}
+_MAX_JUMP = SAMPLE_RATE * 2  # a timestamp jump beyond 2 s is a new stream, not a gap to fill
+
+
+# --- packets --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RtpPacket:
+    payload_type: int
+    sequence: int
+    timestamp: int
+    ssrc: int
+    payload: bytes = b""
+    marker: bool = False
+    csrcs: list[int] = field(default_factory=list)
+
+    def serialize(self) -> bytes:
+        first = 0x80 | len(self.csrcs)
+        second = (0x80 if self.marker else 0) | (self.payload_type & 0x7F)
+        header = struct.pack("!BBHII", first, second, self.sequence & 0xFFFF, self.timestamp & 0xFFFFFFFF,
+                             self.ssrc)
+        return header + b"".join(struct.pack("!I", c) for c in self.csrcs) + self.payload
+
+    @classmethod
+    def parse(cls, data: bytes) -> RtpPacket:
+        if len(data) < 12 or data[0] >> 6 != 2:
+            raise ValueError("not an RTP version 2 packet")
+        first, second, sequence, timestamp, ssrc = struct.unpack("!BBHII", data[:12])
+        offset = 12
+        csrc_count = first & 0x0F
+        csrcs = list(struct.unpack(f"!{csrc_count}I", data[offset:offset + 4 * csrc_count]))
+        offset += 4 * csrc_count
+        if first & 0x10:  # header extension: skip it
+            if len(data) < offset + 4:
+                raise ValueError("truncated RTP extension")
+            words = struct.unpack("!H", data[offset + 2:offset + 4])[0]
+            offset += 4 + 4 * words
+        end = len(data)
+        if first & 0x20:  # padding: the last octet counts the padding octets
+            end -= data[-1]
+        if offset > end:
+            raise ValueError("truncated RTP packet")
+        return cls(second & 0x7F, sequence, timestamp, ssrc, data[offset:end], bool(second & 0x80), csrcs)
+
+
+def _ahead(a: int, b: int) -> int:
+    """How far timestamp `a` is after `b`, in samples, across the 32-bit wrap (negative: before)."""
+    return ((a - b + 2**31) % 2**32) - 2**31
+
+
+# --- jitter buffer --------------------------------------------------------------------------------
+
+
+@dataclass
+class JitterStats:
+    late: int = 0  # arrived after its time was played (or concealed)
+    duplicate: int = 0
+    concealed_samples: int = 0  # silence put in for lost packets
+    resyncs: int = 0
+
+
+class JitterBuffer:
+    """Puts packets back in timestamp order, drops late and duplicate ones, fills losses with silence.
+
+    In-order packets leave at once (no added delay in the common case); a missing one is waited for at most
+    `depth_ms` — or until that much audio has queued behind it — and then played as silence. A packet with
+    the marker bit starts a talkspurt, so the gap before it is silence the sender chose, not a loss.
+    Time is passed in, so the buffer is a plain object tests drive directly.
+    """
+
+    def __init__(self, depth_ms: int = 60, sample_rate: int = SAMPLE_RATE) -> None:
+        self.depth = depth_ms / 1000
+        self.depth_samples = sample_rate * depth_ms // 1000
+        self.stats = JitterStats()
+        self._pending: dict[int, tuple[bytes, float, bool]] = {}  # timestamp → (pcm, arrival, marker)
+        self._next: int | None = None
+        self._resync = False
+        self._played: deque[int] = deque(maxlen=128)
+
+    def reset(self) -> None:
+        self._pending.clear()
+        self._next = None
+        self._resync = False
+
+    def starved(self) -> None:
+        """The session played silence because nothing came: the next packet sets the position anew."""
+        if not self._pending:
+            self._resync = True
+
+    @property
+    def empty(self) -> bool:
+        return not self._pending
+
+    def put(self, timestamp: int, pcm: bytes, now: float, marker: bool = False) -> None:
+        if timestamp in self._played or timestamp in self._pending:
+            self.stats.duplicate += 1
+            return
+        if self._next is None or (self._resync and not self._pending):
+            self._next = timestamp
+            self._resync = False
+        else:
+            ahead = _ahead(timestamp, self._next)
+            if ahead < -_MAX_JUMP or ahead > _MAX_JUMP or (ahead < 0 and marker):
+                self.stats.resyncs += 1  # a new stream (restarted sender, transfer): follow it
+                self._pending.clear()
+                self._next = timestamp
+            elif ahead < 0:
+                self.stats.late += 1
+                return
+        self._pending[timestamp] = (pcm, now, marker)
+
+    def pop(self, now: float) -> list[bytes]:
+        """Audio ready to play, in order (lost stretches as silence)."""
+        out: list[bytes] = []
+        while self._pending and self._next is not None:
+            entry = self._pending.pop(self._next, None)
+            if entry is not None:
+                out.append(entry[0])
+                self._played.append(self._next)
+                self._next = (self._next + len(entry[0]) // 2) & 0xFFFFFFFF
+                continue
+            for stale in [t for t in self._pending if _ahead(t, self._next) < 0]:  # overlapped by a longer packet
+                del self._pending[stale]
+                self.stats.late += 1
+            if not self._pending:
+                break
+            earliest = min(self._pending, key=lambda t: _ahead(t, self._next or 0))
+            _, _, marker = self._pending[earliest]
+            waited = now - min(arrival for _, arrival, _ in self._pending.values())
+            queued = sum(len(pcm) // 2 for pcm, _, _ in self._pending.values())
+            if not (marker or waited >= self.depth or queued >= self.depth_samples):
+                break
+            gap = _ahead(earliest, self._next)
+            if not marker:
+                self.stats.concealed_samples += gap
+            out.append(b"\x00\x00" * gap)
+            self._next = earliest
+        return out
+
+
+# --- ports ----------------------------------------------------------------------------------------
+
+
+class RtpPortRange:
+    """The UDP ports RTP may use (`10000-10999`). Even ports only, RTCP's odd neighbour left free, as
+    firewalls and PBXs expect. Allocation walks the range from a moving start so a port just released
+    (whose peer may still be sending) is not handed to the next call at once."""
+
+    def __init__(self, first: int = 10000, last: int = 10999) -> None:
+        if not 0 < first <= last < 65536:
+            raise ValueError(f"bad RTP port range {first}-{last}")
+        self.first, self.last = first + (first % 2), last
+        self._used: set[int] = set()
+        count = max(1, (self.last - self.first) // 2 + 1)
+        self._cursor = random.randrange(count)
+
+    @classmethod
+    def parse(cls, text: str) -> RtpPortRange:
+        first, _, last = text.partition("-")
+        return cls(int(first), int(last or first))
+
+    @property
+    def size(self) -> int:
+        return (self.last - self.first) // 2 + 1
+
+    @property
+    def in_use(self) -> int:
+        return len(self._used)
+
+    def candidates(self) -> list[int]:
+        ports = [self.first + 2 * ((self._cursor + i) % self.size) for i in range(self.size)]
+        return [p for p in ports if p not in self._used]
+
+    def take(self, port: int) -> None:
+        self._used.add(port)
+        self._cursor = ((port - self.first) // 2 + 1) % self.size
+
+    def release(self, port: int) -> None:
+        self._used.discard(port)
+
+
+class NoRtpPort(RuntimeError):
+    """Every port of the RTP range is taken."""
+
+
+# --- session --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RtpStats:
+    packets_sent: int = 0
+    packets_received: int = 0
+    digits_received: int = 0
+    silence_frames: int = 0  # supplied because the caller sent nothing
+    jitter: JitterStats = field(default_factory=JitterStats)
+
+
+_END = object()
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, session: RtpSession) -> None:
+        self.session = session
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        try:
+            self.session._received(data, (str(addr[0]), int(addr[1])))
+        except Exception:
+            log.exception("RTP packet from %s", addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("RTP socket error: %s", exc)  # ICMP port unreachable while the peer sets up: harmless
+
+
+class RtpSession:
+    """The audio of one call over RTP, as the pipeline wants it (see `helpline.voice.ports.CallMedia`)."""
+
+    def __init__(self, ports: RtpPortRange, host: str, *, jitter_ms: int = 60, receive_queue_frames: int = 500,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ports = ports
+        self.host = host
+        self.clock = clock
+        self.stats = RtpStats()
+        self.port = 0
+        self.remote: tuple[str, int] | None = None
+        self.payload_type = 0
+        self.dtmf_payload_type: int | None = None
+        self.ptime = 20
+        self.sending = True
+        self._transport: asyncio.DatagramTransport | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._latched = False
+        self._jitter = JitterBuffer(jitter_ms)
+        self.stats.jitter = self._jitter.stats
+        self._events = TelephoneEventReceiver()
+        self._inband: InbandDtmfDetector | None = None
+        self._ssrc_in: int | None = None
+        self._assembling = bytearray()
+        self._frames: asyncio.Queue[object] = asyncio.Queue(maxsize=receive_queue_frames)
+        self._last_arrival = 0.0
+        self._fill_at = 0.0
+        # sending
+        self._ssrc = secrets.randbits(32)
+        self._sequence = secrets.randbits(16)
+        self._timestamp = secrets.randbits(32)
+        self._play = bytearray()
+        self._partial_ticks = 0
+        self._talking = False
+        self._digits: deque[list[bytes]] = deque()
+        self._digit_in_progress = False
+        self._digit_timestamp = 0
+        self._closed = False
+        self._played_out = asyncio.Event()
+        self._played_out.set()
+
+    # --- lifecycle ---
+
+    async def open(self) -> int:
+        """Bind a port of the range; returns it."""
+        loop = asyncio.get_running_loop()
+        for port in self.ports.candidates():
+            try:
+                transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self),
+                                                                   local_addr=(self.host, port))
+            except OSError:
+                continue  # taken by another program
+            self.ports.take(port)
+            self._transport = transport
+            self.port = port
+            now = self.clock()
+            self._last_arrival = now
+            self._fill_at = now + self._jitter.depth
+            return port
+        raise NoRtpPort(f"no free RTP port in {self.ports.first}-{self.ports.last}")
+
+    def configure(self, negotiated: Negotiated) -> None:
+        """Apply an offer/answer: where to send, the codec, keypad events, hold."""
+        remote = (negotiated.remote_host, negotiated.remote_port)
+        if remote != self.remote:
+            self._latched = False  # a new address from SDP: latch again on what actually arrives
+        self.remote = None if negotiated.held_by_address else remote
+        self.payload_type = negotiated.payload_type
+        self.dtmf_payload_type = negotiated.dtmf_payload_type
+        self._inband = InbandDtmfDetector() if negotiated.dtmf_payload_type is None else None
+        self.sending = negotiated.sending
+        if negotiated.ptime != self.ptime:
+            self.ptime = negotiated.ptime
+
+    def start(self) -> None:
+        if self._task is None:
+            self._fill_at = self.clock() + self._jitter.depth
+            self._task = asyncio.create_task(self._run(), name=f"rtp:{self.port}")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._transport is not None:
+            self._transport.close()
+            self.ports.release(self.port)
+        self._play.clear()
+        self._played_out.set()
+        self._put_frame(_END)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # --- sending ---
+
+    def play(self, pcm: bytes) -> None:
+        if self._closed or not pcm:
+            return
+        self._play += pcm[: len(pcm) - len(pcm) % 2]
+        self._played_out.clear()
+
+    def clear(self) -> None:
+        self._play.clear()
+        self._partial_ticks = 0
+        self._played_out.set()
+
+    def queued_seconds(self) -> float:
+        return len(self._play) / 2 / SAMPLE_RATE
+
+    async def wait_played(self) -> None:
+        await self._played_out.wait()
+
+    def send_digit(self, digit: str, duration_ms: int = 120) -> None:
+        self._digits.append(telephone_event_payloads(digit, duration_ms, self.ptime))
+
+    # --- receiving ---
+
+    async def frames(self) -> AsyncIterator[AudioIn | KeypadDigit]:
+        while True:
+            item = await self._frames.get()
+            if item is _END:
+                self._frames.put_nowait(_END)  # a second reader ends too
+                return
+            assert isinstance(item, AudioIn | KeypadDigit)
+            yield item
+
+    def deliver(self, frame: AudioIn | KeypadDigit) -> None:
+        """Hand a frame to the reader as if it had come over RTP (keypad presses signalled by SIP INFO)."""
+        self._put_frame(frame)
+
+    def _put_frame(self, frame: object) -> None:
+        if self._frames.full():
+            # Nobody reads (the handler ignores the audio for a while): drop the oldest, keep real time.
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._frames.get_nowait()
+        self._frames.put_nowait(frame)
+
+    def _received(self, data: bytes, source: tuple[str, int]) -> None:
+        if self._closed or len(data) < 12:
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except ValueError:
+            return
+        if 72 <= packet.payload_type <= 76:
+            return  # RTCP sent to the RTP port (rtcp-mux); we keep no RTCP state
+        known = packet.payload_type in _DECODERS or packet.payload_type == self.dtmf_payload_type
+        if not known:
+            return
+        if not self._latched:
+            # Symmetric RTP (RFC 4961): answer where the audio really comes from, which gets through NAT.
+            if self.remote != source:
+                log.debug("RTP on %d latched to %s:%d", self.port, *source)
+            self.remote = source
+            self._latched = True
+        now = self.clock()
+        self.stats.packets_received += 1
+        self._last_arrival = now
+        self._fill_at = now + self._jitter.depth
+        if packet.payload_type == self.dtmf_payload_type:
+            digit = self._events.receive(packet.ssrc, packet.timestamp, packet.payload)
+            if digit is not None:
+                self.stats.digits_received += 1
+                self._put_frame(KeypadDigit(digit, received_at=now))
+            return
+        if packet.ssrc != self._ssrc_in:
+            if self._ssrc_in is not None:
+                self._jitter.reset()
+            self._ssrc_in = packet.ssrc
+        self._jitter.put(packet.timestamp, _DECODERS[packet.payload_type](packet.payload), now, packet.marker)
+        self._emit(self._jitter.pop(now), now, real=True)
+
+    def _emit(self, chunks: list[bytes], now: float, real: bool) -> None:
+        for chunk in chunks:
+            self._assembling += chunk
+        while len(self._assembling) >= FRAME_BYTES:
+            pcm = bytes(self._assembling[:FRAME_BYTES])
+            del self._assembling[:FRAME_BYTES]
+            self._put_frame(AudioIn(pcm, SAMPLE_RATE, received_at=now))
+            if real and self._inband is not None:
+                for key in self._inband.feed(pcm):
+                    self.stats.digits_received += 1
+                    self._put_frame(KeypadDigit(key, received_at=now))
+
+    # --- the tick ---
+
+    async def _run(self) -> None:
+        interval = self.ptime / 1000
+        anchor = self.clock()
+        ticks = 0
+        while True:
+            ticks += 1
+            due = anchor + ticks * interval
+            delay = due - self.clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.2:
+                # The loop stalled (GC, a CPU-bound neighbour): skip the lost ticks rather than burst them out.
+                missed = int(-delay / interval)
+                self._timestamp = (self._timestamp + missed * 8 * self.ptime) & 0xFFFFFFFF
+                ticks += missed
+            if self.ptime / 1000 != interval:  # a re-INVITE changed ptime: re-anchor on the new interval
+                interval, anchor, ticks = self.ptime / 1000, self.clock(), 0
+            try:
+                self._tick(self.clock())
+            except Exception:
+                log.exception("RTP tick on port %d", self.port)
+
+    def _tick(self, now: float) -> None:
+        # receiving: flush what waited long enough, or supply silence when nothing comes
+        if not self._jitter.empty:
+            self._emit(self._jitter.pop(now), now, real=True)
+        filled = 0
+        while self._jitter.empty and now >= self._fill_at and filled < 10:
+            self._jitter.starved()
+            self._assembling.clear()
+            self.stats.silence_frames += 1
+            self._put_frame(AudioIn(b"\x00\x00" * FRAME_SAMPLES, SAMPLE_RATE, received_at=now))
+            self._fill_at += FRAME_SAMPLES / SAMPLE_RATE
+            filled += 1
+        if filled == 10:
+            self._fill_at = now + FRAME_SAMPLES / SAMPLE_RATE
+        # sending
+        samples = 8 * self.ptime
+        timestamp = self._timestamp
+        self._timestamp = (self._timestamp + samples) & 0xFFFFFFFF
+        if self._transport is None or self.remote is None or not self.sending:
+            self._talking = False
+            return
+        if self._digits:
+            self._send_digit_packet(timestamp)
+            return
+        wanted = samples * 2
+        if len(self._play) < wanted:
+            if not self._play:
+                self._talking = False
+                self._played_out.set()
+                return
+            self._partial_ticks += 1
+            if self._partial_ticks < 2:
+                return  # more audio is probably on its way: don't pad a frame in the middle of a sentence
+            self._play += b"\x00" * (wanted - len(self._play))
+        self._partial_ticks = 0
+        pcm = bytes(self._play[:wanted])
+        del self._play[:wanted]
+        payload = _ENCODERS.get(self.payload_type, pcm_to_ulaw)(pcm)
+        self._send(RtpPacket(self.payload_type, self._sequence, timestamp, self._ssrc, payload,
+                             marker=not self._talking))
+        self._talking = True
+        if not self._play:
+            self._played_out.set()
+
+    def _send_digit_packet(self, timestamp: int) -> None:
+        payloads = self._digits[0]
+        if self.dtmf_payload_type is None:
+            self._digits.popleft()  # the peer takes no events; callers send in-band tones through play()
+            return
+        first = not self._digit_in_progress
+        if first:
+            self._digit_in_progress = True
+            self._digit_timestamp = timestamp  # every packet of one event carries its start time
+        payload = payloads.pop(0)
+        ending = bool(payload[1] & 0x80)
+        batch = [payload, *payloads] if ending else [payload]  # the end's retransmissions go out at once
+        for index, item in enumerate(batch):
+            self._send(RtpPacket(self.dtmf_payload_type, self._sequence, self._digit_timestamp, self._ssrc, item,
+                                 marker=first and index == 0))
+        if ending:
+            self._digits.popleft()
+            self._digit_in_progress = False
+            self._talking = False
+
+    def _send(self, packet: RtpPacket) -> None:
+        assert self._transport is not None and self.remote is not None
+        self._transport.sendto(packet.serialize(), self.remote)
+        self.stats.packets_sent += 1
+        self._sequence = (self._sequence + 1) & 0xFFFF
