@@ -27,7 +27,7 @@ from helpline.store.repositories import (
 
 TicketStatus = Literal["open", "resolved", "escalated", "awaiting_callback"]
 Priority = Literal["low", "normal", "high", "urgent"]
-Channel = Literal["chat", "voice", "email", "sms", "api"]
+Channel = Literal["chat", "phone", "voice", "email", "sms", "api"]
 CallbackStatus = Literal["scheduled", "done", "missed", "cancelled"]
 AuditAction = Literal["read", "create", "update", "delete"]
 

@@ -135,6 +135,10 @@ def _cross_check(pack: BusinessPack, nodes: dict[str, yaml.Node | None], errors:
             if name not in slot_types:
                 errors.append(PackError("business.yaml", _node_line(nodes["business.yaml"], ["verification"]),
                                         f"verification field '{name}' is not a known entity type"))
+    for index, option in enumerate(pack.business.phone_menu):
+        if option.procedure is not None and option.procedure not in pack.procedures:
+            errors.append(PackError("business.yaml", _node_line(nodes["business.yaml"], ["phone_menu", index]),
+                                    f"phone_menu key {option.key}: unknown procedure '{option.procedure}'"))
     if pack.business.catalogue.operation and pack.business.catalogue.operation not in ops:
         errors.append(PackError("business.yaml", _node_line(nodes["business.yaml"], ["catalogue"]),
                                 f"catalogue.operation '{pack.business.catalogue.operation}' is not defined"))

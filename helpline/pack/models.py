@@ -122,6 +122,16 @@ class Catalogue(Strict):
     items: list[CatalogueItem] = Field(default_factory=list)
 
 
+class MenuOption(Strict):
+    """One choice of the phone menu: "press <key> or say <label>". Choosing it is as if the caller had
+    said `message`, or the first trigger of `procedure`, or else the label."""
+
+    key: str = Field(pattern=r"^[1-9]$")
+    label: str = Field(min_length=1)
+    procedure: str | None = None
+    message: str | None = None
+
+
 class BusinessConfig(Strict):
     name: str
     timezone: str = "UTC"
@@ -135,6 +145,7 @@ class BusinessConfig(Strict):
     id_formats: dict[str, str] = Field(default_factory=dict)
     catalogue: Catalogue = Field(default_factory=Catalogue)
     phone_region: str = "US"
+    phone_menu: list[MenuOption] = Field(default_factory=list)  # key 0 is always a person
 
     @field_validator("opening_hours")
     @classmethod
@@ -144,6 +155,14 @@ class BusinessConfig(Strict):
                 raise ValueError(f"'{day}' is not a day (use {', '.join(DAYS)})")
             if not _HOURS_RE.match(span):
                 raise ValueError(f"'{span}' is not an opening span like 08:00-18:00")
+        return value
+
+    @field_validator("phone_menu")
+    @classmethod
+    def _menu_keys(cls, value: list[MenuOption]) -> list[MenuOption]:
+        keys = [option.key for option in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"phone_menu uses a key twice: {keys}")
         return value
 
     @field_validator("callback_sla")

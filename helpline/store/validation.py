@@ -11,7 +11,7 @@ from collections.abc import Collection
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-CHANNELS = ("chat", "voice", "email", "sms", "api")
+CHANNELS = ("chat", "phone", "voice", "email", "sms", "api")
 CONVERSATION_STATUSES = ("active", "ended")
 MESSAGE_ROLES = ("customer", "agent", "human", "system")
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")

@@ -1,0 +1,384 @@
+"""The call agent: the stage that talks to the conversation engine for one phone call.
+
+It starts a conversation on the "phone" channel when the call starts and speaks the greeting; each
+caller turn (speech or keypad) is posted to `ConversationService` in a worker thread and the replies
+are spoken, one `AgentSpeech` per reply. Around that it adds what only a phone call needs:
+
+- a filler ("One moment while I check that.") when the engine takes longer than `filler_after`;
+- "sorry, I didn't catch that" for empty or unsure transcripts, and after two in a row the keypad
+  menu and a person on key 0 (the engine's own misunderstanding counter handles words it cannot place);
+- the keypad mode for what the engine waits for (a menu choice, digits, or a card number by keypad only);
+- hang-up once the goodbye has been heard; transfer to the escalation tier's number when the engine
+  escalated during opening hours (the handoff summary goes with it), or a polite close when it booked
+  a callback instead; closing the conversation when the caller hangs up (the ticket, and any callback
+  promised, stay).
+
+Every engine call goes through `ConversationService`, so the ticket (channel, handle time, redacted
+transcript, outcome) is recorded exactly as for chat. Nothing here logs what the caller said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from helpline.channels.conversations import ConversationClosed, ConversationService, TurnView
+from helpline.conversation.hours import is_open
+from helpline.conversation.wording import TemplateWording
+from helpline.pack.loader import BusinessPack
+from helpline.store.repositories import HandoffRepository
+from helpline.voice.control import (
+    AgentPaused,
+    AgentSpeechCancelled,
+    KeypadMode,
+    KeypadModeName,
+    KeypadPrompt,
+    TransferFailed,
+)
+from helpline.voice.frames import (
+    AgentFinishedSpeaking,
+    AgentSpeech,
+    CallEnded,
+    CallStarted,
+    Direction,
+    Frame,
+    HangUp,
+    Interruption,
+    SilenceTimeout,
+    SystemFrame,
+    Transcript,
+    TransferRequested,
+)
+from helpline.voice.keypad import PhoneMenu, wants_card
+from helpline.voice.pipeline import Processor
+from helpline.voice.speakable import spell
+
+log = logging.getLogger(__name__)
+
+# Lines only a phone call needs; a pack may override any of them in templates/replies.yaml.
+VOICE_REPLIES: dict[str, list[str]] = {
+    "voice_filler": ["One moment while I check that.", "Just a moment while I look into that.",
+                     "Bear with me one second."],
+    "voice_not_caught": ["Sorry, I didn't catch that. Could you say it again?",
+                         "Sorry, I missed that. Could you say it once more?"],
+    "voice_line_unclear": ["Sorry, I'm having trouble hearing you.", "Sorry, I still couldn't make that out."],
+    "voice_menu_unknown_key": ["Sorry, that key isn't one of the options."],
+    "voice_card_keypad": ["Please type the card number on your phone's keypad, then press the hash key."],
+    "voice_card_by_keypad": ["For your security, please don't read your card number out loud. Type it on your "
+                             "phone's keypad instead, then press the hash key."],
+    "voice_card_invalid": ["That doesn't look like a complete card number. Please type it again, then press the "
+                           "hash key."],
+    "voice_transfer_failed": ["I'm sorry, I couldn't reach anyone just now. Everything we've covered is with our "
+                              "team, and they'll get back to you."],
+    "voice_call_closed": ["This call has ended. Thank you for calling {{ business.name }}. Goodbye!"],
+    "voice_nothing_to_spell": ["There's nothing for me to spell just now."],
+}
+
+_SPELL = re.compile(r"^\W*(?:(?:can|could|would) you\s+)?(?:please\s+)?spell\s+(?:that|it|this|those)"
+                    r"(?:\s+(?:out|again|back|for me|please))*\W*$", re.I)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    filler_after: float = 0.8  # seconds the engine may take before the caller hears a filler
+    min_confidence: float = 0.35  # a transcript below this was not understood
+    hang_up_wait: float = 30.0  # at most this long for the goodbye to be heard before hanging up
+    channel: str = "phone"
+
+
+class CallAgentProcessor(Processor):
+    """CallStarted / Transcript / SilenceTimeout / CallEnded -> ConversationService -> AgentSpeech,
+    HangUp, TransferRequested."""
+
+    def __init__(self, conversations: ConversationService, pack: BusinessPack, settings: AgentSettings | None = None,
+                 menu: PhoneMenu | None = None, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.conversations = conversations
+        self.pack = pack
+        self.settings = settings or AgentSettings()
+        self.menu = menu or PhoneMenu.from_pack(pack)
+        self.clock = clock
+        self.wording = TemplateWording({**VOICE_REPLIES, **pack.replies})
+        self.conversation_id: str | None = None
+        self.closed = asyncio.Event()  # the conversation is closed (or never started) and the call may go
+        self._ready = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._starting: asyncio.Task[None] | None = None
+        self._utterance = 0
+        self._lines: dict[int, tuple[str, bool]] = {}  # utterance -> (text, last line of its turn)
+        self._generation = 0  # bumped by every interruption: replies of an older turn are dropped
+        self._said_at = 0.0  # when the last reply was sent on
+        self._state: dict[str, Any] = {}
+        self._escalated = False
+        self._ended = False
+        self._not_caught = 0
+        self._menu_offered = False
+        self._keypad: KeypadModeName = "digits"
+        self._hang_up_after: int | None = None
+        self._hung_up = False
+        self._seed = 0
+
+    # -- frames
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if direction is Direction.UPSTREAM:
+            await self._upstream(frame)
+        elif isinstance(frame, CallStarted):
+            self._starting = asyncio.create_task(self._start(frame))
+        elif isinstance(frame, CallEnded):
+            self._spawn(self._close())
+            await self.push(frame)
+        elif isinstance(frame, Interruption):
+            self._generation += 1
+            await self.push(frame)
+            await self.push(AgentSpeechCancelled(upto=self._utterance))
+        elif isinstance(frame, Transcript):
+            await self._ready.wait()
+            await self._turn(frame)
+        elif isinstance(frame, SilenceTimeout):
+            await self._ready.wait()
+            await self._silence(frame)
+        elif isinstance(frame, KeypadPrompt):
+            await self._say([self._line(f"voice_{frame.reason}")])
+        elif isinstance(frame, SystemFrame):
+            await self.push(frame)
+        # the caller's audio and speech events end here: nothing after this stage needs them
+
+    async def _upstream(self, frame: Frame) -> None:
+        if isinstance(frame, AgentPaused):
+            text, last = self._lines.get(frame.utterance, ("", False))
+            frame = replace(frame, question=last and text.rstrip().endswith("?"))
+        elif isinstance(frame, AgentFinishedSpeaking):
+            if self._hang_up_after is not None and frame.utterance >= self._hang_up_after:
+                await self._hang_up()
+        elif isinstance(frame, TransferFailed):
+            self._spawn(self._transfer_failed())
+        await self.push(frame, Direction.UPSTREAM)
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- the conversation
+
+    async def _start(self, frame: CallStarted) -> None:
+        try:
+            view = await asyncio.to_thread(self.conversations.start, self.settings.channel,
+                                           f"phone:{frame.transport}")
+        except Exception:
+            log.exception("could not start the conversation for call %s", frame.call_id)
+            self.closed.set()
+            await self._hang_up()
+            return
+        finally:
+            self._ready.set()  # turns wait for this; without a conversation they are ignored
+        self.conversation_id = view.id
+        lines = list(view.replies)
+        if self.pack.business.phone_menu:
+            lines.append(self.menu.prompt())
+            self._menu_offered = True
+        await self._after_turn(view, lines, self._generation)
+
+    async def _turn(self, transcript: Transcript) -> None:
+        if self._ended or self.conversation_id is None:
+            return
+        text = transcript.text.strip()
+        if not text or transcript.confidence < self.settings.min_confidence:
+            await self._not_understood(transcript)
+            return
+        self._not_caught = 0
+        if transcript.source == "keypad" and self._keypad == "menu":
+            choice = self.menu.by_key(text)
+            if choice is None:
+                await self._say([self._line("voice_menu_unknown_key"), self.menu.prompt()])
+                return
+            text = choice.message
+        elif self._menu_offered and transcript.source != "keypad":
+            choice = self.menu.by_words(text)
+            text = choice.message if choice else text
+        self._menu_offered = False
+        if _SPELL.match(text):
+            await self._spell()
+            return
+        await self._post(lambda: self.conversations.post(self._id(), text, "phone:caller"))
+
+    async def _post(self, call: Callable[[], TurnView]) -> None:
+        generation = self._generation
+        work = asyncio.ensure_future(asyncio.to_thread(call))
+        done, _ = await asyncio.wait({work}, timeout=self.settings.filler_after)
+        if not done and generation == self._generation:
+            await self._say([self._line("voice_filler")], filler=True)
+        try:
+            view = await work
+        except ConversationClosed:
+            self._ended = True
+            last = await self._say([self._line("voice_call_closed")])
+            self._hang_up_when_heard(last)
+            return
+        await self._after_turn(view, list(view.replies), generation)
+
+    async def _after_turn(self, view: TurnView, lines: list[str], generation: int) -> None:
+        self._state = view.state
+        if generation != self._generation:
+            lines = []  # the caller spoke over this turn: its replies are void, its outcome is not
+        newly_escalated = bool(view.state.get("escalated")) and not self._escalated
+        self._escalated = self._escalated or newly_escalated
+        if view.ended:
+            self._ended = True
+            self._hang_up_when_heard(await self._say(lines))
+            return
+        await self._set_keypad(lines)
+        last = await self._say(lines)
+        if newly_escalated:
+            await self._hand_over(last)
+
+    async def _silence(self, timeout: SilenceTimeout) -> None:
+        if self._ended:
+            return
+        view = await asyncio.to_thread(self.conversations.silence, self._id(), timeout.final)
+        await self._after_turn(view, list(view.replies), self._generation)
+
+    async def _not_understood(self, transcript: Transcript) -> None:
+        if transcript.ended_at and transcript.ended_at < self._said_at:
+            return  # a noise while we were answering the turn before: nothing to ask about
+        self._not_caught += 1
+        if self._not_caught < 2:
+            await self._say([self._line("voice_not_caught")])
+            return
+        self._menu_offered = True
+        await self._set_keypad([], force="menu")
+        await self._say([self._line("voice_line_unclear"), self.menu.prompt()])
+
+    async def _close(self) -> None:
+        """The caller hung up: close the conversation if it is still open (the ticket stays)."""
+        if self._starting is not None:
+            await asyncio.wait({self._starting}, timeout=10)
+        try:
+            if self.conversation_id is not None and not self._ended:
+                self._ended = True
+                await asyncio.to_thread(self.conversations.end, self.conversation_id, "phone:caller", "caller hung up")
+        except Exception:
+            log.exception("could not close conversation %s", self.conversation_id)
+        finally:
+            self.closed.set()
+
+    # -- escalation
+
+    async def _hand_over(self, after: int | None) -> None:
+        if not is_open(self.pack.business, self.conversations.clock()):
+            # Out of hours the engine booked a callback instead: say goodbye once it has been heard.
+            await self._end_call()
+            return
+        target, summary = await asyncio.to_thread(self._handoff)
+        if not target:
+            await self._transfer_failed()
+            return
+        await self.push(TransferRequested(target=target, summary=summary))
+
+    def _handoff(self) -> tuple[str, str]:
+        """The escalation tier's number and the summary the person will hear."""
+        with self.conversations.db.session() as session:
+            found = HandoffRepository(session).list(actor=f"ai:conversation:{self._id()}",
+                                                    conversation_id=self._id(), limit=500)
+            if not found:
+                return "", ""
+            handoff = found[-1]
+            tier = self.pack.business.escalation.tier(handoff.tier)
+            steps = "; ".join(handoff.steps_tried[-3:])
+            summary = (f"{handoff.customer_summary}. Issue: {handoff.issue}. Wants: {handoff.customer_wants}. "
+                       f"Mood: {handoff.mood}, urgency {handoff.urgency}." + (f" Tried: {steps}." if steps else ""))
+            return tier.sip_uri or tier.phone_extension or "", summary
+
+    async def _transfer_failed(self) -> None:
+        await self._say([self._line("voice_transfer_failed")])
+        await self._end_call()
+
+    async def _end_call(self) -> None:
+        if self.conversation_id is None or self._ended:
+            return
+        self._ended = True
+        view = await asyncio.to_thread(self.conversations.end, self.conversation_id, "phone:agent", "call ended")
+        self._hang_up_when_heard(await self._say(list(view.replies)))
+
+    # -- speaking
+
+    async def _say(self, lines: list[str], filler: bool = False) -> int | None:
+        """One AgentSpeech per line; returns the last utterance number (None when nothing was said)."""
+        lines = [line for line in lines if line.strip()]
+        for n, line in enumerate(lines):
+            self._utterance += 1
+            self._lines[self._utterance] = (line, n == len(lines) - 1 and not filler)
+            await self.push(AgentSpeech(line, utterance=self._utterance, filler=filler))
+        if lines:
+            self._said_at = self.clock()
+            return self._utterance
+        return None
+
+    def _line(self, key: str) -> str:
+        self._seed += 1
+        return self.wording.render_avoiding(key, {"business": self.pack.business.model_dump(),
+                                                  "persona": self.pack.business.persona.model_dump()},
+                                            avoid=(), seed=self._seed)
+
+    async def _spell(self) -> None:
+        said = [text for _, (text, _) in sorted(self._lines.items())]
+        found = _spellable(" ".join(said[-4:]), list(self.pack.business.id_formats.values()))
+        if not found:
+            await self._say([self._line("voice_nothing_to_spell")])
+            return
+        await self._say([f"That's {spell(found)}"])
+
+    async def _set_keypad(self, lines: list[str], force: KeypadModeName | None = None) -> None:
+        state = self._state
+        mode: KeypadModeName = force or ("card" if wants_card(self.pack, state)
+                                         else "digits" if state.get("procedure") or state.get("awaiting")
+                                         else "menu")
+        if mode == self._keypad:
+            return
+        self._keypad = mode
+        await self.push(KeypadMode(mode), Direction.UPSTREAM)
+        if mode == "card":
+            lines.append(self._line("voice_card_keypad"))
+
+    def _hang_up_when_heard(self, last: int | None) -> None:
+        if last is None:
+            self._spawn(self._hang_up())
+            return
+        self._hang_up_after = last
+        self._spawn(self._hang_up_later())
+
+    async def _hang_up_later(self) -> None:
+        await asyncio.sleep(self.settings.hang_up_wait)
+        await self._hang_up()
+
+    async def _hang_up(self) -> None:
+        if not self._hung_up:
+            self._hung_up = True
+            await self.push(HangUp())
+
+    def _id(self) -> str:
+        if self.conversation_id is None:
+            raise RuntimeError("the conversation has not started")
+        return self.conversation_id
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *([self._starting] if self._starting else [])]:
+            task.cancel()
+        await super().stop()
+
+
+def _spellable(text: str, id_patterns: list[str]) -> str:
+    """The last id (a pack id format) or email in what the agent just said."""
+    found: list[tuple[int, str]] = []
+    for pattern in id_patterns:
+        found += [(m.start(), m.group(0)) for m in re.finditer(pattern, text)]
+    found += [(m.start(), m.group(0)) for m in _EMAIL.finditer(text)]
+    return max(found)[1] if found else ""
+

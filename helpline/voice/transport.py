@@ -1,0 +1,434 @@
+"""The ends of the pipeline, and `run_call`, which builds the whole pipeline for one call.
+
+`TransportIn` reads the caller's audio and keys from a `CallMedia` into the pipeline head.
+`TransportOut` hands the agent's audio to the `CallMedia` and keeps everything it sent on one
+timeline, so it always knows what the caller has heard: `played = fed - media.queued_seconds()`.
+That is what makes a barge-in a *pause* rather than a loss (the rest is still on the timeline when a
+backchannel lets the agent carry on), and what tells it when an utterance has really been heard
+(`AgentFinishedSpeaking`, which starts the silence timer and lets a goodbye finish before hang-up).
+
+The transports (SIP/RTP, media-stream WebSocket) call `run_call(media, services)`; the speech models
+live in `VoiceServices` (made once per server, shared by every call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from helpline.channels.conversations import ConversationService
+from helpline.pack.loader import BusinessPack
+from helpline.voice.audio import resample
+from helpline.voice.call import AgentSettings, CallAgentProcessor
+from helpline.voice.control import (
+    AgentPaused,
+    AgentSpeechCancelled,
+    AgentStartedSpeaking,
+    CallMetrics,
+    KeypadMode,
+    PauseAgent,
+    ResumeAgent,
+    TransferFailed,
+)
+from helpline.voice.frames import (
+    AgentFinishedSpeaking,
+    AudioOut,
+    CallEnded,
+    CallStarted,
+    Direction,
+    Frame,
+    HangUp,
+    Interruption,
+    TransferRequested,
+    UtteranceDone,
+)
+from helpline.voice.keypad import KeypadProcessor, KeypadSettings, PhoneMenu
+from helpline.voice.pipeline import Pipeline, Processor
+from helpline.voice.ports import CallMedia
+from helpline.voice.turns import BargeIn, TurnSettings, TurnTaking
+from helpline.voice.vad import VadModel, VadSettings, VoiceActivityProcessor, silero_model
+
+log = logging.getLogger(__name__)
+
+RESUME_LOOK_BACK = 0.8  # seconds searched backwards for a pause between words to resume from
+RESUME_FALLBACK = 0.3  # ... and how far to step back when there is none
+
+
+@runtime_checkable
+class SupportsTransfer(Protocol):
+    """A transport that can connect the caller to a person (SIP: warm transfer or REFER)."""
+
+    async def transfer(self, target: str, summary: str, warm: bool) -> bool:
+        """True once the caller is connected (the call then leaves this pipeline)."""
+        ...
+
+
+@runtime_checkable
+class SupportsRecordingPause(Protocol):
+    """A transport that records calls: it must hold nothing while a card number is typed."""
+
+    def pause_recording(self, paused: bool) -> None: ...
+
+
+# --- the caller's side ----------------------------------------------------------------------------
+
+
+class TransportIn(Processor):
+    """The pipeline head: a task feeds `media.receive()` in; upstream frames stop here."""
+
+    def __init__(self, media: CallMedia):
+        super().__init__()
+        self.media = media
+        self.finished = asyncio.Event()  # the caller's side ended (hang-up, BYE, socket closed)
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read(), name="voice:transport-in")
+
+    async def _read(self) -> None:
+        try:
+            async for frame in self.media.receive():
+                await self.push(frame)
+        except Exception:
+            log.exception("reading the caller's audio failed")
+        finally:
+            self.finished.set()
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if direction is Direction.DOWNSTREAM:
+            await self.push(frame)
+        elif isinstance(frame, KeypadMode) and isinstance(self.media, SupportsRecordingPause):
+            self.media.pause_recording(frame.mode == "card")
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        await super().stop()
+
+
+# --- the agent's side -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Span:
+    """Where one utterance sits on the timeline (byte offsets)."""
+
+    utterance: int
+    start: int
+    end: int | None = None  # known once the synthesiser said UtteranceDone
+    started: bool = False
+    finished: bool = False
+    answered: bool = False  # its first audio counted towards the response latency
+
+
+class TransportOut(Processor):
+    """AudioOut -> the call (at its rate); pause/resume/interrupt; reports what the caller has heard."""
+
+    def __init__(self, media: CallMedia, metrics: CallMetrics | None = None,
+                 clock: Callable[[], float] = time.monotonic, poll_seconds: float = 0.02,
+                 finish_wait_seconds: float = 60.0):
+        super().__init__()
+        self.media = media
+        self.metrics = metrics or CallMetrics()
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.finish_wait_seconds = finish_wait_seconds  # HangUp waits at most this for audio to play
+        self.rate = media.sample_rate
+        self.hung_up = False
+        self._timeline = bytearray()
+        self._fed = 0
+        self._spans: list[_Span] = []
+        self._paused = False
+        self._hold_announced = False
+        self._void_upto = -1
+        self._pending: list[tuple[float, Frame]] = []  # HangUp / TransferRequested, after the audio
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        await super().start()
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch(), name="voice:transport-out")
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        await super().stop()
+
+    # -- frames
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if direction is Direction.UPSTREAM:
+            await self.push(frame, direction)
+        elif isinstance(frame, AudioOut):
+            await self._audio(frame)
+        elif isinstance(frame, UtteranceDone):
+            if frame.utterance > self._void_upto:
+                self._span(frame.utterance).end = len(self._timeline)
+        elif isinstance(frame, PauseAgent):
+            await self._pause(frame.at)
+        elif isinstance(frame, ResumeAgent):
+            await self._resume()
+        elif isinstance(frame, Interruption):
+            await self._drop()
+        elif isinstance(frame, AgentSpeechCancelled):
+            self._void_upto = max(self._void_upto, frame.upto)
+        elif isinstance(frame, HangUp | TransferRequested):
+            self._pending.append((self.clock(), frame))
+        elif isinstance(frame, CallEnded):
+            self._pending.clear()
+        self._wake.set()
+
+    def _span(self, utterance: int) -> _Span:
+        for span in reversed(self._spans):
+            if span.utterance == utterance:
+                return span
+        span = _Span(utterance, start=len(self._timeline))
+        self._spans.append(span)
+        return span
+
+    async def _audio(self, frame: AudioOut) -> None:
+        if frame.utterance <= self._void_upto:
+            return  # the tail of a cancelled utterance, still arriving from the synthesiser
+        pcm = resample(frame.pcm, frame.sample_rate, self.rate)
+        async with self._lock:
+            self._span(frame.utterance)
+            self._timeline += pcm
+            if not self._paused:
+                await self._feed()
+            elif not self._hold_announced:
+                # The caller is talking and a reply arrived: held until their words are known.
+                self._hold_announced = True
+                await self.push(self._paused_frame(self._fed), Direction.UPSTREAM)
+
+    async def _feed(self) -> None:
+        """Hand everything not yet fed to the call (callers hold the lock)."""
+        if self._fed >= len(self._timeline):
+            return
+        now = self.clock()
+        for span in self._spans:
+            if not span.answered and span.start < len(self._timeline) and span.start >= self._fed:
+                span.answered = True
+                if self.metrics.last_speech_end is not None:
+                    self.metrics.response.append(max(now - self.metrics.last_speech_end, 0.0))
+                    self.metrics.last_speech_end = None
+        chunk = bytes(self._timeline[self._fed:])
+        self._fed = len(self._timeline)
+        await self.media.play(chunk)
+
+    def _played(self) -> int:
+        queued = int(self.media.queued_seconds() * self.rate) * 2
+        return max(0, self._fed - queued)
+
+    def _at(self, position: int) -> _Span | None:
+        current = None
+        for span in self._spans:
+            if span.start <= position and (span.end is None or position < span.end or span.start == position):
+                current = span
+        return current
+
+    def _paused_frame(self, position: int) -> AgentPaused:
+        span = self._at(position)
+        if span is None:
+            return AgentPaused(remaining_seconds=(len(self._timeline) - position) / 2 / self.rate)
+        return AgentPaused(utterance=span.utterance, heard_seconds=(position - span.start) / 2 / self.rate,
+                           remaining_seconds=(len(self._timeline) - position) / 2 / self.rate,
+                           complete=span.end is not None)
+
+    async def _pause(self, speech_started_at: float) -> None:
+        async with self._lock:
+            if self._paused:
+                return
+            self._paused = True
+            playing = self.media.queued_seconds() > 0
+            played = self._played()
+            self.media.clear()
+            if playing and speech_started_at > 0:
+                self.metrics.barge_in.append(max(self.clock() - speech_started_at, 0.0))
+            self._fed = played
+            unfinished = any(s.end is None for s in self._spans)
+            self._hold_announced = played < len(self._timeline) or (unfinished and bool(self._spans))
+            if self._hold_announced:
+                await self.push(self._paused_frame(played), Direction.UPSTREAM)
+
+    async def _resume(self) -> None:
+        async with self._lock:
+            if not self._paused:
+                return
+            self._paused = False
+            self._hold_announced = False
+            self.metrics.last_speech_end = None  # a backchannel is not a turn to answer
+            if self._fed < len(self._timeline):
+                span = self._at(self._fed)
+                self._fed = self._resume_point(self._fed, span.start if span else 0)
+            await self._feed()
+
+    def _resume_point(self, position: int, floor: int) -> int:
+        """The start of the last pause between words before `position` (the caller hears the word again
+        rather than half of it)."""
+        block = self.rate // 50 * 2  # 20 ms
+        lowest = max(floor, position - int(RESUME_LOOK_BACK * self.rate) * 2)
+        region = np.frombuffer(bytes(self._timeline[lowest:position]), dtype="<i2").astype(np.float32)
+        count = region.size * 2 // block
+        if count >= 2:
+            blocks = region[: count * block // 2].reshape(count, block // 2)
+            levels = np.sqrt(np.mean(blocks ** 2, axis=1))
+            quiet = np.flatnonzero(levels < max(0.05 * float(levels.max()), 100.0))
+            if quiet.size:
+                return lowest + int(quiet[-1]) * block
+        return max(floor, position - int(RESUME_FALLBACK * self.rate) * 2)
+
+    async def _drop(self) -> None:
+        async with self._lock:
+            self.media.clear()
+            if self._spans:
+                self._void_upto = max(self._void_upto, max(s.utterance for s in self._spans))
+            self._timeline.clear()
+            self._spans.clear()
+            self._fed = 0
+            self._paused = False
+            self._hold_announced = False
+
+    # -- what has been heard
+
+    async def _watch(self) -> None:
+        while True:
+            if await self._check():
+                await asyncio.sleep(self.poll_seconds)
+            else:
+                await self._wake.wait()
+                self._wake.clear()
+
+    async def _check(self) -> bool:
+        """Report utterances started and heard; run the hang-up or transfer once all is heard.
+        True while something is still playing (so the watcher polls)."""
+        now = self.clock()
+        async with self._lock:
+            played = self._played()
+            notices: list[Frame] = []
+            for span in self._spans:
+                has_audio = len(self._timeline) > span.start and (span.end is None or span.end > span.start)
+                if not span.started and has_audio and self._fed > span.start and played >= span.start:
+                    span.started = True
+                    notices.append(AgentStartedSpeaking(span.utterance, at=now))
+                if span.end is not None and not span.finished and played >= span.end and self._fed >= span.end:
+                    span.finished = True
+                    notices.append(AgentFinishedSpeaking(span.utterance, at=now))
+            heard_all = played >= len(self._timeline) and all(s.finished for s in self._spans)
+            if heard_all and not self._paused and self._timeline and self.media.queued_seconds() == 0:
+                self._timeline.clear()
+                self._spans.clear()
+                self._fed = 0
+        for notice in notices:
+            await self.push(notice, Direction.UPSTREAM)
+        if self._pending:
+            since, action = self._pending[0]
+            if (heard_all and not self._paused) or now - since > self.finish_wait_seconds:
+                self._pending.pop(0)
+                await self._finish(action)
+            return True
+        return played < self._fed
+
+    async def _finish(self, action: Frame) -> None:
+        if isinstance(action, HangUp):
+            if not self.hung_up and not self.media.ended:
+                self.hung_up = True
+                await self.media.hang_up()
+        elif isinstance(action, TransferRequested):
+            if not isinstance(self.media, SupportsTransfer):
+                await self.push(TransferFailed(action.target, "unsupported"), Direction.UPSTREAM)
+            elif not await self.media.transfer(action.target, action.summary, action.warm):
+                await self.push(TransferFailed(action.target, "no answer"), Direction.UPSTREAM)
+
+
+# --- one call ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    vad: VadSettings = field(default_factory=VadSettings)
+    turns: TurnSettings = field(default_factory=TurnSettings)
+    keypad: KeypadSettings = field(default_factory=KeypadSettings)
+    agent: AgentSettings = field(default_factory=AgentSettings)
+    max_call_seconds: float = 3600.0
+    close_wait_seconds: float = 15.0  # after the caller hangs up, for the conversation to be closed
+
+
+@dataclass
+class VoiceServices:
+    """What every call shares: the conversation service, the pack, and the speech stages' factories
+    (each closes over a model loaded once per server; a call gets fresh, cheap processor objects)."""
+
+    conversations: ConversationService
+    pack: BusinessPack
+    recognition: Callable[[], Processor]
+    synthesis: Callable[[], Processor]
+    vad_model: Callable[[int], VadModel] = silero_model
+    settings: CallSettings = field(default_factory=CallSettings)
+    menu: PhoneMenu | None = None  # built from the pack when not given
+
+    def phone_menu(self) -> PhoneMenu:
+        if self.menu is None:
+            self.menu = PhoneMenu.from_pack(self.pack)
+        return self.menu
+
+
+@dataclass
+class CallOutcome:
+    call_id: str
+    conversation_id: str | None
+    ended_by: str  # caller | agent | timeout
+    metrics: CallMetrics
+
+
+async def run_call(media: CallMedia, services: VoiceServices, transport: str = "sip") -> CallOutcome:
+    """Answer one call: transport in -> VAD -> barge-in -> keypad -> recognition -> turn-taking ->
+    call agent -> synthesis -> transport out, until either side hangs up."""
+    settings = services.settings
+    metrics = CallMetrics()
+    # The VAD model loads native code: off the event loop, so other calls' audio keeps flowing.
+    vad = await asyncio.to_thread(VoiceActivityProcessor, media.sample_rate, settings.vad, services.vad_model,
+                                  metrics)
+    head = TransportIn(media)
+    agent = CallAgentProcessor(services.conversations, services.pack, settings.agent, services.phone_menu())
+    tail = TransportOut(media, metrics)
+    pipeline = Pipeline([head, vad, BargeIn(), KeypadProcessor(settings.keypad), services.recognition(),
+                         TurnTaking(settings.turns), agent, services.synthesis(), tail])
+    await pipeline.start()
+    ended_by = "caller"
+    try:
+        await pipeline.send(CallStarted(media.call_id, media.caller, media.callee, transport))
+        try:
+            await asyncio.wait_for(head.finished.wait(), settings.max_call_seconds)
+        except TimeoutError:
+            ended_by = "timeout"
+            await media.hang_up()
+        if tail.hung_up:
+            ended_by = "agent"
+        await pipeline.send(CallEnded("agent" if ended_by == "agent" else "timeout" if ended_by == "timeout"
+                                      else "hangup"))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(agent.closed.wait(), settings.close_wait_seconds)
+    finally:
+        await pipeline.stop()
+        if not media.ended:
+            await media.hang_up()
+    return CallOutcome(media.call_id, agent.conversation_id, ended_by, metrics)

