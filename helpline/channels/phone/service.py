@@ -1,0 +1,317 @@
+"""The phone line: the SIP user agent answering calls into the voice pipeline, warm and cold transfers,
+and the dialer that keeps promised callbacks.
+
+A SIP call's audio has exactly one reader. While the caller talks to the agent that reader feeds the
+pipeline; during a warm transfer it feeds the person instead, so `SipCallMedia` owns the reading and
+routes each frame to whoever is listening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from helpline.channels.phone.config import SipConfig
+from helpline.channels.phone.ua import CallFailed, PhoneCall, SipUserAgent, TransferFailed
+from helpline.store.repositories import CallbackRepository, TicketRepository
+from helpline.voice.answering import Answer, AnsweringListener
+from helpline.voice.audio import resample
+from helpline.voice.frames import AudioIn, KeypadDigit
+from helpline.voice.ports import SpeechSynthesizer
+from helpline.voice.speakable import speakable
+from helpline.voice.transport import CallOutcome, VoiceServices, run_call
+
+log = logging.getLogger(__name__)
+ACTOR = "system:phone"
+
+
+@dataclass(frozen=True)
+class PhoneSettings:
+    transfer_ring_seconds: float = 20.0  # a person who does not answer by then: back to the caller
+    callback_poll_seconds: float = 30.0
+    callback_ring_seconds: float = 30.0
+    dial_callbacks: bool = True
+    # How a customer's number becomes a SIP target: "{number}" goes to the registrar (trunk) as tel,
+    # "sip:{number}@gateway.example" names a gateway.
+    callback_target: str = "{number}"
+    answer_listen_seconds: float = 6.0  # at most this long to tell a person from a machine
+    voicemail_wait_seconds: float = 20.0  # at most this long for a machine's beep
+
+
+class Speaker:
+    """Text to 8 kHz phone audio in one piece (announcements to a person or a voicemail box)."""
+
+    def __init__(self, synthesizer: SpeechSynthesizer, rate: int = 8000) -> None:
+        self.synthesizer = synthesizer
+        self.rate = rate
+
+    async def audio(self, text: str) -> bytes:
+        def render() -> bytes:
+            pcm = b"".join(self.synthesizer.synthesize(speakable(text)))
+            return resample(pcm, self.synthesizer.sample_rate, self.rate)
+
+        return await asyncio.to_thread(render)
+
+    async def say(self, call: PhoneCall, text: str) -> None:
+        await call.play(await self.audio(text))
+        await call.wait_played()
+
+
+class SipCallMedia:
+    """A SIP call as the pipeline's `CallMedia`, able to transfer the caller to a person."""
+
+    def __init__(self, call: PhoneCall, ua: SipUserAgent, speaker: Speaker, settings: PhoneSettings) -> None:
+        self.call = call
+        self.ua = ua
+        self.speaker = speaker
+        self.settings = settings
+        self.call_id = call.call_id
+        self.caller = call.caller_number or call.caller
+        self.callee = call.callee
+        self.sample_rate = call.sample_rate
+        self.transferred_to: str | None = None
+        self._inbox: asyncio.Queue[AudioIn | KeypadDigit | None] = asyncio.Queue()
+        self._person: PhoneCall | None = None
+        self._pump = asyncio.create_task(self._read(), name=f"phone:read:{call.call_id}")
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _read(self) -> None:
+        try:
+            async for frame in self.call.receive():
+                person = self._person
+                if person is None:
+                    self._inbox.put_nowait(frame)
+                elif isinstance(frame, AudioIn):
+                    if not person.ended and person.queued_seconds() < 0.2:
+                        await person.play(frame.pcm)
+                else:
+                    person.send_digits(frame.digit)
+        finally:
+            self._inbox.put_nowait(None)
+            if self._person is not None and not self._person.ended:
+                await self._person.hang_up()
+
+    async def receive(self) -> AsyncIterator[AudioIn | KeypadDigit]:
+        while (frame := await self._inbox.get()) is not None:
+            yield frame
+
+    async def play(self, pcm: bytes) -> None:
+        await self.call.play(pcm)
+
+    def clear(self) -> None:
+        self.call.clear()
+
+    def queued_seconds(self) -> float:
+        return self.call.queued_seconds()
+
+    async def hang_up(self) -> None:
+        await self.call.hang_up()
+
+    @property
+    def ended(self) -> bool:
+        return self.call.ended
+
+    async def transfer(self, target: str, summary: str, warm: bool) -> bool:
+        """Warm: ring the person, tell them who is coming, then connect the caller. Cold: REFER."""
+        if not warm:
+            try:
+                await self.call.refer(target)
+            except (TransferFailed, CallFailed, TimeoutError) as error:
+                log.info("cold transfer of %s to %s failed: %s", self.call_id, target, error)
+                return False
+            self.transferred_to = target
+            return True
+        try:
+            person = await self.ua.call(target, timeout=self.settings.transfer_ring_seconds,
+                                        display_name="Helpline transfer")
+        except (CallFailed, ValueError) as error:
+            log.info("warm transfer of %s to %s failed: %s", self.call_id, target, error)
+            return False
+        if self.call.ended:
+            await person.hang_up()
+            return False
+        await self.speaker.say(person, f"Incoming transfer from the virtual agent. {summary} "
+                                       "Connecting you with the caller now.")
+        if person.ended or self.call.ended:
+            await person.hang_up()
+            return False
+        self._person = person
+        self.transferred_to = target
+        self.call.clear()
+        relay = asyncio.create_task(self._relay_from(person), name=f"phone:relay:{self.call_id}")
+        self._tasks.add(relay)
+        relay.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _relay_from(self, person: PhoneCall) -> None:
+        async for frame in person.receive():
+            if self.call.ended:
+                break
+            if isinstance(frame, AudioIn) and self.call.queued_seconds() < 0.2:
+                await self.call.play(frame.pcm)
+        # whoever hangs up first ends the bridge for both
+        await self.call.hang_up()
+        await person.hang_up()
+
+    async def close(self) -> None:
+        for task in [self._pump, *self._tasks]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@dataclass
+class CallbackResult:
+    callback_id: str
+    outcome: str  # reached | voicemail | no-answer | busy | failed
+    conversation_id: str | None = None
+
+
+@dataclass
+class PhoneService:
+    """Answers every SIP call with the voice pipeline and dials due callbacks."""
+
+    services: VoiceServices
+    config: SipConfig
+    speaker: Speaker
+    settings: PhoneSettings = field(default_factory=PhoneSettings)
+    on_outcome: Callable[[CallOutcome], Awaitable[None]] | None = None
+    ua: SipUserAgent = field(init=False)
+    _dialing: set[str] = field(default_factory=set, init=False)
+    _dialer: asyncio.Task[None] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.ua = SipUserAgent(self.config, self._answer)
+
+    async def start(self) -> None:
+        await self.ua.start()
+        if self.settings.dial_callbacks:
+            self._dialer = asyncio.create_task(self._dial_forever(), name="phone:callbacks")
+        host, port = self.ua.address
+        log.info("SIP user agent listening on %s:%s (RTP %s-%s)", host, port, *self.config.rtp_ports)
+
+    async def stop(self) -> None:
+        if self._dialer is not None:
+            self._dialer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dialer
+        await self.ua.stop()
+
+    async def _answer(self, call: PhoneCall) -> None:
+        media = SipCallMedia(call, self.ua, self.speaker, self.settings)
+        try:
+            outcome = await run_call(media, self.services, "sip")
+            if self.on_outcome is not None:
+                await self.on_outcome(outcome)
+        finally:
+            if media.transferred_to is not None:
+                await call.wait_ended()  # the caller and the person talk until one hangs up
+            await media.close()
+
+    # -- callbacks
+
+    async def _dial_forever(self) -> None:
+        while True:
+            try:
+                await self.dial_due_callbacks()
+            except Exception:
+                log.exception("dialing due callbacks failed")
+            await asyncio.sleep(self.settings.callback_poll_seconds)
+
+    async def dial_due_callbacks(self) -> list[CallbackResult]:
+        """Call every scheduled callback whose time has come (one attempt each)."""
+        conversations = self.services.conversations
+        with conversations.db.session() as session:
+            due = [(c.id, c.phone, c.reason, c.ticket_id)
+                   for c in CallbackRepository(session).due(conversations.clock(), actor=ACTOR)
+                   if c.phone and c.id not in self._dialing]
+        results = await asyncio.gather(*(self._call_back(*item) for item in due))
+        return list(results)
+
+    async def _call_back(self, callback_id: str, phone: str, reason: str, ticket_id: str | None) -> CallbackResult:
+        self._dialing.add(callback_id)
+        try:
+            return await self._place_callback(callback_id, phone, reason, ticket_id)
+        finally:
+            self._dialing.discard(callback_id)
+
+    async def _place_callback(self, callback_id: str, phone: str, reason: str,
+                              ticket_id: str | None) -> CallbackResult:
+        business = self.services.pack.business.name
+        target = self.settings.callback_target.format(number=phone)
+        try:
+            call = await self.ua.call(target, timeout=self.settings.callback_ring_seconds, display_name=business)
+        except CallFailed as error:
+            outcome = "busy" if error.reason == "busy" else "no-answer" if error.reason == "no-answer" else "failed"
+            self._record(callback_id, ticket_id, outcome, f"Callback attempt: {outcome} ({error.reason}).")
+            return CallbackResult(callback_id, outcome)
+        answer = await self._listen(call)
+        ticket_number = self._ticket_number(ticket_id)
+        opening = f"Hello, this is {business} returning your call about {reason or 'your request'}."
+        if answer is Answer.MACHINE:
+            reference = f" Your reference is ticket {ticket_number}." if ticket_number else ""
+            await self.speaker.say(call, f"{opening}{reference} Please call us back at your convenience. "
+                                         "Thank you, goodbye.")
+            await call.hang_up()
+            self._record(callback_id, ticket_id, "voicemail", "Callback attempt: left a voicemail message.")
+            return CallbackResult(callback_id, "voicemail")
+        await self.speaker.say(call, opening)
+        media = SipCallMedia(call, self.ua, self.speaker, self.settings)
+        try:
+            reached = await run_call(media, self.services, "sip-callback")
+        finally:
+            await media.close()
+        self._record(callback_id, ticket_id, "reached",
+                     f"Callback made: reached the customer (conversation {reached.conversation_id}).", done=True)
+        return CallbackResult(callback_id, "reached", reached.conversation_id)
+
+    async def _listen(self, call: PhoneCall) -> Answer:
+        """Person or machine; for a machine, also wait for its beep so the message is recorded whole."""
+        listener = AnsweringListener(self.services.vad_model(call.sample_rate), call.sample_rate)
+        frames = call.receive()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.answer_listen_seconds + self.settings.voicemail_wait_seconds
+        try:
+            while loop.time() < deadline:
+                try:
+                    frame = await asyncio.wait_for(anext(frames), max(deadline - loop.time(), 0.01))
+                except (StopAsyncIteration, TimeoutError):
+                    break
+                if not isinstance(frame, AudioIn):
+                    return Answer.PERSON  # only a person presses keys
+                verdict = listener.feed(frame.pcm)
+                if verdict in (Answer.PERSON, Answer.UNSURE):
+                    return Answer.PERSON
+                if verdict is Answer.MACHINE and listener.ready_for_message():
+                    return Answer.MACHINE
+        finally:
+            await frames.aclose()  # type: ignore[attr-defined]
+        return listener.verdict or Answer.PERSON
+
+    def _ticket_number(self, ticket_id: str | None) -> int | None:
+        if ticket_id is None:
+            return None
+        with self.services.conversations.db.session() as session:
+            ticket = TicketRepository(session).get(ticket_id, actor=ACTOR)
+            return ticket.number if ticket else None
+
+    def _record(self, callback_id: str, ticket_id: str | None, outcome: str, note: str, done: bool = False) -> None:
+        now: datetime = self.services.conversations.clock()
+        with self.services.conversations.db.session() as session:
+            callbacks = CallbackRepository(session)
+            if done or outcome == "voicemail":
+                callbacks.complete(callback_id, actor=ACTOR, outcome=note, now=now)
+            else:
+                callback = callbacks.get(callback_id, actor=ACTOR)
+                if callback is not None:
+                    callback.outcome = note  # still scheduled: the next poll tries again
+            if ticket_id is not None:
+                tickets = TicketRepository(session)
+                ticket = tickets.get(ticket_id, actor=ACTOR)
+                if ticket is not None:
+                    notes = f"{ticket.notes}\n{note}".strip()
+                    tickets.update(ticket_id, actor=ACTOR, now=now, notes=notes)
