@@ -121,6 +121,7 @@ class CallAgentProcessor(Processor):
         self._menu_offered = False
         self._keypad: KeypadModeName = "digits"
         self._hang_up_after: int | None = None
+        self._heard_upto = 0  # the last utterance the transport reported heard
         self._hung_up = False
         self._seed = 0
 
@@ -155,6 +156,7 @@ class CallAgentProcessor(Processor):
             text, last = self._lines.get(frame.utterance, ("", False))
             frame = replace(frame, question=last and text.rstrip().endswith("?"))
         elif isinstance(frame, AgentFinishedSpeaking):
+            self._heard_upto = max(self._heard_upto, frame.utterance)
             if self._hang_up_after is not None and frame.utterance >= self._hang_up_after:
                 await self._hang_up()
         elif isinstance(frame, TransferFailed):
@@ -348,7 +350,9 @@ class CallAgentProcessor(Processor):
             lines.append(self._line("voice_card_keypad"))
 
     def _hang_up_when_heard(self, last: int | None) -> None:
-        if last is None:
+        """Hang up once utterance `last` (else whatever was said before) has been heard."""
+        last = last or self._utterance
+        if not last or last <= self._heard_upto:
             self._spawn(self._hang_up())
             return
         self._hang_up_after = last

@@ -156,8 +156,9 @@ class ScriptedRecognition(Processor):
 class EspeakSynthesis(Processor):
     """AgentSpeech -> espeak-ng audio in 100 ms AudioOut chunks -> UtteranceDone; stops on Interruption."""
 
-    def __init__(self) -> None:
+    def __init__(self, words_per_minute: int = 165) -> None:
         super().__init__()
+        self.words_per_minute = words_per_minute
         self.spoken: list[AgentSpeech] = []
         self._generation = 0
 
@@ -167,7 +168,7 @@ class EspeakSynthesis(Processor):
         if direction is Direction.DOWNSTREAM and isinstance(frame, AgentSpeech):
             self.spoken.append(frame)
             generation = self._generation
-            pcm = await asyncio.to_thread(speak, frame.text, 16000)
+            pcm = await asyncio.to_thread(speak, frame.text, 16000, "en-us", self.words_per_minute)
             for chunk in chunks(pcm, 16000, 100):
                 if generation != self._generation:
                     return

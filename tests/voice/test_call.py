@@ -1,0 +1,279 @@
+"""The call agent alone, with the real demo engine: transcripts in, what the caller would hear out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from helpline.channels.conversations import TurnView
+from helpline.pack.models import MenuOption
+from helpline.runtime import Runtime
+from helpline.store.models import Conversation, Message, Ticket
+from helpline.voice.call import AgentSettings, CallAgentProcessor
+from helpline.voice.control import AgentPaused, KeypadMode, KeypadPrompt, TransferFailed
+from helpline.voice.frames import (
+    AgentFinishedSpeaking,
+    AgentSpeech,
+    CallEnded,
+    CallStarted,
+    Direction,
+    Frame,
+    HangUp,
+    SilenceTimeout,
+    Transcript,
+    TransferRequested,
+)
+from helpline.voice.pipeline import Pipeline, Processor
+from tests.conftest import RuntimeFactory
+
+OPEN = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # a Friday, 10:00 in Chicago: the team is in
+CLOSED = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)  # a Sunday
+
+
+class Ear(Processor):
+    """Stands where synthesis would: keeps what the agent says, and what comes back upstream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[Frame] = []
+        self.upstream: list[Frame] = []
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        (self.upstream if direction is Direction.UPSTREAM else self.frames).append(frame)
+        await self.push(frame, direction)
+
+    def said(self) -> list[AgentSpeech]:
+        return [f for f in self.frames if isinstance(f, AgentSpeech)]
+
+    async def wait_for(self, test: Callable[[], bool], seconds: float = 10.0) -> None:
+        deadline = time.monotonic() + seconds
+        while not test():
+            assert time.monotonic() < deadline, f"timed out; heard {[f.text for f in self.said()]}"
+            await asyncio.sleep(0.01)
+
+
+class Head(Processor):
+    """The pipeline's head: keeps what reaches the caller's side (keypad modes, barge-in verdicts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.upstream: list[Frame] = []
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if direction is Direction.UPSTREAM:
+            self.upstream.append(frame)
+        else:
+            await self.push(frame, direction)
+
+
+Scenario = Callable[[CallAgentProcessor, Pipeline, Ear, Head], Awaitable[Any]]
+
+
+def run(runtime: Runtime, scenario: Scenario, settings: AgentSettings | None = None) -> Any:
+    async def main() -> Any:
+        agent = CallAgentProcessor(runtime.conversations, runtime.pack, settings)
+        head, ear = Head(), Ear()
+        pipeline = Pipeline([head, agent, ear])
+        await pipeline.start()
+        try:
+            await pipeline.send(CallStarted("call-1", "+15550100", "helpline", "test"))
+            await ear.wait_for(lambda: bool(ear.said()))
+            return await scenario(agent, pipeline, ear, head)
+        finally:
+            await pipeline.stop()
+
+    return asyncio.run(main())
+
+
+def ticket_of(runtime: Runtime, conversation_id: str | None) -> tuple[Ticket, list[Message], Conversation]:
+    with runtime.db.session() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id)).one()
+        messages = list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                                        .order_by(Message.seq)))
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None
+        session.expunge_all()
+        return ticket, messages, conversation
+
+
+def test_greets_answers_a_turn_and_closes_the_conversation_when_the_caller_hangs_up(
+        make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> str | None:
+        greeting = ear.said()
+        assert len(greeting) == 1 and "Brightbean" in greeting[0].text
+        await ear.wait_for(lambda: KeypadMode("menu") in head.upstream)  # nothing asked yet: keys pick from the menu
+        await pipeline.send(Transcript("I'd like to cancel my order", 0.9, ended_at=time.monotonic()))
+        await ear.wait_for(lambda: len(ear.said()) >= 2)
+        assert "security check" in ear.said()[1].text
+        assert ear.said()[1].utterance > greeting[0].utterance
+        await ear.wait_for(lambda: KeypadMode("digits") in head.upstream)  # the ZIP code may be typed
+        await pipeline.send(CallEnded("hangup"))  # mid-procedure
+        await asyncio.wait_for(agent.closed.wait(), 10)
+        return agent.conversation_id
+
+    conversation_id = run(runtime, scenario)
+    ticket, messages, conversation = ticket_of(runtime, conversation_id)
+    assert ticket.channel == "phone" and conversation.channel == "phone"
+    assert conversation.status == "ended"
+    assert ticket.summary == "Cancel an order" and ticket.status == "open"  # the request survives the hang-up
+    assert [m.role for m in messages][:3] == ["agent", "customer", "agent"]
+    assert messages[1].text == "I'd like to cancel my order"
+
+
+def test_a_slow_answer_gets_a_filler_first(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+    service = runtime.conversations
+    post = service.post
+
+    def slow_post(conversation_id: str, text: str, actor: str = "system") -> TurnView:
+        time.sleep(1.0)  # an order system that takes its time
+        return post(conversation_id, text, actor)
+
+    service.post = slow_post  # type: ignore[method-assign]
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[AgentSpeech]:
+        asked = time.monotonic()
+        await pipeline.send(Transcript("Where is my order?", 0.9))
+        await ear.wait_for(lambda: any(s.filler for s in ear.said()))
+        filler_after = time.monotonic() - asked
+        assert 0.7 <= filler_after <= 1.0
+        await ear.wait_for(lambda: len(ear.said()) >= 3)
+        return ear.said()
+
+    said = run(runtime, scenario)
+    assert said[1].filler and said[1].text in ("One moment while I check that.",
+                                               "Just a moment while I look into that.", "Bear with me one second.")
+    assert not said[2].filler and "security check" in said[2].text
+
+
+def test_goodbye_is_heard_before_the_hang_up(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> None:
+        await pipeline.send(Transcript("bye", 0.9))
+        await ear.wait_for(lambda: len(ear.said()) >= 2)
+        goodbye = ear.said()[-1]
+        await asyncio.sleep(0.2)
+        assert not any(isinstance(f, HangUp) for f in ear.frames)  # not while it is still being said
+        await pipeline.send_upstream(AgentFinishedSpeaking(goodbye.utterance))
+        await ear.wait_for(lambda: any(isinstance(f, HangUp) for f in ear.frames))
+
+    run(runtime, scenario)
+
+
+def test_escalation_in_hours_transfers_with_the_handoff_summary(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> TransferRequested:
+        await pipeline.send(Transcript("my machine won't turn on", 0.9))
+        await ear.wait_for(lambda: len(ear.said()) >= 2)
+        await pipeline.send(Transcript("I want to speak to a person", 0.9))
+        await ear.wait_for(lambda: any(isinstance(f, TransferRequested) for f in ear.frames))
+        transfer = next(f for f in ear.frames if isinstance(f, TransferRequested))
+        # the "I'm passing you to..." line goes out before the transfer frame
+        kinds = [type(f) for f in ear.frames]
+        assert kinds.index(TransferRequested) > max(i for i, k in enumerate(kinds) if k is AgentSpeech)
+        # a transport that cannot transfer: the caller is told, the conversation ends, the call too
+        await pipeline.send_upstream(TransferFailed(transfer.target))
+        await ear.wait_for(lambda: agent._hang_up_after is not None)
+        assert any("couldn't reach anyone" in s.text for s in ear.said())
+        assert "recap" in ear.said()[-1].text
+        last = ear.said()[-1].utterance
+        await pipeline.send_upstream(AgentFinishedSpeaking(last))
+        await ear.wait_for(lambda: any(isinstance(f, HangUp) for f in ear.frames))
+        return transfer
+
+    transfer = run(runtime, scenario)
+    assert transfer.target == "sip:tier2@brightbean.example" and transfer.warm
+    assert "unverified customer" in transfer.summary and "Machine won't power on" in transfer.summary
+
+
+def test_escalation_out_of_hours_books_a_callback_and_ends_politely(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(CLOSED)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> str | None:
+        await pipeline.send(Transcript("get me a real person", 0.9))
+        await ear.wait_for(lambda: agent._hang_up_after is not None)
+        assert not any(isinstance(f, TransferRequested) for f in ear.frames)
+        return agent.conversation_id
+
+    conversation_id = run(runtime, scenario)
+    ticket, _, conversation = ticket_of(runtime, conversation_id)
+    assert conversation.status == "ended" and ticket.status == "awaiting_callback"
+
+
+def test_not_caught_twice_offers_the_keypad_menu_and_key_0_reaches_a_person(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[str]:
+        await pipeline.send(Transcript("", 0.0, ended_at=time.monotonic()))
+        await ear.wait_for(lambda: len(ear.said()) >= 2)
+        await pipeline.send(Transcript("mumble", 0.1, ended_at=time.monotonic()))
+        await ear.wait_for(lambda: len(ear.said()) >= 4)
+        await pipeline.send(Transcript("0", source="keypad"))
+        await ear.wait_for(lambda: any(isinstance(f, TransferRequested) for f in ear.frames))
+        return [s.text for s in ear.said()]
+
+    said = run(runtime, scenario)
+    assert said[1].startswith("Sorry, I missed that") or said[1].startswith("Sorry, I didn't catch that")
+    assert said[3].startswith("You can also use your keypad: press 1 or say ")
+    assert "press 0 to talk to a person" in said[3]
+
+
+def test_the_menu_by_voice_and_by_key(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+    # as if business.yaml said  phone_menu: [{key: "1", label: orders, procedure: order_status}]
+    runtime.pack.business.phone_menu = [MenuOption(key="1", label="orders", procedure="order_status")]
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[str]:
+        await pipeline.send(Transcript("um, orders please", 0.9))
+        await ear.wait_for(lambda: len(ear.said()) >= 3)
+        return [s.text for s in ear.said()]
+
+    said = run(runtime, scenario)
+    assert said[1] == "You can also use your keypad: press 1 or say orders; or press 0 to talk to a person."
+    assert "security check" in said[2]  # "orders" chose order status
+
+
+def test_silence_reprompts_then_says_goodbye_and_hangs_up(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[str]:
+        await pipeline.send(SilenceTimeout(8.0))
+        await ear.wait_for(lambda: len(ear.said()) >= 2)
+        await pipeline.send(SilenceTimeout(8.0, final=True))
+        await ear.wait_for(lambda: agent._hang_up_after is not None)
+        await pipeline.send_upstream(AgentFinishedSpeaking(ear.said()[-1].utterance))
+        await ear.wait_for(lambda: any(isinstance(f, HangUp) for f in ear.frames))
+        return [s.text for s in ear.said()]
+
+    said = run(runtime, scenario)
+    assert said[1] in ("Are you still there? Take your time.", "I'm still here whenever you're ready.",
+                       "No rush - just let me know when you're ready to carry on.")
+    assert "close this conversation" in said[2] or "disconnected" in said[2]
+
+
+def test_spell_that_and_card_prompts_and_the_question_flag(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[str]:
+        await pipeline.send(Transcript("where is my order", 0.9))
+        await ear.wait_for(lambda: len(ear.said()) >= 2)
+        question = ear.said()[-1]
+        await pipeline.send_upstream(AgentPaused(question.utterance, remaining_seconds=0.3, complete=True))
+        assert any(isinstance(f, AgentPaused) and f.question for f in head.upstream)
+        await pipeline.send(Transcript("orders", 0.9))  # a menu word no longer picks from the menu mid-procedure
+        await ear.wait_for(lambda: len(ear.said()) >= 3)
+        await pipeline.send(KeypadPrompt("card_by_keypad"))
+        await ear.wait_for(lambda: len(ear.said()) >= 4)
+        return [s.text for s in ear.said()]
+
+    said = run(runtime, scenario)
+    assert "keypad" in said[3] and "card number" in said[3]
