@@ -575,12 +575,18 @@ class SipUserAgent:
     async def _next_hop(self, uri: SipUri, route: Sequence[str] = ()) -> tuple[str, int]:
         if route:
             uri = NameAddr.parse(route[0]).uri
-        elif self.config.registrar is not None and uri.host.lower() == self.config.registrar.aor_domain.lower():
+        elif self.config.registrar is not None and self._in_registrar_domain(uri):
             # calls into the PBX's domain go through the PBX (it is our outbound proxy)
             host, port = self.config.registrar.server_address
             return await self._resolve(host), port
         host, port = uri.address()
         return await self._resolve(host), port
+
+    def _in_registrar_domain(self, uri: SipUri) -> bool:
+        registrar = self.config.registrar
+        if registrar is None or uri.host.lower() != registrar.aor_domain.lower():
+            return False
+        return uri.port is None or (registrar.domain == "" and uri.port == registrar.server_address[1])
 
     # --- receiving ---
 
@@ -700,7 +706,8 @@ class SipUserAgent:
         if self.config.ring_seconds > 0 and not transaction.final_status:
             transaction.respond(response_to(request, 180, to_tag=call.local_tag,
                                             headers=[("Contact", self._contact(source[0]))]))
-            await asyncio.sleep(self.config.ring_seconds)
+            with contextlib.suppress(TimeoutError):  # a CANCEL ends the ringing at once
+                await asyncio.wait_for(call._ended.wait(), self.config.ring_seconds)
         self._early.pop(transaction.key, None)
         if transaction.final_status or call.ended:  # cancelled (487 sent) or refused while ringing
             await call.rtp.close()
@@ -912,7 +919,10 @@ class SipUserAgent:
         refer = self._in_dialog_request(call, "REFER", headers=[
             ("Refer-To", f"<{target_uri}>"), ("Referred-By", f"<{call.local.uri}>")])
         transaction = self._request_transaction(refer, await self._dialog_hop(call))
-        response = await transaction.final_response(timeout)
+        try:
+            response = await transaction.final_response(timeout)
+        except TimeoutError:
+            response = None
         if response is None:
             raise TransferFailed(408, "no answer to REFER")
         if response.status >= 300:

@@ -1,4 +1,5 @@
 import asyncio
+import itertools
 import socket
 import time
 
@@ -209,10 +210,10 @@ def test_audio_is_paced_in_real_time_with_continuous_timestamps() -> None:
         assert all(p.payload_type == 8 and len(p.payload) == 160 for p in packets)
         assert [p.marker for p in packets].count(True) == 2  # each talkspurt starts with the marker
         assert packets[25].marker
-        steps = [(b.timestamp - a.timestamp) % 2**32 for a, b in zip(packets, packets[1:], strict=False)]
+        steps = [(b.timestamp - a.timestamp) % 2**32 for a, b in itertools.pairwise(packets)]
         assert set(steps[:24]) == {160}
         assert 160 * 10 <= steps[24] <= 160 * 16  # the pause shows in the timestamps (≈ 200 ms)
-        assert [(b.sequence - a.sequence) % 2**16 for a, b in zip(packets, packets[1:], strict=False)] == [1] * 29
+        assert [(b.sequence - a.sequence) % 2**16 for a, b in itertools.pairwise(packets)] == [1] * 29
         assert packets[0].payload == pcm_to_alaw(tone(440, 0.5)[:320])
 
     asyncio.run(scenario())

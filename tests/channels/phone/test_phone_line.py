@@ -1,0 +1,198 @@
+"""The phone line end to end: real baresip softphones call Helpline (and answer its calls) on loopback.
+
+Each caller's microphone is a WAV file of espeak-ng speech; what it heard is recorded and transcribed with
+Whisper. The checks are what a business relies on: the caller is greeted and answered, the call becomes a
+ticket, an escalation reaches a person with the summary and connects them, a promised callback is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from helpline.channels.phone import SipConfig
+from helpline.channels.phone.service import PhoneService, PhoneSettings, Speaker
+from helpline.runtime import Runtime
+from helpline.store.models import Message, Ticket
+from helpline.store.repositories import CallbackRepository
+from helpline.voice.audio import silence
+from helpline.voice.setup import SpeechModels, build_voice_services, load_speech_models
+from tests.channels.phone.peers import Baresip, free_port_block, free_udp_port, speech_pcm, tone, write_wav
+
+LineFactory = Callable[..., AbstractAsyncContextManager[PhoneService]]
+OPEN = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Chicago: the team is in
+
+
+@pytest.fixture(scope="module")
+def speech_models() -> SpeechModels:
+    return load_speech_models("base", "piper")
+
+
+def hear(models: SpeechModels, pcm: bytes) -> str:
+    """What a caller heard, as Whisper writes it (lower case, no punctuation)."""
+    from helpline.voice.audio import resample
+
+    text = models.recognizer.transcribe(resample(pcm, 8000, models.recognizer.sample_rate)).text
+    return re.sub(r"[^a-z0-9 ]", " ", text.lower())
+
+
+def script(folder: Path, name: str, *parts: str | float) -> Path:
+    """A caller's microphone: text is spoken, a number is that many seconds of silence."""
+    audio = b"".join(silence(int(p * 1000)) if isinstance(p, float | int) else speech_pcm(p) for p in parts)
+    return write_wav(folder / f"{name}.wav", audio)
+
+
+@pytest.fixture()
+def line(make_runtime: Callable[[datetime], Runtime], speech_models: SpeechModels,
+         tmp_path: Path) -> LineFactory:
+    @asynccontextmanager
+    async def start(**settings: object) -> AsyncIterator[PhoneService]:
+        runtime = make_runtime(OPEN)
+        services = build_voice_services(runtime, speech_models)
+        block = free_port_block(40)
+        config = SipConfig(host="127.0.0.1", port=free_udp_port(), rtp_ports=(block.first, block.last))
+        phone = PhoneService(services, config, Speaker(speech_models.synthesizer),
+                             PhoneSettings(dial_callbacks=False, **settings))  # type: ignore[arg-type]
+        await phone.start()
+        try:
+            yield phone
+        finally:
+            await phone.stop()
+
+    return start
+
+
+def phone_tickets(phone: PhoneService) -> list[tuple[Ticket, list[Message]]]:
+    with phone.services.conversations.db.session() as session:
+        found = []
+        for ticket in session.query(Ticket).filter(Ticket.channel == "phone").all():
+            messages = list(session.query(Message).filter(Message.conversation_id == ticket.conversation_id)
+                            .order_by(Message.seq))
+            session.expunge_all()
+            found.append((ticket, messages))
+        return found
+
+
+async def call_and_wait(caller: Baresip, phone: PhoneService, seconds: float) -> None:
+    host, port = phone.ua.address
+    await caller.dial(f"sip:helpline@{host}:{port}")
+    await caller.wait_event("CALL_ESTABLISHED", timeout=15)
+    await asyncio.sleep(seconds)
+    await caller.hang_up()
+    await caller.wait_event("CALL_CLOSED", timeout=10)
+    await asyncio.sleep(1.0)  # the call's pipeline closes the conversation
+
+
+@pytest.mark.timeout(240)
+def test_a_caller_is_greeted_asks_a_question_and_the_call_is_a_ticket(
+        line: LineFactory, speech_models: SpeechModels, tmp_path: Path) -> None:
+    async def scenario() -> tuple[str, list[tuple[Ticket, list[Message]]]]:
+        microphone = script(tmp_path, "caller", 9.0, "How many grind sizes does your grinder have?", 14.0)
+        async with line() as phone, Baresip(tmp_path, user="caller", source=microphone, lifetime=90) as caller:
+            await call_and_wait(caller, phone, 22)
+            return hear(speech_models, caller.heard()), phone_tickets(phone)
+
+    heard, tickets = asyncio.run(scenario())
+    assert "brightbean" in heard.replace(" ", "")  # the greeting names the business
+    assert "grind" in heard  # the answer from the grinder article
+    assert len(tickets) == 1
+    ticket, messages = tickets[0]
+    said = " ".join(m.text.lower() for m in messages if m.role == "customer")
+    assert "grind" in said
+    assert ticket.handle_time_seconds and ticket.handle_time_seconds > 10
+
+
+@pytest.mark.timeout(300)
+def test_asking_for_a_manager_rings_a_person_who_hears_the_summary_and_talks_to_the_caller(
+        line: LineFactory, speech_models: SpeechModels, tmp_path: Path) -> None:
+    async def scenario() -> tuple[str, str, list[tuple[Ticket, list[Message]]]]:
+        caller_mic = script(tmp_path, "caller", 9.0, "I want to speak to a manager right now.", 40.0)
+        person_mic = script(tmp_path, "person", 16.0, "Hello, this is Sam from the support team.", 20.0)
+        async with Baresip(tmp_path, user="sam", source=person_mic, lifetime=120) as person, \
+                line(transfer_ring_seconds=15.0) as phone:
+            # every escalation tier rings the test's person
+            tiers = [t.model_copy(update={"sip_uri": person.uri})
+                     for t in phone.services.pack.business.escalation.tiers]
+            escalation = phone.services.pack.business.escalation.model_copy(update={"tiers": tiers})
+            business = phone.services.pack.business.model_copy(update={"escalation": escalation})
+            phone.services.pack = dataclasses.replace(phone.services.pack, business=business)
+            async with Baresip(tmp_path, user="caller", source=caller_mic, lifetime=120) as caller:
+                await call_and_wait(caller, phone, 45)
+                return (hear(speech_models, person.heard()), hear(speech_models, caller.heard()),
+                        phone_tickets(phone))
+
+    person_heard, caller_heard, tickets = asyncio.run(scenario())
+    assert "transfer" in person_heard  # the person was told who is coming before being connected
+    assert "sam" in caller_heard  # ... and then the caller heard the person
+    assert tickets and tickets[0][0].status == "escalated"
+
+
+@pytest.mark.timeout(240)
+def test_a_due_callback_is_made_and_a_person_answering_is_recorded_on_the_ticket(
+        line: LineFactory, speech_models: SpeechModels, tmp_path: Path) -> None:
+    async def scenario() -> tuple[str, str, str]:
+        microphone = script(tmp_path, "customer", 0.5, "Hello?", 12.0)
+        async with Baresip(tmp_path, user="customer", source=microphone, lifetime=90) as customer, \
+                line(callback_target=customer.uri) as phone:
+            conversations = phone.services.conversations
+            with conversations.db.session() as session:
+                ticket = Ticket(channel="phone", status="awaiting_callback", summary="Grinder rattles",
+                                created_at=OPEN, updated_at=OPEN)
+                session.add(ticket)
+                session.flush()
+                callback = CallbackRepository(session).schedule(
+                    actor="test", due_at=OPEN - timedelta(minutes=5), reason="your grinder repair",
+                    ticket_id=ticket.id, phone="+13125550123", now=OPEN)
+                callback_id, ticket_id = callback.id, ticket.id
+            dialing = asyncio.create_task(phone.dial_due_callbacks())
+            await customer.wait_event("CALL_ESTABLISHED", timeout=20)
+            await asyncio.sleep(9)
+            await customer.hang_up()
+            results = await asyncio.wait_for(dialing, 30)
+            assert [r.outcome for r in results] == ["reached"]
+            with conversations.db.session() as session:
+                done = CallbackRepository(session).get(callback_id, actor="test")
+                noted = session.get(Ticket, ticket_id)
+                assert done is not None and noted is not None
+                return done.status, noted.notes, hear(speech_models, customer.heard())
+
+    status, notes, heard = asyncio.run(scenario())
+    assert status == "done"
+    assert "reached the customer" in notes
+    assert "returning your call" in heard and "grinder" in heard
+
+
+@pytest.mark.timeout(240)
+def test_a_callback_answered_by_voicemail_leaves_a_message_after_the_beep(
+        line: LineFactory, speech_models: SpeechModels, tmp_path: Path) -> None:
+    async def scenario() -> tuple[str, str]:
+        greeting = speech_pcm("Hi, you have reached Sam Taylor. I cannot take your call right now. "
+                              "Please leave a message after the tone.")
+        microphone = write_wav(tmp_path / "voicemail.wav", silence(300) + greeting + silence(300) + tone(1000, 0.4)
+                               + silence(25_000))
+        async with Baresip(tmp_path, user="voicemail", source=microphone, lifetime=90) as box, \
+                line(callback_target=box.uri) as phone:
+            conversations = phone.services.conversations
+            with conversations.db.session() as session:
+                callback = CallbackRepository(session).schedule(
+                    actor="test", due_at=OPEN - timedelta(minutes=1), reason="your refund", phone="+13125550199",
+                    now=OPEN)
+                callback_id = callback.id
+            results = await asyncio.wait_for(phone.dial_due_callbacks(), 60)
+            assert [r.outcome for r in results] == ["voicemail"]
+            await asyncio.sleep(1.0)
+            with conversations.db.session() as session:
+                done = CallbackRepository(session).get(callback_id, actor="test")
+                assert done is not None
+                return done.outcome, hear(speech_models, box.heard())
+
+    outcome, heard = asyncio.run(scenario())
+    assert "voicemail" in outcome
+    assert "returning your call" in heard and "refund" in heard
