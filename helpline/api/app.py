@@ -15,6 +15,7 @@ from helpline.api.errors import install_error_handlers
 from helpline.api.followups import followups_router
 from helpline.api.records import health_router, records_router
 from helpline.channels.conversations import ConversationService
+from helpline.channels.mediastream import media_stream_router
 from helpline.channels.widget import WidgetHub, widget_router
 from helpline.console.app import mount_console
 from helpline.runtime import Runtime
@@ -74,4 +75,7 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0) -> Fa
     mount_console(app)
     app.include_router(widget_router())
     app.include_router(followups_router(), prefix="/api/v1")
+    # Phone calls bridged from a cloud number; answered only when the server has speech models
+    # (``app.state.voice``, set by ``helpline serve`` with the voice extra).
+    app.include_router(media_stream_router())
     return app

@@ -112,8 +112,7 @@ class TransportIn(Processor):
     async def stop(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await asyncio.wait({self._reader})  # not `await`: that would swallow our own cancellation
             self._reader = None
         await super().stop()
 
@@ -147,6 +146,7 @@ class TransportOut(Processor):
         self.finish_wait_seconds = finish_wait_seconds  # HangUp waits at most this for audio to play
         self.rate = media.sample_rate
         self.hung_up = False
+        self.finishing: asyncio.Task[None] | None = None  # a hang-up or transfer under way
         self._timeline = bytearray()
         self._fed = 0
         self._spans: list[_Span] = []
@@ -168,8 +168,7 @@ class TransportOut(Processor):
     async def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+            await asyncio.wait({self._watcher})  # not `await`: that would swallow our own cancellation
             self._watcher = None
         await super().stop()
 
@@ -339,11 +338,13 @@ class TransportOut(Processor):
                 self._fed = 0
         for notice in notices:
             await self.push(notice, Direction.UPSTREAM)
-        if self._pending:
+        if self._pending and (self.finishing is None or self.finishing.done()):
             since, action = self._pending[0]
             if (heard_all and not self._paused) or now - since > self.finish_wait_seconds:
                 self._pending.pop(0)
-                await self._finish(action)
+                # Its own task: stopping the pipeline once the line is down must not cut a BYE short.
+                self.finishing = asyncio.create_task(self._finish(action), name="voice:finish")
+        if self._pending:
             return True
         return played < self._fed
 
@@ -421,6 +422,8 @@ async def run_call(media: CallMedia, services: VoiceServices, transport: str = "
         except TimeoutError:
             ended_by = "timeout"
             await media.hang_up()
+        if tail.finishing is not None:
+            await asyncio.wait({tail.finishing}, timeout=settings.close_wait_seconds)
         if tail.hung_up:
             ended_by = "agent"
         await pipeline.send(CallEnded("agent" if ended_by == "agent" else "timeout" if ended_by == "timeout"
