@@ -1187,14 +1187,18 @@ async def bridge(first: PhoneCall, second: PhoneCall, *, hang_up_both: bool = Tr
                  max_queue_seconds: float = 0.2) -> PhoneCall:
     """Relay audio (and keypad presses) both ways until one side hangs up; returns the call that ended.
 
-    Nobody else may read either call's `receive()` meanwhile. Audio is forwarded as it arrives; if a side's
+    Nobody else may read either call's `receive()` meanwhile. What a side said before the bridge (while the
+    other was being briefed) is dropped, not replayed late. Audio is forwarded as it arrives; if a side's
     clock runs fast, its surplus beyond `max_queue_seconds` is dropped so delay cannot build up.
     """
+    started = time.monotonic()
 
     async def relay(source: PhoneCall, sink: PhoneCall) -> None:
         async for frame in source.receive():
             if sink.ended:
                 return
+            if frame.received_at and frame.received_at < started:
+                continue
             if isinstance(frame, AudioIn):
                 if sink.queued_seconds() < max_queue_seconds:
                     await sink.play(frame.pcm)

@@ -16,6 +16,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -53,8 +54,6 @@ def speech_wav(text: str, path: Path, rate: int = 8000, voice: str = "en-us") ->
 
 
 def speech_pcm(text: str, rate: int = 8000) -> bytes:
-    import tempfile
-
     with tempfile.TemporaryDirectory() as folder:
         return read_wav(speech_wav(text, Path(folder) / "speech.wav", rate))[0]
 
@@ -66,6 +65,15 @@ def read_wav(path: Path) -> tuple[bytes, int]:
         if handle.getnchannels() == 2:
             frames = np.frombuffer(frames, "<i2")[::2].tobytes()
         return frames, handle.getframerate()
+
+
+def _wav_data(path: Path) -> bytes:
+    data = path.read_bytes()
+    at = data.find(b"data", 12)
+    if at < 0:
+        return b""
+    pcm = data[at + 8:]
+    return pcm[: len(pcm) - len(pcm) % 2]
 
 
 def write_wav(path: Path, pcm: bytes, rate: int = 8000) -> Path:
@@ -387,8 +395,9 @@ class Baresip:
         self.port = free_udp_port()
         self.control_port = free_tcp_port()
         self.folder = workdir / f"baresip-{user}-{self.port}"
-        self.recordings = self.folder / "recordings"
-        self.recordings.mkdir(parents=True)
+        self.folder.mkdir(parents=True)
+        # sndfile cuts file names at a short length: record under a short path, copied to `folder` on stop()
+        self.recordings = Path(tempfile.mkdtemp(prefix="bs-"))
         self.lifetime = lifetime
         if source is None:
             source = write_wav(self.folder / "silence.wav", b"\x00\x00" * 8000 * 2)
@@ -499,6 +508,11 @@ class Baresip:
             self._listener.cancel()
         if self._writer is not None:
             self._writer.close()
+        if self.recordings.parent != self.folder:
+            kept = self.folder / "recordings"
+            shutil.copytree(self.recordings, kept)
+            shutil.rmtree(self.recordings, ignore_errors=True)
+            self.recordings = kept
 
     async def __aenter__(self) -> Baresip:
         await self.start()
@@ -508,8 +522,11 @@ class Baresip:
         await self.stop()
 
     def heard(self) -> bytes:
-        """What baresip received and decoded over its calls, as 8 kHz PCM (sndfile's `-dec` recordings)."""
-        return b"".join(read_wav(path)[0] for path in sorted(self.recordings.glob("*-dec.wav")))
+        """What baresip received and decoded over its calls, as 8 kHz PCM (sndfile's `-dec` recordings).
+
+        Readable while baresip runs: sndfile writes the WAV sizes only when it closes the file, so the data
+        chunk is taken to the end of what is on disk."""
+        return b"".join(_wav_data(path) for path in sorted(self.recordings.glob("*-dec*")))
 
     def log(self) -> str:
         path = self.folder / "baresip.log"
