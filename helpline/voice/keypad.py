@@ -46,6 +46,7 @@ from helpline.voice.pipeline import Processor
 PERSON_KEY = "0"
 PERSON_MESSAGE = "I want to speak to a person"  # a phrasing the engine's "human" intent knows
 DEFAULT_MENU_SIZE = 4
+KEY_TONE_MARGIN = 0.3  # seconds: an utterance that began this soon after a key press is that key's tone
 _PRIORITY = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 _WORD = re.compile(r"[a-z0-9]+")
 _FILLER_WORDS = {"a", "an", "the", "and", "or", "of", "to", "my", "for", "on", "in", "i", "with", "please", "it"}
@@ -67,6 +68,7 @@ class KeypadProcessor(Processor):
         self.mode: KeypadModeName = "digits"
         self._keys: list[str] = []
         self._timer: asyncio.Task[None] | None = None
+        self._last_key_at = float("-inf")
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if direction is Direction.UPSTREAM:
@@ -79,6 +81,10 @@ class KeypadProcessor(Processor):
             await self._key(frame)
         elif self.mode == "card" and isinstance(frame, AudioIn):
             return  # nothing of the caller's audio travels on while a card number may be spoken or keyed
+        elif isinstance(frame, UserStoppedSpeaking) and self._last_key_at >= frame.started_at - KEY_TONE_MARGIN:
+            # The "speech" was the keys' own tones (phones that send in-band DTMF): not words.
+            if not self._keys:
+                await self.push(ResumeAgent())
         elif self.mode == "card" and isinstance(frame, UserStoppedSpeaking):
             # The caller said it aloud: stop the agent, keep the audio from the recogniser, ask for keys.
             await self.push(Interruption())
@@ -90,6 +96,7 @@ class KeypadProcessor(Processor):
 
     async def _key(self, frame: KeypadDigit) -> None:
         digit = frame.digit
+        self._last_key_at = frame.received_at
         await self.push(KeyPressed(at=frame.received_at))
         if self.mode == "menu" and not self._keys:
             if digit not in "#*":

@@ -105,7 +105,9 @@ class TurnTaking(Processor):
         if isinstance(frame, Transcript):
             await self._transcript(frame)
             return
-        if isinstance(frame, PauseAgent | UserStartedSpeaking | KeyPressed):
+        if isinstance(frame, Interruption | ResumeAgent):
+            self._held = None  # someone before us (the keypad) already settled the pause
+        elif isinstance(frame, PauseAgent | UserStartedSpeaking | KeyPressed):
             self._cancel_timer()
             if isinstance(frame, KeyPressed):
                 self._timeouts = 0
@@ -132,6 +134,7 @@ class TurnTaking(Processor):
             await self.push(ResumeAgent())
             if held is None:
                 await self.push(transcript)
+                self._start_timer()  # nothing else may be said that would start it
             return
         self._timeouts = 0
         if transcript.source != "keypad" and held is not None and is_backchannel(transcript.text):

@@ -129,3 +129,20 @@ def test_a_written_menu_and_card_slots(pack) -> None:  # type: ignore[no-untyped
     assert wants_card(pack, {"procedure": "pay", "awaiting": "slot:card_number"})
     assert not wants_card(pack, {"procedure": "pay", "awaiting": "slot:zip"})
     assert not wants_card(pack, {"procedure": None, "awaiting": None})
+
+
+def test_the_tones_of_keys_are_not_speech() -> None:
+    async def scenario() -> list[Frame]:
+        tail = Collect()
+        pipeline = Pipeline([KeypadProcessor(KeypadSettings(digit_timeout=0.1)), tail])
+        await pipeline.start()
+        await pipeline.send_upstream(KeypadMode("card"))
+        await pipeline.send(KeypadDigit("4", received_at=5.0))
+        await pipeline.send(UserStoppedSpeaking(b"\x01\x00" * 800, 8000, started_at=5.1, ended_at=5.3))
+        await asyncio.sleep(0.3)
+        await pipeline.idle()
+        await pipeline.stop()
+        return tail.seen
+
+    frames = asyncio.run(scenario())
+    assert not any(isinstance(f, UserStoppedSpeaking | KeypadPrompt | Interruption) for f in frames)
