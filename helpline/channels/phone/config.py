@@ -57,6 +57,9 @@ class SipConfig:
     jitter_ms: int = 60
     registrar: RegistrarConfig | None = None
     user_agent: str = "Helpline"
+    # Networks (CIDR) whose requests we serve, e.g. ("10.0.0.5/32",) for a PBX; others get 403. Empty: anyone
+    # who can reach `host` (scanners probe every reachable SIP port, so name the PBX when on a shared LAN).
+    allow_from: tuple[str, ...] = ()
     t1: float = 0.5  # RFC 3261 timer T1 (retransmission base); other timers derive from it
     t2: float = 4.0
 

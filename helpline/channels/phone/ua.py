@@ -423,6 +423,7 @@ class SipUserAgent:
         self._stopping = False
         self._resolved: dict[str, str] = {}
         self._register_call_id = ""
+        self._allowed = [ipaddress.ip_network(network, strict=False) for network in config.allow_from]
         self._register_tag = new_tag()
         self._register_cseq = 0
 
@@ -622,8 +623,22 @@ class SipUserAgent:
         if call is not None and call._ack is not None:
             self._send(*call._ack)
 
+    def _allowed_source(self, host: str) -> bool:
+        if not self._allowed:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self._allowed)
+
     def _on_request(self, request: SipRequest, source: tuple[str, int]) -> None:
         method = request.method
+        if not self._allowed_source(source[0]):
+            if method != "ACK":
+                log.info("refused %s from %s (not in allow_from)", method, source[0])
+                self._send(response_to(request, 403, to_tag=new_tag()).serialize(), source)
+            return
         if method == "ACK":
             self._on_ack(request)
             return

@@ -322,3 +322,31 @@ def test_event_packets_on_the_wire() -> None:
 def _block() -> tuple[int, int]:
     block = free_port_block(20)
     return block.first, block.last
+
+
+def test_a_new_address_from_a_reinvite_is_used_and_latched_again() -> None:
+    async def scenario() -> None:
+        session = RtpSession(RtpPortRange(*_block()), "127.0.0.1")
+        port = await session.open()
+        old, new = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for probe in (old, new):
+            probe.bind(("127.0.0.1", 0))
+            probe.setblocking(False)
+        session.configure(negotiated(old.getsockname()[1]))
+        session.start()
+        old.sendto(RtpPacket(0, 1, 160, 7, b"\xff" * 160).serialize(), ("127.0.0.1", port))
+        await asyncio.sleep(0.05)
+        assert session.remote == old.getsockname()
+        session.configure(negotiated(new.getsockname()[1]))  # the peer moved (re-INVITE with a new m= port)
+        session.play(tone(300, 0.1))
+        loop = asyncio.get_running_loop()
+        packet = RtpPacket.parse(await asyncio.wait_for(loop.sock_recv(new, 2048), 1))
+        assert packet.payload_type == 0
+        new.sendto(RtpPacket(0, 2, 320, 7, b"\xff" * 160).serialize(), ("127.0.0.1", port))
+        await asyncio.sleep(0.05)
+        assert session.remote == new.getsockname()
+        await session.close()
+        old.close()
+        new.close()
+
+    asyncio.run(scenario())

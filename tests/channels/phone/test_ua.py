@@ -191,3 +191,18 @@ def test_bridge_between_two_callers_carries_each_ones_audio() -> None:
         assert digits["b"] == ["7"]
 
     run(scenario())
+
+
+def test_requests_from_outside_allow_from_are_refused() -> None:
+    async def scenario() -> None:
+        recorder = Recorder()
+        async with user_agent(recorder, allow_from=("10.0.0.0/8",)) as guarded, user_agent() as caller, \
+                user_agent(recorder, allow_from=("127.0.0.1/32",)) as open_to_us:
+            with pytest.raises(CallFailed) as failure:
+                await caller.call(guarded.uri, timeout=5)
+            assert failure.value.status == 403
+            call = await caller.call(open_to_us.uri, timeout=5)
+            await call.hang_up()
+        assert len(recorder.records) == 1
+
+    run(scenario())
