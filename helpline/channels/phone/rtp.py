@@ -1,12 +1,14 @@
 """RTP (RFC 3550) for one call's audio: packets, a small jitter buffer, G.711, keypad events, and the
 session that sends the agent's audio paced in real time and hands the caller's audio on as 20 ms frames.
 
-Timing model. One task per session ticks every packet interval on an absolute schedule (no drift): each
-tick advances the RTP timestamp whether or not a packet goes out, so the timestamp follows the wall clock
-across the gaps between the agent's utterances (we send nothing then; comfort noise is not needed), and
-the first packet after a gap carries the marker bit. The same tick flushes the jitter buffer when a packet
-is overdue and, when the caller sends nothing at all (silence suppression, hold), supplies silence frames
-so the caller's side of the pipeline keeps seeing time pass — end-of-speech detection counts frames.
+Timing model. Each session ticks every packet interval on an absolute schedule (loop.call_at, no drift):
+each tick advances the RTP timestamp whether or not a packet goes out, so the timestamp follows the wall
+clock across the gaps between the agent's utterances (we send nothing then; comfort noise is not needed),
+and the first packet after a gap carries the marker bit. Audio queued while idle goes out at once and the
+schedule restarts from that moment, so a reply's first packet never waits for the next tick. The same tick
+flushes the jitter buffer when a packet is overdue and, when the caller sends nothing at all (silence
+suppression, hold), supplies silence frames so the caller's side of the pipeline keeps seeing time pass:
+end-of-speech detection counts frames.
 """
 
 from __future__ import annotations
@@ -264,7 +266,10 @@ class RtpSession:
         self.ptime = 20
         self.sending = True
         self._transport: asyncio.DatagramTransport | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._anchor = 0.0
+        self._ticks = 0
+        self._interval = self.ptime / 1000
         self._latched = False
         self._jitter = JitterBuffer(jitter_ms)
         self.stats.jitter = self._jitter.stats
@@ -323,18 +328,16 @@ class RtpSession:
             self.ptime = negotiated.ptime
 
     def start(self) -> None:
-        if self._task is None:
+        if self._timer is None and not self._closed:
             self._fill_at = self.clock() + self._jitter.depth
-            self._task = asyncio.create_task(self._run(), name=f"rtp:{self.port}")
+            self._restart_schedule()
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._timer is not None:
+            self._timer.cancel()
         if self._transport is not None:
             self._transport.close()
             self.ports.release(self.port)
@@ -353,6 +356,10 @@ class RtpSession:
             return
         self._play += pcm[: len(pcm) - len(pcm) % 2]
         self._played_out.clear()
+        if not self._talking and self._timer is not None and not self._digits and self.sending:
+            # idle: start the talkspurt now rather than at the next tick (up to a packet interval later)
+            self._timer.cancel()
+            self._restart_schedule(tick_now=True)
 
     def clear(self) -> None:
         self._play.clear()
@@ -439,27 +446,40 @@ class RtpSession:
 
     # --- the tick ---
 
-    async def _run(self) -> None:
-        interval = self.ptime / 1000
-        anchor = self.clock()
-        ticks = 0
-        while True:
-            ticks += 1
-            due = anchor + ticks * interval
-            delay = due - self.clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -0.2:
-                # The loop stalled (GC, a CPU-bound neighbour): skip the lost ticks rather than burst them out.
-                missed = int(-delay / interval)
-                self._timestamp = (self._timestamp + missed * 8 * self.ptime) & 0xFFFFFFFF
-                ticks += missed
-            if self.ptime / 1000 != interval:  # a re-INVITE changed ptime: re-anchor on the new interval
-                interval, anchor, ticks = self.ptime / 1000, self.clock(), 0
-            try:
-                self._tick(self.clock())
-            except Exception:
-                log.exception("RTP tick on port %d", self.port)
+    def _restart_schedule(self, tick_now: bool = False) -> None:
+        self._interval = self.ptime / 1000
+        self._anchor = asyncio.get_running_loop().time()
+        self._ticks = 0
+        if tick_now:
+            self._on_tick()
+        else:
+            self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._ticks += 1
+        due = self._anchor + self._ticks * self._interval
+        late = loop.time() - due
+        if late > 0.2:
+            # The loop stalled (GC, a CPU-bound neighbour): skip the lost ticks rather than burst them out,
+            # keeping the timestamp on the wall clock.
+            missed = int(late / self._interval)
+            self._timestamp = (self._timestamp + missed * 8 * self.ptime) & 0xFFFFFFFF
+            self._ticks += missed
+            due += missed * self._interval
+        self._timer = loop.call_at(due, self._on_tick)
+
+    def _on_tick(self) -> None:
+        if self._closed:
+            return
+        try:
+            self._tick(self.clock())
+        except Exception:
+            log.exception("RTP tick on port %d", self.port)
+        if self.ptime / 1000 != self._interval:  # a re-INVITE changed ptime
+            self._restart_schedule()
+        else:
+            self._schedule_next()
 
     def _tick(self, now: float) -> None:
         # receiving: flush what waited long enough, or supply silence when nothing comes

@@ -62,7 +62,6 @@ from helpline.voice.frames import AudioIn, KeypadDigit
 log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, INFO"
-SUPPORTED = ""  # no extensions: we neither require nor offer 100rel, timer, replaces
 KNOWN_METHODS = frozenset({"REGISTER", "SUBSCRIBE", "PUBLISH", "MESSAGE", "PRACK", "UPDATE", "REFER"})
 
 

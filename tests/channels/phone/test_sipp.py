@@ -52,8 +52,11 @@ def test_a_call_with_audio_and_keypad_events(peers_dir: Path) -> None:
 def test_twenty_concurrent_calls_each_hear_their_own_audio(peers_dir: Path) -> None:
     # sipp echoes every RTP packet back to where it came from: each call plays its own tone and must get
     # exactly that tone back (no crossed ports), while all 20 are up at once.
-    def own_tone(call: PhoneCall) -> bytes:
-        return tone(400 + 50 * (hash(call.call_id) % 40), 2.0)
+    frequencies: dict[str, int] = {}
+
+    def own_tone(call: PhoneCall) -> bytes:  # 400, 460, … 1540 Hz: each call's tone is unlike the others'
+        frequencies[call.call_id] = 400 + 60 * len(frequencies)
+        return tone(frequencies[call.call_id], 2.0)
 
     async def scenario() -> None:
         recorder = Recorder(own_tone)
@@ -70,7 +73,7 @@ def test_twenty_concurrent_calls_each_hear_their_own_audio(peers_dir: Path) -> N
         assert overlap > 1.0, "the calls were not up at the same time"
         assert elapsed < 10
         for record in recorder.records:
-            frequency = 400 + 50 * (hash(record.call.call_id) % 40)
+            frequency = frequencies[record.call.call_id]
             echoed = bytes(record.audio)
             assert tone_share(echoed, frequency) > 0.9, (frequency, record.call.stats)
             assert record.call.end_reason == "hangup"
