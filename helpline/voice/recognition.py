@@ -2,10 +2,12 @@
 
 **Short encoder window.** Whisper's encoder is trained on 30-second windows and faster-whisper always
 pads to 30 s, which costs ~0.9 s of encoder time on 2 cores whatever the utterance length. A caller's
-turn lasts a few seconds, so `WhisperRecognizer` runs the encoder on the utterance plus a margin only
-(CTranslate2 accepts any length up to 30 s): ~0.13 s for 10 s of audio. It then decodes with one
-`generate` call (greedy or a small beam, no temperature fallback: a retry would double the latency of
-exactly the turns that are already hard). The WER benchmark (bench/voice/wer.py) compares both modes.
+turn lasts a few seconds, so `WhisperRecognizer` runs the encoder on a shorter window (CTranslate2
+accepts any length up to 30 s): the utterance plus 3 s of quiet, at least 10 s, which costs ~0.13 s.
+The benchmark (bench/voice/wer.py, `--models base,base-full`) found about the same word error rate as
+the full window at about 40 % of the latency; a tighter window (utterance + 1 s) made the decoder
+repeat itself and cost several points of WER. Decoding is one `generate` call with a small beam and no
+temperature fallback: a retry would double the latency of exactly the turns that are already hard.
 
 **Confidence** is exp(average token log-probability) × (1 − no-speech probability), lowered when the
 text is a repetition loop (compression ratio > 2.4, Whisper's own test) or merely repeats words of the
@@ -56,12 +58,27 @@ def _words(text: str) -> list[str]:
 
 
 def _echoes_prompt(text: str, prompt: str) -> bool:
-    """The transcript is nothing but a run of the prompt's own words."""
+    """The transcript is nothing but the prompt's own words (a run of them, or mostly them)."""
     said, hinted = _words(text), _words(prompt)
     if not said or not hinted:
         return False
     n = len(said)
-    return any(hinted[i : i + n] == said for i in range(len(hinted) - n + 1))
+    if any(hinted[i : i + n] == said for i in range(len(hinted) - n + 1)):
+        return True
+    vocabulary = set(hinted)
+    return n >= 3 and sum(w in vocabulary for w in said) / n >= 0.8
+
+
+def _drop_repeats(text: str) -> str:
+    """'Where is it? Where is it?' → 'Where is it?': a decoder that loops repeats whole sentences."""
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
+    kept: list[str] = []
+    for sentence in sentences:
+        key = _words(sentence)
+        if kept and key and _words(kept[-1]) == key:
+            continue
+        kept.append(sentence)
+    return " ".join(kept)
 
 
 def whisper_confidence(avg_logprob: float, no_speech_prob: float, compression_ratio: float,
@@ -114,7 +131,8 @@ class WhisperRecognizer:
         compute_type: str = "int8",
         min_confidence: float = 0.25,
         full_window: bool = False,
-        margin_seconds: float = 1.0,
+        margin_seconds: float = 3.0,
+        min_window_seconds: float = 10.0,
     ) -> None:
         models.offline_guard()
         from faster_whisper import WhisperModel
@@ -136,6 +154,7 @@ class WhisperRecognizer:
         self.min_confidence = min_confidence
         self.full_window = full_window
         self.margin_frames = int(margin_seconds * _FRAMES_PER_SECOND)
+        self.min_window_frames = int(min_window_seconds * _FRAMES_PER_SECOND)
         self.load_seconds = time.perf_counter() - started
 
     # --- the port -----------------------------------------------------------------------------
@@ -156,7 +175,7 @@ class WhisperRecognizer:
         pieces = []
         for start in range(0, max(content, 1), _MAX_FRAMES):
             pieces.append(self._decode(features[:, start : min(start + _MAX_FRAMES, content)], prompt_text))
-        text = " ".join(p[0] for p in pieces if p[0]).strip()
+        text = _drop_repeats(" ".join(p[0] for p in pieces if p[0]))
         tokens = sum(max(p[4], 1) for p in pieces)
         avg_logprob = sum(p[1] * max(p[4], 1) for p in pieces) / tokens
         no_speech = max(p[2] for p in pieces)
@@ -177,7 +196,9 @@ class WhisperRecognizer:
             width = _MAX_FRAMES
         else:
             # Whole seconds plus a margin, so the encoder sees the end of speech followed by quiet.
-            width = min(_MAX_FRAMES, math.ceil((frames + self.margin_frames) / _FRAMES_PER_SECOND) * _FRAMES_PER_SECOND)
+            width = max(self.min_window_frames, math.ceil((frames + self.margin_frames) / _FRAMES_PER_SECOND)
+                        * _FRAMES_PER_SECOND)
+            width = min(_MAX_FRAMES, width)
         padded = np.zeros((features.shape[0], width), dtype=np.float32)
         padded[:, :frames] = features[:, :width]
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(padded[np.newaxis]), to_cpu=False)
