@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
 import socket
@@ -192,7 +193,10 @@ class _ClientTransaction:
                 if self.final is not None:
                     break
                 if self.invite and self._answered.is_set():
-                    await self._done.wait()  # Proceeding: the callee rings; only the final response is left
+                    # Proceeding: the callee rings and only the final response is left. The caller CANCELs when
+                    # it stops waiting; the cap (RFC 3261's Timer C) frees us from a peer that died meanwhile.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._done.wait(), 180.0)
                     break
                 if loop.time() >= deadline:
                     break
@@ -1184,6 +1188,7 @@ def _granted_expiry(response: SipResponse, our_host: str, asked: int) -> int:
     return int(expires) if expires.isdigit() else asked
 
 
+@functools.lru_cache(maxsize=256)
 def _usable_host(bound: str, peer: str | None) -> str:
     if bound not in ("0.0.0.0", "::", ""):
         return bound
