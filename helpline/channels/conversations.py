@@ -172,7 +172,19 @@ class ConversationService:
         self.bus.publish(conversation_id, "ended" if view.ended else "message")
         return view
 
+    def handoff_failed(self, conversation_id: str, phone: str | None = None) -> TurnView:
+        """Called by a channel when a transfer to a person was not answered: a callback is booked."""
+        view = self._apply(conversation_id, lambda state, context: self.engine.handle_handoff_failed(
+            state, context, phone))
+        self.bus.publish(conversation_id, "message")
+        return view
+
     def _silence(self, conversation_id: str, final: bool) -> TurnView:
+        return self._apply(conversation_id, lambda state, context: self.engine.handle_silence(state, context, final))
+
+    def _apply(self, conversation_id: str,
+               handle: Callable[[ConversationState, TurnContext], TurnResult]) -> TurnView:
+        """Run an engine input that has no customer text (silence, a failed handoff) and record it."""
         with self._lock(conversation_id), self.db.session() as session:
             conversation = ConversationRepository(session).get(conversation_id, actor="system")
             if conversation is None:
@@ -181,7 +193,7 @@ class ConversationService:
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
             ticket = recorder.ticket()
             context = self._context(session, ticket.number if ticket else None, conversation.channel)
-            result = self.engine.handle_silence(state, context, final)
+            result = handle(state, context)
             recorder.record_turn(state, None, result, self.clock())
             return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
 

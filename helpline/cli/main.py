@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from helpline.channels.phone.service import PhoneService
+    from helpline.runtime import Runtime
 
 app = typer.Typer(help="Helpline: an offline AI contact-center agent.", no_args_is_help=True)
 pack_app = typer.Typer(help="Business packs: validate, schema.", no_args_is_help=True)
@@ -153,8 +157,20 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8080,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    phone: Annotated[bool, typer.Option("--phone/--no-phone", help="Answer phone calls over SIP.")] = True,
+    sip_host: Annotated[str | None, typer.Option("--sip-host", help="SIP/RTP bind address (def. --host).")] = None,
+    sip_port: Annotated[int, typer.Option("--sip-port", help="UDP port for SIP.")] = 5060,
+    rtp_ports: Annotated[str, typer.Option("--rtp-ports", help="UDP port range for call audio.")] = "10000-10999",
+    sip_public_host: Annotated[str, typer.Option("--sip-public-host", help="Address peers reach us at.")] = "",
+    sip_registrar: Annotated[str | None, typer.Option("--sip-registrar", help="PBX/trunk host[:port].")] = None,
+    sip_user: Annotated[str, typer.Option("--sip-user", help="Extension to register (password from "
+                                          "HELPLINE_SIP_PASSWORD).")] = "helpline",
+    recognizer: Annotated[str, typer.Option("--recognizer", help="base, tiny.en or sphinx.")] = "base",
+    voice: Annotated[str, typer.Option("--voice", help="piper or espeak.")] = "piper",
 ) -> None:
-    """Serve the HTTP API for a business pack."""
+    """Serve the HTTP API (and, with the voice extra installed, the phone line) for a business pack."""
+    import asyncio
+
     import uvicorn
 
     from helpline.api.app import create_app
@@ -166,15 +182,57 @@ def serve(
     with console.status("Loading the business pack and models…"):
         runtime = build_runtime(pack, db)
     api = create_app(runtime)
+    line = None
+    if phone:
+        with console.status("Loading the speech models…"):
+            line = _phone_line(runtime, api, sip_host or host, sip_port, rtp_ports, sip_public_host, sip_registrar,
+                               sip_user, recognizer, voice)
     url = f"http://{host}:{port}"
     console.print(f"[bold green]{runtime.pack.business.name}[/bold green] is being served at {url}")
     console.print(f"  API docs: {url}/docs   health: {url}/api/v1/health   console: {url}/console")
+    if line is not None:
+        console.print(f"  Phone: sip:{line.config.user}@{line.config.host}:{line.config.port} "
+                      f"(RTP {line.config.rtp_ports[0]}-{line.config.rtp_ports[1]})")
     console.print(f"  Admin API key: .venv/bin/helpline apikey create --role admin --db '{runtime.db_url}'")
     console.print(f"  Console user:  .venv/bin/helpline user create --role admin --email you@example.com "
                   f"--db '{runtime.db_url}'")
     console.print(f"  Widget key:    .venv/bin/helpline widget create-key --db '{runtime.db_url}'"
                   f"  (try it at {url}/widget/demo?key=KEY)")
-    uvicorn.run(api, host=host, port=port, log_level=log_level)
+
+    async def run() -> None:
+        server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level=log_level))
+        if line is not None:
+            await line.start()
+        try:
+            await server.serve()
+        finally:
+            if line is not None:
+                await line.stop()
+
+    asyncio.run(run())
+
+
+def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str, public_host: str,
+                registrar: str | None, user: str, recognizer: str, voice: str) -> PhoneService | None:
+    """The SIP line, or None (with a warning) when the voice extra is not installed."""
+    import os
+
+    try:
+        from helpline.channels.phone.config import RegistrarConfig, SipConfig, parse_port_range
+        from helpline.channels.phone.service import PhoneService, Speaker
+        from helpline.voice.setup import build_voice_services, load_speech_models
+    except ImportError as error:
+        console.print(f"[yellow]Phone calls are off: the voice extra is not installed ({error.name}).[/yellow]")
+        return None
+    models = load_speech_models(recognizer, voice)
+    services = build_voice_services(runtime, models)
+    api.state.voice = services
+    registration = (RegistrarConfig(server=registrar, username=user,
+                                    password=os.environ.get("HELPLINE_SIP_PASSWORD", ""))
+                    if registrar else None)
+    config = SipConfig(host=host, port=port, rtp_ports=parse_port_range(rtp_ports), public_host=public_host,
+                       user=user, display_name=runtime.pack.business.name, registrar=registration)
+    return PhoneService(services, config, Speaker(models.synthesizer))
 
 
 @app.command()

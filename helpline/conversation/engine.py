@@ -170,6 +170,20 @@ class Engine:
                 self._reprompt(turn, state.active)
         return TurnResult(replies=turn.replies, events=turn.events)
 
+    def handle_handoff_failed(self, state: ConversationState, context: TurnContext,
+                              phone: str | None = None) -> TurnResult:
+        """Nobody took the escalated contact (a transfer rang out): promise a callback instead."""
+        turn = _Turn(state, context)
+        if phone and not state.known.get("phone"):
+            state.known["phone"] = phone
+        known_phone, email = self._contact(state)
+        sla = parse_duration(self.pack.business.callback_sla)
+        due = context.now + sla
+        turn.events.append(CallbackRequested("Escalation: nobody was free to take the call", due, known_phone, email))
+        state.steps_taken.append(f"Transfer not answered; callback booked by {self._local_time(due)}")
+        self._say(turn, "handoff_unanswered", phone=known_phone, due=self._local_time(due))
+        return TurnResult(replies=turn.replies, events=turn.events)
+
     def end(self, state: ConversationState, context: TurnContext, reason: str = "ended") -> TurnResult:
         turn = _Turn(state, context)
         if not state.ended:

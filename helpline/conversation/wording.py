@@ -63,6 +63,9 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                         "Noted. Anything else, or is that all?"],
     "next_request": ["Next, your other request: {{ title | lower }}."],
     "resume": ["Now, back to your earlier request: {{ title | lower }}."],
+    "handoff_unanswered": ["I'm sorry, nobody on the team could pick up just now. I've booked a callback"
+                           "{% if phone %} to {{ phone }}{% endif %}: someone will call you by {{ due }}, with "
+                           "everything we've covered."],
     "callback_booked": ["I've booked a callback{% if phone %} to {{ phone }}{% endif %}: we'll call you by "
                         "{{ due }}."],
     "need_phone_for_callback": ["What's the best phone number to call you back on?"],

@@ -84,6 +84,13 @@ _SPELL = re.compile(r"^\W*(?:(?:can|could|would) you\s+)?(?:please\s+)?spell\s+(
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
+def caller_number(uri: str) -> str:
+    """The number in a caller id like "sip:+13125550123@host" (empty when it is not a phone number)."""
+    user = uri.removeprefix("sip:").removeprefix("sips:").removeprefix("tel:").split("@")[0].split(";")[0]
+    digits = user.lstrip("+")
+    return user if digits.isdigit() and len(digits) >= 7 else ""
+
+
 @dataclass(frozen=True)
 class AgentSettings:
     filler_after: float = 0.8  # seconds the engine may take before the caller hears a filler
@@ -116,6 +123,8 @@ class CallAgentProcessor(Processor):
         self._said_at = 0.0  # when the last reply was sent on
         self._state: dict[str, Any] = {}
         self._escalated = False
+        self._transferring = False  # a person is being rung: the caller's silence is expected
+        self._caller = ""
         self._ended = False
         self._not_caught = 0
         self._menu_offered = False
@@ -171,6 +180,7 @@ class CallAgentProcessor(Processor):
     # -- the conversation
 
     async def _start(self, frame: CallStarted) -> None:
+        self._caller = caller_number(frame.caller)
         try:
             view = await asyncio.to_thread(self.conversations.start, self.settings.channel,
                                            f"phone:{frame.transport}")
@@ -242,7 +252,7 @@ class CallAgentProcessor(Processor):
             await self._hand_over(last)
 
     async def _silence(self, timeout: SilenceTimeout) -> None:
-        if self._ended:
+        if self._ended or self._transferring:
             return
         view = await asyncio.to_thread(self.conversations.silence, self._id(), timeout.final)
         await self._after_turn(view, list(view.replies), self._generation)
@@ -282,6 +292,7 @@ class CallAgentProcessor(Processor):
         if not target:
             await self._transfer_failed()
             return
+        self._transferring = True
         await self.push(TransferRequested(target=target, summary=summary))
 
     def _handoff(self) -> tuple[str, str]:
@@ -299,7 +310,15 @@ class CallAgentProcessor(Processor):
             return tier.sip_uri or tier.phone_extension or "", summary
 
     async def _transfer_failed(self) -> None:
-        await self._say([self._line("voice_transfer_failed")])
+        """Nobody picked up: the engine books a callback to the caller's number and says when."""
+        self._transferring = False
+        try:
+            view = await asyncio.to_thread(self.conversations.handoff_failed, self._id(), self._caller or None)
+            lines = list(view.replies)
+        except Exception:
+            log.exception("could not book a callback after a failed transfer")
+            lines = [self._line("voice_transfer_failed")]
+        await self._say(lines)
         await self._end_call()
 
     async def _end_call(self) -> None:

@@ -14,6 +14,7 @@ from helpline.channels.conversations import TurnView
 from helpline.pack.models import MenuOption
 from helpline.runtime import Runtime
 from helpline.store.models import Conversation, Message, Ticket
+from helpline.store.repositories import CallbackRepository
 from helpline.voice.call import AgentSettings, CallAgentProcessor
 from helpline.voice.control import AgentPaused, KeypadMode, KeypadPrompt, TransferFailed
 from helpline.voice.frames import (
@@ -180,10 +181,10 @@ def test_escalation_in_hours_transfers_with_the_handoff_summary(make_runtime: Ru
         # the "I'm passing you to..." line goes out before the transfer frame
         kinds = [type(f) for f in ear.frames]
         assert kinds.index(TransferRequested) > max(i for i, k in enumerate(kinds) if k is AgentSpeech)
-        # a transport that cannot transfer: the caller is told, the conversation ends, the call too
+        # nobody picks up: a callback is promised (and booked), the conversation ends, the call too
         await pipeline.send_upstream(TransferFailed(transfer.target))
         await ear.wait_for(lambda: agent._hang_up_after is not None)
-        assert any("couldn't reach anyone" in s.text for s in ear.said())
+        assert any("nobody on the team could pick up" in s.text and "callback" in s.text for s in ear.said())
         assert "recap" in ear.said()[-1].text
         last = ear.said()[-1].utterance
         await pipeline.send_upstream(AgentFinishedSpeaking(last))
@@ -191,6 +192,8 @@ def test_escalation_in_hours_transfers_with_the_handoff_summary(make_runtime: Ru
         return transfer
 
     transfer = run(runtime, scenario)
+    with runtime.db.session() as session:
+        assert [c.status for c in CallbackRepository(session).list(actor="test")] == ["scheduled"]
     assert transfer.target == "sip:tier2@brightbean.example" and transfer.warm
     assert "unverified customer" in transfer.summary and "Machine won't power on" in transfer.summary
 

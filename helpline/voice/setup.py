@@ -1,0 +1,51 @@
+"""Loads the speech models once per server and builds the services every call shares."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from helpline.runtime import Runtime, catalogue_products
+from helpline.voice.pipeline import Processor
+from helpline.voice.ports import SpeechRecognizer, SpeechSynthesizer
+from helpline.voice.recognition import RecognitionProcessor, default_recognizer
+from helpline.voice.synthesis import SynthesisProcessor, default_synthesizer
+from helpline.voice.transport import VoiceServices
+
+log = logging.getLogger(__name__)
+MAX_HINTS = 60  # Whisper's prompt is short: the business's own words first
+
+
+def vocabulary(runtime: Runtime) -> list[str]:
+    """Words a caller of this business says that a general recogniser may not expect."""
+    words: dict[str, None] = {runtime.pack.business.name: None}
+    for product in catalogue_products(runtime.pack, runtime.operations):
+        words.setdefault(product.name, None)
+    for procedure in runtime.pack.procedures.values():
+        words.setdefault(procedure.title, None)
+    return list(words)[:MAX_HINTS]
+
+
+@dataclass
+class SpeechModels:
+    recognizer: SpeechRecognizer
+    synthesizer: SpeechSynthesizer
+
+
+def load_speech_models(recognizer: str = "base", voice: str = "piper") -> SpeechModels:
+    """The best installed recogniser and voice (Whisper base and piper by default)."""
+    return SpeechModels(default_recognizer(recognizer), default_synthesizer(voice))
+
+
+def build_voice_services(runtime: Runtime, models: SpeechModels, hints: Sequence[str] | None = None) -> VoiceServices:
+    words = list(hints) if hints is not None else vocabulary(runtime)
+
+    def recognition() -> Processor:
+        return RecognitionProcessor(models.recognizer, words)
+
+    def synthesis() -> Processor:
+        return SynthesisProcessor(models.synthesizer)
+
+    return VoiceServices(conversations=runtime.conversations, pack=runtime.pack, recognition=recognition,
+                         synthesis=synthesis)
