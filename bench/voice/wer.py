@@ -66,7 +66,7 @@ def normalize_for_wer(text: str) -> list[str]:
     text = re.sub(r"(?i)(?<=\d)(am|pm)\b", r" \1", text)  # "3pm" = "3 pm"
     text = re.sub(r"(?i)\bgood bye\b", "goodbye", text)
     text = text.lower().replace("’", "'")
-    words = []
+    words: list[str] = []
     for raw in text.split():
         token = raw.strip(".,!?;:\"()[]")
         if "@" not in token:

@@ -325,7 +325,9 @@ def _symbols(text: str) -> str:
     text = re.sub(r"~\s*(?=\w)", "about ", text)
     text = re.sub(r"\s*(?:\.\.\.|…)\s*", ", ", text)
     text = re.sub(r"\s+[–—-]\s+|\s*—\s*", ", ", text)
-    return text
+    text = re.sub(r"\s*[()\[\]]\s*", ", ", text)  # an aside is a pause, not "left parenthesis"
+    text = re.sub(r"^[\s,]+|(?<=[.!?:;])\s*,", " ", text)
+    return re.sub(r"(?:\s*,)+\s*(?=[,.!?;:]|$)", "", text)
 
 
 def speakable(text: str) -> str:

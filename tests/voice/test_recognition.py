@@ -1,0 +1,94 @@
+import asyncio
+import time
+
+import numpy as np
+
+from helpline.understanding.entities import EntityExtractor
+from helpline.voice.audio import silence
+from helpline.voice.frames import Direction, Frame, KeypadDigit, Transcript, UserStoppedSpeaking
+from helpline.voice.pipeline import Pipeline, Processor
+from helpline.voice.recognition import RecognitionProcessor, hints_prompt, whisper_confidence
+from helpline.voice.speakable import speakable
+from helpline.voice.spoken import normalize_spoken
+from tests.voice.speech_models import HINTS, PHONE_RATE, caller, sphinx, whisper, wideband
+
+
+def test_whisper_base_understands_a_caller_on_the_phone() -> None:
+    result = whisper().recognize(wideband(caller("I want to return order number four five six")), HINTS)
+    text = normalize_spoken(result.text).lower()
+    assert "return" in text and "order" in text and "456" in text, result
+    assert result.confidence > 0.5, result
+    assert result.seconds < 10
+
+
+def test_silence_and_noise_give_no_words() -> None:
+    quiet = whisper().recognize(wideband(silence(2000, PHONE_RATE)), HINTS)
+    assert quiet.text == "" and quiet.confidence == 0.0
+    rng = np.random.default_rng(7)
+    hiss = (rng.standard_normal(2 * 16000) * 3000).astype("<i2").tobytes()
+    noisy = whisper().recognize(hiss, HINTS)
+    assert noisy.text == "" or noisy.confidence < 0.3, noisy
+    hum = (np.sin(np.arange(32000) * 2 * np.pi * 120 / 16000) * 4000).astype("<i2").tobytes()
+    assert whisper().recognize(hum, HINTS).text == ""
+
+
+def test_confidence_rules() -> None:
+    assert whisper_confidence(-0.1, 0.02, 1.0) > 0.85
+    assert whisper_confidence(-1.5, 0.5, 1.0) < 0.15
+    assert whisper_confidence(-0.1, 0.02, 3.0) < whisper_confidence(-0.1, 0.02, 1.0) / 3  # a repetition loop
+    assert whisper_confidence(-0.1, 0.02, 1.0, echoes_prompt=True) < 0.5
+    assert hints_prompt(["Espresso One", "espresso one", " Travel  Mug "]) == "Espresso One, Travel Mug."
+    assert hints_prompt([]) == ""
+
+
+def test_pocketsphinx_is_a_light_fallback() -> None:
+    recognizer = sphinx()
+    heard = recognizer.transcribe(wideband(caller("I want to return my order")))
+    assert heard.confidence > 0 and ("order" in heard.text or heard.text == "")
+    assert recognizer.transcribe(wideband(silence(1000, PHONE_RATE))).text == ""
+
+
+class Collect(Processor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[Frame] = []
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        self.seen.append(frame)
+
+
+def test_the_processor_turns_an_utterance_into_a_normalised_transcript() -> None:
+    async def scenario() -> list[Frame]:
+        sink = Collect()
+        pipeline = Pipeline([RecognitionProcessor(whisper(), hints=lambda: HINTS), sink])
+        await pipeline.start()
+        ended = time.monotonic()
+        await pipeline.send(KeypadDigit("5"))
+        await pipeline.send(UserStoppedSpeaking(caller("I want to return order number four five six"), PHONE_RATE,
+                                                ended_at=ended))
+        await pipeline.send(UserStoppedSpeaking(silence(500, PHONE_RATE), PHONE_RATE, ended_at=ended))
+        for _ in range(600):
+            if len(sink.seen) == 3:
+                break
+            await asyncio.sleep(0.05)
+        await pipeline.stop()
+        return sink.seen
+
+    seen = asyncio.run(scenario())
+    assert seen[0] == KeypadDigit("5")
+    spoken, quiet = seen[1], seen[2]
+    assert isinstance(spoken, Transcript) and isinstance(quiet, Transcript)
+    assert "456" in spoken.text and "return" in spoken.text, spoken
+    assert spoken.ended_at > 0 and spoken.source == "speech"
+    assert quiet.text == "" and quiet.confidence == 0.0
+
+
+def test_an_order_id_survives_the_round_trip() -> None:
+    """What the agent would read out (speakable), said by a caller, heard over the phone, normalised,
+    then found by the engine's entity extractor."""
+    said = speakable("My order is BB-12345.")
+    assert "one two three four five" in said
+    heard = whisper().transcribe(wideband(caller(said)), HINTS)
+    extractor = EntityExtractor({"order_id": r"(?i)\bBB[- ]?\d{5}\b"})
+    found = {(e.type, e.value) for e in extractor.extract(normalize_spoken(heard.text))}
+    assert ("order_id", "BB-12345") in found, heard
