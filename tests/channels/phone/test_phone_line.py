@@ -20,12 +20,13 @@ import pytest
 
 from helpline.channels.phone import SipConfig
 from helpline.channels.phone.service import PhoneService, PhoneSettings, Speaker
+from helpline.pack.models import MenuOption
 from helpline.runtime import Runtime, build_runtime
 from helpline.store.models import Message, Ticket
 from helpline.store.repositories import CallbackRepository, TicketRepository
 from helpline.voice.audio import silence
 from helpline.voice.setup import SpeechModels, build_voice_services, load_speech_models
-from tests.channels.phone.peers import Baresip, free_port_block, free_udp_port, speech_pcm, tone, write_wav
+from tests.channels.phone.peers import Baresip, Sipp, free_port_block, free_udp_port, speech_pcm, tone, write_wav
 from tests.conftest import DEMO, DemoModels
 
 LineFactory = Callable[..., AbstractAsyncContextManager[PhoneService]]
@@ -204,3 +205,34 @@ def test_a_callback_answered_by_voicemail_leaves_a_message_after_the_beep(
     outcome, heard = asyncio.run(scenario())
     assert "voicemail" in outcome
     assert "returning your call" in heard and "grind" in heard
+
+
+def with_menu(phone: PhoneService) -> None:
+    menu = [MenuOption(key="1", label="orders", procedure="order_status"),
+            MenuOption(key="2", label="returns", procedure="return_item")]
+    business = phone.services.pack.business.model_copy(update={"phone_menu": menu})
+    phone.services.pack = dataclasses.replace(phone.services.pack, business=business)
+
+
+@pytest.mark.timeout(240)
+def test_twenty_callers_at_once_answer_the_menu_by_keypad(line: LineFactory, tmp_path: Path) -> None:
+    async def scenario() -> list[tuple[Ticket, list[Message]]]:
+        async with line() as phone:
+            with_menu(phone)
+            sipp = Sipp("uac_menu_key.xml", tmp_path, target=phone.ua.address, calls=20, limit=20, rate=20,
+                        timeout=120)
+            (await sipp.run()).check()
+            for _ in range(100):  # every call's pipeline closes its conversation after the BYE
+                if not phone.ua.calls:
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(2.0)
+            return phone_tickets(phone)
+
+    tickets = asyncio.run(scenario())
+    assert len(tickets) == 20
+    for ticket, messages in tickets:
+        said = [m.text.lower() for m in messages if m.role == "customer"]
+        # key 1 is "orders": the order-status procedure starts, and it begins by verifying the caller
+        assert said == ["where is my order"], f"ticket {ticket.number}: {said}"
+        assert "security check" in messages[-1].text.lower()
