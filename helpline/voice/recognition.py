@@ -227,6 +227,7 @@ _shared_lock = threading.Lock()
 
 def shared_whisper(model: str = "base", **options: Any) -> WhisperRecognizer:
     """One loaded Whisper per (model, options) in the process, for every call."""
+    options = {k: v for k, v in options.items() if v is not None}  # cache_dir=None is the default, not a new key
     key = (model, *sorted(options.items()))
     with _shared_lock:
         if key not in _shared:

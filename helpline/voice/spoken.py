@@ -17,7 +17,8 @@ The rules, in order:
    - an hour and minutes after "at"/"around"/"by" or before am/pm/o'clock → "3:30";
    - two or more letters alone → "JOHN"; a single spoken digit is left as a word unless money or a
      percentage follows ("five dollars" → "5 dollars").
-   "a" and "I" are words, never letters; "oh"/"o" is zero only next to another digit.
+   "a" and "I" are words, never letters; "oh"/"o" is zero only next to another digit; thousands
+   separators go ("BB-10,001" → "BB-10001").
 3. *Emails*: "<local> at <domain> dot <tld>" with "dot", "underscore", "dash" → "local@domain.tld",
    lower-cased; a bare "example dot com" becomes "example.com".
 """
@@ -54,6 +55,7 @@ _TIME_AFTER = re.compile(r"(?i)^\s*(a\.?\s?m\.?|p\.?\s?m\.?|o'?clock|in the (mor
 _SPELLED = re.compile(r"(?i)\b([a-z])\s*(?:,\s*)?(?:as\s+in|for|like)\s+([a-z][a-z'-]*)")
 _DOTTED_LETTERS = re.compile(r"\b((?:[A-Za-z]\.){2,})")
 _DIGIT_DASHES = re.compile(r"\b\d(?:-\d)+\b")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
 def _spelled_letter(match: re.Match[str]) -> str:
@@ -225,6 +227,8 @@ def _render(items: list[_Item], source: str, before: str, after: str) -> str:
         return f"{numbers[0].text}:0{numbers[2].text}"  # "five oh five pm"
     if kinds == ["compound", "compound"] and all(10 <= int(n.text) <= 99 for n in numbers):
         return "".join(n.text for n in numbers)  # "nineteen ninety", "twenty three forty five"
+    if kinds == ["literal", "literal"] and "," in source:
+        return source  # "1, 2 or 3" is a list; a spelled id has more items
     if len(numbers) >= 3 or any(k in ("zero", "repeated", "literal") for k in kinds):
         return "".join(n.text for n in numbers)
     return source
@@ -237,6 +241,7 @@ _IN_RUN = {",", "-"}  # separators a recogniser writes between spelled items
 def spoken_ids(text: str) -> str:
     """Runs of spelled letters and number words → ids and numbers (rule 2)."""
     text = _DIGIT_DASHES.sub(lambda m: m.group(0).replace("-", ""), text)
+    text = _THOUSANDS.sub("", text)  # Whisper writes "BB-10,001"; ids and amounts read the same without
     tokens = _TOKEN.findall(text)
     word_at = [k for k, t in enumerate(tokens) if not t.isspace() and t not in _IN_RUN]
     words = [tokens[k] for k in word_at]
