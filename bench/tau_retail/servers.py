@@ -93,7 +93,7 @@ def start_store(workdir: Path, data: Path = DATASET) -> tuple[Process, str]:
 def start_helpline(pack: Path, db_url: str, workdir: Path) -> tuple[Process, str]:
     port = free_port()
     proc = Process([str(HELPLINE), "serve", "--pack", str(pack), "--db", db_url, "--port", str(port),
-                    "--log-level", "warning"], workdir / "helpline.log")
+                    "--no-phone", "--log-level", "warning"], workdir / "helpline.log")
     url = f"http://127.0.0.1:{port}"
     proc.wait_http(f"{url}/api/v1/health", timeout=240)
     return proc, url
