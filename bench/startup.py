@@ -86,7 +86,7 @@ def main() -> None:
             "come from `var/cache`; both text only (`--no-phone`). *With phone* is a warm start that also loads",
             "Whisper base, starts the piper voice process and binds the SIP line. Peak RSS is the process's VmHWM.",
             "",
-            "| cold start | warm start | peak RSS | with phone: start | with phone: peak RSS | load average | targets |",
+            "| cold start | warm start | peak RSS | with phone: start | with phone: RSS | load average | targets |",
             "|---|---|---|---|---|---|---|",
             f"| {cold:.2f} s | {warm:.2f} s | {max(cold_rss, warm_rss):.0f} MB | {phone:.2f} s | {phone_rss:.0f} MB "
             f"| {load:.1f} | < 15 s, < 1 GB (text); < 2 GB with speech models |",
