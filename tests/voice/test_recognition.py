@@ -92,3 +92,9 @@ def test_an_order_id_survives_the_round_trip() -> None:
     extractor = EntityExtractor({"order_id": r"(?i)\bBB[- ]?\d{5}\b"})
     found = {(e.type, e.value) for e in extractor.extract(normalize_spoken(heard.text))}
     assert ("order_id", "BB-12345") in found, heard
+
+
+def test_the_default_recogniser_is_the_shared_whisper_base() -> None:
+    from helpline.voice.recognition import default_recognizer
+
+    assert default_recognizer() is whisper()
