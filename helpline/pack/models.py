@@ -122,6 +122,15 @@ class Catalogue(Strict):
     items: list[CatalogueItem] = Field(default_factory=list)
 
 
+class CallRecording(Strict):
+    """Recording phone calls: off unless the business turns it on, and then announced at the start of every
+    call. It pauses while a card number is keyed in."""
+
+    enabled: bool = False
+    announcement: str = "This call may be recorded for quality and training."
+    folder: str = "var/recordings"  # relative to where the server runs
+
+
 class MenuOption(Strict):
     """One choice of the phone menu: "press <key> or say <label>". Choosing it is as if the caller had
     said `message`, or the first trigger of `procedure`, or else the label."""
@@ -146,6 +155,7 @@ class BusinessConfig(Strict):
     catalogue: Catalogue = Field(default_factory=Catalogue)
     phone_region: str = "US"
     phone_menu: list[MenuOption] = Field(default_factory=list)  # key 0 is always a person
+    call_recording: CallRecording = Field(default_factory=CallRecording)
 
     @field_validator("opening_hours")
     @classmethod

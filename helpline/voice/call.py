@@ -193,6 +193,9 @@ class CallAgentProcessor(Processor):
             self._ready.set()  # turns wait for this; without a conversation they are ignored
         self.conversation_id = view.id
         lines = list(view.replies)
+        recording = self.pack.business.call_recording
+        if recording.enabled and recording.announcement:
+            lines.insert(0, recording.announcement)  # before anything else is said
         if self.pack.business.phone_menu:
             lines.append(self.menu.prompt())
             self._menu_offered = True

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from helpline.channels.phone.config import SipConfig
 from helpline.channels.phone.ua import CallFailed, PhoneCall, SipUserAgent, TransferFailed
@@ -22,6 +23,7 @@ from helpline.voice.answering import Answer, AnsweringListener
 from helpline.voice.audio import resample
 from helpline.voice.frames import AudioIn, KeypadDigit
 from helpline.voice.ports import SpeechSynthesizer
+from helpline.voice.recording import CallRecorder
 from helpline.voice.speakable import speakable
 from helpline.voice.transport import CallOutcome, VoiceServices, run_call
 
@@ -64,8 +66,10 @@ class Speaker:
 class SipCallMedia:
     """A SIP call as the pipeline's `CallMedia`, able to transfer the caller to a person."""
 
-    def __init__(self, call: PhoneCall, ua: SipUserAgent, speaker: Speaker, settings: PhoneSettings) -> None:
+    def __init__(self, call: PhoneCall, ua: SipUserAgent, speaker: Speaker, settings: PhoneSettings,
+                 recorder: CallRecorder | None = None) -> None:
         self.call = call
+        self.recorder = recorder
         self.ua = ua
         self.speaker = speaker
         self.settings = settings
@@ -83,6 +87,8 @@ class SipCallMedia:
         try:
             async for frame in self.call.receive():
                 person = self._person
+                if self.recorder is not None and isinstance(frame, AudioIn):
+                    self.recorder.caller(frame.pcm)
                 if person is None:
                     self._inbox.put_nowait(frame)
                 elif isinstance(frame, AudioIn):
@@ -100,7 +106,13 @@ class SipCallMedia:
             yield frame
 
     async def play(self, pcm: bytes) -> None:
+        if self.recorder is not None:
+            self.recorder.agent(pcm)
         await self.call.play(pcm)
+
+    def pause_recording(self, paused: bool) -> None:
+        if self.recorder is not None:
+            self.recorder.pause(paused)
 
     def clear(self) -> None:
         self.call.clear()
@@ -158,6 +170,8 @@ class SipCallMedia:
         await person.hang_up()
 
     async def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
         for task in [self._pump, *self._tasks]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -201,8 +215,12 @@ class PhoneService:
                 await self._dialer
         await self.ua.stop()
 
+    def _recorder(self, call: PhoneCall) -> CallRecorder | None:
+        recording = self.services.pack.business.call_recording
+        return CallRecorder(Path(recording.folder), call.call_id, call.sample_rate) if recording.enabled else None
+
     async def _answer(self, call: PhoneCall) -> None:
-        media = SipCallMedia(call, self.ua, self.speaker, self.settings)
+        media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call))
         try:
             outcome = await run_call(media, self.services, "sip")
             if self.on_outcome is not None:
@@ -260,7 +278,7 @@ class PhoneService:
             self._record(callback_id, ticket_id, "voicemail", "Callback attempt: left a voicemail message.")
             return CallbackResult(callback_id, "voicemail")
         await self.speaker.say(call, opening)
-        media = SipCallMedia(call, self.ua, self.speaker, self.settings)
+        media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call))
         try:
             reached = await run_call(media, self.services, "sip-callback")
         finally:

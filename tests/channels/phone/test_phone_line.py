@@ -20,7 +20,7 @@ import pytest
 
 from helpline.channels.phone import SipConfig
 from helpline.channels.phone.service import PhoneService, PhoneSettings, Speaker
-from helpline.pack.models import MenuOption
+from helpline.pack.models import CallRecording, MenuOption
 from helpline.runtime import Runtime, build_runtime
 from helpline.store.models import Message, Ticket
 from helpline.store.repositories import CallbackRepository, TicketRepository
@@ -104,12 +104,17 @@ async def call_and_wait(caller: Baresip, phone: PhoneService, seconds: float) ->
 def test_a_caller_is_greeted_asks_a_question_and_the_call_is_a_ticket(
         line: LineFactory, speech_models: SpeechModels, tmp_path: Path) -> None:
     async def scenario() -> tuple[str, list[tuple[Ticket, list[Message]]]]:
-        microphone = script(tmp_path, "caller", 9.0, "How many grind sizes does your grinder have?", 14.0)
+        microphone = script(tmp_path, "caller", 11.0, "How many grind sizes does your grinder have?", 14.0)
         async with line() as phone, Baresip(tmp_path, user="caller", source=microphone, lifetime=90) as caller:
-            await call_and_wait(caller, phone, 22)
+            recording = CallRecording(enabled=True, announcement="This call is recorded.",
+                                      folder=str(tmp_path / "recordings"))
+            business = phone.services.pack.business.model_copy(update={"call_recording": recording})
+            phone.services.pack = dataclasses.replace(phone.services.pack, business=business)
+            await call_and_wait(caller, phone, 24)
             return hear(speech_models, caller.heard()), phone_tickets(phone)
 
     heard, tickets = asyncio.run(scenario())
+    assert heard.index("recorded") < heard.index("coffee")  # the recording is announced first
     assert "bright" in heard and "coffee" in heard  # the greeting names the business (Brightbean Coffee)
     assert "grind" in heard  # the answer from the grinder article
     assert len(tickets) == 1
@@ -117,6 +122,9 @@ def test_a_caller_is_greeted_asks_a_question_and_the_call_is_a_ticket(
     said = " ".join(m.text.lower() for m in messages if m.role == "customer")
     assert "grind" in said
     assert ticket.handle_time_seconds and ticket.handle_time_seconds > 10
+    recordings = sorted(path.name.rsplit("-", 1)[-1] for path in (tmp_path / "recordings").glob("*.wav")
+                        if path.stat().st_size > 8000 * 2 * 3)  # both sides, seconds long
+    assert recordings == ["agent.wav", "caller.wav"]
 
 
 @pytest.mark.timeout(300)
