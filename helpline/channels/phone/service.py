@@ -40,6 +40,9 @@ class PhoneSettings:
     # How a customer's number becomes a SIP target: "{number}" goes to the registrar (trunk) as tel,
     # "sip:{number}@gateway.example" names a gateway.
     callback_target: str = "{number}"
+    queue_max_seconds: float = 300.0  # waiting longer than this for a busy team: a callback instead
+    queue_retry_seconds: float = 20.0  # how often a busy team is rung again (and the caller updated)
+    average_handle_seconds: float = 240.0  # the wait estimate before any transfer has been timed
     answer_listen_seconds: float = 6.0  # at most this long to tell a person from a machine
     voicemail_wait_seconds: float = 20.0  # at most this long for a machine's beep
 
@@ -63,13 +66,50 @@ class Speaker:
         await call.wait_played()
 
 
+class HoldQueue:
+    """Callers waiting for a busy team, first come first served, with a wait estimate from how long the
+    team's recent calls lasted."""
+
+    def __init__(self, average_handle_seconds: float = 240.0) -> None:
+        self._waiting: dict[str, list[str]] = {}
+        self._average = average_handle_seconds
+
+    def join(self, target: str, call_id: str) -> int:
+        line = self._waiting.setdefault(target, [])
+        if call_id not in line:
+            line.append(call_id)
+        return self.position(target, call_id)
+
+    def position(self, target: str, call_id: str) -> int:
+        line = self._waiting.get(target, [])
+        return line.index(call_id) + 1 if call_id in line else 0
+
+    def leave(self, target: str, call_id: str) -> None:
+        line = self._waiting.get(target, [])
+        if call_id in line:
+            line.remove(call_id)
+
+    def estimated_wait(self, position: int) -> float:
+        return position * self._average
+
+    def handled(self, seconds: float) -> None:
+        """A transferred call lasted `seconds`: fold it into the estimate (recent calls weigh more)."""
+        self._average = 0.8 * self._average + 0.2 * max(seconds, 30.0)
+
+
+def wait_words(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return "about a minute" if minutes == 1 else f"about {minutes} minutes"
+
+
 class SipCallMedia:
     """A SIP call as the pipeline's `CallMedia`, able to transfer the caller to a person."""
 
     def __init__(self, call: PhoneCall, ua: SipUserAgent, speaker: Speaker, settings: PhoneSettings,
-                 recorder: CallRecorder | None = None) -> None:
+                 recorder: CallRecorder | None = None, queue: HoldQueue | None = None) -> None:
         self.call = call
         self.recorder = recorder
+        self.queue = queue or HoldQueue(settings.average_handle_seconds)
         self.ua = ua
         self.speaker = speaker
         self.settings = settings
@@ -137,11 +177,8 @@ class SipCallMedia:
                 return False
             self.transferred_to = target
             return True
-        try:
-            person = await self.ua.call(target, timeout=self.settings.transfer_ring_seconds,
-                                        display_name="Helpline transfer")
-        except (CallFailed, ValueError) as error:
-            log.info("warm transfer of %s to %s failed: %s", self.call_id, target, error)
+        person = await self._ring_when_free(target)
+        if person is None:
             return False
         if self.call.ended:
             await person.hang_up()
@@ -159,12 +196,41 @@ class SipCallMedia:
         relay.add_done_callback(self._tasks.discard)
         return True
 
+    async def _ring_when_free(self, target: str) -> PhoneCall | None:
+        """Ring the person; while the team is busy, hold the caller in the queue with their position and
+        the estimated wait, ringing again now and then. None: no answer, the caller left, or waited too long."""
+        loop = asyncio.get_running_loop()
+        gave_up_at = loop.time() + self.settings.queue_max_seconds
+        self.queue.join(target, self.call_id)
+        try:
+            while not self.call.ended:
+                if self.queue.position(target, self.call_id) == 1:
+                    try:
+                        return await self.ua.call(target, timeout=self.settings.transfer_ring_seconds,
+                                                  display_name="Helpline transfer")
+                    except (CallFailed, ValueError) as error:
+                        if not isinstance(error, CallFailed) or error.reason != "busy":
+                            log.info("warm transfer of %s to %s failed: %s", self.call_id, target, error)
+                            return None
+                if loop.time() >= gave_up_at:
+                    return None
+                position = self.queue.position(target, self.call_id)
+                wait = wait_words(self.queue.estimated_wait(position))
+                await self.speaker.say(self.call, f"Everyone on the team is busy right now. You are number {position} "
+                                                  f"in the queue, and the wait is {wait}. Please stay on the line.")
+                await asyncio.sleep(min(self.settings.queue_retry_seconds, max(gave_up_at - loop.time(), 0.0)))
+            return None
+        finally:
+            self.queue.leave(target, self.call_id)
+
     async def _relay_from(self, person: PhoneCall) -> None:
+        bridged_at = asyncio.get_running_loop().time()
         async for frame in person.receive():
             if self.call.ended:
                 break
             if isinstance(frame, AudioIn) and self.call.queued_seconds() < 0.2:
                 await self.call.play(frame.pcm)
+        self.queue.handled(asyncio.get_running_loop().time() - bridged_at)
         # whoever hangs up first ends the bridge for both
         await self.call.hang_up()
         await person.hang_up()
@@ -196,10 +262,12 @@ class PhoneService:
     on_outcome: Callable[[CallOutcome], Awaitable[None]] | None = None
     ua: SipUserAgent = field(init=False)
     _dialing: set[str] = field(default_factory=set, init=False)
+    queue: HoldQueue = field(init=False)
     _dialer: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.ua = SipUserAgent(self.config, self._answer)
+        self.queue = HoldQueue(self.settings.average_handle_seconds)
 
     async def start(self) -> None:
         await self.ua.start()
@@ -220,7 +288,7 @@ class PhoneService:
         return CallRecorder(Path(recording.folder), call.call_id, call.sample_rate) if recording.enabled else None
 
     async def _answer(self, call: PhoneCall) -> None:
-        media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call))
+        media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call), self.queue)
         try:
             outcome = await run_call(media, self.services, "sip")
             if self.on_outcome is not None:
@@ -278,7 +346,7 @@ class PhoneService:
             self._record(callback_id, ticket_id, "voicemail", "Callback attempt: left a voicemail message.")
             return CallbackResult(callback_id, "voicemail")
         await self.speaker.say(call, opening)
-        media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call))
+        media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call), self.queue)
         try:
             reached = await run_call(media, self.services, "sip-callback")
         finally:
