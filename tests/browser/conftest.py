@@ -54,7 +54,9 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in the main thread while it is open,
+# which would break every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def server(demo_models: DemoModels, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     reason = _browser_missing_reason()
     if reason:
@@ -83,7 +85,7 @@ def server(demo_models: DemoModels, tmp_path_factory: pytest.TempPathFactory) ->
     runtime.db.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(server: Server) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
