@@ -94,7 +94,7 @@ def caller_number(uri: str) -> str:
 @dataclass(frozen=True)
 class AgentSettings:
     filler_after: float = 0.8  # seconds the engine may take before the caller hears a filler
-    min_confidence: float = 0.35  # a transcript below this was not understood
+    min_confidence: float = 0.0  # a transcript below this was not understood (recognisers apply their own floor)
     hang_up_wait: float = 30.0  # at most this long for the goodbye to be heard before hanging up
     channel: str = "phone"
 

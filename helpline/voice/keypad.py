@@ -46,7 +46,8 @@ from helpline.voice.pipeline import Processor
 PERSON_KEY = "0"
 PERSON_MESSAGE = "I want to speak to a person"  # a phrasing the engine's "human" intent knows
 DEFAULT_MENU_SIZE = 4
-KEY_TONE_MARGIN = 0.3  # seconds: an utterance that began this soon after a key press is that key's tone
+KEY_TONE_MARGIN = 0.3  # seconds between a key press and the start of the "speech" its tone makes
+KEY_TONE_TAIL = 0.5  # ... and between the last key press and that speech's end
 _PRIORITY = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 _WORD = re.compile(r"[a-z0-9]+")
 _FILLER_WORDS = {"a", "an", "the", "and", "or", "of", "to", "my", "for", "on", "in", "i", "with", "please", "it"}
@@ -81,7 +82,7 @@ class KeypadProcessor(Processor):
             await self._key(frame)
         elif self.mode == "card" and isinstance(frame, AudioIn):
             return  # nothing of the caller's audio travels on while a card number may be spoken or keyed
-        elif isinstance(frame, UserStoppedSpeaking) and self._last_key_at >= frame.started_at - KEY_TONE_MARGIN:
+        elif isinstance(frame, UserStoppedSpeaking) and self._tones(frame):
             # The "speech" was the keys' own tones (phones that send in-band DTMF): not words.
             if not self._keys:
                 await self.push(ResumeAgent())
@@ -93,6 +94,11 @@ class KeypadProcessor(Processor):
             if isinstance(frame, CallEnded):
                 self._reset()
             await self.push(frame, direction)
+
+    def _tones(self, utterance: UserStoppedSpeaking) -> bool:
+        """The utterance began and ended with key presses: the keys' in-band tones, not words."""
+        return (utterance.started_at - KEY_TONE_MARGIN <= self._last_key_at
+                and utterance.ended_at <= self._last_key_at + KEY_TONE_TAIL)
 
     async def _key(self, frame: KeypadDigit) -> None:
         digit = frame.digit

@@ -371,6 +371,7 @@ class CallSettings:
     agent: AgentSettings = field(default_factory=AgentSettings)
     max_call_seconds: float = 3600.0
     close_wait_seconds: float = 15.0  # after the caller hangs up, for the conversation to be closed
+    stop_wait_seconds: float = 5.0  # for the stages to stop once the call is over
 
 
 @dataclass
@@ -431,7 +432,11 @@ async def run_call(media: CallMedia, services: VoiceServices, transport: str = "
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(agent.closed.wait(), settings.close_wait_seconds)
     finally:
-        await pipeline.stop()
+        try:
+            # Bounded: a stage that swallows its cancellation must not keep the call (and its handler) alive.
+            await asyncio.wait_for(pipeline.stop(), settings.stop_wait_seconds)
+        except TimeoutError:
+            log.warning("call %s: the pipeline did not stop within %.0f s", media.call_id, settings.stop_wait_seconds)
         if not media.ended:
             await media.hang_up()
     return CallOutcome(media.call_id, agent.conversation_id, ended_by, metrics)

@@ -83,7 +83,7 @@ class BargeIn(Processor):
 class TurnSettings:
     silence_seconds: float = 8.0  # quiet after the agent finished speaking before a reprompt
     reprompts: int = 1  # reprompts before the final timeout that ends the call
-    min_confidence: float = 0.35  # below this a transcript is treated as noise when deciding barge-in
+    min_confidence: float = 0.0  # below this a transcript is noise (the recogniser's own floor already empties it)
     answer_window: float = 0.8  # a "yeah" this close to the end of a question answers it
 
 

@@ -22,6 +22,8 @@ from helpline.voice.frames import (
     UtteranceDone,
 )
 from helpline.voice.pipeline import Processor
+from helpline.voice.speakable import speakable
+from helpline.voice.synthesis import EspeakSynthesizer, SynthesisProcessor
 from tests.voice.speech import RATE, chunks, speak
 
 
@@ -153,8 +155,28 @@ class ScriptedRecognition(Processor):
         await self.push(frame, direction)
 
 
+class RecordingSynthesis(SynthesisProcessor):
+    """The real synthesis stage (espeak-ng, fast), keeping what it was asked to say."""
+
+    def __init__(self, words_per_minute: int = 230) -> None:
+        super().__init__(EspeakSynthesizer(speed=words_per_minute))
+        self.spoken: list[AgentSpeech] = []
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if direction is Direction.DOWNSTREAM and isinstance(frame, AgentSpeech):
+            self.spoken.append(frame)
+        await super().process(frame, direction)
+
+    def seconds(self, text: str) -> float:
+        """How long `text` takes to say in this voice."""
+        pcm = b"".join(self.synthesizer.synthesize(speakable(text)))
+        return len(pcm) / 2 / self.synthesizer.sample_rate
+
+
 class EspeakSynthesis(Processor):
-    """AgentSpeech -> espeak-ng audio in 100 ms AudioOut chunks -> UtteranceDone; stops on Interruption."""
+    """AgentSpeech -> espeak-ng audio in 100 ms AudioOut chunks -> UtteranceDone; stops on Interruption.
+
+    A small stand-in for the stage alone tests (its chunks are short, so pauses land mid-sentence)."""
 
     def __init__(self, words_per_minute: int = 165) -> None:
         super().__init__()
