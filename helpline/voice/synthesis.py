@@ -332,5 +332,8 @@ class SynthesisProcessor(Processor):
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
-                await asyncio.to_thread(close)
+                # After a cancellation the worker thread may still be inside the generator: it then ends
+                # with its current sentence and is collected; closing it now would raise.
+                with contextlib.suppress(ValueError):
+                    await asyncio.to_thread(close)
         await self.push(UtteranceDone(frame.utterance))
