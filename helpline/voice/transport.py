@@ -137,13 +137,17 @@ class TransportOut(Processor):
 
     def __init__(self, media: CallMedia, metrics: CallMetrics | None = None,
                  clock: Callable[[], float] = time.monotonic, poll_seconds: float = 0.02,
-                 finish_wait_seconds: float = 60.0):
+                 finish_wait_seconds: float = 60.0, max_hold_seconds: float = 25.0):
         super().__init__()
         self.media = media
         self.metrics = metrics or CallMetrics()
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.finish_wait_seconds = finish_wait_seconds  # HangUp waits at most this for audio to play
+        # A pause no verdict ever ends (a recogniser that failed on the utterance) must not mute the agent
+        # for good: longer than the longest utterance plus its recognition, the agent carries on.
+        self.max_hold_seconds = max_hold_seconds
+        self._paused_at = 0.0
         self.rate = media.sample_rate
         self.hung_up = False
         self.finishing: asyncio.Task[None] | None = None  # a hang-up or transfer under way
@@ -257,6 +261,7 @@ class TransportOut(Processor):
             if self._paused:
                 return
             self._paused = True
+            self._paused_at = self.clock()
             playing = self.media.queued_seconds() > 0
             played = self._played()
             self.media.clear()
@@ -338,13 +343,16 @@ class TransportOut(Processor):
                 self._fed = 0
         for notice in notices:
             await self.push(notice, Direction.UPSTREAM)
+        if self._paused and now - self._paused_at > self.max_hold_seconds:
+            log.warning("no verdict on the caller's speech after %.0f s: the agent carries on", self.max_hold_seconds)
+            await self._resume()
         if self._pending and (self.finishing is None or self.finishing.done()):
             since, action = self._pending[0]
             if (heard_all and not self._paused) or now - since > self.finish_wait_seconds:
                 self._pending.pop(0)
                 # Its own task: stopping the pipeline once the line is down must not cut a BYE short.
                 self.finishing = asyncio.create_task(self._finish(action), name="voice:finish")
-        if self._pending:
+        if self._pending or self._paused:
             return True
         return played < self._fed
 

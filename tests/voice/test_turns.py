@@ -7,11 +7,13 @@ from helpline.voice.control import AgentPaused, CallMetrics, PauseAgent, ResumeA
 from helpline.voice.frames import (
     AgentFinishedSpeaking,
     AgentSpeech,
+    AudioOut,
     Direction,
     Frame,
     Interruption,
     SilenceTimeout,
     Transcript,
+    UtteranceDone,
 )
 from helpline.voice.pipeline import Pipeline, Processor
 from helpline.voice.transport import TransportIn, TransportOut
@@ -157,3 +159,23 @@ def test_silence_after_the_agent_spoke_reprompts_then_ends() -> None:
         return [f for f in sink.seen if isinstance(f, SilenceTimeout)]
 
     assert asyncio.run(scenario()) == [SilenceTimeout(0.15, final=False), SilenceTimeout(0.15, final=True)]
+
+
+def test_a_pause_nobody_settles_lets_the_agent_carry_on() -> None:
+    async def scenario() -> tuple[FakeCall, float]:
+        call = FakeCall()
+        out = TransportOut(call, max_hold_seconds=0.3)
+        pipeline = Pipeline([out])
+        await pipeline.start()
+        await pipeline.send(AudioOut(speak("One moment while I check that for you.", RATE), RATE, utterance=1))
+        await pipeline.send(UtteranceDone(1))
+        await asyncio.sleep(0.5)
+        await pipeline.send(PauseAgent(at=time.monotonic()))  # ... and the recogniser never answers
+        paused = call.heard_seconds()
+        await asyncio.sleep(0.8)
+        await pipeline.stop()
+        await call.hang_up()
+        return call, paused
+
+    call, paused = asyncio.run(scenario())
+    assert call.cleared and call.heard_seconds() > paused + 0.2
