@@ -274,11 +274,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     sections = []
     summary = []
     for model in [m.strip() for m in args.models.split(",")]:
-        before = rss_mb()
         rec, load = recognizer(model)
         # one untimed utterance first: the first inference pays for memory allocation
         rec.transcribe(resample(audio[speakers[0].name][0], PHONE_RATE, rec.sample_rate), hints)
-        added = rss_mb() - before
         rows: list[tuple[Voice, Score]] = []
         for voice in speakers:
             score = Score()
@@ -296,9 +294,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             groups["natural voices (piper)" if voice.natural else "robotic voices (espeak-ng)"].merge(score)
             groups["all voices"].merge(score)
         total = groups["all voices"]
-        summary.append((model, load, added, groups))
+        summary.append((model, load, groups))
         lines = [f"### {model}", "",
-                 f"Load {load:.1f} s, +{added:.0f} MB RSS. Real-time factor {total.rtf:.3f}; compute per utterance "
+                 f"Load {load:.1f} s. Real-time factor {total.rtf:.3f}; compute per utterance "
                  f"p50 {_ms(total.latencies, 50)} ms, p95 {_ms(total.latencies, 95)} ms.", "",
                  "| voice | WER | RTF | p50 ms | p95 ms |", "|---|---|---|---|---|"]
         for voice, score in rows:
@@ -313,11 +311,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"   {errors} errors: {ref!r} -> {hyp!r}", file=sys.stderr)
 
     print()
-    for model, load, added, groups in summary:
+    for model, load, groups in summary:
         figures = "  ".join(f"{name.split(' (')[0]} {score.wer:.1%}" for name, score in groups.items() if score.words)
         total = groups["all voices"]
         print(f"{model:10} WER {figures}  RTF {total.rtf:.3f}  p50 {_ms(total.latencies, 50)} ms  "
-              f"p95 {_ms(total.latencies, 95)} ms  load {load:.1f} s  +{added:.0f} MB")
+              f"p95 {_ms(total.latencies, 95)} ms  load {load:.1f} s")
     if args.no_write:
         return
     body = "\n".join([
@@ -331,6 +329,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "Normalisation: spoken digits, letters and emails as the engine reads them, case, punctuation, "
         "contractions, number words as digits (see the module docstring). Goal: WER ≤ 15 % with Whisper base. "
         f"Run: `.venv/bin/python -m bench.voice.wer --models {args.models}`.",
+        "",
+        "Reading the figures: the natural voices are one speaker in five variants, so their WER is optimistic "
+        "for real callers; the espeak-ng voices are a pessimistic bound. `base` is the recogniser Helpline runs "
+        "(short encoder window, see helpline/voice/recognition.py), `base-full` the same model on Whisper's "
+        "30-second window. Memory and load times: the next section.",
         "",
         *[section + "\n" for section in sections],
     ])
