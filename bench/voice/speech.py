@@ -37,9 +37,9 @@ REPLIES = [
 ]
 
 
-def _pid_rss_mb(pid: int) -> float:
+def _pid_peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -113,19 +113,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         started = time.perf_counter()
         piper.warm_up()
         piper_load = time.perf_counter() - started
-        lines.append(f"| piper joe (en_US medium) | {piper_load:.2f} s (process start + voice) | "
-                     f"{_pid_rss_mb(piper._all[0].process.pid):.0f} MB | its own process |")
-        lines.append("| espeak-ng | none | a few MB per sentence | a process per sentence |")
-        lines += ["", f"Server process RSS with the three recognisers loaded: {rss_mb():.0f} MB "
-                  f"(the bench process itself started at {base_rss:.0f} MB).", "",
-                  "Time to first audio (AgentSpeech in → first AudioOut out of SynthesisProcessor), "
+        timing = ["Time to first audio (AgentSpeech in → first AudioOut out of SynthesisProcessor), "
                   f"{len(REPLIES)} replies × {args.rounds}:", "",
                   "| voice | p50 | p95 | real-time factor |", "|---|---|---|---|"]
         voices: list[tuple[str, SpeechSynthesizer]] = [("piper joe", piper), ("espeak-ng en-us", EspeakSynthesizer())]
         for name, synthesizer in voices:
             waits, elapsed, audio = asyncio.run(_first_audio(synthesizer, args.rounds))
-            lines.append(f"| {name} | {percentile(waits, 50) * 1000:.0f} ms | {percentile(waits, 95) * 1000:.0f} ms "
-                         f"| {elapsed / audio:.3f} |")
+            timing.append(f"| {name} | {percentile(waits, 50) * 1000:.0f} ms | {percentile(waits, 95) * 1000:.0f} ms "
+                          f"| {elapsed / audio:.3f} |")
+        lines.append(f"| piper joe (en_US medium) | {piper_load:.2f} s (process start + voice) | "
+                     f"{_pid_peak_rss_mb(piper._all[0].process.pid):.0f} MB peak | its own process |")
+        lines.append("| espeak-ng | none | a few MB per sentence | a process per sentence |")
+        lines += ["", f"Server process RSS with the three recognisers loaded: {rss_mb():.0f} MB "
+                  f"(the bench process itself started at {base_rss:.0f} MB).", "", *timing]
     finally:
         piper.close()
     lines += ["", "Run: `.venv/bin/python -m bench.voice.speech`."]
