@@ -160,7 +160,7 @@ class Telephony:
 
 
 def test_a_call_over_the_media_stream(server: Server) -> None:
-    question, bye = speak("How long do I have to return something?"), speak("no thanks, bye")
+    question, bye = speak("How long do I have to return something?"), speak("No, that's all. Goodbye.")
 
     async def scenario() -> tuple[Telephony, list[float]]:
         async with connect(server.url + f"?key={server.keys['integration']}") as ws:

@@ -183,11 +183,10 @@ def test_escalation_in_hours_transfers_with_the_handoff_summary(make_runtime: Ru
         assert kinds.index(TransferRequested) > max(i for i, k in enumerate(kinds) if k is AgentSpeech)
         # nobody picks up: a callback is promised (and booked), the conversation ends, the call too
         await pipeline.send_upstream(TransferFailed(transfer.target))
-        await ear.wait_for(lambda: agent._hang_up_after is not None)
+        # the recap is the last thing said, and the call ends once it is heard
+        await ear.wait_for(lambda: "recap" in ear.said()[-1].text and agent._hang_up_after == ear.said()[-1].utterance)
         assert any("nobody on the team could pick up" in s.text and "callback" in s.text for s in ear.said())
-        assert "recap" in ear.said()[-1].text
-        last = ear.said()[-1].utterance
-        await pipeline.send_upstream(AgentFinishedSpeaking(last))
+        await pipeline.send_upstream(AgentFinishedSpeaking(ear.said()[-1].utterance))
         await ear.wait_for(lambda: any(isinstance(f, HangUp) for f in ear.frames))
         return transfer
 
@@ -252,7 +251,7 @@ def test_silence_reprompts_then_says_goodbye_and_hangs_up(make_runtime: RuntimeF
         await pipeline.send(SilenceTimeout(8.0))
         await ear.wait_for(lambda: len(ear.said()) >= 2)
         await pipeline.send(SilenceTimeout(8.0, final=True))
-        await ear.wait_for(lambda: agent._hang_up_after is not None)
+        await ear.wait_for(lambda: len(ear.said()) >= 3 and agent._hang_up_after == ear.said()[-1].utterance)
         await pipeline.send_upstream(AgentFinishedSpeaking(ear.said()[-1].utterance))
         await ear.wait_for(lambda: any(isinstance(f, HangUp) for f in ear.frames))
         return [s.text for s in ear.said()]
