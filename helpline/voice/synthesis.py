@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import wave
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -125,6 +126,13 @@ class _PiperProcess:
         shutil.rmtree(self.outdir, ignore_errors=True)
 
 
+def _shut_down(workers: list[_PiperProcess], workdir: Path) -> None:
+    for worker in workers:
+        worker.close()
+    workers.clear()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 class PiperSynthesizer:
     """The piper voice en_US-joe-medium (22.05 kHz), in `processes` long-lived piper processes shared by
     every call. Each sentence takes whichever process is free, so calls interleave sentence by sentence."""
@@ -159,6 +167,8 @@ class PiperSynthesizer:
         self._all: list[_PiperProcess] = []
         self._lock = threading.Lock()
         self._closed = False
+        # a synthesizer dropped without close() (a test, a crash in set-up) still ends its processes
+        self._finalizer = weakref.finalize(self, _shut_down, self._all, self._workdir)
         for _ in range(processes):
             self._idle.put(self._spawn())
         self.lines_sent = 0  # sentences handed to piper (tests check the synthesis is lazy)
@@ -218,10 +228,7 @@ class PiperSynthesizer:
     def close(self) -> None:
         self._closed = True
         with self._lock:
-            workers, self._all = list(self._all), []
-        for worker in workers:
-            worker.close()
-        shutil.rmtree(self._workdir, ignore_errors=True)
+            self._finalizer()
 
     def __enter__(self) -> PiperSynthesizer:
         return self

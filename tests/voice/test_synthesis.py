@@ -48,8 +48,20 @@ def test_piper_survives_a_dead_process_and_unspeakable_lines() -> None:
         assert synthesizer.speak_sentence("Hello there.") == b""  # the sentence is lost, the call goes on
         assert rms(synthesizer.speak_sentence("Hello again.")) > 500
     finally:
+        workers, folder = list(synthesizer._all), synthesizer._workdir
         synthesizer.close()
-    assert all(not worker.alive for worker in synthesizer._all)
+    assert workers and all(not worker.alive for worker in workers)
+    assert not folder.exists()
+
+
+def test_a_forgotten_synthesizer_still_ends_its_process() -> None:
+    import gc
+
+    synthesizer = PiperSynthesizer()
+    process, folder = synthesizer._all[0].process, synthesizer._workdir
+    del synthesizer
+    gc.collect()
+    assert process.wait(timeout=10) is not None and not folder.exists()
 
 
 def test_espeak_is_the_fallback_voice() -> None:
