@@ -8,7 +8,6 @@ by every processor in their direction, and an `Interruption` empties the queues 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -70,10 +69,10 @@ class Processor:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            task, self._task = self._task, None
+            task.cancel()
+            # wait() rather than awaiting the task: our own caller's cancellation must not be swallowed
+            await asyncio.wait({task})
 
     async def idle(self) -> None:
         """Wait until this processor's queue is empty (for tests and orderly shutdown)."""
