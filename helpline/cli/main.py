@@ -165,6 +165,8 @@ def serve(
     sip_registrar: Annotated[str | None, typer.Option("--sip-registrar", help="PBX/trunk host[:port].")] = None,
     sip_user: Annotated[str, typer.Option("--sip-user", help="Extension to register (password from "
                                           "HELPLINE_SIP_PASSWORD).")] = "helpline",
+    cold_transfer: Annotated[bool, typer.Option("--cold-transfer", help="Hand calls to people with REFER "
+                                                "instead of ringing them first.")] = False,
     recognizer: Annotated[str, typer.Option("--recognizer", help="base, tiny.en or sphinx.")] = "base",
     voice: Annotated[str, typer.Option("--voice", help="piper or espeak.")] = "piper",
 ) -> None:
@@ -186,7 +188,7 @@ def serve(
     if phone:
         with console.status("Loading the speech models…"):
             line = _phone_line(runtime, api, sip_host or host, sip_port, rtp_ports, sip_public_host, sip_registrar,
-                               sip_user, recognizer, voice)
+                               sip_user, recognizer, voice, not cold_transfer)
     url = f"http://{host}:{port}"
     console.print(f"[bold green]{runtime.pack.business.name}[/bold green] is being served at {url}")
     console.print(f"  API docs: {url}/docs   health: {url}/api/v1/health   console: {url}/console")
@@ -213,13 +215,14 @@ def serve(
 
 
 def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str, public_host: str,
-                registrar: str | None, user: str, recognizer: str, voice: str) -> PhoneService | None:
+                registrar: str | None, user: str, recognizer: str, voice: str,
+                warm_transfer: bool = True) -> PhoneService | None:
     """The SIP line, or None (with a warning) when the voice extra is not installed."""
     import os
 
     try:
         from helpline.channels.phone.config import RegistrarConfig, SipConfig, parse_port_range
-        from helpline.channels.phone.service import PhoneService, Speaker
+        from helpline.channels.phone.service import PhoneService, PhoneSettings, Speaker
         from helpline.voice.setup import build_voice_services, load_speech_models
     except ImportError as error:
         console.print(f"[yellow]Phone calls are off: the voice extra is not installed ({error.name}).[/yellow]")
@@ -232,7 +235,7 @@ def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str
                     if registrar else None)
     config = SipConfig(host=host, port=port, rtp_ports=parse_port_range(rtp_ports), public_host=public_host,
                        user=user, display_name=runtime.pack.business.name, registrar=registration)
-    return PhoneService(services, config, Speaker(models.synthesizer))
+    return PhoneService(services, config, Speaker(models.synthesizer), PhoneSettings(warm_transfer=warm_transfer))
 
 
 @app.command()

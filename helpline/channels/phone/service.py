@@ -34,6 +34,7 @@ ACTOR = "system:phone"
 @dataclass(frozen=True)
 class PhoneSettings:
     transfer_ring_seconds: float = 20.0  # a person who does not answer by then: back to the caller
+    warm_transfer: bool = True  # False: hand the call over with REFER (the PBX rings the person)
     callback_poll_seconds: float = 30.0
     callback_ring_seconds: float = 30.0
     dial_callbacks: bool = True
@@ -169,7 +170,7 @@ class SipCallMedia:
 
     async def transfer(self, target: str, summary: str, warm: bool) -> bool:
         """Warm: ring the person, tell them who is coming, then connect the caller. Cold: REFER."""
-        if not warm:
+        if not (warm and self.settings.warm_transfer):
             try:
                 await self.call.refer(target)
             except (TransferFailed, CallFailed, TimeoutError) as error:

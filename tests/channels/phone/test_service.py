@@ -11,7 +11,7 @@ from helpline.voice.audio import rms
 from helpline.voice.frames import AudioIn
 from helpline.voice.synthesis import EspeakSynthesizer
 from tests.channels.phone.conftest import run
-from tests.channels.phone.peers import user_agent
+from tests.channels.phone.peers import Baresip, Recorder, tone, user_agent
 
 
 def test_the_queue_is_first_come_first_served_and_estimates_from_recent_calls() -> None:
@@ -68,3 +68,19 @@ async def _listen(call: PhoneCall, heard: list[float]) -> None:
     async for frame in call.receive():
         if isinstance(frame, AudioIn):
             heard.append(rms(frame.pcm))
+
+
+def test_a_cold_transfer_hands_the_caller_over_with_refer(tmp_path: Path) -> None:
+    async def scenario() -> tuple[bool, str]:
+        desk = Recorder(tone(500, 0.5), hang_up_after_playing=True)
+        settings = PhoneSettings(warm_transfer=False)
+        async with user_agent() as helpline, user_agent(desk, user="desk") as team, Baresip(tmp_path) as alice:
+            call = await helpline.call(alice.uri, timeout=5)
+            media = SipCallMedia(call, helpline, HeardSpeaker(), settings)
+            connected = await media.transfer(team.uri, "summary", warm=True)
+            await desk.wait_calls(1)
+            await media.close()
+            return connected, desk.records[0].call.caller
+
+    connected, caller = run(scenario(), timeout=60)
+    assert connected and caller.startswith("sip:alice@127.0.0.1")  # alice now calls the desk herself
