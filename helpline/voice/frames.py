@@ -88,6 +88,18 @@ class UserStoppedSpeaking(Frame):
     sample_rate: int
     started_at: float = 0.0
     ended_at: float = 0.0  # when the caller's speech ended (before the end-of-speech pause)
+    guess: int | None = None  # the UtteranceMayHaveEnded this confirms (no speech since it)
+
+
+@dataclass(frozen=True)
+class UtteranceMayHaveEnded(Frame):
+    """A short pause in the caller's speech: recognition may start on the audio so far, so that when the
+    pause turns out to be the end (`UserStoppedSpeaking.guess`), the words are ready sooner."""
+
+    pcm: bytes
+    sample_rate: int
+    guess: int
+    started_at: float = 0.0
 
 
 @dataclass(frozen=True)

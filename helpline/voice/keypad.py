@@ -40,6 +40,7 @@ from helpline.voice.frames import (
     KeypadDigit,
     Transcript,
     UserStoppedSpeaking,
+    UtteranceMayHaveEnded,
 )
 from helpline.voice.pipeline import Processor
 
@@ -80,7 +81,7 @@ class KeypadProcessor(Processor):
             await self.push(frame, direction)
         elif isinstance(frame, KeypadDigit):
             await self._key(frame)
-        elif self.mode == "card" and isinstance(frame, AudioIn):
+        elif self.mode == "card" and isinstance(frame, AudioIn | UtteranceMayHaveEnded):
             return  # nothing of the caller's audio travels on while a card number may be spoken or keyed
         elif isinstance(frame, UserStoppedSpeaking) and self._tones(frame):
             # The "speech" was the keys' own tones (phones that send in-band DTMF): not words.

@@ -35,7 +35,7 @@ import numpy as np
 
 from helpline.voice import models
 from helpline.voice.audio import resample, rms, to_float
-from helpline.voice.frames import Direction, Frame, Transcript, UserStoppedSpeaking
+from helpline.voice.frames import Direction, Frame, Transcript, UserStoppedSpeaking, UtteranceMayHaveEnded
 from helpline.voice.pipeline import Processor
 from helpline.voice.ports import Recognition, SpeechRecognizer
 
@@ -125,7 +125,7 @@ class WhisperRecognizer:
         model: str = "base",
         *,
         cache_dir: Path | None = None,
-        beam_size: int = 2,
+        beam_size: int = 1,
         cpu_threads: int = 0,
         num_workers: int = 1,
         compute_type: str = "int8",
@@ -309,14 +309,26 @@ class RecognitionProcessor(Processor):
 
             normalize = normalize_spoken
         self._normalize = normalize
+        self._early: tuple[int, asyncio.Task[Recognition]] | None = None
 
     def hints(self) -> Sequence[str]:
         return self._hints() if callable(self._hints) else self._hints
 
+    def _start(self, pcm: bytes, sample_rate: int) -> asyncio.Task[Recognition]:
+        audio = resample(pcm, sample_rate, self.recognizer.sample_rate)
+        return asyncio.create_task(asyncio.to_thread(self.recognizer.transcribe, audio, self.hints()))
+
     async def process(self, frame: Frame, direction: Direction) -> None:
+        if direction is Direction.DOWNSTREAM and isinstance(frame, UtteranceMayHaveEnded):
+            # Start on the audio so far; if this pause is the end, the words are ready sooner.
+            self._early = (frame.guess, self._start(frame.pcm, frame.sample_rate))
+            return
         if direction is Direction.DOWNSTREAM and isinstance(frame, UserStoppedSpeaking):
-            pcm = resample(frame.pcm, frame.sample_rate, self.recognizer.sample_rate)
-            recognition = await asyncio.to_thread(self.recognizer.transcribe, pcm, self.hints())
+            early, self._early = self._early, None
+            if early is not None and frame.guess is not None and early[0] == frame.guess:
+                recognition = await early[1]
+            else:
+                recognition = await self._start(frame.pcm, frame.sample_rate)
             text = self._normalize(recognition.text) if recognition.text else ""
             await self.push(Transcript(text, recognition.confidence, frame.ended_at), direction)
             return

@@ -21,7 +21,14 @@ import numpy as np
 
 from helpline.voice.audio import resample
 from helpline.voice.control import CallMetrics, SpeechDiscarded
-from helpline.voice.frames import AudioIn, Direction, Frame, UserStartedSpeaking, UserStoppedSpeaking
+from helpline.voice.frames import (
+    AudioIn,
+    Direction,
+    Frame,
+    UserStartedSpeaking,
+    UserStoppedSpeaking,
+    UtteranceMayHaveEnded,
+)
 from helpline.voice.pipeline import Processor
 
 _END_LEVEL = 0.03  # of the utterance's loudest 10 ms (-30 dB): quieter is the trailing off after speech
@@ -50,6 +57,7 @@ class VadSettings:
     release: float = 0.35  # ... and below this, once speaking, it is quiet
     start_ms: int = 64  # speech must score high this long (2 windows, plus the model's own lag) to count
     end_ms: int = 400  # this much quiet (after the score falls) ends the utterance
+    guess_ms: int = 100  # after this much quiet, recognition may start early (0: wait for the end)
     preroll_ms: int = 240  # audio kept from before the detected start (the onset the model scores late)
     tail_ms: int = 120  # audio kept after the last speech (final consonants are quiet)
     min_utterance_ms: int = 200  # shorter "speech" is discarded as noise
@@ -79,6 +87,8 @@ class VoiceActivityProcessor(Processor):
         self._started_at = 0.0
         self._last_voiced_end = 0.0
         self._quiet_run = 0
+        self._guesses = 0  # UtteranceMayHaveEnded sent so far
+        self._guess: int | None = None  # the one still valid (no speech since it)
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, AudioIn) and direction is Direction.DOWNSTREAM:
@@ -130,10 +140,14 @@ class VoiceActivityProcessor(Processor):
         if probability >= s.release:
             # between the two thresholds: not yet quiet, but not where the speech is said to end
             self._quiet_run = 0
+            self._guess = None
         else:
             self._quiet_run += 1
-        if self._quiet_run * self.window_seconds * 1000 >= s.end_ms:
+        quiet_ms = self._quiet_run * self.window_seconds * 1000
+        if quiet_ms >= s.end_ms:
             return [self._finish(now=end)]
+        if s.guess_ms and self._guess is None and quiet_ms >= s.guess_ms:
+            return [self._early_guess()]
         if (end - self._started_at) * 1000 >= s.max_utterance_ms:
             # Cut the monologue; the speech goes on as a new utterance from here.
             cut = self._finish(now=end, force=True)
@@ -142,8 +156,18 @@ class VoiceActivityProcessor(Processor):
             return [cut, UserStartedSpeaking(at=end)]
         return []
 
+    def _early_guess(self) -> Frame:
+        self._guesses += 1
+        self._guess = self._guesses
+        first = self._started_at - self.settings.preroll_ms / 1000
+        kept = [f for t, f in self._frames if t + _duration(f) > first]
+        rate = kept[0].sample_rate if kept else self.model_rate
+        return UtteranceMayHaveEnded(pcm=b"".join(f.pcm for f in kept), sample_rate=rate, guess=self._guess,
+                                     started_at=self._started_at)
+
     def _finish(self, now: float, force: bool = False) -> Frame:
         s = self.settings
+        guess, self._guess = (None if force else self._guess), None
         self._speaking = False
         self._voiced_run = 0
         self._quiet_run = 0
@@ -159,7 +183,7 @@ class VoiceActivityProcessor(Processor):
         self.metrics.last_speech_end = ended_at
         rate = kept[0].sample_rate if kept else self.model_rate
         return UserStoppedSpeaking(pcm=b"".join(f.pcm for f in kept), sample_rate=rate,
-                                   started_at=self._started_at, ended_at=ended_at)
+                                   started_at=self._started_at, ended_at=ended_at, guess=guess)
 
     def _refine_end(self, voiced_end: float) -> float:
         """The model's score decays a window or three after the voice stops; the signal's energy says

@@ -1,5 +1,5 @@
 from helpline.voice.control import CallMetrics, SpeechDiscarded
-from helpline.voice.frames import AudioIn, Frame, UserStartedSpeaking, UserStoppedSpeaking
+from helpline.voice.frames import AudioIn, Frame, UserStartedSpeaking, UserStoppedSpeaking, UtteranceMayHaveEnded
 from helpline.voice.vad import VadSettings, VoiceActivityProcessor
 from tests.voice.speech import RATE, chunks, script
 
@@ -18,7 +18,7 @@ def test_one_utterance_per_phrase_with_boundaries_within_100_ms() -> None:
     audio = script(0.6, "Where is my order? It was placed last week.", 1.2, "I would like to return an item.", 1.0,
                    "Thank you very much.", 1.0)
     events, metrics = run_vad(audio.pcm)
-    kinds = [type(e).__name__ for e in events]
+    kinds = [type(e).__name__ for e in events if not isinstance(e, UtteranceMayHaveEnded)]
     assert kinds == ["UserStartedSpeaking", "UserStoppedSpeaking"] * 3
     stops = [e for e in events if isinstance(e, UserStoppedSpeaking)]
     for stop, (start, end) in zip(stops, audio.spans, strict=True):
@@ -29,6 +29,11 @@ def test_one_utterance_per_phrase_with_boundaries_within_100_ms() -> None:
         assert end - start <= seconds <= end - start + 0.5
     # the caller's turn is over about end_ms after they stop talking
     assert all(0.4 <= delay <= 0.6 for delay in metrics.end_of_speech)
+    # each end confirms an early guess made in its final pause, so recognition could start sooner
+    guesses = {e.guess: e for e in events if isinstance(e, UtteranceMayHaveEnded)}
+    for stop in stops:
+        assert stop.guess in guesses and guesses[stop.guess].started_at == stop.started_at
+        assert len(guesses[stop.guess].pcm) >= len(stop.pcm) - 2 * RATE * 0.4  # all but the last pause
 
 
 def test_speech_start_is_reported_soon_after_the_onset() -> None:
