@@ -1,12 +1,21 @@
 import asyncio
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
 from helpline.understanding.entities import EntityExtractor
 from helpline.voice.audio import silence
-from helpline.voice.frames import Direction, Frame, KeypadDigit, Transcript, UserStoppedSpeaking
+from helpline.voice.frames import (
+    Direction,
+    Frame,
+    KeypadDigit,
+    Transcript,
+    UserStoppedSpeaking,
+    UtteranceMayHaveEnded,
+)
 from helpline.voice.pipeline import Pipeline, Processor
+from helpline.voice.ports import Recognition
 from helpline.voice.recognition import RecognitionProcessor, hints_prompt, whisper_confidence
 from helpline.voice.speakable import speakable
 from helpline.voice.spoken import normalize_spoken
@@ -98,3 +107,40 @@ def test_the_default_recogniser_is_the_shared_whisper_base() -> None:
     from helpline.voice.recognition import default_recognizer
 
     assert default_recognizer() is whisper()
+
+
+class CountingRecognizer:
+    """The real Whisper, counting how often it is asked."""
+
+    def __init__(self) -> None:
+        self.inner = whisper()
+        self.sample_rate = self.inner.sample_rate
+        self.heard: list[int] = []
+
+    def transcribe(self, pcm: bytes, hints: Sequence[str] = ()) -> Recognition:
+        self.heard.append(len(pcm))
+        return self.inner.transcribe(pcm, hints)
+
+
+def test_an_early_guess_confirmed_by_the_end_of_speech_is_transcribed_once() -> None:
+    speech = caller("I want to return order number four five six")
+
+    async def scenario(confirm: bool) -> tuple[list[Frame], list[int]]:
+        counting = CountingRecognizer()
+        sink = Collect()
+        pipeline = Pipeline([RecognitionProcessor(counting, hints=HINTS), sink])
+        await pipeline.start()
+        await pipeline.send(UtteranceMayHaveEnded(speech, PHONE_RATE, guess=1))
+        final = speech + silence(300, PHONE_RATE)  # the rest of the pause, as the end of speech carries
+        await pipeline.send(UserStoppedSpeaking(final, PHONE_RATE, guess=1 if confirm else None))
+        for _ in range(600):
+            if sink.seen:
+                break
+            await asyncio.sleep(0.05)
+        await pipeline.stop()
+        return sink.seen, counting.heard
+
+    seen, heard = asyncio.run(scenario(confirm=True))
+    assert len(heard) == 1 and isinstance(seen[0], Transcript) and "return" in seen[0].text
+    seen, heard = asyncio.run(scenario(confirm=False))  # the caller spoke again after the guess
+    assert len(heard) == 2 and heard[1] > heard[0] and "return" in seen[0].text  # type: ignore[attr-defined]
