@@ -861,6 +861,10 @@ class CallbackRepository(_Repository):
         """Mark done; a missed callback made late still counts as done."""
         return self._transition(callback_id, "done", actor, outcome, now, ("scheduled", "missed"))
 
+    def miss(self, callback_id: str, *, actor: str, outcome: str = "", now: datetime | None = None) -> Callback:
+        """Attempts were made and nobody was reached; a person can still call back (then it is done)."""
+        return self._transition(callback_id, "missed", actor, outcome, now, ("scheduled",))
+
     def cancel(self, callback_id: str, *, actor: str, outcome: str = "", now: datetime | None = None) -> Callback:
         return self._transition(callback_id, "cancelled", actor, outcome, now, ("scheduled", "missed"))
 

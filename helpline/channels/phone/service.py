@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,8 @@ class PhoneSettings:
     transfer_ring_seconds: float = 20.0  # a person who does not answer by then: back to the caller
     warm_transfer: bool = True  # False: hand the call over with REFER (the PBX rings the person)
     callback_poll_seconds: float = 30.0
+    callback_attempts: int = 3  # then the callback is marked missed for a person to pick up
+    callback_retry_seconds: float = 600.0  # between attempts at one number
     callback_ring_seconds: float = 30.0
     dial_callbacks: bool = True
     # How a customer's number becomes a SIP target: "{number}" goes to the registrar (trunk) as tel,
@@ -263,6 +266,7 @@ class PhoneService:
     on_outcome: Callable[[CallOutcome], Awaitable[None]] | None = None
     ua: SipUserAgent = field(init=False)
     _dialing: set[str] = field(default_factory=set, init=False)
+    _attempts: dict[str, tuple[int, float]] = field(default_factory=dict, init=False)  # id -> (count, last)
     queue: HoldQueue = field(init=False)
     _dialer: asyncio.Task[None] | None = field(default=None, init=False)
 
@@ -315,11 +319,17 @@ class PhoneService:
         with conversations.db.session() as session:
             due = [(c.id, c.phone, c.reason, c.ticket_id)
                    for c in CallbackRepository(session).due(conversations.clock(), actor=ACTOR)
-                   if c.phone and c.id not in self._dialing]
+                   if c.phone and c.id not in self._dialing and self._may_try(c.id)]
         results = await asyncio.gather(*(self._call_back(*item) for item in due))
         return list(results)
 
+    def _may_try(self, callback_id: str) -> bool:
+        _count, last = self._attempts.get(callback_id, (0, float("-inf")))
+        return time.monotonic() - last >= self.settings.callback_retry_seconds
+
     async def _call_back(self, callback_id: str, phone: str, reason: str, ticket_id: str | None) -> CallbackResult:
+        count, _ = self._attempts.get(callback_id, (0, 0.0))
+        self._attempts[callback_id] = (count + 1, time.monotonic())
         self._dialing.add(callback_id)
         try:
             return await self._place_callback(callback_id, phone, reason, ticket_id)
@@ -390,12 +400,17 @@ class PhoneService:
         now: datetime = self.services.conversations.clock()
         with self.services.conversations.db.session() as session:
             callbacks = CallbackRepository(session)
+            attempts = self._attempts.get(callback_id, (1, 0.0))[0]
             if done or outcome == "voicemail":
                 callbacks.complete(callback_id, actor=ACTOR, outcome=note, now=now)
+            elif attempts >= self.settings.callback_attempts:
+                callbacks.miss(callback_id, actor=ACTOR, outcome=f"{note} No answer after {attempts} attempts.",
+                               now=now)
+                note = f"{note} Gave up after {attempts} attempts: a person should call back."
             else:
                 callback = callbacks.get(callback_id, actor=ACTOR)
                 if callback is not None:
-                    callback.outcome = note  # still scheduled: the next poll tries again
+                    callback.outcome = note  # still scheduled: tried again after callback_retry_seconds
             if ticket_id is not None:
                 tickets = TicketRepository(session)
                 ticket = tickets.get(ticket_id, actor=ACTOR)

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from helpline.channels.phone import PhoneCall
-from helpline.channels.phone.service import HoldQueue, PhoneSettings, SipCallMedia, Speaker, wait_words
+from helpline.channels.phone import PhoneCall, SipConfig
+from helpline.channels.phone.service import (
+    HoldQueue,
+    PhoneService,
+    PhoneSettings,
+    SipCallMedia,
+    Speaker,
+    wait_words,
+)
+from helpline.runtime import Runtime
+from helpline.store.repositories import CallbackRepository
 from helpline.voice.audio import rms
 from helpline.voice.frames import AudioIn
+from helpline.voice.pipeline import Processor
 from helpline.voice.synthesis import EspeakSynthesizer
+from helpline.voice.transport import VoiceServices
 from tests.channels.phone.conftest import run
-from tests.channels.phone.peers import Baresip, Recorder, tone, user_agent
+from tests.channels.phone.peers import Baresip, Recorder, free_port_block, tone, user_agent
 
 
 def test_the_queue_is_first_come_first_served_and_estimates_from_recent_calls() -> None:
@@ -84,3 +97,41 @@ def test_a_cold_transfer_hands_the_caller_over_with_refer(tmp_path: Path) -> Non
 
     connected, caller = run(scenario(), timeout=60)
     assert connected and caller.startswith("sip:alice@127.0.0.1")  # alice now calls the desk herself
+
+
+def test_a_callback_nobody_answers_is_retried_then_marked_missed(make_runtime: Callable[[datetime], Runtime],
+                                                                 tmp_path: Path) -> None:
+    now = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    runtime = make_runtime(now)
+
+    def unused() -> Processor:
+        raise AssertionError("no call is answered in this test")
+
+    services = VoiceServices(runtime.conversations, runtime.pack, recognition=unused, synthesis=unused)
+    with runtime.db.session() as session:
+        callback_id = CallbackRepository(session).schedule(actor="test", due_at=now - timedelta(minutes=1),
+                                                           reason="your order", phone="+13125550123", now=now).id
+
+    async def busy_line(call: PhoneCall) -> None:
+        await call.hang_up()
+
+    async def scenario() -> list[str]:
+        outcomes = []
+        async with user_agent(busy_line, max_calls=0) as customer:
+            block = free_port_block(20)
+            config = SipConfig(host="127.0.0.1", port=0, rtp_ports=(block.first, block.last))
+            settings = PhoneSettings(dial_callbacks=False, callback_target=customer.uri, callback_attempts=2,
+                                     callback_retry_seconds=0.0)
+            phone = PhoneService(services, config, Speaker(EspeakSynthesizer()), settings)
+            await phone.start()
+            try:
+                for _ in range(3):
+                    outcomes += [r.outcome for r in await phone.dial_due_callbacks()]
+            finally:
+                await phone.stop()
+        return outcomes
+
+    assert run(scenario(), timeout=60) == ["busy", "busy"]  # the third poll finds nothing left to dial
+    with runtime.db.session() as session:
+        callback = CallbackRepository(session).get(callback_id, actor="test")
+        assert callback is not None and callback.status == "missed" and "2 attempts" in callback.outcome
