@@ -125,7 +125,7 @@ class WhisperRecognizer:
         model: str = "base",
         *,
         cache_dir: Path | None = None,
-        beam_size: int = 1,
+        beam_size: int = 2,
         cpu_threads: int = 0,
         num_workers: int = 1,
         compute_type: str = "int8",
