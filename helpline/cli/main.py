@@ -235,7 +235,9 @@ def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str
                     if registrar else None)
     config = SipConfig(host=host, port=port, rtp_ports=parse_port_range(rtp_ports), public_host=public_host,
                        user=user, display_name=runtime.pack.business.name, registrar=registration)
-    return PhoneService(services, config, Speaker(models.synthesizer), PhoneSettings(warm_transfer=warm_transfer))
+    # Callbacks are dialled only through a trunk: without one a customer's number has nowhere to go.
+    settings = PhoneSettings(warm_transfer=warm_transfer, dial_callbacks=registration is not None)
+    return PhoneService(services, config, Speaker(models.synthesizer), settings)
 
 
 @app.command()
