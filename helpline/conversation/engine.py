@@ -176,12 +176,7 @@ class Engine:
         turn = _Turn(state, context)
         if phone and not state.known.get("phone"):
             state.known["phone"] = phone
-        known_phone, email = self._contact(state)
-        sla = parse_duration(self.pack.business.callback_sla)
-        due = context.now + sla
-        turn.events.append(CallbackRequested("Escalation: nobody was free to take the call", due, known_phone, email))
-        state.steps_taken.append(f"Transfer not answered; callback booked by {self._local_time(due)}")
-        self._say(turn, "handoff_unanswered", phone=known_phone, due=self._local_time(due))
+        self._book_callback(turn, "Escalation: the transfer was not answered", None, None, reply="handoff_unanswered")
         return TurnResult(replies=turn.replies, events=turn.events)
 
     def end(self, state: ConversationState, context: TurnContext, reason: str = "ended") -> TurnResult:
@@ -924,7 +919,8 @@ class Engine:
         return (state.known.get("phone") or customer.get("phone"),
                 state.known.get("email") or customer.get("email"))
 
-    def _book_callback(self, turn: _Turn, reason: str, within: str | None, run: ProcedureRun | None) -> None:
+    def _book_callback(self, turn: _Turn, reason: str, within: str | None, run: ProcedureRun | None,
+                       reply: str = "callback_booked") -> None:
         state = turn.state
         sla = parse_duration(within or self.pack.business.callback_sla)
         due = turn.context.now + sla
@@ -936,7 +932,7 @@ class Engine:
             if record.outcome == "open":
                 record.outcome = "callback"
                 break
-        self._say(turn, "callback_booked", phone=phone, due=self._local_time(due))
+        self._say(turn, reply, phone=phone, due=self._local_time(due))
 
     def _local_time(self, moment: datetime) -> str:
         from zoneinfo import ZoneInfo
