@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from helpline.channels.phone.config import SipConfig
-from helpline.channels.phone.ua import CallFailed, PhoneCall, SipUserAgent, TransferFailed
+from helpline.channels.phone.ua import CallFailed, PhoneCall, SipUserAgent, TransferFailed, relay_frame
 from helpline.store.repositories import CallbackRepository, TicketRepository
 from helpline.voice.answering import Answer, AnsweringListener
 from helpline.voice.audio import resample
@@ -135,11 +135,8 @@ class SipCallMedia:
                     self.recorder.caller(frame.pcm)
                 if person is None:
                     self._inbox.put_nowait(frame)
-                elif isinstance(frame, AudioIn):
-                    if not person.ended and person.queued_seconds() < 0.2:
-                        await person.play(frame.pcm)
-                else:
-                    person.send_digits(frame.digit)
+                elif not person.ended:
+                    await relay_frame(frame, person)
         finally:
             self._inbox.put_nowait(None)
             if self._person is not None and not self._person.ended:
@@ -232,8 +229,7 @@ class SipCallMedia:
         async for frame in person.receive():
             if self.call.ended:
                 break
-            if isinstance(frame, AudioIn) and self.call.queued_seconds() < 0.2:
-                await self.call.play(frame.pcm)
+            await relay_frame(frame, self.call)
         self.queue.handled(asyncio.get_running_loop().time() - bridged_at)
         # whoever hangs up first ends the bridge for both
         await self.call.hang_up()

@@ -1202,6 +1202,16 @@ def _usable_host(bound: str, peer: str | None) -> str:
 # --- bridging -------------------------------------------------------------------------------------
 
 
+async def relay_frame(frame: AudioIn | KeypadDigit, sink: PhoneCall, max_queue_seconds: float = 0.2) -> None:
+    """Pass one frame of a bridged call to the other leg. Audio beyond `max_queue_seconds` of backlog is
+    dropped, so a side whose clock runs fast cannot build up delay."""
+    if isinstance(frame, AudioIn):
+        if sink.queued_seconds() < max_queue_seconds:
+            await sink.play(frame.pcm)
+    else:
+        sink.send_digits(frame.digit)
+
+
 async def bridge(first: PhoneCall, second: PhoneCall, *, hang_up_both: bool = True,
                  max_queue_seconds: float = 0.2) -> PhoneCall:
     """Relay audio (and keypad presses) both ways until one side hangs up; returns the call that ended.
@@ -1218,11 +1228,7 @@ async def bridge(first: PhoneCall, second: PhoneCall, *, hang_up_both: bool = Tr
                 return
             if frame.received_at and frame.received_at < started:
                 continue
-            if isinstance(frame, AudioIn):
-                if sink.queued_seconds() < max_queue_seconds:
-                    await sink.play(frame.pcm)
-            else:
-                sink.send_digits(frame.digit)
+            await relay_frame(frame, sink, max_queue_seconds)
 
     forward = asyncio.create_task(relay(first, second), name="bridge:forward")
     backward = asyncio.create_task(relay(second, first), name="bridge:backward")
