@@ -1,10 +1,12 @@
-"""Write a benchmark's figures into its own section of docs/benchmarks.md, with the machine."""
+"""Write a benchmark's figures into its own section of docs/benchmarks.md, with the machine; and the small
+measurements several benchmarks share."""
 
 from __future__ import annotations
 
 import os
 import platform
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,3 +36,17 @@ def write_section(name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     BENCHMARKS.write_text(text)
+
+
+def memory_mb(pid: int, field: str = "VmHWM") -> float:
+    """A process's memory from /proc: VmHWM is its peak RSS so far, VmRSS its RSS now."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank; 0.0 for no values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else 0.0

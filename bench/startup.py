@@ -17,28 +17,29 @@ from pathlib import Path
 
 import httpx
 
-from bench.report import write_section
+from bench.report import memory_mb, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def wait_healthy(process: subprocess.Popen[bytes], port: int, timeout: float = 180.0) -> None:
+    """Until `helpline serve` answers /api/v1/health; exits the benchmark if it dies or takes too long."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if process.poll() is not None:
+            sys.exit(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=0.5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    sys.exit(f"server did not become healthy within {timeout:g} s")
 
 
 def start_once(tmp: str, phone: bool = False) -> tuple[float, float]:
@@ -47,20 +48,13 @@ def start_once(tmp: str, phone: bool = False) -> tuple[float, float]:
     command = [
         str(ROOT / ".venv" / "bin" / "helpline"), "serve", "--pack", str(ROOT / "examples" / "demo"),
         "--db", f"sqlite:///{tmp}/helpline.db", "--port", str(port), "--log-level", "warning",
-        *(["--sip-port", str(free_udp_port())] if phone else ["--no-phone"]),
+        *(["--sip-port", str(free_port(socket.SOCK_DGRAM))] if phone else ["--no-phone"]),
     ]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        while time.perf_counter() - started < 180:
-            if process.poll() is not None:
-                sys.exit(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=0.5).status_code == 200:
-                    return time.perf_counter() - started, peak_rss_mb(process.pid)
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        sys.exit("server did not become healthy within 180 s")
+        wait_healthy(process, port)
+        return time.perf_counter() - started, memory_mb(process.pid)
     finally:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGTERM)

@@ -18,15 +18,13 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from bench.report import machine, write_section
+from bench.report import machine, memory_mb, percentile, write_section
+from bench.startup import free_port, wait_healthy
 from helpline.channels.phone import PhoneCall, SipConfig, SipUserAgent
 from helpline.voice.audio import resample, rms
 from helpline.voice.frames import AudioIn
@@ -44,12 +42,6 @@ QUESTIONS = [
 ]
 VOICED = 300.0  # RMS of a 20 ms frame above this is speech, not line noise or comfort silence
 QUIET_AFTER_REPLY = 1.2  # the agent has finished once it has been quiet this long
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def speech(text: str, voice: str = "en-us") -> bytes:
@@ -116,18 +108,6 @@ async def one_call(ua: SipUserAgent, target: str, questions: list[bytes]) -> lis
     return latencies
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 async def measure(concurrency: list[int], questions: int) -> str:
     http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
     rtp_low = 30000 + (os.getpid() % 1000) * 20
@@ -137,17 +117,9 @@ async def measure(concurrency: list[int], questions: int) -> str:
                    "--rtp-ports", f"{rtp_low}-{rtp_low + 199}", "--log-level", "warning"]
         server = subprocess.Popen(command, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            started = time.monotonic()
-            while time.monotonic() - started < 240:
-                if server.poll() is not None:
-                    sys.exit(f"server exited: {server.stderr.read().decode() if server.stderr else ''}")
-                try:
-                    if httpx.get(f"http://127.0.0.1:{http_port}/api/v1/health", timeout=0.5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.2)
+            wait_healthy(server, http_port, timeout=240)
             await asyncio.sleep(1.0)  # the SIP line starts just before the HTTP server
-            idle_rss = rss_mb(server.pid)
+            idle_rss = memory_mb(server.pid, "VmRSS")
             audio = [speech(q, voice) for q, voice in zip(QUESTIONS[:questions],
                                                           ["en-us", "en-gb", "en-us+m3", "en-us+f2"] * 4,
                                                           strict=False)]
@@ -163,10 +135,10 @@ async def measure(concurrency: list[int], questions: int) -> str:
                     failures = sum(1 for r in results if isinstance(r, BaseException))
                     values = [v for r in results if isinstance(r, list) for v in r]
                     answered = [v for v in values if v != float("inf")]
-                    peak = rss_mb(server.pid)
+                    peak = memory_mb(server.pid, "VmRSS")
                     row = (calls, len(values), len(values) - len(answered) + failures,
                            statistics.median(answered) if answered else float("nan"),
-                           percentile(answered, 0.95) if answered else float("nan"), peak)
+                           percentile(answered, 95) if answered else float("nan"), peak)
                     print(f"{calls} concurrent call(s): {row[1]} turns, {row[2]} unanswered/failed, "
                           f"p50 {row[3] * 1000:.0f} ms, p95 {row[4] * 1000:.0f} ms, server RSS {peak:.0f} MB")
                     rows.append(row)

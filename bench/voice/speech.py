@@ -14,10 +14,9 @@ import argparse
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from bench.report import write_section
-from bench.voice.wer import percentile, phone_band, rss_mb
+from bench.report import memory_mb, percentile, write_section
+from bench.voice.wer import phone_band, rss_mb
 from helpline.voice.audio import resample, silence
 from helpline.voice.frames import AgentSpeech, AudioOut, Direction, Frame, UtteranceDone
 from helpline.voice.pipeline import Pipeline, Processor
@@ -35,13 +34,6 @@ REPLIES = [
     "One moment while I check that for you.",
     "Okay, I've cancelled your subscription. You won't be charged again.",
 ]
-
-
-def _pid_peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class _Sink(Processor):
@@ -122,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             timing.append(f"| {name} | {percentile(waits, 50) * 1000:.0f} ms | {percentile(waits, 95) * 1000:.0f} ms "
                           f"| {elapsed / audio:.3f} |")
         lines.append(f"| piper joe (en_US medium) | {piper_load:.2f} s (process start + voice) | "
-                     f"{_pid_peak_rss_mb(piper._all[0].process.pid):.0f} MB peak | its own process |")
+                     f"{memory_mb(piper._all[0].process.pid):.0f} MB peak | its own process |")
         lines.append("| espeak-ng | none | a few MB per sentence | a process per sentence |")
         lines += ["", f"Server process RSS with the three recognisers loaded: {rss_mb():.0f} MB "
                   f"(the bench process itself started at {base_rss:.0f} MB).", "", *timing]

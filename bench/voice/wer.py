@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import subprocess
 import sys
 import time
@@ -33,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.report import write_section
+from bench.report import memory_mb, percentile, write_section
 from helpline.voice.audio import pcm_to_ulaw, resample, ulaw_to_pcm
 from helpline.voice.ports import SpeechRecognizer
 from helpline.voice.speakable import speakable
@@ -227,11 +228,6 @@ class Score:
         self.worst += other.worst
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else 0.0
-
-
 def load_utterances(limit: int | None = None) -> list[str]:
     lines = [ln.strip() for ln in UTTERANCES.read_text(encoding="utf-8").splitlines()]
     found = [ln for ln in lines if ln and not ln.startswith("#")]
@@ -239,10 +235,8 @@ def load_utterances(limit: int | None = None) -> list[str]:
 
 
 def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """This process's RSS now."""
+    return memory_mb(os.getpid(), "VmRSS")
 
 
 def _ms(values: Sequence[float], q: float) -> str:
