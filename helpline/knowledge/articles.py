@@ -195,28 +195,23 @@ def _chunks(text: str, max_chars: int) -> list[str]:
     pieces: list[str] = []
     for p in paragraphs:
         pieces.extend(_split_long(p, max_chars) if len(p) > max_chars else [p])
-    chunks: list[str] = []
-    current = ""
-    for piece in pieces:
-        if current and len(current) + 2 + len(piece) > max_chars:
-            chunks.append(current)
-            current = piece
-        else:
-            current = f"{current}\n\n{piece}" if current else piece
-    if current:
-        chunks.append(current)
-    return chunks
+    return _pack(pieces, max_chars, "\n\n")
 
 
 def _split_long(paragraph: str, max_chars: int) -> list[str]:
+    return _pack(_SENTENCE_END.split(paragraph), max_chars, " ")
+
+
+def _pack(pieces: Iterable[str], max_chars: int, joiner: str) -> list[str]:
+    """Join consecutive pieces while they fit in `max_chars` (a piece longer than that stands alone)."""
     out: list[str] = []
     current = ""
-    for sentence in _SENTENCE_END.split(paragraph):
-        if current and len(current) + 1 + len(sentence) > max_chars:
+    for piece in pieces:
+        if current and len(current) + len(joiner) + len(piece) > max_chars:
             out.append(current)
-            current = sentence
+            current = piece
         else:
-            current = f"{current} {sentence}" if current else sentence
+            current = f"{current}{joiner}{piece}" if current else piece
     if current:
         out.append(current)
     return out
