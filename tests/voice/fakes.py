@@ -27,6 +27,21 @@ from helpline.voice.synthesis import EspeakSynthesizer, SynthesisProcessor
 from tests.voice.speech import RATE, chunks, speak
 
 
+class Collect(Processor):
+    """Keeps every frame that reaches it (`seen`, in arrival order; also split by direction) and passes it on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[Frame] = []
+        self.downstream: list[Frame] = []
+        self.upstream: list[Frame] = []
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        self.seen.append(frame)
+        (self.upstream if direction is Direction.UPSTREAM else self.downstream).append(frame)
+        await self.push(frame, direction)
+
+
 @dataclass
 class Heard:
     at: float

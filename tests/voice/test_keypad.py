@@ -9,7 +9,6 @@ from helpline.pack.models import MenuOption, Procedure, SlotSpec, Step
 from helpline.voice.control import KeypadMode, KeypadPrompt, KeyPressed, PauseAgent, ResumeAgent
 from helpline.voice.frames import (
     AudioIn,
-    Direction,
     Frame,
     Interruption,
     KeypadDigit,
@@ -17,21 +16,11 @@ from helpline.voice.frames import (
     UserStoppedSpeaking,
 )
 from helpline.voice.keypad import KeypadProcessor, KeypadSettings, PhoneMenu, wants_card
-from helpline.voice.pipeline import Pipeline, Processor
+from helpline.voice.pipeline import Pipeline
 from tests.conftest import DEMO
+from tests.voice.fakes import Collect
 
 CARD = "4111111111111111"
-
-
-class Collect(Processor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[Frame] = []
-        self.upstream: list[Frame] = []
-
-    async def process(self, frame: Frame, direction: Direction) -> None:
-        (self.upstream if direction is Direction.UPSTREAM else self.seen).append(frame)
-        await self.push(frame, direction)
 
 
 def press(keys: str, mode: str | None = None, wait: float = 0.0, before: list[Frame] | None = None,
@@ -49,7 +38,7 @@ def press(keys: str, mode: str | None = None, wait: float = 0.0, before: list[Fr
         await asyncio.sleep(wait)
         await pipeline.idle()
         await pipeline.stop()
-        return tail.seen, head.upstream
+        return tail.downstream, head.upstream
 
     return asyncio.run(scenario())
 
@@ -142,7 +131,7 @@ def test_the_tones_of_keys_are_not_speech() -> None:
         await asyncio.sleep(0.3)
         await pipeline.idle()
         await pipeline.stop()
-        return tail.seen
+        return tail.downstream
 
     frames = asyncio.run(scenario())
     assert not any(isinstance(f, UserStoppedSpeaking | KeypadPrompt | Interruption) for f in frames)

@@ -2,6 +2,7 @@ import asyncio
 
 from helpline.voice.frames import AgentSpeech, Direction, Frame, Interruption, Transcript
 from helpline.voice.pipeline import Pipeline, Processor
+from tests.voice.fakes import Collect
 
 
 class Upper(Processor):
@@ -10,16 +11,6 @@ class Upper(Processor):
             await self.push(AgentSpeech(frame.text.upper()), direction)
         else:
             await self.push(frame, direction)
-
-
-class Collect(Processor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[Frame] = []
-
-    async def process(self, frame: Frame, direction: Direction) -> None:
-        self.seen.append(frame)
-        await self.push(frame, direction)
 
 
 class Slow(Processor):

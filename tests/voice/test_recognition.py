@@ -7,18 +7,18 @@ import numpy as np
 from helpline.understanding.entities import EntityExtractor
 from helpline.voice.audio import silence
 from helpline.voice.frames import (
-    Direction,
     Frame,
     KeypadDigit,
     Transcript,
     UserStoppedSpeaking,
     UtteranceMayHaveEnded,
 )
-from helpline.voice.pipeline import Pipeline, Processor
+from helpline.voice.pipeline import Pipeline
 from helpline.voice.ports import Recognition
 from helpline.voice.recognition import RecognitionProcessor, hints_prompt, whisper_confidence
 from helpline.voice.speakable import speakable
 from helpline.voice.spoken import normalize_spoken
+from tests.voice.fakes import Collect
 from tests.voice.speech_models import HINTS, PHONE_RATE, caller, sphinx, whisper, wideband
 
 
@@ -55,15 +55,6 @@ def test_pocketsphinx_is_a_light_fallback() -> None:
     heard = recognizer.transcribe(wideband(caller("I want to return my order")))
     assert heard.confidence > 0 and ("order" in heard.text or heard.text == "")
     assert recognizer.transcribe(wideband(silence(1000, PHONE_RATE))).text == ""
-
-
-class Collect(Processor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[Frame] = []
-
-    async def process(self, frame: Frame, direction: Direction) -> None:
-        self.seen.append(frame)
 
 
 def test_the_processor_turns_an_utterance_into_a_normalised_transcript() -> None:

@@ -15,25 +15,15 @@ from helpline.voice.frames import (
     Transcript,
     UtteranceDone,
 )
-from helpline.voice.pipeline import Pipeline, Processor
+from helpline.voice.pipeline import Pipeline
 from helpline.voice.transport import TransportIn, TransportOut
 from helpline.voice.turns import BargeIn, TurnSettings, TurnTaking, is_backchannel
 from helpline.voice.vad import VoiceActivityProcessor
-from tests.voice.fakes import EspeakSynthesis, FakeCall, ScriptedRecognition
+from tests.voice.fakes import Collect, EspeakSynthesis, FakeCall, ScriptedRecognition
 from tests.voice.speech import RATE, speak
 
 LONG_REPLY = ("Your order B B one zero zero zero one left our roastery on Monday and is with the courier now. "
               "It should reach you by Thursday afternoon, and you will get a text message when it is out for delivery.")
-
-
-class Collect(Processor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[Frame] = []
-
-    async def process(self, frame: Frame, direction: Direction) -> None:
-        self.seen.append(frame)
-        await self.push(frame, direction)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
