@@ -31,6 +31,13 @@ def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
     return value if value in allowed else None
 
 
+def _ticket_or_404(repo: TicketRepository, number: int, actor: str) -> Ticket:
+    ticket = repo.get_by_number(number, actor=actor)
+    if ticket is None:
+        raise ConsoleDenied(404, f"No ticket #{number}.")
+    return ticket
+
+
 def tickets_router() -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -61,9 +68,7 @@ def tickets_router() -> APIRouter:
         db = runtime_of(request).db
         with db.session() as session:
             repo = TicketRepository(session)
-            ticket = repo.get_by_number(number, actor=user.actor)
-            if ticket is None:
-                raise ConsoleDenied(404, f"No ticket #{number}.")
+            ticket = _ticket_or_404(repo, number, user.actor)
             conversations = ConversationRepository(session)
             threads = []
             merged = repo.merged_into(ticket.id)
@@ -87,9 +92,7 @@ def tickets_router() -> APIRouter:
         db = runtime_of(request).db
         with db.session() as session:
             repo = TicketRepository(session)
-            ticket = repo.get_by_number(number, actor=user.actor)
-            if ticket is None:
-                raise ConsoleDenied(404, f"No ticket #{number}.")
+            ticket = _ticket_or_404(repo, number, user.actor)
             try:
                 repo.update(ticket.id, actor=user.actor, status=status, priority=priority, notes=notes[:20_000])
             except ValueError as exc:
