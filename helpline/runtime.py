@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -41,6 +41,7 @@ class Runtime:
     knowledge: KnowledgeIndex
     operations: PackOperations
     conversations: ConversationService
+    products: list[ProductInfo] = field(default_factory=list)  # the catalogue, as read once at start-up
 
 
 def open_database(url: str | None) -> Database:
@@ -93,6 +94,7 @@ class PackModels:
 
     understander: EmbeddedUnderstander
     knowledge: KnowledgeIndex
+    products: list[ProductInfo] = field(default_factory=list)
 
 
 def default_embedder(cache_dir: Path | None = Path("var/cache")) -> Embedder:
@@ -105,16 +107,17 @@ def default_embedder(cache_dir: Path | None = Path("var/cache")) -> Embedder:
 
 def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embedder | None = None) -> PackModels:
     embedder = embedder or default_embedder()
+    products = catalogue_products(pack, operations)
     understander = EmbeddedUnderstander.build(
         phrasings={pid: list(proc.triggers) for pid, proc in pack.procedures.items()},
         id_formats=dict(pack.business.id_formats),
-        products=catalogue_products(pack, operations),
+        products=products,
         default_region=pack.business.phone_region,
         embedder=embedder,
     )
     knowledge = KnowledgeIndex(embedder)
     knowledge.build(load_articles(pack.knowledge_dir))
-    return PackModels(understander, knowledge)
+    return PackModels(understander, knowledge, products)
 
 
 def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations) -> Engine:
@@ -143,4 +146,5 @@ def build_runtime(
     models = models or build_models(pack, operations)
     engine = build_engine(pack, models, operations)
     service = ConversationService(engine, database, clock=clock)
-    return Runtime(pack, database, database.url, records, engine, models.knowledge, operations, service)
+    return Runtime(pack, database, database.url, records, engine, models.knowledge, operations, service,
+                   models.products)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from helpline.runtime import Runtime, catalogue_products
+from helpline.runtime import Runtime
 from helpline.voice.pipeline import Processor
 from helpline.voice.ports import SpeechRecognizer, SpeechSynthesizer
 from helpline.voice.recognition import RecognitionProcessor, default_recognizer
@@ -20,7 +20,7 @@ MAX_HINTS = 60  # Whisper's prompt is short: the business's own words first
 def vocabulary(runtime: Runtime) -> list[str]:
     """Words a caller of this business says that a general recogniser may not expect."""
     words: dict[str, None] = {runtime.pack.business.name: None}
-    for product in catalogue_products(runtime.pack, runtime.operations):
+    for product in runtime.products:
         words.setdefault(product.name, None)
     for procedure in runtime.pack.procedures.values():
         words.setdefault(procedure.title, None)
