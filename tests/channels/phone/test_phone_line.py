@@ -164,7 +164,7 @@ def test_a_due_callback_is_made_and_a_person_answering_is_recorded_on_the_ticket
                 ticket = TicketRepository(session).create(actor="test", channel="phone", status="awaiting_callback",
                                                           summary="Grinder rattles", now=OPEN)
                 callback = CallbackRepository(session).schedule(
-                    actor="test", due_at=OPEN - timedelta(minutes=5), reason="your grinder repair",
+                    actor="test", due_at=OPEN - timedelta(minutes=5), reason="your espresso machine repair",
                     ticket_id=ticket.id, phone="+13125550123", now=OPEN)
                 callback_id, ticket_id = callback.id, ticket.id
             dialing = asyncio.create_task(phone.dial_due_callbacks())
@@ -182,7 +182,7 @@ def test_a_due_callback_is_made_and_a_person_answering_is_recorded_on_the_ticket
     status, notes, heard = asyncio.run(scenario())
     assert status == "done"
     assert "reached the customer" in notes
-    assert "returning your call" in heard and "grind" in heard
+    assert "returning your call" in heard and "espresso" in heard
 
 
 @pytest.mark.timeout(240)
@@ -198,7 +198,7 @@ def test_a_callback_answered_by_voicemail_leaves_a_message_after_the_beep(
             conversations = phone.services.conversations
             with conversations.db.session() as session:
                 callback = CallbackRepository(session).schedule(
-                    actor="test", due_at=OPEN - timedelta(minutes=1), reason="your grinder repair",
+                    actor="test", due_at=OPEN - timedelta(minutes=1), reason="your espresso machine repair",
                     phone="+13125550199",
                     now=OPEN)
                 callback_id = callback.id
@@ -212,7 +212,7 @@ def test_a_callback_answered_by_voicemail_leaves_a_message_after_the_beep(
 
     outcome, heard = asyncio.run(scenario())
     assert "voicemail" in outcome
-    assert "returning your call" in heard and "grind" in heard
+    assert "returning your call" in heard and "espresso" in heard
 
 
 def with_menu(phone: PhoneService) -> None:
