@@ -17,6 +17,7 @@ from helpline.pack.models import (
     Procedure,
     Replies,
 )
+from helpline.pack.records import RecordsDeclaration
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -47,6 +48,7 @@ class BusinessPack:
     procedures: dict[str, Procedure]
     replies: dict[str, list[str]]
     email_templates: dict[str, str] = field(default_factory=dict)
+    records: RecordsDeclaration | None = None  # records.yaml: the customer's own records (optional)
 
     @property
     def knowledge_dir(self) -> Path:
@@ -215,9 +217,17 @@ def load_pack(root: Path | str) -> BusinessPack:
     for article_error in _check_articles(root):
         errors.append(article_error)
 
+    records: RecordsDeclaration | None = None
+    if (root / "records.yaml").exists():
+        records = _load_model(root / "records.yaml", root, RecordsDeclaration, errors)
+        if records is not None and operations is not None:
+            records_node = _read_yaml(root / "records.yaml", root, [])[1]
+            for loc, message in records.check_operations(list(operations.operations)):
+                errors.append(PackError("records.yaml", _node_line(records_node, loc), message))
+
     if business is None or operations is None:
         raise PackInvalid(errors)
-    pack = BusinessPack(root, business, operations, procedures, replies, email_templates)
+    pack = BusinessPack(root, business, operations, procedures, replies, email_templates, records=records)
     _cross_check(pack, nodes, errors)
     if errors:
         raise PackInvalid(errors)
