@@ -14,7 +14,7 @@ from helpline.connectors.gateway import PackOperations
 from helpline.connectors.sql import SqlOperations
 from helpline.conversation.engine import Engine
 from helpline.conversation.ports import Embedder
-from helpline.knowledge.answer import best_answer
+from helpline.knowledge.answer import best_answer, covers_question
 from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
 from helpline.pack.loader import BusinessPack, load_pack
@@ -22,6 +22,7 @@ from helpline.store.db import Database, default_url
 from helpline.understanding.embedding_cache import CachedEmbedder
 from helpline.understanding.embeddings import MODEL_SHA256, MiniLMEmbedder
 from helpline.understanding.entities import ProductInfo
+from helpline.understanding.interpreter import EmbeddedInterpreter
 from helpline.understanding.slots import ExtractorSlotReader
 from helpline.understanding.understander import EmbeddedUnderstander
 
@@ -121,14 +122,18 @@ def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embed
 
 
 def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations) -> Engine:
-    return Engine(
+    slot_reader = ExtractorSlotReader(models.understander.extractor)
+    interpreter = EmbeddedInterpreter(models.understander, pack.procedures, slot_reader)
+    engine = Engine(
         pack,
-        understander=models.understander,
-        slot_reader=ExtractorSlotReader(models.understander.extractor),
+        interpreter=interpreter,
+        slot_reader=slot_reader,
         knowledge=models.knowledge,
         operations=operations,
         kb_answer=best_answer,
     )
+    engine.kb_covers = covers_question
+    return engine
 
 
 def build_runtime(

@@ -78,9 +78,11 @@ class CancelProcedure:
 
 @dataclass(frozen=True)
 class AskKnowledge:
-    """A general question the knowledge base may answer."""
+    """A general question the knowledge base may answer; ``otherwise`` when it has no good answer."""
 
     query: str
+    otherwise: StartProcedure | None = None
+    question: bool = True  # asked as a question (else a statement the knowledge base may still cover)
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class Interpretation:
     language: str = "en"
     confident: bool = True  # False: a hybrid setup may ask a language model for a second opinion
     source: str = "embedded"  # which generator produced it ("embedded", "llm", ...)
+    warnings: tuple[str, ...] = ()  # e.g. "instruction_injection": an attempt to change the agent's rules
 
     def first(self, kind: type[Any]) -> Any | None:
         return next((c for c in self.commands if isinstance(c, kind)), None)

@@ -47,6 +47,13 @@ class ProcedureFinished:
 
 
 @dataclass(frozen=True)
+class HandoffNote:
+    """Something the customer added after the hand-off, for the person taking over."""
+
+    note: str
+
+
+@dataclass(frozen=True)
 class KnowledgeGap:
     question: str
     best_score: float

@@ -40,8 +40,12 @@ class RequestRecord:
     tags: list[str] = field(default_factory=list)
 
 
+SCHEMA_VERSION = 2
+
+
 @dataclass
 class ConversationState:
+    schema_version: int = SCHEMA_VERSION
     turn: int = 0
     customer: dict[str, Any] | None = None  # the verified customer's record
     verification: Verification = field(default_factory=Verification)
@@ -64,6 +68,12 @@ class ConversationState:
     reprompted_turn: int = -1  # the customer turn after which we last asked "are you still there?"
     sentiment: float = 0.0
     max_frustration: float = 0.0
+    problem: str = ""  # the customer's problem in their own words (redacted), for the ticket and hand-off
+    pending_record_question: str = ""  # asked before verification; answered once verified
+    record_focus: str | None = None  # the record being talked about ("that order", "the other one")
+    awaiting_contact: str | None = None  # a callback promised once we have a number or email: its reason
+    escalated_tier: str | None = None
+    handoff_notes: list[str] = field(default_factory=list)
 
     @property
     def verified(self) -> bool:
@@ -83,12 +93,23 @@ class ConversationState:
     def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
         if not data:
             return cls()
-        data = dict(data)
-        state = cls(**{k: v for k, v in data.items() if k not in ("active", "suspended", "verification",
-                                                                   "requests")})
+        data = upgrade(dict(data))
+        known_fields = set(cls.__dataclass_fields__)
+        state = cls(**{k: v for k, v in data.items() if k in known_fields and k not in (
+            "active", "suspended", "verification", "requests")})
         if data.get("active"):
             state.active = ProcedureRun(**data["active"])
         state.suspended = [ProcedureRun(**run) for run in data.get("suspended", [])]
         state.verification = Verification(**data.get("verification", {}))
         state.requests = [RequestRecord(**r) for r in data.get("requests", [])]
         return state
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a stored state written by an older version up to SCHEMA_VERSION (conversations survive
+    an upgrade mid-conversation)."""
+    version = int(data.get("schema_version", 1))
+    if version < 2:
+        # v1 had no schema_version and none of the hand-off / record fields: their defaults apply.
+        data["schema_version"] = 2
+    return data

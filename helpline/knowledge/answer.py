@@ -10,6 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
+
 from helpline.conversation.ports import KnowledgeHit
 from helpline.knowledge.markdown import strip_markdown
 
@@ -77,3 +79,40 @@ def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0) -> KB
         section=top.section,
         confidence=top.score,
     )
+
+
+# Words that carry no topic: a question may use any of them without the passage doing so.
+_FILLER = frozenset([
+    "about", "after", "again", "also", "always", "another", "anything", "anyway", "back", "because", "been",
+    "before", "being", "best", "better", "both", "bought", "came", "cannot", "come", "could", "didn", "does",
+    "doesn", "doing", "done", "down", "each", "else", "even", "ever", "every", "from", "gets", "getting",
+    "give", "going", "good", "have", "having", "hello", "here", "into", "just", "keep", "know", "like",
+    "little", "long", "look", "looking", "made", "make", "many", "maybe", "more", "most", "much", "must",
+    "need", "needs", "never", "next", "okay", "once", "only", "other", "over", "please", "pretty", "quite",
+    "really", "right", "said", "same", "should", "since", "some", "something", "still", "stuff", "such", "sure",
+    "take", "tell", "than", "thank", "thanks", "that", "their", "them", "then", "there", "these", "they",
+    "thing", "things", "think", "this", "those", "though", "through", "time", "today", "told", "under", "until",
+    "very", "want", "wanted", "wants", "week", "well", "were", "what", "when", "where", "which", "while",
+    "will", "with", "without", "work", "would", "your", "yours", "yeah", "also", "able", "ones",
+])
+_TOKEN = re.compile(r"[a-z][a-z'-]{3,}")
+
+
+def covers_question(query: str, hits: Sequence[KnowledgeHit]) -> bool:
+    """Does the best passage speak about what was asked? False when half or more of the question's
+    topic words (at least two) appear nowhere in the retrieved passages: the index returned its
+    nearest paragraph, not an answer ("do you sell Nespresso capsules?")."""
+    words = {w.strip("'-") for w in _TOKEN.findall(query.lower())} - _FILLER
+    if len(words) < 2 or not hits:
+        return bool(hits)
+    passages = " ".join(f"{h.title} {h.section} {h.text}" for h in hits[:3]).lower()
+    vocabulary = {w.strip("'-") for w in _TOKEN.findall(passages)}
+    missing = [w for w in words if not any(_same_word(w, v) for v in vocabulary)]
+    return not (len(missing) >= 2 and len(missing) * 2 >= len(words))
+
+
+def _same_word(word: str, other: str) -> bool:
+    """Same word up to an ending ("steeping" / "steep", "capsule" / "capsules") or a small typo."""
+    if word == other or (len(word) >= 5 and len(other) >= 5 and word[:5] == other[:5]):
+        return True
+    return len(word) >= 6 and fuzz.ratio(word, other) >= 88

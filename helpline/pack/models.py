@@ -31,6 +31,12 @@ BUILTIN_SLOT_TYPES = (
     "yes_no",
     "choice",
     "text",
+    # address parts: only a value that looks like the part is taken (free text is read afresh)
+    "street_address",
+    "city",
+    "region",
+    "postal_code",
+    "postal_address",
 )
 
 

@@ -14,6 +14,7 @@ from helpline.conversation.engine import Engine, TurnContext
 from helpline.conversation.state import ConversationState
 from helpline.knowledge.index import KnowledgeIndex
 from helpline.pack.loader import load_pack
+from helpline.understanding.interpreter import EmbeddedInterpreter
 from helpline.understanding.slots import ExtractorSlotReader
 from helpline.understanding.understander import EmbeddedUnderstander
 
@@ -113,7 +114,9 @@ def engine(tmp_path: Path) -> Engine:
                                                              pack.operations.tables))
     understander = EmbeddedUnderstander.build({"return_items": pack.procedures["return_items"].triggers},
                                               id_formats=pack.business.id_formats)
-    return Engine(pack, understander, ExtractorSlotReader(understander.extractor), KnowledgeIndex(None), ops)
+    slot_reader = ExtractorSlotReader(understander.extractor)
+    interpreter = EmbeddedInterpreter(understander, pack.procedures, slot_reader)
+    return Engine(pack, interpreter, slot_reader, KnowledgeIndex(None), ops)
 
 
 def say(engine: Engine, state: ConversationState, text: str) -> str:

@@ -1,0 +1,117 @@
+"""Answers to questions: from the knowledge base, or from the verified customer's own records.
+
+Only what an article or a record says is ever stated; when neither covers the question, the agent
+says it does not know and offers who can help (a `KnowledgeGap` is recorded for the knowledge team).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from helpline.conversation.commands import AskKnowledge, AskRecord
+from helpline.conversation.events import KnowledgeGap
+from helpline.conversation.ports import KnowledgeHit
+from helpline.conversation.state import RequestRecord
+from helpline.conversation.steps import Steps
+from helpline.conversation.turn import Turn
+
+# (query, hits) -> does the best passage speak about what was asked? Supplied by the knowledge adapter.
+CoverageCheck = Callable[[str, list[KnowledgeHit]], bool]
+# (question, customer, turn facts) -> the answer lines, or None when the records do not say.
+RecordAnswerer = Callable[[str, dict[str, Any], dict[str, Any]], "RecordReply | None"]
+
+
+class RecordReply:
+    """What the records say, worded by the adapter, with what was looked at."""
+
+    def __init__(self, text: str, record_ids: list[str], focus_id: str | None = None, found: bool = True):
+        self.text = text
+        self.record_ids = record_ids
+        self.focus_id = focus_id
+        self.found = found
+
+
+class KnowledgeAnswers(Steps):
+    kb_covers: CoverageCheck | None = None
+    records: RecordAnswerer | None = None
+
+    def _answer_knowledge(self, turn: Turn, command: AskKnowledge) -> None:
+        hits = self.knowledge.search(command.query, k=3)
+        if self._answerable(command.query, hits, self.policy.kb_answer):
+            self._answer_from_kb(turn, hits)
+            return
+        if command.otherwise is not None and command.otherwise.procedure_id in self.procedures:
+            self._start_procedure(turn, command.otherwise.procedure_id, command.otherwise.slots)
+            return
+        turn.events.append(KnowledgeGap(command.query[:500], hits[0].score if hits else 0.0))
+        if command.question:
+            turn.state.pending_offer = "human"
+            turn.state.misunderstandings += 1
+            self._say(turn, "kb_dont_know")
+            return
+        self._misunderstood(turn, reprompt=None)
+
+    def _side_answer(self, turn: Turn, query: str) -> bool:
+        """A question asked mid-procedure: answer only when the knowledge base clearly covers it."""
+        hits = self.knowledge.search(query, k=3)
+        threshold = self.policy.kb_answer if "?" in query else self.policy.kb_answer_mid_task
+        if not self._answerable(query, hits, threshold):
+            return False
+        self._answer_from_kb(turn, hits)
+        return True
+
+    def _answerable(self, query: str, hits: list[KnowledgeHit], threshold: float) -> bool:
+        if not hits or hits[0].score < threshold:
+            return False
+        return self.kb_covers is None or self.kb_covers(query, hits)
+
+    def _answer_from_kb(self, turn: Turn, hits: list[KnowledgeHit]) -> None:
+        state = turn.state
+        best = hits[0]
+        answer_text = best.text
+        if self.kb_answer is not None:
+            answer = self.kb_answer(hits)
+            if answer is not None:
+                answer_text = getattr(answer, "text", answer_text)
+        tags = self._article_tags(best.article_id)
+        self._tell_incidents(turn, tags=(best.article_id, *tags))
+        self._say(turn, "kb_answer", answer=answer_text, title=best.title, article=best.article_id)
+        state.steps_taken.append(f"Answered from article '{best.title}'")
+        state.misunderstandings = 0
+        state.requests.append(RequestRecord("knowledge", best.title, "question", "low", "resolved",
+                                            f"Answered from '{best.title}'", [best.article_id]))
+        if state.active is None:
+            state.pending_offer = "anything_else"
+
+    def _article_tags(self, article_id: str) -> tuple[str, ...]:
+        """Tags of an article, when the knowledge adapter keeps articles (for incident matching)."""
+        articles = getattr(self.knowledge, "articles", None)
+        if not callable(articles):
+            return ()
+        article = articles().get(article_id)
+        return tuple(getattr(article, "tags", ()) or ())
+
+    def _answer_record(self, turn: Turn, command: AskRecord) -> None:
+        state = turn.state
+        if not state.verified:
+            state.pending_record_question = command.question[:500]
+            if not state.verification.in_progress:
+                self._begin_verification(turn)
+                if state.verified:
+                    state.pending_record_question = ""
+                    self._answer_record(turn, command)
+            return
+        assert state.customer is not None
+        reply = self.records(command.question, state.customer, {"focus": state.record_focus}) if self.records else None
+        if reply is None or not reply.found:
+            self._say(turn, "record_not_found", looked_at=", ".join(reply.record_ids) if reply else "")
+            state.steps_taken.append(f"Could not answer from the records: {command.question[:120]}")
+        else:
+            self._say(turn, "record_answer", answer=reply.text, looked_at=", ".join(reply.record_ids))
+            state.steps_taken.append(f"Answered from records {', '.join(reply.record_ids)}")
+            if reply.focus_id:
+                state.record_focus = reply.focus_id
+        if state.active is None:
+            state.pending_offer = "anything_else"
+

@@ -1,0 +1,20 @@
+"""Every threshold the conversation core decides by, in one place (no wording patterns here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EnginePolicy:
+    kb_answer: float = 0.5  # calibrated knowledge confidence to answer from an article
+    kb_answer_mid_task: float = 0.7  # ... for a side question without a question mark
+    frustrated: float = 0.55  # frustration at which the agent acknowledges and apologises
+    angry: float = 0.75  # ... at which the hand-off card says "angry"
+    upset_turns_to_escalate: int = 2  # upset turns after the apology before offering a manager
+    misunderstandings_to_offer_human: int = 2
+    misunderstandings_to_escalate: int = 3
+    out_of_scope_to_offer_human: int = 2
+    max_steps_per_turn: int = 60
+    max_understood_chars: int = 2000
+    callback_grace_minutes: int = 30  # out-of-hours callbacks are due this long after opening

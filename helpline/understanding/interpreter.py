@@ -1,0 +1,361 @@
+"""The embedded command generator: a message and the state's open question -> typed commands.
+
+It combines what the small models tell (the intent classifier over the pack's procedures, entities,
+frustration, dialogue acts, language) with the question the agent is waiting on, and proposes
+commands. It decides nothing: the engine validates every command against the state and the pack.
+English wording patterns live here and in `short_answers.py`, never in the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from helpline.conversation.commands import (
+    Affirm,
+    AskHuman,
+    AskKnowledge,
+    AskRecord,
+    CancelProcedure,
+    ChitChat,
+    ChitChatKind,
+    Command,
+    Deny,
+    GeneratorContext,
+    Identify,
+    Interpretation,
+    NothingElse,
+    OutOfScope,
+    ProblemStatus,
+    Repeat,
+    SetSlot,
+    StartProcedure,
+    Unsupported,
+)
+from helpline.conversation.ports import Entity, SlotReader, Understanding
+from helpline.pack.models import Procedure
+from helpline.understanding.short_answers import Answer, short_answers
+
+if TYPE_CHECKING:
+    from helpline.conversation.state import ConversationState
+
+IDENTITY_TYPES = ("email", "phone", "person_name", "postcode")
+# Slot types a free-floating entity may fill when a procedure starts ("cancel BB-10166").
+_PREFILL_TYPES_EXCLUDED = ("text", "yes_no", "choice", "person_name", "postcode", "number")
+
+
+class MessageUnderstander(Protocol):
+    def understand(self, text: str) -> Understanding: ...
+
+
+class ActReader(Protocol):
+    """The dialogue-act classifier, as the interpreter uses it: the conversational answers it finds."""
+
+    def answers(self, text: str) -> set[Answer]: ...
+
+
+class LanguageReader(Protocol):
+    def detect(self, text: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class InterpreterPolicy:
+    """Confidence levels of the embedded models (tuned on the pack's own phrasings, never on reports)."""
+
+    procedure: float = 0.45  # top intent score to start a procedure
+    procedure_weak: float = 0.25  # ... when nothing else fits
+    procedure_mid_task: float = 0.6  # ... while another question is open
+    builtin: float = 0.5
+    unsure: float = 0.35  # below this, a hybrid setup may ask a language model
+    further_request: float = 0.7  # a second request in the same message (a clause of its own)
+
+
+_QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|why|which|who|do|does|is|are|can|could|will|would"
+                       r"|should|any|if)\b", re.I)
+_PERSONAL = re.compile(r"\b(my|mine|me|i've|i'd like|i want|i need|please|i ordered|i paid|i bought|i get)\b", re.I)
+# Questions about the customer's own records: an attribute or an amount of *their* orders.
+_RECORD_QUESTION = re.compile(
+    r"\b(tracking( number| no| code| id)?|how much (did|do|will|would|have) (i|we)|what did i (pay|order|buy|get)"
+    r"|(get|getting) back|refund (amount|total)|in total|total (was|is|of|for)|which (items?|products?|things?|ones?"
+    r"|\w+s) did i|what (items?|products?) (did|are|were|was) (i|in)|made of|my (most recent|latest|last|other|first|"
+    r"previous|recent) orders?|how many orders|when did i (order|buy)|(paid|pay) (for|with)"
+    r"|what (was|is) the (total|price)"
+    r"|the other order)\b",
+    re.I,
+)
+_INJECTION = re.compile(r"\b(ignore|disregard|forget) (all |your |the |previous |prior )*(rules|instructions|"
+                        r"policy|policies|prompt)|you are now|system prompt|developer mode", re.I)
+_REQUEST_SPLIT = re.compile(r"\band also\b|\balso,?\b|\bplus\b|\band then\b|(?<=[.!?])\s+", re.I)
+_MANAGER = re.compile(r"\b(manager|supervisor|someone in charge|your boss)\b", re.I)
+_CORRECTION = re.compile(r"\b(no|actually|i meant|wrong|other|instead|not that|sorry,? i)\b", re.I)
+
+_ANSWER_TO_COMMAND: Mapping[Answer, Command] = {
+    Answer.THANKS: ChitChat(ChitChatKind.THANKS),
+    Answer.BYE: ChitChat(ChitChatKind.BYE),
+    Answer.BOT_CHALLENGE: ChitChat(ChitChatKind.BOT_CHALLENGE),
+}
+
+
+def injection_attempt(text: str) -> bool:
+    return bool(_INJECTION.search(text))
+
+
+class EmbeddedInterpreter:
+    """CommandGenerator over the embedded models."""
+
+    def __init__(
+        self,
+        understander: MessageUnderstander,
+        procedures: Mapping[str, Procedure],
+        slot_reader: SlotReader,
+        acts: ActReader | None = None,
+        language: LanguageReader | None = None,
+        languages: tuple[str, ...] = ("en",),
+        policy: InterpreterPolicy | None = None,
+    ) -> None:
+        self.understander = understander
+        self.procedures = procedures
+        self.slot_reader = slot_reader
+        self.acts = acts
+        self.language = language
+        self.languages = languages
+        self.policy = policy or InterpreterPolicy()
+
+    def interpret(self, text: str, state: ConversationState, context: GeneratorContext) -> Interpretation:
+        u = self.understander.understand(text)
+        commands, confident = self._commands(u, state, context)
+        return Interpretation(
+            text=u.text,
+            commands=tuple(commands),
+            entities=u.entities,
+            frustration=u.frustration,
+            frustration_cues=u.frustration_cues,
+            redacted=u.redacted,
+            language=self._language(u.text),
+            confident=confident,
+            warnings=("instruction_injection",) if injection_attempt(u.text) else (),
+        )
+
+    # --- the parts -----------------------------------------------------------------------------
+
+    def _language(self, text: str) -> str:
+        if self.language is None or not text.strip():
+            return self.languages[0]
+        return self.language.detect(text)
+
+    def _answers(self, text: str) -> set[Answer]:
+        found = short_answers(text)
+        if self.acts is not None:
+            found |= self.acts.answers(text)
+            if Answer.STILL_BROKEN in found:
+                found.discard(Answer.FIXED)
+            if Answer.NOT_UNDERSTOOD in found:
+                found.discard(Answer.DENY)
+        return found
+
+    def _commands(self, u: Understanding, state: ConversationState,
+                  context: GeneratorContext) -> tuple[list[Command], bool]:
+        text = u.text
+        if not text.strip():
+            return [OutOfScope(unknown=True)], False
+        language = self._language(text)
+        if language not in self.languages:
+            return [Unsupported(language)], True
+        answers = self._answers(text)
+        top = u.top_intent
+        name, score = (top.name, top.score) if top else ("", 0.0)
+        short = len(text.split()) <= 6
+        commands: list[Command] = []
+
+        identity = {e.type: e.value for e in u.entities if e.type in IDENTITY_TYPES}
+        if identity:
+            commands.append(Identify(identity))
+        if (name == "human" and score >= self.policy.builtin) or "manager" in u.frustration_cues:
+            commands.append(AskHuman(manager=bool(_MANAGER.search(text))))
+
+        awaiting = context.awaiting or ""
+        if awaiting.startswith(("slot:", "more:")):
+            commands += self._slot_answer(u, answers, context)
+        elif awaiting == "confirm":
+            commands += self._confirm_answer(u, answers, state)
+        elif awaiting.startswith("offer:"):
+            if Answer.NOTHING_ELSE in answers or (Answer.DENY in answers and short):
+                commands.append(NothingElse() if awaiting == "offer:anything_else" else Deny())
+            elif Answer.AFFIRM in answers and short:
+                commands.append(Affirm())
+
+        for answer in (Answer.THANKS, Answer.BYE, Answer.BOT_CHALLENGE):
+            if answer in answers and (short or answer is Answer.BOT_CHALLENGE):
+                commands.append(_ANSWER_TO_COMMAND[answer])
+        if Answer.REPEAT in answers or Answer.NOT_UNDERSTOOD in answers:
+            commands.append(Repeat())
+        if Answer.CANCEL in answers:
+            commands.append(CancelProcedure())
+
+        answered = any(isinstance(c, (SetSlot, Affirm, Deny, ProblemStatus, NothingElse)) for c in commands)
+        mid_task = awaiting.startswith(("slot:", "more:", "confirm"))
+        request = self._request(u, name, score, mid_task=mid_task, answered=answered, short=short)
+        starts = [c for c in request if isinstance(c, StartProcedure)]
+        if starts and not mid_task:
+            request += self._further_requests(u.text, starts[0].procedure_id)
+        commands += request
+        if not commands:
+            if name == "greet" and score >= self.policy.builtin:
+                commands.append(ChitChat(ChitChatKind.GREETING))
+            elif name == "thanks" and score >= self.policy.builtin:
+                commands.append(ChitChat(ChitChatKind.THANKS))
+            elif name == "bye" and score >= self.policy.builtin:
+                commands.append(ChitChat(ChitChatKind.BYE))
+            elif name == "repeat" and score >= self.policy.builtin:
+                commands.append(Repeat())
+            elif name == "nevermind" and score >= self.policy.builtin:
+                commands.append(CancelProcedure())
+            elif Answer.AFFIRM in answers and short:
+                commands.append(Affirm())
+            elif (Answer.DENY in answers or Answer.NOTHING_ELSE in answers) and short:
+                commands.append(NothingElse() if Answer.NOTHING_ELSE in answers else Deny())
+            elif Answer.FIXED in answers and short:
+                commands.append(ProblemStatus(solved=True))
+            elif name == "out_of_scope" and score >= self.policy.builtin:
+                commands.append(OutOfScope())
+            else:
+                commands.append(AskKnowledge(text, question=_asks(text)))
+        confident = score >= self.policy.unsure or any(not isinstance(c, AskKnowledge) for c in commands)
+        return _deduplicated(commands), confident
+
+    def _slot_answer(self, u: Understanding, answers: set[Answer], context: GeneratorContext) -> list[Command]:
+        slot_name = (context.awaiting or "").partition(":")[2]
+        slot_type = context.awaiting_slot_type or "text"
+        if slot_type == "yes_no":
+            if Answer.STILL_BROKEN in answers:
+                return [ProblemStatus(solved=False)]
+            if Answer.FIXED in answers:
+                return [ProblemStatus(solved=True)]
+            if Answer.DENY in answers:
+                return [Deny()]
+            if Answer.AFFIRM in answers:
+                return [Affirm()]
+            return []
+        if (context.awaiting or "").startswith("more:"):
+            if Answer.NOTHING_ELSE in answers or (Answer.DENY in answers and len(u.text.split()) <= 4):
+                value = self._read(u, slot_type)
+                found: list[Command] = [SetSlot(value, slot_name)] if value and slot_type != "choice" else []
+                return [*found, NothingElse()]
+            if Answer.AFFIRM in answers and len(u.text.split()) <= 3:
+                return [Affirm()]
+        if slot_type == "choice":
+            return [SetSlot(u.text, slot_name)]  # the engine matches it against the options it offered
+        if answers & {Answer.CANCEL, Answer.NOT_UNDERSTOOD, Answer.REPEAT, Answer.BOT_CHALLENGE}:
+            return []
+        value = self._read(u, slot_type)
+        if value is None:
+            return []
+        return [SetSlot(value, slot_name)]
+
+    def _read(self, u: Understanding, slot_type: str) -> str | None:
+        if slot_type == "text":
+            top = u.top_intent
+            if top is not None and top.name in self.procedures and top.score >= self.policy.procedure_mid_task:
+                return None  # a new request, not the detail asked for
+        found = u.entities_of(slot_type)
+        if found:
+            return found[0].value
+        return self.slot_reader.read(u.text, slot_type)
+
+    def _confirm_answer(self, u: Understanding, answers: set[Answer], state: ConversationState) -> list[Command]:
+        if _CORRECTION.search(u.text) and state.active is not None:
+            corrections = self._corrections(u, state)
+            if corrections:
+                return corrections
+        if Answer.DENY in answers or Answer.CANCEL in answers:
+            return [Deny()]
+        if Answer.AFFIRM in answers or Answer.FIXED in answers:
+            return [Affirm()]
+        return []
+
+    def _corrections(self, u: Understanding, state: ConversationState) -> list[Command]:
+        run = state.active
+        assert run is not None
+        proc = self.procedures.get(run.procedure_id)
+        if proc is None:
+            return []
+        for slot_name, slot in proc.slots.items():
+            if slot_name not in run.slots or slot.type in ("text", "yes_no"):
+                continue
+            found = [e for e in u.entities if e.type == slot.type and e.value != run.slots[slot_name]]
+            if found:
+                return [SetSlot(found[0].value, slot_name, correction=True)]
+        return []
+
+    def _request(self, u: Understanding, name: str, score: float, mid_task: bool, answered: bool,
+                 short: bool) -> list[Command]:
+        """A new request in the message: a procedure, a knowledge question or a record question."""
+        text = u.text
+        policy = self.policy
+        record_question = bool(_RECORD_QUESTION.search(text)) and (_asks(text) or bool(_PERSONAL.search(text)))
+        if record_question and not answered:
+            return [AskRecord(text)]
+        threshold = policy.procedure_mid_task if mid_task else policy.procedure
+        asks = _asks(text)
+        if name in self.procedures and score >= threshold and not (answered and short):
+            start = StartProcedure(name, self._prefill(name, u.entities), confidence=score)
+            if _general_question(u) and score < 0.97:
+                return [AskKnowledge(text, otherwise=start)]
+            return [start]
+        if answered:
+            return []
+        if mid_task:
+            return [AskKnowledge(text, question=asks)] if asks else []
+        if name in self.procedures and score >= policy.procedure_weak:
+            start = StartProcedure(name, self._prefill(name, u.entities), confidence=score)
+            return [AskKnowledge(text, otherwise=start, question=asks)]
+        if asks:
+            return [AskKnowledge(text)]
+        return []
+
+    def _further_requests(self, text: str, first: str) -> list[Command]:
+        """'Cancel BB-10160 and also change my address': each further request becomes its own command."""
+        clauses = [c.strip() for c in _REQUEST_SPLIT.split(text) if len(c.strip().split()) >= 3]
+        if len(clauses) < 2:
+            return []
+        found: list[Command] = []
+        named = {first}
+        for clause in clauses[1:]:
+            clause_u = self.understander.understand(clause)
+            top = clause_u.top_intent
+            if (top and top.name in self.procedures and top.name not in named
+                    and top.score >= self.policy.further_request):
+                named.add(top.name)
+                found.append(StartProcedure(top.name, self._prefill(top.name, clause_u.entities), top.score))
+        return found
+
+    def _prefill(self, procedure_id: str, entities: tuple[Entity, ...]) -> dict[str, Any]:
+        proc = self.procedures[procedure_id]
+        slots: dict[str, Any] = {}
+        for slot_name, slot in proc.slots.items():
+            if slot.type in _PREFILL_TYPES_EXCLUDED or slot.many:
+                continue
+            found = [e for e in entities if e.type == slot.type]
+            if len(found) == 1:
+                slots[slot_name] = found[0].value
+        return slots
+
+
+def _asks(text: str) -> bool:
+    return bool(_QUESTION.match(text)) or text.rstrip().endswith("?")
+
+
+def _general_question(u: Understanding) -> bool:
+    """A question about how things work, not about the customer's own account or order."""
+    specific = any(e.type not in ("product", "product_option", "money", "number") for e in u.entities)
+    return _asks(u.text) and not specific and not _PERSONAL.search(u.text)
+
+
+def _deduplicated(commands: list[Command]) -> list[Command]:
+    seen: list[Command] = []
+    for command in commands:
+        if command not in seen:
+            seen.append(command)
+    return seen
