@@ -282,6 +282,7 @@ def generate(dataset_dir: Path, out_dir: Path, backend_url: str) -> Path:
     _dump(out_dir / "business.yaml", BUSINESS, header)
     _dump(out_dir / "operations.yaml", operations_yaml(backend_url), header)
     _dump(out_dir / "templates" / "replies.yaml", REPLIES, header)
+    _dump(out_dir / "records.yaml", _records_section(), header)
     for name, text in knowledge_articles(policy_path.read_text()).items():
         (out_dir / "knowledge" / name).write_text(text)
     for name, text in PROCEDURES.items():
@@ -848,3 +849,47 @@ steps:
 ticket:
   tags: [transfer]
 """
+
+
+# --- records: the customer's own orders, for questions without an order number -----------------
+# (kept in this one function so the rest of the generator can change freely around it)
+
+
+def _records_section() -> dict[str, object]:
+    """records.yaml: the verified user's orders (profile -> order ids -> each order), read to answer
+    "what's the tracking number for my tablet order?" or "how much did I pay for that one?".
+
+    The store keeps no order dates, and the profile's list is in no particular order (statuses are
+    spread evenly over its positions), so no chronology is declared: "my most recent order" gets
+    the honest answer that the data does not say, with the orders to choose from."""
+    return {
+        "orders": {
+            "label": "order",
+            "list": "get_user_details",
+            "customer_arg": "id",
+            "list_path": "orders",
+            "get": "get_order_details",
+            "id_arg": "order_id",
+            "id_field": "order_id",
+            "owner_field": "user_id",
+            "items": {"path": "items", "name": "name", "options": "options", "price": "price", "id": "item_id",
+                      "label": "item", "synonyms": ["products", "things"]},
+            "fields": {
+                "status": {"path": "status", "synonyms": ["state", "where is it", "has it shipped"]},
+                "tracking number": {"path": "fulfillments[].tracking_id[]",
+                                    "synonyms": ["tracking", "tracking id", "tracking code", "track"]},
+                "paid": {"path": "payment_history[transaction_type=payment].amount | sum",
+                         "synonyms": ["how much did i pay", "pay", "total", "cost", "charged", "amount",
+                                      "spent", "spend"]},
+                "refunded": {"path": "payment_history[transaction_type=refund].amount | sum",
+                             "synonyms": ["refunds", "refund received", "was refunded", "got back", "did i get back"]},
+                "payment method": {"path": "payment_history[transaction_type=payment].payment_method_id | first",
+                                   "synonyms": ["paid with", "pay with", "card", "payment"]},
+                "shipping address": {"path": "address",
+                                     "synonyms": ["address", "delivery address", "ship to", "shipped to", "sent to",
+                                                  "delivered to"]},
+            },
+            "amount_fields": ["paid", "refunded"],
+            "summary": ["status", "paid"],
+        },
+    }
