@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -121,6 +123,48 @@ def _load_model(path: Path, root: Path, model: type[M], errors: list[PackError])
     return _validate(model, data if data is not None else {}, node, str(path.relative_to(root)), errors)
 
 
+# `${NAME}` or `${NAME:-default}` in an HTTP operation's url (e.g. the address of the business's system)
+_SETTING = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """A pack's `.env`: `NAME=value` lines (blank lines and `#` comments skipped, quotes removed)."""
+    values: dict[str, str] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            name, equals, value = line.strip().partition("=")
+            if equals and not name.startswith("#"):
+                values[name.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def substitute_settings(text: str, settings: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Replace `${NAME}` / `${NAME:-default}` (the process environment first, then `settings`);
+    returns the text and the names that have no value."""
+    missing: list[str] = []
+
+    def value(match: re.Match[str]) -> str:
+        found = os.environ.get(match[1], settings.get(match[1], match[2]))
+        if found is None:
+            missing.append(match[1])
+            return match[0]
+        return found
+
+    return _SETTING.sub(value, text), missing
+
+
+def _fill_settings(
+    operations: OperationsFile, settings: Mapping[str, str], node: yaml.Node | None, errors: list[PackError]
+) -> None:
+    for name, op in operations.operations.items():
+        if op.http is None:
+            continue
+        op.http.url, missing = substitute_settings(op.http.url, settings)
+        for setting in missing:
+            errors.append(PackError("operations.yaml", _node_line(node, ["operations", name, "http", "url"]),
+                                    f"operation '{name}': ${{{setting}}} is not set (environment or .env)"))
+
+
 def _cross_check(pack: BusinessPack, nodes: dict[str, yaml.Node | None], errors: list[PackError]) -> None:
     """References between files: operations, slot types, tiers."""
     ops = pack.operations.operations
@@ -182,6 +226,8 @@ def load_pack(root: Path | str) -> BusinessPack:
     nodes["business.yaml"] = _read_yaml(root / "business.yaml", root, [])[1] if business else None
     operations = _load_model(root / "operations.yaml", root, OperationsFile, errors)
     nodes["operations.yaml"] = _read_yaml(root / "operations.yaml", root, [])[1] if operations else None
+    if operations is not None:
+        _fill_settings(operations, read_env_file(root / ".env"), nodes["operations.yaml"], errors)
 
     procedures: dict[str, Procedure] = {}
     for path in sorted((root / "procedures").glob("*.yaml")):

@@ -94,3 +94,27 @@ def test_unknown_jump_label_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PackInvalid) as caught:
         load_pack(write_pack(tmp_path, bad))
     assert "nowhere" in str(caught.value)
+
+
+def test_http_url_settings_come_from_the_environment_then_the_packs_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_pack(tmp_path / "pack", PROCEDURE.replace("  - call:", '  - confirm: "Sure?"\n  - call:'))
+    http_ops = """
+  status:
+    http: {url: "${SHOP_URL}/status"}
+  stock:
+    http: {url: "${STOCK_URL:-http://stock.test}/stock"}
+"""
+    (root / "operations.yaml").write_text(OPERATIONS + http_ops)
+    monkeypatch.delenv("SHOP_URL", raising=False)
+    monkeypatch.delenv("STOCK_URL", raising=False)
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(root)
+    assert "operations.yaml:13: operation 'status': ${SHOP_URL} is not set" in str(caught.value)
+    (root / ".env").write_text("# the shop's system\nSHOP_URL=http://shop.test\n")
+    ops = load_pack(root).operations.operations
+    assert [spec.url for n in ("status", "stock") if (spec := ops[n].http)] == [
+        "http://shop.test/status", "http://stock.test/stock"]
+    monkeypatch.setenv("SHOP_URL", "http://other.test")
+    assert load_pack(root).operations.operations["status"].http.url == "http://other.test/status"  # type: ignore[union-attr]
