@@ -1,4 +1,8 @@
-"""Embedded wording: the pack's reply templates over built-in defaults, never the same line twice."""
+"""Embedded wording: the pack's reply templates over built-in defaults, never the same line twice.
+
+Replies can be asked for in the customer's language: the pack's `templates/replies.<lang>.yaml` first,
+then (for `language_not_supported` only) a built-in line in that language, else the pack's own wording.
+"""
 
 from __future__ import annotations
 
@@ -74,26 +78,127 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
     "no_procedure_steps": ["I've done all I can from here, so I'm passing this to a colleague."],
     "ignored_instruction": ["I can't change how I work, but I'm happy to help within our policies."],
     "message_too_long": ["That was a very long message, so I've only read the beginning of it."],
+    "language_not_supported": ["Sorry, I can only help in English here. Would you like me to pass you to a member "
+                               "of our team?"],
 }
 
 
+# Built-in `language_not_supported` in the customer's language, for languages the pack has no
+# replies.<lang>.yaml for: the agent only speaks the pack's language ({{ pack_language }}, named in
+# the customer's language by LANGUAGE_NAMES) and offers a person.
+BUILTIN_LANGUAGE_REPLIES: dict[str, dict[str, list[str]]] = {
+    lang: {"language_not_supported": [line]}
+    for lang, line in {
+        "en": "Sorry, I can only help in {{ pack_language }}. Would you like me to pass you to a member of our team?",
+        "es": "Lo siento, solo puedo atenderle en {{ pack_language }}. ¿Quiere que le pase con una persona de "
+              "nuestro equipo?",
+        "fr": "Désolé, je ne peux vous aider qu'en {{ pack_language }}. Voulez-vous que je vous mette en relation "
+              "avec un membre de notre équipe ?",
+        "de": "Entschuldigung, ich kann Ihnen nur auf {{ pack_language }} helfen. Soll ich Sie mit einem "
+              "Mitarbeiter verbinden?",
+        "pt": "Desculpe, só consigo ajudar em {{ pack_language }}. Quer falar com uma pessoa da nossa equipe?",
+        "it": "Mi dispiace, posso aiutarla solo in {{ pack_language }}. Vuole che la metta in contatto con una "
+              "persona del nostro team?",
+        "nl": "Sorry, ik kan u alleen in het {{ pack_language }} helpen. Zal ik u doorverbinden met een medewerker?",
+        "pl": "Przepraszam, mogę pomóc tylko po {{ pack_language }}. Czy połączyć Cię z konsultantem?",
+        "tr": "Üzgünüm, yalnızca {{ pack_language }} yardımcı olabiliyorum. Sizi ekibimizden birine aktarmamı "
+              "ister misiniz?",
+        "ru": "Извините, я могу помочь только на {{ pack_language }} языке. Соединить вас с сотрудником?",
+        "zh": "抱歉，我只能用{{ pack_language }}为您服务。需要我为您转接人工客服吗？",
+        "ja": "申し訳ありませんが、{{ pack_language }}でのみ対応しております。担当者におつなぎしましょうか？",
+        "ko": "죄송합니다. {{ pack_language }}로만 도와드릴 수 있습니다. 상담원에게 연결해 드릴까요?",
+        "ar": "عذرًا، يمكنني المساعدة باللغة {{ pack_language }} فقط. هل تريد أن أحولك إلى أحد موظفينا؟",
+        "hi": "क्षमा करें, मैं केवल {{ pack_language }} में मदद कर सकता हूँ। क्या मैं आपको हमारी टीम के किसी सदस्य से "
+              "जोड़ दूँ?",
+    }.items()
+}
+
+# The name of a pack language (columns) as said in a customer's language (rows), in the form the
+# lines above need (Polish "po angielsku", Russian "на английском языке", Turkish "İngilizce").
+_NAME_ORDER = ("en", "es", "fr", "de", "pt", "it")
+LANGUAGE_NAMES: dict[str, dict[str, str]] = {
+    lang: dict(zip(_NAME_ORDER, names.split("|"), strict=True))
+    for lang, names in {
+        "en": "English|Spanish|French|German|Portuguese|Italian",
+        "es": "inglés|español|francés|alemán|portugués|italiano",
+        "fr": "anglais|espagnol|français|allemand|portugais|italien",
+        "de": "Englisch|Spanisch|Französisch|Deutsch|Portugiesisch|Italienisch",
+        "pt": "inglês|espanhol|francês|alemão|português|italiano",
+        "it": "inglese|spagnolo|francese|tedesco|portoghese|italiano",
+        "nl": "Engels|Spaans|Frans|Duits|Portugees|Italiaans",
+        "pl": "angielsku|hiszpańsku|francusku|niemiecku|portugalsku|włosku",
+        "tr": "İngilizce|İspanyolca|Fransızca|Almanca|Portekizce|İtalyanca",
+        "ru": "английском|испанском|французском|немецком|португальском|итальянском",
+        "zh": "英语|西班牙语|法语|德语|葡萄牙语|意大利语",
+        "ja": "英語|スペイン語|フランス語|ドイツ語|ポルトガル語|イタリア語",
+        "ko": "영어|스페인어|프랑스어|독일어|포르투갈어|이탈리아어",
+        "ar": "الإنجليزية|الإسبانية|الفرنسية|الألمانية|البرتغالية|الإيطالية",
+        "hi": "अंग्रेज़ी|स्पेनिश|फ़्रेंच|जर्मन|पुर्तगाली|इतालवी",
+    }.items()
+}
+# A language's own name, when the customer's language has no name for it above.
+ENDONYMS = {"en": "English", "es": "español", "fr": "français", "de": "Deutsch", "pt": "português",
+            "it": "italiano", "nl": "Nederlands", "pl": "polski", "tr": "Türkçe", "ru": "русский",
+            "zh": "中文", "ja": "日本語", "ko": "한국어", "ar": "العربية", "hi": "हिन्दी"}
+
+
+def language_name(language: str, in_language: str) -> str:
+    """`language` (ISO 639-1) named in `in_language`: ("en", "es") -> "inglés"; its own name otherwise."""
+    return LANGUAGE_NAMES.get(in_language, {}).get(language) or ENDONYMS.get(language, language)
+
+
 class TemplateWording:
-    """Implements the Wording port with the pack's replies over DEFAULT_REPLIES."""
+    """Implements the Wording port with the pack's replies over DEFAULT_REPLIES.
 
-    def __init__(self, replies: Mapping[str, list[str]] | None = None):
+    `by_language` maps a language code to the pack's replies in that language (its
+    templates/replies.<lang>.yaml); `language` is the pack's own language, the one `replies` are in.
+    """
+
+    def __init__(
+        self,
+        replies: Mapping[str, list[str]] | None = None,
+        by_language: Mapping[str, Mapping[str, list[str]]] | None = None,
+        language: str = "en",
+    ):
         self.replies = {**DEFAULT_REPLIES, **(replies or {})}
+        self.by_language = {lang: dict(own) for lang, own in (by_language or {}).items()}
+        self.language = language
 
-    def variants(self, key: str) -> list[str]:
+    def variants(self, key: str, language: str | None = None) -> list[str]:
+        """The wordings of `key` in `language`: the pack's file for it, the built-in line, else the default."""
+        if language:
+            own = self.by_language.get(language, {})
+            if key in own:
+                return own[key]
+            if language != self.language and key in BUILTIN_LANGUAGE_REPLIES.get(language, {}):
+                return BUILTIN_LANGUAGE_REPLIES[language][key]
         return self.replies.get(key, [key])
 
-    def render(self, key_or_template: str, facts: Mapping[str, Any]) -> str:
-        return self.render_avoiding(key_or_template, facts, avoid=(), seed=0)
+    def has(self, key: str, language: str) -> bool:
+        """Whether `key` has wording of its own in `language` (the pack's file or a built-in line)."""
+        if language == self.language:
+            return True
+        return key in self.by_language.get(language, {}) or key in BUILTIN_LANGUAGE_REPLIES.get(language, {})
+
+    def render(self, key_or_template: str, facts: Mapping[str, Any], language: str | None = None) -> str:
+        return self.render_avoiding(key_or_template, facts, avoid=(), seed=0, language=language)
 
     def render_avoiding(
-        self, key_or_template: str, facts: Mapping[str, Any], avoid: Collection[str], seed: int
+        self,
+        key_or_template: str,
+        facts: Mapping[str, Any],
+        avoid: Collection[str],
+        seed: int,
+        language: str | None = None,
     ) -> str:
-        """Render a variant (rotating with `seed`) that is none of `avoid`, the lines said just before."""
-        variants = self.variants(key_or_template)
+        """Render a variant (rotating with `seed`) that is none of `avoid`, the lines said just before.
+
+        With `language`, the wording in that language when there is one (see `variants`); the facts
+        then also name the pack's language in it as `pack_language` unless given.
+        """
+        variants = self.variants(key_or_template, language)
+        chosen = language if language and self.has(key_or_template, language) else self.language
+        facts = {"pack_language": language_name(self.language, chosen), **facts}
         start = seed % len(variants)
         rendered = ""
         for offset in range(len(variants)):

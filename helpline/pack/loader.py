@@ -50,6 +50,8 @@ class BusinessPack:
     procedures: dict[str, Procedure]
     replies: dict[str, list[str]]
     email_templates: dict[str, str] = field(default_factory=dict)
+    # templates/replies.<lang>.yaml: the replies in another language, by ISO 639-1 code
+    replies_by_language: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     records: RecordsDeclaration | None = None  # records.yaml: the customer's own records (optional)
 
     @property
@@ -254,6 +256,8 @@ def load_pack(root: Path | str) -> BusinessPack:
         elif data is not None:
             errors.append(PackError("templates/replies.yaml", 1, "must map reply keys to wording"))
 
+    replies_by_language = _load_language_replies(root, errors)
+
     email_templates = {
         name: (root / "templates" / f"{name}.j2").read_text(encoding="utf-8")
         for name in EMAIL_TEMPLATES
@@ -273,11 +277,36 @@ def load_pack(root: Path | str) -> BusinessPack:
 
     if business is None or operations is None:
         raise PackInvalid(errors)
-    pack = BusinessPack(root, business, operations, procedures, replies, email_templates, records=records)
+    pack = BusinessPack(root, business, operations, procedures, replies, email_templates, records=records,
+                        replies_by_language=replies_by_language)
     _cross_check(pack, nodes, errors)
     if errors:
         raise PackInvalid(errors)
     return pack
+
+
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?")
+
+
+def _load_language_replies(root: Path, errors: list[PackError]) -> dict[str, dict[str, list[str]]]:
+    """templates/replies.<lang>.yaml (lang: an ISO 639-1 code such as `es`, or `pt-BR`), each like replies.yaml."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for path in sorted((root / "templates").glob("replies.*.yaml")):
+        rel = str(path.relative_to(root))
+        lang = path.name.removeprefix("replies.").removesuffix(".yaml")
+        if not _LANGUAGE_CODE.fullmatch(lang):
+            errors.append(PackError(rel, 1, f"'{lang}' is not a language code: name the file replies.<code>.yaml "
+                                            "with an ISO 639-1 code, e.g. replies.es.yaml"))
+            continue
+        data, node = _read_yaml(path, root, errors)
+        if isinstance(data, dict):
+            wording = {key: [value] if isinstance(value, str) else value for key, value in data.items()}
+            parsed = _validate(Replies, {"replies": wording}, node, rel, errors)
+            if parsed is not None:
+                found[lang] = parsed.replies
+        elif data is not None:
+            errors.append(PackError(rel, 1, "must map reply keys to wording"))
+    return found
 
 
 def _check_articles(root: Path) -> list[PackError]:
