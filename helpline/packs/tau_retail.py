@@ -1,7 +1,7 @@
 """Make a servable copy of the tau-retail store's pack (examples/tau-retail) for one store backend.
 
 The pack itself is the plain folder examples/tau-retail: business.yaml, operations.yaml,
-procedures/*.yaml and templates/, written by hand. Only two things come from outside it:
+records.yaml, procedures/*.yaml and templates/, written by hand. Only two things come from outside it:
 
 - the knowledge base, one article per section of the store's policy.md (the dataset stays in
   ../shared and is never copied into the repository), and
@@ -88,49 +88,5 @@ def generate(dataset_dir: Path, out_dir: Path, backend_url: str, source: Path = 
         f"# Written by `helpline pack from-tau-retail` (knowledge/ from {dataset_dir.resolve() / 'policy.md'}).\n"
         f"# The store's order system; a TAU_STORE_URL environment variable overrides it.\n"
         f"TAU_STORE_URL={backend_url.rstrip('/')}\n")
-    (out_dir / "records.yaml").write_text(yaml.safe_dump(_records_section(), sort_keys=False, width=110))
     return out_dir
 
-
-# --- records: the customer's own orders, for questions without an order number -----------------
-# (kept in this one function so the rest of the generator can change freely around it)
-
-
-def _records_section() -> dict[str, object]:
-    """records.yaml: the verified user's orders (profile -> order ids -> each order), read to answer
-    "what's the tracking number for my tablet order?" or "how much did I pay for that one?".
-
-    The store keeps no order dates, and the profile's list is in no particular order (statuses are
-    spread evenly over its positions), so no chronology is declared: "my most recent order" gets
-    the honest answer that the data does not say, with the orders to choose from."""
-    return {
-        "orders": {
-            "label": "order",
-            "list": "get_user_details",
-            "customer_arg": "id",
-            "list_path": "orders",
-            "get": "get_order_details",
-            "id_arg": "order_id",
-            "id_field": "order_id",
-            "owner_field": "user_id",
-            "items": {"path": "items", "name": "name", "options": "options", "price": "price", "id": "item_id",
-                      "label": "item", "synonyms": ["products", "things"]},
-            "fields": {
-                "status": {"path": "status", "synonyms": ["state", "where is it", "has it shipped"]},
-                "tracking number": {"path": "fulfillments[].tracking_id[]",
-                                    "synonyms": ["tracking", "tracking id", "tracking code", "track"]},
-                "paid": {"path": "payment_history[transaction_type=payment].amount | sum",
-                         "synonyms": ["how much did i pay", "pay", "total", "cost", "charged", "amount",
-                                      "spent", "spend"]},
-                "refunded": {"path": "payment_history[transaction_type=refund].amount | sum",
-                             "synonyms": ["refunds", "refund received", "was refunded", "got back", "did i get back"]},
-                "payment method": {"path": "payment_history[transaction_type=payment].payment_method_id | first",
-                                   "synonyms": ["paid with", "pay with", "card", "payment"]},
-                "shipping address": {"path": "address",
-                                     "synonyms": ["address", "delivery address", "ship to", "shipped to", "sent to",
-                                                  "delivered to"]},
-            },
-            "amount_fields": ["paid", "refunded"],
-            "summary": ["status", "paid"],
-        },
-    }

@@ -74,6 +74,7 @@ def test_generated_pack_is_valid(tmp_path: Path) -> None:
     assert all(op.http is not None and op.http.url.startswith("http://127.0.0.1:9/operations/")
                for op in ops.values())
     assert pack.business.timezone == "America/New_York"
+    assert pack.records is not None and pack.records.kinds["orders"].get == "get_order_details"
     assert {"cancel_order", "modify_order_items", "exchange_items", "return_items", "modify_order_payment",
             "modify_order_address", "change_default_address"} <= set(pack.procedures)
     assert len(list((out / "knowledge").glob("*.md"))) == 6  # one article per section of policy.md
