@@ -68,7 +68,7 @@ def pack_from_tau_retail(
     out_dir: Path,
     backend_url: Annotated[str, typer.Option("--backend-url", help="The store backend, e.g. http://127.0.0.1:8765")],
 ) -> None:
-    """Write a pack for the tau-retail store (the dataset is read, never copied)."""
+    """Copy examples/tau-retail for one store backend: knowledge from the dataset's policy.md, .env with the URL."""
     from helpline.packs.tau_retail import generate
 
     try:
