@@ -88,6 +88,8 @@ _RECORD_QUESTION = re.compile(
 _INJECTION = re.compile(r"\b(ignore|disregard|forget) (all |your |the |previous |prior )*(rules|instructions|"
                         r"policy|policies|prompt)|you are now|system prompt|developer mode", re.I)
 _REQUEST_SPLIT = re.compile(r"\band also\b|\balso,?\b|\bplus\b|\band then\b|(?<=[.!?])\s+", re.I)
+_SWITCH = re.compile(r"\b(actually|instead|also|another thing|wait|forget (it|that)|never ?mind|rather|different"
+                     r"|something else|change of plan|i want to|i'?d like to|can you|could you)\b", re.I)
 _MANAGER = re.compile(r"\b(manager|supervisor|someone in charge|your boss)\b", re.I)
 _CORRECTION = re.compile(r"\b(no|actually|i meant|wrong|other|instead|not that|sorry,? i)\b", re.I)
 
@@ -257,8 +259,9 @@ class EmbeddedInterpreter:
     def _read(self, u: Understanding, slot_type: str) -> str | None:
         if slot_type == "text":
             top = u.top_intent
-            if top is not None and top.name in self.procedures and top.score >= self.policy.procedure_mid_task:
-                return None  # a new request, not the detail asked for
+            if (top is not None and top.name in self.procedures and top.score >= self.policy.procedure_mid_task
+                    and _SWITCH.search(u.text)):
+                return None  # "actually, I want to cancel my order": a new request, not the detail asked for
         found = u.entities_of(slot_type)
         if found:
             return found[0].value
@@ -299,7 +302,7 @@ class EmbeddedInterpreter:
             return [AskRecord(text)]
         threshold = policy.procedure_mid_task if mid_task else policy.procedure
         asks = _asks(text)
-        if name in self.procedures and score >= threshold and not (answered and short):
+        if name in self.procedures and score >= threshold and not (answered and len(text.split()) <= 3):
             start = StartProcedure(name, self._prefill(name, u.entities), confidence=score)
             if _general_question(u) and score < 0.97:
                 return [AskKnowledge(text, otherwise=start)]
