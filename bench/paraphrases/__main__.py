@@ -15,6 +15,7 @@ import argparse
 import csv
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -256,6 +257,19 @@ def heldout_failure_counts(results: Sequence[Result]) -> str:
             + "; by expected command: " + ", ".join(f"{k} {n}" for k, n in by_kind.most_common()))
 
 
+def code_version() -> str:
+    """The commit measured, and whether helpline/ had uncommitted changes on top of it."""
+    root = DEMO.parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "helpline"], cwd=root, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "an unknown commit"
+    return f"commit {head}" + (" with uncommitted changes to helpline/" if dirty else "")
+
+
 def doc_body(results: Sequence[Result], parts: Sequence[str], total_cases: int) -> str:
     return "\n\n".join([
         "## Paraphrase suite (demo pack)",
@@ -266,7 +280,7 @@ def doc_body(results: Sequence[Result], parts: Sequence[str], total_cases: int) 
         "\"is it fixed now?\", verifying) and the commands it must yield. A case passes when every expected "
         "command comes out of `engine.interpret` with matching fields and nothing produced contradicts it. "
         "The dev/held-out split is by hash of the case id (bench/paraphrases/split.py), fixed before any tuning; "
-        "tune on dev only.",
+        f"tune on dev only. Measured on {code_version()}.",
         report(results, parts),
     ])
 
