@@ -29,7 +29,7 @@ def select(cases: Iterable[T], part: Part, case_id: str = "id") -> list[T]:
         raise ValueError(f"unknown part {part!r}")
     out: list[T] = []
     for case in cases:
-        ident = case[case_id] if isinstance(case, dict) else getattr(case, case_id)  # type: ignore[index]
+        ident = case[case_id] if isinstance(case, dict) else getattr(case, case_id)
         if part == "both" or part_of(str(ident)) == part:
             out.append(case)
     return out
