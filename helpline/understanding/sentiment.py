@@ -1,7 +1,23 @@
 """How frustrated a customer sounds, from VADER sentiment plus contact-centre cues.
 
-VADER alone under-reads contact-centre anger ("third time I'm calling about this" is neutral to
-it), so explicit cues raise the score and are reported by name for the ticket and the engine.
+VADER alone under-reads contact-centre anger: "third time I'm calling about this", "I'm fed up, it's
+STILL jamming after your so-called fix" and "great, just great" are neutral or even positive to it.
+So explicit cues raise the score and are reported by name for the ticket and the engine:
+
+- ``complaint``: the words of a complaint (ridiculous, unacceptable, useless, fed up, sick of, a joke,
+  waste of time, not good enough, so-called, waiting forever, nobody cares...); each further distinct
+  one adds a little;
+- ``threat``: to leave, cancel everything, post a bad review, charge back, see a lawyer;
+- ``failed_fix``: still or again broken after a fix or repair, "the fix didn't work";
+- ``sarcasm``: "great, just great", "thanks for nothing", "oh perfect, now it won't start";
+- ``emphasis``: a word in capitals in an otherwise ordinary message ("it's STILL jamming");
+- ``caps`` (most of the message in capitals), ``exclamation`` (!! or ?!), ``profanity``, ``manager``,
+  ``repeat_contact`` (said, or flagged by the caller), ``negative`` (VADER compound <= -0.4).
+
+Calibration: the engine acknowledges frustration at 0.55 (ConversationPolicy.frustrated). A plain
+problem report ("my grinder is jammed", "it's still not working, what next?") stays below it, ordinary
+anger reaches it, and clear fury scores 0.75 or more. Tuned on the examples in
+tests/understanding/test_sentiment.py; held-out figures: `python -m bench.frustration`.
 """
 
 from __future__ import annotations
@@ -20,9 +36,115 @@ _REPEAT = re.compile(
     r"(?i)\b(?:(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time|"
     r"i(?:'ve|\s+have)?\s+already\s+(?:told|explained|said|called|asked|given)|"
     r"(?:called|rang|contacted|emailed|written)\s+(?:you\s+)?(?:\w+\s+)?(?:times|again)|"
-    r"(?:yet\s+)?again\s+and\s+again|still\s+(?:not|hasn'?t|haven'?t|no)|how\s+many\s+times)\b"
+    r"(?:yet\s+)?again\s+and\s+again|still\s+(?:not|hasn'?t|haven'?t|no)|how\s+many\s+times|"
+    r"(?:yet|once)\s+again|over\s+and\s+over|"
+    r"(?:three|four|five|six|several|multiple|many|countless|\d+)\s+(?:times|calls|emails|messages|attempts)|"
+    r"keep\s+(?:calling|telling|asking|explaining|having\s+to)|still\s+waiting|"
+    r"(?:broke|broken|failed|stopped\s+working|jamm(?:ed|ing)|leaking)\s+again|same\s+(?:problem|issue|fault)\s+again)\b"
 )
-_EXCLAIM = re.compile(r"!{3,}|[!?]{4,}")
+_EXCLAIM = re.compile(r"!{2,}|\?!|!\?|\?{3,}")
+
+# Words of a complaint. Each alternative is one cue phrase; distinct phrases add up (a little).
+_COMPLAINT = re.compile(
+    r"(?i)\b(?:"
+    r"ridiculous|unacceptable|useless|pathetic|absurd|outrageous|disgrace(?:ful)?|shambl(?:es|ic)|"
+    r"incompeten(?:t|ce)|hopeless|appalling|atrocious|abysmal|disgusting|dreadful|laughable|"
+    r"unbelievable|inexcusable|unprofessional|worthless|rubbish|garbage|a\s+scam|scammers?|rip[- ]?off|"
+    r"(?:terrible|awful|horrible|lousy|poor|bad|worst)\s+(?:customer\s+)?(?:service|support|company|experience)|"
+    r"worst\s+(?:\w+\s+)?(?:ever|i'?ve\s+ever)|"
+    r"fed\s+up|(?:sick|tired)\s+(?:and\s+tired\s+)?of|had\s+enough|i'?ve\s+had\s+it\s+with|enough\s+is\s+enough|"
+    r"(?:what\s+a|this\s+is\s+a|it'?s\s+a|you'?re\s+a|such\s+a|(?:a\s+)?(?:complete|total|absolute|bad|sick))\s+joke|"
+    r"joke\s+of\s+a|(?:is|are)\s+(?:a\s+)?(?:complete\s+|total\s+)?joke|"
+    r"waste\s+of\s+(?:my\s+)?(?:time|money|space)|wasting\s+my\s+time|"
+    r"not\s+good\s+enough|so[- ]called|"
+    r"waiting\s+(?:for\s+)?(?:forever|ages|weeks|months|so\s+long|all\s+day|for\s+days|for\s+hours)|"
+    r"(?:weeks|days|hours|ages)\s+of\s+waiting|"
+    r"(?:can'?t|cannot|can\s+not)\s+believe|are\s+you\s+(?:kidding|serious|joking)|"
+    r"(?:you'?ve|you\s+have)\s+got\s+to\s+be\s+kidding|seriously\s*[?!]|"
+    r"how\s+(?:hard|difficult)\s+(?:can\s+it\s+be|is\s+it)|what(?:'s|\s+is)\s+wrong\s+with\s+(?:you|your|this)|"
+    r"(?:nobody|no\s+one|no-one)\s+(?:ever\s+)?(?:cares|helps|listens|answers|replies|responds|"
+    r"got\s+back|gets\s+back|called\s+(?:me\s+)?back|bothered)|"
+    r"never\s+(?:got|had|received)\s+(?:a\s+|any\s+)?(?:reply|response|answer|call\s*back)|"
+    r"i'?m\s+(?:so\s+|really\s+|very\s+|extremely\s+|absolutely\s+|beyond\s+)?"
+    r"(?:angry|furious|livid|fuming|annoyed|frustrated|pissed|mad|disgusted|outraged|raging)|"
+    r"(?:this\s+is\s+|so\s+|really\s+|very\s+|beyond\s+|extremely\s+|incredibly\s+)?"
+    r"(?:frustrating|infuriating|maddening|exasperating)|"
+    r"(?:treat(?:ed|ing)?|speak(?:ing)?\s+to)\s+(?:me\s+)?like\s+(?:an?\s+)?(?:idiot|fool|child)|"
+    r"why\s+is\s+(?:this|it|everything)\s+so\s+(?:hard|difficult|complicated)|"
+    r"i\s+just\s+want\s+(?:my\s+money\s+back|a\s+refund|(?:this|it)\s+(?:sorted|fixed|to\s+work))"
+    r")(?![\w-])"
+)
+
+_THREAT = re.compile(
+    r"(?i)\b(?:"
+    # leaving, said as a threat
+    r"(?:i'?ll|i\s+will|i'?m\s+(?:going\s+to|gonna|about\s+to|ready\s+to)|gonna|i\s+swear\s+i'?ll)\s+"
+    r"(?:just\s+|simply\s+)?(?:leave\s+(?:you|your\s+company|this\s+company)|"
+    r"switch\s+(?:to\s+(?:a\s+|another\s+)?(?:competitor|other\s+(?:company|brand|supplier|shop))|brands|suppliers)|"
+    r"go\s+(?:elsewhere|somewhere\s+else|to\s+a\s+competitor)|"
+    r"take\s+my\s+(?:business|money|custom)|close\s+my\s+account|stop\s+(?:buying|ordering|using))|"
+    r"(?:i'?ll|i\s+will|i'?m\s+(?:going\s+to|gonna)|gonna)\s+(?:just\s+)?cancel\s+"
+    r"(?:everything|it\s+all|all\s+of\s+it|all\s+my|my\s+(?:whole\s+|entire\s+)?(?:account|subscription|membership))|"
+    r"(?:or|otherwise|else|unless)\s+(?:i'?ll|i\s+will|i'?m\s+going\s+to)\s+(?:cancel|leave|close|report|sue)|"
+    r"cancel\s+(?:everything|it\s+all|all\s+of\s+it)|"
+    r"tak(?:e|ing)\s+my\s+(?:business|money|custom)\s+elsewhere|"
+    r"never\s+(?:again\s+)?(?:order|ordering|buy|buying|shop|shopping|use|using)\s+(?:\w+\s+)?(?:from|with)\s+you|"
+    r"(?:never|not)\s+(?:order|buy|shop)\w*\s+(?:from\s+you\s+|here\s+|with\s+you\s+)?again|"
+    # reviews and public complaints
+    r"(?:1|one)[- ]star|(?:bad|negative|terrible|awful|scathing|horrible)\s+reviews?|"
+    r"(?:review|post|tweet|write)\s+(?:about\s+)?(?:this|you|it)\s+(?:on|everywhere|online)|"
+    r"(?:tell|warn)\s+(?:everyone|everybody|all\s+my\s+friends)|"
+    # money and the law
+    r"charge\s?backs?|dispute\s+(?:the|this)\s+(?:charge|payment|transaction)|"
+    r"(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:call|contact|ring)\s+my\s+bank|"
+    r"lawyers?|attorneys?|solicitors?|(?:i'?ll|i\s+will|going\s+to|gonna|to)\s+sue|suing|legal\s+action|"
+    r"small\s+claims|take\s+you\s+to\s+court|trading\s+standards|ombudsman|better\s+business\s+bureau|bbb|"
+    r"consumer\s+protection"
+    r")\b"
+)
+
+_FIX = (r"(?:so[- ]called\s+)?(?:fix(?:es)?|repair|repairs|replacement|update|reset|service|servicing|engineer|"
+        r"technician|advice|instructions|tips?|descal\w*|clean\w*|troubleshooting|solution|part)")
+_FAILED_FIX = re.compile(
+    r"(?i)\b(?:"
+    r"(?:still|again)\b[^.!?]{0,50}?\b(?:after|since|despite)\s+(?:the\s+|your\s+|that\s+|this\s+|my\s+|a\s+|"
+    r"all\s+(?:the\s+|your\s+)?|two\s+|three\s+|\w+\s+)?" + _FIX + r"|"
+    r"(?:the|your|that|this)\s+" + _FIX + r"\s+(?:didn'?t|did\s+not|doesn'?t|does\s+not|hasn'?t|has\s+not|never)"
+    r"\s+(?:work|fix|help|last|solve)|"
+    r"(?:you|they|your\s+\w+)\s+(?:said|promised|told\s+me)\s+(?:it\s+)?(?:was|would\s+be|had\s+been)\s+"
+    r"(?:fixed|sorted|repaired|resolved)"
+    r")\b"
+)
+
+_NICE = r"(?:great|perfect|wonderful|brilliant|fantastic|lovely|marvell?ous|terrific|excellent|super|awesome)"
+_SARCASM = re.compile(
+    r"(?i)(?:"
+    r"\b" + _NICE + r"[\s,.!…]+(?:just|simply|absolutely|really|truly)\s+" + _NICE + r"\b|"
+    r"\boh\s+(?:great|perfect|wonderful|brilliant|fantastic|lovely|joy|goody|good)\b[^.!?]{0,12}"
+    r"\b(?:now|again|another|still|broken|not|no|nothing|won'?t|doesn'?t|didn'?t|can'?t|isn'?t|more)\b|"
+    r"\bthanks?\s+(?:you\s+)?(?:a\s+lot\s+|so\s+much\s+)?for\s+(?:nothing|wasting|absolutely\s+nothing)\b|"
+    r"\byeah,?\s+right\b|\bwhat\s+a\s+(?:surprise|shock)\b|\bsurprise,?\s+surprise\b|"
+    r"\bwell\s+done\b[^.!?]{0,20}\b(?:broke|broken|lost|again|not|nothing|wrong)\b|"
+    r"\b(?:i\s+)?(?:just\s+)?love\s+how\s+(?:you|your|it|nobody|no\s+one|i)\b|"
+    r"\b(?:very|so|super|really|most)\s+helpful\b(?:\s*(?:…|\.\.\.)|,?\s+(?:not|thanks\s+for\s+nothing))|"
+    r"\bgreat\s+(?:job|service|work)\b[^.!?]{0,30}\b(?:not|never|again|still|broken|nothing|wrong)\b|"
+    r"🙄|(?<!\w)/s\b"
+    r")"
+)
+
+# Words written in capitals for emphasis in an otherwise ordinary message; other capitalised words count
+# from four letters, except acronyms that are simply written that way.
+_EMPHATIC = frozenset(str.split(
+    "STILL NOT NEVER NOW AGAIN ALWAYS NOTHING NOBODY EVERY WORST ANY NO WHY WHAT HOW ALREADY SERIOUSLY TWICE "
+    "THIRD THREE FOUR FIVE DAYS WEEKS MONTHS HOURS ALL ONE SINGLE EVER DONE REFUND MONEY BROKEN USELESS "
+    "CANCEL TODAY ASAP WRONG HAVE DID DIDN'T DOESN'T WON'T CAN'T ISN'T YOUR YOU"
+))
+_ACRONYMS = frozenset(str.split(
+    "OK OKAY ID PIN USB UK US USA EU SMS URL ETA FAQ FAQS APP WIFI HTTP HTTPS HTML PDF CSV UPS DHL USPS FEDEX "
+    "IBAN VAT GST TV PC LED LCD AM PM GMT UTC BST EST PST CET AI BB PS PPS RSVP TBD TBC FYI IMO IMHO BTW "
+    "THX THANKS HELLO HI"
+))
+_CAP_WORD = re.compile(r"\b[A-Z][A-Z']*[A-Z]\b")
 
 _CUE_WEIGHTS = {
     "profanity": 0.35,
@@ -30,8 +152,18 @@ _CUE_WEIGHTS = {
     "manager": 0.2,
     "repeat_contact": 0.25,
     "exclamation": 0.15,
+    "complaint": 0.55,  # frustration enough on its own; +0.05 for each further distinct phrase, up to two more
+    "threat": 0.3,
+    "failed_fix": 0.4,  # +0.15 for a second sign of it ("your fix didn't work, it's jamming again")
+    "sarcasm": 0.55,
+    "emphasis": 0.15,
     "negative": 0.0,  # already counted through the VADER part
 }
+_EXTRA_COMPLAINT = 0.05
+_EXTRA_FAILED_FIX = 0.15
+# Several different signs at once (three or more cues besides "negative") add this.
+_PILE_UP = 0.1
+_NOT_WORDS = re.compile(r"\S*[@/\d]\S*")  # emails, links, ids: never emphasis or capitals
 
 
 @lru_cache(maxsize=1)
@@ -49,17 +181,30 @@ def _mostly_caps(text: str) -> bool:
     return upper / len(words) >= 0.6
 
 
+def _emphasis(text: str) -> bool:
+    """A capitalised word for emphasis ("it's STILL jamming"), not an acronym or an id."""
+    return any(w in _EMPHATIC or (len(w) >= 4 and w not in _ACRONYMS) for w in _CAP_WORD.findall(text))
+
+
+def _distinct(pattern: re.Pattern[str], text: str) -> int:
+    """How many distinct phrases of `pattern` `text` has."""
+    return len({re.sub(r"\W+", " ", m.group(0).lower()) for m in pattern.finditer(text)})
+
+
 class FrustrationScorer:
     def __init__(self, max_chars: int = 2000) -> None:
         self._max_chars = max_chars
 
     def score(self, text: str, repeat_contact: bool = False) -> tuple[float, tuple[str, ...]]:
         """Return (frustration in [0, 1], cues found), e.g. (0.8, ("caps", "profanity"))."""
-        text = text[: self._max_chars]
+        text = text[: self._max_chars].replace("’", "'")
         cues: list[str] = []
         compound = float(_vader().polarity_scores(text)["compound"]) if text.strip() else 0.0
-        if _mostly_caps(text):
+        words_only = _NOT_WORDS.sub(" ", text)
+        if _mostly_caps(words_only):
             cues.append("caps")
+        elif _emphasis(words_only):
+            cues.append("emphasis")
         if _PROFANITY.search(text):
             cues.append("profanity")
         if _MANAGER.search(text):
@@ -68,9 +213,25 @@ class FrustrationScorer:
             cues.append("exclamation")
         if repeat_contact or _REPEAT.search(text):
             cues.append("repeat_contact")
+        complaints = _distinct(_COMPLAINT, text)
+        if complaints:
+            cues.append("complaint")
+        if _THREAT.search(text):
+            cues.append("threat")
+        failed_fixes = _distinct(_FAILED_FIX, text)
+        if failed_fixes:
+            cues.append("failed_fix")
+        if _SARCASM.search(text):
+            cues.append("sarcasm")
         if compound <= -0.4:
             cues.append("negative")
-        # Only negative sentiment adds frustration; a cheerful message is simply calm.
+        # Only negative sentiment adds frustration; a cheerful message is simply calm (and a sarcastic
+        # one's "great" is not counted as cheer).
         base = max(0.0, -compound) * 0.6
+        if complaints:
+            base /= 2  # VADER already reacts to the complaint's own words ("useless", "ridiculous")
         total = base + sum(_CUE_WEIGHTS[c] for c in cues)
+        total += _EXTRA_COMPLAINT * (min(complaints, 3) - 1) if complaints else 0.0
+        total += _EXTRA_FAILED_FIX if failed_fixes > 1 else 0.0
+        total += _PILE_UP if sum(1 for c in cues if c != "negative") >= 3 else 0.0
         return round(min(1.0, total), 3), tuple(cues)

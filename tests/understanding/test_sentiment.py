@@ -4,6 +4,74 @@ import pytest
 
 from helpline.understanding.sentiment import FrustrationScorer
 
+# Tuning examples: the scorer's weights were set on these (the engine acknowledges at 0.55). The held-out
+# set, written afterwards in other words, is bench/frustration/heldout.yaml (`python -m bench.frustration`).
+CALM = [
+    "my grinder is jammed",
+    "it's still not working, what next?",
+    "Hi, could you tell me where my order is? Thanks!",
+    "I'd like to cancel my subscription please",
+    "I want to cancel my order",
+    "OK, I'll cancel the order then",
+    "the milk frother isn't heating the milk",
+    "I tried the reset but it's still not working. What should I try next?",
+    "my order hasn't arrived yet, can you check?",
+    "I was charged twice for the same order",
+    "the app keeps logging me out",
+    "Can I leave a review for the grinder somewhere?",
+    "I called yesterday about my refund, is there any news?",
+    "that didn't work either, any other ideas?",
+    "the machine is leaking water from the bottom",
+    "I need to return a damaged kettle",
+    "Oh great, that worked! Thanks so much",
+    "Perfect, thank you",
+    "I'm a bit disappointed the colour is different from the photo",
+    "Is the BB-10422 order shipped? My email is JANE@EXAMPLE.COM",
+    "I have a USB cable question about the PRO model",
+    "it is broken, the handle snapped off",
+    "No, that's not what I meant. I need the invoice for March",
+    "sorry, I still haven't received the code",
+    "Hi, this is Sue from accounting",
+    "the payment failed, should I call my bank?",
+    "It's jamming again, what do I do?",
+    "I'll leave it there then, thanks",
+    "I'm going to switch to decaf, can I change my subscription?",
+    "NOT urgent but could you check my order",
+    "I called 3 times yesterday but the line was busy",
+]
+FRUSTRATED = [  # ordinary anger: at least 0.55
+    "That's ridiculous… this is unacceptable",
+    "that's not good enough, I've been waiting forever",
+    "this is the third time I'm calling, I'll cancel everything",
+    "this is useless",
+    "what a waste of time",
+    "great, just great",
+    "thanks for nothing",
+    "I'm sick of this machine",
+    "This is really frustrating, I've explained this twice already",
+    "I've been waiting three weeks for a refund, this is not good enough",
+    "Oh perfect, now it won't even turn on",
+    "the so-called express delivery took 9 days",
+    "I'm annoyed, nobody ever got back to me",
+    "your fix didn't work, it's jamming again",
+    "honestly, what is wrong with your company",
+    "Why is this so hard?! I just want my money back",
+    "I'm going to leave a bad review if this isn't sorted",
+    "I'm fed up.",
+]
+ANGRY = [  # clear fury: at least 0.75
+    "I'm fed up, it's STILL jamming after your so-called fix",
+    "THIS IS THE THIRD TIME!!! GET ME A MANAGER, THIS SHIT IS USELESS",
+    "This is absolutely ridiculous. I've called three times and nobody has fixed it. Get me a manager now!",
+    "Unacceptable. I want a refund TODAY or I'm doing a chargeback",
+    "You people are a joke. Useless, incompetent, and I'm sick of it",
+    "I've been waiting forever, your so-called support is pathetic, I'm taking my business elsewhere",
+    "are you kidding me?? it broke AGAIN after the repair",
+    "fed up with this garbage machine, I'll be speaking to my lawyer",
+    "WHERE IS MY REFUND? I have asked FIVE times!!",
+    "Great, just great. Third replacement and it's still leaking. Worst service ever.",
+]
+
 
 @pytest.fixture(scope="module")
 def scorer() -> FrustrationScorer:
@@ -27,6 +95,25 @@ def test_calm_message_scores_low(scorer: FrustrationScorer) -> None:
         ("this is the third time I'm calling about this", "repeat_contact"),
         ("I already told you my order number", "repeat_contact"),
         ("this is awful, I hate it, worst purchase ever", "negative"),
+        ("that's ridiculous", "complaint"),
+        ("this is unacceptable", "complaint"),
+        ("I'm sick of this", "complaint"),
+        ("what a waste of time", "complaint"),
+        ("what a joke", "complaint"),
+        ("I've been waiting forever", "complaint"),
+        ("I'll cancel everything", "threat"),
+        ("I'm taking my business elsewhere", "threat"),
+        ("I'll be leaving a one-star review", "threat"),
+        ("I'm going to do a chargeback", "threat"),
+        ("my lawyer will hear about this", "threat"),
+        ("it's still jamming after your fix", "failed_fix"),
+        ("the repair didn't work", "failed_fix"),
+        ("great, just great", "sarcasm"),
+        ("thanks for nothing", "sarcasm"),
+        ("oh perfect, now it won't start", "sarcasm"),
+        ("it's STILL jamming", "emphasis"),
+        ("why?!", "exclamation"),
+        ("it broke again", "repeat_contact"),
     ],
 )
 def test_cues(scorer: FrustrationScorer, text: str, cue: str) -> None:
@@ -53,3 +140,41 @@ def test_short_caps_and_ordinary_words_are_not_cues(scorer: FrustrationScorer) -
     assert scorer.score("OK thanks")[1] == ()
     assert scorer.score("I need a classic assessment of my grasshopper")[1] == ()
     assert scorer.score("") == (0.0, ())
+
+
+@pytest.mark.parametrize("text", CALM)
+def test_calm_messages_stay_below_the_trigger(scorer: FrustrationScorer, text: str) -> None:
+    assert scorer.score(text)[0] < 0.55
+
+
+@pytest.mark.parametrize("text", FRUSTRATED + ANGRY)
+def test_ordinary_anger_reaches_the_trigger(scorer: FrustrationScorer, text: str) -> None:
+    assert scorer.score(text)[0] >= 0.55
+
+
+@pytest.mark.parametrize("text", ANGRY)
+def test_clear_fury_scores_high(scorer: FrustrationScorer, text: str) -> None:
+    assert scorer.score(text)[0] >= 0.75
+
+
+def test_field_report_messages(scorer: FrustrationScorer) -> None:
+    assert set(scorer.score("I'm fed up, it's STILL jamming after your so-called fix")[1]) >= {
+        "complaint", "failed_fix", "emphasis"}
+    assert "threat" in scorer.score("this is the third time I'm calling, I'll cancel everything")[1]
+    assert scorer.score("my grinder is jammed") == (0.0, ())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Is the BB-10422 order shipped? My email is JANE@EXAMPLE.COM", "I have a USB question about the PRO model",
+     "I'd like to cancel my subscription please", "Can I leave a review for the grinder somewhere?",
+     "Oh great, that worked! Thanks so much", "I had it delivered yesterday"],
+)
+def test_ordinary_words_ids_and_acronyms_are_not_cues(scorer: FrustrationScorer, text: str) -> None:
+    assert scorer.score(text)[1] == ()
+
+
+def test_more_complaints_score_higher_but_stay_in_range(scorer: FrustrationScorer) -> None:
+    one, _ = scorer.score("this is useless")
+    three, _ = scorer.score("this is useless, pathetic and a waste of time")
+    assert 0.55 <= one < three <= 1.0
