@@ -51,7 +51,7 @@ COUNT = ("how many", "number of", "count")
 SUM = ("in total", "altogether", "all together", "combined", "add up", "sum", "total spent", "overall")
 LIST = ("list", "show me", "what are my", "do i have", "have i placed", "have i made")
 MONEY = ("how much", "cost", "price", "paid", "pay", "spend", "spent", "charged", "charge", "amount")
-ITEMS = ("did i order", "i ordered", "did i buy", "i bought", "did i get", "did i purchase", "i purchased",
+ITEMS = ("did i order", "i ordered", "did i buy", "i bought", "did i purchase", "i purchased",
          "whats in", "what is in", "what was in", "what were in", "contents", "what came", "in it", "in there")
 ALL_ITEMS = ("everything", "all of it", "all items", "all the items", "whole order", "entire order",
              "all of them", "whole thing", "the lot")
@@ -319,32 +319,39 @@ def parse_record_question(
     if record_id_value is None:
         record_id_value, id_positions = _written_id(tokens, [record_id(r, kind) for r in records])
 
-    # computations
-    # a refund to come ("how much will I get back?"), not one already made ("what did I get back?")
-    future = bool({"will", "would", "going", "gonna", "if"} & set(tokens))
-    past = bool(_PAST & set(tokens))
-    refund = (_has(REFUND, tokens) or "refund" in tokens) and (future or not past)
-    refund = refund and (future or _has(REFUND, tokens))
-    count = _has(COUNT, tokens)
-    total = _has(SUM, tokens)
-    money = _has(MONEY, tokens)
-    plain = _drop(SUM + REFUND + COUNT, tokens)
-
     # what the customer's records contain
     all_items = [i for r in records for i in record_items(r, items_spec)]
     names = list(dict.fromkeys(i.name for i in all_items if i.name))
     option_values = list(dict.fromkeys(v for i in all_items for v in i.options.values()))
     option_keys = list(dict.fromkeys(k for i in all_items for k in i.options))
 
-    # fields, in the pack's words
+    # fields first, in the pack's words ("in total" is not the field "total")
+    total = _has(SUM, tokens)
+    plain = _drop(SUM, tokens)
     phrases = {name: [name, *spec.synonyms] for name, spec in kind.fields.items()}
     field_hits = _hits(phrases, plain)
     field_positions = {h.start + j for h in field_hits for j in range(h.length)}
     blocked = id_positions | {i for i, t in enumerate(tokens) if t in record_words}
 
+    # computations, where a field's own phrase does not say them: "tracking number of" is no count,
+    # "did I get back" (a field: refunded) no refund to come; a one-word field ("total") is too plain
+    # to overrule a phrase ("total refund")
+    def said(cues: Sequence[str]) -> bool:
+        return any(not any(h.length > 1 and h.start < start + length and start < h.start + h.length
+                           for h in field_hits)
+                   for cue in cues for start, length in spans(words(cue), plain))
+
+    # a refund to come ("how much will I get back?"), not one already made ("what did I get back?")
+    future = bool({"will", "would", "going", "gonna", "if"} & set(tokens))
+    past = bool(_PAST & set(tokens)) and not future
+    refund = not past and (said(REFUND) or (future and said(("refund",))))
+    count = said(COUNT)
+    money = _has(MONEY, tokens)
+
     products, product_positions = _products(tokens, names, blocked | field_positions)
     options = _option_values(tokens, option_values, blocked | product_positions | field_positions)
-    item_attributes = _option_keys(plain, option_keys)
+    item_attributes = _option_keys([t if i not in field_positions else "_" for i, t in enumerate(plain)],
+                                   option_keys)
     attributes = [h.key for h in sorted(field_hits, key=lambda h: h.start)]
 
     item_phrases = [*(items_spec.label, items_spec.plural_label, *items_spec.synonyms)] if items_spec else []

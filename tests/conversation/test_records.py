@@ -8,6 +8,7 @@ The declarations are the packs' own (examples/demo/records.yaml, examples/tau-re
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,7 @@ from helpline.conversation.records import (
     fetch_records,
     refund_total,
 )
+from helpline.pack.loader import PackInvalid, load_pack
 from helpline.pack.records import RecordKind, RecordPath, RecordsDeclaration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -427,3 +429,18 @@ def test_declaration_errors() -> None:
                                                              "owner_field": "u"}})
     assert [message for _, message in declared.check_operations(["list_x"])] == [
         "orders.get: operation 'get_x' is not defined in operations.yaml"]
+
+
+def test_loader_reports_records_errors_with_file_and_line(tmp_path: Path) -> None:
+    pack = tmp_path / "demo"
+    shutil.copytree(EXAMPLES / "demo", pack, ignore=shutil.ignore_patterns("*.db", "__pycache__", ".env"))
+    assert load_pack(pack).records is not None
+    text = (pack / "records.yaml").read_text()
+    (pack / "records.yaml").write_text(text.replace("get_order_items", "get_order_lines"))
+    with pytest.raises(PackInvalid) as invalid:
+        load_pack(pack)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "items: get_order_items" in row)
+    assert [str(e) for e in invalid.value.errors] == [
+        f"records.yaml:{line}: orders.attach.items: operation 'get_order_lines' is not defined in operations.yaml"]
+    (pack / "records.yaml").unlink()
+    assert load_pack(pack).records is None  # optional
