@@ -354,7 +354,7 @@ def parse_record_question(
                                    option_keys)
     attributes = [h.key for h in sorted(field_hits, key=lambda h: h.start)]
 
-    item_phrases = [*(items_spec.label, items_spec.plural_label, *items_spec.synonyms)] if items_spec else []
+    item_phrases = [items_spec.label, items_spec.plural_label, *items_spec.synonyms] if items_spec else []
     items = bool(items_spec) and (_has(ITEMS, tokens) or _has(item_phrases, plain))
     everything = _has(ALL_ITEMS, tokens)
     mentions_record = any(t in record_words for t in tokens)
