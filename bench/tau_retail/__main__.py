@@ -1,11 +1,18 @@
 """Task completion on the tau-retail store, driven through Helpline's HTTP API.
 
-Run: .venv/bin/python -m bench.tau_retail [--split dev|train|both] [--limit N] [--no-doc] [--verbose]
+Run: .venv/bin/python -m bench.tau_retail [--customer old|stranger|both] [--split dev|tune|heldout|train|both ...]
+     [--limit N] [--no-doc] [--verbose]
 
 Starts the store backend on a free port, generates the pack for it, serves it with `helpline serve`
 (fresh SQLite in a temporary directory), and for each task: computes the ground-truth final state
 (reset, replay the task's actions through the same HTTP operations, read /state, reset), creates an
 API key, lets the scripted customer talk to the agent, and compares GET /state with the ground truth.
+
+Two customers: `old` (customer.py, goals read from the ground-truth actions, written beside the engine) and
+`stranger` (stranger.py, goals read from the instruction only). The store state is the pass criterion;
+for tasks with expected outputs (answers the agent must give) whether each was said is reported apart.
+`tune` and `heldout` are the fixed parts of train (splits.py); held-out results are printed only in
+aggregate, so nobody tunes on them by reading a transcript.
 """
 
 from __future__ import annotations
@@ -24,9 +31,12 @@ from bench.report import write_section
 from bench.tau_retail.compare import failure_causes
 from bench.tau_retail.customer import Customer, Data
 from bench.tau_retail.servers import DATASET, Agent, Store, create_api_key, start_helpline, start_store
+from bench.tau_retail.splits import train_indices
+from bench.tau_retail.stranger import Stranger
 from helpline.packs.tau_retail import generate
 
 MAX_TURNS = 40
+SPLITS = ("dev", "tune", "heldout", "train", "both")
 
 
 @dataclass
@@ -36,6 +46,8 @@ class Outcome:
     causes: list[str]
     turns: int
     transcript: list[str] = field(default_factory=list)
+    needs_answer: bool = False  # the task has expected outputs
+    answered: bool = False  # every expected output appears in the agent's replies
 
 
 def load_data(dataset: Path) -> Data:
@@ -54,11 +66,12 @@ def expected_state(store: Store, task: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_task(index: int, task: dict[str, Any], data: Data, store: Store, helpline_url: str, db_url: str,
-             initial: dict[str, Any]) -> Outcome:
+             initial: dict[str, Any], customer_kind: str = "old") -> Outcome:
     expected = expected_state(store, task)
     key = create_api_key(db_url)
     agent = Agent(helpline_url, key)
-    customer = Customer(task, data, seed=index)
+    customer: Customer | Stranger = Customer(task, data, seed=index) if customer_kind == "old" \
+        else Stranger(task, data, seed=index)
     transcript: list[str] = []
     said: list[str] = []
     replies, ended = agent.start()
@@ -79,54 +92,121 @@ def run_task(index: int, task: dict[str, Any], data: Data, store: Store, helplin
         agent.end()
     actual = store.state()
     causes = failure_causes(task, initial, expected, actual)
-    spoken = " ".join(said).lower().replace(",", "")
-    for output in task.get("outputs", []):
-        if str(output).lower().replace(",", "") not in spoken:
-            causes.append(f"output not said: {output}")
     if turns >= MAX_TURNS:
         causes.append("conversation too long")
-    return Outcome(index, not causes, causes, turns, transcript)
+    # expected outputs are read here, in the scoring, never by the customers
+    outputs = [str(o) for o in task.get("outputs", [])]
+    spoken = " ".join(said).lower().replace(",", "")
+    missing = [o for o in outputs if o.lower().replace(",", "") not in spoken]
+    transcript += [f"[output not said: {o}]" for o in missing]
+    if isinstance(customer, Stranger):
+        transcript.insert(0, f"[style: {customer.style}]")
+        transcript += [f"[asked: {a.question!r} answered: {'yes' if a.answered else 'no'}]" for a in customer.asked]
+    return Outcome(index, not causes, causes, turns, transcript, needs_answer=bool(outputs),
+                   answered=bool(outputs) and not missing)
+
+
+def split_tasks(split: str) -> tuple[str, list[dict[str, Any]], list[int]]:
+    """(file part, tasks, indices) of a split: dev, or train's tune / heldout part, or all of train."""
+    source = "dev" if split == "dev" else "train"
+    tasks: list[dict[str, Any]] = json.loads((DATASET / f"tasks_{source}.json").read_text())
+    if split in ("tune", "heldout"):
+        return source, tasks, train_indices(split, len(tasks))
+    return source, tasks, list(range(len(tasks)))
 
 
 def run_split(split: str, limit: int | None, store: Store, helpline_url: str, db_url: str, data: Data,
-              verbose: bool, only: list[int] | None) -> list[Outcome]:
-    tasks = json.loads((DATASET / f"tasks_{split}.json").read_text())
-    indices = only if only else list(range(len(tasks)))[: limit or None]
+              verbose: bool, only: list[int] | None, customer: str = "old") -> list[Outcome]:
+    _, tasks, indices = split_tasks(split)
+    indices = [i for i in indices if i in only] if only else indices[: limit or None]
+    hidden = split in ("heldout", "train")  # held-out tasks are reported only in aggregate
     store.reset()
     initial = store.state()
     outcomes: list[Outcome] = []
-    for index in indices:
-        outcome = run_task(index, tasks[index], data, store, helpline_url, db_url, initial)
+    for count, index in enumerate(indices, 1):
+        outcome = run_task(index, tasks[index], data, store, helpline_url, db_url, initial, customer)
         outcomes.append(outcome)
+        if hidden:
+            if count % 25 == 0:
+                print(f"{split} [{customer}]: {count}/{len(indices)} run, {sum(o.passed for o in outcomes)} passed",
+                      flush=True)
+            continue
         mark = "PASS" if outcome.passed else "FAIL " + "; ".join(outcome.causes)
-        print(f"{split} #{index}: {mark} ({outcome.turns} turns)", flush=True)
-        if verbose and not outcome.passed:
+        print(f"{split} [{customer}] #{index}: {mark} ({outcome.turns} turns)", flush=True)
+        if verbose and (not outcome.passed or customer == "stranger"):
             print("\n".join("    " + line for line in outcome.transcript), flush=True)
     return outcomes
 
 
-def summary(split: str, outcomes: list[Outcome]) -> tuple[str, Counter[str]]:
-    passed = sum(o.passed for o in outcomes)
-    causes: Counter[str] = Counter(c for o in outcomes for c in o.causes)
-    rate = 100 * passed / len(outcomes) if outcomes else 0.0
-    return f"{split}: {passed}/{len(outcomes)} tasks passed ({rate:.1f} %)", causes
+@dataclass
+class Figures:
+    customer: str
+    split: str
+    tasks: int
+    passed: int
+    actions_only: tuple[int, int]  # (passed, total) of tasks that need only actions
+    with_answer: tuple[int, int]  # (passed, total) of tasks that also need an answer
+    answered: int  # tasks with outputs whose every output was said
+    causes: Counter[str]
+
+    @staticmethod
+    def of(customer: str, split: str, outcomes: list[Outcome]) -> Figures:
+        plain = [o for o in outcomes if not o.needs_answer]
+        answer = [o for o in outcomes if o.needs_answer]
+        return Figures(customer, split, len(outcomes), sum(o.passed for o in outcomes),
+                       (sum(o.passed for o in plain), len(plain)), (sum(o.passed for o in answer), len(answer)),
+                       sum(o.answered for o in answer), Counter(c for o in outcomes for c in o.causes))
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "n/a"
+
+
+def summary(split: str, outcomes: list[Outcome], customer: str = "old") -> tuple[str, Counter[str]]:
+    f = Figures.of(customer, split, outcomes)
+    line = (f"{split} [{customer}]: {f.passed}/{f.tasks} tasks completed ({pct(f.passed, f.tasks)}); "
+            f"actions only {f.actions_only[0]}/{f.actions_only[1]} ({pct(*f.actions_only)}), "
+            f"needing an answer {f.with_answer[0]}/{f.with_answer[1]} ({pct(*f.with_answer)}), "
+            f"answer said {f.answered}/{f.with_answer[1]} ({pct(f.answered, f.with_answer[1])})")
+    return line, f.causes
+
+
+def table(figures: list[Figures]) -> str:
+    rows = ["| customer | split | tasks | completed | actions only | needing an answer | answer said |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for f in figures:
+        rows.append(f"| {f.customer} | {f.split} | {f.tasks} | {f.passed} ({pct(f.passed, f.tasks)}) | "
+                    f"{f.actions_only[0]}/{f.actions_only[1]} ({pct(*f.actions_only)}) | "
+                    f"{f.with_answer[0]}/{f.with_answer[1]} ({pct(*f.with_answer)}) | "
+                    f"{f.answered}/{f.with_answer[1]} |")
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.tau_retail")
-    parser.add_argument("--split", choices=["dev", "train", "both"], default="dev")
+    parser.add_argument("--split", choices=SPLITS, nargs="+", default=["dev"],
+                        help="dev, train's tune or heldout part, all of train, or both (dev and train)")
+    parser.add_argument("--customer", choices=["old", "stranger", "both"], default="old",
+                        help="old: goals from the ground-truth actions; stranger: goals from the instruction")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--only", type=int, nargs="*", help="task indices to run")
-    parser.add_argument("--verbose", action="store_true", help="print the transcript of failures")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print transcripts (failures; every task for the stranger), never held-out ones")
     parser.add_argument("--no-doc", action="store_true", help="don't write docs/benchmarks.md")
+    parser.add_argument("--note", default="", help="a sentence for docs/benchmarks.md, e.g. the engine's state")
     args = parser.parse_args(argv)
     if not DATASET.exists():
         print(f"{DATASET} not found: the tau-retail dataset is needed", file=sys.stderr)
         return 2
 
     data = load_data(DATASET)
-    splits = ["dev", "train"] if args.split == "both" else [args.split]
-    lines: list[str] = []
+    splits: list[str] = []
+    for split in args.split:
+        for part in (["dev", "train"] if split == "both" else [split]):
+            if part not in splits:
+                splits.append(part)
+    customers = ["old", "stranger"] if args.customer == "both" else [args.customer]
+    figures: list[Figures] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tau-retail-") as tmp:
         work = Path(tmp)
@@ -137,29 +217,47 @@ def main(argv: list[str] | None = None) -> int:
             db_url = f"sqlite:///{work / 'helpline.db'}"
             helpline_proc, helpline_url = start_helpline(pack, db_url, work)
             store = Store(store_url)
-            for split in splits:
-                outcomes = run_split(split, args.limit, store, helpline_url, db_url, data, args.verbose, args.only)
-                line, causes = summary(split, outcomes)
-                print(line)
-                for cause, count in causes.most_common(10):
-                    print(f"  {count:4d}  {cause}")
-                lines.append(f"- **{line}**" + "".join(
-                    f"\n  - {count} × {cause}" for cause, count in causes.most_common(6)))
+            for customer in customers:
+                for split in splits:
+                    outcomes = run_split(split, args.limit, store, helpline_url, db_url, data, args.verbose,
+                                         args.only, customer)
+                    line, causes = summary(split, outcomes, customer)
+                    print(line)
+                    for cause, count in causes.most_common(10):
+                        print(f"  {count:4d}  {cause}")
+                    figures.append(Figures.of(customer, split, outcomes))
         finally:
             if helpline_proc is not None:
                 helpline_proc.stop()
             store_proc.stop()
     elapsed = time.monotonic() - started
     if not args.no_doc and not args.only:
-        limit = f" (first {args.limit} tasks)" if args.limit else ""
-        body = ("## tau-retail task completion\n\n"
-                "`.venv/bin/python -m bench.tau_retail --split both`: the generated pack served by `helpline serve`, "
-                "the store backend on loopback, a scripted customer per task (seeded phrasings) talking through "
-                "the HTTP API; a task passes when GET /state equals the state reached by replaying its "
-                f"ground-truth operations and every required output was said{limit}. Embedded models only, no LLM.\n\n"
-                + "\n".join(lines) + f"\n\nRun time {elapsed / 60:.1f} min.")
-        write_section("tau-retail", body)
+        write_section("tau-retail", doc_body(figures, args.limit, elapsed, args.note))
     return 0
+
+
+def doc_body(figures: list[Figures], limit: int | None, elapsed: float, note: str) -> str:
+    first = f" (first {limit} tasks of each split)" if limit else ""
+    causes = "\n".join(
+        f"- {f.customer} / {f.split}: " + "; ".join(f"{n} × {c}" for c, n in f.causes.most_common(5))
+        for f in figures if f.causes)
+    return ("## tau-retail task completion\n\n"
+            "`.venv/bin/python -m bench.tau_retail --customer both --split dev tune heldout`: the generated pack "
+            "served by `helpline serve`, the store backend on loopback, a scripted customer per task talking "
+            "through the HTTP API; a task is completed when GET /state equals the state reached by replaying its "
+            f"ground-truth operations{first}. Embedded models only, no LLM.\n\n"
+            "Two customers: **old** (`bench/tau_retail/customer.py`) derives its goals from the ground-truth "
+            "actions and was written beside the engine, so it speaks the engine's language; **stranger** "
+            "(`bench/tau_retail/stranger.py`) reads only the task's instruction and the customer's own orders "
+            "and cards, and talks in one of five seeded styles (terse, chatty, typos, details out of order, "
+            "answers only what is asked). `tune` and `heldout` are the fixed parts of train (`splits.py`); "
+            "held-out tasks are never read while developing. \"needing an answer\" are tasks with expected "
+            "outputs (none in this dataset's dev and train); \"answer said\" counts those whose every output "
+            "appears in the agent's replies.\n\n"
+            + table(figures) + "\n\n"
+            + (f"{note}\n\n" if note else "")
+            + ("Most frequent failure causes:\n\n" + causes + "\n\n" if causes else "")
+            + f"Run time {elapsed / 60:.1f} min.")
 
 
 if __name__ == "__main__":
