@@ -5,11 +5,15 @@ STILL jamming after your so-called fix" and "great, just great" are neutral or e
 So explicit cues raise the score and are reported by name for the ticket and the engine:
 
 - ``complaint``: the words of a complaint (ridiculous, unacceptable, useless, fed up, sick of, a joke,
-  waste of time, not good enough, so-called, waiting forever, nobody cares...); each further distinct
-  one adds a little;
+  waste of time, not good enough, so-called, waiting forever, nobody cares...), plain dissatisfaction
+  (not happy, disappointed, losing patience; not when softened: "a bit disappointed"), exasperation
+  ("for goodness' sake", "what the hell") and rhetorical questions ("why do I always have to...",
+  "is anyone actually..."); each further distinct one adds a little;
+- ``broken_promise``: "you promised", "was supposed to be fixed by now", "it never happened";
 - ``threat``: to leave, cancel everything, post a bad review, charge back, see a lawyer;
-- ``failed_fix``: still or again broken after a fix or repair, "the fix didn't work";
-- ``sarcasm``: "great, just great", "thanks for nothing", "oh perfect, now it won't start";
+- ``failed_fix``: still broken after a fix or repair, "the fix didn't work", "the engineer made it worse";
+- ``sarcasm``: "great, just great", "thanks for nothing", "oh perfect, now it won't start", a nice word
+  alone next to bad news ("Another delay? Perfect."), "Typical.";
 - ``emphasis``: a word in capitals in an otherwise ordinary message ("it's STILL jamming");
 - ``caps`` (most of the message in capitals), ``exclamation`` (!! or ?!), ``profanity``, ``manager``,
   ``repeat_contact`` (said, or flagged by the caller), ``negative`` (VADER compound <= -0.4).
@@ -49,7 +53,8 @@ _COMPLAINT = re.compile(
     r"(?i)\b(?:"
     r"ridiculous|unacceptable|useless|pathetic|absurd|outrageous|disgrace(?:ful)?|shambl(?:es|ic)|"
     r"incompeten(?:t|ce)|hopeless|appalling|atrocious|abysmal|disgusting|dreadful|laughable|"
-    r"unbelievable|inexcusable|unprofessional|worthless|rubbish|garbage|a\s+scam|scammers?|rip[- ]?off|"
+    r"unbelievable|inexcusable|unprofessional|worthless|rubbish|garbage|scam|scammers?|rip[- ]?off|clueless|"
+    r"idiots?|morons?|"
     r"(?:terrible|awful|horrible|lousy|poor|bad|worst)\s+(?:customer\s+)?(?:service|support|company|experience)|"
     r"worst\s+(?:\w+\s+)?(?:ever|i'?ve\s+ever)|"
     r"fed\s+up|(?:sick|tired)\s+(?:and\s+tired\s+)?of|had\s+enough|i'?ve\s+had\s+it\s+with|enough\s+is\s+enough|"
@@ -71,7 +76,28 @@ _COMPLAINT = re.compile(
     r"(?:frustrating|infuriating|maddening|exasperating)|"
     r"(?:treat(?:ed|ing)?|speak(?:ing)?\s+to)\s+(?:me\s+)?like\s+(?:an?\s+)?(?:idiot|fool|child)|"
     r"why\s+is\s+(?:this|it|everything)\s+so\s+(?:hard|difficult|complicated)|"
-    r"i\s+just\s+want\s+(?:my\s+money\s+back|a\s+refund|(?:this|it)\s+(?:sorted|fixed|to\s+work))"
+    r"i\s+just\s+want\s+(?:my\s+money\s+back|a\s+refund|(?:this|it)\s+(?:sorted|fixed|to\s+work))|"
+    # dissatisfaction said plainly
+    r"(?:not|never)\s+(?:at\s+all\s+|very\s+|remotely\s+)?(?:happy|impressed|satisfied|pleased)|"
+    r"unhappy|dissatisfied|disappointed|disappointing|let\s+down|"
+    r"(?:losing|lost)\s+(?:my\s+|all\s+)?patience|running\s+out\s+of\s+patience|wit'?s\s+end|"
+    r"end\s+of\s+my\s+tether|beyond\s+a\s+joke|getting\s+(?:silly|ridiculous|absurd|beyond)|"
+    # exasperation
+    r"for\s+(?:god'?s|goodness'?|heaven'?s|pete'?s|christ'?s)\s+sake|for\s+crying\s+out\s+loud|"
+    r"don'?t\s+you\s+dare|give\s+me\s+a\s+break|(?:what|how|why|where)\s+the\s+(?:hell|heck)|"
+    r"wasted\s+(?:my\s+|an?\s+|the\s+)?(?:whole\s+|entire\s+)?(?:time|morning|afternoon|evening|day|hour|hours|week)|"
+    r"on\s+hold\s+for\s+(?:ages|hours|an\s+hour|over\s+an\s+hour)|"
+    r"still\s+(?:nothing|no\s+(?:reply|response|answer|refund|word|news|update|call\s*back|email|sign))|"
+    r"should\s+have\s+(?:been\s+)?\w+\s+(?:days|weeks|months|ages)\s+ago|"
+    # rhetorical questions
+    r"why\s+(?:do|must|should)\s+i\s+(?:always\s+|even\s+|constantly\s+|keep\s+)?(?:have|need)\s+to|"
+    r"why\s+do\s+i\s+always|why\s+(?:is|are)\s+(?:nobody|no\s+one|no-one)|"
+    r"(?:is|will)\s+(?:anyone|anybody|someone)\s+(?:actually|even|ever)\b|"
+    r"can\s+(?:someone|anyone|anybody|you)\s+actually|for\s+once\s*[?!]|"
+    r"are\s+you\s+(?:even|actually)\s+(?:reading|listening)|does\s+anyone\s+(?:even\s+)?(?:read|care|listen)|"
+    r"(?:nobody|no\s+one|no-one)\s+(?:has\s+|had\s+|have\s+|ever\s+)?(?:replied|responded|answered|called|rung|"
+    r"emailed|noticed|bothered|helped|listened|got\s+back|come\s+back|fixed)|"
+    r"you\s+(?:people|lot)\b"
     r")(?![\w-])"
 )
 
@@ -86,6 +112,10 @@ _THREAT = re.compile(
     r"(?:i'?ll|i\s+will|i'?m\s+(?:going\s+to|gonna)|gonna)\s+(?:just\s+)?cancel\s+"
     r"(?:everything|it\s+all|all\s+of\s+it|all\s+my|my\s+(?:whole\s+|entire\s+)?(?:account|subscription|membership))|"
     r"(?:or|otherwise|else|unless)\s+(?:i'?ll|i\s+will|i'?m\s+going\s+to)\s+(?:cancel|leave|close|report|sue)|"
+    r"if\s+[^.!?]{0,80}?\b(?:i'?ll|i\s+will|i'?m\s+going\s+to)\s+(?:be\s+)?"
+    r"(?:cancel\w*|leav\w*|clos\w*|report\w*|go(?:ing)?\s+to\s+(?:my\s+bank|a\s+competitor)|tak(?:e|ing)\s+my|"
+    r"post\w*|writ\w*|sue|suing)|"
+    r"report(?:ing)?\s+you|reviews?\s+everywhere|going\s+to\s+my\s+bank|"
     r"cancel\s+(?:everything|it\s+all|all\s+of\s+it)|"
     r"tak(?:e|ing)\s+my\s+(?:business|money|custom)\s+elsewhere|"
     r"never\s+(?:again\s+)?(?:order|ordering|buy|buying|shop|shopping|use|using)\s+(?:\w+\s+)?(?:from|with)\s+you|"
@@ -103,6 +133,17 @@ _THREAT = re.compile(
     r")\b"
 )
 
+_BROKEN_PROMISE = re.compile(
+    r"(?i)\b(?:"
+    r"(?:you|they|he|she|your\s+\w+)\s+promised|i\s+was\s+(?:promised|told\s+it\s+would)|"
+    r"(?:was|were|is|are)\s+(?:supposed|meant)\s+to\s+(?:be\s+|have\s+)?\w+(?:\s+\w+)?\s+"
+    r"(?:by\s+now|days\s+ago|weeks\s+ago|yesterday|last\s+week)|"
+    r"never\s+happened|didn'?t\s+happen|"
+    r"(?:you|they)\s+(?:said|told\s+me)\s+(?:you|they|it|someone)\s+(?:would|will|was\s+going\s+to)\b[^.!?]{0,40}?"
+    r"\b(?:but|and)\s+(?:never|didn'?t|nobody|no\s+one|it\s+(?:isn'?t|wasn'?t|hasn'?t|didn'?t))"
+    r")\b"
+)
+
 _FIX = (r"(?:so[- ]called\s+)?(?:fix(?:es)?|repair|repairs|replacement|update|reset|service|servicing|engineer|"
         r"technician|advice|instructions|tips?|descal\w*|clean\w*|troubleshooting|solution|part)")
 _FAILED_FIX = re.compile(
@@ -112,7 +153,11 @@ _FAILED_FIX = re.compile(
     r"(?:the|your|that|this)\s+" + _FIX + r"\s+(?:didn'?t|did\s+not|doesn'?t|does\s+not|hasn'?t|has\s+not|never)"
     r"\s+(?:work|fix|help|last|solve)|"
     r"(?:you|they|your\s+\w+)\s+(?:said|promised|told\s+me)\s+(?:it\s+)?(?:was|would\s+be|had\s+been)\s+"
-    r"(?:fixed|sorted|repaired|resolved)"
+    r"(?:fixed|sorted|repaired|resolved)|"
+    r"(?:made|makes|making)\s+it\s+(?:even\s+)?worse|worse\s+than\s+before|"
+    r"(?:leak\w*|jamm\w*|nois\w*)\s+even\s+more|"
+    r"(?:fix|repair|advice|tips?|suggestion|article|engineer|technician|troubleshooting|instructions?)\b[^.!?]{0,30}?"
+    r"\b(?:did\s+nothing|made\s+no\s+difference|was\s+(?:useless|pointless))"
     r")\b"
 )
 
@@ -131,6 +176,25 @@ _SARCASM = re.compile(
     r"🙄|(?<!\w)/s\b"
     r")"
 )
+
+# A nice word said on its own next to bad news ("Another delay? Perfect." / "Lovely. It broke on day two.")
+_NICE_ALONE = re.compile(r"(?i)(?:^|[.!?]\s+)(?:oh\s+)?" + _NICE + r"(?:\s+stuff)?\s*[.!?,…]+")
+_JUST_WHAT = re.compile(r"(?i)\b(?:exactly|just)\s+what\s+i\s+(?:needed|wanted)\b(?![^.!?]*\bthank)")
+_TYPICAL = re.compile(r"(?i)(?:^|[.!?]\s+)typical\b")
+_BAD_NEWS = re.compile(
+    r"(?i)\b(?:another|again|delay\w*|broke|broken|still|never|nothing|fault\w*|wrong|late|lost|missing|"
+    r"cancel\w*|charged|leak\w*|jamm\w*|crack\w*|stopped|dead|won'?t|doesn'?t|didn'?t|isn'?t|not)\b"
+)
+_GENUINE = re.compile(r"(?i)\b(?:thanks?|thank\s+you|cheers|worked|fixed|helped|sorted|solved)\b")
+
+
+def _sarcastic(text: str) -> bool:
+    if _SARCASM.search(text) or _TYPICAL.search(text):
+        return True
+    if (_NICE_ALONE.search(text) or _JUST_WHAT.search(text)) and _BAD_NEWS.search(text):
+        return not _GENUINE.search(text)
+    return False
+
 
 # Words written in capitals for emphasis in an otherwise ordinary message; other capitalised words count
 # from four letters, except acronyms that are simply written that way.
@@ -153,9 +217,10 @@ _CUE_WEIGHTS = {
     "repeat_contact": 0.25,
     "exclamation": 0.15,
     "complaint": 0.55,  # frustration enough on its own; +0.05 for each further distinct phrase, up to two more
-    "threat": 0.3,
+    "threat": 0.5,
     "failed_fix": 0.4,  # +0.15 for a second sign of it ("your fix didn't work, it's jamming again")
     "sarcasm": 0.55,
+    "broken_promise": 0.55,
     "emphasis": 0.15,
     "negative": 0.0,  # already counted through the VADER part
 }
@@ -186,9 +251,13 @@ def _emphasis(text: str) -> bool:
     return any(w in _EMPHATIC or (len(w) >= 4 and w not in _ACRONYMS) for w in _CAP_WORD.findall(text))
 
 
+_MITIGATED = re.compile(r"(?i)\b(?:a\s+(?:bit|little|tad)|slightly|somewhat|kind\s+of|a\s+touch)\s+$")
+
+
 def _distinct(pattern: re.Pattern[str], text: str) -> int:
-    """How many distinct phrases of `pattern` `text` has."""
-    return len({re.sub(r"\W+", " ", m.group(0).lower()) for m in pattern.finditer(text)})
+    """How many distinct phrases of `pattern` `text` has, not counting softened ones ("a bit disappointed")."""
+    return len({re.sub(r"\W+", " ", m.group(0).lower()) for m in pattern.finditer(text)
+                if not _MITIGATED.search(text[max(0, m.start() - 20):m.start()])})
 
 
 class FrustrationScorer:
@@ -221,7 +290,9 @@ class FrustrationScorer:
         failed_fixes = _distinct(_FAILED_FIX, text)
         if failed_fixes:
             cues.append("failed_fix")
-        if _SARCASM.search(text):
+        if _BROKEN_PROMISE.search(text):
+            cues.append("broken_promise")
+        if _sarcastic(text):
             cues.append("sarcasm")
         if compound <= -0.4:
             cues.append("negative")

@@ -4,7 +4,8 @@ import pytest
 
 from helpline.understanding.sentiment import FrustrationScorer
 
-# Tuning examples: the scorer's weights were set on these (the engine acknowledges at 0.55). The held-out
+# Tuning examples (two rounds; the second after the first held-out run showed the lexicon too narrow): the
+# scorer's weights were set on these (the engine acknowledges at 0.55). The held-out
 # set, written afterwards in other words, is bench/frustration/heldout.yaml (`python -m bench.frustration`).
 CALM = [
     "my grinder is jammed",
@@ -38,6 +39,26 @@ CALM = [
     "I'm going to switch to decaf, can I change my subscription?",
     "NOT urgent but could you check my order",
     "I called 3 times yesterday but the line was busy",
+    # second round
+    "Every time I use the steamer it drips a little, is that expected?",
+    "It's been a week since I ordered, is it on its way?",
+    "I'm going to cancel my order and reorder the right size, is that ok?",
+    "If the part doesn't fit I'll send it back, right?",
+    "You said it would arrive Tuesday, just checking it's still on track",
+    "Why does the light blink orange?",
+    "Can someone help me set up the app?",
+    "How long does a refund usually take?",
+    "I'm not sure the filter is fitted correctly",
+    "The last tip didn't help unfortunately, what else could it be?",
+    "I'm happy with the machine, just need a new tamper",
+    "What happens if I'm not home for the delivery?",
+    "The hell of it is I love the coffee, the grinder just needs a tweak",
+    "Not a problem, I can wait until Friday",
+    "Brilliant, thanks, that fixed it.",
+    "I've been on hold a few minutes, so I thought I'd try chat instead",
+    "For once I remembered my order number: BB-10422",
+    "If the order is late I'll just pick it up from the shop, fine",
+    "You said you would email the label, could you resend it?",
 ]
 FRUSTRATED = [  # ordinary anger: at least 0.55
     "That's ridiculous… this is unacceptable",
@@ -58,6 +79,28 @@ FRUSTRATED = [  # ordinary anger: at least 0.55
     "Why is this so hard?! I just want my money back",
     "I'm going to leave a bad review if this isn't sorted",
     "I'm fed up.",
+    # second round
+    "I'm not happy with how long this is taking.",
+    "Not impressed at all with the delivery.",
+    "I'm running out of patience here.",
+    "I'm at my wit's end with this grinder.",
+    "Why do I always have to chase you?",
+    "Is anyone actually going to help me?",
+    "You promised me a refund last week and I still haven't seen it.",
+    "It was supposed to be fixed by now.",
+    "It's been two weeks and still nothing.",
+    "This should have arrived days ago.",
+    "Nobody has called me back.",
+    "Another delay? Perfect.",
+    "Lovely. It broke on day two.",
+    "Typical, the one day I need it.",
+    "If I don't hear back today I'll be cancelling my membership.",
+    "What the hell is happening with my refund?",
+    "I'm genuinely disappointed with this service.",
+    "I wasted an hour on this yesterday.",
+    "The engineer made it worse.",
+    "For goodness' sake, just send me a new one.",
+    "I'm really unhappy with this.",
 ]
 ANGRY = [  # clear fury: at least 0.75
     "I'm fed up, it's STILL jamming after your so-called fix",
@@ -70,6 +113,11 @@ ANGRY = [  # clear fury: at least 0.75
     "fed up with this garbage machine, I'll be speaking to my lawyer",
     "WHERE IS MY REFUND? I have asked FIVE times!!",
     "Great, just great. Third replacement and it's still leaking. Worst service ever.",
+    # second round
+    "You people are clueless. I've explained this four times. Get me a manager.",
+    "What the hell is wrong with you? I want my money back NOW!",
+    "Total scam. I'm reporting you and leaving reviews everywhere.",
+    "Don't you dare close this ticket again, it is STILL broken!!",
 ]
 
 
@@ -108,6 +156,14 @@ def test_calm_message_scores_low(scorer: FrustrationScorer) -> None:
         ("my lawyer will hear about this", "threat"),
         ("it's still jamming after your fix", "failed_fix"),
         ("the repair didn't work", "failed_fix"),
+        ("your troubleshooting article did nothing", "failed_fix"),
+        ("the engineer made it worse", "failed_fix"),
+        ("you promised me a refund", "broken_promise"),
+        ("it was supposed to be fixed by now", "broken_promise"),
+        ("Another delay? Perfect.", "sarcasm"),
+        ("Typical. Late again.", "sarcasm"),
+        ("I'm not happy with this", "complaint"),
+        ("why do I always have to chase you?", "complaint"),
         ("great, just great", "sarcasm"),
         ("thanks for nothing", "sarcasm"),
         ("oh perfect, now it won't start", "sarcasm"),
