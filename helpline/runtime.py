@@ -11,6 +11,7 @@ from pathlib import Path
 
 from helpline.channels.conversations import ConversationService
 from helpline.connectors.gateway import PackOperations
+from helpline.connectors.records import RecordQuestions
 from helpline.connectors.sql import SqlOperations
 from helpline.conversation.engine import Engine
 from helpline.conversation.ports import Embedder
@@ -22,7 +23,8 @@ from helpline.store.db import Database, default_url
 from helpline.understanding.embedding_cache import CachedEmbedder
 from helpline.understanding.embeddings import MODEL_SHA256, MiniLMEmbedder
 from helpline.understanding.entities import ProductInfo
-from helpline.understanding.interpreter import EmbeddedInterpreter
+from helpline.understanding.interpreter import ActReader, EmbeddedInterpreter
+from helpline.understanding.language import LanguageDetector
 from helpline.understanding.slots import ExtractorSlotReader
 from helpline.understanding.understander import EmbeddedUnderstander
 
@@ -89,6 +91,11 @@ def catalogue_products(pack: BusinessPack, operations: PackOperations) -> list[P
     return [ProductInfo(name=name, options=options) for name, options in products.items()]
 
 
+# Languages a customer may write in that we recognise (to answer "I only speak English" in theirs);
+# the pack itself speaks English.
+RECOGNISED_LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "pl", "tr", "ru", "zh", "ja", "ko", "ar", "hi")
+
+
 @dataclass
 class PackModels:
     """What is trained or indexed when a pack loads (shared by every conversation)."""
@@ -96,6 +103,8 @@ class PackModels:
     understander: EmbeddedUnderstander
     knowledge: KnowledgeIndex
     products: list[ProductInfo] = field(default_factory=list)
+    language: LanguageDetector | None = None
+    acts: ActReader | None = None
 
 
 def default_embedder(cache_dir: Path | None = Path("var/cache")) -> Embedder:
@@ -118,12 +127,13 @@ def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embed
     )
     knowledge = KnowledgeIndex(embedder)
     knowledge.build(load_articles(pack.knowledge_dir))
-    return PackModels(understander, knowledge, products)
+    return PackModels(understander, knowledge, products, language=LanguageDetector(RECOGNISED_LANGUAGES))
 
 
 def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations) -> Engine:
     slot_reader = ExtractorSlotReader(models.understander.extractor)
-    interpreter = EmbeddedInterpreter(models.understander, pack.procedures, slot_reader)
+    interpreter = EmbeddedInterpreter(models.understander, pack.procedures, slot_reader,
+                                      acts=models.acts, language=models.language, languages=("en",))
     engine = Engine(
         pack,
         interpreter=interpreter,
@@ -133,6 +143,8 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
         kb_answer=best_answer,
     )
     engine.kb_covers = covers_question
+    if pack.records is not None:
+        engine.records = RecordQuestions(pack.records, operations).answer
     return engine
 
 

@@ -110,6 +110,8 @@ class KnowledgeAnswers(Steps):
         else:
             self._say(turn, "record_answer", answer=reply.text, looked_at=", ".join(reply.record_ids))
             state.steps_taken.append(f"Answered from records {', '.join(reply.record_ids)}")
+            state.requests.append(RequestRecord("records", "Question about their own records", "question", "low",
+                                                "resolved", f"Answered from {', '.join(reply.record_ids)}"))
             if reply.focus_id:
                 state.record_focus = reply.focus_id
         if state.active is None:

@@ -69,6 +69,7 @@ class InterpreterPolicy:
     procedure_mid_task: float = 0.6  # ... while another question is open
     builtin: float = 0.5
     unsure: float = 0.35  # below this, a hybrid setup may ask a language model
+    out_of_scope: float = 0.4  # the built-in out-of-scope class, when no procedure fits
     further_request: float = 0.7  # a second request in the same message (a clause of its own)
 
 
@@ -90,6 +91,13 @@ _INJECTION = re.compile(r"\b(ignore|disregard|forget) (all |your |the |previous 
 _REQUEST_SPLIT = re.compile(r"\band also\b|\balso,?\b|\bplus\b|\band then\b|(?<=[.!?])\s+", re.I)
 _SWITCH = re.compile(r"\b(actually|instead|also|another thing|wait|forget (it|that)|never ?mind|rather|different"
                      r"|something else|change of plan|i want to|i'?d like to|can you|could you)\b", re.I)
+_ANSWER_PARTS = re.compile(r",|;| - |\band\b|(?<=[a-z])\s+(?=\d)|(?<=\d)\s+(?=[a-z])", re.I)
+_ID_LEAD = re.compile(r"(?i)\b(i'?m|i am|this is|it'?s|my name is|name'?s|name|zip( code)?|post ?code|postal code|email"
+                      r"|e-mail)\b:?")
+_REQUEST_FORM = re.compile(r"^\W*(can|could|would|will) (you|someone|somebody|u)\b|^\W*please\b|\bi (want|need|would"
+                           r" like|'d like)\b", re.I)
+_HOW_TO = re.compile(r"^\W*(how (do|can|should|would|long|often|much time)|what (happens|should)|is it (ok|safe|normal)"
+                     r"|can i (use|put|wash|leave|make|get|pay|order|return|exchange|change)\b(?!.* (my|order)))", re.I)
 _MANAGER = re.compile(r"\b(manager|supervisor|someone in charge|your boss)\b", re.I)
 _CORRECTION = re.compile(r"\b(no|actually|i meant|wrong|other|instead|not that|sorry,? i)\b", re.I)
 
@@ -171,9 +179,12 @@ class EmbeddedInterpreter:
         short = len(text.split()) <= 6
         commands: list[Command] = []
 
-        identity = {e.type: e.value for e in u.entities if e.type in IDENTITY_TYPES}
+        identity = self._identity(u, verifying=context.awaiting == "verify")
         if identity:
             commands.append(Identify(identity))
+            u = self._without_identity(u, identity)
+            top = u.top_intent
+            name, score = (top.name, top.score) if top else ("", 0.0)
         if (name == "human" and score >= self.policy.builtin) or "manager" in u.frustration_cues:
             commands.append(AskHuman(manager=bool(_MANAGER.search(text))))
 
@@ -226,6 +237,45 @@ class EmbeddedInterpreter:
                 commands.append(AskKnowledge(text, question=_asks(text)))
         confident = score >= self.policy.unsure or any(not isinstance(c, AskKnowledge) for c in commands)
         return _deduplicated(commands), confident
+
+    def _identity(self, u: Understanding, verifying: bool) -> dict[str, str]:
+        """Identity details: recognised entities, plus terse parts ("Samuel Rogers, 78681") read as
+        a name or ZIP when the message carries a ZIP-like number or the agent asked for identity."""
+        found = {e.type: e.value for e in u.entities if e.type in IDENTITY_TYPES}
+        numbers = [e for e in u.entities if e.type == "number" and len(e.value) == 5 and e.value.isdigit()]
+        if not (verifying or "postcode" in found or numbers):
+            return found
+        taken = {e.text.lower() for e in u.entities if e.type not in ("number", "date", "datetime")}
+        for part in _ANSWER_PARTS.split(_ID_LEAD.sub("", u.text)):
+            part = part.strip(" .!?-")
+            if not part or any(part.lower() in t or t in part.lower() for t in taken if t):
+                continue
+            for field_name in ("postcode", "person_name"):
+                if field_name in found:
+                    continue
+                value = self.slot_reader.read(part, field_name)
+                if value:
+                    found[field_name] = value
+                    break
+        return found
+
+    def _without_identity(self, u: Understanding, identity: Mapping[str, str]) -> Understanding:
+        """Classify the request without the name, ZIP or email around it ("I'm Ana Cook, zip 75214,
+        where's BB-10133" asks where the order is)."""
+        spans = [e for e in u.entities if e.type in identity]
+        rest = u.text
+        for entity in sorted(spans, key=lambda e: -e.start):
+            if entity.text and entity.end > entity.start:
+                rest = rest[: entity.start] + " " + rest[entity.end:]
+        for value in identity.values():
+            rest = re.sub(re.escape(value), " ", rest, flags=re.I)
+        rest = _ID_LEAD.sub(" ", rest)
+        if len(re.findall(r"[A-Za-z]{2,}", rest)) < 2:
+            return Understanding(text=u.text, intents=(), entities=u.entities, frustration=u.frustration,
+                                 frustration_cues=u.frustration_cues, redacted=u.redacted)
+        again = self.understander.understand(rest)
+        return Understanding(text=u.text, intents=again.intents, entities=u.entities, frustration=u.frustration,
+                             frustration_cues=u.frustration_cues, redacted=u.redacted)
 
     def _slot_answer(self, u: Understanding, answers: set[Answer], context: GeneratorContext) -> list[Command]:
         slot_name = (context.awaiting or "").partition(":")[2]
@@ -302,21 +352,42 @@ class EmbeddedInterpreter:
             return [AskRecord(text)]
         threshold = policy.procedure_mid_task if mid_task else policy.procedure
         asks = _asks(text)
+        if name in self.procedures and not mid_task and self._fits_entities(name, u.entities):
+            threshold = policy.procedure_weak  # "where's BB-10133": the id says which request it is
         if name in self.procedures and score >= threshold and not (answered and len(text.split()) <= 3):
             start = StartProcedure(name, self._prefill(name, u.entities), confidence=score)
-            if _general_question(u) and score < 0.97:
+            if self._general_question(u, start) and score < 0.97:
                 return [AskKnowledge(text, otherwise=start)]
             return [start]
         if answered:
             return []
         if mid_task:
             return [AskKnowledge(text, question=asks)] if asks else []
+        if name == "out_of_scope" and score >= policy.out_of_scope:
+            return [OutOfScope()]
         if name in self.procedures and score >= policy.procedure_weak:
             start = StartProcedure(name, self._prefill(name, u.entities), confidence=score)
             return [AskKnowledge(text, otherwise=start, question=asks)]
         if asks:
             return [AskKnowledge(text)]
         return []
+
+    def _fits_entities(self, procedure_id: str, entities: tuple[Entity, ...]) -> bool:
+        types = {slot.type for slot in self.procedures[procedure_id].slots.values()}
+        return any(e.type in types and e.type not in _PREFILL_TYPES_EXCLUDED and e.type != "product"
+                   for e in entities)
+
+    def _general_question(self, u: Understanding, start: StartProcedure) -> bool:
+        """A question about how things work ("how long do refunds take?"), not a request about the
+        customer's own order, nor a question about one product the procedure is for ("how much is the
+        kettle?")."""
+        text = u.text
+        if not _asks(text) or _REQUEST_FORM.search(text):
+            return False
+        if _HOW_TO.search(text):
+            return True
+        specific = any(e.type not in ("product", "product_option", "money", "number") for e in u.entities)
+        return not specific and not start.slots and not _PERSONAL.search(text)
 
     def _further_requests(self, text: str, first: str) -> list[Command]:
         """'Cancel BB-10160 and also change my address': each further request becomes its own command."""
@@ -348,12 +419,6 @@ class EmbeddedInterpreter:
 
 def _asks(text: str) -> bool:
     return bool(_QUESTION.match(text)) or text.rstrip().endswith("?")
-
-
-def _general_question(u: Understanding) -> bool:
-    """A question about how things work, not about the customer's own account or order."""
-    specific = any(e.type not in ("product", "product_option", "money", "number") for e in u.entities)
-    return _asks(u.text) and not specific and not _PERSONAL.search(u.text)
 
 
 def _deduplicated(commands: list[Command]) -> list[Command]:

@@ -87,8 +87,9 @@ _NOT_UNDERSTOOD = re.compile(
     _FLAGS,
 )
 _CANCEL = re.compile(
-    r"^\W*(stop|cancel( that| this| it)?|never ?mind|nvm|forget (it|that|about it)|scratch that|don'?t bother"
-    r"|leave it|not anymore|i changed my mind|changed my mind)\b",
+    r"^\W*((stop|cancel( that| this| it)?|scratch that|don'?t bother|leave it|not anymore)\W*($|[.!,;]\s)"
+    r"|never ?mind|nvm|forget (it|that|about it)|i changed my mind|changed my mind"
+    r"|i don'?t want (it|that|to) any ?more)",
     _FLAGS,
 )
 _FIX_QUESTION_WORDS = re.compile(r"\b(what|how|why|should|can|could|next)\b", _FLAGS)

@@ -1,0 +1,66 @@
+"""Answers about the verified customer's own records, from the operations the pack's records.yaml names.
+
+The engine asks `RecordQuestions.answer(question, customer, facts)`; this adapter fetches the
+customer's records (ownership checked in `conversation/records.py`), reads the question with
+`understanding/record_questions.py`, and words the facts. It never states what the data does not say.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpline.conversation.knowledge_answers import RecordReply
+from helpline.conversation.ports import OperationGateway
+from helpline.conversation.records import (
+    COUNT,
+    MISSING_CHRONOLOGY,
+    MISSING_RETURN_ITEMS,
+    MISSING_WHICH,
+    REFUND,
+    SUM,
+    answer_record_question,
+    describe_record,
+    fetch_records,
+    record_id,
+)
+from helpline.pack.records import RecordsDeclaration
+from helpline.understanding.record_questions import choose_kind, parse_record_question
+
+_COMPUTED = {COUNT: "that's {value} in all", SUM: "{value} in total", REFUND: "{value} back in total"}
+
+
+class RecordQuestions:
+    def __init__(self, declaration: RecordsDeclaration, operations: OperationGateway) -> None:
+        self.declaration = declaration
+        self.operations = operations
+
+    def answer(self, question: str, customer: dict[str, Any], facts: dict[str, Any]) -> RecordReply | None:
+        kind = choose_kind(question, self.declaration)
+        if kind is None:
+            return None
+        customer_id = str(customer.get("id", ""))
+        fetched = fetch_records(self.operations, kind, customer_id)
+        if fetched.error is not None:
+            return RecordReply("", [], found=False)
+        query = parse_record_question(question, kind, fetched.records)
+        answer = answer_record_question(query, fetched.records, kind, facts.get("focus"), owner=customer_id)
+        if answer.found:
+            return RecordReply(_sentence(answer.text_facts), answer.record_ids, answer.focus_id)
+        if answer.missing in (MISSING_WHICH, MISSING_CHRONOLOGY) and answer.candidates:
+            by_id = {record_id(r, kind): r for r in fetched.records}
+            options = [describe_record(by_id[c], kind) if c in by_id else c for c in answer.candidates[:4]]
+            return RecordReply(f"Which {kind.label} do you mean: " + ", or ".join(options) + "?",
+                               answer.candidates[:4])
+        if answer.missing == MISSING_RETURN_ITEMS:
+            return RecordReply(f"Which items are you sending back? I'll add up what you'd get back from "
+                               f"the {kind.label}.", answer.record_ids)
+        return RecordReply("", answer.record_ids, found=False)
+
+
+def _sentence(facts: list[tuple[str, str]]) -> str:
+    parts: list[str] = []
+    for label, value in facts:
+        computed = _COMPUTED.get(label)
+        parts.append(computed.format(value=value) if computed else f"{label}: {value}")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
