@@ -40,7 +40,7 @@ class EngineBase:
         self.slot_reader = slot_reader
         self.knowledge = knowledge
         self.operations = operations
-        self.wording = wording or TemplateWording(pack.replies)
+        self.wording = wording or TemplateWording(pack.replies, by_language=pack.replies_by_language)
         self.kb_answer = kb_answer
         self.policy = policy or EnginePolicy()
         self.procedures = pack.procedures
@@ -74,7 +74,7 @@ class EngineBase:
         names = self._names(turn, turn.state.active)
         names.update(facts)
         avoid: set[str] = set() if allow_repeat else {turn.state.last_reply, *turn.replies}
-        line = self.wording.render_avoiding(key, names, avoid=avoid, seed=turn.state.turn)
+        line = self.wording.render_avoiding(key, names, avoid=avoid, seed=turn.state.turn, language=turn.language)
         if line and (allow_repeat or line not in turn.replies):
             turn.replies.append(line)
             turn.state.last_reply = line

@@ -77,7 +77,6 @@ class Engine(KnowledgeAnswers):
 
         it = self.interpret(state, text)
         turn.interpretation = it
-        turn.language = it.language
         if "card_number" in it.redacted:
             self._say(turn, "card_number_redacted")
         if len(text) > self.policy.max_understood_chars * 5:
@@ -148,7 +147,8 @@ class Engine(KnowledgeAnswers):
             self._say(turn, "ignored_instruction")
         unsupported = it.first(Unsupported)
         if unsupported is not None:
-            self._say(turn, "language_not_supported", language=unsupported.language)
+            turn.language = unsupported.language  # say it in their language, where we have the words
+            self._say(turn, "language_not_supported")
             state.pending_offer = "human"
             return
         if state.escalated:

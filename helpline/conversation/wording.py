@@ -41,9 +41,6 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
     "other_customer_refused": ["I'm sorry, I can only help with the account you've verified in this "
                                "conversation, so I can't look into that one."],
     "apology": ["I'm sorry about this."],
-    "acknowledge_frustration": ["I'm really sorry, I can hear how frustrating this has been. Let me sort "
-                                "it out for you.",
-                                "I understand, and I'm sorry for the trouble. I'll do my best to fix this."],
     "confirm_needed": ["I need a clear yes or no before I make that change. Shall I go ahead?",
                        "Just to be safe: should I go ahead? Please say yes or no."],
     "kb_answer": ["{{ answer }} (from our article \"{{ title }}\")"],
@@ -78,6 +75,26 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
     "no_procedure_steps": ["I've done all I can from here, so I'm passing this to a colleague."],
     "ignored_instruction": ["I can't change how I work, but I'm happy to help within our policies."],
     "message_too_long": ["That was a very long message, so I've only read the beginning of it."],
+    "acknowledge_frustration": ["I'm really sorry{% if problem %} about the trouble with your {{ problem }}{% endif %}"
+                                " - I can hear how frustrating this has been. Let me sort it out for you."],
+    "how_can_i_help": ["How can I help you today?", "What can I do for you?"],
+    "you_are_welcome": ["You're welcome!", "My pleasure!"],
+    "what_else": ["Sure - what else can I help you with?"],
+    "noted_details": ["Thanks, I've noted that. What can I help you with today?"],
+    "bot_disclosure": ["I'm {{ persona.name }}, {{ business.name }}'s virtual assistant - not a person. I can "
+                       "sort out most things myself, and I can pass you to one of the team whenever you like."],
+    "kb_dont_know": ["I'm sorry, I don't have information about that, and I'd rather not guess. One of our team "
+                     "can find out for you - would you like me to pass this to a colleague?"],
+    "record_answer": ["{{ answer }}{% if looked_at %} (from {{ looked_at }}){% endif %}"],
+    "record_not_found": ["I'm sorry, I can't see that in your records{% if looked_at %} (I looked at "
+                         "{{ looked_at }}){% endif %}. Would you like me to pass it to a colleague to check?"],
+    "ask_contact_for_callback": ["Our team is away right now, so someone will call you back once we open. What's "
+                                 "the best phone number or email address to reach you on?"],
+    "handoff_noted": ["Thanks, I've added that to your case so the team has it.",
+                      "Got it - I've passed that on to the team with the rest of your case."],
+    "handoff_waiting": ["You're in the queue for our team, and they have everything we've covered. Is there "
+                        "anything you'd like me to add to your case?"],
+    "handoff_goodbye": ["You're welcome. The team has all the details of your case and will be in touch. Take care!"],
     "language_not_supported": ["Sorry, I can only help in English here. Would you like me to pass you to a member "
                                "of our team?"],
 }

@@ -280,6 +280,19 @@ class SlotSpec(Strict):
     many: bool = False  # a list: the customer may name several; asked "anything else?" until done
     more_prompt: str | None = None
     required: bool = True
+    # a text slot filled straight from any message that contains this regex (e.g. an error code
+    # "E-?\d{3}"): the match, spaces and dashes removed, upper-cased
+    pattern: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regex: {exc}") from exc
+        return value
 
     @model_validator(mode="after")
     def _choice_has_options(self) -> SlotSpec:

@@ -90,3 +90,32 @@ def read_postal_address(text: str) -> str | None:
     if rest and _NOT_A_PLACE.search(rest):
         return None
     return answer
+
+
+def split_postal_address(text: str) -> dict[str, str]:
+    """A one-line address found in a message, by part: {"street_address", "city", "region",
+    "postal_code", "postal_address"} ("change it to 410 W 6th St, Austin, TX 78701")."""
+    match = _ADDRESS_IN_TEXT.search(text)
+    if match is None:
+        return {}
+    street, city, region, postal = (match.group(g) for g in ("street", "city", "region", "postal"))
+    parts = {"street_address": street.strip(), "city": read_city(city) or city.strip(),
+             "postal_address": match.group(0).strip()}
+    if region and read_region(region):
+        parts["region"] = read_region(region) or region
+    if postal:
+        parts["postal_code"] = postal
+    return parts
+
+
+_STREET_IN_TEXT = (
+    r"(?P<street>\b\d+[a-z]?\s+(?:[\w.'-]+\s+){0,4}?[\w.'-]*\b(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln"
+    r"|lane|dr|drive|way|ct|court|pl|place|ter|terrace|pkwy|parkway|hwy|highway|cir|circle|trl|trail|loop)\b\.?"
+    r"(?:,?\s*(?:apt|apartment|unit|suite|ste|#)\.?\s*[\w-]+)?)"
+)
+_ADDRESS_IN_TEXT = re.compile(
+    _STREET_IN_TEXT + r"\s*,\s*(?P<city>[A-Za-z][A-Za-z .'-]*?)\s*,?\s+"
+    r"(?P<region>" + "|".join(sorted([*US_STATES, *(v.lower() for v in US_STATES.values())], key=len, reverse=True))
+    + r")\s*,?\s*(?P<postal>\d{5}(?:-\d{4})?)\b",
+    re.I,
+)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from helpline.conversation.choices import choices_for, match_choices
 from helpline.conversation.commands import (
     Affirm,
     AskHuman,
@@ -36,6 +37,7 @@ from helpline.conversation.commands import (
 )
 from helpline.conversation.ports import Entity, SlotReader, Understanding
 from helpline.pack.models import Procedure
+from helpline.understanding.addresses import split_postal_address
 from helpline.understanding.short_answers import Answer, short_answers
 
 if TYPE_CHECKING:
@@ -242,6 +244,12 @@ class EmbeddedInterpreter:
         """Identity details: recognised entities, plus terse parts ("Samuel Rogers, 78681") read as
         a name or ZIP when the message carries a ZIP-like number or the agent asked for identity."""
         found = {e.type: e.value for e in u.entities if e.type in IDENTITY_TYPES}
+        address = split_postal_address(u.text)
+        if address:
+            # a ZIP inside an address being given is part of that address, not an identity detail
+            if found.get("postcode") == address.get("postal_code"):
+                found.pop("postcode")
+            return found
         numbers = [e for e in u.entities if e.type == "number" and len(e.value) == 5 and e.value.isdigit()]
         if not (verifying or "postcode" in found or numbers):
             return found
@@ -254,7 +262,7 @@ class EmbeddedInterpreter:
                 if field_name in found:
                     continue
                 value = self.slot_reader.read(part, field_name)
-                if value:
+                if value and (field_name != "person_name" or len(value.split()) >= 2 or verifying):
                     found[field_name] = value
                     break
         return found
@@ -262,6 +270,9 @@ class EmbeddedInterpreter:
     def _without_identity(self, u: Understanding, identity: Mapping[str, str]) -> Understanding:
         """Classify the request without the name, ZIP or email around it ("I'm Ana Cook, zip 75214,
         where's BB-10133" asks where the order is)."""
+        identity = {k: v for k, v in identity.items() if k in ("person_name", "postcode")}
+        if not identity:
+            return u
         spans = [e for e in u.entities if e.type in identity]
         rest = u.text
         for entity in sorted(spans, key=lambda e: -e.start):
@@ -355,7 +366,7 @@ class EmbeddedInterpreter:
         if name in self.procedures and not mid_task and self._fits_entities(name, u.entities):
             threshold = policy.procedure_weak  # "where's BB-10133": the id says which request it is
         if name in self.procedures and score >= threshold and not (answered and len(text.split()) <= 3):
-            start = StartProcedure(name, self._prefill(name, u.entities), confidence=score)
+            start = StartProcedure(name, self._prefill(name, u), confidence=score)
             if self._general_question(u, start) and score < 0.97:
                 return [AskKnowledge(text, otherwise=start)]
             return [start]
@@ -366,7 +377,7 @@ class EmbeddedInterpreter:
         if name == "out_of_scope" and score >= policy.out_of_scope:
             return [OutOfScope()]
         if name in self.procedures and score >= policy.procedure_weak:
-            start = StartProcedure(name, self._prefill(name, u.entities), confidence=score)
+            start = StartProcedure(name, self._prefill(name, u), confidence=score)
             return [AskKnowledge(text, otherwise=start, question=asks)]
         if asks:
             return [AskKnowledge(text)]
@@ -402,20 +413,33 @@ class EmbeddedInterpreter:
             if (top and top.name in self.procedures and top.name not in named
                     and top.score >= self.policy.further_request):
                 named.add(top.name)
-                found.append(StartProcedure(top.name, self._prefill(top.name, clause_u.entities), top.score))
+                found.append(StartProcedure(top.name, self._prefill(top.name, clause_u), top.score))
         return found
 
-    def _prefill(self, procedure_id: str, entities: tuple[Entity, ...]) -> dict[str, Any]:
+    def _prefill(self, procedure_id: str, u: Understanding) -> dict[str, Any]:
+        """Slot values the message already gives: typed entities, an address, a text slot's pattern,
+        one of a choice slot's fixed options."""
         proc = self.procedures[procedure_id]
         slots: dict[str, Any] = {}
+        address = split_postal_address(u.text)
         for slot_name, slot in proc.slots.items():
-            if slot.type in _PREFILL_TYPES_EXCLUDED or slot.many:
+            if slot.many:
                 continue
-            found = [e for e in entities if e.type == slot.type]
-            if len(found) == 1:
-                slots[slot_name] = found[0].value
+            if slot.type in address:
+                slots[slot_name] = address[slot.type]
+            elif slot.type == "text" and slot.pattern:
+                match = re.search(slot.pattern, u.text)
+                if match:
+                    slots[slot_name] = re.sub(r"[\s-]+", "", match.group(0)).upper()
+            elif slot.type == "choice" and slot.options and not slot.options_from:
+                chosen = match_choices(u.text, choices_for(slot, {}), many=False)
+                if len(chosen.values) == 1 and not chosen.ambiguous:
+                    slots[slot_name] = chosen.values[0]
+            elif slot.type not in _PREFILL_TYPES_EXCLUDED:
+                found = [e for e in u.entities if e.type == slot.type]
+                if len(found) == 1:
+                    slots[slot_name] = found[0].value
         return slots
-
 
 def _asks(text: str) -> bool:
     return bool(_QUESTION.match(text)) or text.rstrip().endswith("?")
