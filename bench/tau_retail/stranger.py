@@ -1,7 +1,7 @@
 """A second scripted customer, written from each task's natural-language instruction and the store's data.
 
 The first customer (customer.py) derives its goals from the ground-truth actions and was tuned beside the
-engine. This one never reads task["actions"] or task["outputs"]: it reads what a human tester would get,
+engine. This one never reads a task's actions or expected outputs: it reads what a human tester would get,
 the instruction ("Your name is ... Return #W6619432 via paypal_3738584: Dumbbell Set; Yoga Mat;" or a
 free-text story), plus what a customer knows about their own account (their orders, their cards). It
 talks like a person, in a style chosen by seed, and reacts to what the agent asks by reading its replies
@@ -296,8 +296,10 @@ def _free_text(instruction: str, user: dict[str, Any], data: Data) -> list[Reque
         return []
     lines = list(order["items"])
     wants_cancel = bool(re.search(r"\bcancel", lowered)) or "not receive" in lowered
-    wants_refund = bool(re.search(r"\b(return|refund|send (it|them) back)", lowered))
-    wants_change = bool(re.search(r"\b(exchange|swap|change it|change (the|them|to)|wrong)", lowered))
+    # "if asked for a payment or refund method, paypal" says how to pay, not that a refund is wanted
+    wanting = re.sub(r"(payment|pay) or refund( method)?|refund (or payment )?method|refund or payment", "", lowered)
+    wants_refund = bool(re.search(r"\b(return|refund|send (it|them) back)", wanting))
+    wants_change = bool(re.search(r"\b(exchange|swap|change it|change (the|them|to)|wrong|instead)\b", wanting))
     question = re.search(r"(make sure|check|know|find out|ask)[^.]*\b(eligible|how much|tracking|status|"
                          r"when|whether|if)\b[^.]*", lowered)
     requests: list[Request] = []
@@ -424,6 +426,9 @@ class Stranger:
         self.stalls = 0
         self.reopened = 0
         self.repeats = 0  # how many times in a row the agent said the very same thing
+        self.last_raw = ""  # my last message before styling, to say again plainly when not understood
+        self.rephrased = 0
+        self.said_identity = 0
         self.corrections = 0
         self.paid_with: dict[str, dict[str, Any]] = {}  # order id -> payment method changed in this call
         self.last_question = ""
@@ -466,7 +471,9 @@ class Stranger:
                 j = self.rng.randrange(1, len(w) - 2)
                 words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
             return " ".join(words).rstrip(".!")
-        if self.style == "chatty" and self.rng.random() < 0.5:
+        # "Sure! no" reads as a yes: a yes or no goes out as it is
+        if self.style == "chatty" and self.rng.random() < 0.5 and \
+                not re.match(r"(yes|yep|no|nope|correct|that's|thats|wait)\b", text.lower()):
             return self.rng.choice(["Sure! ", "Oh, of course. ", "Okay so, ", "Right, "]) + text
         return text
 
@@ -482,12 +489,19 @@ class Stranger:
     def identity_text(self) -> str:
         self.gave_identity = True
         ident = self.identity
+        # asked again, a person words it differently (and more plainly) than the time before
+        again = self.said_identity
+        self.said_identity += 1
         if ident.method == "email" and ident.tried < len(ident.emails):
             email = ident.emails[ident.tried]
+            if again:
+                return email
             return self._pick(email, [f"my email is {email}", f"it's {email}", f"sure, {email}"],
                               f"Of course! My email address is {email}.")
         zipcode = ident.zip or self.user["address"]["zip"]
         name = f"{ident.first} {ident.last}"
+        if again:
+            return [f"{name}, zip code {zipcode}", f"name {name}, zip {zipcode}"][again % 2]
         return self._pick(f"{name} {zipcode}", [f"{name}, zip {zipcode}", f"I'm {name}, zip code {zipcode}"],
                           f"Sure, my name is {name} and my zip code is {zipcode}.")
 
@@ -635,7 +649,18 @@ class Stranger:
 
     def reply(self, replies: list[str]) -> str | None:
         """The next message, or None when the conversation is over for me."""
+        last = (replies[-1] if replies else "").lower()
+        if any(p in last for p in NOT_UNDERSTOOD) and self.last_raw and self.rephrased < 2:
+            # "could you put it another way?" on its own: say my last answer again, more plainly
+            self.rephrased += 1
+            self.last_question = last
+            plain = self.last_raw
+            if plain in DONE_WORDS or plain in BYE:
+                plain = "no, that's all"
+            return self._style(plain) if self.style != "typos" else plain.lower()
+        self.rephrased = 0
         message = self._reply(replies)
+        self.last_raw = message or ""
         return None if message is None else self._style(message)
 
     def _reply(self, replies: list[str]) -> str | None:
@@ -654,7 +679,7 @@ class Stranger:
         if any(p in everything for p in ENDING) and not last.rstrip().endswith("?"):
             self.finished = True
             return None
-        if self._asks_identity(last, everything):
+        if self._identity_failed(everything) or (not self._asks_confirmation(last) and self._asks_identity(last)):
             text = self.identity_text()
             return f"no, wait - {text}" if offers_transfer else text
         if offers_transfer:
@@ -715,13 +740,15 @@ class Stranger:
 
     def _wrong_kind(self, request: Request, last: str) -> str:
         """The agent is doing something other than what I asked (an exchange when I want a return): say so."""
-        if not last.rstrip().endswith("?"):
+        if "?" not in last:
             return ""
-        said = {kind for kind, pattern in (("return", r"\breturn"), ("exchange", r"\bexchang"),
+        said = {kind for kind, pattern in (("return", r"\breturn"), ("exchange", r"\bexchang|instead of"),
                                            ("cancel", r"\bcancel")) if re.search(pattern, last)}
         mine = {"return": "return", "exchange": "exchange", "cancel": "cancel"}.get(request.kind)
         if mine is None or not said or mine in said:
             return ""
+        if mine == "return" and "instead of" in last:
+            return "I don't want a replacement, I want to return it and get my money back"
         wrong = sorted(said)[0]
         self.corrections += 1
         if self.corrections > 2:
@@ -747,19 +774,25 @@ class Stranger:
                               r"can you confirm|is that (right|correct)|\byes or no\b|\(yes/no\)|proceed\?|"
                               r"confirm\?", last))
 
-    def _asks_identity(self, last: str, everything: str) -> bool:
-        if re.search(r"(couldn't|could not|unable to|can't|cannot) (find|locate|verify) (an |your |the )?"
-                     r"(account|user|profile|customer|details|identity)|no account|"
-                     r"details (don't|do not) match", everything):
-            ident = self.identity
-            ident.tried += 1
-            if ident.method == "email" and ident.tried >= len(ident.emails):
-                ident.method = "name_zip"  # try the other way, as a person would
-            return True
+    def _identity_failed(self, everything: str) -> bool:
+        """The agent couldn't find me: next time use my other email, or name and zip, as a person would."""
+        if not re.search(r"(couldn't|could not|unable to|can't|cannot) (find|locate|verify) (an |your |the )?"
+                         r"(account|user|profile|customer|details|identity)|no account|"
+                         r"details (don't|do not) match", everything):
+            return False
+        ident = self.identity
+        ident.tried += 1
+        if ident.method == "email" and ident.tried >= len(ident.emails):
+            ident.method = "name_zip"
+        return True
+
+    def _asks_identity(self, last: str) -> bool:
         if self.request is not None and self.request.address is not None and self.gave_identity:
             # once verified, "zip" is about the new address
-            return bool(re.search(r"\bemail\b|who you are|verify", last))
-        return bool(re.search(r"\bemail\b|zip|who you are|verify|authenticate|your (full )?name", last))
+            return bool(re.search(r"(your|account) e-?mail|who you are|verify", last))
+        # "you'll get an email about returning the items" is news, not a question about my email
+        return bool(re.search(r"(your|account|the) (e-?mail|email address)|zip|who you are|verify|authenticate|"
+                              r"your (full )?name", last))
 
     # -- answers -------------------------------------------------------------------------------------
 
@@ -938,8 +971,11 @@ class Stranger:
         for asked in self.asked:
             if asked.answered:
                 continue
-            evidence = {"tracking": r"\d{8,}", "how much": r"\$\s?\d"}.get(
-                asked.topic, r"\b(you can|can be|eligible|return|exchange|refund|status|is (pending|delivered))\b")
+            # the words of an answer, not of a process the agent happens to be running
+            evidence = {"tracking": r"\d{8,}", "how much": r"\$\s?\d",
+                        "eligible": r"\b(eligible|you can (still )?(return|get)|can be returned|full refund)\b",
+                        "status": r"\bis (pending|processed|delivered|cancelled)\b"}.get(
+                asked.topic, r"\b(you can|we can|options? (are|is)|available)\b")
             if re.search(evidence, text):
                 asked.answered = True
                 asked.reply = text[:300]
