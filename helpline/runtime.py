@@ -133,7 +133,8 @@ def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embed
 def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations) -> Engine:
     slot_reader = ExtractorSlotReader(models.understander.extractor)
     interpreter = EmbeddedInterpreter(models.understander, pack.procedures, slot_reader,
-                                      acts=models.acts, language=models.language, languages=("en",))
+                                      acts=models.acts, language=models.language, languages=("en",),
+                                      knowledge=models.knowledge, records=pack.records)
     engine = Engine(
         pack,
         interpreter=interpreter,

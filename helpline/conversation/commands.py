@@ -38,6 +38,7 @@ class StartProcedure:
     procedure_id: str
     slots: Mapping[str, Any] = field(default_factory=dict)
     confidence: float = 1.0
+    instead: bool = False  # "actually, can I swap it instead?": replaces what is in progress
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,8 @@ class Engine(KnowledgeAnswers):
                                                         slots=dict(queued.slots)))
             self._start_procedure(turn, starts[0].procedure_id, starts[0].slots)
             return
-        for command in it.commands:
+        ordered = sorted(it.commands, key=lambda c: isinstance(c, Identify))  # details alone come last
+        for command in ordered:
             if self._start_with(turn, it, command):
                 return
         self._misunderstood(turn, reprompt=None)
@@ -263,6 +264,9 @@ class Engine(KnowledgeAnswers):
         start = next((c for c in it.commands if isinstance(c, StartProcedure)
                       and c.procedure_id in self.procedures and c.procedure_id != run.procedure_id), None)
         if start is not None:
+            if start.instead:
+                # "actually, can I swap it instead?": the first request is dropped, not resumed later
+                self._finish_procedure(turn, run, "unresolved", "customer asked for something else instead")
             self._start_procedure(turn, start.procedure_id, start.slots)
             return True
         chit = it.first(ChitChat)
@@ -443,6 +447,11 @@ class Engine(KnowledgeAnswers):
                 continue
             state.known[entity.type] = entity.value
             state.known_turn[entity.type] = state.turn
+        identify = it.first(Identify)
+        if identify is not None:
+            for key, value in identify.details.items():
+                state.known[key] = value
+                state.known_turn[key] = state.turn
         describes_problem = it.has(StartProcedure, AskHuman, AskKnowledge) and len(it.text.split()) >= 4
         if describes_problem and not state.problem:
             state.problem = it.text[:300]

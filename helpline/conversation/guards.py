@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpline.conversation.commands import CancelProcedure, Deny, Interpretation
+from helpline.conversation.commands import CancelProcedure, Deny, Identify, Interpretation
 from helpline.conversation.escalation import Escalation
 from helpline.conversation.events import CustomerVerified
 from helpline.conversation.ports import Understanding
@@ -30,6 +30,10 @@ class Guards(Escalation):
     def _continue_verification(self, turn: Turn, it: Interpretation) -> bool:
         """True when verification completed and the procedure can go on."""
         collected = turn.state.verification.collected
+        identify = it.first(Identify)
+        for key, value in (identify.details.items() if identify else ()):
+            if key in self.identity.fields:
+                collected[key] = value
         self.identity.gather(collected, Understanding(text=it.text, intents=(), entities=it.entities))
         if not collected:
             if it.has(Deny, CancelProcedure):

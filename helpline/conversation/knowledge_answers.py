@@ -92,6 +92,15 @@ class KnowledgeAnswers(Steps):
         article = articles().get(article_id)
         return tuple(getattr(article, "tags", ()) or ())
 
+    def _last_said_id(self, turn: Turn) -> str | None:
+        """The record id most recently talked about (an order id given for a request), for "that one"
+        and "the other one"."""
+        state = turn.state
+        ids = [t for t in self.pack.business.id_formats if t in state.known]
+        if not ids:
+            return None
+        return state.known[max(ids, key=lambda t: state.known_turn.get(t, -1))]
+
     def _answer_record(self, turn: Turn, command: AskRecord) -> None:
         state = turn.state
         if not state.verified:
@@ -103,7 +112,8 @@ class KnowledgeAnswers(Steps):
                     self._answer_record(turn, command)
             return
         assert state.customer is not None
-        reply = self.records(command.question, state.customer, {"focus": state.record_focus}) if self.records else None
+        facts = {"focus": state.record_focus or self._last_said_id(turn)}
+        reply = self.records(command.question, state.customer, facts) if self.records else None
         if reply is None or not reply.found:
             self._say(turn, "record_not_found", looked_at=", ".join(reply.record_ids) if reply else "")
             state.steps_taken.append(f"Could not answer from the records: {command.question[:120]}")

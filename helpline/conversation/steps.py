@@ -35,6 +35,15 @@ class Steps(Guards):
                     self._reprompt(turn, state.active)
                 return
             state.suspended.append(state.active)
+        waiting = next((r for r in state.suspended if r.procedure_id == procedure_id and not r.queued), None)
+        if waiting is not None:
+            # asked again for something put aside: pick it up with the new details, not a second copy
+            state.suspended.remove(waiting)
+            waiting.slots.update(given)
+            waiting.awaiting = None
+            state.active = waiting
+            self._run(turn)
+            return
         opening = turn.interpretation.text if turn.interpretation is not None else ""
         state.active = ProcedureRun(procedure_id=procedure_id, started_turn=state.turn, opening_text=opening[:2000],
                                     slots=dict(given))

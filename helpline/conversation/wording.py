@@ -88,8 +88,8 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
     "record_answer": ["{{ answer }}{% if looked_at %} (from {{ looked_at }}){% endif %}"],
     "record_not_found": ["I'm sorry, I can't see that in your records{% if looked_at %} (I looked at "
                          "{{ looked_at }}){% endif %}. Would you like me to pass it to a colleague to check?"],
-    "ask_contact_for_callback": ["Our team is away right now, so someone will call you back once we open. What's "
-                                 "the best phone number or email address to reach you on?"],
+    "ask_contact_for_callback": ["Our team is away right now. So that they can get back to you as soon as we open, "
+                                 "what's the best phone number or email address to reach you on?"],
     "handoff_noted": ["Thanks, I've added that to your case so the team has it.",
                       "Got it - I've passed that on to the team with the rest of your case."],
     "handoff_waiting": ["You're in the queue for our team, and they have everything we've covered. Is there "

@@ -35,9 +35,11 @@ from helpline.conversation.commands import (
     StartProcedure,
     Unsupported,
 )
-from helpline.conversation.ports import Entity, SlotReader, Understanding
+from helpline.conversation.ports import Entity, KnowledgeSearch, SlotReader, Understanding
 from helpline.pack.models import Procedure
+from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
+from helpline.understanding.record_questions import choose_kind, parse_record_question
 from helpline.understanding.short_answers import Answer, short_answers
 
 if TYPE_CHECKING:
@@ -71,6 +73,8 @@ class InterpreterPolicy:
     procedure_mid_task: float = 0.6  # ... while another question is open
     builtin: float = 0.5
     unsure: float = 0.35  # below this, a hybrid setup may ask a language model
+    switch: float = 0.8  # a clear new request while a question is open: the answer words are incidental
+    kb_instead: float = 0.9  # an article this sure of a topic the procedure never mentions wins over it
     out_of_scope: float = 0.4  # the built-in out-of-scope class, when no procedure fits
     further_request: float = 0.7  # a second request in the same message (a clause of its own)
 
@@ -100,6 +104,18 @@ _REQUEST_FORM = re.compile(r"^\W*(can|could|would|will) (you|someone|somebody|u)
                            r" like|'d like)\b", re.I)
 _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|long|often|much time)|what (happens|should)|is it (ok|safe|normal)"
                      r"|can i (use|put|wash|leave|make|get|pay|order|return|exchange|change)\b(?!.* (my|order)))", re.I)
+_TRANSFER = re.compile(r"\b(speak|talk|transfer|connect|put me through|get me|give me|want|need)\b", re.I)
+_TELL_ME = re.compile(r"\b(tell me|remind me|show me|let me know|i (want|need) to know|i'?d like to know)\b", re.I)
+_OWN = re.compile(r"\b(my|mine|i|me|i'?ve|i'?d|we|our|it|that|this|the other)\b", re.I)
+_CONTENT = re.compile(r"[a-z][a-z'-]{3,}")
+_FILLER_WORDS = frozenset([
+    "about", "after", "again", "also", "anything", "back", "because", "been", "before", "being", "could",
+    "does", "doing", "done", "down", "each", "else", "even", "from", "have", "having", "here", "into", "just",
+    "know", "like", "make", "many", "more", "most", "much", "need", "only", "other", "over", "please", "really",
+    "right", "same", "should", "some", "something", "still", "than", "thank", "thanks", "that", "their", "them",
+    "then", "there", "these", "they", "thing", "this", "those", "time", "very", "want", "what", "when", "where",
+    "which", "while", "will", "with", "would", "your", "today", "yesterday", "already", "since", "just",
+])
 _MANAGER = re.compile(r"\b(manager|supervisor|someone in charge|your boss)\b", re.I)
 _CORRECTION = re.compile(r"\b(no|actually|i meant|wrong|other|instead|not that|sorry,? i)\b", re.I)
 
@@ -126,6 +142,8 @@ class EmbeddedInterpreter:
         language: LanguageReader | None = None,
         languages: tuple[str, ...] = ("en",),
         policy: InterpreterPolicy | None = None,
+        knowledge: KnowledgeSearch | None = None,
+        records: RecordsDeclaration | None = None,
     ) -> None:
         self.understander = understander
         self.procedures = procedures
@@ -134,6 +152,9 @@ class EmbeddedInterpreter:
         self.language = language
         self.languages = languages
         self.policy = policy or InterpreterPolicy()
+        self.knowledge = knowledge
+        self.records = records
+        self._procedure_vocabulary: dict[str, set[str]] = {}
 
     def interpret(self, text: str, state: ConversationState, context: GeneratorContext) -> Interpretation:
         u = self.understander.understand(text)
@@ -173,9 +194,12 @@ class EmbeddedInterpreter:
         if not text.strip():
             return [OutOfScope(unknown=True)], False
         language = self._language(text)
-        if language not in self.languages:
-            return [Unsupported(language)], True
         answers = self._answers(text)
+        if language not in self.languages:
+            extra: list[Command] = [ChitChat(ChitChatKind.BYE)] if Answer.BYE in answers else []
+            if Answer.AFFIRM in answers and len(text.split()) <= 3:
+                extra.append(Affirm())
+            return [Unsupported(language), *extra], True
         top = u.top_intent
         name, score = (top.name, top.score) if top else ("", 0.0)
         short = len(text.split()) <= 6
@@ -187,10 +211,15 @@ class EmbeddedInterpreter:
             u = self._without_identity(u, identity)
             top = u.top_intent
             name, score = (top.name, top.score) if top else ("", 0.0)
-        if (name == "human" and score >= self.policy.builtin) or "manager" in u.frustration_cues:
+        wants_person = (name == "human" and score >= self.policy.builtin) or "manager" in u.frustration_cues
+        if wants_person and (Answer.BOT_CHALLENGE not in answers or _TRANSFER.search(text)):
             commands.append(AskHuman(manager=bool(_MANAGER.search(text))))
 
         awaiting = context.awaiting or ""
+        if (awaiting.startswith(("slot:", "more:", "confirm")) and name in self.procedures
+                and name != context.active_procedure and score >= self.policy.switch and len(text.split()) > 5):
+            answers -= {Answer.AFFIRM, Answer.DENY, Answer.STILL_BROKEN, Answer.FIXED}
+            awaiting = "switch"  # "please cancel my order BB-10166, I no longer need it" is not a "yes"
         if awaiting.startswith(("slot:", "more:")):
             commands += self._slot_answer(u, answers, context)
         elif awaiting == "confirm":
@@ -210,7 +239,7 @@ class EmbeddedInterpreter:
             commands.append(CancelProcedure())
 
         answered = any(isinstance(c, (SetSlot, Affirm, Deny, ProblemStatus, NothingElse)) for c in commands)
-        mid_task = awaiting.startswith(("slot:", "more:", "confirm"))
+        mid_task = awaiting.startswith(("slot:", "more:", "confirm", "switch"))
         request = self._request(u, name, score, mid_task=mid_task, answered=answered, short=short)
         starts = [c for c in request if isinstance(c, StartProcedure)]
         if starts and not mid_task:
@@ -255,7 +284,7 @@ class EmbeddedInterpreter:
             return found
         taken = {e.text.lower() for e in u.entities if e.type not in ("number", "date", "datetime")}
         for part in _ANSWER_PARTS.split(_ID_LEAD.sub("", u.text)):
-            part = part.strip(" .!?-")
+            part = part.strip(" .!?-:;")
             if not part or any(part.lower() in t or t in part.lower() for t in taken if t):
                 continue
             for field_name in ("postcode", "person_name"):
@@ -358,17 +387,17 @@ class EmbeddedInterpreter:
         """A new request in the message: a procedure, a knowledge question or a record question."""
         text = u.text
         policy = self.policy
-        record_question = bool(_RECORD_QUESTION.search(text)) and (_asks(text) or bool(_PERSONAL.search(text)))
-        if record_question and not answered:
+        if not answered and self._record_question(text, name, score):
             return [AskRecord(text)]
         threshold = policy.procedure_mid_task if mid_task else policy.procedure
         asks = _asks(text)
-        if name in self.procedures and not mid_task and self._fits_entities(name, u.entities):
+        if name in self.procedures and self._fits_entities(name, u.entities):
             threshold = policy.procedure_weak  # "where's BB-10133": the id says which request it is
         if name in self.procedures and score >= threshold and not (answered and len(text.split()) <= 3):
-            start = StartProcedure(name, self._prefill(name, u), confidence=score)
-            if self._general_question(u, start) and score < 0.97:
-                return [AskKnowledge(text, otherwise=start)]
+            start = StartProcedure(name, self._prefill(name, u), confidence=score,
+                                   instead=mid_task and bool(_SWITCH.search(text)))
+            if (self._general_question(u, start) and score < 0.97) or self._article_instead(text, start):
+                return [AskKnowledge(text, otherwise=start, question=asks)]
             return [start]
         if answered:
             return []
@@ -382,6 +411,42 @@ class EmbeddedInterpreter:
         if asks:
             return [AskKnowledge(text)]
         return []
+
+    def _record_question(self, text: str, name: str, score: float) -> bool:
+        """A question about the customer's own records ("what was in my other order?")."""
+        if not (_asks(text) or _PERSONAL.search(text) or _TELL_ME.search(text)):
+            return False
+        if _RECORD_QUESTION.search(text):
+            return True
+        if self.records is None or (name in self.procedures and score >= self.policy.switch) or not _asks(text):
+            return False
+        kind = choose_kind(text, self.records)
+        if kind is None:
+            return False
+        query = parse_record_question(text, kind)
+        return bool(query.attributes or query.items or query.item_attributes) and bool(_OWN.search(text))
+
+    def _article_instead(self, text: str, start: StartProcedure) -> bool:
+        """The knowledge base is sure about a topic the procedure never mentions: "my grinder is jammed"
+        is not "won't power on", "cancel my subscription" is not an order cancellation."""
+        if self.knowledge is None or start.confidence >= self.policy.switch:
+            return False
+        hits = self.knowledge.search(text, k=1)
+        if not hits or hits[0].score < self.policy.kb_instead:
+            return False
+        procedure_words = self._procedure_words(start.procedure_id)
+        article_words = _content_words(f"{hits[0].title} {hits[0].section} {hits[0].text}")
+        novel = [w for w in _content_words(text) if w in article_words and w not in procedure_words
+                 and not any(w[:5] == p[:5] for p in procedure_words if len(w) >= 5 and len(p) >= 5)]
+        return bool(novel)
+
+    def _procedure_words(self, procedure_id: str) -> set[str]:
+        cached = self._procedure_vocabulary.get(procedure_id)
+        if cached is None:
+            proc = self.procedures[procedure_id]
+            cached = _content_words(" ".join([proc.title, *proc.triggers]))
+            self._procedure_vocabulary[procedure_id] = cached
+        return cached
 
     def _fits_entities(self, procedure_id: str, entities: tuple[Entity, ...]) -> bool:
         types = {slot.type for slot in self.procedures[procedure_id].slots.values()}
@@ -440,6 +505,10 @@ class EmbeddedInterpreter:
                 if len(found) == 1:
                     slots[slot_name] = found[0].value
         return slots
+
+def _content_words(text: str) -> set[str]:
+    return {w.strip("'-") for w in _CONTENT.findall(text.lower())} - _FILLER_WORDS
+
 
 def _asks(text: str) -> bool:
     return bool(_QUESTION.match(text)) or text.rstrip().endswith("?")

@@ -48,7 +48,7 @@ _YES = re.compile(
     r"^\W*(y|ya|yes|yess+|yeah|yea|yep|yup|ye|sure|ok|okay|k|kk|correct|right|go ahead|go for it|please do|do it"
     r"|proceed"
     r"|confirm(ed)?|that'?s (right|correct|fine|it|the one)|thats (right|correct|fine|it)|absolutely|definitely"
-    r"|of course|sounds good|perfect|great|fine|alright|all right|yes please|please|affirmative|exactly|makes sense"
+    r"|of course|sounds good|perfect|great|fine|alright|all right|yes please|please do|affirmative|exactly|makes sense"
     r"|sí|si)\b",
     _FLAGS,
 )
