@@ -58,7 +58,8 @@ class Request:
     question: str = ""
     done: bool = False
     asked_order: int = 0
-    refused: int = 0
+    refused: int = 0  # summaries of the agent's I said no to
+    blocked: int = 0  # times the agent said it can't be done
 
 
 @dataclass
@@ -407,6 +408,12 @@ BYE = ["no, that's all. thanks!", "nope, thats it", "no, nothing else. bye!", "t
 YES = ["yes", "yes please", "yep, go ahead", "yes, that's right", "correct, please do it"]
 NOT_UNDERSTOOD = ("didn't quite follow", "didn't follow", "rephrase", "not sure i understood", "another way",
                   "didn't catch", "didn't understand", "don't understand", "say that again")
+# The agent saying a request can't be done (not its notices that a change can only be made once).
+REFUSAL = re.compile(r"(doesn't|does not) cover|not enough (balance|credit)|insufficient|only (an? )?(delivered|"
+                     r"pending) orders?|"
+                     r"(can't|cannot|can not) be (cancelled|canceled|returned|exchanged|changed|modified)|"
+                     r"is (already )?(cancelled|processed|exchange requested|return requested)\b[;.,]|"
+                     r"(is not|isn't|not) available|out of stock")
 ENDING = ("transfer you", "passing you", "hand you over", "human agent", "goodbye", "human support")
 
 
@@ -457,8 +464,11 @@ class Stranger:
                     words |= set(_norm(value).split())
             for value in (request.address or {}).values():
                 words |= set(_norm(value).split())
+        # and the words that carry the request: mild typos in filler, not a misspelt "cancel" every fifth call
         words |= {self.identity.first.lower(), self.identity.last.lower(), "paypal", "gift", "card", "visa",
-                  "mastercard", "yes", "no", "nope", "mistake", "needed", "longer", "ordered"}
+                  "mastercard", "yes", "no", "nope", "mistake", "needed", "longer", "ordered", "cancel", "return",
+                  "exchange", "change", "modify", "refund", "swap", "order", "items", "payment", "address",
+                  "email", "instead", "credit"}
         return words
 
     def _style(self, text: str) -> str:
@@ -472,8 +482,8 @@ class Stranger:
                 words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
             return " ".join(words).rstrip(".!")
         # "Sure! no" reads as a yes: a yes or no goes out as it is
-        if self.style == "chatty" and self.rng.random() < 0.5 and \
-                not re.match(r"(yes|yep|no|nope|correct|that's|thats|wait)\b", text.lower()):
+        if self.style == "chatty" and self.rng.random() < 0.3 and \
+                not re.match(r"(yes|yep|no|nope|correct|that's|thats|wait|hi|hello)\b", text.lower()):
             return self.rng.choice(["Sure! ", "Oh, of course. ", "Okay so, ", "Right, "]) + text
         return text
 
@@ -659,8 +669,15 @@ class Stranger:
                 plain = "no, that's all"
             return self._style(plain) if self.style != "typos" else plain.lower()
         self.rephrased = 0
+        asked_before = self.last_question
         message = self._reply(replies)
+        # the same question and the same answer a fourth time: we're going round in circles, a person hangs up
+        same = last == asked_before and _norm(message or "").replace("#", "") == _norm(self.last_raw).replace("#", "")
+        self.repeats = self.repeats + 1 if same else 0
         self.last_raw = message or ""
+        if self.repeats >= 3:
+            self.finished = True
+            return None
         return None if message is None else self._style(message)
 
     def _reply(self, replies: list[str]) -> str | None:
@@ -668,11 +685,7 @@ class Stranger:
         last = (replies[-1] if replies else "").lower()
         self._note_answers(everything)
         repeated = last == self.last_question
-        self.repeats = self.repeats + 1 if repeated else 0
         self.last_question = last
-        if self.repeats >= 3:
-            self.finished = True  # the same question a fourth time: a person stops here
-            return None
         confused = any(p in everything for p in NOT_UNDERSTOOD)
         offers_transfer = bool(re.search(r"(would you like|do you want|shall i|should i) (me to )?(pass|transfer|put)",
                                          last))
@@ -687,6 +700,11 @@ class Stranger:
             request = self.request
             return "no, " + (self._plainer(request) if request else "I'm fine, thanks")
         request = self.request
+        if request is not None and REFUSAL.search(everything) and not self._asks_confirmation(last):
+            moved_on = self._blocked(request, everything)
+            if moved_on is not None:
+                return moved_on
+            request = self.request
         if request is not None and request.kind == "question" and self.asked and \
                 self._asks_specific(last) and len([r for r in self.requests if not r.done]) > 1:
             request.done = True  # asked; the agent has moved on to what comes next
@@ -731,6 +749,19 @@ class Stranger:
             self.finished = True
             return None
         return self.intent_text(request) if not confused else self._plainer(request)
+
+    def _blocked(self, request: Request, everything: str) -> str | None:
+        """The agent says it can't do it. Once, I say it again plainly; a second time, or when my gift card
+        is short, I let it go and move on to my next request, as a person would."""
+        request.blocked += 1
+        if request.blocked < 2 and not re.search(r"cover|balance|insufficient", everything):
+            return self._plainer(request)
+        request.done = True
+        following = self.request
+        if following is None:
+            self.finished = True
+            return self.rng.choice(["ok, never mind then. that's all, thanks", "oh well. nothing else, bye"])
+        return "ok, never mind that then. " + self.intent_text(following)
 
     @staticmethod
     def _asks_specific(last: str) -> bool:
@@ -811,7 +842,7 @@ class Stranger:
             request.refused += 1
             for wish in request.wishes:
                 wish.told = False  # next time round, everything is said again
-            return self._pick("no", [f"no, that's not right - {problem}", f"No. {problem}"])
+            return self._pick(f"no - {problem}", [f"no, that's not right - {problem}", f"No. {problem}"])
         request.done = True
         if request.kind == "modify_payment" and request.order_id and request.payment is not None:
             self.paid_with[request.order_id] = request.payment
@@ -836,7 +867,13 @@ class Stranger:
         if request.wishes:
             mine = {w.line["name"].lower() for w in request.wishes}
             catalogue = {p["name"].lower() for p in self.data.products.values()}
-            others = {name for name in catalogue - mine if re.search(r"\b" + re.escape(name) + r"\b", text)
+            # a backpack's "laptop" compartment is not the Laptop: leave my products' option values out
+            bare = text
+            for wish in request.wishes:
+                for variant in self.data.products.get(wish.line["product_id"], {}).get("variants", {}).values():
+                    for value in variant["options"].values():
+                        bare = re.sub(r"\b" + re.escape(str(value).lower()) + r"\b", " ", bare)
+            others = {name for name in catalogue - mine if re.search(r"\b" + re.escape(name) + r"\b", bare)
                       and not any(name in m for m in mine)}
             if others:
                 return f"I didn't ask about the {_join(sorted(others))}"
@@ -890,9 +927,16 @@ class Stranger:
         for wish in untold:
             wish.told = True
         names = [self.describe_line(w.line, order) for w in untold]
+        more = any(not w.told for w in request.wishes)
         if request.kind in ("exchange", "modify_items") and len(untold) == 1 and self.style == "chatty":
             return f"{names[0]}, I'd like {self.wish_target_text(untold[0])} instead"
-        return self._pick(_join(names), [_join(names), f"just {_join(names)}", f"{_join(names)} please"])
+        text = _join(names)
+        # one of several: "just the lamp" would say it's the only one
+        if more:
+            return self._pick(text, [text, f"{text} to start with", f"first, {text}"])
+        if len(untold) < len(request.wishes):
+            return self._pick(text, [text, f"and {text}", f"also {text}"])
+        return self._pick(text, [text, f"just {text}", f"{text} please"])
 
     def _new_option(self, request: Request, last: str, full: bool) -> str:
         """Pick from what the agent offers, like a person reading the list; else say what I want."""
