@@ -4,17 +4,25 @@ operations called, conversation state, the ticket, the business records and the 
 Script format (see scripts/*.yaml):
   now: ISO time (default Friday 2026-11-20 10:00 in Chicago, inside opening hours)
   turns: [{customer: text, expect: {...}}]     expect keys: says (all substrings, case-insensitive),
-         says_any, never_says, calls (operations called this turn, in order), never_calls, state
+         says_any (one of them; a list of lists: one of each list), says_compact (substrings compared
+         with spaces, dashes and dots removed, for numbers read out digit by digit), never_says,
+         calls (operations called this turn, in order), never_calls, state, state_not (must differ)
   end: true                                       end the conversation after the turns
-  ticket: {status, category, priority, tags_include, steps_include, resolution_contains, flags_include}
+  ticket: {status (a value or a list of allowed values), category, priority, tags_include,
+           steps_include, resolution_contains, summary_contains, flags_include}
   records: [{sql, equals}]                        the business's system of record afterwards
   incidents: [{title, message, affected, expected_fix}]   declared before the conversation starts
   transcript_never_contains: [...]                nothing of this may be stored
-  handoff: {tier, mood, ...} / callbacks: N
+  handoff: {tier, mood, ...}                      of the first handoff; a list = one of these values;
+                                                  <field>_contains: substrings of that field
+  callbacks: N / callback: {phone, email, ...}    how many are booked / the first one's fields
+Scripts named in KNOWN_FAILING are field reports the engine does not handle yet: they run as strict
+xfails, so they turn red once the engine is fixed - then take them off the list.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,9 +38,41 @@ from tests.conftest import RuntimeFactory
 SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.yaml"))
 DEFAULT_NOW = "2026-11-20T16:00:00+00:00"
 
+# Field reports (scripts/field_*.yaml) the engine does not handle yet: script name -> why it fails.
+KNOWN_FAILING: dict[str, str] = {
+    "field_05_modify_pending_order_item":
+        "option change on a pending order refused as an exchange; no cancel-and-reorder or colleague offered",
+    "field_06c_refund_total_after_returns":
+        "'how much will I get back in total?' after two returns asks which items instead of adding them up",
+    "field_11a_named_options_one_match": "'the big green travel mug' answered with the whole range",
+    "field_11b_named_options_after_list": "'the small one in blue' after the range starts an exchange (verification)",
+}
+
+
+def _script_params() -> list[Any]:
+    return [pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_FAILING[p.stem])]
+                         if p.stem in KNOWN_FAILING else []) for p in SCRIPTS]
+
 
 def _lower(items: Any) -> list[str]:
     return [str(i).lower() for i in (items if isinstance(items, list) else [items])]
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[\s\-.]", "", text.lower())
+
+
+def _check_record(what: str, record: Any, expected: dict[str, Any]) -> None:
+    """Fields of a stored row: equal, one of a list, or (<field>_contains) holding substrings."""
+    for key, value in expected.items():
+        if key.endswith("_contains"):
+            actual = str(getattr(record, key.removesuffix("_contains")) or "").lower()
+            for part in _lower(value):
+                assert part in actual, f"{what} {key.removesuffix('_contains')}={actual!r}, expected {part!r}"
+        elif isinstance(value, list):
+            assert getattr(record, key) in value, f"{what} {key}={getattr(record, key)!r}, expected one of {value}"
+        else:
+            assert getattr(record, key) == value, f"{what} {key}={getattr(record, key)!r}"
 
 
 def _operations_called(runtime: Any, since: int) -> list[str]:
@@ -47,7 +87,7 @@ def _last_audit_id(runtime: Any) -> int:
         return rows[0] if rows else 0
 
 
-@pytest.mark.parametrize("script_path", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+@pytest.mark.parametrize("script_path", _script_params())
 def test_conversation_script(script_path: Path, make_runtime: RuntimeFactory) -> None:
     script = yaml.safe_load(script_path.read_text())
     runtime = make_runtime(datetime.fromisoformat(script.get("now", DEFAULT_NOW)))
@@ -68,7 +108,11 @@ def test_conversation_script(script_path: Path, make_runtime: RuntimeFactory) ->
         for part in _lower(expect.get("says", [])):
             assert part in said, f"{where}\nexpected to say {part!r}"
         if "says_any" in expect:
-            assert any(p in said for p in _lower(expect["says_any"])), f"{where}\nexpected one of {expect['says_any']}"
+            any_of = expect["says_any"]
+            for group in any_of if any(isinstance(g, list) for g in any_of) else [any_of]:
+                assert any(p in said for p in _lower(group)), f"{where}\nexpected one of {group}"
+        for part in expect.get("says_compact", []):
+            assert _compact(str(part)) in _compact(said), f"{where}\nexpected to say {part!r}"
         for part in _lower(expect.get("never_says", [])):
             assert part not in said, f"{where}\nmust not say {part!r}"
         called = _operations_called(runtime, before)
@@ -79,15 +123,16 @@ def test_conversation_script(script_path: Path, make_runtime: RuntimeFactory) ->
             assert name not in called, f"{where}\nmust not call {name}; called {called}"
         for key, value in expect.get("state", {}).items():
             assert view.state.get(key) == value, f"{where}\nstate {key}={view.state.get(key)!r}, expected {value!r}"
+        for key, value in expect.get("state_not", {}).items():
+            assert view.state.get(key) != value, f"{where}\nstate {key}={value!r}"
     if script.get("end"):
         service.end(started.id, actor="test")
 
     with runtime.db.session() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == started.id)).one()
         expected_ticket = script.get("ticket", {})
-        for key in ("status", "category", "priority"):
-            if key in expected_ticket:
-                assert getattr(ticket, key) == expected_ticket[key], f"ticket {key}: {getattr(ticket, key)}"
+        _check_record("ticket", ticket, {k: v for k, v in expected_ticket.items()
+                                         if k in ("status", "category", "priority", "summary_contains")})
         for tag in expected_ticket.get("tags_include", []):
             assert tag in ticket.tags, f"ticket tags {ticket.tags}"
         steps = " | ".join(ticket.steps_taken).lower()
@@ -104,13 +149,16 @@ def test_conversation_script(script_path: Path, make_runtime: RuntimeFactory) ->
         handoffs = session.scalars(select(Handoff).where(Handoff.conversation_id == started.id)).all()
         if "handoff" in script:
             assert handoffs, "expected a handoff"
-            for key, value in (script["handoff"] or {}).items():
-                assert getattr(handoffs[0], key) == value, f"handoff {key}={getattr(handoffs[0], key)!r}"
+            _check_record("handoff", handoffs[0], script["handoff"] or {})
         elif script.get("no_handoff"):
             assert not handoffs, f"unexpected handoff: {handoffs[0].issue}"
+        callbacks = session.scalars(select(Callback).where(Callback.ticket_id == ticket.id)
+                                    .order_by(Callback.created_at)).all()
         if "callbacks" in script:
-            count = len(session.scalars(select(Callback).where(Callback.ticket_id == ticket.id)).all())
-            assert count == script["callbacks"]
+            assert len(callbacks) == script["callbacks"], f"{len(callbacks)} callbacks booked"
+        if "callback" in script:
+            assert callbacks, "expected a callback"
+            _check_record("callback", callbacks[0], script["callback"])
     for check in script.get("records", []):
         assert runtime.operations.sql is not None
         with runtime.operations.sql.engine.connect() as conn:
