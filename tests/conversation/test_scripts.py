@@ -44,6 +44,8 @@ KNOWN_FAILING: dict[str, str] = {
         "option change on a pending order refused as an exchange; no cancel-and-reorder or colleague offered",
     "field_06c_refund_total_after_returns":
         "'how much will I get back in total?' after two returns asks which items instead of adding them up",
+    "field_08b_frother_spins_no_heat":
+        "frother that spins but doesn't heat gets the frother's overview paragraph; no fault/warranty route",
     "field_11a_named_options_one_match": "'the big green travel mug' answered with the whole range",
     "field_11b_named_options_after_list": "'the small one in blue' after the range starts an exchange (verification)",
 }
