@@ -141,7 +141,7 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
         slot_reader=slot_reader,
         knowledge=models.knowledge,
         operations=operations,
-        kb_answer=best_answer,
+        kb_answer=lambda hits: best_answer(hits, articles=models.knowledge.articles),
     )
     engine.kb_covers = covers_question
     if pack.records is not None:

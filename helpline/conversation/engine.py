@@ -266,7 +266,7 @@ class Engine(KnowledgeAnswers):
         if start is not None:
             if start.instead:
                 # "actually, can I swap it instead?": the first request is dropped, not resumed later
-                self._finish_procedure(turn, run, "unresolved", "customer asked for something else instead")
+                self._finish_procedure(turn, run, "withdrawn", "customer asked for something else instead")
             self._start_procedure(turn, start.procedure_id, start.slots)
             return True
         chit = it.first(ChitChat)

@@ -41,7 +41,9 @@ class KnowledgeAnswers(Steps):
         if self._answerable(command.query, hits, self.policy.kb_answer):
             self._answer_from_kb(turn, hits)
             return
-        if command.otherwise is not None and command.otherwise.procedure_id in self.procedures:
+        matched_but_silent = bool(hits) and hits[0].score >= self.policy.kb_answer and command.question
+        if (command.otherwise is not None and command.otherwise.procedure_id in self.procedures
+                and not matched_but_silent):
             self._start_procedure(turn, command.otherwise.procedure_id, command.otherwise.slots)
             return
         turn.events.append(KnowledgeGap(command.query[:500], hits[0].score if hits else 0.0))
@@ -87,9 +89,11 @@ class KnowledgeAnswers(Steps):
     def _article_tags(self, article_id: str) -> tuple[str, ...]:
         """Tags of an article, when the knowledge adapter keeps articles (for incident matching)."""
         articles = getattr(self.knowledge, "articles", None)
-        if not callable(articles):
+        if callable(articles):
+            articles = articles()
+        if not isinstance(articles, dict):
             return ()
-        article = articles().get(article_id)
+        article = articles.get(article_id)
         return tuple(getattr(article, "tags", ()) or ())
 
     def _last_said_id(self, turn: Turn) -> str | None:

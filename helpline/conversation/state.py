@@ -35,7 +35,7 @@ class RequestRecord:
     title: str
     category: str
     priority: str
-    outcome: str = "open"  # open | resolved | unresolved | escalated | callback
+    outcome: str = "open"  # open | resolved | unresolved | escalated | callback | withdrawn (replaced by another)
     resolution: str = ""
     tags: list[str] = field(default_factory=list)
 

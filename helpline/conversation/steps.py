@@ -274,6 +274,12 @@ class Steps(Guards):
 
     def _misunderstood(self, turn: Turn, reprompt: ProcedureRun | None) -> None:
         state = turn.state
+        upset = turn.interpretation is not None and turn.interpretation.frustration >= self.policy.frustrated
+        if upset and reprompt is None and not state.escalated:
+            # an upset customer with nothing we can act on: never "I didn't follow"; offer a person
+            state.pending_offer = "human"
+            self._say(turn, "offer_human_upset")
+            return
         state.misunderstandings += 1
         if reprompt is not None:
             reprompt.reasks += 1

@@ -77,6 +77,9 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
     "message_too_long": ["That was a very long message, so I've only read the beginning of it."],
     "acknowledge_frustration": ["I'm really sorry{% if problem %} about the trouble with your {{ problem }}{% endif %}"
                                 " - I can hear how frustrating this has been. Let me sort it out for you."],
+    "offer_human_upset": ["I don't want to keep you waiting any longer on this. I can pass you straight to a person on "
+                          "our team with everything you've told me - shall I do that? Or tell me what's still wrong "
+                          "and I'll look at it now."],
     "how_can_i_help": ["How can I help you today?", "What can I do for you?"],
     "you_are_welcome": ["You're welcome!", "My pleasure!"],
     "what_else": ["Sure - what else can I help you with?"],

@@ -7,12 +7,13 @@ at a sentence boundary, so the agent can never state a policy the business did n
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
 from helpline.conversation.ports import KnowledgeHit
+from helpline.knowledge.articles import Article, split_passages
 from helpline.knowledge.markdown import strip_markdown
 
 MAX_SENTENCES = 3
@@ -62,8 +63,12 @@ def trim_answer(text: str, max_sentences: int = MAX_SENTENCES, max_chars: int = 
     return answer
 
 
-def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0) -> KBAnswer | None:
-    """The top-ranked hit as a quoted answer, or None when there is no hit (or it is below ``min_confidence``)."""
+def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0,
+                articles: Mapping[str, Article] | None = None) -> KBAnswer | None:
+    """The top-ranked hit as a quoted answer, or None when there is no hit (or it is below ``min_confidence``).
+
+    When the hit is an article's short lead ("it is most likely jammed; this is usually easy to fix"),
+    the article's first section follows it, so a troubleshooting answer gives the first step too."""
     if not hits:
         return None
     top = hits[0]
@@ -72,6 +77,11 @@ def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0) -> KB
     text = trim_answer(top.text)
     if not text:
         return None
+    article = (articles or {}).get(top.article_id)
+    if article is not None and not top.section and len(text) < LEAD_ALONE_CHARS:
+        first = next((p for p in split_passages(article) if p.section), None)
+        if first is not None:
+            text = f"{text}\n\n{first.section}: {trim_answer(first.text)}"
     return KBAnswer(
         text=text,
         article_id=top.article_id,
@@ -80,6 +90,8 @@ def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0) -> KB
         confidence=top.score,
     )
 
+
+LEAD_ALONE_CHARS = 300  # a lead shorter than this says what is wrong, not yet what to do
 
 # Words that carry no topic: a question may use any of them without the passage doing so.
 _FILLER = frozenset([
@@ -94,25 +106,36 @@ _FILLER = frozenset([
     "thing", "things", "think", "this", "those", "though", "through", "time", "today", "told", "under", "until",
     "very", "want", "wanted", "wants", "week", "well", "were", "what", "when", "where", "which", "while",
     "will", "with", "without", "work", "would", "your", "yours", "yeah", "also", "able", "ones",
+    "nothing", "come", "comes", "goes", "gets", "says",
 ])
 _TOKEN = re.compile(r"[a-z][a-z'-]{3,}")
 
 
 def covers_question(query: str, hits: Sequence[KnowledgeHit]) -> bool:
-    """Does the best passage speak about what was asked? False when half or more of the question's
+    """Does the best passage speak about what was asked? False when a third or more of the question's
     topic words (at least two) appear nowhere in the retrieved passages: the index returned its
     nearest paragraph, not an answer ("do you sell Nespresso capsules?")."""
-    words = {w.strip("'-") for w in _TOKEN.findall(query.lower())} - _FILLER
+    words = {w.strip("'-") for w in _TOKEN.findall(query.lower()) if "'" not in w.strip("'")} - _FILLER
     if len(words) < 2 or not hits:
         return bool(hits)
     passages = " ".join(f"{h.title} {h.section} {h.text}" for h in hits[:3]).lower()
     vocabulary = {w.strip("'-") for w in _TOKEN.findall(passages)}
     missing = [w for w in words if not any(_same_word(w, v) for v in vocabulary)]
-    return not (len(missing) >= 2 and len(missing) * 2 >= len(words))
+    return not (len(missing) >= 2 and len(missing) * 3 >= len(words))
+
+
+def _stem(word: str) -> str:
+    for ending in ("ing", "ed", "es", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
 
 
 def _same_word(word: str, other: str) -> bool:
     """Same word up to an ending ("steeping" / "steep", "capsule" / "capsules") or a small typo."""
-    if word == other or (len(word) >= 5 and len(other) >= 5 and word[:5] == other[:5]):
+    if word == other or _stem(word) == _stem(other):
         return True
-    return len(word) >= 6 and fuzz.ratio(word, other) >= 88
+    if len(word) >= 5 and len(other) >= 5 and word[:5] == other[:5]:
+        return True
+    # a typo keeps the first letter: "nespresso" is not "espresso"
+    return len(word) >= 6 and word[0] == other[0] and fuzz.ratio(word, other) >= 88

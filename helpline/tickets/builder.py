@@ -30,10 +30,10 @@ def ticket_fields(state: ConversationState, callback_booked: bool, first_message
     priority = max(priorities, key=lambda p: PRIORITY_ORDER.index(p) if p in PRIORITY_ORDER else 1)
     if state.max_frustration >= 0.75 and PRIORITY_ORDER.index(priority) < 2:
         priority = "high"
-    if requests:
-        summary = "; ".join(dict.fromkeys(r.title for r in requests))
-    else:
-        summary = (first_message[:140] or "Contact with no request")
+    titles = "; ".join(dict.fromkeys(r.title for r in requests))
+    # the customer's problem in their own words first, then what was done about it
+    summary = ("; ".join(p for p in (state.problem[:160], titles) if p) or first_message[:140]
+               or "Contact with no request")
     resolution = "; ".join(r.resolution for r in state.requests if r.resolution)
     tags: list[str] = []
     for record in state.requests:
@@ -45,7 +45,7 @@ def ticket_fields(state: ConversationState, callback_booked: bool, first_message
         status, next_step = "escalated", "A human agent takes over from the handoff summary"
     elif callback_booked or "callback" in outcomes:
         status, next_step = "awaiting_callback", "Call the customer back"
-    elif state.requests and outcomes <= {"resolved"}:
+    elif state.requests and outcomes - {"withdrawn"} <= {"resolved"} and "resolved" in outcomes:
         status, next_step = "resolved", ""
     else:
         status, next_step = "open", "Review: the request was not resolved" if state.ended else "Conversation ongoing"

@@ -97,7 +97,7 @@ _INJECTION = re.compile(r"\b(ignore|disregard|forget) (all |your |the |previous 
 _REQUEST_SPLIT = re.compile(r"\band also\b|\balso,?\b|\bplus\b|\band then\b|(?<=[.!?])\s+", re.I)
 _SWITCH = re.compile(r"\b(actually|instead|also|another thing|wait|forget (it|that)|never ?mind|rather|different"
                      r"|something else|change of plan|i want to|i'?d like to|can you|could you)\b", re.I)
-_ANSWER_PARTS = re.compile(r",|;| - |\band\b|(?<=[a-z])\s+(?=\d)|(?<=\d)\s+(?=[a-z])", re.I)
+_ANSWER_PARTS = re.compile(r",|;| - |(?<=[.!?])\s+|\band\b|(?<=[a-z])\s+(?=\d)|(?<=\d)\s+(?=[a-z])", re.I)
 _ID_LEAD = re.compile(r"(?i)\b(i'?m|i am|this is|it'?s|my name is|name'?s|name|zip( code)?|post ?code|postal code|email"
                       r"|e-mail)\b:?")
 _REQUEST_FORM = re.compile(r"^\W*(can|could|would|will) (you|someone|somebody|u)\b|^\W*please\b|\bi (want|need|would"
@@ -116,6 +116,7 @@ _FILLER_WORDS = frozenset([
     "then", "there", "these", "they", "thing", "this", "those", "time", "very", "want", "what", "when", "where",
     "which", "while", "will", "with", "would", "your", "today", "yesterday", "already", "since", "just",
 ])
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _MANAGER = re.compile(r"\b(manager|supervisor|someone in charge|your boss)\b", re.I)
 _CORRECTION = re.compile(r"\b(no|actually|i meant|wrong|other|instead|not that|sorry,? i)\b", re.I)
 
@@ -241,6 +242,8 @@ class EmbeddedInterpreter:
         answered = any(isinstance(c, (SetSlot, Affirm, Deny, ProblemStatus, NothingElse)) for c in commands)
         mid_task = awaiting.startswith(("slot:", "more:", "confirm", "switch"))
         request = self._request(u, name, score, mid_task=mid_task, answered=answered, short=short)
+        if mid_task and not request and not answered and state.active is not None:
+            request = self._reread_with_request(u, state.active.opening_text, context.active_procedure)
         starts = [c for c in request if isinstance(c, StartProcedure)]
         if starts and not mid_task:
             request += self._further_requests(u.text, starts[0].procedure_id)
@@ -391,7 +394,7 @@ class EmbeddedInterpreter:
             return [AskRecord(text)]
         threshold = policy.procedure_mid_task if mid_task else policy.procedure
         asks = _asks(text)
-        if name in self.procedures and self._fits_entities(name, u.entities):
+        if name in self.procedures and not mid_task and self._fits_entities(name, u.entities):
             threshold = policy.procedure_weak  # "where's BB-10133": the id says which request it is
         if name in self.procedures and score >= threshold and not (answered and len(text.split()) <= 3):
             start = StartProcedure(name, self._prefill(name, u), confidence=score,
@@ -410,6 +413,21 @@ class EmbeddedInterpreter:
             return [AskKnowledge(text, otherwise=start, question=asks)]
         if asks:
             return [AskKnowledge(text)]
+        return []
+
+    def _reread_with_request(self, u: Understanding, opening: str, active: str | None) -> list[Command]:
+        """"for the ORDER BB-10166 not my account", said while changing the account's address, asks for
+        the same thing on the order: read it together with the request it corrects."""
+        if not opening or not any(e.type not in _PREFILL_TYPES_EXCLUDED for e in u.entities):
+            return []
+        opening = _EMAIL.sub(" ", opening)  # the identity details said with it are not the request
+        together = self.understander.understand(f"{opening}. {u.text}")
+        # the best-ranked request that takes what this message names (an order id), other than the current one
+        for candidate in together.intents[:3]:
+            fits = candidate.name in self.procedures and self._fits_entities(candidate.name, u.entities)
+            if fits and candidate.name != active and candidate.score >= self.policy.procedure_weak:
+                return [StartProcedure(candidate.name, self._prefill(candidate.name, u), confidence=candidate.score,
+                                       instead=True)]
         return []
 
     def _record_question(self, text: str, name: str, score: float) -> bool:

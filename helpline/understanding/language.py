@@ -127,6 +127,10 @@ _FOLDED_WORDS = {
 }
 
 
+# Languages written in another script: a message in Latin letters is never one of them.
+_NON_LATIN = frozenset({"ru", "zh", "ja", "ko", "ar", "hi", "he", "el", "th", "uk", "bg", "fa", "ur"})
+
+
 class LanguageDetector:
     """Detects a message's language among `languages` (ISO 639-1 codes), else `default`.
 
@@ -143,7 +147,10 @@ class LanguageDetector:
 
     def detect(self, text: str) -> str:
         """The ISO 639-1 code of `text`'s language, or the default when it can't be told."""
-        return self.ranked(text)[0][0]
+        best = self.ranked(text)[0][0]
+        if best in _NON_LATIN and not any(ord(c) > 0x24F and c.isalpha() for c in text):
+            return self.default  # keyboard mash in Latin letters is not Japanese or Arabic
+        return best
 
     def ranked(self, text: str) -> list[tuple[str, float]]:
         """The configured languages with a confidence, best first; the first one is `detect`'s answer.
