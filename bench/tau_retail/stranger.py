@@ -41,6 +41,7 @@ class Wish:
     flexible: set[str] = field(default_factory=set)  # options the customer doesn't care about
     cheapest: bool = False  # "whichever is cheaper"
     told: bool = False
+    asked_which: int = 0  # times the agent asked which of its options I meant
 
 
 @dataclass
@@ -436,6 +437,7 @@ class Stranger:
         self.last_raw = ""  # my last message before styling, to say again plainly when not understood
         self.rephrased = 0
         self.said_identity = 0
+        self.intent_said = ""  # the last time I said what I want, to say it more simply if not understood
         self.corrections = 0
         self.paid_with: dict[str, dict[str, Any]] = {}  # order id -> payment method changed in this call
         self.last_question = ""
@@ -586,6 +588,10 @@ class Stranger:
 
     def intent_text(self, request: Request) -> str:
         """What I want, in my own words; how much detail depends on the style."""
+        self.intent_said = self._intent_text(request)
+        return self.intent_said
+
+    def _intent_text(self, request: Request) -> str:
         detail = self.style in ("chatty", "out_of_order", "typos") or (self.style == "terse" and self.rng.random() < .5)
         oid = request.order_id if request.order_known and detail else None
         on = f" {oid}" if oid else ""
@@ -667,6 +673,8 @@ class Stranger:
             plain = self.last_raw
             if plain in DONE_WORDS or plain in BYE:
                 plain = "no, that's all"
+            elif self.request is not None and plain == self.intent_said:
+                plain = self._plainer(self.request)  # my request wasn't understood: say it more simply
             return self._style(plain) if self.style != "typos" else plain.lower()
         self.rephrased = 0
         asked_before = self.last_question
@@ -725,8 +733,9 @@ class Stranger:
             if confused or repeated:
                 return request.reason or REASON_UNNEEDED  # say it in the agent's words this time
             return self.reason_text(request)
-        if request.wishes and re.search(r"instead|which option|which one|what would you like .* (to|for)|"
-                                        r"available:|which variant|change it to|exchange it for", last):
+        if request.wishes and "payment method" not in last and \
+                re.search(r"instead|which option|which one|what would you like .* (to|for)|"
+                          r"available:|which variant|change it to|exchange it for", last):
             return self._new_option(request, last, full=confused or repeated)
         if request.wishes and re.search(r"which items?|what items?|which products?|anything else to|"
                                         r"any other items?|other items?|all of them|what would you like to "
@@ -958,6 +967,20 @@ class Stranger:
         exact = [v for v in fitting if all(v["options"].get(k) == val for k, val in keep.items())]
         if exact and (full or len(exact) == 1 or "which one" in last):
             best = sorted(exact, key=lambda v: float(v["price"]) if wish.cheapest else 0.0)[0]
+            if "which one" in last and full:
+                # asked again which one: a person points at what sets it apart, then at its place in the list
+                wish.asked_which += 1
+                others = [v for v in offered if v is not best]
+                apart = [str(val) for k, val in best["options"].items()
+                         if all(o["options"].get(k) != val for o in others)]
+                order = sorted(offered, key=lambda v: _norm(last).find(_norm(" ".join(
+                    str(x) for x in v["options"].values()))))
+                if wish.asked_which == 1 and apart:
+                    return f"the {' '.join(apart)} one"
+                ordinals = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"]
+                place = next(i for i, v in enumerate(order) if v is best)
+                if place < len(ordinals):
+                    return f"the {ordinals[place]} one"
             return ", ".join(str(v) for v in best["options"].values())
         return self.wish_target_text(wish, full=full or bool(fitting and not exact))
 
