@@ -103,6 +103,8 @@ def run_task(index: int, task: dict[str, Any], data: Data, store: Store, helplin
     if isinstance(customer, Stranger):
         transcript.insert(0, f"[style: {customer.style}]")
         transcript += [f"[asked: {a.question!r} answered: {'yes' if a.answered else 'no'}]" for a in customer.asked]
+        if customer.gave_up:
+            transcript.append(f"[customer gave up: {customer.gave_up}]")
     return Outcome(index, not causes, causes, turns, transcript, needs_answer=bool(outputs),
                    answered=bool(outputs) and not missing)
 

@@ -438,6 +438,7 @@ class Stranger:
         self.rephrased = 0
         self.said_identity = 0
         self.intent_said = ""  # the last time I said what I want, to say it more simply if not understood
+        self.gave_up = ""  # why I ended the call before my requests were done, for the transcript
         self.corrections = 0
         self.paid_with: dict[str, dict[str, Any]] = {}  # order id -> payment method changed in this call
         self.last_question = ""
@@ -685,6 +686,7 @@ class Stranger:
         self.last_raw = message or ""
         if self.repeats >= 3:
             self.finished = True
+            self.gave_up = "the same question and answer four times"
             return None
         return None if message is None else self._style(message)
 
@@ -751,11 +753,13 @@ class Stranger:
             self.reopened += 1
             if self.reopened > 2 * len(self.requests) + 1:
                 self.finished = True  # the agent keeps not doing it: a person gives up
+                self.gave_up = "asked again and again what else it could do"
                 return None
             return self.intent_text(request)
         self.stalls += 1
         if self.stalls > 4:
             self.finished = True
+            self.gave_up = "no question it could answer, five times"
             return None
         return self.intent_text(request) if not confused else self._plainer(request)
 
@@ -769,6 +773,7 @@ class Stranger:
         following = self.request
         if following is None:
             self.finished = True
+            self.gave_up = "the agent said it can't be done"
             return self.rng.choice(["ok, never mind then. that's all, thanks", "oh well. nothing else, bye"])
         return "ok, never mind that then. " + self.intent_text(following)
 
