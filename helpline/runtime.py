@@ -105,6 +105,7 @@ class PackModels:
     products: list[ProductInfo] = field(default_factory=list)
     language: LanguageDetector | None = None
     acts: ActReader | None = None
+    embedder: Embedder | None = None
 
 
 def default_embedder(cache_dir: Path | None = Path("var/cache")) -> Embedder:
@@ -127,14 +128,15 @@ def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embed
     )
     knowledge = KnowledgeIndex(embedder)
     knowledge.build(load_articles(pack.knowledge_dir))
-    return PackModels(understander, knowledge, products, language=LanguageDetector(RECOGNISED_LANGUAGES))
+    return PackModels(understander, knowledge, products, language=LanguageDetector(RECOGNISED_LANGUAGES),
+                      embedder=embedder)
 
 
 def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations) -> Engine:
     slot_reader = ExtractorSlotReader(models.understander.extractor)
     interpreter = EmbeddedInterpreter(models.understander, pack.procedures, slot_reader,
                                       acts=models.acts, language=models.language, languages=("en",),
-                                      knowledge=models.knowledge, records=pack.records)
+                                      knowledge=models.knowledge, records=pack.records, embedder=models.embedder)
     engine = Engine(
         pack,
         interpreter=interpreter,

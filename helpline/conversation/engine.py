@@ -312,6 +312,14 @@ class Engine(KnowledgeAnswers):
                 self._say(turn, "anything_else")
                 state.pending_offer = "anything_else"
                 return True
+        elif offer and offer.startswith("start:"):
+            procedure_id = offer.removeprefix("start:")
+            if it.has(Affirm) and not it.has(*_NEW_REQUESTS) and procedure_id in self.procedures:
+                self._start_procedure(turn, procedure_id)
+                return True
+            if it.has(Deny) and not it.has(*_NEW_REQUESTS):
+                self._say(turn, "ask_rephrase")
+                return True
         elif offer == "anything_else":
             if ends or (it.has(Deny) and not it.has(*_NEW_REQUESTS)):
                 self._close(turn)
@@ -437,8 +445,8 @@ class Engine(KnowledgeAnswers):
             return
         if not state.apologised:
             state.apologised = True
-            run = state.active
-            problem = self.procedures[run.procedure_id].title.lower() if run else ""
+            # name the thing that is wrong in the customer's terms ("your Burr Grinder"), not our procedure
+            problem = state.known.get("product", "")
             self._say(turn, "acknowledge_frustration", problem=problem)
 
     def _remember(self, state: ConversationState, it: Interpretation) -> None:

@@ -124,7 +124,7 @@ class Escalation(EngineBase):
 
     def _recap(self, turn: Turn) -> None:
         state = turn.state
-        done = [r for r in state.requests if r.procedure_id != "knowledge"]
+        done = [r for r in state.requests if r.procedure_id != "knowledge" and r.outcome != "withdrawn"]
         if not done:
             return
         parts = [r.resolution or f"{r.title.lower()} ({r.outcome})" for r in done]

@@ -44,6 +44,11 @@ class KnowledgeAnswers(Steps):
         matched_but_silent = bool(hits) and hits[0].score >= self.policy.kb_answer and command.question
         if (command.otherwise is not None and command.otherwise.procedure_id in self.procedures
                 and not matched_but_silent):
+            if command.otherwise.confidence < self.policy.procedure_confirm and not command.otherwise.slots:
+                # a weak guess: check before starting ("is it that your machine won't power on?")
+                turn.state.pending_offer = f"start:{command.otherwise.procedure_id}"
+                self._say(turn, "did_you_mean", title=self.procedures[command.otherwise.procedure_id].title)
+                return
             self._start_procedure(turn, command.otherwise.procedure_id, command.otherwise.slots)
             return
         turn.events.append(KnowledgeGap(command.query[:500], hits[0].score if hits else 0.0))

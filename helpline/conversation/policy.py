@@ -8,6 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class EnginePolicy:
     kb_answer: float = 0.5  # calibrated knowledge confidence to answer from an article
+    procedure_confirm: float = 0.4  # a request guessed below this is checked with the customer first
     kb_answer_mid_task: float = 0.7  # ... for a side question without a question mark
     frustrated: float = 0.55  # frustration at which the agent acknowledges and apologises
     angry: float = 0.75  # ... at which the hand-off card says "angry"

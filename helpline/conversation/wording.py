@@ -80,6 +80,7 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
     "offer_human_upset": ["I don't want to keep you waiting any longer on this. I can pass you straight to a person on "
                           "our team with everything you've told me - shall I do that? Or tell me what's still wrong "
                           "and I'll look at it now."],
+    "did_you_mean": ["Just to check I've got this right - do you need help with \"{{ title }}\"?"],
     "how_can_i_help": ["How can I help you today?", "What can I do for you?"],
     "you_are_welcome": ["You're welcome!", "My pleasure!"],
     "what_else": ["Sure - what else can I help you with?"],

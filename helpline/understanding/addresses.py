@@ -36,7 +36,8 @@ _STREET_WORDS = re.compile(
     r"|pkwy|parkway|hwy|highway|cir|circle|sq|square|trl|trail|loop|row|walk|close|crescent|plaza|pike|run)\b\.?"
 )
 _POSTAL = re.compile(r"^\s*(\d{5})(-\d{4})?\s*\.?\s*$")
-_ANSWER_LEAD = re.compile(r"(?i)^\s*(it'?s|its|it is|that'?s|that is|the (new )?(address|city|state|zip)( is)?|in)\s+")
+_ANSWER_LEAD = re.compile(r"(?i)^\s*(it'?s|its|it is|that'?s|that is|the (new )?(address|city|state|zip)( code)?"
+                          r"( is)?|in|(please )?(send|ship|deliver|change|move) (it|them|the order)?\s*to|to)\s+")
 
 
 def _answer(text: str) -> str:
@@ -76,12 +77,18 @@ def read_region(text: str) -> str | None:
 
 
 def read_postal_code(text: str) -> str | None:
-    match = _POSTAL.match(_answer(text))
+    answer = _answer(text)
+    if re.fullmatch(r"(\d\s+){4}\d", answer.strip()):  # spoken or spaced out: "7 8 7 0 1"
+        answer = answer.replace(" ", "")
+    match = _POSTAL.match(answer)
     return match.group(1) + (match.group(2) or "") if match else None
 
 
 def read_postal_address(text: str) -> str | None:
     """A whole address on one line: "12 Oak St, Austin, TX 78701"."""
+    found = split_postal_address(text)
+    if found:
+        return found["postal_address"]
     answer = _answer(text)
     parts = [p.strip() for p in answer.split(",") if p.strip()]
     if not parts or len(answer) > 200 or read_street_address(parts[0]) is None:
@@ -114,7 +121,7 @@ _STREET_IN_TEXT = (
     r"(?:,?\s*(?:apt|apartment|unit|suite|ste|#)\.?\s*[\w-]+)?)"
 )
 _ADDRESS_IN_TEXT = re.compile(
-    _STREET_IN_TEXT + r"\s*,\s*(?P<city>[A-Za-z][A-Za-z .'-]*?)\s*,?\s+"
+    _STREET_IN_TEXT + r"\s*,?\s*(?P<city>[A-Za-z][A-Za-z .'-]*?)\s*,?\s+"
     r"(?P<region>" + "|".join(sorted([*US_STATES, *(v.lower() for v in US_STATES.values())], key=len, reverse=True))
     + r")\s*,?\s*(?P<postal>\d{5}(?:-\d{4})?)\b",
     re.I,

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
 from helpline.conversation.choices import choices_for, match_choices
 from helpline.conversation.commands import (
     Affirm,
@@ -35,7 +37,7 @@ from helpline.conversation.commands import (
     StartProcedure,
     Unsupported,
 )
-from helpline.conversation.ports import Entity, KnowledgeSearch, SlotReader, Understanding
+from helpline.conversation.ports import Embedder, Entity, KnowledgeSearch, SlotReader, Understanding
 from helpline.pack.models import Procedure
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
@@ -75,6 +77,8 @@ class InterpreterPolicy:
     unsure: float = 0.35  # below this, a hybrid setup may ask a language model
     switch: float = 0.8  # a clear new request while a question is open: the answer words are incidental
     kb_instead: float = 0.9  # an article this sure of a topic the procedure never mentions wins over it
+    choice_meaning: float = 0.35  # cosine of an answer to one of a choice slot's fixed options
+    choice_margin: float = 0.05  # ... ahead of the next option
     out_of_scope: float = 0.4  # the built-in out-of-scope class, when no procedure fits
     further_request: float = 0.7  # a second request in the same message (a clause of its own)
 
@@ -87,7 +91,7 @@ _RECORD_QUESTION = re.compile(
     r"\b(tracking( number| no| code| id)?|how much (did|do|will|would|have) (i|we)|what did i (pay|order|buy|get)"
     r"|(get|getting) back|refund (amount|total)|in total|total (was|is|of|for)|which (items?|products?|things?|ones?"
     r"|\w+s) did i|what (items?|products?) (did|are|were|was) (i|in)|made of|my (most recent|latest|last|other|first|"
-    r"previous|recent) orders?|how many orders|when did i (order|buy)|(paid|pay) (for|with)"
+    r"previous|recent) orders?|how many orders|when did i (order|buy)|(i|we) (paid|pay) (for|with)"
     r"|what (was|is) the (total|price)"
     r"|the other order)\b",
     re.I,
@@ -106,7 +110,10 @@ _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|long|often|much time)|what 
                      r"|can i (use|put|wash|leave|make|get|pay|order|return|exchange|change)\b(?!.* (my|order)))", re.I)
 _TRANSFER = re.compile(r"\b(speak|talk|transfer|connect|put me through|get me|give me|want|need)\b", re.I)
 _TELL_ME = re.compile(r"\b(tell me|remind me|show me|let me know|i (want|need) to know|i'?d like to know)\b", re.I)
-_OWN = re.compile(r"\b(my|mine|i|me|i'?ve|i'?d|we|our|it|that|this|the other)\b", re.I)
+# a question about records the customer has: "my order", "did I", "I paid", "the other one", "that order"
+_OWN = re.compile(r"\b(my (last|latest|recent|most recent|first|previous|other)?\s*(orders?|purchases?|items?|stuff)"
+                  r"|did (i|we)|(i|we) (ordered|bought|paid|got|purchased|received)|i'?ve (ordered|bought|paid)"
+                  r"|the other (one|order)|(that|this) order|in (my|the) order)\b", re.I)
 _CONTENT = re.compile(r"[a-z][a-z'-]{3,}")
 _FILLER_WORDS = frozenset([
     "about", "after", "again", "also", "anything", "back", "because", "been", "before", "being", "could",
@@ -117,6 +124,13 @@ _FILLER_WORDS = frozenset([
     "which", "while", "will", "with", "would", "your", "today", "yesterday", "already", "since", "just",
 ])
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_PERSON_WORDS = r"(human|person|agent|representative|rep|operator|someone|somebody|manager|supervisor)"
+_PERSON_REQUEST = re.compile(
+    r"\b((get|give|put|pass|transfer|connect) me (through )?(to )?(a |an |to a |with a )?(real |actual |live )?"
+    + _PERSON_WORDS + r"|(speak|talk|chat) (to|with) (a |an )?(real |actual |live )?" + _PERSON_WORDS
+    + r"|(human|agent|representative|operator),? (please|pls|now)|real person)\b",
+    re.I,
+)
 _MANAGER = re.compile(r"\b(manager|supervisor|someone in charge|your boss)\b", re.I)
 _CORRECTION = re.compile(r"\b(no|actually|i meant|wrong|other|instead|not that|sorry,? i)\b", re.I)
 
@@ -145,6 +159,7 @@ class EmbeddedInterpreter:
         policy: InterpreterPolicy | None = None,
         knowledge: KnowledgeSearch | None = None,
         records: RecordsDeclaration | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.understander = understander
         self.procedures = procedures
@@ -155,6 +170,8 @@ class EmbeddedInterpreter:
         self.policy = policy or InterpreterPolicy()
         self.knowledge = knowledge
         self.records = records
+        self.embedder = embedder
+        self._option_vectors: dict[tuple[str, ...], Any] = {}
         self._procedure_vocabulary: dict[str, set[str]] = {}
 
     def interpret(self, text: str, state: ConversationState, context: GeneratorContext) -> Interpretation:
@@ -212,7 +229,8 @@ class EmbeddedInterpreter:
             u = self._without_identity(u, identity)
             top = u.top_intent
             name, score = (top.name, top.score) if top else ("", 0.0)
-        wants_person = (name == "human" and score >= self.policy.builtin) or "manager" in u.frustration_cues
+        wants_person = ((name == "human" and score >= self.policy.builtin) or "manager" in u.frustration_cues
+                        or bool(_PERSON_REQUEST.search(text)))
         if wants_person and (Answer.BOT_CHALLENGE not in answers or _TRANSFER.search(text)):
             commands.append(AskHuman(manager=bool(_MANAGER.search(text))))
 
@@ -341,13 +359,32 @@ class EmbeddedInterpreter:
             if Answer.AFFIRM in answers and len(u.text.split()) <= 3:
                 return [Affirm()]
         if slot_type == "choice":
-            return [SetSlot(u.text, slot_name)]  # the engine matches it against the options it offered
+            # the engine matches the words against the options it offered; fixed options are also
+            # matched by meaning here ("bought it by accident" is "ordered by mistake")
+            return [SetSlot(self._choice_by_meaning(u.text, context) or u.text, slot_name)]
         if answers & {Answer.CANCEL, Answer.NOT_UNDERSTOOD, Answer.REPEAT, Answer.BOT_CHALLENGE}:
             return []
         value = self._read(u, slot_type)
         if value is None:
             return []
         return [SetSlot(value, slot_name)]
+
+    def _choice_by_meaning(self, text: str, context: GeneratorContext) -> str | None:
+        proc = self.procedures.get(context.active_procedure or "")
+        slot = proc.slots.get((context.awaiting or "").partition(":")[2]) if proc else None
+        if slot is None or not slot.options or slot.options_from or self.embedder is None:
+            return None
+        if match_choices(text, choices_for(slot, {}), slot.many).values:
+            return None  # the words already name an option
+        options = tuple(slot.options)
+        if options not in self._option_vectors:
+            self._option_vectors[options] = self.embedder.encode(list(options))
+        scores = self._option_vectors[options] @ self.embedder.encode([text])[0]
+        order = np.argsort(-scores)
+        best, second = float(scores[order[0]]), float(scores[order[1]]) if len(order) > 1 else 0.0
+        if best >= self.policy.choice_meaning and best - second >= self.policy.choice_margin:
+            return options[int(order[0])]
+        return None
 
     def _read(self, u: Understanding, slot_type: str) -> str | None:
         if slot_type == "text":
@@ -396,7 +433,7 @@ class EmbeddedInterpreter:
         asks = _asks(text)
         if name in self.procedures and not mid_task and self._fits_entities(name, u.entities):
             threshold = policy.procedure_weak  # "where's BB-10133": the id says which request it is
-        if name in self.procedures and score >= threshold and not (answered and len(text.split()) <= 3):
+        if name in self.procedures and score >= threshold and not (answered and not _SWITCH.search(text)):
             start = StartProcedure(name, self._prefill(name, u), confidence=score,
                                    instead=mid_task and bool(_SWITCH.search(text)))
             if (self._general_question(u, start) and score < 0.97) or self._article_instead(text, start):

@@ -48,12 +48,15 @@ _YES = re.compile(
     r"^\W*(y|ya|yes|yess+|yeah|yea|yep|yup|ye|sure|ok|okay|k|kk|correct|right|go ahead|go for it|please do|do it"
     r"|proceed"
     r"|confirm(ed)?|that'?s (right|correct|fine|it|the one)|thats (right|correct|fine|it)|absolutely|definitely"
+    r"|looks (good|right|fine|correct|great)|sounds (good|right|great|fine)|all correct|spot on|yes,? that'?s"
     r"|of course|sounds good|perfect|great|fine|alright|all right|yes please|please do|affirmative|exactly|makes sense"
     r"|sí|si)\b",
     _FLAGS,
 )
 _NO = re.compile(
-    r"^\W*(n|no|nope|nah|naw|no thanks|don'?t|do not|not really|negative|wrong|incorrect|cancel that|never|not now"
+    r"^\W*((actually|hmm+|um+|wait|sorry|oh|ah|well|on second thought|not sure( any ?more)?)[\s.,!]+)*"
+    r"(n|no|nope|nah|naw|leave it|don'?t (do|change|cancel|go ahead|bother)|hold off|not (right )?now|no thanks"
+    r"|don'?t|do not|not really|negative|wrong|incorrect|cancel that|never|not now"
     r"|i'?d rather not|rather not|not that|that'?s wrong|thats wrong|not quite|no way)\b",
     _FLAGS,
 )
