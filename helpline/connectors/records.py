@@ -43,7 +43,8 @@ class RecordQuestions:
         if fetched.error is not None:
             return RecordReply("", [], found=False)
         query = parse_record_question(question, kind, fetched.records)
-        answer = answer_record_question(query, fetched.records, kind, facts.get("focus"), owner=customer_id)
+        answer = answer_record_question(query, fetched.records, kind, facts.get("focus"), owner=customer_id,
+                                        returning=_returned(kind.returns, facts.get("changes", [])) or None)
         if answer.found:
             return RecordReply(_sentence(answer.text_facts), answer.record_ids, answer.focus_id)
         if answer.missing in (MISSING_WHICH, MISSING_CHRONOLOGY) and answer.candidates:
@@ -55,6 +56,17 @@ class RecordQuestions:
             return RecordReply(f"Which items are you sending back? I'll add up what you'd get back from "
                                f"the {kind.label}.", answer.record_ids)
         return RecordReply("", answer.record_ids, found=False)
+
+
+def _returned(returns: dict[str, str], changes: list[dict[str, Any]]) -> list[str]:
+    """Ids of the items returned in this conversation, from the changes made by the declared operations."""
+    found: list[str] = []
+    for change in changes:
+        arg = returns.get(str(change.get("operation")))
+        value = (change.get("args") or {}).get(arg) if arg else None
+        values = value if isinstance(value, list) else [value] if value is not None else []
+        found += [str(v) for v in values]
+    return found
 
 
 def _sentence(facts: list[tuple[str, str]]) -> str:

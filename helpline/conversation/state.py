@@ -74,6 +74,7 @@ class ConversationState:
     awaiting_contact: str | None = None  # a callback promised once we have a number or email: its reason
     escalated_tier: str | None = None
     handoff_notes: list[str] = field(default_factory=list)
+    changes_made: list[dict[str, Any]] = field(default_factory=list)  # {"operation", "args"} of each change done
 
     @property
     def verified(self) -> bool:

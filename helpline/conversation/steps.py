@@ -213,6 +213,7 @@ class Steps(Guards):
             return False
         if spec.changes_data:
             state.steps_taken.append(f"{step.call} done ({_describe(args)})")
+            state.changes_made.append({"operation": step.call, "args": dict(args)})
         if step.save_as:
             run.results[step.save_as] = data
         run.pc += 1

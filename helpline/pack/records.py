@@ -231,6 +231,9 @@ class RecordKind(_Strict):
     date_fields: list[str] = Field(default_factory=list)
     summary: list[str] = Field(default_factory=list)
     currency: str = "$"
+    # operations that return items, with the argument naming them ({create_return: sku}): "how much will
+    # I get back?" adds up the items returned this way in the conversation
+    returns: dict[str, str] = Field(default_factory=dict)
     max_records: int = Field(default=20, ge=1, le=200)  # bounds the operations one question may cost
 
     _name: str = PrivateAttr(default="")

@@ -113,7 +113,8 @@ _TELL_ME = re.compile(r"\b(tell me|remind me|show me|let me know|i (want|need) t
 # a question about records the customer has: "my order", "did I", "I paid", "the other one", "that order"
 _OWN = re.compile(r"\b(my (last|latest|recent|most recent|first|previous|other)?\s*(orders?|purchases?|items?|stuff)"
                   r"|did (i|we)|(i|we) (ordered|bought|paid|got|purchased|received)|i'?ve (ordered|bought|paid)"
-                  r"|the other (one|order)|(that|this) order|in (my|the) order)\b", re.I)
+                  r"|the other (one|order)|(that|this) order|in (my|the) order|(is|was|will) (it|that|this) "
+                  r"(going|being|sent|shipped|delivered|coming|arriving))\b", re.I)
 _CONTENT = re.compile(r"[a-z][a-z'-]{3,}")
 _FILLER_WORDS = frozenset([
     "about", "after", "again", "also", "anything", "back", "because", "been", "before", "being", "could",
@@ -257,7 +258,9 @@ class EmbeddedInterpreter:
         if Answer.CANCEL in answers:
             commands.append(CancelProcedure())
 
-        answered = any(isinstance(c, (SetSlot, Affirm, Deny, ProblemStatus, NothingElse)) for c in commands)
+        # an answer to the agent's own question ("yes" to "anything else?" is not one: a request may follow)
+        answered = awaiting.startswith(("slot:", "more:", "confirm")) and any(
+            isinstance(c, (SetSlot, Affirm, Deny, ProblemStatus, NothingElse)) for c in commands)
         mid_task = awaiting.startswith(("slot:", "more:", "confirm", "switch"))
         request = self._request(u, name, score, mid_task=mid_task, answered=answered, short=short)
         if mid_task and not request and not answered and state.active is not None:
