@@ -434,9 +434,14 @@ class Engine(KnowledgeAnswers):
 
     def _track_mood(self, turn: Turn, it: Interpretation) -> None:
         state = turn.state
-        state.sentiment = it.frustration
-        state.max_frustration = max(state.max_frustration, it.frustration)
-        if it.frustration < self.policy.frustrated:
+        frustration = it.frustration
+        status = it.first(ProblemStatus)
+        if status is not None and not status.solved and set(it.frustration_cues) <= {"complaint", "negative"}:
+            # "ok tried that, still nothing" answers a troubleshooting question: a fact, not anger
+            frustration = min(frustration, self.policy.frustrated - 0.05)
+        state.sentiment = frustration
+        state.max_frustration = max(state.max_frustration, frustration)
+        if frustration < self.policy.frustrated:
             state.upset_turns = 0
             return
         state.upset_turns += 1

@@ -89,7 +89,7 @@ _COMPLAINT = re.compile(
     r"don'?t\s+you\s+dare|give\s+me\s+a\s+break|(?:what|how|why|where)\s+the\s+(?:hell|heck)|"
     r"wasted\s+(?:my\s+|an?\s+|the\s+)?(?:whole\s+|entire\s+)?(?:time|morning|afternoon|evening|day|hour|hours|week)|"
     r"on\s+hold\s+for\s+(?:ages|hours|an\s+hour|over\s+an\s+hour)|"
-    r"still\s+(?:no\s+(?:reply|response|answer|refund|word|news|update|call\s*back|email|sign))|"
+    r"still\s+(?:nothing|no\s+(?:reply|response|answer|refund|word|news|update|call\s*back|email|sign))|"
     r"should\s+have\s+(?:been\s+)?\w+\s+(?:days|weeks|months|ages)\s+ago|"
     # rhetorical questions
     r"why\s+(?:do|must|should)\s+i\s+(?:always\s+|even\s+|constantly\s+|keep\s+)?(?:have|need)\s+to|"
