@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpline.pack.models import BusinessConfig, OperationsFile, Procedure
+from helpline.pack.records import RecordsDeclaration
 
 
 def pack_schema() -> dict[str, Any]:
@@ -16,5 +17,6 @@ def pack_schema() -> dict[str, Any]:
             "business.yaml": BusinessConfig.model_json_schema(),
             "operations.yaml": OperationsFile.model_json_schema(),
             "procedures/*.yaml": Procedure.model_json_schema(),
+            "records.yaml": RecordsDeclaration.model_json_schema(),
         },
     }
