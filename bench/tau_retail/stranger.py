@@ -864,13 +864,22 @@ class Stranger:
 
     def mismatch(self, request: Request, text: str) -> str:
         """What in the agent's summary contradicts my request ("" when it matches)."""
-        verbs = {"cancel": r"cancel", "return": r"return", "exchange": r"exchang|swap|replac",
-                 "modify_items": r"modif|chang|swap|exchang|replac", "modify_payment": r"pay",
-                 "modify_address": r"address|ship", "user_address": r"address"}
-        if not re.search(verbs.get(request.kind, "."), text):
-            return "that's not what I asked for"
-        if request.kind == "return" and re.search(r"\bcancel", text) and "return" not in text:
-            return "I want to return it, not cancel"
+        # what the summary proposes is its first action word: "you'll get an email about returning the
+        # items" later in an exchange's summary doesn't make it a return
+        actions = [("cancel", r"\bcancel"), ("return", r"\breturn"), ("exchange", r"\bexchang"),
+                   ("modify_items", r"\b(modif|chang|swap|replac)"), ("modify_payment", r"\bpa(y|id)\b"),
+                   ("modify_address", r"\b(ship|address)")]
+        found = sorted((m.start(), kind) for kind, pattern in actions if (m := re.search(pattern, text)))
+        proposed = found[0][1] if found else ""
+        fits = {"cancel": {"cancel"}, "return": {"return"}, "exchange": {"exchange", "modify_items"},
+                "modify_items": {"modify_items", "exchange"}, "modify_payment": {"modify_payment", "modify_items"},
+                "modify_address": {"modify_address", "modify_items"},
+                "user_address": {"modify_address", "modify_items"}}  # "change the address" starts with a change
+        if proposed not in fits.get(request.kind, {proposed}):
+            words = {"cancel": "cancel the order", "return": "return it for a refund", "exchange": "exchange it",
+                     "modify_items": "change the items", "modify_payment": "change the payment method",
+                     "modify_address": "change the shipping address", "user_address": "change my address"}
+            return f"that's not what I asked for, I want to {words.get(request.kind, 'ask something')}"
         mentioned = {"#" + m.lstrip("#").upper() for m in re.findall(r"#?w\d{7}", text)}
         if request.order_id and mentioned and request.order_id not in mentioned:
             return f"it's order {request.order_id}"
