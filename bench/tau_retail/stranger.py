@@ -963,6 +963,12 @@ class Stranger:
 
     def _new_option(self, request: Request, last: str, full: bool) -> str:
         """Pick from what the agent offers, like a person reading the list; else say what I want."""
+        about = re.search(r"instead of (the |your )?([a-z0-9 '-]+)", last)
+        if about and not any(about.group(2).startswith(w.line["name"].lower()) for w in request.wishes):
+            # it's asking about something I never wanted changed: say so, and what I meant
+            order = self.data.orders.get(request.order_id or "")
+            mine = _join([self.describe_line(w.line, order) for w in request.wishes])
+            return f"no, not the {about.group(2).strip()} - I meant {mine}"
         wish = self._wish_asked_about(request, last)
         wish.told = True
         product = self.data.products.get(wish.line["product_id"], {})
