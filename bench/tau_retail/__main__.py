@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -258,7 +259,7 @@ def doc_body(figures: list[Figures], limit: int | None, elapsed: float, note: st
             "held-out tasks are never read while developing. \"needing an answer\" are tasks with expected "
             "outputs (none in this dataset's dev and train); \"answer said\" counts those whose every output "
             "appears in the agent's replies.\n\n"
-            + table(figures) + "\n\n"
+            + f"Figures of {datetime.now(UTC):%Y-%m-%d}:\n\n" + table(figures) + "\n\n"
             + (f"{note}\n\n" if note else "")
             + ("Most frequent failure causes:\n\n" + causes + "\n\n" if causes else "")
             + f"Run time {elapsed / 60:.1f} min.")
