@@ -11,8 +11,10 @@ from fastapi import FastAPI
 
 from helpline import __version__
 from helpline.api.conversations import conversations_router
+from helpline.api.edge import MAX_BODY_BYTES, EdgeGuard
 from helpline.api.errors import install_error_handlers
 from helpline.api.followups import followups_router
+from helpline.api.logscrub import install_secret_scrubber
 from helpline.api.records import health_router, records_router
 from helpline.channels.conversations import ConversationService
 from helpline.channels.mediastream import media_stream_router
@@ -47,9 +49,13 @@ class IdleSweeper:
                 log.exception("idle sweep failed")
 
 
-def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0) -> FastAPI:
+def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0,
+               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    install_secret_scrubber()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        install_secret_scrubber()  # again: the server may have set up its log handlers since
         sweeper = IdleSweeper(runtime.conversations, sweep_every_seconds) if sweep_every_seconds else None
         if sweeper:
             sweeper.start()
@@ -67,6 +73,8 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0) -> Fa
     app.state.runtime = runtime
     app.state.conversations = runtime.conversations
     install_error_handlers(app)
+    # Body-size limit and NUL refusal before any route reads the request (docs/security.md).
+    app.add_middleware(EdgeGuard, max_body_bytes=max_body_bytes)
     app.include_router(health_router(), prefix="/api/v1")
     app.include_router(conversations_router(), prefix="/api/v1")
     app.include_router(records_router(), prefix="/api/v1")

@@ -14,12 +14,17 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpline.api.errors import ApiError
+from helpline.api.limits import SlidingWindow
 from helpline.store.db import Database
 from helpline.store.repositories import ApiKeyRepository
 from helpline.store.validation import API_ROLES, check_choice
 
 ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# Anti-automation (ASVS 2.2.1): after this many wrong or missing keys from one address in the window,
+# the address gets 429 (right key or not) until the window has room again.
+AUTH_FAILURES_PER_ADDRESS = 30
+AUTH_FAILURE_WINDOW_SECONDS = 60.0
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `helpline apikey create`.")
 
@@ -49,16 +54,36 @@ def database(request: Request) -> Database:
     return db
 
 
+def failed_auth_limiter(request: Request) -> SlidingWindow:
+    """The app's counter of failed API authentications per client address (made on first use)."""
+    state = request.app.state
+    limiter: SlidingWindow | None = getattr(state, "api_auth_failures", None)
+    if limiter is None:
+        limiter = SlidingWindow(AUTH_FAILURES_PER_ADDRESS, AUTH_FAILURE_WINDOW_SECONDS)
+        state.api_auth_failures = limiter
+    return limiter
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    limiter, address = failed_auth_limiter(request), client_address(request)
+    if limiter.blocked(address):
+        raise ApiError(429, "too_many_requests", "too many failed authentications from this address; try later",
+                       headers={"Retry-After": str(limiter.retry_after(address))})
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        limiter.hit(address)
         raise ApiError(401, "unauthorized", "missing API key: send 'Authorization: Bearer <key>'",
                        headers=BEARER_CHALLENGE)
     with database(request).session() as session:
         key = ApiKeyRepository(session).verify(credentials.credentials.strip())
         if key is None:
+            limiter.hit(address)
             raise ApiError(401, "unauthorized", "invalid or revoked API key", headers=BEARER_CHALLENGE)
         return Principal(key_prefix=key.prefix, role=key.role)
 

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from helpline.api.auth import Principal, require_role
+from helpline.api.errors import AUTHENTICATED_ERRORS, error_responses
+from helpline.api.validation import ApiModel, RecordId
 from helpline.channels.conversations import (
     MAX_MESSAGE_CHARS,
     ConversationClosed,
@@ -20,11 +22,11 @@ from helpline.store.repositories import ConversationRepository, TicketRepository
 CHAT_ROLES = ("admin", "supervisor", "agent", "integration")
 
 
-class StartConversation(BaseModel):
+class StartConversation(ApiModel):
     channel: str = Field(default="api", pattern="^(chat|voice|email|sms|api)$")
 
 
-class PostMessage(BaseModel):
+class PostMessage(ApiModel):
     text: str = Field(max_length=MAX_MESSAGE_CHARS, examples=["Where is my order BB-10001?"])
 
 
@@ -69,14 +71,17 @@ Service = Annotated[ConversationService, Depends(_service)]
 
 
 def conversations_router() -> APIRouter:
-    router = APIRouter(prefix="/conversations", tags=["conversations"])
+    router = APIRouter(prefix="/conversations", tags=["conversations"],
+                       responses=error_responses(*AUTHENTICATED_ERRORS))
 
-    @router.post("", status_code=201, response_model=TurnOut, summary="Start a conversation")
+    @router.post("", status_code=201, response_model=TurnOut, summary="Start a conversation",
+                 responses=error_responses(413))
     def start(caller: Caller, service: Service, body: StartConversation | None = None) -> TurnOut:
         return _out(service.start(channel=(body or StartConversation()).channel, actor=caller.actor))
 
-    @router.post("/{conversation_id}/messages", response_model=TurnOut, summary="Send the customer's message")
-    def post_message(conversation_id: str, body: PostMessage, caller: Caller, service: Service) -> TurnOut:
+    @router.post("/{conversation_id}/messages", response_model=TurnOut, summary="Send the customer's message",
+                 responses=error_responses(404, 409, 413))
+    def post_message(conversation_id: RecordId, body: PostMessage, caller: Caller, service: Service) -> TurnOut:
         try:
             return _out(service.post(conversation_id, body.text, actor=caller.actor))
         except ConversationNotFound as exc:
@@ -84,15 +89,17 @@ def conversations_router() -> APIRouter:
         except ConversationClosed as exc:
             raise HTTPException(409, "conversation has ended; start a new one") from exc
 
-    @router.post("/{conversation_id}/end", response_model=TurnOut, summary="End the conversation")
-    def end(conversation_id: str, caller: Caller, service: Service) -> TurnOut:
+    @router.post("/{conversation_id}/end", response_model=TurnOut, summary="End the conversation",
+                 responses=error_responses(404))
+    def end(conversation_id: RecordId, caller: Caller, service: Service) -> TurnOut:
         try:
             return _out(service.end(conversation_id, actor=caller.actor))
         except ConversationNotFound as exc:
             raise HTTPException(404, "conversation not found") from exc
 
-    @router.get("/{conversation_id}", response_model=ConversationOut, summary="Conversation and redacted transcript")
-    def get(conversation_id: str, caller: Caller, service: Service) -> ConversationOut:
+    @router.get("/{conversation_id}", response_model=ConversationOut, summary="Conversation and redacted transcript",
+                responses=error_responses(404))
+    def get(conversation_id: RecordId, caller: Caller, service: Service) -> ConversationOut:
         with service.db.session() as session:
             repo = ConversationRepository(session)
             conversation = repo.get(conversation_id, actor=caller.actor)

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,6 +34,40 @@ STATUS_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=["ticket 1042 not found"])
+    fields: list[dict[str, str]] | None = Field(
+        default=None, description="Validation errors only: one entry per invalid field.")
+
+
+class ErrorOut(BaseModel):
+    """Every error the API returns has this shape."""
+
+    error: ErrorDetail
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The request is malformed",
+    401: "Missing, invalid or revoked API key",
+    403: "The key's role may not do this",
+    404: "No such record",
+    409: "The change conflicts with the record's current state",
+    413: "The request body is larger than the server accepts (1 MiB)",
+    422: "A parameter or a body field is invalid (out of range, wrong type, NUL character, ...)",
+    429: "Too many failed authentications from this address; wait before trying again (see Retry-After)",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting the given error statuses with the shared error shape."""
+    return {code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
+# What an authenticated route can answer besides its own success and 404/409.
+AUTHENTICATED_ERRORS = (400, 401, 403, 422, 429)
 
 
 class ApiError(StarletteHTTPException):

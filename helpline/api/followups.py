@@ -7,7 +7,9 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from helpline.api.errors import AUTHENTICATED_ERRORS, error_responses
 from helpline.api.records import Db, Staff, find_ticket
+from helpline.api.validation import TicketRef
 from helpline.runtime import Runtime
 from helpline.store.repositories import CustomerRepository, TicketRepository
 from helpline.tickets.emails import render_email
@@ -20,11 +22,11 @@ class EmailOut(BaseModel):
 
 
 def followups_router() -> APIRouter:
-    router = APIRouter(tags=["tickets"])
+    router = APIRouter(tags=["tickets"], responses=error_responses(*AUTHENTICATED_ERRORS, 404))
 
     @router.get("/tickets/{ticket_ref}/emails/{kind}", response_model=EmailOut,
                 summary="Draft the recap or apology-and-plan email for a ticket")
-    def draft_email(ticket_ref: str, kind: Literal["recap", "apology"], request: Request, caller: Staff,
+    def draft_email(ticket_ref: TicketRef, kind: Literal["recap", "apology"], request: Request, caller: Staff,
                     db: Db) -> EmailOut:
         runtime: Runtime = request.app.state.runtime
         with db.session() as session:

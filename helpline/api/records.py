@@ -11,11 +11,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from helpline import __version__
 from helpline.api.auth import Principal, database, require_role
-from helpline.api.errors import ApiError
+from helpline.api.errors import AUTHENTICATED_ERRORS, ApiError, error_responses
+from helpline.api.validation import MAX_INT32, MAX_OFFSET, ApiModel, IsoDateTime, RecordId, TicketRef, ticket_number
 from helpline.store.db import Database
 from helpline.store.models import Ticket
 from helpline.store.repositories import (
@@ -79,8 +80,11 @@ class TicketPage(BaseModel):
     offset: int
 
 
-class TicketPatch(BaseModel):
-    """Only the fields sent are changed. Resolving a ticket sets ``closed_at``; reopening clears it."""
+class TicketPatch(ApiModel):
+    """Only the fields sent are changed. Resolving a ticket sets ``closed_at``; reopening clears it.
+
+    A customer's rating (``csat``) is recorded once: it may be cleared, but not replaced by another value.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
@@ -95,7 +99,8 @@ class TicketPatch(BaseModel):
     next_step: str | None = Field(default=None, max_length=2_000)
     resolution: str | None = Field(default=None, max_length=5_000)
     tags: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, max_length=50)
-    csat: int | None = Field(default=None, ge=1, le=5, description="1-5; send null to clear")
+    # Strict: JSON true is not a rating of 1, nor "5" a 5.
+    csat: StrictInt | None = Field(default=None, ge=1, le=5, description="1-5; send null to clear")
 
 
 class CallbackOut(BaseModel):
@@ -114,7 +119,7 @@ class CallbackOut(BaseModel):
     outcome: str
 
 
-class IncidentIn(BaseModel):
+class IncidentIn(ApiModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{
@@ -171,8 +176,12 @@ class Health(BaseModel):
 
 
 def find_ticket(repo: TicketRepository, ticket_ref: str, actor: str) -> Ticket:
-    ticket = (repo.get_by_number(int(ticket_ref), actor=actor) if ticket_ref.isdigit()
-              else repo.get(ticket_ref, actor=actor))
+    """A ticket by number (ASCII digits only: "²" or "١٠٠١" are not numbers here) or by id; else 404."""
+    number = ticket_number(ticket_ref)
+    if number is not None:
+        ticket = repo.get_by_number(number, actor=actor) if number <= MAX_INT32 else None
+    else:
+        ticket = repo.get(ticket_ref, actor=actor)
     if ticket is None:
         raise ApiError(404, "not_found", f"ticket {ticket_ref} not found")
     return ticket
@@ -180,7 +189,9 @@ def find_ticket(repo: TicketRepository, ticket_ref: str, actor: str) -> Ticket:
 
 def records_router() -> APIRouter:
     """Tickets, callbacks, incidents and the audit log; mount under ``/api/v1``."""
-    router = APIRouter()
+    router = APIRouter(responses=error_responses(*AUTHENTICATED_ERRORS))
+    one = error_responses(404)
+    changed = error_responses(404, 409, 413)
 
     @router.get("/tickets", response_model=TicketPage, tags=["tickets"], summary="List tickets, newest first")
     def list_tickets(
@@ -193,10 +204,10 @@ def records_router() -> APIRouter:
         customer_id: str | None = Query(default=None, max_length=36),
         conversation_id: str | None = Query(default=None, max_length=36),
         q: str | None = Query(default=None, max_length=200, description="Text to find in the summary"),
-        created_from: datetime | None = Query(default=None, description="Inclusive, ISO 8601"),
-        created_to: datetime | None = Query(default=None, description="Exclusive, ISO 8601"),
+        created_from: IsoDateTime | None = Query(default=None, description="Inclusive, ISO 8601"),
+        created_to: IsoDateTime | None = Query(default=None, description="Exclusive, ISO 8601"),
         limit: int = Query(default=50, ge=1, le=200),
-        offset: int = Query(default=0, ge=0),
+        offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     ) -> TicketPage:
         filters: dict[str, Any] = {
             "status": status, "priority": priority, "channel": channel, "category": category,
@@ -209,19 +220,23 @@ def records_router() -> APIRouter:
             return TicketPage(items=[TicketOut.model_validate(t) for t in items], total=repo.count(**filters),
                               limit=limit, offset=offset)
 
-    @router.get("/tickets/{ticket_ref}", response_model=TicketOut, tags=["tickets"],
+    @router.get("/tickets/{ticket_ref}", response_model=TicketOut, tags=["tickets"], responses=one,
                 summary="One ticket, by id or by number (e.g. 1042)")
-    def get_ticket(ticket_ref: str, caller: Staff, db: Db) -> TicketOut:
+    def get_ticket(ticket_ref: TicketRef, caller: Staff, db: Db) -> TicketOut:
         with db.session() as session:
             return TicketOut.model_validate(find_ticket(TicketRepository(session), ticket_ref, caller.actor))
 
-    @router.patch("/tickets/{ticket_ref}", response_model=TicketOut, tags=["tickets"], summary="Update a ticket")
-    def patch_ticket(ticket_ref: str, body: TicketPatch, caller: Staff, db: Db) -> TicketOut:
+    @router.patch("/tickets/{ticket_ref}", response_model=TicketOut, tags=["tickets"], responses=changed,
+                  summary="Update a ticket")
+    def patch_ticket(ticket_ref: TicketRef, body: TicketPatch, caller: Staff, db: Db) -> TicketOut:
         # Null means "not sent", except for csat which may be cleared.
         changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "csat"}
         with db.session() as session:
             repo = TicketRepository(session)
             ticket = find_ticket(repo, ticket_ref, caller.actor)
+            if changes.get("csat") is not None and ticket.csat is not None and ticket.csat != changes["csat"]:
+                raise ApiError(409, "conflict", f"ticket {ticket.number} already has a rating ({ticket.csat}); "
+                                                "a rating is not replaced")
             return TicketOut.model_validate(repo.update(ticket.id, actor=caller.actor, **changes))
 
     @router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],
@@ -230,9 +245,9 @@ def records_router() -> APIRouter:
         caller: Staff,
         db: Db,
         status: CallbackStatus | None = None,
-        due_before: datetime | None = Query(default=None, description="Only those due before this time"),
+        due_before: IsoDateTime | None = Query(default=None, description="Only those due before this time"),
         limit: int = Query(default=50, ge=1, le=200),
-        offset: int = Query(default=0, ge=0),
+        offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     ) -> list[CallbackOut]:
         with db.session() as session:
             found = CallbackRepository(session).list(actor=caller.actor, status=status, due_before=due_before,
@@ -240,6 +255,7 @@ def records_router() -> APIRouter:
             return [CallbackOut.model_validate(c) for c in found]
 
     @router.post("/incidents", status_code=201, response_model=IncidentOut, tags=["incidents"],
+                 responses=error_responses(413),
                  summary="Declare an incident the agent will mention to affected customers")
     def declare_incident(body: IncidentIn, caller: Supervisor, db: Db) -> IncidentOut:
         with db.session() as session:
@@ -263,8 +279,8 @@ def records_router() -> APIRouter:
             return [IncidentOut.model_validate(i).model_copy(update={"active": i.id in active_ids}) for i in found]
 
     @router.delete("/incidents/{incident_id}", status_code=204, response_class=Response, tags=["incidents"],
-                   summary="End an incident")
-    def end_incident(incident_id: str, caller: Supervisor, db: Db) -> Response:
+                   responses=error_responses(404, 409), summary="End an incident")
+    def end_incident(incident_id: RecordId, caller: Supervisor, db: Db) -> Response:
         with db.session() as session:
             IncidentRepository(session).end(incident_id, actor=caller.actor)
         return Response(status_code=204)
@@ -280,7 +296,7 @@ def records_router() -> APIRouter:
         actor: str | None = Query(default=None, max_length=200),
         action: AuditAction | None = None,
         limit: int = Query(default=100, ge=1, le=500),
-        offset: int = Query(default=0, ge=0),
+        offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     ) -> list[AuditOut]:
         with db.session() as session:
             found = AuditLog(session).list(entity=entity, entity_id=entity_id, customer_id=customer_id,

@@ -12,9 +12,11 @@ side and `queued_seconds` stays honest; a ``mark`` after each stretch of speech,
 peer once played, confirms it (a peer that never echoes is trusted after `MARK_GRACE_SECONDS`).
 Hanging up closes the socket: the number's next instruction (usually none: the call ends) follows.
 
-Authentication: an API key with the ``integration`` role, as ``Authorization: Bearer KEY``, ``?key=KEY``,
-or (Twilio cannot send headers or keep a query string) a ``key`` custom parameter of the stream,
-checked on ``start`` before any audio is used.
+Authentication: an API key with the ``integration`` role, as ``Authorization: Bearer KEY``, in a first
+message ``{"event": "authenticate", "key": KEY}``, or (Twilio cannot send headers) a ``key`` custom
+parameter of the stream, checked on ``start`` before any audio is used. A key in the URL (``?key=``) is
+refused: URLs end up in access logs and proxies' logs (the server's own log lines are scrubbed too, by
+``helpline.api.logscrub``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
 from helpline.api.auth import Principal
+from helpline.api.validation import clean_text
 from helpline.store.db import Database
 from helpline.store.repositories import ApiKeyRepository
 from helpline.voice.audio import pcm_to_ulaw, ulaw_to_pcm
@@ -63,8 +66,8 @@ class MediaStreamCall:
         self.stream_sid = str(start.get("streamSid") or "")
         parameters = start.get("customParameters") or {}
         self.call_id = str(start.get("callSid") or self.stream_sid)
-        self.caller = str(parameters.get("caller") or parameters.get("from") or "")
-        self.callee = str(parameters.get("callee") or parameters.get("to") or "")
+        self.caller = clean_text(str(parameters.get("caller") or parameters.get("from") or ""))[:64]
+        self.callee = clean_text(str(parameters.get("callee") or parameters.get("to") or ""))[:64]
         self.sample_rate = RATE
         self.marks_echoed = 0
         self._inbound: asyncio.Queue[AudioIn | KeypadDigit | None] = asyncio.Queue(maxsize=INBOUND_LIMIT)
@@ -225,13 +228,18 @@ async def _allowed(socket: WebSocket, key: str) -> bool:
     return principal is not None and principal.allowed(ROLES)
 
 
-async def _read_start(socket: WebSocket) -> dict[str, Any] | None:
-    """Messages up to and including ``start`` (``connected`` comes first); None if the stream ends."""
+async def _read_start(socket: WebSocket, keys: list[str]) -> dict[str, Any] | None:
+    """Messages up to and including ``start`` (``connected`` comes first); None if the stream ends. The
+    key of an ``authenticate`` message before ``start`` is added to ``keys``."""
     while True:
         try:
             message = json.loads(await asyncio.wait_for(socket.receive_text(), 10))
-        except (ValueError, TimeoutError, WebSocketDisconnect):
+        except (ValueError, TimeoutError, WebSocketDisconnect, KeyError):
             return None
+        if isinstance(message, dict) and message.get("event") == "authenticate":
+            key = message.get("key")
+            keys.append(key if isinstance(key, str) else "")
+            continue
         if isinstance(message, dict) and message.get("event") == "start":
             start = message.get("start")
             if isinstance(start, dict):
@@ -262,20 +270,26 @@ def media_stream_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.websocket(PATH)
-    async def media_stream(socket: WebSocket, key: str = "") -> None:
+    async def media_stream(socket: WebSocket) -> None:
         services: VoiceServices | None = getattr(socket.app.state, "voice", None)
-        given = _bearer(socket) or key
+        if "key" in socket.query_params:
+            await socket.close(code=POLICY_VIOLATION, reason="send the API key in the Authorization header or the "
+                                                             "first message, never in the URL")
+            return
+        given = _bearer(socket)
         if given and not await _allowed(socket, given):
             await socket.close(code=POLICY_VIOLATION, reason="invalid API key or role (needs integration)")
             return
         await socket.accept()
-        start = await _read_start(socket)
+        sent_keys: list[str] = []
+        start = await _read_start(socket, sent_keys)
         if start is None:
             await socket.close(code=POLICY_VIOLATION, reason="expected a start message")
             return
         if not given:
             parameters = start.get("customParameters") or {}
-            if not await _allowed(socket, str(parameters.get("key") or "") if isinstance(parameters, dict) else ""):
+            in_start = str(parameters.get("key") or "") if isinstance(parameters, dict) else ""
+            if not await _allowed(socket, sent_keys[0] if sent_keys else in_start):
                 await socket.close(code=POLICY_VIOLATION, reason="invalid API key or role (needs integration)")
                 return
         media_format = start.get("mediaFormat") or {}

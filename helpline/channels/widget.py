@@ -8,10 +8,14 @@ messages are rate-limited per client address. The API routes keep requiring API 
 
 Protocol (JSON frames). Client: ``hello {conversation_id?, token?, last_seq}``, ``say {text, client_id}``,
 ``end``, ``rate {score}``. Server: ``welcome {conversation_id, token, status, handled_by}``, ``message
-{seq, role, text, by}``, ``typing {on}``, ``ack {client_id}``, ``ended``, ``rated``, ``error {message}``.
+{seq, role, text, by}``, ``typing {on}``, ``ack {client_id}``, ``slow_down {client_id, retry_after,
+message}``, ``ended``, ``rated``, ``error {message}``.
 After a reconnect the client says which ``seq`` it saw last and the server replays what it missed, so
 nothing is lost or shown twice; messages not yet acknowledged are sent again with the same
-``client_id`` and the server drops the repeats.
+``client_id`` and the server drops the repeats. A ``client_id`` is remembered only once its message is
+stored: a message refused by the rate limit, or failing, is answered ``slow_down`` (not ``ack``) and the
+client sends it again after ``retry_after`` seconds. A malformed frame is answered ``error``; it never
+closes the socket. A conversation is rated once.
 """
 
 from __future__ import annotations
@@ -19,17 +23,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
-import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from helpline.api.limits import SlidingWindow
+from helpline.api.validation import clean_text
 from helpline.channels.conversations import (
     ConversationClosed,
     ConversationNotFound,
@@ -37,59 +43,89 @@ from helpline.channels.conversations import (
     customer_visible,
 )
 from helpline.store.models import Conversation
-from helpline.store.repositories import ConversationRepository, WidgetChatRepository, WidgetKeyRepository
+from helpline.store.repositories import (
+    ConversationRepository,
+    TicketRepository,
+    WidgetChatRepository,
+    WidgetKeyRepository,
+)
+from helpline.tickets.recorder import TurnRecorder
+
+log = logging.getLogger(__name__)
 
 WIDGET_JS = Path(__file__).resolve().parents[1] / "console" / "static" / "widget.js"
 MAX_WIDGET_MESSAGE = 2000
 STARTS_PER_MINUTE = 10
 MESSAGES_PER_MINUTE = 30
-SEEN_CLIENT_IDS = 200
+SEEN_CLIENT_IDS = 100  # per conversation: far more than a client ever has unacknowledged
+SEEN_CONVERSATIONS = 2000  # conversations whose client_ids are remembered (least recently used forgotten)
+CLIENT_ID_CHARS = 64
+RETRY_AFTER_SECONDS = 2
 POLICY_VIOLATION = 1008
+Claim = Literal["new", "done", "busy"]
 
 
-class RateLimiter:
-    """A sliding one-minute window per key (client address). In memory: per server process."""
-
-    def __init__(self, per_minute: int):
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = {}
-        self._guard = threading.Lock()
-
-    def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._guard:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - 60:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                return False
-            hits.append(now)
-            if len(self._hits) > 10_000:  # forget idle clients so memory stays bounded
-                for stale in [k for k, v in self._hits.items() if not v][:5000]:
-                    del self._hits[stale]
-            return True
+def per_minute(limit: int) -> SlidingWindow:
+    """A sliding one-minute window per client address, bounded in memory (per server process)."""
+    return SlidingWindow(limit, 60.0)
 
 
 @dataclass
 class WidgetHub:
-    """Per-app widget state (kept on ``app.state.widget``)."""
+    """Per-app widget state (kept on ``app.state.widget``). Every map in it is bounded."""
 
-    starts: RateLimiter = field(default_factory=lambda: RateLimiter(STARTS_PER_MINUTE))
-    messages: RateLimiter = field(default_factory=lambda: RateLimiter(MESSAGES_PER_MINUTE))
-    # client_ids already handled, per conversation: a resent message after a reconnect is not posted twice.
+    starts: SlidingWindow = field(default_factory=lambda: per_minute(STARTS_PER_MINUTE))
+    messages: SlidingWindow = field(default_factory=lambda: per_minute(MESSAGES_PER_MINUTE))
+    # client_ids whose message is stored, per conversation: a resent message is acknowledged, not posted twice.
     seen: OrderedDict[str, deque[str]] = field(default_factory=OrderedDict)
+    # (conversation, client_id) being posted right now (by another socket after a reconnect, say).
+    in_flight: set[tuple[str, str]] = field(default_factory=set)
     guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def first_time(self, conversation_id: str, client_id: str) -> bool:
+    def claim(self, conversation_id: str, client_id: str) -> Claim:
+        """``done`` if that message is already stored, ``busy`` if it is being posted, else ``new`` (and it
+        is now in flight: call ``settle`` when it is stored or has failed)."""
         with self.guard:
-            ids = self.seen.setdefault(conversation_id, deque(maxlen=SEEN_CLIENT_IDS))
-            self.seen.move_to_end(conversation_id)
-            while len(self.seen) > 5000:
-                self.seen.popitem(last=False)
-            if client_id in ids:
-                return False
+            ids = self.seen.get(conversation_id)
+            if ids is not None and client_id in ids:
+                return "done"
+            if (conversation_id, client_id) in self.in_flight:
+                return "busy"
+            self.in_flight.add((conversation_id, client_id))
+            return "new"
+
+    def settle(self, conversation_id: str, client_id: str, stored: bool) -> None:
+        """The claimed message is stored (remember its id) or not (forget it, so a resend is posted)."""
+        with self.guard:
+            self.in_flight.discard((conversation_id, client_id))
+            if not stored:
+                return
+            ids = self.seen.get(conversation_id)
+            if ids is None:
+                ids = self.seen[conversation_id] = deque(maxlen=SEEN_CLIENT_IDS)
+                while len(self.seen) > SEEN_CONVERSATIONS:
+                    self.seen.popitem(last=False)
+            else:
+                self.seen.move_to_end(conversation_id)
             ids.append(client_id)
-            return True
+
+    def first_time(self, conversation_id: str, client_id: str) -> bool:
+        """Claim and at once mark stored (for callers that store synchronously)."""
+        if self.claim(conversation_id, client_id) != "new":
+            return False
+        self.settle(conversation_id, client_id, stored=True)
+        return True
+
+
+def _seq(value: Any) -> int:
+    """A ``last_seq`` from the client: a whole number >= 0, anything else (text, 1.5, true) counts as 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
+        return int(value)
+    return 0
 
 
 def visible_messages(service: ConversationService, conversation_id: str, after: int) -> tuple[list[dict[str, Any]],
@@ -139,12 +175,14 @@ class WidgetConnection:
         self.status = status
 
     async def hello(self, frame: dict[str, Any]) -> bool:
-        conversation_id, token = str(frame.get("conversation_id") or ""), str(frame.get("token") or "")
-        if conversation_id and token:
+        conversation_id, token = frame.get("conversation_id"), frame.get("token")
+        if isinstance(conversation_id, str) and isinstance(token, str) and conversation_id and token \
+                and len(conversation_id) <= 36 and len(token) <= 200 and conversation_id.isascii() \
+                and conversation_id.isprintable() and token.isascii() and token.isprintable():
             owned = await run_in_threadpool(self._owns, conversation_id, token)
             if owned:
                 self.conversation_id = conversation_id
-                self.last_seq = max(int(frame.get("last_seq") or 0), 0)
+                self.last_seq = _seq(frame.get("last_seq"))
                 await self.send({"type": "welcome", "conversation_id": conversation_id, "token": token,
                                  "resumed": True})
                 return True
@@ -166,25 +204,62 @@ class WidgetConnection:
             return WidgetChatRepository(session).create(conversation_id, self.key_id)
 
     async def say(self, frame: dict[str, Any]) -> None:
-        text = str(frame.get("text") or "").strip()[:MAX_WIDGET_MESSAGE]
-        client_id = str(frame.get("client_id") or "")[:64]
+        raw_text, raw_id = frame.get("text"), frame.get("client_id")
+        text = clean_text(raw_text).strip()[:MAX_WIDGET_MESSAGE] if isinstance(raw_text, str) else ""
+        client_id = clean_text(raw_id)[:CLIENT_ID_CHARS] if isinstance(raw_id, str) else ""
         if not text:
+            if client_id:
+                await self.send({"type": "ack", "client_id": client_id})  # nothing to keep: stop resending
             return
-        if client_id and not self.hub.first_time(self.conversation_id, client_id):
-            await self.send({"type": "ack", "client_id": client_id})  # already posted before the reconnect
+        claim: Claim = self.hub.claim(self.conversation_id, client_id) if client_id else "new"
+        if claim == "done":
+            await self.send({"type": "ack", "client_id": client_id})  # stored before the reconnect
             return
-        if not self.hub.messages.allow(self.client):
-            await self.send({"type": "error", "message": "You're sending messages very fast; please wait a moment."})
+        if claim == "busy":
+            await self._slow_down(client_id, "Still sending your message…")
             return
-        await self.send({"type": "typing", "on": True})
+        stored = False
         try:
-            await run_in_threadpool(self.service.post, self.conversation_id, text, f"widget:{self.key_id[:8]}")
-        except (ConversationClosed, ConversationNotFound):
-            await self.send({"type": "error", "message": "This chat has ended. Reload to start a new one."})
+            if not self.hub.messages.allow(self.client):
+                await self._slow_down(client_id, "You're sending messages very fast; I'll send this in a moment.",
+                                      self.hub.messages.retry_after(self.client))
+                return
+            await self.send({"type": "typing", "on": True})
+            try:
+                await run_in_threadpool(self.service.post, self.conversation_id, text, f"widget:{self.key_id[:8]}")
+                stored = True
+            except (ConversationClosed, ConversationNotFound):
+                stored = True  # nothing will ever take it: acknowledge, so the client stops resending
+                await self.send({"type": "error", "message": "This chat has ended. Reload to start a new one."})
+            except Exception:
+                log.exception("widget message on conversation %s failed", self.conversation_id)
+                await self._slow_down(client_id, "Sorry, your message didn't go through; trying again…")
+                return
+            finally:
+                await self.send({"type": "typing", "on": False})
         finally:
-            await self.send({"type": "typing", "on": False})
+            if client_id:
+                self.hub.settle(self.conversation_id, client_id, stored)
         await self.send({"type": "ack", "client_id": client_id})
         await self.flush()
+
+    async def _slow_down(self, client_id: str, message: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        """Not stored (not acknowledged): the client keeps the message and sends it again later."""
+        await self.send({"type": "slow_down", "client_id": client_id, "retry_after": max(1, retry_after),
+                         "message": message})
+
+    def _rate_once(self, score: int) -> bool | None:
+        """Store the rating on the conversation's ticket unless it has one: True, False if already rated,
+        None if there is no ticket."""
+        actor = f"widget:{self.key_id[:8]}"
+        with self.service.db.session() as session:
+            conversation = ConversationRepository(session).get(self.conversation_id, actor=actor)
+            if conversation is None:
+                return None
+            ticket = TurnRecorder(session, conversation, actor=actor).ticket()
+            if ticket is None:
+                return None
+            return TicketRepository(session).rate_once(ticket.id, score, actor=actor)
 
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -198,7 +273,11 @@ class WidgetConnection:
             if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
                 await self.send({"type": "error", "message": "Please choose a rating from 1 to 5."})
                 return
-            await run_in_threadpool(self.service.rate, self.conversation_id, score, f"widget:{self.key_id[:8]}")
+            rated = await run_in_threadpool(self._rate_once, score)
+            if rated is False:
+                await self.send({"type": "error", "message": "This chat has already been rated. Thank you!"})
+                return
+            self.service.bus.publish(self.conversation_id, "rated")
             await self.send({"type": "rated", "score": score})
 
     async def pump(self) -> None:
@@ -244,18 +323,32 @@ def widget_router() -> APIRouter:
         pump: asyncio.Task[None] | None = None
         try:
             while True:
-                raw = await socket.receive_text()
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                raw = message.get("text")
+                if not isinstance(raw, str) or len(raw) > 4 * MAX_WIDGET_MESSAGE + 1000:
+                    await connection.send({"type": "error", "message": "Unreadable message."})
+                    continue
                 try:
                     frame = json.loads(raw)
                 except ValueError:
                     continue
                 if not isinstance(frame, dict):
                     continue
-                if not connection.conversation_id:
-                    if frame.get("type") == "hello" and await connection.hello(frame):
-                        pump = asyncio.create_task(connection.pump())
-                    continue
-                await connection.handle(frame)
+                try:
+                    if not connection.conversation_id:
+                        if frame.get("type") == "hello" and await connection.hello(frame):
+                            pump = asyncio.create_task(connection.pump())
+                        continue
+                    await connection.handle(frame)
+                except (WebSocketDisconnect, RuntimeError):
+                    raise
+                except Exception:
+                    # One bad frame must not drop the customer's chat.
+                    log.exception("widget frame failed on conversation %s", connection.conversation_id or "-")
+                    await connection.send({"type": "error", "message": "Sorry, something went wrong. Please try "
+                                                                       "again."})
         except WebSocketDisconnect:
             pass
         finally:

@@ -1,4 +1,12 @@
-"""Sign in and out. Failed passwords count towards a temporary lockout of the account."""
+"""Sign in and out. Failed passwords count towards a temporary lockout of the account.
+
+Brute force is bounded twice: per account (``LOCKOUT_AFTER_FAILURES`` attempts, counted atomically in
+the database *before* each password is checked, so concurrent guesses cannot slip past the limit on any
+backend or across processes), and per client address (``FAILURES_PER_ADDRESS`` in
+``ADDRESS_WINDOW_SECONDS``, in memory, answered 429). An unknown email, a disabled account, a locked
+account and a wrong password all get the same 401 page after the same work (one argon2 verification and
+one audit entry), so the answer reveals neither which accounts exist nor which are locked.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from helpline.api.limits import SlidingWindow
 from helpline.console.auth import ConsoleDenied, now_utc, optional_user
 from helpline.console.security import (
     DUMMY_HASH,
@@ -19,10 +28,22 @@ from helpline.console.security import (
 )
 from helpline.console.web import render
 from helpline.store.db import Database
-from helpline.store.repositories import LOCKOUT_FOR, SESSION_TTL, ConsoleSessionRepository, ConsoleUserRepository
+from helpline.store.repositories import (
+    LOCKOUT_AFTER_FAILURES,
+    LOCKOUT_FOR,
+    SESSION_TTL,
+    AuditLog,
+    ConsoleSessionRepository,
+    ConsoleUserRepository,
+)
 
 LOGIN_CSRF_COOKIE = "helpline_login_csrf"
-GENERIC_FAILURE = "Wrong email or password."
+_MINUTES = int(LOCKOUT_FOR.total_seconds() // 60)
+# One message for every failure: it must not tell a locked account from an unknown email.
+GENERIC_FAILURE = (f"Wrong email or password. After {LOCKOUT_AFTER_FAILURES} wrong passwords in a row an account "
+                   f"is locked for {_MINUTES} minutes.")
+FAILURES_PER_ADDRESS = 30
+ADDRESS_WINDOW_SECONDS = 15 * 60.0
 
 
 def _safe_next(target: str) -> str:
@@ -32,6 +53,8 @@ def _safe_next(target: str) -> str:
 
 def login_router() -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
+    # Sign-in attempts per client address (a success gives its attempt back).
+    per_address = SlidingWindow(FAILURES_PER_ADDRESS, ADDRESS_WINDOW_SECONDS)
 
     @router.get("/login")
     def login_page(request: Request, next: str = "/console/live") -> Response:
@@ -45,21 +68,36 @@ def login_router() -> APIRouter:
         # Before there is a session, CSRF is a double-submit: the form's token must equal the cookie's.
         if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf):
             raise ConsoleDenied(403, "The sign-in form expired. Reload the page and try again.")
+        address = request.client.host if request.client else "unknown"
+        if not per_address.allow(address):
+            wait = per_address.retry_after(address)
+            response = _login_form(request, next, email, f"Too many sign-in attempts from your network. Try again in "
+                                                         f"{max(1, wait // 60)} minutes.", 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         db: Database = request.app.state.db
         now = now_utc()
+        # 1. Take an attempt from the account's allowance and commit, so concurrent guesses see it.
+        with db.session() as session:
+            user = ConsoleUserRepository(session).by_email(email)
+            user_id = user.id if user is not None and user.disabled_at is None else None
+            attempt = ConsoleUserRepository(session).reserve_attempt(user_id, now) if user_id else None
+            allowed = user is not None and attempt is not None and attempt <= LOCKOUT_AFTER_FAILURES
+            password_hash = user.password_hash if allowed and user is not None else DUMMY_HASH
+        # 2. Check the password outside any transaction (argon2 is slow; no row stays locked meanwhile).
+        #    Unknown, disabled and locked accounts are checked against a dummy hash: the same work.
+        ok = verify_password(password_hash, password) and allowed
         with db.session() as session:
             users = ConsoleUserRepository(session)
-            user = users.by_email(email)
-            if user is None or user.disabled_at is not None:
-                verify_password(DUMMY_HASH, password)
+            user = users.get(user_id) if user_id else None
+            if not ok or user is None:
+                if user is not None:
+                    users.attempt_failed(user, attempt, now)
+                else:
+                    AuditLog(session).record("console:unknown", "read", "console_login", "", None,
+                                             {"ok": False, "email": email[:100] if "@" in email else "?"})
                 return _login_form(request, next, email, GENERIC_FAILURE, 401)
-            if users.is_locked(user, now):
-                minutes = int(LOCKOUT_FOR.total_seconds() // 60)
-                return _login_form(request, next, email, f"Too many failed attempts: this account is locked for "
-                                                         f"up to {minutes} minutes.", 429)
-            if not verify_password(user.password_hash, password):
-                users.login_failed(user, now)
-                return _login_form(request, next, email, GENERIC_FAILURE, 401)
+            per_address.release(address)
             users.login_succeeded(user, rehash=hash_password(password) if needs_rehash(user.password_hash) else None)
             token, _record = ConsoleSessionRepository(session).create(user, now=now)
         response = RedirectResponse(_safe_next(next), status_code=303)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from helpline.api.validation import MAX_INT32, MAX_OFFSET
 from helpline.console.auth import Agent, ConsoleDenied, Supervisor
 from helpline.console.live import message_json
 from helpline.console.web import back, render, runtime_of
@@ -32,7 +33,7 @@ def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
 
 
 def _ticket_or_404(repo: TicketRepository, number: int, actor: str) -> Ticket:
-    ticket = repo.get_by_number(number, actor=actor)
+    ticket = repo.get_by_number(number, actor=actor) if 1 <= number <= MAX_INT32 else None
     if ticket is None:
         raise ConsoleDenied(404, f"No ticket #{number}.")
     return ticket
@@ -46,13 +47,14 @@ def tickets_router() -> APIRouter:
                 q: str = "", date_from: str = "", date_to: str = "", page: int = 0) -> Response:
         db = runtime_of(request).db
         q = q.strip()
-        if q.lstrip("#").isdigit():
+        if q.lstrip("#").isascii() and q.lstrip("#").isdigit():  # "²" or "١٠٠١" are searched as text
             return back(f"/console/tickets/{q.lstrip('#')}")
         to = _date(date_to)
+        page = min(max(page, 0), MAX_OFFSET // PAGE)
         filters: dict[str, Any] = {
             "status": _choice(status, TICKET_STATUSES), "priority": _choice(priority, TICKET_PRIORITIES),
             "channel": _choice(channel, CHANNELS), "q": q or None, "created_from": _date(date_from),
-            "created_to": to + timedelta(days=1) if to else None,
+            "created_to": to + timedelta(days=1) if to and to.year < 9999 else None,
         }
         with db.session() as session:
             repo = TicketRepository(session)
@@ -104,6 +106,8 @@ def tickets_router() -> APIRouter:
         db = runtime_of(request).db
         with db.session() as session:
             repo = TicketRepository(session)
+            if not (1 <= number <= MAX_INT32 and 1 <= duplicate <= MAX_INT32):
+                return back(f"/console/tickets/{number}", f"No ticket #{duplicate}.")
             kept, dup = repo.get_by_number(number, actor=user.actor), repo.get_by_number(duplicate, actor=user.actor)
             if kept is None or dup is None:
                 return back(f"/console/tickets/{number}", f"No ticket #{duplicate}.")

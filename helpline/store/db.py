@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,21 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Durability of a file-backed SQLite database (docs/security.md). "full" (the default) syncs the WAL on
+# every commit, so a turn acknowledged to the customer survives a power cut; "extra" also syncs the
+# directory; "normal" is faster but a power cut (not a crash of the process) may lose the last commits.
+SQLITE_SYNCHRONOUS_ENV = "HELPLINE_SQLITE_SYNCHRONOUS"
+SQLITE_SYNCHRONOUS_LEVELS = ("full", "extra", "normal")
+DEFAULT_SQLITE_SYNCHRONOUS = "full"
+
+
+def sqlite_synchronous(value: str | None = None) -> str:
+    """The SQLite ``synchronous`` level to use: ``value``, else $HELPLINE_SQLITE_SYNCHRONOUS, else full."""
+    chosen = (value or os.environ.get(SQLITE_SYNCHRONOUS_ENV) or DEFAULT_SQLITE_SYNCHRONOUS).strip().lower()
+    if chosen not in SQLITE_SYNCHRONOUS_LEVELS:
+        raise ValueError(f"invalid SQLite synchronous level {chosen!r} (from {SQLITE_SYNCHRONOUS_ENV}): "
+                         f"expected one of {', '.join(SQLITE_SYNCHRONOUS_LEVELS)}")
+    return chosen
 
 
 def default_url() -> str:
@@ -29,7 +45,7 @@ def _is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
 
 
-def _install_sqlite_hooks(engine: Engine, file_backed: bool) -> None:
+def _install_sqlite_hooks(engine: Engine, file_backed: bool, synchronous: str) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; SQLAlchemy's documented
     # recipe takes over BEGIN so nested transactions (used for ticket numbering) behave.
     @event.listens_for(engine, "connect")
@@ -41,7 +57,7 @@ def _install_sqlite_hooks(engine: Engine, file_backed: bool) -> None:
             if file_backed:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         finally:
             cursor.close()
 
@@ -56,12 +72,14 @@ class Database:
     """An Engine plus a session factory.
 
     ``session()`` yields a Session that commits when the block ends normally and rolls back on error.
+    ``synchronous`` (SQLite files only) is the durability level; see ``sqlite_synchronous``.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, synchronous: str | None = None) -> None:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
+        self.synchronous = sqlite_synchronous(synchronous) if self.dialect == "sqlite" else None
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "sqlite":
             if _is_memory(parsed):
@@ -75,7 +93,8 @@ class Database:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(parsed, **kwargs)
         if self.dialect == "sqlite":
-            _install_sqlite_hooks(self.engine, file_backed=not _is_memory(parsed))
+            _install_sqlite_hooks(self.engine, file_backed=not _is_memory(parsed),
+                                  synchronous=self.synchronous or DEFAULT_SQLITE_SYNCHRONOUS)
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -538,6 +538,25 @@ class TicketRepository(_Repository):
         self.audit.record(actor, "update", "ticket", ticket.id, ticket.customer_id, detail)
         return ticket
 
+    def rate_once(self, ticket_id: str, score: int, *, actor: str, now: datetime | None = None) -> bool:
+        """Record the customer's 1-5 rating if the ticket has none yet (one atomic ``UPDATE ... WHERE csat IS
+        NULL``, so two racing ratings cannot both land). Returns False when it was already rated."""
+        score = self._clean("csat", score)
+        if score is None:
+            raise ValueError("a rating is a whole number from 1 to 5")
+        moment = _now(now)
+        result = self.session.execute(
+            update(Ticket).where(Ticket.id == ticket_id, Ticket.csat.is_(None))
+            .values(csat=score, updated_at=moment).execution_options(synchronize_session=False))
+        if not getattr(result, "rowcount", 0):
+            return False
+        ticket = self.session.get(Ticket, ticket_id)
+        if ticket is not None:
+            self.session.refresh(ticket)
+        self.audit.record(actor, "update", "ticket", ticket_id, ticket.customer_id if ticket else None,
+                          {"fields": ["csat"]})
+        return True
+
     @staticmethod
     def _clean(name: str, value: Any) -> Any:
         if name in TICKET_LIST_FIELDS:
@@ -959,8 +978,9 @@ class ApiKeyRepository(_Repository):
 
     def verify(self, plaintext: str) -> ApiKey | None:
         """The live key matching ``plaintext``, or None. Hashes are compared in constant time."""
-        if not plaintext.startswith(API_KEY_PREFIX) or len(plaintext) < API_KEY_PREFIX_LENGTH:
-            return None
+        if not plaintext.startswith(API_KEY_PREFIX) or len(plaintext) < API_KEY_PREFIX_LENGTH \
+                or not plaintext.isascii() or not plaintext.isprintable():
+            return None  # (a NUL would make PostgreSQL fail the query)
         wanted = hash_api_key(plaintext)
         candidates = self.session.scalars(
             select(ApiKey).where(ApiKey.prefix == plaintext[:API_KEY_PREFIX_LENGTH], ApiKey.revoked_at.is_(None))
@@ -1040,22 +1060,50 @@ class ConsoleUserRepository(_Repository):
     def is_locked(self, user: ConsoleUser, now: datetime) -> bool:
         return user.locked_until is not None and user.locked_until > now
 
+    def reserve_attempt(self, user_id: str, now: datetime) -> int | None:
+        """Count a sign-in attempt *before* its password is checked, in one atomic UPDATE ... RETURNING.
+
+        Concurrent guesses each get their own number, so no more than ``LOCKOUT_AFTER_FAILURES`` of them
+        are ever checked before the lock (a read-then-write counter lets dozens through on PostgreSQL).
+        Returns the attempt's number since the last success or lock, or None while the account is
+        locked. Commit right after, so other requests see the count while this password is verified.
+        """
+        not_locked = or_(ConsoleUser.locked_until.is_(None), ConsoleUser.locked_until <= now)
+        row = self.session.execute(
+            update(ConsoleUser).where(ConsoleUser.id == user_id, not_locked)
+            .values(failed_logins=ConsoleUser.failed_logins + 1).returning(ConsoleUser.failed_logins)
+            .execution_options(synchronize_session=False)
+        ).first()
+        return None if row is None else int(row[0])
+
+    def attempt_failed(self, user: ConsoleUser, attempt: int | None, now: datetime) -> bool:
+        """A reserved attempt had the wrong password (or was refused): lock the account once the attempts
+        reach the limit. Returns whether the account is locked now."""
+        locked = attempt is None
+        if attempt is not None and attempt >= LOCKOUT_AFTER_FAILURES:
+            not_locked = or_(ConsoleUser.locked_until.is_(None), ConsoleUser.locked_until <= now)
+            self.session.execute(
+                update(ConsoleUser).where(ConsoleUser.id == user.id, not_locked)
+                .values(locked_until=now + LOCKOUT_FOR, failed_logins=0)
+                .execution_options(synchronize_session=False))
+            locked = True
+        self.audit.record(f"console:{user.email}", "read", "console_login", user.id, None,
+                          {"ok": False, "locked": locked})
+        return locked
+
     def login_failed(self, user: ConsoleUser, now: datetime) -> None:
         """Count a failed password; the account locks for a while after too many in a row."""
-        user.failed_logins += 1
-        if user.failed_logins >= LOCKOUT_AFTER_FAILURES:
-            user.locked_until = now + LOCKOUT_FOR
-            user.failed_logins = 0
-        self.session.flush()
-        self.audit.record(f"console:{user.email}", "read", "console_login", user.id, None,
-                          {"ok": False, "locked": user.locked_until is not None and user.locked_until > now})
+        self.attempt_failed(user, self.reserve_attempt(user.id, now), now)
+        self.session.refresh(user)
 
     def login_succeeded(self, user: ConsoleUser, *, rehash: str | None = None) -> None:
-        user.failed_logins = 0
-        user.locked_until = None
+        self.session.execute(update(ConsoleUser).where(ConsoleUser.id == user.id)
+                             .values(failed_logins=0, locked_until=None)
+                             .execution_options(synchronize_session=False))
         if rehash:
             user.password_hash = rehash
         self.session.flush()
+        self.session.refresh(user)
         self.audit.record(f"console:{user.email}", "read", "console_login", user.id, None, {"ok": True})
 
     def set_password(self, user: ConsoleUser, password_hash: str, *, actor: str) -> None:

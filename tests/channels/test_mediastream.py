@@ -163,7 +163,8 @@ def test_a_call_over_the_media_stream(server: Server) -> None:
     question, bye = speak("How long do I have to return something?"), speak("No, that's all. Goodbye.")
 
     async def scenario() -> tuple[Telephony, list[float]]:
-        async with connect(server.url + f"?key={server.keys['integration']}") as ws:
+        async with connect(server.url, additional_headers={"Authorization": f"Bearer {server.keys['integration']}"}) \
+                as ws:
             phone = Telephony(ws)
             await phone.send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
             await ws.send(json.dumps(start_message()))
@@ -204,9 +205,11 @@ async def drain(ws: ClientConnection) -> None:
 
 def test_the_stream_needs_an_integration_key(server: Server) -> None:
     async def attempt(url: str, headers: dict[str, str] | None = None,
-                      parameters: dict[str, str] | None = None) -> str:
+                      parameters: dict[str, str] | None = None, first: dict[str, str] | None = None) -> str:
         try:
             async with connect(url, additional_headers=headers) as ws:
+                if first:
+                    await ws.send(json.dumps(first))
                 await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
                 await ws.send(json.dumps(start_message(parameters)))
                 try:
@@ -229,7 +232,11 @@ def test_the_stream_needs_an_integration_key(server: Server) -> None:
             await attempt(server.url, parameters={"key": server.keys["agent"]}),
             await attempt(server.url, headers={"Authorization": f"Bearer {server.keys['integration']}"}),
             await attempt(server.url, parameters={"key": server.keys["integration"]}),
+            # never in the URL (it would be in the access log), even a good key
+            await attempt(server.url + f"?key={server.keys['integration']}"),
+            await attempt(server.url, first={"event": "authenticate", "key": server.keys["agent"]}),
+            await attempt(server.url, first={"event": "authenticate", "key": server.keys["integration"]}),
         ]
 
     assert asyncio.run(scenario()) == ["closed 1008", "refused 403", "refused 403", "closed 1008", "talking",
-                                       "talking"]
+                                       "talking", "refused 403", "closed 1008", "talking"]

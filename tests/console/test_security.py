@@ -106,7 +106,8 @@ def test_cookie_flags_lockout_and_logout(console: Console, anon: TestClient) -> 
         assert page.status_code == 401
     locked = anon.post("/console/login", data={"email": "admin@example.com", "password": "correct horse battery",
                                                "csrf": _token(page.text)})
-    assert locked.status_code == 429 and "locked" in locked.text
+    # Locked: the right password is refused with the same answer as a wrong one (docs/security.md).
+    assert locked.status_code == 401 and "Wrong email or password" in locked.text
     with console.runtime.db.session() as session:
         user = ConsoleUserRepository(session).by_email("admin@example.com")
         assert user is not None and user.locked_until is not None and user.locked_until > datetime.now(UTC)

@@ -160,6 +160,11 @@
       else if (f.type === "rated") {
         rating.querySelector("p").textContent = "Thank you for your rating (" + f.score + " out of 5)!";
         stars.hidden = true;
+      } else if (f.type === "slow_down") {          // not stored: keep it and send it again a little later
+        status.textContent = f.message || "";
+        setTimeout(function () {
+          saved.pending.forEach(function (p) { if (p.client_id === f.client_id) send({ type: "say", text: p.text, client_id: p.client_id }); });
+        }, Math.max(1, f.retry_after || 2) * 1000);
       } else if (f.type === "error") { status.textContent = f.message; }
     };
     socket.onclose = function () {
