@@ -24,13 +24,39 @@ anger reaches it, and clear fury scores 0.75 or more. Tuned on the examples in
 tests/understanding/test_sentiment.py; held-out figures: `python -m bench.frustration` (docs/benchmarks.md).
 On fresh held-out messages calm ones stay calm and explicit anger is caught, but frustration said
 without any of these cues mostly is not: a lexicon has that limit.
+
+So a small learned model reads the tone as well: a three-class logistic regression (calm, frustrated,
+angry) over the MiniLM sentence embedding the understander already computes, trained by
+``bench/frustration/train.py`` on the hand-written messages in ``frustration_examples.py``. It only ever
+raises the score: when its probability of frustrated-or-angry reaches the threshold tuned on dev messages
+the score is at least 0.55 (and at least 0.75 when it is sure of anger), reported as the cue ``tone``;
+below that threshold it adds nothing, so the rules alone decide and a plain problem report stays calm.
+Messages of one or two words are left to the rules: their embeddings say too little ("hello" and
+"this again" sit close together). The weights ship in ``models/frustration.npz``, whose sha256 is pinned
+below so that a swapped or retrained file fails loudly.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from helpline.conversation.ports import Embedder
+from helpline.understanding.embeddings import DIMENSION, ModelIntegrityError, file_sha256
+
+F32 = npt.NDArray[np.float32]
+
+TONE_MODEL_PATH = Path(__file__).resolve().parent / "models" / "frustration.npz"
+TONE_MODEL_SHA256 = "bf1e489e2a2e7aaf697bed313399f62b3e39a330a99959287fc5e76412514d98"
+TONE_LABELS = ("calm", "frustrated", "angry")
+TRIGGER, FURY = 0.55, 0.75  # the engine acknowledges at 0.55 (ConversationPolicy.frustrated); fury from 0.75
+TONE_MIN_WORDS = 3  # shorter messages are left to the rules
 
 _PROFANITY = re.compile(
     r"(?i)\b(?:f+u+c+k+\w*|f[*#@$!]{2,}k?\w*|f[*#@$!]+ck\w*|sh[i1!*]+t\w*|s[*#]{2,}t|"
@@ -262,12 +288,149 @@ def _distinct(pattern: re.Pattern[str], text: str) -> int:
                 if not _MITIGATED.search(text[max(0, m.start() - 20):m.start()])})
 
 
-class FrustrationScorer:
-    def __init__(self, max_chars: int = 2000) -> None:
-        self._max_chars = max_chars
+@dataclass(frozen=True)
+class ToneWeights:
+    """Everything in ``frustration.npz``: the logistic regression and the thresholds tuned on dev data."""
 
-    def score(self, text: str, repeat_contact: bool = False) -> tuple[float, tuple[str, ...]]:
-        """Return (frustration in [0, 1], cues found), e.g. (0.8, ("caps", "profanity"))."""
+    coef: F32  # (384, 3): columns calm, frustrated, angry, applied to the unit-norm MiniLM embedding
+    bias: F32  # (3,)
+    upset_threshold: float  # P(frustrated) + P(angry) from which the score is at least TRIGGER
+    angry_threshold: float  # P(angry) from which (once upset) the score is at least FURY
+    C: float  # the regularisation picked on dev data, kept for the record
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(
+            path,
+            labels=np.array(TONE_LABELS),
+            coef=self.coef.astype(np.float32),
+            bias=self.bias.astype(np.float32),
+            upset_threshold=np.float32(self.upset_threshold),
+            angry_threshold=np.float32(self.angry_threshold),
+            C=np.float32(self.C),
+        )
+
+    @classmethod
+    def read(cls, path: Path) -> ToneWeights:
+        with np.load(path, allow_pickle=False) as data:
+            if tuple(str(label) for label in data["labels"]) != TONE_LABELS:
+                raise ModelIntegrityError(f"{path} has labels {list(data['labels'])}, expected {list(TONE_LABELS)}")
+            weights = cls(
+                coef=np.asarray(data["coef"], dtype=np.float32),
+                bias=np.asarray(data["bias"], dtype=np.float32),
+                upset_threshold=float(data["upset_threshold"]),
+                angry_threshold=float(data["angry_threshold"]),
+                C=float(data["C"]),
+            )
+        if weights.coef.shape != (DIMENSION, len(TONE_LABELS)) or weights.bias.shape != (len(TONE_LABELS),):
+            raise ModelIntegrityError(f"{path} has inconsistent array shapes")
+        return weights
+
+
+class ToneModel:
+    """How upset a message sounds from its MiniLM embedding, as a score on the rules' scale."""
+
+    def __init__(self, weights: ToneWeights) -> None:
+        self.weights = weights
+
+    @classmethod
+    def load(cls, path: Path = TONE_MODEL_PATH, expected_sha256: str = TONE_MODEL_SHA256) -> ToneModel:
+        """The shipped model, after checking the file is byte-for-byte the one that was evaluated."""
+        if not path.is_file():
+            raise ModelIntegrityError(f"frustration model not found at {path}")
+        actual = file_sha256(path)
+        if actual != expected_sha256:
+            raise ModelIntegrityError(
+                f"frustration model at {path} has sha256 {actual}, expected {expected_sha256}; "
+                "the file is corrupted or was retrained without updating TONE_MODEL_SHA256"
+            )
+        return cls(ToneWeights.read(path))
+
+    def probabilities(self, embedding: F32) -> npt.NDArray[np.float64]:
+        """P(calm), P(frustrated), P(angry) for one embedding."""
+        vec = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        if vec.shape != (DIMENSION,):
+            raise ValueError(f"embedding must have {DIMENSION} values, got {vec.shape}")
+        logits = (vec @ self.weights.coef + self.weights.bias).astype(np.float64)
+        logits -= logits.max()
+        exp = np.exp(logits)
+        return np.asarray(exp / exp.sum(), dtype=np.float64)
+
+    def score(self, embedding: F32) -> float:
+        return tone_score(self.probabilities(embedding), self.weights.upset_threshold, self.weights.angry_threshold)
+
+
+def tone_score(probs: npt.NDArray[np.float64], upset_threshold: float, angry_threshold: float) -> float:
+    """The model's probabilities on the rules' scale: 0 below ``upset_threshold`` (the model says nothing),
+    then 0.55-0.70 as P(frustrated or angry) rises, and 0.75-0.95 once P(angry) reaches ``angry_threshold``."""
+    upset, angry = float(probs[1] + probs[2]), float(probs[2])
+    if upset < upset_threshold:
+        return 0.0
+    value = TRIGGER + 0.15 * (upset - upset_threshold) / max(1e-9, 1.0 - upset_threshold)
+    if angry >= angry_threshold:
+        value = max(value, FURY + 0.2 * (angry - angry_threshold) / max(1e-9, 1.0 - angry_threshold))
+    return round(value, 3)
+
+
+@lru_cache(maxsize=1)
+def _shipped_tone_model() -> ToneModel:
+    return ToneModel.load()
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def tone_applies(text: str) -> bool:
+    """Whether the model reads ``text`` at all: one- and two-word messages are left to the rules."""
+    return len(_WORD.findall(text)) >= TONE_MIN_WORDS
+
+
+class FrustrationScorer:
+    def __init__(
+        self,
+        max_chars: int = 2000,
+        embedder: Embedder | None = None,
+        tone: ToneModel | None = None,
+        use_tone: bool = True,
+    ) -> None:
+        """``tone``: the learned model (default: the shipped one); ``use_tone=False`` scores by the rules
+        alone. ``embedder`` embeds a message when ``score`` is not given its embedding (default: MiniLM)."""
+        self._max_chars = max_chars
+        self._embedder = embedder
+        self._tone = tone
+        self._use_tone = use_tone
+        if use_tone and tone is None:
+            self._tone = _shipped_tone_model()
+
+    @property
+    def reads_tone(self) -> bool:
+        """Whether the learned model is used (and so an embedding of the message is wanted)."""
+        return self._tone is not None
+
+    def score(
+        self, text: str, repeat_contact: bool = False, embedding: F32 | None = None
+    ) -> tuple[float, tuple[str, ...]]:
+        """Return (frustration in [0, 1], cues found), e.g. (0.8, ("caps", "profanity")).
+
+        ``embedding``: the message's MiniLM vector, if the caller has already computed it (the
+        understander has), so the model costs a 384x3 product instead of another forward pass."""
+        text = text[: self._max_chars]
+        value, cues = self.rules(text, repeat_contact)
+        if self._tone is None or not tone_applies(text):
+            return value, cues
+        tone = self._tone.score(self._embed(text) if embedding is None else embedding)
+        if tone > value and tone >= TRIGGER:
+            return tone, (*cues, "tone")
+        return value, cues
+
+    def _embed(self, text: str) -> F32:
+        if self._embedder is None:
+            from helpline.understanding.embeddings import MiniLMEmbedder
+
+            self._embedder = MiniLMEmbedder()
+        return np.asarray(self._embedder.encode([text])[0], dtype=np.float32)
+
+    def rules(self, text: str, repeat_contact: bool = False) -> tuple[float, tuple[str, ...]]:
+        """The score and cues from VADER and the cue patterns alone."""
         text = text[: self._max_chars].replace("’", "'")
         cues: list[str] = []
         compound = float(_vader().polarity_scores(text)["compound"]) if text.strip() else 0.0

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from helpline.conversation.ports import Embedder, Understanding
 from helpline.understanding.builtin_intents import BUILTIN_INTENTS
+from helpline.understanding.embeddings import DIMENSION
 from helpline.understanding.entities import EntityExtractor, ProductInfo
 from helpline.understanding.intents import IntentClassifier, IntentClassifierConfig
 from helpline.understanding.redaction import redact
@@ -23,10 +27,14 @@ class EmbeddedUnderstander:
         extractor: EntityExtractor,
         scorer: FrustrationScorer | None = None,
         max_chars: int = MAX_ANALYSED_CHARS,
+        embedder: Embedder | None = None,
     ) -> None:
+        """``embedder``: the classifier's, so that each message is embedded once for the intents and
+        the frustration model both."""
         self.classifier = classifier
         self.extractor = extractor
-        self.scorer = scorer or FrustrationScorer(max_chars)
+        self.embedder = embedder if embedder is not None and embedder.dimension == DIMENSION else None
+        self.scorer = scorer or FrustrationScorer(max_chars, embedder=self.embedder)
         self._max_chars = max_chars
 
     @classmethod
@@ -47,10 +55,15 @@ class EmbeddedUnderstander:
                 if phrase.strip():
                     texts.append(phrase)
                     labels.append(intent)
+        config = config or IntentClassifierConfig()
+        if embedder is None and config.use_embeddings:
+            from helpline.understanding.embeddings import MiniLMEmbedder
+
+            embedder = MiniLMEmbedder()
         classifier = IntentClassifier(embedder, config).fit(texts, labels)
         extractor = EntityExtractor(id_formats or {}, products, default_region)
         extractor.warm_up()
-        understander = cls(classifier, extractor)
+        understander = cls(classifier, extractor, embedder=embedder)
         understander.understand("hello")  # load the lazy parts (VADER lexicon, BLAS) before a real turn
         return understander
 
@@ -59,12 +72,19 @@ class EmbeddedUnderstander:
         if not clean.strip():
             return Understanding(text=clean, intents=(), redacted=kinds)
         head = clean[: self._max_chars]
-        frustration, cues = self.scorer.score(head, repeat_contact)
+        # One MiniLM pass serves the intent classifier and the frustration model.
+        embedding = self._embed(head)
+        frustration, cues = self.scorer.score(head, repeat_contact, embedding=embedding)
         return Understanding(
             text=clean,
-            intents=self.classifier.predict(head),
+            intents=self.classifier.predict_many([head], None if embedding is None else embedding[None, :])[0],
             entities=self.extractor.extract(head),
             frustration=frustration,
             frustration_cues=cues,
             redacted=kinds,
         )
+
+    def _embed(self, text: str) -> npt.NDArray[np.float32] | None:
+        if self.embedder is None or not (self.classifier.config.use_embeddings or self.scorer.reads_tone):
+            return None
+        return np.asarray(self.embedder.encode([text])[0], dtype=np.float32)
