@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,14 +23,24 @@ from helpline.conversation.engine import Engine, Incident, TurnContext
 from helpline.conversation.events import TurnResult
 from helpline.conversation.state import ConversationState
 from helpline.store.db import Database
-from helpline.store.models import Conversation
-from helpline.store.repositories import ConversationRepository, IncidentRepository, TicketRepository
+from helpline.store.models import Conversation, Message
+from helpline.store.repositories import AuditLog, ConversationRepository, IncidentRepository, TicketRepository
 from helpline.tickets.recorder import TurnRecorder, as_utc
-from helpline.understanding.redaction import redact
+from helpline.understanding.redaction import (
+    DEFAULT_REDACTOR,
+    Redacted,
+    RedactionCarry,
+    mask_trailing_digits,
+    redact,
+    redacted_upstream,
+    scrub_json,
+    scrub_text,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 100_000
+CARRY_MESSAGES = 4  # previous customer messages a card number split over several messages may start in
 CRASH_REPLY = ("I'm sorry, something went wrong on my side. I've kept your message and your ticket, and a "
                "colleague will follow up if I can't.")
 
@@ -125,8 +135,10 @@ class ConversationService:
         ]
         return TurnContext(now=now, incidents=incidents, ticket_number=ticket_number, channel=channel)
 
-    def start(self, channel: str = "chat", actor: str = "system") -> TurnView:
+    def start(self, channel: str = "chat", actor: str = "system", contact: Mapping[str, str] | None = None) -> TurnView:
+        """Start a conversation; `contact` is what the channel already knows (a caller's number)."""
         state = ConversationState()
+        state.known.update({k: v for k, v in (contact or {}).items() if v})
         with self.db.session() as session:
             now = self.clock()
             conversation = ConversationRepository(session).create(channel=channel, actor=actor, now=now)
@@ -154,25 +166,59 @@ class ConversationService:
                 raise ConversationNotFound(conversation_id)
             if conversation.status != "active":
                 raise ConversationClosed(conversation_id)
+            # Redacted here, before the engine, logs or the database see it, with what the previous
+            # customer messages ended with: a card number may be split over two messages.
+            redacted = self._redact_customer_text(session, conversation, text)
             state = ConversationState.from_json(conversation.state)
             if conversation.handled_by:
                 # A person has taken over: the AI stays silent; the message is stored (redacted) for them.
-                repo.append_message(conversation_id, role="customer", text=redact(text)[0],
+                repo.append_message(conversation_id, role="customer", text=redacted.text,
                                     meta={"to_human": conversation.handled_by}, now=self.clock())
                 return TurnView(conversation.id, [], False, public_state(state, self.engine))
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
             ticket = recorder.ticket()
             context = self._context(session, ticket.number if ticket else None, conversation.channel)
             try:
-                result = self.engine.handle(state, text, context)
+                # The engine gets the clean text; its understander still learns what was removed.
+                with redacted_upstream(redacted.kinds):
+                    result = self.engine.handle(state, redacted.text, context)
             except Exception:
                 # The customer still gets an answer and nothing already recorded is lost.
                 log.exception("engine failed on conversation %s", conversation_id)
                 state = ConversationState.from_json(conversation.state)
                 state.flags.append("engine_error")
-                result = TurnResult(replies=[CRASH_REPLY], redacted_text=redact(text)[0])
+                result = TurnResult(replies=[CRASH_REPLY], redacted_text=redacted.text)
             recorder.record_turn(state, result.redacted_text, result, self.clock())
             return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
+
+    def _redact_customer_text(self, session: Session, conversation: Conversation, text: str) -> Redacted:
+        """Redact a customer message in the light of the previous ones; when it completes a card number
+        begun in them, mask those digits wherever they were stored: the earlier messages, the lines
+        written since (an agent may have repeated them) and the saved state."""
+        previous = list(session.scalars(
+            select(Message).where(Message.conversation_id == conversation.id, Message.role == "customer")
+            .order_by(Message.seq.desc()).limit(CARRY_MESSAGES)
+        ))[::-1]
+        redacted = DEFAULT_REDACTOR.redact(text, RedactionCarry.from_stored([m.text for m in previous]))
+        if not redacted.masks_previous:
+            return redacted
+        audit = AuditLog(session)
+        first_seq: int | None = None
+        # mask_previous lines up with the newest of the previous messages.
+        for message, count in zip(reversed(previous), reversed(redacted.mask_previous), strict=False):
+            if count:
+                message.text = mask_trailing_digits(message.text, count)
+                first_seq = message.seq
+                audit.record(f"ai:conversation:{conversation.id}", "update", "message",
+                             f"{conversation.id}:{message.seq}", conversation.customer_id,
+                             {"redacted": "card_number", "split_over_messages": True})
+        if first_seq is not None:
+            later = session.scalars(select(Message).where(
+                Message.conversation_id == conversation.id, Message.seq > first_seq, Message.role != "customer"))
+            for message in later:
+                message.text = scrub_text(message.text, redacted.fragments)
+        conversation.state = scrub_json(dict(conversation.state or {}), redacted.fragments)
+        return redacted
 
     def end(self, conversation_id: str, actor: str = "system", reason: str = "ended") -> TurnView:
         view = self._end(conversation_id, actor, reason)
@@ -308,7 +354,8 @@ class ConversationService:
             raise ValueError("a whisper needs some text")
 
         def change(session: Session, _conversation: Any) -> None:
-            ConversationRepository(session).append_message(conversation_id, role="system", text=text,
+            # Staff paste what customers tell them on the phone: whispers are redacted like the rest.
+            ConversationRepository(session).append_message(conversation_id, role="system", text=redact(text)[0],
                                                            meta={**STAFF_ONLY, "by": by}, actor=actor,
                                                            now=self.clock())
 

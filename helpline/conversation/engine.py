@@ -436,7 +436,7 @@ class Engine(KnowledgeAnswers):
         state = turn.state
         frustration = it.frustration
         status = it.first(ProblemStatus)
-        if status is not None and not status.solved and set(it.frustration_cues) <= {"complaint", "negative"}:
+        if status is not None and not status.solved and set(it.frustration_cues) <= {"complaint", "negative", "tone"}:
             # "ok tried that, still nothing" answers a troubleshooting question: a fact, not anger
             frustration = min(frustration, self.policy.frustrated - 0.05)
         state.sentiment = frustration

@@ -31,9 +31,15 @@ def ticket_fields(state: ConversationState, callback_booked: bool, first_message
     if state.max_frustration >= 0.75 and PRIORITY_ORDER.index(priority) < 2:
         priority = "high"
     titles = "; ".join(dict.fromkeys(r.title for r in requests))
-    # the customer's problem in their own words first, then what was done about it
-    summary = ("; ".join(p for p in (state.problem[:160], titles) if p) or first_message[:140]
-               or "Contact with no request")
+    # What was asked, in our words; the customer's own words when nothing we do matched it, or when it
+    # goes to a person (the problem must survive the hand-off: "my espresso machine is leaking").
+    problem = state.problem[:160]
+    if not titles:
+        summary = problem or first_message[:140] or "Contact with no request"
+    elif state.escalated and problem:
+        summary = f"{problem}; {titles}"
+    else:
+        summary = titles
     resolution = "; ".join(r.resolution for r in state.requests if r.resolution)
     tags: list[str] = []
     for record in state.requests:

@@ -182,8 +182,9 @@ class CallAgentProcessor(Processor):
     async def _start(self, frame: CallStarted) -> None:
         self._caller = caller_number(frame.caller)
         try:
+            contact = {"phone": self._caller} if self._caller else None  # caller id: a number to call back
             view = await asyncio.to_thread(self.conversations.start, self.settings.channel,
-                                           f"phone:{frame.transport}")
+                                           f"phone:{frame.transport}", contact)
         except Exception:
             log.exception("could not start the conversation for call %s", frame.call_id)
             self.closed.set()
