@@ -40,8 +40,6 @@ DEFAULT_NOW = "2026-11-20T16:00:00+00:00"
 
 # Field reports (scripts/field_*.yaml) the engine does not handle yet: script name -> why it fails.
 KNOWN_FAILING: dict[str, str] = {
-    "field_05_modify_pending_order_item":
-        "option change on a pending order refused as an exchange; no cancel-and-reorder or colleague offered",
     "field_08b_frother_spins_no_heat":
         "frother that spins but doesn't heat gets the frother's overview paragraph; no fault/warranty route",
     "field_11a_named_options_one_match": "'the big green travel mug' answered with the whole range",
