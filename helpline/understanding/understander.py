@@ -12,7 +12,7 @@ from helpline.understanding.builtin_intents import BUILTIN_INTENTS
 from helpline.understanding.embeddings import DIMENSION
 from helpline.understanding.entities import EntityExtractor, ProductInfo
 from helpline.understanding.intents import IntentClassifier, IntentClassifierConfig
-from helpline.understanding.redaction import redact
+from helpline.understanding.redaction import merge_kinds, redact, upstream_kinds
 from helpline.understanding.sentiment import FrustrationScorer
 
 # Past this, a message is a pasted log or an attack: the intent is in the opening lines anyway,
@@ -69,6 +69,8 @@ class EmbeddedUnderstander:
 
     def understand(self, text: str, repeat_contact: bool = False) -> Understanding:
         clean, kinds = redact(text)
+        # A channel that redacted first (with the conversation's previous messages) says what it removed.
+        kinds = merge_kinds(upstream_kinds(), kinds)
         if not clean.strip():
             return Understanding(text=clean, intents=(), redacted=kinds)
         head = clean[: self._max_chars]
