@@ -90,6 +90,10 @@ class Steps(Guards):
                 remembered = self._slot_from_memory(turn, proc, run, step.ask)
                 if remembered:
                     return self._fill(turn, run, step.ask, remembered) == "continue"
+                if not proc.slots[step.ask].ask_customer:
+                    run.slots[step.ask] = ""  # only taken from what the customer already said
+                    run.pc += 1
+                    return True
                 run.awaiting = f"slot:{step.ask}"
                 self._say(turn, step.prompt or proc.slots[step.ask].prompt or f"What is the {step.ask}?",
                           **names)
@@ -254,8 +258,11 @@ class Steps(Guards):
         said_at = state.known_turn.get(slot.type)
         if said_at is None:
             return []
-        # only what was said for this request: an earlier ZIP or phone is not the new one being asked for
-        if said_at >= run.started_turn:
+        # only what was said for this request: an earlier ZIP or phone is not the new one being asked for;
+        # the thing talked about just before ("what travel mugs do you have?" -> "the small blue one, how
+        # much?") carries over one turn
+        carries = slot.type in ("product", *self.pack.business.id_formats)
+        if said_at >= run.started_turn or (carries and said_at == run.started_turn - 1):
             value = state.known.get(slot.type)
             return [value] if value is not None else []
         return []

@@ -280,6 +280,9 @@ class SlotSpec(Strict):
     many: bool = False  # a list: the customer may name several; asked "anything else?" until done
     more_prompt: str | None = None
     required: bool = True
+    # false: never asked; filled only from what the customer said when the request started (e.g. the
+    # variant of a product they named: "the big green travel mug")
+    ask_customer: bool = True
     # a text slot filled straight from any message that contains this regex (e.g. an error code
     # "E-?\d{3}"): the match, spaces and dashes removed, upper-cased
     pattern: str | None = None

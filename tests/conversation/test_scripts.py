@@ -42,8 +42,6 @@ DEFAULT_NOW = "2026-11-20T16:00:00+00:00"
 KNOWN_FAILING: dict[str, str] = {
     "field_08b_frother_spins_no_heat":
         "frother that spins but doesn't heat gets the frother's overview paragraph; no fault/warranty route",
-    "field_11a_named_options_one_match": "'the big green travel mug' answered with the whole range",
-    "field_11b_named_options_after_list": "'the small one in blue' after the range starts an exchange (verification)",
 }
 
 
