@@ -111,7 +111,8 @@ _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|long|often|much time)|what 
 _TRANSFER = re.compile(r"\b(speak|talk|transfer|connect|put me through|get me|give me|want|need)\b", re.I)
 _TELL_ME = re.compile(r"\b(tell me|remind me|show me|let me know|i (want|need) to know|i'?d like to know)\b", re.I)
 # a question about records the customer has: "my order", "did I", "I paid", "the other one", "that order"
-_OWN = re.compile(r"\b(my (last|latest|recent|most recent|first|previous|other)?\s*(orders?|purchases?|items?|stuff)"
+_OWN = re.compile(r"\b(my (last|latest|recent|most recent|first|previous|other)?\s*(orders?|purchases?|items?|stuff"
+                  r"|parcels?|packages?|deliver(y|ies)|shipments?)"
                   r"|did (i|we)|(i|we) (ordered|bought|paid|got|purchased|received)|i'?ve (ordered|bought|paid)"
                   r"|the other (one|order)|(that|this) order|in (my|the) order|(is|was|will) (it|that|this) "
                   r"(going|being|sent|shipped|delivered|coming|arriving))\b", re.I)
@@ -434,8 +435,9 @@ class EmbeddedInterpreter:
             return [AskRecord(text)]
         threshold = policy.procedure_mid_task if mid_task else policy.procedure
         asks = _asks(text)
-        if name in self.procedures and not mid_task and self._fits_entities(name, u.entities):
-            threshold = policy.procedure_weak  # "where's BB-10133": the id says which request it is
+        if name in self.procedures and self._fits_entities(name, u.entities):
+            # "where's BB-10133": the id says which request it is
+            threshold = policy.procedure if mid_task else policy.procedure_weak
         if name in self.procedures and score >= threshold and not (answered and not _SWITCH.search(text)):
             start = StartProcedure(name, self._prefill(name, u), confidence=score,
                                    instead=mid_task and bool(_SWITCH.search(text)))

@@ -74,9 +74,10 @@ _THANKS = re.compile(
 _BYE = re.compile(r"\b(bye|goodbye|good bye|bye bye|see (you|ya)|cya|take care|have a (good|nice|great) (one|day|night)"
                   r"|later|adi[oó]s|ciao|au revoir)\b", _FLAGS)
 _BOT = re.compile(
-    r"\b((are|r) (you|u) (a |an )?(real|human|person|bot|robot|machine|ai|computer|live)|(is this|am i talking to|"
-    r"talking to) (a |an )?(bot|robot|real person|human|machine|ai|computer)|you'?re (a |an )?(bot|robot|ai)"
-    r"|is (this|that) (an? )?(automated|automatic)|are you automated)\b",
+    r"\b((are|r) (you|u) (a |an )?(real|human|person|bot|robot|machine|ai|computer|live)"
+    r"|(is this|am i|are we) (talking|chatting|speaking|texting) (to|with) (a |an )?(bot|robot|real person|human"
+    r"|machine|ai|computer|person)|(is this|talking to|chatting with) (a |an )?(bot|robot|machine|ai|computer)"
+    r"|you'?re (a |an )?(bot|robot|ai)|is (this|that) (an? )?(automated|automatic)|are you automated)\b",
     _FLAGS,
 )
 _REPEAT = re.compile(

@@ -1,0 +1,125 @@
+"""The embedded command generator on the demo pack: what a message proposes in each open question.
+
+Phrasings here are written for these tests, not copied from the pack's triggers or the paraphrase
+suite, so they check behaviour rather than memorised wording.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from helpline.conversation.commands import (
+    Affirm,
+    AskHuman,
+    AskKnowledge,
+    AskRecord,
+    CancelProcedure,
+    ChitChat,
+    ChitChatKind,
+    Deny,
+    Identify,
+    Interpretation,
+    NothingElse,
+    ProblemStatus,
+    SetSlot,
+    StartProcedure,
+    Unsupported,
+)
+from helpline.conversation.state import ConversationState, ProcedureRun
+from helpline.runtime import Runtime
+from tests.conftest import RuntimeFactory
+
+NOW = datetime(2026, 11, 20, 16, tzinfo=UTC)
+
+
+@pytest.fixture()
+def runtime(make_runtime: RuntimeFactory) -> Runtime:
+    return make_runtime(NOW)
+
+
+def interpret(runtime: Runtime, text: str, procedure: str | None = None, awaiting: str | None = None,
+              offer: str | None = None) -> Interpretation:
+    state = ConversationState()
+    if procedure is not None:
+        state.active = ProcedureRun(procedure, awaiting=awaiting, opening_text="")
+    state.pending_offer = offer
+    return runtime.engine.interpret(state, text)
+
+
+def test_a_failed_troubleshooting_step_is_not_a_yes(runtime: Runtime) -> None:
+    it = interpret(runtime, "tried it again just now, still dead", "machine_wont_power_on", "slot:power_ok")
+    assert it.first(ProblemStatus) == ProblemStatus(solved=False)
+    assert not it.has(Affirm)
+
+
+def test_a_fixed_problem_with_thanks_is_solved(runtime: Runtime) -> None:
+    it = interpret(runtime, "yep that sorted it, cheers", "machine_wont_power_on", "slot:power_ok")
+    assert it.first(ProblemStatus) == ProblemStatus(solved=True) or it.has(Affirm)
+    assert not it.has(Deny)
+
+
+def test_done_after_anything_else(runtime: Runtime) -> None:
+    assert interpret(runtime, "nah that's everything for today", offer="anything_else").has(NothingElse)
+
+
+def test_an_order_id_in_the_first_message_fills_the_slot(runtime: Runtime) -> None:
+    start = interpret(runtime, "can you stop order bb 10175 from going out, I don't want it").first(StartProcedure)
+    assert start is not None and start.procedure_id == "cancel_order"
+    assert start.slots.get("order_id") == "BB-10175"
+
+
+def test_name_and_zip_next_to_a_request_identify_the_customer(runtime: Runtime) -> None:
+    it = interpret(runtime, "Lucas Reed 78212 - where is BB-10011?")
+    identify = it.first(Identify)
+    assert identify is not None and identify.details.get("postcode") == "78212"
+    assert identify.details.get("person_name") == "Lucas Reed"
+    start = it.first(StartProcedure)
+    assert start is not None and start.procedure_id == "order_status"
+
+
+def test_free_text_that_is_not_an_address_is_not_stored_as_one(runtime: Runtime) -> None:
+    it = interpret(runtime, "hang on, I meant the address on order BB-10166", "change_default_address",
+                   "slot:address_line")
+    assert not it.has(SetSlot)
+
+
+def test_an_address_is_taken_at_the_address_prompt(runtime: Runtime) -> None:
+    it = interpret(runtime, "88 Congress Ave, Austin, TX 78701", "change_order_address", "slot:new_address")
+    assert it.first(SetSlot) == SetSlot("88 Congress Ave, Austin, TX 78701", "new_address")
+
+
+def test_a_different_request_while_confirming_is_not_a_yes(runtime: Runtime) -> None:
+    it = interpret(runtime, "please just tell me where my parcel BB-10120 is right now", "cancel_order", "confirm")
+    assert not it.has(Affirm)
+    assert it.has(StartProcedure, AskRecord)
+
+
+def test_questions_about_own_orders_are_record_questions(runtime: Runtime) -> None:
+    assert interpret(runtime, "remind me how much I paid for my last order").has(AskRecord)
+
+
+def test_a_how_to_question_goes_to_the_knowledge_base(runtime: Runtime) -> None:
+    assert interpret(runtime, "how often should I descale the espresso one?").has(AskKnowledge)
+
+
+def test_a_bot_question_is_not_a_transfer(runtime: Runtime) -> None:
+    it = interpret(runtime, "wait am I chatting with a robot?")
+    assert it.first(ChitChat) == ChitChat(ChitChatKind.BOT_CHALLENGE)
+    assert not it.has(AskHuman)
+
+
+def test_asking_for_a_human_mid_task(runtime: Runtime) -> None:
+    assert interpret(runtime, "can I talk to a real person instead", "return_item", "slot:reason").has(AskHuman)
+
+
+def test_another_language_is_not_misread(runtime: Runtime) -> None:
+    it = interpret(runtime, "Bonjour, je voudrais annuler ma commande s'il vous plaît")
+    assert it.first(Unsupported) == Unsupported("fr")
+
+
+def test_stop_on_its_own_cancels_but_cancel_with_an_order_is_a_request(runtime: Runtime) -> None:
+    assert interpret(runtime, "stop.", "return_item", "slot:reason").has(CancelProcedure)
+    it = interpret(runtime, "cancel BB-10175")
+    assert not it.has(CancelProcedure) and it.has(StartProcedure)
