@@ -13,6 +13,8 @@ other names, and are labelled from the words (weak labels, for training only): a
 a greeting is GREET (SGD annotates "Hi, find me a restaurant" as INFORM_INTENT alone), and a closing
 turn saying "that's all" / "nothing else" is NOTHING_ELSE; other closing turns ("No, thank you") are
 left out of NOTHING_ELSE's loss, since only the question they answer tells whether they mean it.
+Likewise a thanks, a leading "yes" or a leading "no" that SGD leaves unannotated because of the
+system turn before it is left out of THANK_YOU's, AFFIRM's and NEGATE's loss (CONVENTION_CUES).
 """
 
 from __future__ import annotations
@@ -52,17 +54,44 @@ TARGET_ACTS = (
 # On support examples only these SGD acts are annotated (act_examples.py); the rest are unknown.
 _SUPPORT_KNOWN_SGD = {DialogueAct.AFFIRM, DialogueAct.NEGATE, DialogueAct.THANK_YOU, DialogueAct.GOODBYE}
 _CLOSING = {DialogueAct.NEGATE, DialogueAct.GOODBYE, DialogueAct.THANK_YOU, DialogueAct.SELECT, DialogueAct.AFFIRM}
+# SGD annotates by the system turn a reply answers: thanks that come with accepting an offer are not
+# THANK_YOU ("Perfect, thanks." is SELECT alone, 20 % of train turns with a thanks word), while a closing
+# "No, that's all" is THANK_YOU without any thanks; a "yes" to an offered action is AFFIRM_INTENT, not
+# AFFIRM, a "no" to one NEGATE_INTENT. Helpline reads replies without that turn and wants THANK_YOU to
+# mean "thanked" ("yes makes sense, thanks!" = AFFIRM + THANK_YOU), so on such turns the act is left out
+# of the loss (neither taught as present nor as absent). evaluate.py reports SGD test both ways.
+CONVENTION_CUES: dict[DialogueAct, re.Pattern[str]] = {
+    DialogueAct.THANK_YOU: re.compile(
+        r"\b(thank\w*|than you|thanx|thnx|thx|ty|tks|cheers|appreciat\w*|grateful)\b", re.I
+    ),
+    DialogueAct.AFFIRM: re.compile(r"^\W*(yes|yeah|yep|yup|yea|sure|absolutely|definitely|correct)\b", re.I),
+    DialogueAct.NEGATE: re.compile(r"^\W*(no|nope|nah)\b", re.I),
+}
+# Acts Helpline only gives a turn whose words carry the cue.
+_CUE_REQUIRED = {DialogueAct.THANK_YOU}
+
+
+def convention_differs(act: DialogueAct, text: str, annotated: bool) -> bool:
+    """Whether SGD's annotation of ``act`` on this turn follows its convention rather than Helpline's."""
+    cue = CONVENTION_CUES.get(act)
+    if cue is None:
+        return False
+    cued = cue.search(text) is not None
+    return (not annotated and cued) or (annotated and not cued and act in _CUE_REQUIRED)
+
+
 _GREETING = re.compile(r"^\W*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening))\b", re.I)
 _NOTHING_ELSE = re.compile(
-    r"\b(that'?s|that is|that was|that will be|that would be|that'?ll be|that'?d be) (all|it|everything)\b"
-    r"|\bnothing (else|more)\b|\ball set\b|\bi'?m (good|fine|all set)\b",
+    r"\bthat\W{0,2}(s|is|was|will be|would be|ll be|d be)( about)? (all|it|everything)\b"
+    r"|\bnothing (else|more|further)\b|\ball set\b|\bi'?m (good|fine|all set)\b|\bno (more|further) questions\b",
     re.I,
 )
 
 
 @dataclass(frozen=True)
 class Config:
-    lam: float = 1e-5  # L2 on the weights, per mean sample loss
+    lam: float = 1e-5  # L2 on the SGD acts' weights, per mean sample loss
+    support_lam: float = 1e-5  # L2 on the support acts' weights: they learn from a few dozen examples each
     embedding_scale: float = 2.0  # the embedding block's scale against the unit-norm n-gram block
     buckets: int = 8192
     char_weight: float = 0.5  # 0 = word n-grams only
@@ -75,8 +104,10 @@ GRID = (
     Config(use_ngrams=False),
     Config(),
     Config(char_weight=0.0),
-    Config(lam=1e-4),
-    Config(support_weight=50.0),
+    Config(lam=3e-6, support_lam=3e-6, support_weight=100.0),
+    Config(lam=3e-6, support_lam=3e-5, support_weight=100.0),
+    Config(lam=3e-6, support_lam=1e-4, support_weight=100.0),
+    Config(lam=3e-6, support_lam=3e-5, support_weight=20.0),
 )
 
 
@@ -113,14 +144,38 @@ def sgd_rows(split: SgdSplit, idx: npt.NDArray[np.intp], weight: F32, emb: F32) 
     open_cols = [i for i in range(len(SGD_ACTS)) if i not in closing_cols]
     end_cols = [SGD_ACTS.index(DialogueAct.NEGATE), SGD_ACTS.index(DialogueAct.GOODBYE)]
     greet, nothing = ACTS.index(DialogueAct.GREET), ACTS.index(DialogueAct.NOTHING_ELSE)
+    for act in CONVENTION_CUES:
+        col = ACTS.index(act)
+        for row, text in enumerate(texts):
+            if convention_differs(act, text, bool(soft[row, col] >= 0.5)):
+                known[row, col] = 0.0
     for row, text in enumerate(texts):
         labels[row, greet] = 1.0 if _GREETING.search(text) else 0.0
-        only_closing = soft[row, open_cols].max() == 0
-        if only_closing and _NOTHING_ELSE.search(text):
+        # Most of the text's turns close the conversation (a few annotations of any text are noise).
+        closing = soft[row, open_cols].max() < 0.5
+        says_nothing_else = _NOTHING_ELSE.search(text) is not None
+        if closing and says_nothing_else:
             labels[row, nothing] = 1.0
-        elif only_closing and soft[row, end_cols].max() > 0:
+        elif says_nothing_else or (closing and soft[row, end_cols].max() > 0):
+            # "No, I'm good for now" declining an offered booking (NEGATE_INTENT), "No, thank you":
+            # whether they mean "nothing else" depends on the question, which we do not have.
             known[row, nothing] = 0.0
     return Rows(texts, emb, labels, known, weight.astype(np.float32), np.zeros(n, dtype=bool))
+
+
+def _annotated(act: DialogueAct, support_act: DialogueAct | None) -> bool:
+    """Whether act_examples.py annotates ``act`` on an example of ``support_act`` (None: a negative).
+
+    The support acts and AFFIRM / NEGATE / THANK_YOU / GOODBYE always. The other SGD acts only on
+    support-act examples (a greeting with a request is tagged INFORM_INTENT too, so "hi there" learns
+    it is not one); the negatives are mostly requests, left untagged. INFORM (a slot value) stays open
+    on reports of a device's state ("the light is still blinking red").
+    """
+    if act in SUPPORT_ACTS or act in _SUPPORT_KNOWN_SGD:
+        return True
+    if support_act is None:
+        return False
+    return not (act is DialogueAct.INFORM and support_act in (DialogueAct.STILL_BROKEN, DialogueAct.FIXED))
 
 
 def support_rows(examples: Sequence[ActExample], emb: F32, weight: float) -> Rows:
@@ -128,11 +183,11 @@ def support_rows(examples: Sequence[ActExample], emb: F32, weight: float) -> Row
     labels = np.zeros((n, k), dtype=np.float32)
     known = np.zeros((n, k), dtype=np.float32)
     for row, example in enumerate(examples):
+        support_act = next((a for a in SUPPORT_ACTS if a in example.acts), None)
         for col, act in enumerate(ACTS):
             positive = act in example.acts
             labels[row, col] = float(positive)
-            if act in SUPPORT_ACTS or act in _SUPPORT_KNOWN_SGD:
-                known[row, col] = 1.0
+            known[row, col] = float(_annotated(act, support_act))
             # "that's all I need" is NEGATE or GOODBYE in SGD depending on the question before it.
             if (
                 DialogueAct.NOTHING_ELSE in example.acts
@@ -181,17 +236,18 @@ def fit(rows: Rows, cfg: Config) -> ActWeights:
         # log(1 + e^z) - y z, computed stably
         loss = float((cw * (np.logaddexp(0.0, z) - y * z)).sum())
         g = cw * (1.0 / (1.0 + np.exp(-z)) - y)
-        loss += 0.5 * cfg.lam * float((we * we).sum() + (wg * wg).sum())
+        loss += 0.5 * float((lam * (we * we)).sum() + (lam * (wg * wg)).sum())
         grad = np.concatenate(
             [
-                (emb.T @ g + cfg.lam * we).ravel(),
-                (np.asarray(grams_t @ g) + cfg.lam * wg).ravel(),
+                (emb.T @ g + lam * we).ravel(),
+                (np.asarray(grams_t @ g) + lam * wg).ravel(),
                 g.sum(axis=0),
             ]
         )
         return loss, grad
 
     theta0 = np.zeros(n_emb + n_gram + k)
+    lam = np.asarray([cfg.support_lam if act in SUPPORT_ACTS else cfg.lam for act in ACTS])
     result = minimize(loss_grad, theta0, jac=True, method="L-BFGS-B", options={"maxiter": cfg.max_iter})
     we, wg, b = unpack(result.x)
     return ActWeights(

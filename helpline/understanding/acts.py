@@ -36,7 +36,7 @@ from helpline.understanding.embeddings import DIMENSION, ModelIntegrityError, fi
 F32 = npt.NDArray[np.float32]
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "dialogue_acts.npz"
-MODEL_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+MODEL_SHA256 = "ce39a4c4f7ef47458a956dd9b213503747551c77d72021fb05c99f9714a27ded"
 
 
 class DialogueAct(StrEnum):
@@ -83,6 +83,15 @@ SUPPORT_ACTS: tuple[DialogueAct, ...] = (
     DialogueAct.BOT_CHALLENGE,
     DialogueAct.REPEAT,
     DialogueAct.NOT_UNDERSTOOD,
+)
+
+# Acts one message cannot both carry: a customer who says the fix failed has neither had it work nor
+# finished. The model scores each act on its own and, with few support examples, "still nothing"
+# scores for NOTHING_ELSE on the word "nothing"; when both pass, the one further past its threshold
+# (in log-odds) wins.
+EXCLUSIVE: tuple[tuple[DialogueAct, DialogueAct], ...] = (
+    (DialogueAct.STILL_BROKEN, DialogueAct.FIXED),
+    (DialogueAct.STILL_BROKEN, DialogueAct.NOTHING_ELSE),
 )
 
 # --- hashed n-grams ------------------------------------------------------------------------------
@@ -232,9 +241,23 @@ class DialogueActClassifier:
         return {act: float(p) for act, p in zip(self.weights.acts, probs, strict=True)}
 
     def acts(self, text: str, threshold: float | None = None, embedding: F32 | None = None) -> set[DialogueAct]:
-        """The acts ``text`` carries: each act's tuned threshold, or one ``threshold`` for all."""
+        """The acts ``text`` carries: each act's tuned threshold, or one ``threshold`` for all (then the
+        EXCLUSIVE pairs are not resolved, so threshold=0 really returns every act)."""
         probs = self.predict(text, embedding)
-        return {act for act, p in probs.items() if p >= (self._thresholds[act] if threshold is None else threshold)}
+        if threshold is not None:
+            return {act for act, p in probs.items() if p >= threshold}
+        chosen = {act for act, p in probs.items() if p >= self._thresholds[act]}
+        for first, second in EXCLUSIVE:
+            if first in chosen and second in chosen:
+                chosen.discard(min((first, second), key=lambda a: self._margin(a, probs[a])))
+        return chosen
+
+    def _margin(self, act: DialogueAct, probability: float) -> float:
+        def logit(p: float) -> float:
+            p = min(max(p, 1e-9), 1 - 1e-9)
+            return float(np.log(p / (1 - p)))
+
+        return logit(probability) - logit(self._thresholds[act])
 
     def _embed(self, text: str) -> F32:
         if self._embedder is None:
