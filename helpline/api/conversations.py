@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from helpline.api.auth import Principal, require_role
 from helpline.api.errors import AUTHENTICATED_ERRORS, error_responses
-from helpline.api.validation import ApiModel, RecordId
+from helpline.api.validation import NO_NUL, ApiModel, RecordId, known_query_only
 from helpline.channels.conversations import (
     MAX_MESSAGE_CHARS,
     ConversationClosed,
@@ -27,7 +27,7 @@ class StartConversation(ApiModel):
 
 
 class PostMessage(ApiModel):
-    text: str = Field(max_length=MAX_MESSAGE_CHARS, examples=["Where is my order BB-10001?"])
+    text: str = Field(max_length=MAX_MESSAGE_CHARS, pattern=NO_NUL, examples=["Where is my order BB-10001?"])
 
 
 class TurnOut(BaseModel):
@@ -72,7 +72,7 @@ Service = Annotated[ConversationService, Depends(_service)]
 
 def conversations_router() -> APIRouter:
     router = APIRouter(prefix="/conversations", tags=["conversations"],
-                       responses=error_responses(*AUTHENTICATED_ERRORS))
+                       responses=error_responses(*AUTHENTICATED_ERRORS), dependencies=[Depends(known_query_only)])
 
     @router.post("", status_code=201, response_model=TurnOut, summary="Start a conversation",
                  responses=error_responses(413))

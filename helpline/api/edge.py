@@ -4,6 +4,8 @@
   otherwise as soon as the bytes received pass the limit. Nothing larger is ever held in memory.
 * A NUL character anywhere in the path, the query string, or a JSON or form body is refused with 422
   (PostgreSQL cannot store it, and no legitimate client sends it). This covers the console's forms too.
+* Under ``/api/`` a query parameter given twice is refused with 422 (parameter pollution: every API
+  parameter is a single value, and the framework would silently keep only the last).
 
 Pure ASGI (no ``BaseHTTPMiddleware``), so streaming responses (SSE) pass through untouched; WebSocket
 and lifespan traffic is not looked at.
@@ -15,6 +17,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from helpline.api.errors import error_body
 
@@ -49,6 +52,12 @@ class EdgeGuard:
                 or b"\x00" in scope.get("query_string", b""):
             await _reply(send, 422, "validation_error", "NUL characters are not allowed in the URL", close=True)
             return
+        if scope.get("path", "").startswith("/api/"):
+            repeated = _repeated_parameter(scope.get("query_string", b""))
+            if repeated:
+                # Every API parameter is a single value; a second one would be silently dropped.
+                await _reply(send, 422, "validation_error", f"query parameter {repeated!r} given more than once")
+                return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         declared = headers.get(b"content-length")
         if declared is not None:
@@ -92,6 +101,15 @@ class EdgeGuard:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _repeated_parameter(query: bytes) -> str | None:
+    seen: set[str] = set()
+    for name, _value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return name[:50]
+        seen.add(name)
+    return None
 
 
 def _has_nul(body: bytes, content_type: bytes) -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from helpline.api.errors import AUTHENTICATED_ERRORS, error_responses
 from helpline.api.records import Db, Staff, find_ticket
-from helpline.api.validation import TicketRef
+from helpline.api.validation import TicketRef, known_query_only
 from helpline.runtime import Runtime
 from helpline.store.repositories import CustomerRepository, TicketRepository
 from helpline.tickets.emails import render_email
@@ -22,7 +22,8 @@ class EmailOut(BaseModel):
 
 
 def followups_router() -> APIRouter:
-    router = APIRouter(tags=["tickets"], responses=error_responses(*AUTHENTICATED_ERRORS, 404))
+    router = APIRouter(tags=["tickets"], responses=error_responses(*AUTHENTICATED_ERRORS, 404),
+                       dependencies=[Depends(known_query_only)])
 
     @router.get("/tickets/{ticket_ref}/emails/{kind}", response_model=EmailOut,
                 summary="Draft the recap or apology-and-plan email for a ticket")

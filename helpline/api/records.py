@@ -16,7 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from helpline import __version__
 from helpline.api.auth import Principal, database, require_role
 from helpline.api.errors import AUTHENTICATED_ERRORS, ApiError, error_responses
-from helpline.api.validation import MAX_INT32, MAX_OFFSET, ApiModel, IsoDateTime, RecordId, TicketRef, ticket_number
+from helpline.api.validation import (
+    MAX_INT32,
+    MAX_OFFSET,
+    NO_NUL,
+    ApiModel,
+    IsoDateTime,
+    RecordId,
+    TicketRef,
+    known_query_only,
+    ticket_number,
+)
 from helpline.store.db import Database
 from helpline.store.models import Ticket
 from helpline.store.repositories import (
@@ -94,11 +104,12 @@ class TicketPatch(ApiModel):
 
     status: TicketStatus | None = None
     priority: Priority | None = None
-    category: str | None = Field(default=None, min_length=1, max_length=100)
-    notes: str | None = Field(default=None, max_length=20_000)
-    next_step: str | None = Field(default=None, max_length=2_000)
-    resolution: str | None = Field(default=None, max_length=5_000)
-    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, max_length=50)
+    category: str | None = Field(default=None, min_length=1, max_length=100, pattern=NO_NUL)
+    notes: str | None = Field(default=None, max_length=20_000, pattern=NO_NUL)
+    next_step: str | None = Field(default=None, max_length=2_000, pattern=NO_NUL)
+    resolution: str | None = Field(default=None, max_length=5_000, pattern=NO_NUL)
+    tags: list[Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]] | None = Field(default=None,
+                                                                                                 max_length=50)
     # Strict: JSON true is not a rating of 1, nor "5" a 5.
     csat: StrictInt | None = Field(default=None, ge=1, le=5, description="1-5; send null to clear")
 
@@ -130,13 +141,13 @@ class IncidentIn(ApiModel):
         }]},
     )
 
-    title: str = Field(min_length=1, max_length=200)
-    message: str = Field(min_length=1, max_length=2_000)
-    affected: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+    title: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    message: str = Field(min_length=1, max_length=2_000, pattern=NO_NUL)
+    affected: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
         default_factory=list, max_length=100,
         description="Tags, products or procedure ids affected; empty means every contact.",
     )
-    expected_fix: str | None = Field(default=None, max_length=500)
+    expected_fix: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
 
 
 class IncidentOut(BaseModel):
@@ -189,7 +200,7 @@ def find_ticket(repo: TicketRepository, ticket_ref: str, actor: str) -> Ticket:
 
 def records_router() -> APIRouter:
     """Tickets, callbacks, incidents and the audit log; mount under ``/api/v1``."""
-    router = APIRouter(responses=error_responses(*AUTHENTICATED_ERRORS))
+    router = APIRouter(responses=error_responses(*AUTHENTICATED_ERRORS), dependencies=[Depends(known_query_only)])
     one = error_responses(404)
     changed = error_responses(404, 409, 413)
 
@@ -200,10 +211,11 @@ def records_router() -> APIRouter:
         status: TicketStatus | None = None,
         priority: Priority | None = None,
         channel: Channel | None = None,
-        category: str | None = Query(default=None, max_length=100),
-        customer_id: str | None = Query(default=None, max_length=36),
-        conversation_id: str | None = Query(default=None, max_length=36),
-        q: str | None = Query(default=None, max_length=200, description="Text to find in the summary"),
+        category: str | None = Query(default=None, max_length=100, pattern=NO_NUL),
+        customer_id: str | None = Query(default=None, max_length=36, pattern=NO_NUL),
+        conversation_id: str | None = Query(default=None, max_length=36, pattern=NO_NUL),
+        q: str | None = Query(default=None, max_length=200, pattern=NO_NUL,
+                             description="Text to find in the summary"),
         created_from: IsoDateTime | None = Query(default=None, description="Inclusive, ISO 8601"),
         created_to: IsoDateTime | None = Query(default=None, description="Exclusive, ISO 8601"),
         limit: int = Query(default=50, ge=1, le=200),
@@ -290,10 +302,10 @@ def records_router() -> APIRouter:
     def list_audit(
         caller: Admin,
         db: Db,
-        entity: str | None = Query(default=None, max_length=200, examples=["ticket"]),
-        entity_id: str | None = Query(default=None, max_length=200),
-        customer_id: str | None = Query(default=None, max_length=36),
-        actor: str | None = Query(default=None, max_length=200),
+        entity: str | None = Query(default=None, max_length=200, pattern=NO_NUL, examples=["ticket"]),
+        entity_id: str | None = Query(default=None, max_length=200, pattern=NO_NUL),
+        customer_id: str | None = Query(default=None, max_length=36, pattern=NO_NUL),
+        actor: str | None = Query(default=None, max_length=200, pattern=NO_NUL),
         action: AuditAction | None = None,
         limit: int = Query(default=100, ge=1, le=500),
         offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
@@ -308,7 +320,7 @@ def records_router() -> APIRouter:
 
 def health_router() -> APIRouter:
     """``GET /health``, no authentication: for load balancers and the install script."""
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(known_query_only)])
 
     @router.get("/health", response_model=Health, tags=["health"], summary="Liveness and database check",
                 responses={503: {"model": Health, "description": "The database is unreachable"}})

@@ -12,12 +12,15 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, model_validator
+from fastapi import Path, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 MAX_INT32 = 2**31 - 1  # PostgreSQL INTEGER: ticket numbers, message and audit ids
 MAX_OFFSET = 1_000_000  # deeper pages are refused; filter instead
 NUL = "\x00"
+# In the OpenAPI document too: every free-text string field and parameter carries this pattern.
+NO_NUL = r"^[^\x00]*$"
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # ISO 8601 as the docs promise: a date, optionally a time and an offset. Rules out the Unix
@@ -54,7 +57,9 @@ def _check_strings(value: Any, where: str) -> None:
 
 
 class ApiModel(BaseModel):
-    """A request body: every string in it is storable text."""
+    """A request body: no field but those documented, and every string in it storable text."""
+
+    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
@@ -90,6 +95,32 @@ TicketRef = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9A-Za
 # Conversation, incident and other record ids: UUIDs in practice; bounded and plain ASCII at the edge.
 RecordId = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9A-Za-z-]+$",
                                examples=["0f8e2a4c-5b7d-4f5e-9d1a-2c3b4a5d6e7f"])]
+
+
+_KNOWN_QUERY: dict[int, frozenset[str]] = {}
+
+
+def known_query_only(request: Request) -> None:
+    """A router dependency: a query parameter the operation does not declare is a 422, not silently
+    ignored (``?stauts=open`` would otherwise list every ticket)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed = _KNOWN_QUERY.get(id(route))
+    if allowed is None:
+        allowed = _KNOWN_QUERY[id(route)] = frozenset(_query_names(dependant))
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise RequestValidationError([{"loc": ("query", name[:50]), "msg": "unknown query parameter",
+                                       "type": "extra_forbidden"} for name in unknown[:5]])
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {str(field.alias) for field in getattr(dependant, "query_params", ())}
+    for sub in getattr(dependant, "dependencies", ()):
+        names |= _query_names(sub)
+    return names
 
 
 def ticket_number(ref: str) -> int | None:
