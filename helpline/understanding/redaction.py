@@ -400,12 +400,14 @@ _NOT_SECRETS = frozenset({
     "accepted", "rejected", "sent", "there", "here", "supposed", "also", "just", "only", "probably", "definitely",
     "simple", "easy", "hard", "strange", "weird", "like", "something", "somewhere", "mine", "yours", "shown",
     "displayed", "asking", "requested", "incorrectly", "wrongly", "changing", "updated", "compromised", "hacked",
-    "stolen", "leaked", "case-sensitive", "unknown", "unchanged", "gone", "off", "set",
+    "stolen", "leaked", "case-sensitive", "unknown", "unchanged", "gone", "off", "set", "denied", "declined",
+    "refused", "disabled", "deactivated", "frozen", "suspended", "temporary", "useless",
 })
 _TRAILING_PUNCT = ",;.)"
+_TALK_ENDING = re.compile(r"(?:ed|ing|ly)$")
 
 
-def _secret_span(m: re.Match[str]) -> tuple[int, int] | None:
+def _secret_span(m: re.Match[str], original: str) -> tuple[int, int] | None:
     """The characters of a labelled textual secret to hide, or None if the words are just talk."""
     start, end = m.span("secret")
     value = m.group("secret")
@@ -419,6 +421,9 @@ def _secret_span(m: re.Match[str]) -> tuple[int, int] | None:
     word = value.strip(".,;:!?").replace(_PAD, "")
     if not word or word in _NOT_SECRETS or value.rstrip("!?") in _NOT_SECRETS:
         return None
+    typed = original[start:end].strip(".,;:!?")  # as typed: the match is on the case-folded text
+    if typed.isalpha() and typed.islower() and _TALK_ENDING.search(typed):
+        return None  # "my passcode was denied", "my password is expiring": talk about it, not the secret
     short_label = m.group("word") in ("pass", "pw")
     if short_label and not (m.group("det") or m.group("qual")) and _words_before(m):
         return None  # "bus pass is blue": a bare "pass" after another word is not a password
@@ -477,7 +482,7 @@ class Redactor:
         if carry.after_card:
             self._after_card(norm, 0, claims, findings, anchored=True)
         self._ssns(norm, runs, claims, findings)
-        self._labelled(norm, claims, findings)
+        self._labelled(text, norm, claims, findings)
         clean = _apply(text, findings)
         kinds = tuple(k for k in KIND_ORDER if any(f.kind == k for f in findings))
         next_carry = _next_carry(carry, clean, normalise(clean) if findings else norm)
@@ -628,7 +633,7 @@ class Redactor:
                 claims.take(run[0].start, run[-1].end)
                 findings.append(_Finding(run[0].start, run[-1].end, SSN, PLACEHOLDERS[SSN]))
 
-    def _labelled(self, norm: str, claims: _Claims, findings: list[_Finding]) -> None:
+    def _labelled(self, text: str, norm: str, claims: _Claims, findings: list[_Finding]) -> None:
         if not _LABEL_HINT.search(norm):
             return
         for m in _SECRET_NUMBER.finditer(norm):
@@ -638,7 +643,7 @@ class Redactor:
                 claims.take(start, end)
                 findings.append(_Finding(start, end, kind, PLACEHOLDERS[kind]))
         for m in _SECRET_TEXT.finditer(norm):
-            span = _secret_span(m)
+            span = _secret_span(m, text)
             if span is None or not claims.free(*span):
                 continue
             kind = _text_kind(m.group("word"))
