@@ -20,6 +20,8 @@ from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
 from helpline.pack.loader import BusinessPack, load_pack
 from helpline.store.db import Database, default_url
+from helpline.understanding.act_answers import ActAnswers
+from helpline.understanding.acts import DialogueActClassifier
 from helpline.understanding.embedding_cache import CachedEmbedder
 from helpline.understanding.embeddings import MODEL_SHA256, MiniLMEmbedder
 from helpline.understanding.entities import ProductInfo
@@ -128,8 +130,9 @@ def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embed
     )
     knowledge = KnowledgeIndex(embedder)
     knowledge.build(load_articles(pack.knowledge_dir))
+    acts = ActAnswers(DialogueActClassifier.load(embedder=embedder))
     return PackModels(understander, knowledge, products, language=LanguageDetector(RECOGNISED_LANGUAGES),
-                      embedder=embedder)
+                      acts=acts, embedder=embedder)
 
 
 def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations) -> Engine:

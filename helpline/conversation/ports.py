@@ -52,6 +52,8 @@ class Understanding:
     frustration_cues: tuple[str, ...] = ()  # e.g. "caps", "profanity", "manager", "negative"
     redacted: tuple[str, ...] = ()  # kinds of secrets removed, e.g. ("card_number",)
     language: str = "en"
+    # the message's sentence embedding, when one was computed: later readers reuse it (not compared)
+    embedding: npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
 
     @property
     def top_intent(self) -> IntentScore | None:

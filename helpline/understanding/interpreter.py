@@ -59,7 +59,7 @@ class MessageUnderstander(Protocol):
 class ActReader(Protocol):
     """The dialogue-act classifier, as the interpreter uses it: the conversational answers it finds."""
 
-    def answers(self, text: str) -> set[Answer]: ...
+    def answers(self, text: str, embedding: Any = None) -> set[Answer]: ...
 
 
 class LanguageReader(Protocol):
@@ -198,10 +198,10 @@ class EmbeddedInterpreter:
             return self.languages[0]
         return self.language.detect(text)
 
-    def _answers(self, text: str) -> set[Answer]:
+    def _answers(self, text: str, embedding: Any = None) -> set[Answer]:
         found = short_answers(text)
         if self.acts is not None:
-            found |= self.acts.answers(text)
+            found |= self.acts.answers(text, embedding)
             if Answer.STILL_BROKEN in found:
                 found.discard(Answer.FIXED)
             if Answer.NOT_UNDERSTOOD in found:
@@ -214,7 +214,7 @@ class EmbeddedInterpreter:
         if not text.strip():
             return [OutOfScope(unknown=True)], False
         language = self._language(text)
-        answers = self._answers(text)
+        answers = self._answers(text, u.embedding)
         if language not in self.languages:
             extra: list[Command] = [ChitChat(ChitChatKind.BYE)] if Answer.BYE in answers else []
             if Answer.AFFIRM in answers and len(text.split()) <= 3:

@@ -84,6 +84,7 @@ class EmbeddedUnderstander:
             frustration=frustration,
             frustration_cues=cues,
             redacted=kinds,
+            embedding=embedding,
         )
 
     def _embed(self, text: str) -> npt.NDArray[np.float32] | None:
