@@ -565,16 +565,20 @@ class Stranger:
             text += ", whichever is cheaper"
         return text
 
-    def payment_text(self, method: dict[str, Any] | None) -> str:
+    def payment_text(self, method: dict[str, Any] | None, inline: bool = False) -> str:
+        """A payment method as a person names it; inline, a bare noun phrase to go inside a sentence."""
         if method is None:
-            return self._pick("original payment", ["the original payment method please",
-                                                   "same way I paid for it"])
+            return self._pick("original payment", ["the original payment method please", "same way I paid for it"])
         source = method.get("source")
+        brand, last = str(method.get("brand", "credit")), str(method.get("last_four", ""))
+        if inline:
+            nouns = {"paypal": ["my paypal", "my PayPal account"], "gift_card": ["my gift card", "the gift card"]}
+            return self.rng.choice(nouns.get(str(source), [f"my {brand} ending in {last}", f"the {brand} card"
+                                                                                            f" ending {last}"]))
         if source == "paypal":
             return self._pick("paypal", ["my paypal", "to my PayPal account please", "paypal"])
         if source == "gift_card":
             return self._pick("gift card", ["my gift card", "the gift card please", "put it on the gift card"])
-        brand, last = str(method.get("brand", "credit")), str(method.get("last_four", ""))
         return self._pick(f"{brand} {last}", [f"my {brand} ending in {last}", f"the {brand} card, ends {last}"],
                           f"My {brand} card, the one ending in {last}.")
 
@@ -622,7 +626,7 @@ class Stranger:
                                                       f"can I {verb} {what}? order{on}"],
                               f"Hi! I'd like to {verb} {what} in my order{on}, if that's possible.")
         if kind == "modify_payment":
-            how = self.payment_text(request.payment) if detail else "a different payment method"
+            how = self.payment_text(request.payment, inline=True) if detail else "a different payment method"
             return self._pick(f"change payment{on}", [f"I want to pay for my order{on} with {how} instead",
                                                      f"can I switch the payment on order{on} to {how}?"],
                               f"Hi, I'd like to change how I pay for my order{on}, to {how} please.")
@@ -719,6 +723,10 @@ class Stranger:
                 self._asks_specific(last) and len([r for r in self.requests if not r.done]) > 1:
             request.done = True  # asked; the agent has moved on to what comes next
             request = self.request
+        if request is not None and re.search(r"do you need help with|did you mean|is that what you (mean|want)", last):
+            # the agent checking the topic, not confirming an action: yes if it's the right kind of thing
+            problem = self._wrong_action(request, last)
+            return f"no - {problem}" if problem else self.rng.choice(["yes", "yes, that's it"])
         if self._asks_confirmation(last):
             return self._confirm(request, everything)
         if request is None:
@@ -815,9 +823,10 @@ class Stranger:
 
     @staticmethod
     def _asks_confirmation(last: str) -> bool:
+        # also the agent checking what it understood ("do you need help with ...?"): a yes/no about my request
         return bool(re.search(r"shall i|go ahead|should i proceed|do you (want|confirm)|please confirm|"
                               r"can you confirm|is that (right|correct)|\byes or no\b|\(yes/no\)|proceed\?|"
-                              r"confirm\?", last))
+                              r"confirm\?|do you need help with|did you mean|is that what you (mean|want)", last))
 
     def _identity_failed(self, everything: str) -> bool:
         """The agent couldn't find me: next time use my other email, or name and zip, as a person would."""
@@ -864,6 +873,12 @@ class Stranger:
 
     def mismatch(self, request: Request, text: str) -> str:
         """What in the agent's summary contradicts my request ("" when it matches)."""
+        wrong = self._wrong_action(request, text)
+        if wrong:
+            return wrong
+        return self._wrong_details(request, text)
+
+    def _wrong_action(self, request: Request, text: str) -> str:
         # what the summary proposes is its first action word: "you'll get an email about returning the
         # items" later in an exchange's summary doesn't make it a return
         actions = [("cancel", r"\bcancel"), ("return", r"\breturn"), ("exchange", r"\bexchang"),
@@ -880,6 +895,9 @@ class Stranger:
                      "modify_items": "change the items", "modify_payment": "change the payment method",
                      "modify_address": "change the shipping address", "user_address": "change my address"}
             return f"that's not what I asked for, I want to {words.get(request.kind, 'ask something')}"
+        return ""
+
+    def _wrong_details(self, request: Request, text: str) -> str:
         mentioned = {"#" + m.lstrip("#").upper() for m in re.findall(r"#?w\d{7}", text)}
         if request.order_id and mentioned and request.order_id not in mentioned:
             return f"it's order {request.order_id}"
@@ -910,7 +928,7 @@ class Stranger:
         if request.payment is not None:
             named = self._payments_named(text)
             if named and request.payment["id"] not in named:
-                return f"I want to use {self.payment_text(request.payment)}"
+                return f"I want to use {self.payment_text(request.payment, inline=True)}"
         if request.address is not None:
             parts = [request.address.get(k, "") for k in ("address1", "address2", "city", "zip")]
             if not all(_has(text, part) for part in parts if part):

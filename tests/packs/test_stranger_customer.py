@@ -149,3 +149,12 @@ def test_the_customer_never_reads_the_ground_truth() -> None:
     # independence is the point of this customer: it must not look at the task's actions or outputs
     source = Path(stranger.__file__).read_text()
     assert not re.search(r"""\[["'](actions|outputs)["']\]|\.get\(["'](actions|outputs)""", source)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_says_no_when_the_agent_checks_a_topic_it_did_not_ask_about(seed: int) -> None:
+    customer = Stranger(CANCEL, _data(), seed=seed)
+    customer.first_message()
+    off_topic = _answer(customer, 'Just to check I\'ve got this right - do you need help with "Product availability"?')
+    assert off_topic.startswith("no") and "cancel" in off_topic
+    assert customer.request is not None and not customer.request.done
