@@ -39,6 +39,7 @@ class StartProcedure:
     slots: Mapping[str, Any] = field(default_factory=dict)
     confidence: float = 1.0
     instead: bool = False  # "actually, can I swap it instead?": replaces what is in progress
+    queued: bool = False  # said alongside an answer ("yes, and also ..."): taken up after the current one
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,10 @@ class Engine(KnowledgeAnswers):
             return
         run = state.active
         if run is not None and run.awaiting is not None:
+            for later in reversed([c for c in it.commands if isinstance(c, StartProcedure) and c.queued
+                                   and c.procedure_id in self.procedures]):
+                state.suspended.insert(0, ProcedureRun(later.procedure_id, started_turn=state.turn, queued=True,
+                                                       slots=dict(later.slots)))
             outcome = self._answer_awaited(turn, run, it)
             if outcome == "continue":
                 self._run(turn)

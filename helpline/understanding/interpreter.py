@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -73,6 +73,7 @@ class InterpreterPolicy:
     procedure: float = 0.45  # top intent score to start a procedure
     procedure_weak: float = 0.25  # ... when nothing else fits
     procedure_mid_task: float = 0.6  # ... while another question is open
+    procedure_with_id: float = 0.3  # ... mid-task, when the message names an id the procedure takes
     builtin: float = 0.5
     unsure: float = 0.35  # below this, a hybrid setup may ask a language model
     switch: float = 0.8  # a clear new request while a question is open: the answer words are incidental
@@ -264,11 +265,18 @@ class EmbeddedInterpreter:
             isinstance(c, (SetSlot, Affirm, Deny, ProblemStatus, NothingElse)) for c in commands)
         mid_task = awaiting.startswith(("slot:", "more:", "confirm", "switch"))
         request = self._request(u, name, score, mid_task=mid_task, answered=answered, short=short)
-        if mid_task and not request and not answered and state.active is not None:
-            request = self._reread_with_request(u, state.active.opening_text, context.active_procedure)
+        weak_start = [c for c in request if isinstance(c, StartProcedure)
+                      and c.confidence < self.policy.procedure_mid_task]
+        if mid_task and (not request or weak_start) and not answered and state.active is not None:
+            # a correction of the current request ("for the ORDER ... not my account") is read with it
+            request = self._reread_with_request(u, state.active.opening_text, context.active_procedure) or request
         starts = [c for c in request if isinstance(c, StartProcedure)]
         if starts and not mid_task:
             request += self._further_requests(u.text, starts[0].procedure_id)
+        elif answered and context.active_procedure:
+            # "yes, and also can you tell me where BB-10154 is": the answer, then a request for later
+            later = self._further_requests(u.text, context.active_procedure)
+            request += [replace(c, queued=True) for c in later if isinstance(c, StartProcedure)]
         commands += request
         if not commands:
             if name == "greet" and score >= self.policy.builtin:
@@ -437,7 +445,7 @@ class EmbeddedInterpreter:
         asks = _asks(text)
         if name in self.procedures and self._fits_entities(name, u.entities):
             # "where's BB-10133": the id says which request it is
-            threshold = policy.procedure if mid_task else policy.procedure_weak
+            threshold = policy.procedure_with_id if mid_task else policy.procedure_weak
         if name in self.procedures and score >= threshold and not (answered and not _SWITCH.search(text)):
             start = StartProcedure(name, self._prefill(name, u), confidence=score,
                                    instead=mid_task and bool(_SWITCH.search(text)))
@@ -526,17 +534,21 @@ class EmbeddedInterpreter:
         return not specific and not start.slots and not _PERSONAL.search(text)
 
     def _further_requests(self, text: str, first: str) -> list[Command]:
-        """'Cancel BB-10160 and also change my address': each further request becomes its own command."""
-        clauses = [c.strip() for c in _REQUEST_SPLIT.split(text) if len(c.strip().split()) >= 3]
-        if len(clauses) < 2:
+        """'Cancel BB-10160 and also change my address' or "yes, and also where's BB-10154?": each
+        request after the first part becomes its own command."""
+        parts = [c.strip() for c in _REQUEST_SPLIT.split(text)]
+        clauses = [c for c in parts[1:] if len(c.split()) >= 3]
+        if not clauses:
             return []
         found: list[Command] = []
         named = {first}
-        for clause in clauses[1:]:
+        for clause in clauses:
             clause_u = self.understander.understand(clause)
             top = clause_u.top_intent
-            if (top and top.name in self.procedures and top.name not in named
-                    and top.score >= self.policy.further_request):
+            if top is None or top.name not in self.procedures or top.name in named:
+                continue
+            fits = self._fits_entities(top.name, clause_u.entities)
+            if top.score >= (self.policy.procedure_with_id if fits else self.policy.further_request):
                 named.add(top.name)
                 found.append(StartProcedure(top.name, self._prefill(top.name, clause_u), top.score))
         return found
