@@ -66,8 +66,17 @@ def coverage(text_words: Sequence[str], label: str) -> float:
 def _overlap(wanted: Sequence[str], given: Sequence[str]) -> float:
     if not wanted or not given:
         return 0.0
-    hits = sum(1 for lw in wanted if any(w == lw or (len(w) > 3 and fuzz.ratio(w, lw) >= 85) for w in given))
+    hits = sum(1 for lw in wanted if any(_same(w, lw) for w in given))
     return hits / len(wanted)
+
+
+def _same(word: str, other: str) -> bool:
+    """Equal, or a small typo of a word without numbers: "4-piece" is never "3-piece"."""
+    if word == other:
+        return True
+    if any(c.isdigit() for c in word + other):
+        return False
+    return len(word) > 3 and fuzz.ratio(word, other) >= 85
 
 
 def _score(words: Sequence[str], label: str) -> tuple[float, float]:

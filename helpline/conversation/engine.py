@@ -370,7 +370,8 @@ class Engine(KnowledgeAnswers):
         if slot.type == "choice" and value is not None:
             match = self._match_choice(str(value), slot, self._names(turn, run))
             if match.ambiguous and not match.values:
-                self._say(turn, "which_one", options=[c.label for c in match.ambiguous])
+                run.offered = [c.label for c in match.ambiguous]
+                self._say(turn, "which_one", options=run.offered)
                 return "wait"
             if match.values:
                 return self._fill(turn, run, slot_name, match.values)
@@ -440,6 +441,11 @@ class Engine(KnowledgeAnswers):
         state = turn.state
         frustration = it.frustration
         status = it.first(ProblemStatus)
+        closing = it.has(NothingElse, Affirm, Deny) or any(
+            isinstance(c, ChitChat) and c.kind in (ChitChatKind.BYE, ChitChatKind.THANKS) for c in it.commands)
+        if closing and set(it.frustration_cues) <= {"tone"}:
+            # "No, that's all. Goodbye." is curt, not upset: the tone model alone doesn't earn an apology
+            frustration = min(frustration, self.policy.frustrated - 0.05)
         if status is not None and not status.solved and set(it.frustration_cues) <= {"complaint", "negative", "tone"}:
             # "ok tried that, still nothing" answers a troubleshooting question: a fact, not anger
             frustration = min(frustration, self.policy.frustrated - 0.05)

@@ -18,6 +18,7 @@ class ProcedureRun:
     started_turn: int = 0
     queued: bool = False  # a second request from the same message, not started yet
     opening_text: str = ""  # the (redacted) message that started it, to fill slots from
+    offered: list[str] = field(default_factory=list)  # the options last read out ("which one do you mean: ...")
 
 
 @dataclass

@@ -227,6 +227,7 @@ class Steps(Guards):
         proc = self.procedures[run.procedure_id]
         slot = proc.slots[slot_name]
         run.reasks = 0
+        run.offered = []
         turn.state.misunderstandings = 0
         if slot.many:
             current = list(run.slots.get(slot_name) or [])
@@ -249,7 +250,7 @@ class Steps(Guards):
         slot = proc.slots[slot_name]
         state = turn.state
         if slot.type == "choice":
-            if not run.opening_text:
+            if not run.opening_text or not slot.from_first_message:
                 return []
             match = self._match_choice(run.opening_text, slot, self._names(turn, run))
             return match.values

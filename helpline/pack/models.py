@@ -283,6 +283,9 @@ class SlotSpec(Strict):
     # false: never asked; filled only from what the customer said when the request started (e.g. the
     # variant of a product they named: "the big green travel mug")
     ask_customer: bool = True
+    # false: never filled from the message that started the request (it names what the customer has,
+    # e.g. "change the brown sunglasses", not the new option they want)
+    from_first_message: bool = True
     # a text slot filled straight from any message that contains this regex (e.g. an error code
     # "E-?\d{3}"): the match, spaces and dashes removed, upper-cased
     pattern: str | None = None

@@ -54,6 +54,8 @@ def read_street_address(text: str) -> str | None:
         return None
     if re.search(r"[A-Z]{2}-\d{3,}", answer):  # an order or account id
         return None
+    if answer == answer.lower():  # typed all in lower case: written as an address is ("953 Park Avenue")
+        answer = " ".join(w[:1].upper() + w[1:] for w in answer.split(" "))
     return answer
 
 

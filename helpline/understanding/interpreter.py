@@ -65,6 +65,8 @@ class ActReader(Protocol):
 class LanguageReader(Protocol):
     def detect(self, text: str) -> str: ...
 
+    def ranked(self, text: str) -> list[tuple[str, float]]: ...
+
 
 @dataclass(frozen=True)
 class InterpreterPolicy:
@@ -80,6 +82,7 @@ class InterpreterPolicy:
     kb_instead: float = 0.9  # an article this sure of a topic the procedure never mentions wins over it
     choice_meaning: float = 0.35  # cosine of an answer to one of a choice slot's fixed options
     choice_margin: float = 0.05  # ... ahead of the next option
+    other_language: float = 0.75  # model confidence to take plain-ASCII text as another language
     out_of_scope: float = 0.4  # the built-in out-of-scope class, when no procedure fits
     further_request: float = 0.7  # a second request in the same message (a clause of its own)
 
@@ -187,7 +190,7 @@ class EmbeddedInterpreter:
             frustration=u.frustration,
             frustration_cues=u.frustration_cues,
             redacted=u.redacted,
-            language=self._language(u.text),
+            language=self._language(_without_entities(u.text, u.entities)),
             confident=confident,
             warnings=("instruction_injection",) if injection_attempt(u.text) else (),
         )
@@ -197,7 +200,14 @@ class EmbeddedInterpreter:
     def _language(self, text: str) -> str:
         if self.language is None or not text.strip():
             return self.languages[0]
-        return self.language.detect(text)
+        found = self.language.detect(text)
+        if found in self.languages or any(ord(c) > 0x7F and c.isalpha() for c in text):
+            return found
+        if len(text.split()) <= 3:
+            return found  # the detector decides short messages by their common words ("no entiendo")
+        # plain ASCII ("im harper johansson, zip code 80281"): leave English only when the model is sure
+        ranked = dict(self.language.ranked(text))
+        return found if ranked.get(found, 0.0) >= self.policy.other_language else self.languages[0]
 
     def _answers(self, text: str, embedding: Any = None) -> set[Answer]:
         found = short_answers(text)
@@ -214,7 +224,7 @@ class EmbeddedInterpreter:
         text = u.text
         if not text.strip():
             return [OutOfScope(unknown=True)], False
-        language = self._language(text)
+        language = self._language(_without_entities(text, u.entities))
         answers = self._answers(text, u.embedding)
         if language not in self.languages:
             extra: list[Command] = [ChitChat(ChitChatKind.BYE)] if Answer.BYE in answers else []
@@ -243,7 +253,7 @@ class EmbeddedInterpreter:
             answers -= {Answer.AFFIRM, Answer.DENY, Answer.STILL_BROKEN, Answer.FIXED}
             awaiting = "switch"  # "please cancel my order BB-10166, I no longer need it" is not a "yes"
         if awaiting.startswith(("slot:", "more:")):
-            commands += self._slot_answer(u, answers, context)
+            commands += self._slot_answer(u, answers, context, state.active.offered if state.active else [])
         elif awaiting == "confirm":
             commands += self._confirm_answer(u, answers, state)
         elif awaiting.startswith("offer:"):
@@ -350,7 +360,8 @@ class EmbeddedInterpreter:
         return Understanding(text=u.text, intents=again.intents, entities=u.entities, frustration=u.frustration,
                              frustration_cues=u.frustration_cues, redacted=u.redacted)
 
-    def _slot_answer(self, u: Understanding, answers: set[Answer], context: GeneratorContext) -> list[Command]:
+    def _slot_answer(self, u: Understanding, answers: set[Answer], context: GeneratorContext,
+                     offered: list[str]) -> list[Command]:
         slot_name = (context.awaiting or "").partition(":")[2]
         slot_type = context.awaiting_slot_type or "text"
         if slot_type == "yes_no":
@@ -371,6 +382,10 @@ class EmbeddedInterpreter:
             if Answer.AFFIRM in answers and len(u.text.split()) <= 3:
                 return [Affirm()]
         if slot_type == "choice":
+            # "the first one" after "which do you mean: A, or B?"
+            picked = _ordinal(u.text, len(offered)) if offered else None
+            if picked is not None:
+                return [SetSlot(offered[picked], slot_name)]
             # the engine matches the words against the options it offered; fixed options are also
             # matched by meaning here ("bought it by accident" is "ordered by mistake")
             return [SetSlot(self._choice_by_meaning(u.text, context) or u.text, slot_name)]
@@ -577,6 +592,33 @@ class EmbeddedInterpreter:
                 if len(found) == 1:
                     slots[slot_name] = found[0].value
         return slots
+
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+             "fifth": 4, "5th": 4, "last": -1, "former": 0, "latter": -1}
+
+
+def _ordinal(text: str, count: int) -> int | None:
+    """ "the first one", "2nd", "the last", "1" -> an index into the options read out."""
+    words = [w.strip(".,!?") for w in text.lower().split()]
+    if len(words) > 5:
+        return None
+    for word in words:
+        for token in (word, word.replace("fisrt", "first").replace("frist", "first")):
+            index = _ORDINALS.get(token)
+            if index is None and token.isdigit() and len(token) == 1:
+                index = int(token) - 1
+            if index is not None and -count <= index < count:
+                return index % count
+    return None
+
+
+def _without_entities(text: str, entities: tuple[Entity, ...]) -> str:
+    """The message without names, ids, emails and numbers: "Harper Johansson" is not German."""
+    for entity in sorted(entities, key=lambda e: -e.start):
+        if entity.end > entity.start and text[entity.start:entity.end] == entity.text:
+            text = text[: entity.start] + " " + text[entity.end:]
+    return text
+
 
 def _content_words(text: str) -> set[str]:
     return {w.strip("'-") for w in _CONTENT.findall(text.lower())} - _FILLER_WORDS
