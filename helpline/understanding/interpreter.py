@@ -95,7 +95,7 @@ _RECORD_QUESTION = re.compile(
     r"\b(tracking( number| no| code| id)?|how much (did|do|will|would|have) (i|we)|what did i (pay|order|buy|get)"
     r"|(get|getting) back|refund (amount|total)|in total|total (was|is|of|for)|which (items?|products?|things?|ones?"
     r"|\w+s) did i|what (items?|products?) (did|are|were|was) (i|in)|made of|my (most recent|latest|last|other|first|"
-    r"previous|recent) orders?|how many orders|when did i (order|buy)|(i|we) (paid|pay) (for|with)"
+    r"previous|recent) orders?|how many orders|when did i (order|buy)|(i|we) paid (for|with)"
     r"|what (was|is) the (total|price)"
     r"|the other order)\b",
     re.I,
@@ -203,8 +203,8 @@ class EmbeddedInterpreter:
         found = self.language.detect(text)
         if found in self.languages or any(ord(c) > 0x7F and c.isalpha() for c in text):
             return found
-        if len(text.split()) <= 3:
-            return found  # the detector decides short messages by their common words ("no entiendo")
+        if len(text.split()) <= 3 and short_answers(text) & {Answer.NOT_UNDERSTOOD, Answer.THANKS, Answer.BYE}:
+            return found  # a known short phrase of that language ("no entiendo", "gracias", "adiós")
         # plain ASCII ("im harper johansson, zip code 80281"): leave English only when the model is sure
         ranked = dict(self.language.ranked(text))
         return found if ranked.get(found, 0.0) >= self.policy.other_language else self.languages[0]
@@ -248,8 +248,9 @@ class EmbeddedInterpreter:
             commands.append(AskHuman(manager=bool(_MANAGER.search(text))))
 
         awaiting = context.awaiting or ""
+        switching = score >= self.policy.switch or (score >= self.policy.procedure and bool(_SWITCH.search(text)))
         if (awaiting.startswith(("slot:", "more:", "confirm")) and name in self.procedures
-                and name != context.active_procedure and score >= self.policy.switch and len(text.split()) > 5):
+                and name != context.active_procedure and switching and len(text.split()) > 5):
             answers -= {Answer.AFFIRM, Answer.DENY, Answer.STILL_BROKEN, Answer.FIXED}
             awaiting = "switch"  # "please cancel my order BB-10166, I no longer need it" is not a "yes"
         if awaiting.startswith(("slot:", "more:")):

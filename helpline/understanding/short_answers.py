@@ -91,7 +91,8 @@ _NOT_UNDERSTOOD = re.compile(
     _FLAGS,
 )
 _CANCEL = re.compile(
-    r"^\W*((stop|cancel( that| this| it)?|scratch that|don'?t bother|leave it|not anymore)\W*($|[.!,;]\s)"
+    r"^\W*((ok|okay|oh|well|fine|hmm|um|actually|then)[\s,.!]+)*"
+    r"((stop|cancel( that| this| it)?|scratch that|don'?t bother|leave it|not anymore)\W*($|[.!,;]\s)"
     r"|never ?mind|nvm|forget (it|that|about it)|i changed my mind|changed my mind"
     r"|i don'?t want (it|that|to) any ?more)",
     _FLAGS,
@@ -129,6 +130,7 @@ def short_answers(text: str) -> set[Answer]:
         found.discard(Answer.DENY)  # "no entiendo" is not "no"
     if _CANCEL.match(stripped):
         found.add(Answer.CANCEL)
+        found.discard(Answer.AFFIRM)  # "ok, never mind" drops the request; the "ok" agrees to nothing
     return found
 
 
