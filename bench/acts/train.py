@@ -317,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bulk", type=int, default=15000, help="SGD train texts kept with only slot-filling acts")
     parser.add_argument("--quick", action="store_true", help="only the first configuration")
+    parser.add_argument("--configs", type=int, nargs="*", help="indices into GRID to compare (default: all)")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)
     began = time.perf_counter()
@@ -338,7 +339,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     results = []
     with threadpool_limits(limits=1, user_api="blas"):
-        for cfg in GRID[:1] if args.quick else GRID:
+        grid = GRID[:1] if args.quick else GRID if args.configs is None else tuple(GRID[i] for i in args.configs)
+        for cfg in grid:
             start = time.perf_counter()
             model, f1 = tune(fit(train + support_rows(sup_train, sup_train_emb, cfg.support_weight), cfg), dev)
             seconds = time.perf_counter() - start

@@ -36,7 +36,7 @@ from helpline.understanding.embeddings import DIMENSION, ModelIntegrityError, fi
 F32 = npt.NDArray[np.float32]
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "dialogue_acts.npz"
-MODEL_SHA256 = "ce39a4c4f7ef47458a956dd9b213503747551c77d72021fb05c99f9714a27ded"
+MODEL_SHA256 = "2360b7cdde4496d9eed4465b724aeddf375bff45b708122762b88c6a8f069213"
 
 
 class DialogueAct(StrEnum):
