@@ -10,11 +10,12 @@ from datetime import datetime
 from pathlib import Path
 
 from helpline.channels.conversations import ConversationService
+from helpline.connectors.codes import SmtpCodeSender
 from helpline.connectors.gateway import PackOperations
 from helpline.connectors.records import RecordQuestions
 from helpline.connectors.sql import SqlOperations
 from helpline.conversation.engine import Engine
-from helpline.conversation.ports import Embedder
+from helpline.conversation.ports import CodeSender, Embedder
 from helpline.knowledge.answer import best_answer, covers_question
 from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
@@ -135,7 +136,8 @@ def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embed
                       acts=acts, embedder=embedder)
 
 
-def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations) -> Engine:
+def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations,
+                 codes: CodeSender | None = None) -> Engine:
     slot_reader = ExtractorSlotReader(models.understander.extractor)
     interpreter = EmbeddedInterpreter(models.understander, pack.procedures, slot_reader,
                                       acts=models.acts, language=models.language, languages=("en",),
@@ -147,6 +149,7 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
         knowledge=models.knowledge,
         operations=operations,
         kb_answer=lambda hits: best_answer(hits, articles=models.knowledge.articles),
+        codes=codes,
     )
     engine.kb_covers = covers_question
     if pack.records is not None:
@@ -160,14 +163,19 @@ def build_runtime(
     records_url: str | None = None,
     models: PackModels | None = None,
     clock: Callable[[], datetime] | None = None,
+    code_sender: CodeSender | None = None,
 ) -> Runtime:
+    """`code_sender` delivers one-time codes for step-up verification; by default SMTP from HELPLINE_SMTP_*
+    (connectors/codes.py), and without it changes that need a code are handed to a person."""
     pack = load_pack(pack_dir)
     database = open_database(db_url)
     records = records_url or default_records_url(pack)
     sql = SqlOperations.open(records, pack.root, pack.operations.tables)
     operations = PackOperations(pack.operations, sql)
     models = models or build_models(pack, operations)
-    engine = build_engine(pack, models, operations)
+    if code_sender is None:
+        code_sender = SmtpCodeSender.from_env(business=pack.business.name)
+    engine = build_engine(pack, models, operations, codes=code_sender)
     service = ConversationService(engine, database, clock=clock)
     return Runtime(pack, database, database.url, records, engine, models.knowledge, operations, service,
                    models.products)

@@ -13,6 +13,7 @@ from helpline.connectors.gateway import PackOperations
 from helpline.connectors.sql import SqlOperations
 from helpline.pack.loader import BusinessPack, load_pack
 from helpline.runtime import PackModels, Runtime, build_models, build_runtime
+from tests.smtp_inbox import SmtpTestServer
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
 
@@ -35,8 +36,15 @@ def demo_models(tmp_path_factory: pytest.TempPathFactory) -> DemoModels:
 RuntimeFactory = Callable[[datetime], Runtime]
 
 
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpTestServer]:
+    """A real SMTP server on loopback receiving the one-time codes the agent sends."""
+    with SmtpTestServer() as server:
+        yield server
+
+
 @pytest.fixture()
-def make_runtime(demo_models: DemoModels, tmp_path: Path) -> Iterator[RuntimeFactory]:
+def make_runtime(demo_models: DemoModels, tmp_path: Path, smtp_server: SmtpTestServer) -> Iterator[RuntimeFactory]:
     """A fresh Helpline database and fresh business records for each conversation script."""
     made: list[Runtime] = []
 
@@ -47,6 +55,7 @@ def make_runtime(demo_models: DemoModels, tmp_path: Path) -> Iterator[RuntimeFac
             records_url=f"sqlite:///{tmp_path / 'records.db'}",
             models=demo_models.models,
             clock=lambda: now,
+            code_sender=smtp_server.sender(),
         )
         made.append(runtime)
         return runtime

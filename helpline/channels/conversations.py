@@ -78,7 +78,9 @@ def public_state(state: ConversationState, engine: Engine) -> dict[str, Any]:
         "customer_id": state.customer_id,
         "procedure": active.procedure_id if active else None,
         "procedure_title": procedure.title if procedure else None,
-        "awaiting": "verification" if state.verification.in_progress else (active.awaiting if active else None),
+        "assurance": state.assurance,
+        "awaiting": ("code" if state.verification.code_pending else "verification" if state.verification.in_progress
+                     else (active.awaiting if active else None)),
         "escalated": state.escalated,
         "ended": state.ended,
         "sentiment": round(state.sentiment, 3),

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from helpline.conversation.commands import CommandGenerator
 from helpline.conversation.events import ConversationEnded, ProcedureFinished
 from helpline.conversation.policy import EnginePolicy
-from helpline.conversation.ports import KnowledgeHit, KnowledgeSearch, OperationGateway, SlotReader
+from helpline.conversation.ports import CodeSender, KnowledgeHit, KnowledgeSearch, OperationGateway, SlotReader
 from helpline.conversation.state import ConversationState, ProcedureRun
 from helpline.conversation.turn import Turn
 from helpline.conversation.verification import IdentityCheck
@@ -34,6 +34,7 @@ class EngineBase:
         wording: TemplateWording | None = None,
         kb_answer: Callable[[list[KnowledgeHit]], Any] | None = None,
         policy: EnginePolicy | None = None,
+        codes: CodeSender | None = None,
     ):
         self.pack = pack
         self.interpreter = interpreter
@@ -43,6 +44,7 @@ class EngineBase:
         self.wording = wording or TemplateWording(pack.replies, by_language=pack.replies_by_language)
         self.kb_answer = kb_answer
         self.policy = policy or EnginePolicy()
+        self.codes = codes  # one-time codes for step-up verification; None: level 2 only by a strong method
         self.procedures = pack.procedures
         self.identity = IdentityCheck(pack.business.verification, operations, slot_reader)
 

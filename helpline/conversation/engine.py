@@ -38,6 +38,7 @@ from helpline.conversation.commands import (
     Unsupported,
 )
 from helpline.conversation.events import TurnResult
+from helpline.conversation.guards import hide_codes
 from helpline.conversation.hours import is_open
 from helpline.conversation.knowledge_answers import KnowledgeAnswers
 from helpline.conversation.state import ConversationState, ProcedureRun
@@ -81,14 +82,16 @@ class Engine(KnowledgeAnswers):
             self._say(turn, "card_number_redacted")
         if len(text) > self.policy.max_understood_chars * 5:
             self._say(turn, "message_too_long")
-        self._remember(state, it)
+        code_awaited = state.verification.code_pending
+        if not code_awaited:  # a code typed back is not a ZIP, a phone or an order number to remember
+            self._remember(state, it)
         self._track_mood(turn, it)
         if not state.ended:
             self._apply(turn, it)
         return TurnResult(
             replies=turn.replies or [self._line(turn, "didnt_understand")],
             events=turn.events,
-            redacted_text=it.text,
+            redacted_text=hide_codes(it.text) if code_awaited else it.text,
             intent=_summary(it.commands),
             frustration=it.frustration,
         )
@@ -128,7 +131,9 @@ class Engine(KnowledgeAnswers):
         run = state.active
         awaiting: str | None = None
         slot_type: str | None = None
-        if state.verification.in_progress:
+        if state.verification.code_pending:
+            awaiting = "verify_code"
+        elif state.verification.in_progress:
             awaiting = "verify"
         elif run is not None and run.awaiting:
             awaiting = run.awaiting
@@ -163,6 +168,10 @@ class Engine(KnowledgeAnswers):
         if ask is not None:
             tier = self.pack.business.escalation.manager_tier if ask.manager else None
             self._escalate(turn, "customer asked for a person", tier)
+            return
+        if state.verification.code_pending:
+            if self._continue_step_up(turn, it):
+                self._after_verification(turn)
             return
         if state.verification.in_progress:
             if self._continue_verification(turn, it):

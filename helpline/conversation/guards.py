@@ -4,6 +4,11 @@ are called, in steps.py.)"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from helpline.conversation.commands import CancelProcedure, Deny, Identify, Interpretation
@@ -12,8 +17,28 @@ from helpline.conversation.events import CustomerVerified
 from helpline.conversation.ports import Understanding
 from helpline.conversation.turn import Turn
 from helpline.conversation.verification import name_mismatch
+from helpline.pack.expressions import mask
+from helpline.pack.models import OperationSpec, Procedure, Step
 
 IDENTITY_TYPES = ("email", "phone", "person_name", "postcode")
+# "the code is 123 456", "123-456": a run of digits, spaces or dashes allowed between them
+CODE_IN_TEXT = re.compile(r"(?<![\d\w])\d(?:[ \-]?\d){3,11}(?![\d\w])")
+CODE_HASH_ROUNDS = 60_000  # a stolen state must not give the code back by trying all 10^6 cheaply
+
+
+def code_digest(code: str, salt: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", code.encode(), bytes.fromhex(salt), CODE_HASH_ROUNDS).hex()
+
+
+def codes_in(text: str, digits: int) -> list[str]:
+    found = (re.sub(r"\D", "", m.group(0)) for m in CODE_IN_TEXT.finditer(text))
+    return [c for c in found if len(c) == digits]
+
+
+def hide_codes(text: str) -> str:
+    """The customer's message as stored: a code typed back is replaced, even a wrong one."""
+    return CODE_IN_TEXT.sub(lambda m: "[code]" if 6 <= len(re.sub(r"\D", "", m.group(0))) <= 10 else m.group(0),
+                            text)
 
 
 class Guards(Escalation):
@@ -65,6 +90,7 @@ class Guards(Escalation):
         turn.events.extend(lookup.calls)
         if lookup.customer is not None:
             state.customer = lookup.customer
+            state.assurance = max(state.assurance, method.level)
             v.in_progress = False
             turn.events.append(CustomerVerified(dict(lookup.customer), tuple(method.fields)))
             state.steps_taken.append(f"Verified identity by {' + '.join(method.fields)}")
@@ -99,6 +125,127 @@ class Guards(Escalation):
             self._escalate(turn, "could not verify identity (repeated misunderstanding)")
             return
         self._say(turn, "verify_intro")
+
+    # --- assurance levels and step-up by one-time code ----------------------------------------------
+
+    @staticmethod
+    def _assurance_needed(proc: Procedure, step: Step | None = None, spec: OperationSpec | None = None) -> int:
+        """The identity assurance a step needs: 0 none, 1 identified, 2 strong (the highest that applies)."""
+        levels = [proc.requires_assurance or (1 if proc.requires_verification else 0)]
+        if step is not None:
+            levels.append(step.requires_assurance or (1 if step.requires_verification else 0))
+        if spec is not None:
+            levels.append(spec.requires_assurance or (1 if spec.owner_field else 0))
+        return max(levels)
+
+    def _ensure_assurance(self, turn: Turn, needed: int) -> bool:
+        """True when the customer has proved enough for `needed`; otherwise start what gets them there."""
+        state = turn.state
+        if needed <= 0:
+            return True
+        if not state.verified and not self._begin_verification(turn):
+            return False
+        if state.assurance >= needed:
+            return True
+        return self._begin_step_up(turn, needed)
+
+    def _begin_step_up(self, turn: Turn, needed: int) -> bool:
+        """Send a one-time code to a contact on file and wait for it; never a silent downgrade."""
+        state = turn.state
+        v = state.verification
+        otp = self.pack.business.verification.one_time_code
+        if v.code_pending:
+            self._say(turn, "step_up_enter_code", sent_to=v.code_sent_to, allow_repeat=True)
+            return False
+        if v.code_locked or otp is None or otp.level < needed or self.codes is None or not self._send_code(turn):
+            self._step_up_unavailable(turn, "locked" if v.code_locked else "unavailable")
+            return False
+        self._say(turn, "step_up_code_sent", sent_to=v.code_sent_to)
+        return False
+
+    def _send_code(self, turn: Turn) -> bool:
+        state = turn.state
+        v = state.verification
+        otp = self.pack.business.verification.one_time_code
+        customer = state.customer or {}
+        if otp is None or self.codes is None:
+            return False
+        code = f"{secrets.randbelow(10 ** otp.digits):0{otp.digits}d}"
+        for kind in otp.send_to:
+            contact = str(customer.get(kind) or "").strip()
+            if contact and self.codes.send(contact, code):
+                v.code_salt = secrets.token_hex(16)
+                v.code_hash = code_digest(code, v.code_salt)
+                v.code_expires_at = (turn.context.now + timedelta(minutes=otp.expires_minutes)).isoformat()
+                v.code_pending = True
+                v.code_sent_to = mask(contact, kind)
+                state.steps_taken.append(f"Security code sent to {v.code_sent_to}")
+                return True
+        return False
+
+    def _clear_code(self, turn: Turn) -> None:
+        v = turn.state.verification
+        v.code_pending = False
+        v.code_hash = v.code_salt = v.code_expires_at = ""
+
+    def _step_up_unavailable(self, turn: Turn, why: str) -> None:
+        state = turn.state
+        self._say(turn, "step_up_locked" if why == "locked" else "step_up_unavailable")
+        state.steps_taken.append("Change not made in chat: stronger identity check " + (
+            "failed" if why == "locked" else "not available"))
+        if state.active:
+            self._finish_procedure(turn, state.active, "unresolved", "")
+        state.pending_offer = "human"
+        self._say(turn, "offer_human")
+
+    def _continue_step_up(self, turn: Turn, it: Interpretation) -> bool:
+        """The customer's answer while a code is awaited; True when the code was right."""
+        state = turn.state
+        v = state.verification
+        otp = self.pack.business.verification.one_time_code
+        assert otp is not None
+        typed = codes_in(it.text, otp.digits)
+        if not typed:
+            if it.has(Deny, CancelProcedure):
+                self._clear_code(turn)
+                state.steps_taken.append("Customer did not complete the security code check")
+                if state.active:
+                    self._finish_procedure(turn, state.active, "unresolved", "")
+                self._say(turn, "anything_else")
+                state.pending_offer = "anything_else"
+                return False
+            state.misunderstandings += 1
+            if state.misunderstandings >= self.policy.misunderstandings_to_escalate:
+                self._clear_code(turn)
+                self._escalate(turn, "could not complete the security code check")
+                return False
+            self._say(turn, "step_up_enter_code", sent_to=v.code_sent_to, allow_repeat=True)
+            return False
+        expired = turn.context.now >= datetime.fromisoformat(v.code_expires_at)
+        right = not expired and any(hmac.compare_digest(code_digest(c, v.code_salt), v.code_hash) for c in typed)
+        if right:
+            self._clear_code(turn)
+            v.code_attempts = 0
+            state.misunderstandings = 0
+            state.assurance = otp.level
+            state.steps_taken.append(f"Identity confirmed by one-time code (assurance {otp.level})")
+            self._say(turn, "step_up_verified")
+            return True
+        v.code_attempts += 1
+        if v.code_attempts >= otp.max_attempts:
+            self._clear_code(turn)
+            v.code_locked = True
+            self._step_up_unavailable(turn, "locked")
+            return False
+        if expired:
+            self._clear_code(turn)
+            if not self._send_code(turn):
+                self._step_up_unavailable(turn, "unavailable")
+                return False
+            self._say(turn, "step_up_expired", sent_to=v.code_sent_to)
+            return False
+        self._say(turn, "step_up_wrong_code", left=otp.max_attempts - v.code_attempts, sent_to=v.code_sent_to)
+        return False
 
     @staticmethod
     def _only_own(data: Any, owner_field: str, customer_id: str) -> tuple[Any, bool]:

@@ -126,3 +126,14 @@ class SlotReader(Protocol):
     """Reads one expected value from a terse answer ("John Smith", "78701", "the red one")."""
 
     def read(self, text: str, slot_type: str, options: Sequence[str] = ()) -> str | None: ...
+
+
+# --- one-time codes (step-up verification) ------------------------------------------------------
+
+
+class CodeSender(Protocol):
+    """Delivers a one-time code to a contact on the customer's record (an email address or a phone)."""
+
+    def send(self, contact: str, code: str) -> bool:
+        """True when the code was handed to the delivery system; never raises for a delivery failure."""
+        ...

@@ -26,6 +26,14 @@ class Verification:
     in_progress: bool = False
     attempts: int = 0
     collected: dict[str, str] = field(default_factory=dict)
+    # step-up by one-time code: only a salted hash of the code is kept, never the code itself
+    code_pending: bool = False
+    code_hash: str = ""
+    code_salt: str = ""
+    code_expires_at: str = ""  # ISO time
+    code_attempts: int = 0
+    code_sent_to: str = ""  # masked ("j•••@example.com")
+    code_locked: bool = False  # too many wrong codes: no step-up again in this conversation
 
 
 @dataclass
@@ -41,7 +49,7 @@ class RequestRecord:
     tags: list[str] = field(default_factory=list)
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass
@@ -49,6 +57,7 @@ class ConversationState:
     schema_version: int = SCHEMA_VERSION
     turn: int = 0
     customer: dict[str, Any] | None = None  # the verified customer's record
+    assurance: int = 0  # identity assurance reached: 0 none, 1 identified (email, name + ZIP), 2 strong
     verification: Verification = field(default_factory=Verification)
     active: ProcedureRun | None = None
     suspended: list[ProcedureRun] = field(default_factory=list)
@@ -114,4 +123,8 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     if version < 2:
         # v1 had no schema_version and none of the hand-off / record fields: their defaults apply.
         data["schema_version"] = 2
+    if int(data["schema_version"]) < 3:
+        # v2 knew no assurance levels: a customer verified then is identified (level 1), never more
+        data["assurance"] = 1 if data.get("customer") else 0
+        data["schema_version"] = 3
     return data

@@ -70,7 +70,8 @@ class Steps(Guards):
                 self._escalate(turn, f"'{proc.title}' ran out of steps")
                 return
             step = proc.steps[run.pc]
-            if step.requires_verification and not state.verified and not self._begin_verification(turn):
+            needed = self._assurance_needed(proc, step)
+            if needed > state.assurance and not self._ensure_assurance(turn, needed):
                 return
             if not self._execute(turn, proc, run, step):
                 return
@@ -180,8 +181,8 @@ class Steps(Guards):
         state = turn.state
         assert step.call is not None
         spec = self.pack.operations.operations[step.call]
-        needs_identity = proc.requires_verification or spec.owner_field
-        if needs_identity and not state.verified and not self._begin_verification(turn):
+        needed = self._assurance_needed(proc, step, spec)
+        if needed > state.assurance and not self._ensure_assurance(turn, needed):
             return False
         if spec.changes_data and not run.confirm_granted:
             # Policy, whatever the pack says: no change without an explicit yes right before it.

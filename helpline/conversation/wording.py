@@ -36,6 +36,20 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                       "and try again? An email address, or full name and ZIP code, both work."],
     "verify_locked": ["I'm sorry, I can't verify your identity with those details, so I can't access the "
                       "account."],
+    "step_up_code_sent": ["For your security, a change like this needs one more check. I've just sent a "
+                          "6-digit code to {{ sent_to }} - please type it here when it arrives."],
+    "step_up_enter_code": ["Please type the 6-digit code I sent to {{ sent_to }}. If it hasn't arrived, check "
+                           "your spam folder, or I can pass you to a colleague."],
+    "step_up_wrong_code": ["That code doesn't match, I'm afraid. Please check the latest email to {{ sent_to }} "
+                           "and try again ({{ left }} {{ 'try' if left == 1 else 'tries' }} left)."],
+    "step_up_expired": ["That code has expired, so I've sent a new one to {{ sent_to }}. Please type the new "
+                        "code."],
+    "step_up_verified": ["Thank you, that's confirmed."],
+    "step_up_unavailable": ["I'm sorry, I can't make that change in this chat: it needs a security code sent to "
+                            "the contact details on your account, and I can't send one right now. A colleague "
+                            "can make the change for you."],
+    "step_up_locked": ["I'm sorry, the security code couldn't be confirmed, so I can't make changes to the "
+                       "account in this chat."],
     "verified": ["Thanks, {{ customer.first_name or customer.name }}, you're verified.",
                  "Thank you, {{ customer.first_name or customer.name }}. I've found your account."],
     "other_customer_refused": ["I'm sorry, I can only help with the account you've verified in this "

@@ -7,6 +7,7 @@ no attribute access to Python internals, no imports, no file access.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -66,6 +67,35 @@ def spell(value: Any) -> str:
     return " ".join(names.get(ch, ch) for ch in str(value) if names.get(ch, ch))
 
 
+MASK = "\u2022\u2022\u2022"  # •••
+
+
+def mask(value: Any, kind: str = "auto") -> str:
+    """Enough of an email, phone or address to recognise, too little to learn it (read out before the
+    customer has proved who they are): 'j•••@example.com', '•••• 1234', '217 C… Rd, Round Rock'."""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    text = str(value).strip()
+    if not text:
+        return ""
+    digits = re.sub(r"\D", "", text)
+    if kind == "email" or (kind == "auto" and "@" in text):
+        local, _, domain = text.rpartition("@")
+        return f"{local[:1]}{MASK}@{domain}" if local else f"{MASK}@{domain}"
+    if kind == "phone" or (kind == "auto" and len(digits) >= 7 and re.fullmatch(r"[\d\s+().\-]+", text)):
+        return f"\u2022\u2022\u2022\u2022 {digits[-4:]}" if len(digits) >= 4 else MASK
+    # an address: the house number and street type stay, the street name shrinks to its initial; of a
+    # full "street, city, state ZIP" only the street and the city are kept
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    words = parts[0].split()
+    shown: list[str] = []
+    for index, word in enumerate(words):
+        keep = (index == 0 and any(ch.isdigit() for ch in word)) or (index == len(words) - 1 and index > 0)
+        shown.append(word if keep else f"{word[:1]}\u2026")
+    street = " ".join(shown)
+    return ", ".join([street, *parts[1:2]])
+
+
 def fromjson(value: Any) -> Any:
     if not isinstance(value, str):
         return value
@@ -99,6 +129,7 @@ def environment() -> _Environment:
         days_since=_days_since_in_context,
         date=human_date,
         spell=spell,
+        mask=mask,
         fromjson=fromjson,
         tojson=lambda v: json.dumps(v, default=str),
         lower=lambda v: str(v).lower(),

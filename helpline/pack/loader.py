@@ -183,6 +183,18 @@ def _cross_check(pack: BusinessPack, nodes: dict[str, yaml.Node | None], errors:
             if name not in slot_types:
                 errors.append(PackError("business.yaml", _node_line(nodes["business.yaml"], ["verification"]),
                                         f"verification field '{name}' is not a known entity type"))
+    highest = verification.highest_level
+    for name, operation in ops.items():
+        if (operation.requires_assurance or 0) > highest:
+            errors.append(PackError("operations.yaml", _node_line(nodes["operations.yaml"], ["operations", name]),
+                                    f"operation '{name}' requires assurance {operation.requires_assurance}, but no "
+                                    f"verification method or one_time_code reaches it"))
+    for proc in pack.procedures.values():
+        wanted = max([proc.requires_assurance or 0, *(s.requires_assurance or 0 for s in proc.steps)])
+        if wanted > highest:
+            errors.append(PackError(f"procedures/{proc.id}.yaml", 1,
+                                    f"requires assurance {wanted}, but no verification method or "
+                                    f"one_time_code in business.yaml reaches it"))
     for index, option in enumerate(pack.business.phone_menu):
         if option.procedure is not None and option.procedure not in pack.procedures:
             errors.append(PackError("business.yaml", _node_line(nodes["business.yaml"], ["phone_menu", index]),

@@ -99,6 +99,26 @@ class Escalation(Strict):
 class VerificationMethod(Strict):
     fields: list[str] = Field(min_length=1)
     operation: str | None = None  # this method's own lookup (else verification.lookup_operation)
+    # assurance this method gives: 1 "identified" (knowing an email, a name and ZIP), 2 "strong" (a secret
+    # only the customer has, e.g. an account PIN the lookup checks)
+    level: int = Field(default=1, ge=1, le=2)
+
+
+ContactKind = Literal["email", "phone"]
+
+
+def _email_only() -> list[ContactKind]:
+    return ["email"]
+
+
+class OneTimeCode(Strict):
+    """Step-up to a higher assurance level: a code sent to a contact on the verified customer's record."""
+
+    level: int = Field(default=2, ge=1, le=2)
+    send_to: list[ContactKind] = Field(default_factory=_email_only, min_length=1)
+    digits: int = Field(default=6, ge=6, le=10)
+    expires_minutes: int = Field(default=5, ge=1, le=30)
+    max_attempts: int = Field(default=3, ge=1, le=10)
 
 
 class Verification(Strict):
@@ -107,6 +127,12 @@ class Verification(Strict):
     max_attempts: int = Field(default=3, ge=1, le=10)
     # called with {"id": <looked-up id>} when the lookup returns only an id
     profile_operation: str | None = None
+    one_time_code: OneTimeCode | None = None
+
+    @property
+    def highest_level(self) -> int:
+        levels = [m.level for m in self.methods] + ([self.one_time_code.level] if self.one_time_code else [])
+        return max(levels)
 
     @model_validator(mode="after")
     def _every_method_has_a_lookup(self) -> Verification:
@@ -243,6 +269,7 @@ class OperationSpec(Strict):
     optional: list[str] = Field(default_factory=list)
     changes_data: bool = False
     owner_field: str | None = None
+    requires_assurance: int | None = Field(default=None, ge=1, le=2)  # identity level needed to call it
     sql: str | list[str] | None = None
     returns: Literal["one", "many", "count", "none"] = "one"
     expect_rows: int | None = None
@@ -321,6 +348,7 @@ class Step(BaseModel):
 
     label: str | None = None
     requires_verification: bool = False
+    requires_assurance: int | None = Field(default=None, ge=1, le=2)
     # actions
     ask: str | None = None
     prompt: str | None = None
@@ -384,6 +412,9 @@ class Procedure(Strict):
     category: str = "general"
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
     requires_verification: bool = False
+    # identity assurance the whole procedure needs: 1 identified (email, name + ZIP), 2 strong (one-time code
+    # to the contact on file, or a knowledge factor); default 1 when requires_verification is set
+    requires_assurance: int | None = Field(default=None, ge=1, le=2)
     triggers: list[str] = Field(min_length=2)
     slots: dict[str, SlotSpec] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=1)
@@ -391,6 +422,8 @@ class Procedure(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Procedure:
+        if self.requires_assurance:
+            self.requires_verification = True
         labels = [s.label for s in self.steps if s.label]
         duplicates = {name for name in labels if labels.count(name) > 1}
         if duplicates:

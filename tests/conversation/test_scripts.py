@@ -3,7 +3,8 @@ operations called, conversation state, the ticket, the business records and the 
 
 Script format (see scripts/*.yaml):
   now: ISO time (default Friday 2026-11-20 10:00 in Chicago, inside opening hours)
-  turns: [{customer: text, expect: {...}}]     expect keys: says (all substrings, case-insensitive),
+  turns: [{customer: text, expect: {...}}]     "{code}" in the text: the last one-time code emailed (to
+         `code_to` if given) as the test SMTP server received it. expect keys: says (all substrings, case-insensitive),
          says_any (one of them; a list of lists: one of each list), says_compact (substrings compared
          with spaces, dashes and dots removed, for numbers read out digit by digit), never_says,
          calls (operations called this turn, in order), never_calls, state, state_not (must differ)
@@ -13,6 +14,7 @@ Script format (see scripts/*.yaml):
   records: [{sql, equals}]                        the business's system of record afterwards
   incidents: [{title, message, affected, expected_fix}]   declared before the conversation starts
   transcript_never_contains: [...]                nothing of this may be stored
+  codes_sent: N                                   one-time code emails received in the conversation
   handoff: {tier, mood, ...}                      of the first handoff; a list = one of these values;
                                                   <field>_contains: substrings of that field
   callbacks: N / callback: {phone, email, ...}    how many are booked / the first one's fields
@@ -34,6 +36,7 @@ from sqlalchemy import select, text
 from helpline.store.models import AuditEntry, Callback, Handoff, Message, Ticket
 from helpline.store.repositories import IncidentRepository
 from tests.conftest import RuntimeFactory
+from tests.smtp_inbox import SmtpTestServer
 
 SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.yaml"))
 DEFAULT_NOW = "2026-11-20T16:00:00+00:00"
@@ -84,7 +87,7 @@ def _last_audit_id(runtime: Any) -> int:
 
 
 @pytest.mark.parametrize("script_path", _script_params())
-def test_conversation_script(script_path: Path, make_runtime: RuntimeFactory) -> None:
+def test_conversation_script(script_path: Path, make_runtime: RuntimeFactory, smtp_server: SmtpTestServer) -> None:
     script = yaml.safe_load(script_path.read_text())
     runtime = make_runtime(datetime.fromisoformat(script.get("now", DEFAULT_NOW)))
     service = runtime.conversations
@@ -92,11 +95,15 @@ def test_conversation_script(script_path: Path, make_runtime: RuntimeFactory) ->
         for incident in script.get("incidents", []):
             IncidentRepository(session).declare(actor="test", started_at=runtime.conversations.clock()
                                                 - timedelta(minutes=5), **incident)
+    smtp_server.inbox.clear()
     started = service.start(channel=script.get("channel", "chat"), actor="test")
     history = [f"agent: {r}" for r in started.replies]
     for index, turn in enumerate(script["turns"], start=1):
         before = _last_audit_id(runtime)
-        view = service.post(started.id, turn["customer"] * turn.get("times", 1), actor="test")
+        said_text = turn["customer"]
+        if "{code}" in said_text:  # the one-time code, read from the email the test SMTP server received
+            said_text = said_text.replace("{code}", smtp_server.inbox.last_code(turn.get("code_to")))
+        view = service.post(started.id, said_text * turn.get("times", 1), actor="test")
         history += [f"customer: {turn['customer'][:200]}"] + [f"agent: {r}" for r in view.replies]
         said = " ".join(view.replies).lower()
         expect = turn.get("expect", {})
@@ -155,6 +162,8 @@ def test_conversation_script(script_path: Path, make_runtime: RuntimeFactory) ->
         if "callback" in script:
             assert callbacks, "expected a callback"
             _check_record("callback", callbacks[0], script["callback"])
+    if "codes_sent" in script:
+        assert len(smtp_server.inbox.messages) == script["codes_sent"], f"{len(smtp_server.inbox.messages)} codes sent"
     for check in script.get("records", []):
         assert runtime.operations.sql is not None
         with runtime.operations.sql.engine.connect() as conn:
