@@ -45,7 +45,8 @@ def address_of(rt: Runtime, email: str) -> str:
 
 def transcript(rt: Runtime, conversation_id: str) -> str:
     with rt.db.session() as session:
-        return " ".join(m.text for m in session.scalars(select(Message).where(Message.conversation_id == conversation_id)))
+        rows = session.scalars(select(Message).where(Message.conversation_id == conversation_id))
+        return " ".join(m.text for m in rows)
 
 
 # --- the mask filter and the SMTP adapter ----------------------------------------------------------
@@ -113,7 +114,7 @@ def test_three_wrong_codes_lock_step_up_for_the_conversation(demo_models: DemoMo
     assert view.state["awaiting"] == "code"
     right = smtp_server.inbox.last_code("julia.campbell@example.com")
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
-    for attempt in range(2):
+    for _attempt in range(2):
         view = rt.conversations.post(chat.id, f"the code is {wrong}", actor="test")
         assert "doesn't match" in " ".join(view.replies) and view.state["awaiting"] == "code"
     view = rt.conversations.post(chat.id, f"the code is {wrong}", actor="test")
@@ -160,7 +161,8 @@ def test_the_code_is_kept_only_as_a_salted_hash(demo_models: DemoModels, tmp_pat
         rt.conversations.post(chat.id, "julia.campbell@example.com", actor="test")
         code = smtp_server.inbox.last_code()
         with rt.db.session() as session:
-            stored = str(session.execute(text("SELECT state FROM conversations WHERE id = :i"), {"i": chat.id}).scalar())
+            query = text("SELECT state FROM conversations WHERE id = :i")
+            stored = str(session.execute(query, {"i": chat.id}).scalar())
         assert code not in stored and '"code_pending": true' in stored
         rt.conversations.post(chat.id, f"my code: {code}", actor="test")
     ours = [r.getMessage() for r in caplog.records if not r.name.startswith("mail")]  # not the test server's log
