@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,6 +34,18 @@ QUIET_LOGGERS = ("alembic", "bm25s", "httpx")
 DEFAULT_PACK = Path("examples/demo")
 PackOption = Annotated[Path, typer.Option("--pack", help="Business pack folder.")]
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite in ./var).")]
+SmtpHostOption = Annotated[str | None, typer.Option(
+    "--smtp-host", help="SMTP relay for one-time codes (step-up verification); else HELPLINE_SMTP_HOST. Login "
+    "from HELPLINE_SMTP_USER / HELPLINE_SMTP_PASSWORD.")]
+SmtpPortOption = Annotated[int | None, typer.Option("--smtp-port", help="SMTP port (587 STARTTLS by default).")]
+SmtpTlsOption = Annotated[str | None, typer.Option("--smtp-tls", help="starttls | tls | none (loopback only).")]
+
+
+def _smtp_settings(host: str | None, port: int | None, tls: str | None) -> None:
+    """CLI options for the one-time code sender become the HELPLINE_SMTP_* settings runtime.py reads."""
+    for name, value in (("HELPLINE_SMTP_HOST", host), ("HELPLINE_SMTP_PORT", port), ("HELPLINE_SMTP_TLS", tls)):
+        if value is not None:
+            os.environ[name] = str(value)
 
 
 @pack_app.command("validate")
@@ -169,6 +182,9 @@ def serve(
                                                 "instead of ringing them first.")] = False,
     recognizer: Annotated[str, typer.Option("--recognizer", help="base, tiny.en or sphinx.")] = "base",
     voice: Annotated[str, typer.Option("--voice", help="piper or espeak.")] = "piper",
+    smtp_host: SmtpHostOption = None,
+    smtp_port: SmtpPortOption = None,
+    smtp_tls: SmtpTlsOption = None,
 ) -> None:
     """Serve the HTTP API (and, with the voice extra installed, the phone line) for a business pack."""
     import asyncio
@@ -181,6 +197,7 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+    _smtp_settings(smtp_host, smtp_port, smtp_tls)
     with console.status("Loading the business pack and models…"):
         runtime = build_runtime(pack, db)
     api = create_app(runtime)
@@ -195,6 +212,9 @@ def serve(
     if line is not None:
         console.print(f"  Phone: sip:{line.config.user}@{line.config.host}:{line.config.port} "
                       f"(RTP {line.config.rtp_ports[0]}-{line.config.rtp_ports[1]})")
+    console.print("  One-time codes: " + (f"by email via {os.environ['HELPLINE_SMTP_HOST']}"
+                  if runtime.engine.codes is not None else
+                  "not configured (--smtp-host): changes that need them are handed to a person"))
     console.print(f"  Admin API key: .venv/bin/helpline apikey create --role admin --db '{runtime.db_url}'")
     console.print(f"  Console user:  .venv/bin/helpline user create --role admin --email you@example.com "
                   f"--db '{runtime.db_url}'")
@@ -241,9 +261,12 @@ def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str
 
 
 @app.command()
-def chat(pack: PackOption = DEFAULT_PACK, db: DbOption = None) -> None:
+def chat(pack: PackOption = DEFAULT_PACK, db: DbOption = None, smtp_host: SmtpHostOption = None,
+         smtp_port: SmtpPortOption = None, smtp_tls: SmtpTlsOption = None) -> None:
     """Be the customer: chat with the agent in the terminal."""
     from helpline.runtime import build_runtime
+
+    _smtp_settings(smtp_host, smtp_port, smtp_tls)
 
     logging.basicConfig(level="WARNING")
     with console.status("Loading the business pack and models…"):

@@ -23,6 +23,7 @@ from helpline.conversation.records import (
     fetch_records,
     record_id,
 )
+from helpline.pack.expressions import mask
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.record_questions import choose_kind, parse_record_question
 
@@ -46,7 +47,8 @@ class RecordQuestions:
         answer = answer_record_question(query, fetched.records, kind, facts.get("focus"), owner=customer_id,
                                         returning=_returned(kind.returns, facts.get("changes", [])) or None)
         if answer.found:
-            return RecordReply(_sentence(answer.text_facts), answer.record_ids, answer.focus_id)
+            masked = set(kind.masked_fields) if int(facts.get("assurance", 0)) < 2 else set()
+            return RecordReply(_sentence(answer.text_facts, masked), answer.record_ids, answer.focus_id)
         if answer.missing in (MISSING_WHICH, MISSING_CHRONOLOGY) and answer.candidates:
             by_id = {record_id(r, kind): r for r in fetched.records}
             options = [describe_record(by_id[c], kind) if c in by_id else c for c in answer.candidates[:4]]
@@ -69,9 +71,11 @@ def _returned(returns: dict[str, str], changes: list[dict[str, Any]]) -> list[st
     return found
 
 
-def _sentence(facts: list[tuple[str, str]]) -> str:
+def _sentence(facts: list[tuple[str, str]], masked: set[str] | frozenset[str] = frozenset()) -> str:
     parts: list[str] = []
     for label, value in facts:
+        if label in masked:
+            value = mask(value)
         computed = _COMPUTED.get(label)
         parts.append(computed.format(value=value) if computed else f"{label}: {value}")
     text = "; ".join(parts)

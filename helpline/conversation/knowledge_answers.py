@@ -121,7 +121,8 @@ class KnowledgeAnswers(Steps):
                     self._answer_record(turn, command)
             return
         assert state.customer is not None
-        facts = {"focus": state.record_focus or self._last_said_id(turn), "changes": list(state.changes_made)}
+        facts = {"focus": state.record_focus or self._last_said_id(turn), "changes": list(state.changes_made),
+                 "assurance": state.assurance}
         reply = self.records(command.question, state.customer, facts) if self.records else None
         if reply is None or not reply.found:
             self._say(turn, "record_not_found", looked_at=", ".join(reply.record_ids) if reply else "")

@@ -229,6 +229,9 @@ class RecordKind(_Strict):
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     amount_fields: list[str] = Field(default_factory=list)
     date_fields: list[str] = Field(default_factory=list)
+    # personal data (an address, a phone, an email) read out only masked ("217 C… Rd") until the customer
+    # has reached assurance 2 (docs/security.md, step-up verification)
+    masked_fields: list[str] = Field(default_factory=list)
     summary: list[str] = Field(default_factory=list)
     currency: str = "$"
     # operations that return items, with the argument naming them ({create_return: sku}): "how much will
@@ -248,7 +251,7 @@ class RecordKind(_Strict):
 
     @model_validator(mode="after")
     def _names_exist(self) -> RecordKind:
-        for group in ("amount_fields", "date_fields", "summary"):
+        for group in ("amount_fields", "date_fields", "masked_fields", "summary"):
             for name in getattr(self, group):
                 if name not in self.fields:
                     raise ValueError(f"{group}: '{name}' is not one of the fields {sorted(self.fields)}")
