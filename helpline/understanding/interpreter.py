@@ -112,7 +112,7 @@ _REQUEST_FORM = re.compile(r"^\W*(can|could|would|will) (you|someone|somebody|u)
                            r" like|'d like)\b", re.I)
 _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|long|often|much time)|what (happens|should)|is it (ok|safe|normal)"
                      r"|can i (use|put|wash|leave|make|get|pay|order|return|exchange|change)\b(?!.* (my|order)))", re.I)
-_TRANSFER = re.compile(r"\b(speak|talk|transfer|connect|put me through|get me|give me|want|need)\b", re.I)
+_TRANSFER = re.compile(r"\b(speak|talk|chat|transfer|connect|put me through|get me|give me|want|need)\b", re.I)
 _TELL_ME = re.compile(r"\b(tell me|remind me|show me|let me know|i (want|need) to know|i'?d like to know)\b", re.I)
 # a question about records the customer has: "my order", "did I", "I paid", "the other one", "that order"
 _OWN = re.compile(r"\b(my (last|latest|recent|most recent|first|previous|other)?\s*(orders?|purchases?|items?|stuff"
@@ -134,7 +134,8 @@ _PERSON_WORDS = r"(human|person|agent|representative|rep|operator|someone|somebo
 _PERSON_REQUEST = re.compile(
     r"\b((get|give|put|pass|transfer|connect) me (through )?(to )?(a |an |to a |with a )?(real |actual |live )?"
     + _PERSON_WORDS + r"|(speak|talk|chat) (to|with) (a |an )?(real |actual |live )?" + _PERSON_WORDS
-    + r"|(human|agent|representative|operator),? (please|pls|now)|real person)\b",
+    + r"|(human|agent|representative|operator),? (please|pls|now)|real person|is there (a |an |any )?(real )?"
+    + _PERSON_WORDS + r" (i|we) can|" + _PERSON_WORDS + r" (i|we) can (talk|speak|chat))\b",
     re.I,
 )
 _MANAGER = re.compile(r"\b(manager|supervisor|someone in charge|your boss)\b", re.I)
@@ -382,6 +383,9 @@ class EmbeddedInterpreter:
                 return [*found, NothingElse()]
             if Answer.AFFIRM in answers and len(u.text.split()) <= 3:
                 return [Affirm()]
+        if answers & {Answer.CANCEL, Answer.NOT_UNDERSTOOD, Answer.REPEAT, Answer.BOT_CHALLENGE} and not (
+                slot_type == "choice" and self._names_fixed_option(u.text, context)):
+            return []  # ("changed my mind" is an answer when it is one of the options offered)
         if slot_type == "choice":
             # "the first one" after "which do you mean: A, or B?"
             picked = _ordinal(u.text, len(offered)) if offered else None
@@ -396,6 +400,13 @@ class EmbeddedInterpreter:
         if value is None:
             return []
         return [SetSlot(value, slot_name)]
+
+    def _names_fixed_option(self, text: str, context: GeneratorContext) -> bool:
+        proc = self.procedures.get(context.active_procedure or "")
+        slot = proc.slots.get((context.awaiting or "").partition(":")[2]) if proc else None
+        if slot is None or not slot.options or slot.options_from:
+            return False
+        return bool(match_choices(text, choices_for(slot, {}), slot.many).values)
 
     def _choice_by_meaning(self, text: str, context: GeneratorContext) -> str | None:
         proc = self.procedures.get(context.active_procedure or "")
@@ -471,7 +482,9 @@ class EmbeddedInterpreter:
         if answered:
             return []
         if mid_task:
-            return [AskKnowledge(text, question=asks)] if asks else []
+            # a side question must look like one: "any time works" answers, "any news on it?" asks
+            side_question = "?" in text or (asks and len(text.split()) > 4)
+            return [AskKnowledge(text, question=True)] if side_question else []
         if name == "out_of_scope" and score >= policy.out_of_scope:
             return [OutOfScope()]
         if name in self.procedures and score >= policy.procedure_weak:

@@ -34,14 +34,18 @@ _STILL_BROKEN = re.compile(
     r"|as before)"
     r"|(didn'?t|did not|doesn'?t|does not|hasn'?t|has not) (work|help|fix|change|do anything|make a difference|come on"
     r"|turn on|bring it back)|not working|isn'?t working|still isn'?t|won'?t (turn|switch|power|come) on"
-    r"|(it'?s|is) still|nope,? (still|nothing)|not fixed|not yet|still|nothing)\b",
+    r"|(it'?s|is) still|nope,? (still|nothing)|not fixed|not yet|still|nothing"
+    r"|(went|goes|turned|switched|cut) off again"
+    r"|stuck (at|on|again)|never (came|arrived|showed up|turned up|got it)|(didn'?t|did not) (come|arrive|get it))\b",
     _FLAGS,
 )
 _FIXED = re.compile(
     r"\b((it'?s|it is|that'?s|thats|all|everything'?s?) (working|fixed|sorted|good|fine|ok|okay|back)( now| again)?"
     r"|(works|working|worked) (now|again|fine)|(that|it) (did it|worked|fixed it|sorted it|helped)|fixed it"
     r"|(it'?s |it )?back (on|up)( now)?|(came|come|comes|coming) (back )?on( now)?|(it'?s |it )?on now|all good"
-    r"|problem solved|sorted( now)?|good to go|up and running)\b",
+    r"|problem solved|sorted( now)?|good to go|up and running|did the trick|(went|gone|got) through"
+    r"|(it )?(paired|connected|updated|finished|logged in|signed in|back online|came back)( now| this time| fine)?"
+    r"|(i'?m|i am) (in|back in|logged in)( now)?)\b",
     _FLAGS,
 )
 _YES = re.compile(
@@ -82,7 +86,8 @@ _BOT = re.compile(
 )
 _REPEAT = re.compile(
     r"^\W*(what\??|sorry\??|pardon( me)?\??|come again|huh\??|say (that|it) again|repeat( that| please)?|can you repeat"
-    r"|could you repeat|(sorry,? )?what did you (say|mean)|i (didn'?t|did not) (catch|get|hear) that)\W*$",
+    r"|could you repeat|(sorry,? )?what did you (say|mean|need|want|ask)( from me| for)?"
+    r"|i (didn'?t|did not) (catch|get|hear) that)\W*$",
     _FLAGS,
 )
 _NOT_UNDERSTOOD = re.compile(
