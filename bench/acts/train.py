@@ -360,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "thresholds": {str(a): float(t) for a, t in zip(ACTS, model.thresholds, strict=True)},
                 "train_sgd_texts": len(train_texts),
                 "train_support_examples": len(sup_train),
+                "dev_sgd_texts": len(dev_sgd.texts),
+                "dev_support_examples": len(sup_dev),
                 "fit_seconds": fit_seconds,
                 "configs_tried": len(results),
                 "total_seconds": total,
