@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from helpline.conversation.ports import Embedder
-from helpline.understanding.embeddings import DIMENSION, ModelIntegrityError, file_sha256
+from helpline.understanding.embeddings import DIMENSION, ModelIntegrityError, verify_model_file
 
 F32 = npt.NDArray[np.float32]
 
@@ -202,14 +202,8 @@ class DialogueActClassifier:
         embedder: Embedder | None = None,
     ) -> DialogueActClassifier:
         """The shipped model, after checking the file is byte-for-byte the one that was evaluated."""
-        if not path.is_file():
-            raise ModelIntegrityError(f"dialogue-act model not found at {path}")
-        actual = file_sha256(path)
-        if actual != expected_sha256:
-            raise ModelIntegrityError(
-                f"dialogue-act model at {path} has sha256 {actual}, expected {expected_sha256}; "
-                "the file is corrupted or was retrained without updating MODEL_SHA256"
-            )
+        verify_model_file(path, expected_sha256, "dialogue-act model",
+                          "the file is corrupted or was retrained without updating MODEL_SHA256")
         return cls(ActWeights.read(path), embedder)
 
     @property

