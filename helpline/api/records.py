@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from helpline import __version__
 from helpline.api.auth import Principal, database, require_role
@@ -35,6 +35,20 @@ from helpline.store.repositories import (
     IncidentRepository,
     TicketRepository,
 )
+
+
+def _whole_number(value: object) -> object:
+    """A rating is a whole number: 4 or 4.0 (JSON Schema's integer), never true or "4"."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number from 1 to 5")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number from 1 to 5")
+        return int(value)
+    return value
+
+
+Rating = Annotated[int, Field(ge=1, le=5), BeforeValidator(_whole_number)]
 
 TicketStatus = Literal["open", "resolved", "escalated", "awaiting_callback"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -111,7 +125,7 @@ class TicketPatch(ApiModel):
     tags: list[Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]] | None = Field(default=None,
                                                                                                  max_length=50)
     # Strict: JSON true is not a rating of 1, nor "5" a 5.
-    csat: StrictInt | None = Field(default=None, ge=1, le=5, description="1-5; send null to clear")
+    csat: Rating | None = Field(default=None, description="1-5; send null to clear")
 
 
 class CallbackOut(BaseModel):

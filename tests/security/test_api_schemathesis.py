@@ -31,14 +31,20 @@ def _fuzz(stack: Stack, operation: APIOperation, mode: GenerationMode,  # noqa: 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def run(case: Case) -> None:
-        response = case.call(headers=stack.auth(role))
+        headers = stack.auth(role)
+        given_auth = (case.headers or {}).get("Authorization")
+        if mode is GenerationMode.NEGATIVE and (given_auth is None or not given_auth.startswith("Bearer ")):
+            # the mutation is the credential itself (missing or malformed): send it as generated, so
+            # the refusal it must get (401) is what is checked, not our valid key laid over it
+            headers = {}
+        response = case.call(headers=headers)
         statuses[response.status_code] += 1
         if response.status_code >= 500:
             failures.append(f"{case.method} {case.formatted_path} {case.query} {case.body!r}: "
                             f"{response.status_code} {response.text[:200]}")
             return
         try:
-            case.validate_response(response, headers=stack.auth(role))
+            case.validate_response(response, headers=headers)
         except (AssertionError, Exception, BaseExceptionGroup) as failed:  # FailureGroup: some checks failed
             failures.append(f"{case.method} {case.formatted_path} ({mode.value}): {str(failed)[:500]}")
 
