@@ -148,7 +148,10 @@ def test_asking_for_a_manager_rings_a_person_who_hears_the_summary_and_talks_to_
 
     person_heard, caller_heard, tickets = asyncio.run(scenario())
     assert "transfer" in person_heard  # the person was told who is coming before being connected
-    assert "team" in caller_heard.split("hand you over")[-1]  # ... and then the caller heard the person
+    # ... and then the caller heard the person ("Hello, this is the support team. How can I help?": Whisper
+    # sometimes hears "support team" as "important theme", so any of its words will do)
+    after_handover = caller_heard.split("hand you over")[-1]
+    assert any(word in after_handover for word in ("team", "support", "help")), caller_heard
     assert tickets and tickets[0][0].status == "escalated"
 
 
