@@ -13,8 +13,7 @@ is allowed to do is decided here and in its parts, deterministically, whatever t
 
 from __future__ import annotations
 
-from typing import Any
-
+from helpline.conversation.awaited_answers import NEW_REQUESTS, AwaitedAnswers
 from helpline.conversation.commands import (
     Affirm,
     AskHuman,
@@ -33,24 +32,20 @@ from helpline.conversation.commands import (
     OutOfScope,
     ProblemStatus,
     Repeat,
-    SetSlot,
     StartProcedure,
     Unsupported,
 )
 from helpline.conversation.events import TurnResult
 from helpline.conversation.guards import hide_codes
 from helpline.conversation.hours import is_open
-from helpline.conversation.knowledge_answers import KnowledgeAnswers
 from helpline.conversation.state import ConversationState, ProcedureRun
 from helpline.conversation.turn import Incident, Turn, TurnContext
 
 __all__ = ["Engine", "Incident", "TurnContext"]
 
-_ANSWERS = (SetSlot, Affirm, Deny, ProblemStatus, NothingElse)
-_NEW_REQUESTS = (StartProcedure, AskKnowledge, AskRecord, CancelProcedure, AskHuman)
 
 
-class Engine(KnowledgeAnswers):
+class Engine(AwaitedAnswers):
     # --- public API -------------------------------------------------------------------------
 
     def greet(self, state: ConversationState, context: TurnContext) -> TurnResult:
@@ -315,7 +310,7 @@ class Engine(KnowledgeAnswers):
         state.pending_offer = None
         chit = it.first(ChitChat)
         ends = it.has(NothingElse) or (chit is not None and chit.kind in (ChitChatKind.BYE, ChitChatKind.THANKS)
-                                       and not it.has(*_NEW_REQUESTS))
+                                       and not it.has(*NEW_REQUESTS))
         if offer == "human":
             if it.has(Affirm):
                 self._escalate(turn, "customer accepted a transfer to a person")
@@ -327,122 +322,20 @@ class Engine(KnowledgeAnswers):
                 return True
         elif offer and offer.startswith("start:"):
             procedure_id = offer.removeprefix("start:")
-            if it.has(Affirm) and not it.has(*_NEW_REQUESTS) and procedure_id in self.procedures:
+            if it.has(Affirm) and not it.has(*NEW_REQUESTS) and procedure_id in self.procedures:
                 self._start_procedure(turn, procedure_id)
                 return True
-            if it.has(Deny) and not it.has(*_NEW_REQUESTS):
+            if it.has(Deny) and not it.has(*NEW_REQUESTS):
                 self._say(turn, "ask_rephrase")
                 return True
         elif offer == "anything_else":
-            if ends or (it.has(Deny) and not it.has(*_NEW_REQUESTS)):
+            if ends or (it.has(Deny) and not it.has(*NEW_REQUESTS)):
                 self._close(turn)
                 return True
-            if it.has(Affirm) and not it.has(*_NEW_REQUESTS):
+            if it.has(Affirm) and not it.has(*NEW_REQUESTS):
                 self._say(turn, "what_else")
                 return True
         return False
-
-    # --- answers to the question the agent asked --------------------------------------------------
-
-    def _answer_awaited(self, turn: Turn, run: ProcedureRun, it: Interpretation) -> str:
-        """'continue' (run on), 'wait' (handled; a question was asked) or 'no' (not an answer)."""
-        proc = self.procedures[run.procedure_id]
-        if run.awaiting == "confirm":
-            correction = next((c for c in it.commands if isinstance(c, SetSlot) and c.correction
-                               and c.slot in proc.slots), None)
-            if correction is not None and correction.slot is not None:
-                run.slots[correction.slot] = correction.value
-                run.results.clear()
-                run.pc = 0
-                run.awaiting = None
-                run.confirm_granted = False
-                turn.state.steps_taken.append(f"Customer corrected {correction.slot} to {correction.value}")
-                return "continue"
-            if it.has(Affirm) and not it.has(Deny):
-                run.awaiting = None
-                run.confirm_granted = True
-                turn.state.steps_taken.append("Customer confirmed")
-                run.pc += 1
-                return "continue"
-            if it.has(Deny):
-                return self._declined(turn, run)
-            if it.has(*_NEW_REQUESTS, ChitChat, Repeat):
-                return "no"
-            self._say(turn, "confirm_needed")
-            return "wait"
-        assert run.awaiting is not None
-        kind, _, slot_name = run.awaiting.partition(":")
-        slot = proc.slots[slot_name]
-        if kind == "more":
-            return self._answer_more(turn, run, slot_name, it)
-        value = self._awaited_value(it, slot.type, slot_name)
-        if slot.type == "choice" and value is not None:
-            match = self._match_choice(str(value), slot, self._names(turn, run))
-            if match.ambiguous and not match.values:
-                run.offered = [c.label for c in match.ambiguous]
-                self._say(turn, "which_one", options=run.offered)
-                return "wait"
-            if match.values:
-                return self._fill(turn, run, slot_name, match.values)
-            value = None
-        if value is None and not slot.required and not it.has(*_NEW_REQUESTS):
-            value = ""  # an optional detail the customer didn't give ("any time is fine")
-        if value is None:
-            return "no"
-        return self._fill(turn, run, slot_name, [value])
-
-    @staticmethod
-    def _awaited_value(it: Interpretation, slot_type: str, slot_name: str) -> Any:
-        if slot_type == "yes_no":
-            status = it.first(ProblemStatus)
-            if status is not None:
-                return "yes" if status.solved else "no"
-            if it.has(Deny):
-                return "no"
-            if it.has(Affirm):
-                return "yes"
-            return None
-        value = next((c.value for c in it.commands if isinstance(c, SetSlot) and c.slot in (None, slot_name)), None)
-        return value
-
-    def _declined(self, turn: Turn, run: ProcedureRun) -> str:
-        proc = self.procedures[run.procedure_id]
-        run.awaiting = None
-        turn.state.steps_taken.append("Customer declined the change")
-        step = proc.steps[run.pc]
-        if step.on_no:
-            run.pc = proc.index_of(step.on_no)
-            return "continue"
-        self._say(turn, "declined_offer")
-        self._finish_procedure(turn, run, "resolved", "customer declined the change")
-        self._after_procedure(turn)
-        return "wait"
-
-    def _answer_more(self, turn: Turn, run: ProcedureRun, slot_name: str, it: Interpretation) -> str:
-        """After each item of a list: more items, or done."""
-        slot = self.procedures[run.procedure_id].slots[slot_name]
-        values: list[Any] = []
-        said = next((c.value for c in it.commands if isinstance(c, SetSlot) and c.slot in (None, slot_name)), None)
-        if said is not None:
-            if slot.type == "choice":
-                values = self._match_choice(str(said), slot, self._names(turn, run)).values
-            else:
-                values = [said]
-        done = it.has(NothingElse) or (it.has(Deny) and not values)
-        if values and not done:
-            return self._fill(turn, run, slot_name, values)
-        if done:
-            if values:
-                current = list(run.slots.get(slot_name) or [])
-                run.slots[slot_name] = current + [v for v in values if v not in current]
-            run.awaiting = None
-            run.pc += 1
-            return "continue"
-        if it.has(Affirm):
-            run.awaiting = f"slot:{slot_name}"
-            self._say(turn, slot.prompt or f"What is the {slot_name}?", **self._names(turn, run))
-            return "wait"
-        return "no"
 
     # --- mood and memory --------------------------------------------------------------------
 
