@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -20,7 +20,6 @@ from helpline.conversation.commands import (
     Affirm,
     AskHuman,
     AskKnowledge,
-    AskRecord,
     CancelProcedure,
     ChitChat,
     ChitChatKind,
@@ -41,15 +40,18 @@ from helpline.conversation.ports import Embedder, Entity, KnowledgeSearch, SlotR
 from helpline.pack.models import Procedure
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
-from helpline.understanding.record_questions import choose_kind, parse_record_question
+from helpline.understanding.requests import (
+    SWITCH,
+    InterpreterPolicy,
+    RequestReading,
+    asks,
+)
 from helpline.understanding.short_answers import Answer, short_answers
 
 if TYPE_CHECKING:
     from helpline.conversation.state import ConversationState
 
 IDENTITY_TYPES = ("email", "phone", "person_name", "postcode")
-# Slot types a free-floating entity may fill when a procedure starts ("cancel BB-10166").
-_PREFILL_TYPES_EXCLUDED = ("text", "yes_no", "choice", "person_name", "postcode", "number")
 
 
 class MessageUnderstander(Protocol):
@@ -68,68 +70,12 @@ class LanguageReader(Protocol):
     def ranked(self, text: str) -> list[tuple[str, float]]: ...
 
 
-@dataclass(frozen=True)
-class InterpreterPolicy:
-    """Confidence levels of the embedded models (tuned on the pack's own phrasings, never on reports)."""
-
-    procedure: float = 0.45  # top intent score to start a procedure
-    procedure_weak: float = 0.25  # ... when nothing else fits
-    procedure_mid_task: float = 0.6  # ... while another question is open
-    procedure_with_id: float = 0.3  # ... mid-task, when the message names an id the procedure takes
-    builtin: float = 0.5
-    unsure: float = 0.35  # below this, a hybrid setup may ask a language model
-    switch: float = 0.8  # a clear new request while a question is open: the answer words are incidental
-    kb_instead: float = 0.9  # an article this sure of a topic the procedure never mentions wins over it
-    choice_meaning: float = 0.35  # cosine of an answer to one of a choice slot's fixed options
-    choice_margin: float = 0.05  # ... ahead of the next option
-    other_language: float = 0.75  # model confidence to take plain-ASCII text as another language
-    out_of_scope: float = 0.4  # the built-in out-of-scope class, when no procedure fits
-    further_request: float = 0.7  # a second request in the same message (a clause of its own)
-
-
-_QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|why|which|who|do|does|is|are|can|could|will|would"
-                       r"|should|any|if)\b", re.I)
-_PERSONAL = re.compile(r"\b(my|mine|me|i've|i'd like|i want|i need|please|i ordered|i paid|i bought|i get)\b", re.I)
-# Questions about the customer's own records: an attribute or an amount of *their* orders.
-_RECORD_QUESTION = re.compile(
-    r"\b(tracking( number| no| code| id)?|how much (did|do|will|would|have) (i|we)|what did i (pay|order|buy|get)"
-    r"|(get|getting) back|refund (amount|total)|in total|total (was|is|of|for)|which (items?|products?|things?|ones?"
-    r"|\w+s) did i|what (items?|products?) (did|are|were|was) (i|in)|made of|my (most recent|latest|last|other|first|"
-    r"previous|recent) orders?|how many orders|when did i (order|buy)|(i|we) paid (for|with)"
-    r"|what (was|is) the (total|price)"
-    r"|the other order)\b",
-    re.I,
-)
 _INJECTION = re.compile(r"\b(ignore|disregard|forget) (all |your |the |previous |prior )*(rules|instructions|"
                         r"policy|policies|prompt)|you are now|system prompt|developer mode", re.I)
-_REQUEST_SPLIT = re.compile(r"\band also\b|\balso,?\b|\bplus\b|\band then\b|(?<=[.!?])\s+", re.I)
-_SWITCH = re.compile(r"\b(actually|instead|also|another thing|wait|forget (it|that)|never ?mind|rather|different"
-                     r"|something else|change of plan|i want to|i'?d like to|can you|could you)\b", re.I)
 _ANSWER_PARTS = re.compile(r",|;| - |(?<=[.!?])\s+|\band\b|(?<=[a-z])\s+(?=\d)|(?<=\d)\s+(?=[a-z])", re.I)
 _ID_LEAD = re.compile(r"(?i)\b(i'?m|i am|this is|it'?s|my name is|name'?s|name|zip( code)?|post ?code|postal code|email"
                       r"|e-mail)\b:?")
-_REQUEST_FORM = re.compile(r"^\W*(can|could|would|will) (you|someone|somebody|u)\b|^\W*please\b|\bi (want|need|would"
-                           r" like|'d like)\b", re.I)
-_HOW_TO = re.compile(r"^\W*(how (do|can|should|would|long|often|much time)|what (happens|should)|is it (ok|safe|normal)"
-                     r"|can i (use|put|wash|leave|make|get|pay|order|return|exchange|change)\b(?!.* (my|order)))", re.I)
 _TRANSFER = re.compile(r"\b(speak|talk|chat|transfer|connect|put me through|get me|give me|want|need)\b", re.I)
-_TELL_ME = re.compile(r"\b(tell me|remind me|show me|let me know|i (want|need) to know|i'?d like to know)\b", re.I)
-# a question about records the customer has: "my order", "did I", "I paid", "the other one", "that order"
-_OWN = re.compile(r"\b(my (last|latest|recent|most recent|first|previous|other)?\s*(orders?|purchases?|items?|stuff"
-                  r"|parcels?|packages?|deliver(y|ies)|shipments?)"
-                  r"|did (i|we)|(i|we) (ordered|bought|paid|got|purchased|received)|i'?ve (ordered|bought|paid)"
-                  r"|the other (one|order)|(that|this) order|in (my|the) order|(is|was|will) (it|that|this) "
-                  r"(going|being|sent|shipped|delivered|coming|arriving))\b", re.I)
-_CONTENT = re.compile(r"[a-z][a-z'-]{3,}")
-_FILLER_WORDS = frozenset([
-    "about", "after", "again", "also", "anything", "back", "because", "been", "before", "being", "could",
-    "does", "doing", "done", "down", "each", "else", "even", "from", "have", "having", "here", "into", "just",
-    "know", "like", "make", "many", "more", "most", "much", "need", "only", "other", "over", "please", "really",
-    "right", "same", "should", "some", "something", "still", "than", "thank", "thanks", "that", "their", "them",
-    "then", "there", "these", "they", "thing", "this", "those", "time", "very", "want", "what", "when", "where",
-    "which", "while", "will", "with", "would", "your", "today", "yesterday", "already", "since", "just",
-])
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _PERSON_WORDS = r"(human|person|agent|representative|rep|operator|someone|somebody|manager|supervisor)"
 _PERSON_REQUEST = re.compile(
     r"\b((get|give|put|pass|transfer|connect) me (through )?(to )?(a |an |to a |with a )?(real |actual |live )?"
@@ -152,7 +98,7 @@ def injection_attempt(text: str) -> bool:
     return bool(_INJECTION.search(text))
 
 
-class EmbeddedInterpreter:
+class EmbeddedInterpreter(RequestReading):
     """CommandGenerator over the embedded models."""
 
     def __init__(
@@ -249,7 +195,7 @@ class EmbeddedInterpreter:
             commands.append(AskHuman(manager=bool(_MANAGER.search(text))))
 
         awaiting = context.awaiting or ""
-        switching = score >= self.policy.switch or (score >= self.policy.procedure and bool(_SWITCH.search(text)))
+        switching = score >= self.policy.switch or (score >= self.policy.procedure and bool(SWITCH.search(text)))
         if (awaiting.startswith(("slot:", "more:", "confirm")) and name in self.procedures
                 and name != context.active_procedure and switching and len(text.split()) > 5):
             answers -= {Answer.AFFIRM, Answer.DENY, Answer.STILL_BROKEN, Answer.FIXED}
@@ -310,7 +256,7 @@ class EmbeddedInterpreter:
             elif name == "out_of_scope" and score >= self.policy.builtin:
                 commands.append(OutOfScope())
             else:
-                commands.append(AskKnowledge(text, question=_asks(text)))
+                commands.append(AskKnowledge(text, question=asks(text)))
         confident = score >= self.policy.unsure or any(not isinstance(c, AskKnowledge) for c in commands)
         return _deduplicated(commands), confident
 
@@ -429,7 +375,7 @@ class EmbeddedInterpreter:
         if slot_type == "text":
             top = u.top_intent
             if (top is not None and top.name in self.procedures and top.score >= self.policy.procedure_mid_task
-                    and _SWITCH.search(u.text)):
+                    and SWITCH.search(u.text)):
                 return None  # "actually, I want to cancel my order": a new request, not the detail asked for
         found = u.entities_of(slot_type)
         if found:
@@ -461,151 +407,6 @@ class EmbeddedInterpreter:
                 return [SetSlot(found[0].value, slot_name, correction=True)]
         return []
 
-    def _request(self, u: Understanding, name: str, score: float, mid_task: bool, answered: bool,
-                 short: bool) -> list[Command]:
-        """A new request in the message: a procedure, a knowledge question or a record question."""
-        text = u.text
-        policy = self.policy
-        if not answered and self._record_question(text, name, score):
-            return [AskRecord(text)]
-        threshold = policy.procedure_mid_task if mid_task else policy.procedure
-        asks = _asks(text)
-        if name in self.procedures and self._fits_entities(name, u.entities):
-            # "where's BB-10133": the id says which request it is
-            threshold = policy.procedure_with_id if mid_task else policy.procedure_weak
-        if name in self.procedures and score >= threshold and not (answered and not _SWITCH.search(text)):
-            start = StartProcedure(name, self._prefill(name, u), confidence=score,
-                                   instead=mid_task and bool(_SWITCH.search(text)))
-            if (self._general_question(u, start) and score < 0.97) or self._article_instead(text, start):
-                return [AskKnowledge(text, otherwise=start, question=asks)]
-            return [start]
-        if answered:
-            return []
-        if mid_task:
-            # a side question must look like one: "any time works" answers, "any news on it?" asks
-            side_question = "?" in text or (asks and len(text.split()) > 4)
-            return [AskKnowledge(text, question=True)] if side_question else []
-        if name == "out_of_scope" and score >= policy.out_of_scope:
-            return [OutOfScope()]
-        if name in self.procedures and score >= policy.procedure_weak:
-            start = StartProcedure(name, self._prefill(name, u), confidence=score)
-            return [AskKnowledge(text, otherwise=start, question=asks)]
-        if asks:
-            return [AskKnowledge(text)]
-        return []
-
-    def _reread_with_request(self, u: Understanding, opening: str, active: str | None) -> list[Command]:
-        """"for the ORDER BB-10166 not my account", said while changing the account's address, asks for
-        the same thing on the order: read it together with the request it corrects."""
-        if not opening or not any(e.type not in _PREFILL_TYPES_EXCLUDED for e in u.entities):
-            return []
-        opening = _EMAIL.sub(" ", opening)  # the identity details said with it are not the request
-        together = self.understander.understand(f"{opening}. {u.text}")
-        # the best-ranked request that takes what this message names (an order id), other than the current one
-        for candidate in together.intents[:3]:
-            fits = candidate.name in self.procedures and self._fits_entities(candidate.name, u.entities)
-            if fits and candidate.name != active and candidate.score >= self.policy.procedure_weak:
-                return [StartProcedure(candidate.name, self._prefill(candidate.name, u), confidence=candidate.score,
-                                       instead=True)]
-        return []
-
-    def _record_question(self, text: str, name: str, score: float) -> bool:
-        """A question about the customer's own records ("what was in my other order?")."""
-        if not (_asks(text) or _PERSONAL.search(text) or _TELL_ME.search(text)):
-            return False
-        if _RECORD_QUESTION.search(text):
-            return True
-        if self.records is None or (name in self.procedures and score >= self.policy.switch) or not _asks(text):
-            return False
-        kind = choose_kind(text, self.records)
-        if kind is None:
-            return False
-        query = parse_record_question(text, kind)
-        return bool(query.attributes or query.items or query.item_attributes) and bool(_OWN.search(text))
-
-    def _article_instead(self, text: str, start: StartProcedure) -> bool:
-        """The knowledge base is sure about a topic the procedure never mentions: "my grinder is jammed"
-        is not "won't power on", "cancel my subscription" is not an order cancellation."""
-        if self.knowledge is None or start.confidence >= self.policy.switch:
-            return False
-        hits = self.knowledge.search(text, k=1)
-        if not hits or hits[0].score < self.policy.kb_instead:
-            return False
-        procedure_words = self._procedure_words(start.procedure_id)
-        article_words = _content_words(f"{hits[0].title} {hits[0].section} {hits[0].text}")
-        novel = [w for w in _content_words(text) if w in article_words and w not in procedure_words
-                 and not any(w[:5] == p[:5] for p in procedure_words if len(w) >= 5 and len(p) >= 5)]
-        return bool(novel)
-
-    def _procedure_words(self, procedure_id: str) -> set[str]:
-        cached = self._procedure_vocabulary.get(procedure_id)
-        if cached is None:
-            proc = self.procedures[procedure_id]
-            cached = _content_words(" ".join([proc.title, *proc.triggers]))
-            self._procedure_vocabulary[procedure_id] = cached
-        return cached
-
-    def _fits_entities(self, procedure_id: str, entities: tuple[Entity, ...]) -> bool:
-        types = {slot.type for slot in self.procedures[procedure_id].slots.values()}
-        return any(e.type in types and e.type not in _PREFILL_TYPES_EXCLUDED and e.type != "product"
-                   for e in entities)
-
-    def _general_question(self, u: Understanding, start: StartProcedure) -> bool:
-        """A question about how things work ("how long do refunds take?"), not a request about the
-        customer's own order, nor a question about one product the procedure is for ("how much is the
-        kettle?")."""
-        text = u.text
-        if not _asks(text) or _REQUEST_FORM.search(text):
-            return False
-        if _HOW_TO.search(text):
-            return True
-        specific = any(e.type not in ("product", "product_option", "money", "number") for e in u.entities)
-        return not specific and not start.slots and not _PERSONAL.search(text)
-
-    def _further_requests(self, text: str, first: str) -> list[Command]:
-        """'Cancel BB-10160 and also change my address' or "yes, and also where's BB-10154?": each
-        request after the first part becomes its own command."""
-        parts = [c.strip() for c in _REQUEST_SPLIT.split(text)]
-        clauses = [c for c in parts[1:] if len(c.split()) >= 3]
-        if not clauses:
-            return []
-        found: list[Command] = []
-        named = {first}
-        for clause in clauses:
-            clause_u = self.understander.understand(clause)
-            top = clause_u.top_intent
-            if top is None or top.name not in self.procedures or top.name in named:
-                continue
-            fits = self._fits_entities(top.name, clause_u.entities)
-            if top.score >= (self.policy.procedure_with_id if fits else self.policy.further_request):
-                named.add(top.name)
-                found.append(StartProcedure(top.name, self._prefill(top.name, clause_u), top.score))
-        return found
-
-    def _prefill(self, procedure_id: str, u: Understanding) -> dict[str, Any]:
-        """Slot values the message already gives: typed entities, an address, a text slot's pattern,
-        one of a choice slot's fixed options."""
-        proc = self.procedures[procedure_id]
-        slots: dict[str, Any] = {}
-        address = split_postal_address(u.text)
-        for slot_name, slot in proc.slots.items():
-            if slot.many:
-                continue
-            if slot.type in address:
-                slots[slot_name] = address[slot.type]
-            elif slot.type == "text" and slot.pattern:
-                match = re.search(slot.pattern, u.text)
-                if match:
-                    slots[slot_name] = re.sub(r"[\s-]+", "", match.group(0)).upper()
-            elif slot.type == "choice" and slot.options and not slot.options_from:
-                chosen = match_choices(u.text, choices_for(slot, {}), many=False)
-                if len(chosen.values) == 1 and not chosen.ambiguous:
-                    slots[slot_name] = chosen.values[0]
-            elif slot.type not in _PREFILL_TYPES_EXCLUDED:
-                found = [e for e in u.entities if e.type == slot.type]
-                if len(found) == 1:
-                    slots[slot_name] = found[0].value
-        return slots
 
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
              "fifth": 4, "5th": 4, "last": -1, "former": 0, "latter": -1}
@@ -632,14 +433,6 @@ def _without_entities(text: str, entities: tuple[Entity, ...]) -> str:
         if entity.end > entity.start and text[entity.start:entity.end] == entity.text:
             text = text[: entity.start] + " " + text[entity.end:]
     return text
-
-
-def _content_words(text: str) -> set[str]:
-    return {w.strip("'-") for w in _CONTENT.findall(text.lower())} - _FILLER_WORDS
-
-
-def _asks(text: str) -> bool:
-    return bool(_QUESTION.match(text)) or text.rstrip().endswith("?")
 
 
 def _deduplicated(commands: list[Command]) -> list[Command]:
