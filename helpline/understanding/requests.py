@@ -43,6 +43,7 @@ class InterpreterPolicy:
     choice_margin: float = 0.05  # ... ahead of the next option
     other_language: float = 0.75  # model confidence to take plain-ASCII text as another language
     out_of_scope: float = 0.4  # the built-in out-of-scope class, when no procedure fits
+    slot_question: float = 0.85  # a question naming a procedure's slot value starts it only above this
     further_request: float = 0.7  # a second request in the same message (a clause of its own)
 
 
@@ -210,7 +211,10 @@ class RequestReading:
         if _HOW_TO.search(text):
             return True
         specific = any(e.type not in ("product", "product_option", "money", "number") for e in u.entities)
-        return not specific and not start.slots and not _PERSONAL.search(text)
+        # a question naming what the procedure takes is its request only when the classifier is sure
+        # ("how much is the kettle?"); "how many grind sizes does the grinder have?" is for the articles
+        about_its_slots = bool(start.slots) and start.confidence >= self.policy.slot_question
+        return not specific and not about_its_slots and not _PERSONAL.search(text)
 
     def _further_requests(self, text: str, first: str) -> list[Command]:
         """'Cancel BB-10160 and also change my address' or "yes, and also where's BB-10154?": each
