@@ -345,9 +345,10 @@ class Engine(AwaitedAnswers):
         status = it.first(ProblemStatus)
         closing = it.has(NothingElse, Affirm, Deny) or any(
             isinstance(c, ChitChat) and c.kind in (ChitChatKind.BYE, ChitChatKind.THANKS) for c in it.commands)
-        if (closing or len(it.text.split()) <= 4) and set(it.frustration_cues) <= {"tone"}:
-            # "No, that's all. Goodbye." or "changed my mind" is curt, not upset: the tone model alone
-            # doesn't earn an apology on a short answer
+        asking = any(isinstance(c, AskKnowledge) and c.question for c in it.commands)
+        if (closing or asking or len(it.text.split()) <= 4) and set(it.frustration_cues) <= {"tone"}:
+            # "No, that's all. Goodbye.", "changed my mind" or a plain question is not upset: the tone
+            # model alone doesn't earn an apology there
             frustration = min(frustration, self.policy.frustrated - 0.05)
         if status is not None and not status.solved and set(it.frustration_cues) <= {"complaint", "negative", "tone"}:
             # "ok tried that, still nothing" answers a troubleshooting question: a fact, not anger
