@@ -35,7 +35,6 @@ class Escalation(EngineBase):
             self._finish_procedure(turn, run, "escalated", "")
         state.suspended.clear()
         state.escalated = True
-        state.escalated_tier = tier.name
         state.pending_offer = None
         state.steps_taken.append(f"Escalated to {tier.name}: {reason}")
         turn.events.append(Escalated(tier.name, reason, summary, out_of_hours=not open_now))
@@ -78,7 +77,6 @@ class Escalation(EngineBase):
             self._say(turn, state.last_reply or "handoff_waiting", allow_repeat=True)
             return
         if identify is None and len(it.text.split()) >= 3:
-            state.handoff_notes.append(it.text[:500])
             turn.events.append(HandoffNote(it.text[:500]))
             self._say(turn, "handoff_noted")
         elif identify is not None:

@@ -82,8 +82,6 @@ class ConversationState:
     pending_record_question: str = ""  # asked before verification; answered once verified
     record_focus: str | None = None  # the record being talked about ("that order", "the other one")
     awaiting_contact: str | None = None  # a callback promised once we have a number or email: its reason
-    escalated_tier: str | None = None
-    handoff_notes: list[str] = field(default_factory=list)
     changes_made: list[dict[str, Any]] = field(default_factory=list)  # {"operation", "args"} of each change done
 
     @property

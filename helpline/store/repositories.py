@@ -730,6 +730,19 @@ class HandoffRepository(_Repository):
         self.audit.record(actor, "create", "handoff", handoff.id, self._customer_of(handoff), {"tier": tier})
         return handoff
 
+    def add_note(self, conversation_id: str, note: str, *, actor: str) -> Handoff | None:
+        """What the customer said after the hand-off, added to the conversation's latest card."""
+        handoff = self.session.scalars(
+            select(Handoff).where(Handoff.conversation_id == conversation_id)
+            .order_by(Handoff.created_at.desc()).limit(1)
+        ).first()
+        if handoff is None:
+            return None
+        handoff.steps_tried = [*handoff.steps_tried, f"Customer added after the hand-off: {note}"]
+        self.session.flush()
+        self.audit.record(actor, "update", "handoff", handoff.id, self._customer_of(handoff), {"note": True})
+        return handoff
+
     def _customer_of(self, handoff: Handoff) -> str | None:
         if handoff.ticket_id:
             ticket = self.session.get(Ticket, handoff.ticket_id)

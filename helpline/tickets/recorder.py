@@ -12,6 +12,7 @@ from helpline.conversation.events import (
     ConversationEnded,
     CustomerVerified,
     Escalated,
+    HandoffNote,
     KnowledgeGap,
     OperationCalled,
     TurnResult,
@@ -93,6 +94,8 @@ class TurnRecorder:
                     steps_tried=summary["steps_tried"], customer_wants=summary["customer_wants"],
                     mood=summary["mood"], urgency=summary["urgency"],
                 )
+            elif isinstance(event, HandoffNote):
+                HandoffRepository(self.session).add_note(conversation_id, event.note, actor=self.actor)
             elif isinstance(event, CallbackRequested):
                 callback_booked = True
                 self._schedule_callback(event, ticket, now)

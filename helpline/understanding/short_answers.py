@@ -102,7 +102,6 @@ _CANCEL = re.compile(
     r"|i don'?t want (it|that|to) any ?more)",
     _FLAGS,
 )
-_FIX_QUESTION_WORDS = re.compile(r"\b(what|how|why|should|can|could|next)\b", _FLAGS)
 
 
 def short_answers(text: str) -> set[Answer]:
@@ -138,7 +137,3 @@ def short_answers(text: str) -> set[Answer]:
         found.discard(Answer.AFFIRM)  # "ok, never mind" drops the request; the "ok" agrees to nothing
     return found
 
-
-def asks_what_next(text: str) -> bool:
-    """"still nothing, what should I try next?" reports a failure *and* asks to go on."""
-    return bool(_FIX_QUESTION_WORDS.search(text))
