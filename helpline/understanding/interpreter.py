@@ -129,7 +129,8 @@ class EmbeddedInterpreter(RequestReading):
 
     def interpret(self, text: str, state: ConversationState, context: GeneratorContext) -> Interpretation:
         u = self.understander.understand(text)
-        commands, confident = self._commands(u, state, context)
+        language = self._language(_without_entities(u.text, u.entities))
+        commands, confident = self._commands(u, state, context, language)
         return Interpretation(
             text=u.text,
             commands=tuple(commands),
@@ -137,7 +138,7 @@ class EmbeddedInterpreter(RequestReading):
             frustration=u.frustration,
             frustration_cues=u.frustration_cues,
             redacted=u.redacted,
-            language=self._language(_without_entities(u.text, u.entities)),
+            language=language,
             confident=confident,
             warnings=("instruction_injection",) if injection_attempt(u.text) else (),
         )
@@ -166,12 +167,11 @@ class EmbeddedInterpreter(RequestReading):
                 found.discard(Answer.DENY)
         return found
 
-    def _commands(self, u: Understanding, state: ConversationState,
-                  context: GeneratorContext) -> tuple[list[Command], bool]:
+    def _commands(self, u: Understanding, state: ConversationState, context: GeneratorContext,
+                  language: str) -> tuple[list[Command], bool]:
         text = u.text
         if not text.strip():
             return [OutOfScope(unknown=True)], False
-        language = self._language(_without_entities(text, u.entities))
         answers = self._answers(text, u.embedding)
         if language not in self.languages:
             extra: list[Command] = [ChitChat(ChitChatKind.BYE)] if Answer.BYE in answers else []
