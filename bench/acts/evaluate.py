@@ -27,26 +27,20 @@ import numpy.typing as npt
 import yaml
 
 from bench.acts.data import EmbeddingCache, read_sgd
-from bench.acts.train import CONVENTION_CUES, REPORT, TARGET_ACTS, convention_differs
+from bench.acts.train import CONVENTION_CUES, REPORT, SUPPORT_KNOWN_SGD, TARGET_ACTS, convention_differs
 from bench.report import percentile, write_section
-from helpline.understanding.acts import MODEL_PATH, MODEL_SHA256, SGD_ACTS, DialogueAct, DialogueActClassifier
+from helpline.understanding.acts import (
+    MODEL_PATH,
+    MODEL_SHA256,
+    SGD_ACTS,
+    SUPPORT_ACTS,
+    DialogueActClassifier,
+)
 from helpline.understanding.embeddings import MiniLMEmbedder
 
 HELDOUT = Path(__file__).resolve().parent / "support_heldout.yaml"
 # Acts annotated on every held-out message: the support acts and the SGD acts a support reply carries.
-HELDOUT_ACTS = (
-    DialogueAct.STILL_BROKEN,
-    DialogueAct.FIXED,
-    DialogueAct.NOTHING_ELSE,
-    DialogueAct.GREET,
-    DialogueAct.BOT_CHALLENGE,
-    DialogueAct.REPEAT,
-    DialogueAct.NOT_UNDERSTOOD,
-    DialogueAct.AFFIRM,
-    DialogueAct.NEGATE,
-    DialogueAct.THANK_YOU,
-    DialogueAct.GOODBYE,
-)
+HELDOUT_ACTS = SUPPORT_ACTS + SUPPORT_KNOWN_SGD
 B = npt.NDArray[np.bool_]
 
 

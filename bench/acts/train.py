@@ -52,7 +52,7 @@ TARGET_ACTS = (
     DialogueAct.NEGATE_INTENT,
 )
 # On support examples only these SGD acts are annotated (act_examples.py); the rest are unknown.
-_SUPPORT_KNOWN_SGD = {DialogueAct.AFFIRM, DialogueAct.NEGATE, DialogueAct.THANK_YOU, DialogueAct.GOODBYE}
+SUPPORT_KNOWN_SGD = (DialogueAct.AFFIRM, DialogueAct.NEGATE, DialogueAct.THANK_YOU, DialogueAct.GOODBYE)
 _CLOSING = {DialogueAct.NEGATE, DialogueAct.GOODBYE, DialogueAct.THANK_YOU, DialogueAct.SELECT, DialogueAct.AFFIRM}
 # SGD annotates by the system turn a reply answers: thanks that come with accepting an offer are not
 # THANK_YOU ("Perfect, thanks." is SELECT alone, 20 % of train turns with a thanks word), while a closing
@@ -171,7 +171,7 @@ def _annotated(act: DialogueAct, support_act: DialogueAct | None) -> bool:
     it is not one); the negatives are mostly requests, left untagged. INFORM (a slot value) stays open
     on reports of a device's state ("the light is still blinking red").
     """
-    if act in SUPPORT_ACTS or act in _SUPPORT_KNOWN_SGD:
+    if act in SUPPORT_ACTS or act in SUPPORT_KNOWN_SGD:
         return True
     if support_act is None:
         return False
