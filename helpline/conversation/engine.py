@@ -193,8 +193,7 @@ class Engine(AwaitedAnswers):
         if question:
             turn.state.pending_record_question = ""
             self._answer_record(turn, AskRecord(question))
-            return
-        self._run(turn)
+        self._run(turn)  # then the request that asked for verification goes on (nothing runs without one)
 
     def _start_something(self, turn: Turn, it: Interpretation) -> None:
         """A fresh request: a procedure, a question, or a conversational move."""
