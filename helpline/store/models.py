@@ -409,3 +409,31 @@ class WidgetChat(Base):
     )
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = _created_column()
+
+
+class VerificationAttempt(Base):
+    """Identity-verification attempts counted against one key (a customer record or a client) across
+    conversations and server processes. Only a SHA-256 of the key is kept, never the details or the
+    factor guessed. Rows idle for longer than the longest lockout are pruned."""
+
+    __tablename__ = "verification_attempts"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # "record" or a client kind ("ip", ...)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # in the window, running ones too
+    lockouts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # so far: each next one doubles
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+
+
+class VerificationFailure(Base):
+    """One failed verification attempt, by record and client (SHA-256 of each), kept for the alert window:
+    "one client failing on many records" and "one record failed on by many clients"."""
+
+    __tablename__ = "verification_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    record_hash: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    client_hash: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
