@@ -14,11 +14,16 @@ from helpline.connectors.codes import SmtpCodeSender
 from helpline.connectors.gateway import PackOperations
 from helpline.connectors.records import RecordQuestions
 from helpline.connectors.sql import SqlOperations
+from helpline.conversation.commands import CommandGenerator
 from helpline.conversation.engine import Engine
-from helpline.conversation.ports import CodeSender, Embedder
+from helpline.conversation.ports import CodeSender, Embedder, KnowledgeHit
 from helpline.knowledge.answer import best_answer, covers_question
 from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
+from helpline.llm.assisted import LlmMode, ModelAssistedInterpreter
+from helpline.llm.commands import ModelCommandReader, PackSurface
+from helpline.llm.grounded import GroundedAnswerer
+from helpline.llm.port import LanguageModel
 from helpline.pack.loader import BusinessPack, load_pack
 from helpline.store.db import Database, default_url
 from helpline.understanding.act_answers import ActAnswers
@@ -136,19 +141,44 @@ def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embed
                       acts=acts, embedder=embedder)
 
 
+@dataclass(frozen=True)
+class ModelAssistance:
+    """A configured language model and how to use it (issue 11); absent, Helpline runs on embedded models."""
+
+    model: LanguageModel
+    mode: LlmMode = LlmMode.HYBRID
+    share_customer_data: bool = False
+
+
+def identity_fields(pack: BusinessPack) -> tuple[str, ...]:
+    methods = pack.business.verification.methods
+    return tuple(dict.fromkeys(name for method in methods for name in method.fields))
+
+
 def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperations,
-                 codes: CodeSender | None = None) -> Engine:
+                 codes: CodeSender | None = None, assistance: ModelAssistance | None = None) -> Engine:
     slot_reader = ExtractorSlotReader(models.understander.extractor)
-    interpreter = EmbeddedInterpreter(models.understander, pack.procedures, slot_reader,
-                                      acts=models.acts, language=models.language, languages=("en",),
-                                      knowledge=models.knowledge, records=pack.records, embedder=models.embedder)
+    interpreter: CommandGenerator = EmbeddedInterpreter(
+        models.understander, pack.procedures, slot_reader, acts=models.acts, language=models.language,
+        languages=("en",), knowledge=models.knowledge, records=pack.records, embedder=models.embedder)
+
+    def extractive(question: str, hits: list[KnowledgeHit]) -> object | None:
+        return best_answer(hits, articles=models.knowledge.articles)
+
+    kb_answer: Callable[[str, list[KnowledgeHit]], object | None] = extractive
+    if assistance is not None and assistance.mode != LlmMode.EMBEDDED:
+        surface = PackSurface(pack.procedures, identity_fields=identity_fields(pack),
+                              id_types=tuple(pack.business.id_formats), business_name=pack.business.name)
+        interpreter = ModelAssistedInterpreter(interpreter, ModelCommandReader(assistance.model, surface, slot_reader),
+                                               assistance.mode, assistance.share_customer_data)
+        kb_answer = GroundedAnswerer(assistance.model, extractive)
     engine = Engine(
         pack,
         interpreter=interpreter,
         slot_reader=slot_reader,
         knowledge=models.knowledge,
         operations=operations,
-        kb_answer=lambda hits: best_answer(hits, articles=models.knowledge.articles),
+        kb_answer=kb_answer,
         codes=codes,
     )
     engine.kb_covers = covers_question
@@ -164,6 +194,7 @@ def build_runtime(
     models: PackModels | None = None,
     clock: Callable[[], datetime] | None = None,
     code_sender: CodeSender | None = None,
+    assistance: ModelAssistance | None = None,
 ) -> Runtime:
     """`code_sender` delivers one-time codes for step-up verification; by default SMTP from HELPLINE_SMTP_*
     (connectors/codes.py), and without it changes that need a code are handed to a person."""
@@ -175,7 +206,7 @@ def build_runtime(
     models = models or build_models(pack, operations)
     if code_sender is None:
         code_sender = SmtpCodeSender.from_env(business=pack.business.name)
-    engine = build_engine(pack, models, operations, codes=code_sender)
+    engine = build_engine(pack, models, operations, codes=code_sender, assistance=assistance)
     service = ConversationService(engine, database, clock=clock)
     return Runtime(pack, database, database.url, records, engine, models.knowledge, operations, service,
                    models.products)

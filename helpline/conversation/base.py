@@ -32,7 +32,7 @@ class EngineBase:
         knowledge: KnowledgeSearch,
         operations: OperationGateway,
         wording: TemplateWording | None = None,
-        kb_answer: Callable[[list[KnowledgeHit]], Any] | None = None,
+        kb_answer: Callable[[str, list[KnowledgeHit]], Any] | None = None,  # (question, hits)
         policy: EnginePolicy | None = None,
         codes: CodeSender | None = None,
     ):

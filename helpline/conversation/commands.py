@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpline.conversation.ports import Entity
+from helpline.llm.port import TurnModelUsage
 
 if TYPE_CHECKING:  # avoids an import cycle with state.py
     from helpline.conversation.state import ConversationState
@@ -157,6 +158,7 @@ class Interpretation:
     confident: bool = True  # False: a hybrid setup may ask a language model for a second opinion
     source: str = "embedded"  # which generator produced it ("embedded", "llm", ...)
     warnings: tuple[str, ...] = ()  # e.g. "instruction_injection": an attempt to change the agent's rules
+    model_usage: TurnModelUsage | None = None  # what asking a language model cost this turn, if one was asked
 
     def first(self, kind: type[Any]) -> Any | None:
         return next((c for c in self.commands if isinstance(c, kind)), None)

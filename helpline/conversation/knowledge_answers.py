@@ -38,8 +38,8 @@ class KnowledgeAnswers(Steps):
 
     def _answer_knowledge(self, turn: Turn, command: AskKnowledge) -> None:
         hits = self.knowledge.search(command.query, k=3)
-        if self._answerable(command.query, hits, self.policy.kb_answer):
-            self._answer_from_kb(turn, hits)
+        if self._answerable(command.query, hits, self.policy.kb_answer) and self._answer_from_kb(
+                turn, command.query, hits):
             return
         matched_but_silent = bool(hits) and hits[0].score >= self.policy.kb_answer and command.question
         if (command.otherwise is not None and command.otherwise.procedure_id in self.procedures
@@ -63,22 +63,23 @@ class KnowledgeAnswers(Steps):
         """A question asked mid-procedure: answer only when the knowledge base clearly covers it."""
         hits = self.knowledge.search(query, k=3)
         threshold = self.policy.kb_answer if "?" in query else self.policy.kb_answer_mid_task
-        if not self._answerable(query, hits, threshold):
-            return False
-        self._answer_from_kb(turn, hits)
-        return True
+        return self._answerable(query, hits, threshold) and self._answer_from_kb(turn, query, hits)
 
     def _answerable(self, query: str, hits: list[KnowledgeHit], threshold: float) -> bool:
         if not hits or hits[0].score < threshold:
             return False
         return self.kb_covers is None or self.kb_covers(query, hits)
 
-    def _answer_from_kb(self, turn: Turn, hits: list[KnowledgeHit]) -> None:
+    def _answer_from_kb(self, turn: Turn, question: str, hits: list[KnowledgeHit]) -> bool:
+        """Answer from the best article; False (nothing said) when the answerer finds the passages do not
+        answer the question (a grounded answerer marks its answer `known=False`)."""
         state = turn.state
         best = hits[0]
         answer_text = best.text
         if self.kb_answer is not None:
-            answer = self.kb_answer(hits)
+            answer = self.kb_answer(question, hits)
+            if answer is not None and getattr(answer, "known", True) is False:
+                return False
             if answer is not None:
                 answer_text = getattr(answer, "text", answer_text)
         tags = self._article_tags(best.article_id)
@@ -90,6 +91,7 @@ class KnowledgeAnswers(Steps):
                                             f"Answered from '{best.title}'", [best.article_id]))
         if state.active is None:
             state.pending_offer = "anything_else"
+        return True
 
     def _article_tags(self, article_id: str) -> tuple[str, ...]:
         """Tags of an article, when the knowledge adapter keeps articles (for incident matching)."""
