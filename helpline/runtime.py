@@ -20,12 +20,14 @@ from helpline.conversation.ports import CodeSender, Embedder, KnowledgeHit
 from helpline.knowledge.answer import best_answer, covers_question
 from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
-from helpline.llm.assisted import LlmMode, ModelAssistedInterpreter
+from helpline.llm.assisted import ModelAssistedInterpreter
 from helpline.llm.commands import ModelCommandReader, PackSurface
 from helpline.llm.grounded import GroundedAnswerer
 from helpline.llm.port import LanguageModel
+from helpline.llm.settings import LlmMode
 from helpline.pack.loader import BusinessPack, load_pack
 from helpline.store.db import Database, default_url
+from helpline.store.throttle import AttemptLimiter
 from helpline.understanding.act_answers import ActAnswers
 from helpline.understanding.acts import DialogueActClassifier
 from helpline.understanding.embedding_cache import CachedEmbedder
@@ -207,6 +209,7 @@ def build_runtime(
     if code_sender is None:
         code_sender = SmtpCodeSender.from_env(business=pack.business.name)
     engine = build_engine(pack, models, operations, codes=code_sender, assistance=assistance)
-    service = ConversationService(engine, database, clock=clock)
+    service = ConversationService(engine, database, clock=clock,
+                                  attempt_limiter=AttemptLimiter(pack.business.verification.attempt_limits))
     return Runtime(pack, database, database.url, records, engine, models.knowledge, operations, service,
                    models.products)

@@ -89,6 +89,8 @@ class Engine(AwaitedAnswers):
             redacted_text=hide_codes(it.text) if code_awaited else it.text,
             intent=_summary(it.commands),
             frustration=it.frustration,
+            understood_by=it.source,
+            model_usage=it.model_usage,
         )
 
     def handle_silence(self, state: ConversationState, context: TurnContext, final: bool) -> TurnResult:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from helpline.llm.port import TurnModelUsage
+
 
 @dataclass(frozen=True)
 class OperationCalled:
@@ -71,3 +73,6 @@ class TurnResult:
     redacted_text: str = ""
     intent: str | None = None
     frustration: float = 0.0
+    # which reader understood the message ("embedded", "llm") and what a language model cost, when one was asked
+    understood_by: str = "embedded"
+    model_usage: TurnModelUsage | None = None

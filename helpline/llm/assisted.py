@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from enum import StrEnum
 
 from helpline.conversation.commands import (
     Affirm,
@@ -25,20 +24,21 @@ from helpline.conversation.commands import (
     GeneratorContext,
     Interpretation,
     OutOfScope,
+    StartProcedure,
     Unsupported,
 )
 from helpline.conversation.state import ConversationState
 from helpline.llm.commands import ModelCommandReader
 from helpline.llm.port import LanguageModelError, TurnModelUsage
 from helpline.llm.privacy import PersonalDataMask
+from helpline.llm.settings import LlmMode
 
 log = logging.getLogger(__name__)
 
-
-class LlmMode(StrEnum):
-    EMBEDDED = "embedded"  # the model is never asked
-    HYBRID = "hybrid"  # the model when the embedded reading is unsure or finds nothing
-    LLM = "llm"  # the model on every turn
+# A request the embedded classifier guesses with less confidence than this gets the model's reading in hybrid
+# mode (set once, by design: the classifier's scores are calibrated so that 0.6 is "more likely right than
+# not"; not tuned on any reported figure).
+SECOND_OPINION_BELOW = 0.6
 
 
 def _found_nothing(commands: tuple[Command, ...]) -> bool:
@@ -49,8 +49,9 @@ class ModelAssistedInterpreter:
     """CommandGenerator: the embedded generator, and a model's reading where the mode says so."""
 
     def __init__(self, embedded: CommandGenerator, reader: ModelCommandReader, mode: LlmMode = LlmMode.HYBRID,
-                 share_customer_data: bool = False) -> None:
+                 share_customer_data: bool = False, second_opinion_below: float = SECOND_OPINION_BELOW) -> None:
         self.embedded = embedded
+        self.second_opinion_below = second_opinion_below
         self.reader = reader
         self.mode = mode
         self.share_customer_data = share_customer_data
@@ -58,7 +59,9 @@ class ModelAssistedInterpreter:
     def wants_model(self, it: Interpretation) -> bool:
         if self.mode == LlmMode.EMBEDDED or it.has(Unsupported) or not it.text.strip():
             return False
-        return self.mode == LlmMode.LLM or not it.confident or _found_nothing(it.commands)
+        guess = it.first(StartProcedure)
+        return (self.mode == LlmMode.LLM or not it.confident or _found_nothing(it.commands)
+                or (guess is not None and guess.confidence < self.second_opinion_below))
 
     def interpret(self, text: str, state: ConversationState, context: GeneratorContext) -> Interpretation:
         embedded = self.embedded.interpret(text, state, context)

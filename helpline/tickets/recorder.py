@@ -61,6 +61,12 @@ class TurnRecorder:
         meta: dict[str, Any] = {"intent": result.intent, "frustration": round(result.frustration, 3)}
         if any(isinstance(e, KnowledgeGap) for e in result.events):
             meta["kb_gap"] = True
+        if result.model_usage is not None:  # token and latency accounting per turn (issue 11)
+            usage = result.model_usage
+            meta["model"] = {"understood_by": result.understood_by, "calls": usage.calls,
+                             "failures": usage.failures, "prompt_tokens": usage.usage.prompt_tokens,
+                             "completion_tokens": usage.usage.completion_tokens,
+                             "latency_ms": round(usage.latency_ms, 1)}
         if customer_text is not None:
             self.conversations.append_message(conversation_id, role="customer", text=customer_text, meta=meta,
                                               now=now)
