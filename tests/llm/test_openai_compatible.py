@@ -10,11 +10,18 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
-from helpline.llm.openai_compatible import OpenAICompatibleModel, chat_completions_url, extract_json_object
+from helpline.llm.openai_compatible import (
+    OpenAICompatibleModel,
+    chat_completions_url,
+    extract_json_object,
+    parse_retry_after,
+)
 from helpline.llm.port import ChatMessage, ChatRole, JsonSchema, LanguageModelError, LanguageModelErrorKind
 from helpline.llm.settings import LlmSettings
 from tests.llm_double import (
@@ -323,3 +330,12 @@ def test_extract_json_object_takes_the_first_object() -> None:
     assert extract_json_object('noise {"a": {"b": 1}} {"c": 2}') == {"a": {"b": 1}}
     assert extract_json_object("{not json} then {\"ok\": true}") == {"ok": True}
     assert extract_json_object("no object here") is None
+
+
+def test_retry_after_is_read_in_seconds_milliseconds_or_as_an_http_date() -> None:
+    now = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after(httpx.Headers({"Retry-After": "3"})) == 3
+    assert parse_retry_after(httpx.Headers({"retry-after-ms": "1500", "Retry-After": "2"})) == 1.5
+    assert parse_retry_after(httpx.Headers({"Retry-After": "Mon, 02 Mar 2026 12:00:07 GMT"}), lambda: now) == 7
+    assert parse_retry_after(httpx.Headers({"Retry-After": "soon"})) is None
+    assert parse_retry_after(httpx.Headers({})) is None
