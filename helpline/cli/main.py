@@ -13,7 +13,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from helpline.channels.phone.service import PhoneService
-    from helpline.runtime import Runtime
+    from helpline.runtime import ModelAssistance, Runtime
 
 app = typer.Typer(help="Helpline: an offline AI contact-center agent.", no_args_is_help=True)
 pack_app = typer.Typer(help="Business packs: validate, schema.", no_args_is_help=True)
@@ -39,6 +39,32 @@ SmtpHostOption = Annotated[str | None, typer.Option(
     "from HELPLINE_SMTP_USER / HELPLINE_SMTP_PASSWORD.")]
 SmtpPortOption = Annotated[int | None, typer.Option("--smtp-port", help="SMTP port (587 STARTTLS by default).")]
 SmtpTlsOption = Annotated[str | None, typer.Option("--smtp-tls", help="starttls | tls | none (loopback only).")]
+LlmUrlOption = Annotated[str | None, typer.Option(
+    "--llm-url", help="An OpenAI-compatible model server (…/v1/chat/completions); else HELPLINE_LLM_URL or llm.url "
+    "in business.yaml. The key, if the server needs one, from HELPLINE_LLM_API_KEY.")]
+LlmModelOption = Annotated[str | None, typer.Option("--llm-model", help="The model name the server serves; else "
+                                                    "HELPLINE_LLM_MODEL or llm.model.")]
+LlmModeOption = Annotated[str | None, typer.Option(
+    "--llm-mode", help="embedded | hybrid | llm (default: hybrid with a model, embedded without); else "
+    "HELPLINE_LLM_MODE or llm.mode.")]
+
+
+def _llm_assistance(pack: Path, url: str | None, model: str | None, mode: str | None) -> ModelAssistance | None:
+    """The language model from the flags, HELPLINE_LLM_* and the pack's `llm:` section (docs/llm.md); None in
+    embedded mode. Bad settings end the command with a message naming the setting."""
+    from helpline.llm.factory import build_language_model
+    from helpline.llm.settings import LlmSettingsError, read_pack_llm_section, resolve_llm_settings
+    from helpline.runtime import ModelAssistance
+
+    try:
+        settings = resolve_llm_settings(url=url, model=model, mode=mode, pack=read_pack_llm_section(pack))
+    except LlmSettingsError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    language_model = build_language_model(settings)
+    if language_model is None:
+        return None
+    return ModelAssistance(language_model, settings.mode, settings.share_customer_data)
 
 
 def _smtp_settings(host: str | None, port: int | None, tls: str | None) -> None:
@@ -185,6 +211,9 @@ def serve(
     smtp_host: SmtpHostOption = None,
     smtp_port: SmtpPortOption = None,
     smtp_tls: SmtpTlsOption = None,
+    llm_url: LlmUrlOption = None,
+    llm_model: LlmModelOption = None,
+    llm_mode: LlmModeOption = None,
 ) -> None:
     """Serve the HTTP API (and, with the voice extra installed, the phone line) for a business pack."""
     import asyncio
@@ -198,8 +227,9 @@ def serve(
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
     _smtp_settings(smtp_host, smtp_port, smtp_tls)
+    assistance = _llm_assistance(pack, llm_url, llm_model, llm_mode)
     with console.status("Loading the business pack and models…"):
-        runtime = build_runtime(pack, db)
+        runtime = build_runtime(pack, db, assistance=assistance)
     api = create_app(runtime)
     line = None
     if phone:
@@ -215,6 +245,8 @@ def serve(
     console.print("  One-time codes: " + (f"by email via {os.environ['HELPLINE_SMTP_HOST']}"
                   if runtime.engine.codes is not None else
                   "not configured (--smtp-host): changes that need them are handed to a person"))
+    console.print("  Language model: " + (f"{assistance.model!r}, {assistance.mode} mode" if assistance else
+                                          "none (embedded understanding; --llm-url to add one)"), highlight=False)
     console.print(f"  Admin API key: .venv/bin/helpline apikey create --role admin --db '{runtime.db_url}'")
     console.print(f"  Console user:  .venv/bin/helpline user create --role admin --email you@example.com "
                   f"--db '{runtime.db_url}'")
@@ -262,15 +294,17 @@ def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str
 
 @app.command()
 def chat(pack: PackOption = DEFAULT_PACK, db: DbOption = None, smtp_host: SmtpHostOption = None,
-         smtp_port: SmtpPortOption = None, smtp_tls: SmtpTlsOption = None) -> None:
+         smtp_port: SmtpPortOption = None, smtp_tls: SmtpTlsOption = None, llm_url: LlmUrlOption = None,
+         llm_model: LlmModelOption = None, llm_mode: LlmModeOption = None) -> None:
     """Be the customer: chat with the agent in the terminal."""
     from helpline.runtime import build_runtime
 
     _smtp_settings(smtp_host, smtp_port, smtp_tls)
 
     logging.basicConfig(level="WARNING")
+    assistance = _llm_assistance(pack, llm_url, llm_model, llm_mode)
     with console.status("Loading the business pack and models…"):
-        runtime = build_runtime(pack, db)
+        runtime = build_runtime(pack, db, assistance=assistance)
     service = runtime.conversations
     started = service.start(channel="chat", actor="cli")
     for line in started.replies:

@@ -173,6 +173,22 @@ class MenuOption(Strict):
     message: str | None = None
 
 
+class LanguageModelConfig(Strict):
+    """`llm:` in business.yaml: an optional OpenAI-compatible model (docs/llm.md). Every key is optional and is
+    overridden by the HELPLINE_LLM_* environment and the --llm-* flags; the API key is never a pack setting
+    (HELPLINE_LLM_API_KEY only), so `api_key` here is an error."""
+
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    model: str | None = None
+    mode: Literal["embedded", "hybrid", "llm"] | None = None
+    timeout_s: float | None = Field(default=None, gt=0, le=120)
+    max_retries: int | None = Field(default=None, ge=0, le=5)
+    max_tokens: int | None = Field(default=None, ge=16, le=8192)
+    share_customer_data: bool | None = None
+    breaker_failures: int | None = Field(default=None, ge=1, le=100)
+    breaker_cooldown_s: float | None = Field(default=None, ge=0, le=3600)
+
+
 class BusinessConfig(Strict):
     name: str
     timezone: str = "UTC"
@@ -188,6 +204,7 @@ class BusinessConfig(Strict):
     phone_region: str = "US"
     phone_menu: list[MenuOption] = Field(default_factory=list)  # key 0 is always a person
     call_recording: CallRecording = Field(default_factory=CallRecording)
+    llm: LanguageModelConfig | None = None  # optional language model (docs/llm.md)
 
     @field_validator("opening_hours")
     @classmethod
