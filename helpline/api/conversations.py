@@ -17,6 +17,7 @@ from helpline.channels.conversations import (
     ConversationService,
     TurnView,
 )
+from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.store.repositories import ConversationRepository, TicketRepository
 
 CHAT_ROLES = ("admin", "supervisor", "agent", "integration")
@@ -77,7 +78,9 @@ def conversations_router() -> APIRouter:
     @router.post("", status_code=201, response_model=TurnOut, summary="Start a conversation",
                  responses=error_responses(413))
     def start(caller: Caller, service: Service, body: StartConversation | None = None) -> TurnOut:
-        return _out(service.start(channel=(body or StartConversation()).channel, actor=caller.actor))
+        # the client is the integration's key: every customer it serves counts against it (a shared limit)
+        return _out(service.start(channel=(body or StartConversation()).channel, actor=caller.actor,
+                                  clients=(ClientIdentity(ClientKind.API_KEY, caller.key_prefix),)))
 
     @router.post("/{conversation_id}/messages", response_model=TurnOut, summary="Send the customer's message",
                  responses=error_responses(404, 409, 413))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 from helpline.channels.bus import EventBus
 from helpline.conversation.engine import Engine, Incident, TurnContext
 from helpline.conversation.events import TurnResult
+from helpline.conversation.ports import ClientIdentity
 from helpline.conversation.state import ConversationState
 from helpline.store.db import Database
 from helpline.store.models import Conversation, Message
 from helpline.store.repositories import AuditLog, ConversationRepository, IncidentRepository, TicketRepository
+from helpline.store.throttle import AttemptLimiter
 from helpline.tickets.recorder import TurnRecorder, as_utc
 from helpline.understanding.redaction import (
     DEFAULT_REDACTOR,
@@ -96,8 +98,10 @@ class _LockEntry:
 
 class ConversationService:
     def __init__(self, engine: Engine, db: Database, clock: Callable[[], datetime] | None = None,
-                 bus: EventBus | None = None):
+                 bus: EventBus | None = None, attempt_limiter: AttemptLimiter | None = None):
         self.engine = engine
+        # verification attempts counted across conversations and processes (None: per conversation only)
+        self.attempt_limiter = attempt_limiter
         self.db = db
         self.clock = clock or (lambda: datetime.now(UTC))
         # Live views and the widget learn of each committed change here (published after commit).
@@ -137,10 +141,13 @@ class ConversationService:
         ]
         return TurnContext(now=now, incidents=incidents, ticket_number=ticket_number, channel=channel)
 
-    def start(self, channel: str = "chat", actor: str = "system", contact: Mapping[str, str] | None = None) -> TurnView:
-        """Start a conversation; `contact` is what the channel already knows (a caller's number)."""
+    def start(self, channel: str = "chat", actor: str = "system", contact: Mapping[str, str] | None = None,
+              clients: Sequence[ClientIdentity] = ()) -> TurnView:
+        """Start a conversation; `contact` is what the channel already knows (a caller's number), `clients`
+        who is on the other end (an address, a widget or API key, a caller's number: verification limits)."""
         state = ConversationState()
         state.known.update({k: v for k, v in (contact or {}).items() if v})
+        state.clients = list(clients)
         with self.db.session() as session:
             now = self.clock()
             conversation = ConversationRepository(session).create(channel=channel, actor=actor, now=now)
@@ -180,6 +187,10 @@ class ConversationService:
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
             ticket = recorder.ticket()
             context = self._context(session, ticket.number if ticket else None, conversation.channel)
+            if self.attempt_limiter is not None:
+                context.throttle = self.attempt_limiter.bind(
+                    session, context.now, actor=f"ai:conversation:{conversation.id}",
+                    on_alert=lambda: self.bus.publish(conversation_id, "verification_alert"))
             try:
                 # The engine gets the clean text; its understander still learns what was removed.
                 with redacted_upstream(redacted.kinds):

@@ -42,6 +42,7 @@ from helpline.channels.conversations import (
     ConversationService,
     customer_visible,
 )
+from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.store.models import Conversation
 from helpline.store.repositories import (
     ConversationRepository,
@@ -189,7 +190,8 @@ class WidgetConnection:
         if not self.hub.starts.allow(self.client):
             await self.send({"type": "error", "message": "Too many new chats from here; please wait a minute."})
             return False
-        view = await run_in_threadpool(self.service.start, "chat", f"widget:{self.key_id[:8]}")
+        clients = (ClientIdentity(ClientKind.IP, self.client), ClientIdentity(ClientKind.WIDGET_KEY, self.key_id))
+        view = await run_in_threadpool(self.service.start, "chat", f"widget:{self.key_id[:8]}", None, clients)
         token = await run_in_threadpool(self._bind, view.id)
         self.conversation_id, self.last_seq = view.id, 0
         await self.send({"type": "welcome", "conversation_id": view.id, "token": token, "resumed": False})

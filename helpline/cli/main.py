@@ -297,6 +297,7 @@ def chat(pack: PackOption = DEFAULT_PACK, db: DbOption = None, smtp_host: SmtpHo
          smtp_port: SmtpPortOption = None, smtp_tls: SmtpTlsOption = None, llm_url: LlmUrlOption = None,
          llm_model: LlmModelOption = None, llm_mode: LlmModeOption = None) -> None:
     """Be the customer: chat with the agent in the terminal."""
+    from helpline.conversation.ports import ClientIdentity, ClientKind
     from helpline.runtime import build_runtime
 
     _smtp_settings(smtp_host, smtp_port, smtp_tls)
@@ -306,7 +307,7 @@ def chat(pack: PackOption = DEFAULT_PACK, db: DbOption = None, smtp_host: SmtpHo
     with console.status("Loading the business pack and models…"):
         runtime = build_runtime(pack, db, assistance=assistance)
     service = runtime.conversations
-    started = service.start(channel="chat", actor="cli")
+    started = service.start(channel="chat", actor="cli", clients=(ClientIdentity(ClientKind.LOCAL, "cli"),))
     for line in started.replies:
         console.print(f"[bold cyan]{runtime.pack.business.persona.name}:[/bold cyan] {line}", highlight=False)
     while True:

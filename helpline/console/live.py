@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -21,8 +22,10 @@ from helpline.store.repositories import (
     HandoffRepository,
     TicketRepository,
 )
+from helpline.store.throttle import AlertView, recent_alerts
 
 KEEPALIVE_SECONDS = 15.0
+ALERTS_SHOWN_FOR = timedelta(hours=24)  # verification alerts stay on the live page this long
 
 
 @dataclass
@@ -78,6 +81,14 @@ def live_rows(service: ConversationService, actor: str) -> list[LiveRow]:
         return rows
 
 
+def verification_alerts(service: ConversationService, user: StaffUser) -> list[AlertView]:
+    """Too many failed identity checks (issue 10, finding 2): for supervisors, at the top of the live list."""
+    if not user.can("supervisor"):
+        return []
+    with service.db.session() as session:
+        return recent_alerts(session, service.clock() - ALERTS_SHOWN_FOR)
+
+
 def _sse(event: str, data: Any, event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data)}\n\n"
@@ -88,11 +99,13 @@ def live_router() -> APIRouter:
 
     @router.get("/live")
     def live(request: Request, user: Agent) -> Response:
-        return render(request, "live.html", user, rows=live_rows(_service(request), user.actor))
+        return render(request, "live.html", user, rows=live_rows(_service(request), user.actor),
+                      alerts=verification_alerts(_service(request), user))
 
     @router.get("/live/rows")
     def rows(request: Request, user: Agent) -> Response:
-        return render(request, "live_rows.html", user, rows=live_rows(_service(request), user.actor))
+        return render(request, "live_rows.html", user, rows=live_rows(_service(request), user.actor),
+                      alerts=verification_alerts(_service(request), user))
 
     @router.get("/live/events")
     async def live_events(request: Request, user: Agent) -> StreamingResponse:

@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from helpline.conversation.attempts import record_key
 from helpline.conversation.commands import CancelProcedure, Deny, Identify, Interpretation
 from helpline.conversation.escalation import Escalation
 from helpline.conversation.events import CustomerVerified
@@ -86,8 +87,21 @@ class Guards(Escalation):
                 self._say(turn, "verify_need_more", missing=" and ".join(m.replace("_", " ") for m in missing)
                           .replace("person name", "full name").replace("postcode", "ZIP code"))
             return False
+        throttle = turn.context.throttle
+        permit = throttle.check(record_key(method.fields, v.collected, self._secret_fields), state.clients) \
+            if throttle is not None else None
+        if permit is not None and not permit.allowed:
+            self._verification_paused(turn)
+            return False
         lookup = self.identity.look_up(method, v.collected)
         turn.events.extend(lookup.calls)
+        if throttle is not None and permit is not None:
+            if lookup.customer is not None:
+                throttle.record_success(permit)
+            elif not lookup.result.ok and lookup.result.retryable:
+                throttle.release(permit)  # the records could not be reached: not the caller's failure
+            else:
+                throttle.record_failure(permit, method.fields)
         if lookup.customer is not None:
             state.customer = lookup.customer
             state.assurance = max(state.assurance, method.level)
@@ -118,6 +132,26 @@ class Guards(Escalation):
             return False
         self._say(turn, "verify_failed")
         return False
+
+    @property
+    def _secret_fields(self) -> list[str]:
+        return self.pack.business.verification.attempt_limits.secret_fields
+
+    def _verification_paused(self, turn: Turn) -> None:
+        """Too many failed attempts on these details or from this client, across conversations: no lookup,
+        and one reply for both, so it tells nothing about whether the record exists."""
+        state = turn.state
+        v = state.verification
+        v.in_progress = False
+        v.collected.clear()
+        for field_name in IDENTITY_TYPES:
+            state.known.pop(field_name, None)
+        self._say(turn, "verify_paused")
+        state.steps_taken.append("Identity verification paused: too many failed attempts")
+        if state.active:
+            self._finish_procedure(turn, state.active, "unresolved", "identity not verified")
+        state.pending_offer = "human"
+        self._say(turn, "offer_human")
 
     def _misunderstood_verification(self, turn: Turn) -> None:
         turn.state.misunderstandings += 1

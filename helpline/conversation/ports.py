@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 import numpy as np
@@ -136,4 +137,79 @@ class CodeSender(Protocol):
 
     def send(self, contact: str, code: str) -> bool:
         """True when the code was handed to the delivery system; never raises for a delivery failure."""
+        ...
+
+
+# --- verification attempt limits (issue 10, finding 2) -----------------------------------------
+
+
+class ClientKind(StrEnum):
+    """How a channel knows who is on the other end of a conversation."""
+
+    IP = "ip"  # the browser's address (widget)
+    WIDGET_KEY = "widget_key"  # the site's public widget key: shared by all its visitors
+    API_KEY = "api_key"  # the integration's API key (its prefix): shared by all the customers it serves
+    CALLER = "caller"  # the caller's number (phone)
+    WITHHELD_CALLER = "withheld_caller"  # every caller without a number, together
+    LOCAL = "local"  # the terminal (`helpline chat`)
+
+
+# Kinds one attacker shares with many honest customers: they get the higher per_shared_client limit.
+SHARED_CLIENT_KINDS = frozenset({ClientKind.WIDGET_KEY, ClientKind.API_KEY, ClientKind.WITHHELD_CALLER})
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    """One way the channel identifies the client; a conversation may have several (an address and a key)."""
+
+    kind: ClientKind
+    value: str
+
+    @property
+    def shared(self) -> bool:
+        return self.kind in SHARED_CLIENT_KINDS
+
+
+@dataclass(frozen=True)
+class RecordKey:
+    """The customer record a verification attempt is about, named by what the caller gave that is *not*
+    the factor being proved: guessing the ZIP for "Samuel Rogers" always counts against Samuel Rogers."""
+
+    fields: tuple[str, ...]  # e.g. ("person_name",)
+    value: str  # normalised: "person_name=rogers samuel"
+    label: str  # masked, for the audit log and supervisors: "S… R…"
+
+
+AttemptKey = RecordKey | ClientIdentity
+
+
+@dataclass(frozen=True)
+class AttemptPermit:
+    """The answer to "may this attempt run?". When allowed, the attempt is already counted: the lookup's
+    outcome must be reported with record_failure, record_success or release."""
+
+    allowed: bool
+    record: RecordKey
+    clients: tuple[ClientIdentity, ...] = ()
+
+
+class VerificationThrottle(Protocol):
+    """Counts identity-verification attempts per customer record and per client, across conversations and
+    server processes. Implemented in the store (store/throttle.py); the engine only asks and reports."""
+
+    def check(self, record: RecordKey, clients: Sequence[ClientIdentity]) -> AttemptPermit:
+        """Count an attempt against every key *before* the lookup runs. Refused (nothing counted) while any
+        key is locked out or has reached its limit."""
+        ...
+
+    def record_failure(self, permit: AttemptPermit, method: Sequence[str]) -> None:
+        """The lookup found no customer: the attempt stays counted, is audited, may lock keys and alert."""
+        ...
+
+    def record_success(self, permit: AttemptPermit) -> None:
+        """The customer was verified: the attempt is given back."""
+        ...
+
+    def release(self, permit: AttemptPermit) -> None:
+        """The lookup could not run (the records were unreachable): the attempt is given back."""
         ...

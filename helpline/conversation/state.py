@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from helpline.conversation.ports import ClientIdentity, ClientKind
+
 
 @dataclass
 class ProcedureRun:
@@ -83,6 +85,9 @@ class ConversationState:
     record_focus: str | None = None  # the record being talked about ("that order", "the other one")
     awaiting_contact: str | None = None  # a callback promised once we have a number or email: its reason
     changes_made: list[dict[str, Any]] = field(default_factory=list)  # {"operation", "args"} of each change done
+    # who is on the other end, as the channel knew them at the start (verification limits); optional, so a
+    # state stored before it existed reads as no client (counted against the customer record only)
+    clients: list[ClientIdentity] = field(default_factory=list)
 
     @property
     def verified(self) -> bool:
@@ -105,12 +110,13 @@ class ConversationState:
         data = upgrade(dict(data))
         known_fields = set(cls.__dataclass_fields__)
         state = cls(**{k: v for k, v in data.items() if k in known_fields and k not in (
-            "active", "suspended", "verification", "requests")})
+            "active", "suspended", "verification", "requests", "clients")})
         if data.get("active"):
             state.active = ProcedureRun(**data["active"])
         state.suspended = [ProcedureRun(**run) for run in data.get("suspended", [])]
         state.verification = Verification(**data.get("verification", {}))
         state.requests = [RequestRecord(**r) for r in data.get("requests", [])]
+        state.clients = [ClientIdentity(ClientKind(c["kind"]), str(c["value"])) for c in data.get("clients", [])]
         return state
 
 

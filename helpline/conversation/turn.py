@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from helpline.conversation.commands import Interpretation
+from helpline.conversation.ports import VerificationThrottle
 from helpline.conversation.state import ConversationState
 
 
@@ -31,6 +32,8 @@ class TurnContext:
     incidents: Sequence[Incident] = ()
     ticket_number: int | None = None
     channel: str = "chat"
+    # verification attempts counted across conversations, in this turn's transaction (None: this conversation only)
+    throttle: VerificationThrottle | None = None
 
 
 class Turn:

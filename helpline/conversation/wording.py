@@ -36,6 +36,8 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                       "and try again? An email address, or full name and ZIP code, both work."],
     "verify_locked": ["I'm sorry, I can't verify your identity with those details, so I can't access the "
                       "account."],
+    "verify_paused": ["I'm sorry, I can't check identity details right now: there have been too many "
+                      "unsuccessful attempts, so for your security I've paused checks for a while."],
     "step_up_code_sent": ["For your security, a change like this needs one more check. I've just sent a "
                           "6-digit code to {{ sent_to }} - please type it here when it arrives."],
     "step_up_enter_code": ["Please type the 6-digit code I sent to {{ sent_to }}. If it hasn't arrived, check "

@@ -121,6 +121,33 @@ class OneTimeCode(Strict):
     max_attempts: int = Field(default=3, ge=1, le=10)
 
 
+class AttemptLimits(Strict):
+    """Identity-verification attempts counted across conversations and server processes (docs/security.md,
+    "Verification attempt limits"). A customer record is named by the details the caller gave that are not
+    `secret_fields` (the name for name + ZIP, the email for email): guessing a ZIP for "Samuel Rogers" in
+    new conversations still counts against Samuel Rogers."""
+
+    window_minutes: int = Field(default=15, ge=1, le=1440)  # failures are counted over this window
+    per_record: int = Field(default=5, ge=1, le=100)  # failures on one customer record, from anyone
+    per_client: int = Field(default=10, ge=1, le=1000)  # failures from one address / caller number
+    # through one widget key or API key, or from all callers without a number: many honest customers share them
+    per_shared_client: int = Field(default=100, ge=1, le=100_000)
+    lockout_minutes: int = Field(default=15, ge=1, le=1440)  # the first lockout; each next one doubles
+    max_lockout_minutes: int = Field(default=1440, ge=1, le=10_080)
+    # the factor a caller proves (never part of the record's name, never stored or logged)
+    secret_fields: list[str] = Field(default_factory=lambda: ["postcode", "pin", "date_of_birth", "last4"])
+    # supervisor alerts: one client failing on this many different records within the window, or one
+    # record failed on by this many different clients
+    alert_records_per_client: int = Field(default=5, ge=2, le=1000)
+    alert_clients_per_record: int = Field(default=3, ge=2, le=1000)
+
+    @model_validator(mode="after")
+    def _lockouts_grow(self) -> AttemptLimits:
+        if self.max_lockout_minutes < self.lockout_minutes:
+            raise ValueError("max_lockout_minutes must be at least lockout_minutes")
+        return self
+
+
 class Verification(Strict):
     lookup_operation: str | None = None
     methods: list[VerificationMethod] = Field(min_length=1)
@@ -128,6 +155,7 @@ class Verification(Strict):
     # called with {"id": <looked-up id>} when the lookup returns only an id
     profile_operation: str | None = None
     one_time_code: OneTimeCode | None = None
+    attempt_limits: AttemptLimits = Field(default_factory=AttemptLimits)  # across conversations (finding 2)
 
     @property
     def highest_level(self) -> int:

@@ -29,6 +29,7 @@ from typing import Any
 
 from helpline.channels.conversations import ConversationClosed, ConversationService, TurnView
 from helpline.conversation.hours import is_open
+from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.conversation.wording import TemplateWording
 from helpline.pack.loader import BusinessPack
 from helpline.store.repositories import HandoffRepository
@@ -183,8 +184,10 @@ class CallAgentProcessor(Processor):
         self._caller = caller_number(frame.caller)
         try:
             contact = {"phone": self._caller} if self._caller else None  # caller id: a number to call back
+            client = ClientIdentity(ClientKind.CALLER, self._caller) if self._caller else \
+                ClientIdentity(ClientKind.WITHHELD_CALLER, frame.transport)  # verification limits count per client
             view = await asyncio.to_thread(self.conversations.start, self.settings.channel,
-                                           f"phone:{frame.transport}", contact)
+                                           f"phone:{frame.transport}", contact, (client,))
         except Exception:
             log.exception("could not start the conversation for call %s", frame.call_id)
             self.closed.set()
