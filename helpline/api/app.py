@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from helpline import __version__
 from helpline.api.conversations import conversations_router
+from helpline.api.customers import customers_router
 from helpline.api.edge import MAX_BODY_BYTES, EdgeGuard
 from helpline.api.errors import install_error_handlers
 from helpline.api.followups import followups_router
@@ -83,6 +84,7 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0,
     mount_console(app)
     app.include_router(widget_router())
     app.include_router(followups_router(), prefix="/api/v1")
+    app.include_router(customers_router(), prefix="/api/v1")
     # Phone calls bridged from a cloud number; answered only when the server has speech models
     # (``app.state.voice``, set by ``helpline serve`` with the voice extra).
     app.include_router(media_stream_router())

@@ -13,6 +13,8 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from helpline.channels.phone.service import PhoneService
+    from helpline.pack.loader import BusinessPack
+    from helpline.privacy.retention import RetentionLoop
     from helpline.runtime import ModelAssistance, Runtime
 
 app = typer.Typer(help="Helpline: an offline AI contact-center agent.", no_args_is_help=True)
@@ -24,6 +26,12 @@ app.add_typer(pack_app, name="pack")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(widget_app, name="widget")
+customer_app = typer.Typer(help="Customers' personal data: erasure on request (GDPR art. 17).",
+                           no_args_is_help=True)
+retention_app = typer.Typer(help="Retention: anonymise transcripts and delete recordings past the pack's ages.",
+                            no_args_is_help=True)
+app.add_typer(customer_app, name="customer")
+app.add_typer(retention_app, name="retention")
 
 # soft_wrap: long URLs and commands stay on one line, so they can be copied
 console = Console(soft_wrap=True)
@@ -231,6 +239,7 @@ def serve(
     with console.status("Loading the business pack and models…"):
         runtime = build_runtime(pack, db, assistance=assistance)
     api = create_app(runtime)
+    retention = _retention_loop(runtime)
     line = None
     if phone:
         with console.status("Loading the speech models…"):
@@ -247,6 +256,10 @@ def serve(
                   "not configured (--smtp-host): changes that need them are handed to a person"))
     console.print("  Language model: " + (f"{assistance.model!r}, {assistance.mode} mode" if assistance else
                                           "none (embedded understanding; --llm-url to add one)"), highlight=False)
+    policy = runtime.pack.business.retention
+    console.print(f"  Retention: transcripts {_days(policy.transcripts_days)}, recordings "
+                  f"{_days(policy.recordings_days)}, audit {_days(policy.audit_days)} (checked every "
+                  f"{retention.every_seconds / 3600:g} h)")
     console.print(f"  Admin API key: .venv/bin/helpline apikey create --role admin --db '{runtime.db_url}'")
     console.print(f"  Console user:  .venv/bin/helpline user create --role admin --email you@example.com "
                   f"--db '{runtime.db_url}'")
@@ -257,9 +270,11 @@ def serve(
         server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level=log_level))
         if line is not None:
             await line.start()
+        retention.start()
         try:
             await server.serve()
         finally:
+            retention.stop()
             if line is not None:
                 await line.stop()
 
@@ -324,6 +339,129 @@ def chat(pack: PackOption = DEFAULT_PACK, db: DbOption = None, smtp_host: SmtpHo
         if result.ended:
             break
     console.print(f"[dim]Ticket #{service.ticket_number(started.id)} recorded.[/dim]")
+
+
+# --- privacy: erasure and retention -------------------------------------------------------------
+
+ERASURE_NOTHING_HELD = 1
+ERASURE_INCOMPLETE = 3  # some conversations were still open: run again once they have ended
+
+
+def _days(days: int | None) -> str:
+    return "kept for ever" if days is None else f"{days} days"
+
+
+def _retention_loop(runtime: Runtime) -> RetentionLoop:
+    from helpline.privacy.recordings import RecordingStore
+    from helpline.privacy.retention import RetentionJob, RetentionLoop
+
+    business = runtime.pack.business
+    job = RetentionJob(runtime.db, business.retention, recordings=RecordingStore(Path(business.call_recording.folder)),
+                       clock=runtime.conversations.clock)
+    return RetentionLoop(job)
+
+
+def _counts_table(title: str, counts: dict[str, int]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("records")
+    table.add_column("count", justify="right")
+    for kind, count in counts.items():
+        table.add_row(kind.replace("_", " "), str(count))
+    return table
+
+
+def _pack_or_none(pack: Path | None) -> BusinessPack | None:
+    """The pack given, else the default one if it is there; None when there is none to read."""
+    from helpline.pack.loader import PackInvalid, load_pack
+
+    folder = pack or (DEFAULT_PACK if DEFAULT_PACK.is_dir() else None)
+    if folder is None:
+        return None
+    try:
+        return load_pack(folder)
+    except PackInvalid as exc:
+        err_console.print(f"[red]The pack {folder} is not valid ({len(exc.errors)} error(s)): "
+                          f"helpline pack validate {folder}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@customer_app.command("erase")
+def customer_erase(
+    customer_id: Annotated[str, typer.Argument(help="The business's customer id (e.g. C-1038), Helpline's "
+                                               "customer id, an email address or a phone number.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be erased; change nothing.")] = False,
+    db: DbOption = None,
+    pack: Annotated[Path | None, typer.Option("--pack", help="Business pack (for its recordings folder and phone "
+                                              "region); default examples/demo when present.")] = None,
+) -> None:
+    """Erase a customer's personal data (transcripts, tickets' personal fields, callbacks, recordings); keep the
+    KPI figures and one audit entry of the erasure."""
+    from helpline.privacy.erasure import CustomerErasure, NothingHeld
+    from helpline.privacy.recordings import RecordingStore
+    from helpline.store.db import Database, default_url
+
+    business_pack = _pack_or_none(pack)
+    recordings = (RecordingStore(Path(business_pack.business.call_recording.folder)) if business_pack else None)
+    database = Database(db or default_url())
+    database.migrate()
+    erasure = CustomerErasure(database, recordings=recordings,
+                              region=business_pack.business.phone_region if business_pack else None)
+    try:
+        report = erasure.erase(customer_id, actor="cli", dry_run=dry_run)
+    except NothingHeld as exc:
+        when = f" (erased {exc.erased_at:%Y-%m-%d %H:%M} UTC)" if exc.erased_at else ""
+        console.print(f"No personal data is held for this customer{when}.")
+        raise typer.Exit(ERASURE_NOTHING_HELD) from exc
+    finally:
+        database.dispose()
+    verb = "Would erase" if dry_run else "Erased"
+    console.print(_counts_table(f"{verb} (matched by {', '.join(report.matched_by) or 'contact'})",
+                                report.erased.as_dict()))
+    if recordings is None:
+        console.print("[yellow]Recordings were not looked for: pass --pack to name the business pack.[/yellow]")
+    if not report.complete:
+        console.print(f"[yellow]{report.open_conversations} conversation(s) still open were left alone, and the "
+                      "customer's record with them: run this again once they have ended.[/yellow]")
+        raise typer.Exit(ERASURE_INCOMPLETE)
+    console.print(f"Recorded in the audit log as customer_erasure {report.subject[:16]}…" if not dry_run
+                  else "Nothing was changed (dry run).")
+
+
+@retention_app.command("run")
+def retention_run(
+    pack: PackOption = DEFAULT_PACK,
+    db: DbOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; change nothing.")] = False,
+) -> None:
+    """Anonymise transcripts and delete recordings (and audit entries, if set) older than the pack's retention."""
+    from helpline.privacy.recordings import RecordingStore
+    from helpline.privacy.retention import RetentionJob
+    from helpline.store.db import Database, default_url
+
+    business_pack = _pack_or_none(pack)
+    if business_pack is None:
+        err_console.print(f"[red]No business pack at {pack}: pass --pack.[/red]")
+        raise typer.Exit(2)
+    business = business_pack.business
+    database = Database(db or default_url())
+    database.migrate()
+    try:
+        job = RetentionJob(database, business.retention,
+                           recordings=RecordingStore(Path(business.call_recording.folder)))
+        report = job.run(dry_run=dry_run, actor="cli")
+    finally:
+        database.dispose()
+    policy = business.retention
+    console.print(f"Retention: transcripts {_days(policy.transcripts_days)}, recordings "
+                  f"{_days(policy.recordings_days)}, audit {_days(policy.audit_days)}.")
+    counts = {**report.erased.as_dict(), "audit_entries_deleted": report.audit_entries_deleted}
+    counts.pop("customers")
+    counts.pop("identities")
+    console.print(_counts_table("Would anonymise or delete" if dry_run else "Anonymised or deleted", counts))
+    if report.kept_for_callbacks:
+        console.print(f"{report.kept_for_callbacks} contact(s) past their age kept until their callback is made.")
 
 
 if __name__ == "__main__":

@@ -191,6 +191,19 @@ class CallRecording(Strict):
     folder: str = "var/recordings"  # relative to where the server runs
 
 
+class Retention(Strict):
+    """How long customer content is kept (docs/security.md, "Retention and erasure"). A job run by
+    `helpline retention run` and every few hours by `helpline serve` anonymises what is older: transcripts
+    (messages, saved state, the ticket's, hand-off's and callback's personal fields) `transcripts_days` after
+    the conversation ended, recordings `recordings_days` after they were written, audit entries after
+    `audit_days`. `null` keeps that kind for ever. Open conversations, and contacts whose callback is still
+    to be made, are never touched."""
+
+    transcripts_days: int | None = Field(default=365, ge=1, le=36500)
+    recordings_days: int | None = Field(default=90, ge=1, le=36500)
+    audit_days: int | None = Field(default=None, ge=1, le=36500)  # kept for ever unless set; erasures always
+
+
 class MenuOption(Strict):
     """One choice of the phone menu: "press <key> or say <label>". Choosing it is as if the caller had
     said `message`, or the first trigger of `procedure`, or else the label."""
@@ -225,6 +238,7 @@ class BusinessConfig(Strict):
     holidays: list[str] = Field(default_factory=list)
     persona: Persona = Field(default_factory=Persona)
     escalation: Escalation
+    retention: Retention = Field(default_factory=Retention)  # how long customer content is kept
     callback_sla: str = "4h"
     verification: Verification
     id_formats: dict[str, str] = Field(default_factory=dict)

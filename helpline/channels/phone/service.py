@@ -19,6 +19,7 @@ from pathlib import Path
 
 from helpline.channels.phone.config import SipConfig
 from helpline.channels.phone.ua import CallFailed, PhoneCall, SipUserAgent, TransferFailed, relay_frame
+from helpline.privacy.recordings import link_recording_quietly
 from helpline.store.repositories import CallbackRepository, TicketRepository
 from helpline.voice.answering import Answer, AnsweringListener
 from helpline.voice.audio import resample
@@ -292,6 +293,8 @@ class PhoneService:
         media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call), self.queue)
         try:
             outcome = await run_call(media, self.services, "sip")
+            if media.recorder is not None and outcome.conversation_id:
+                link_recording_quietly(media.recorder.paths.values(), outcome.conversation_id)
             if self.on_outcome is not None:
                 await self.on_outcome(outcome)
         finally:

@@ -21,6 +21,7 @@ import pytest
 from helpline.channels.phone import SipConfig
 from helpline.channels.phone.service import PhoneService, PhoneSettings, Speaker
 from helpline.pack.models import CallRecording, MenuOption
+from helpline.privacy.recordings import RecordingStore
 from helpline.runtime import Runtime, build_runtime
 from helpline.store.models import Message, Ticket
 from helpline.store.repositories import CallbackRepository, TicketRepository
@@ -125,6 +126,9 @@ def test_a_caller_is_greeted_asks_a_question_and_the_call_is_a_ticket(
     recordings = sorted(path.name.rsplit("-", 1)[-1] for path in (tmp_path / "recordings").glob("*.wav")
                         if path.stat().st_size > 8000 * 2 * 3)  # both sides, seconds long
     assert recordings == ["agent.wav", "caller.wav"]
+    # the call's link file names its conversation, so an erasure finds the recording (helpline.privacy)
+    linked = RecordingStore(tmp_path / "recordings").of_conversations({ticket.conversation_id or ""})
+    assert len(linked) == 1 and len(linked[0].files) == 2
 
 
 @pytest.mark.timeout(300)
