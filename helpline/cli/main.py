@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from helpline.cli.llm import llm_app
+
 if TYPE_CHECKING:
     from helpline.channels.phone.service import PhoneService
     from helpline.pack.loader import BusinessPack
@@ -32,6 +34,7 @@ retention_app = typer.Typer(help="Retention: anonymise transcripts and delete re
                             no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 app.add_typer(retention_app, name="retention")
+app.add_typer(llm_app, name="llm")
 
 # soft_wrap: long URLs and commands stay on one line, so they can be copied
 console = Console(soft_wrap=True)
