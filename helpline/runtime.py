@@ -16,13 +16,14 @@ from helpline.connectors.records import RecordQuestions
 from helpline.connectors.sql import SqlOperations
 from helpline.conversation.commands import CommandGenerator
 from helpline.conversation.engine import Engine
+from helpline.conversation.knowledge_answers import RecordAnswerer
 from helpline.conversation.ports import CodeSender, Embedder, KnowledgeHit
 from helpline.knowledge.answer import best_answer, covers_question
 from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
 from helpline.llm.assisted import ModelAssistedInterpreter
 from helpline.llm.commands import ModelCommandReader, PackSurface
-from helpline.llm.grounded import GroundedAnswerer
+from helpline.llm.grounded import GroundedAnswerer, RecordWording
 from helpline.llm.port import LanguageModel
 from helpline.llm.settings import LlmMode
 from helpline.pack.loader import BusinessPack, load_pack
@@ -185,7 +186,10 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
     )
     engine.kb_covers = covers_question
     if pack.records is not None:
-        engine.records = RecordQuestions(pack.records, operations).answer
+        records: RecordAnswerer = RecordQuestions(pack.records, operations).answer
+        if assistance is not None and assistance.mode != LlmMode.EMBEDDED:
+            records = RecordWording(assistance.model, records, assistance.share_customer_data)
+        engine.records = records
     return engine
 
 

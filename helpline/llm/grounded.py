@@ -1,4 +1,4 @@
-"""Knowledge answers written by a language model from the retrieved passages only.
+"""Knowledge answers written by a language model from the retrieved passages only; record answers worded by it.
 
 The model sees the question and the top passages (each with its article id) and answers in JSON: whether the
 passages answer the question, the answer, and the ids it used. The answer is kept only when it cites an
@@ -15,9 +15,12 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from helpline.conversation.knowledge_answers import RecordAnswerer, RecordReply
 from helpline.conversation.ports import KnowledgeHit
 from helpline.llm.port import ChatMessage, ChatRole, JsonSchema, LanguageModel, LanguageModelError
+from helpline.llm.privacy import PersonalDataMask
 
 log = logging.getLogger(__name__)
 
@@ -101,3 +104,59 @@ class GroundedAnswerer:
                                for h in hits)
         return [ChatMessage(ChatRole.SYSTEM, _INSTRUCTIONS),
                 ChatMessage(ChatRole.USER, f"Passages:\n{passages}\n\nQuestion: {question[:500]}")]
+
+
+_RECORD_SCHEMA = JsonSchema("record_answer", {
+    "type": "object",
+    "properties": {"answer": {"type": "string"}},
+    "required": ["answer"],
+    "additionalProperties": False,
+})
+
+_RECORD_INSTRUCTIONS = """\
+You word a support agent's answer to a customer's question about their own account. The facts were read from
+the customer's records; they are all you know. Write one or two short, friendly sentences that answer the
+question with those facts. Keep every number, date, amount and id exactly as in the facts; add no fact, number
+or promise of your own. Placeholders like <ADDRESS_1> stand for personal details: copy them as they are."""
+_NUMBER = re.compile(r"\d[\d,.:/-]*\d|\d")
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+class RecordWording:
+    """Wraps the record answerer (`connectors/records.py`): the facts are found and checked there, exactly as
+    without a model; the model only words them. A wording is kept when every number in it (amounts, dates,
+    ids) is one of the facts' numbers; else the facts are said as listed."""
+
+    def __init__(self, model: LanguageModel, answerer: RecordAnswerer, share_customer_data: bool = False,
+                 max_tokens: int = 160) -> None:
+        self.model = model
+        self.answerer = answerer
+        self.share_customer_data = share_customer_data
+        self.max_tokens = max_tokens
+
+    def __call__(self, question: str, customer: dict[str, Any], facts: dict[str, Any]) -> RecordReply | None:
+        reply = self.answerer(question, customer, facts)
+        if reply is None or not reply.found or not reply.text:
+            return reply
+        text = reply.text
+        mask = PersonalDataMask(enabled=not self.share_customer_data)
+        mask.add_record(customer)
+        try:
+            completion = self.model.complete(
+                [ChatMessage(ChatRole.SYSTEM, _RECORD_INSTRUCTIONS),
+                 ChatMessage(ChatRole.USER, f"Question: {mask.hide(question)[:500]}\nFacts: {mask.hide(text)[:1500]}")],
+                schema=_RECORD_SCHEMA, max_tokens=self.max_tokens)
+        except LanguageModelError as error:
+            log.warning("record wording unavailable (%s); saying the facts as listed", error.kind)
+            return reply
+        worded = (completion.data or {}).get("answer")
+        if not isinstance(worded, str) or not worded.strip():
+            return reply
+        worded = mask.restore(worded.strip())[:600]
+        if not _numbers(worded) <= _numbers(text):
+            log.info("record wording added numbers the records do not hold; saying the facts as listed")
+            return reply
+        return RecordReply(worded, reply.record_ids, reply.focus_id)

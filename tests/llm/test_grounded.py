@@ -102,3 +102,37 @@ def test_the_answerer_alone_keeps_only_what_the_passages_support(double: ChatCom
     double.script(json_answer({"answered": True, "cited": ["returns"],
                                "answer": "You can send it back whenever you like, forever."}))
     assert answerer("can I return it?", hits) == "QUOTED"
+
+
+def record_runtime(demo_models: DemoModels, tmp_path: Path, server: ChatCompletionsDouble,
+                   wording: str) -> Runtime:
+    def respond(request: Any) -> Any:
+        schema = request.json["response_format"]["json_schema"]["name"]
+        if schema == "record_answer":
+            return json_answer({"answer": wording})
+        return error(503)  # understanding falls back to the embedded reading
+
+    server.responder = respond
+    return runtime(demo_models, tmp_path, server)
+
+
+def ask_record(rt: Runtime) -> str:
+    cid = rt.conversations.start(channel="chat", actor="test").id
+    rt.conversations.post(cid, "samuel.rogers@example.com", actor="test")
+    return " ".join(rt.conversations.post(cid, "how much did I pay for my last order?", actor="test").replies)
+
+
+def test_a_record_answer_is_worded_by_the_model_from_the_records_facts(
+        demo_models: DemoModels, tmp_path: Path, double: ChatCompletionsDouble) -> None:
+    plain = ask_record(runtime(demo_models, tmp_path / "plain", ChatCompletionsDouble()))  # a dead server
+    assert "89.00" in plain
+    reply = ask_record(record_runtime(demo_models, tmp_path, double, "Your last order, BB-10166, came to $89.00."))
+    assert "Your last order, BB-10166, came to $89.00." in reply
+    sent = [r.text for r in double.requests if "record_answer" in r.text][-1]
+    assert "samuel.rogers@example.com" not in sent
+
+
+def test_a_record_wording_with_a_number_the_records_do_not_hold_is_not_said(
+        demo_models: DemoModels, tmp_path: Path, double: ChatCompletionsDouble) -> None:
+    reply = ask_record(record_runtime(demo_models, tmp_path, double, "Your last order came to $19.00, refunded."))
+    assert "19.00" not in reply and "89.00" in reply
