@@ -34,10 +34,13 @@ from typing import Any
 from bench.report import write_section
 from bench.tau_retail.compare import failure_causes
 from bench.tau_retail.customer import Customer, Data
-from bench.tau_retail.llm_customer import ChatCompletionsClient, LlmCustomer
+from bench.tau_retail.llm_customer import LlmCustomer
 from bench.tau_retail.servers import DATASET, Agent, Store, create_api_key, start_helpline, start_store
 from bench.tau_retail.splits import train_indices
 from bench.tau_retail.stranger import Stranger
+from helpline.llm.openai_compatible import OpenAICompatibleModel
+from helpline.llm.port import LanguageModel
+from helpline.llm.settings import ENV_API_KEY, LlmSettings
 from helpline.packs.tau_retail import generate
 
 MAX_TURNS = 40
@@ -72,7 +75,7 @@ def expected_state(store: Store, task: dict[str, Any]) -> dict[str, Any]:
 
 def run_task(index: int, task: dict[str, Any], data: Data, store: Store, helpline_url: str, db_url: str,
              initial: dict[str, Any], customer_kind: str = "old", key: str | None = None,
-             customer_model: ChatCompletionsClient | None = None) -> Outcome:
+             customer_model: LanguageModel | None = None) -> Outcome:
     expected = expected_state(store, task)
     # one key serves a whole run: creating one is a CLI start-up per task, most of a task's time on a busy box
     key = key or create_api_key(db_url)
@@ -139,7 +142,7 @@ def split_tasks(split: str) -> tuple[str, list[dict[str, Any]], list[int]]:
 
 def run_split(split: str, limit: int | None, store: Store, helpline_url: str, db_url: str, data: Data,
               verbose: bool, only: list[int] | None, customer: str = "old",
-              customer_model: ChatCompletionsClient | None = None) -> list[Outcome]:
+              customer_model: LanguageModel | None = None) -> list[Outcome]:
     _, tasks, indices = split_tasks(split)
     indices = [i for i in indices if i in only] if only else indices[: limit or None]
     hidden = split in ("heldout", "train")  # held-out tasks are reported only in aggregate
@@ -235,12 +238,14 @@ def main(argv: list[str] | None = None) -> int:
             if part not in splits:
                 splits.append(part)
     customers = ["old", "stranger"] if args.customer == "both" else [args.customer]
-    customer_model = None
+    customer_model: OpenAICompatibleModel | None = None
     if args.customer == "llm":
         if not args.llm_url:
             print("--customer llm needs --llm-url (e.g. the URL `helpline llm serve` prints)", file=sys.stderr)
             return 2
-        customer_model = ChatCompletionsClient(args.llm_url, args.llm_model, os.environ.get("HELPLINE_LLM_API_KEY"))
+        # a CPU-served model needs seconds per line: a long deadline, one retry, no breaker trips on slowness
+        customer_model = OpenAICompatibleModel(LlmSettings(url=args.llm_url, model=args.llm_model, timeout_s=120,
+                                                           max_retries=1, api_key=os.environ.get(ENV_API_KEY)))
     figures: list[Figures] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tau-retail-") as tmp:

@@ -9,30 +9,23 @@ packaged local model via `helpline llm serve`, vLLM, Ollama, a hosted API), so a
 on every task.
 
 It has the same interface as the scripted customers (`first_message`, `reply`, `finished`), so
-`bench.tau_retail` drives it exactly like them.
+`bench.tau_retail` drives it exactly like them. The model is reached through Helpline's own adapter
+(helpline.llm.openai_compatible), with a long deadline: a CPU-served model takes seconds per line.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from helpline.llm.port import (
-    ChatMessage,
-    ChatRole,
-    Completion,
-    JsonSchema,
-    LanguageModelError,
-    LanguageModelErrorKind,
-    TokenUsage,
-)
+from helpline.llm.port import ChatMessage, ChatRole, LanguageModel, LanguageModelError
 
 STOP = "###STOP###"
+# small models write "### STOP###", "###STOP" …: any run of #s around STOP ends the conversation
+STOP_MARK = re.compile(r"#+\s*STOP\b\s*#*", re.IGNORECASE)
+# a model that writes the agent's next line too: the customer's message ends where "Agent:" begins
+OTHER_SIDE = re.compile(r"\n\s*(agent|assistant|support)\s*:", re.IGNORECASE)
 # tau-bench's user simulator greets with this line before the agent has said anything; we use the agent's
 # real greeting instead, and this only when the agent said nothing.
 FALLBACK_GREETING = "Hi! How can I help you today?"
@@ -57,56 +50,6 @@ information.
 - You are the customer, never the agent: do not offer help, do not ask the agent for their details."""
 
 
-class ChatCompletionsClient:
-    """A minimal OpenAI-compatible chat-completions client (plain httpx) with the port's interface.
-
-    Used until the shared adapter (helpline.llm.openai_compatible) lands; it has no retries or breaker
-    because a benchmark wants to see every failure, not hide it."""
-
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 120.0):
-        base = base_url.rstrip("/")
-        self.endpoint = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
-        self._name = model
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=5.0), headers=headers)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def complete(self, messages: Sequence[ChatMessage], *, schema: JsonSchema | None = None,
-                 max_tokens: int = 400, temperature: float = 0.0) -> Completion:
-        body: dict[str, Any] = {"model": self._name, "max_tokens": max_tokens, "temperature": temperature,
-                                "messages": [{"role": m.role.value, "content": m.content} for m in messages]}
-        if schema is not None:
-            body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": schema.name, "schema": dict(schema.schema),
-                                                       "strict": True}}
-        started = time.monotonic()
-        try:
-            response = self.client.post(self.endpoint, json=body)
-        except httpx.TimeoutException as exc:
-            raise LanguageModelError(LanguageModelErrorKind.TIMEOUT, str(exc)) from exc
-        except httpx.HTTPError as exc:
-            raise LanguageModelError(LanguageModelErrorKind.UNREACHABLE, str(exc)) from exc
-        latency_ms = (time.monotonic() - started) * 1000
-        if response.status_code == 429:
-            raise LanguageModelError(LanguageModelErrorKind.RATE_LIMITED, response.text[:200], latency_ms)
-        if response.status_code >= 500:
-            raise LanguageModelError(LanguageModelErrorKind.SERVER_ERROR, response.text[:200], latency_ms)
-        if response.status_code >= 400:
-            raise LanguageModelError(LanguageModelErrorKind.REFUSED, response.text[:200], latency_ms)
-        try:
-            payload = response.json()
-            text = str(payload["choices"][0]["message"]["content"] or "")
-            usage = payload.get("usage") or {}
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise LanguageModelError(LanguageModelErrorKind.MALFORMED, response.text[:200], latency_ms) from exc
-        return Completion(text=text, data=None, latency_ms=latency_ms, model=str(payload.get("model", self._name)),
-                          usage=TokenUsage(int(usage.get("prompt_tokens", 0)),
-                                           int(usage.get("completion_tokens", 0))))
-
-
 @dataclass
 class CustomerModelUsage:
     calls: int = 0
@@ -117,9 +60,9 @@ class CustomerModelUsage:
 
 
 def clean_message(text: str) -> str:
-    """The customer's line as a person would type it: without a role label, quotes or a trailing STOP."""
-    text = text.strip()
-    text = re.sub(r"^(user|customer|me)\s*:\s*", "", text, flags=re.IGNORECASE)
+    """The customer's line as a person would type it: without a role label, quotes or the agent's next line."""
+    text = OTHER_SIDE.split(text, maxsplit=1)[0].strip()
+    text = re.sub(r"^(user|customer|you|me)\s*:\s*", "", text, flags=re.IGNORECASE)
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1].strip()
     return text
@@ -128,8 +71,8 @@ def clean_message(text: str) -> str:
 class LlmCustomer:
     """The customer of one task, played by `model` from the task's instruction."""
 
-    def __init__(self, task: dict[str, Any], model: Any, *, max_tokens: int = 120, temperature: float = 0.0):
-        # `model` is any object with the port's `complete` (helpline.llm.port.LanguageModel)
+    def __init__(self, task: dict[str, Any], model: LanguageModel, *, max_tokens: int = 120,
+                 temperature: float = 0.0):
         self.model = model
         self.max_tokens = max_tokens
         self.temperature = temperature
@@ -166,8 +109,10 @@ class LlmCustomer:
         self.usage.seconds += completion.latency_ms / 1000
         self.usage.latencies_s.append(completion.latency_ms / 1000)
         text = completion.text
-        if STOP in text:
+        if STOP_MARK.search(text):
             self.finished = True
+            if not any(m.role is ChatRole.ASSISTANT for m in self.history):
+                self.gave_up = "the model ended the conversation before saying what it wanted"
             return None
         message = clean_message(text)
         if not message:
