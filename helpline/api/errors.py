@@ -13,9 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from helpline.channels.serialise import BUSY_RETRY_AFTER_SECONDS, ConversationBusy, is_busy_error
 from helpline.store.repositories import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,19 @@ async def _bad_input(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "bad_request", str(exc) or "bad request")
 
 
+async def _busy(_request: Request, _exc: Exception) -> JSONResponse:
+    # Another turn held the conversation (or SQLite's one write lock) past the bounded wait: nothing was
+    # stored; the client sends the same request again after Retry-After (docs/deployment.md).
+    return error_response(503, "busy", "busy with another message on this conversation; please retry shortly",
+                          headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)})
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_busy_error(exc):
+        return await _busy(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "Something went wrong on our side. The error has been logged.")
@@ -141,5 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(ConversationBusy, _busy)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(ValueError, _bad_input)
     app.add_exception_handler(Exception, _unexpected)

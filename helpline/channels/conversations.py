@@ -3,12 +3,18 @@
 A turn runs the engine on the state loaded from the database, then stores the redacted transcript,
 the new state, the ticket, any handoff or callback and the audit entries in one transaction, so a
 crash or a restart never loses a conversation, a ticket or a promised callback.
+
+Turns on one conversation run one at a time, across processes too (serialise.py). Understanding a
+message (seconds, with a language model) happens *before* that transaction, on the state as last
+committed: the short transaction then re-reads the state under the lock and uses that reading only if
+the state is still the one it was made from, else understands again. So the database's write lock
+(SQLite's is database-wide) is held for the bookkeeping, not for the models.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpline.channels.bus import EventBus
+from helpline.channels.serialise import (
+    TURN_WAIT_SECONDS,
+    ConversationBusy,
+    ConversationLocks,
+    conversation_transaction,
+)
+from helpline.conversation.commands import Interpretation
 from helpline.conversation.engine import Engine, Incident, TurnContext
 from helpline.conversation.events import TurnResult
 from helpline.conversation.ports import ClientIdentity
@@ -40,6 +53,8 @@ from helpline.understanding.redaction import (
 )
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ConversationBusy", "ConversationClosed", "ConversationNotFound", "ConversationService", "TurnView"]
 
 MAX_MESSAGE_CHARS = 100_000
 CARRY_MESSAGES = 4  # previous customer messages a card number split over several messages may start in
@@ -90,10 +105,17 @@ def public_state(state: ConversationState, engine: Engine) -> dict[str, Any]:
     }
 
 
-@dataclass
-class _LockEntry:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    users: int = 0
+@dataclass(frozen=True)
+class PreparedReading:
+    """A message understood outside the turn's transaction, with what it was understood against."""
+
+    stored_state: dict[str, Any]
+    redacted_text: str
+    interpretation: Interpretation
+
+    def still_valid(self, stored_state: dict[str, Any] | None, redacted_text: str) -> bool:
+        """True when the state under the lock is the one the reading was made from (no turn in between)."""
+        return self.redacted_text == redacted_text and (stored_state or {}) == self.stored_state
 
 
 class ConversationService:
@@ -106,30 +128,20 @@ class ConversationService:
         self.clock = clock or (lambda: datetime.now(UTC))
         # Live views and the widget learn of each committed change here (published after commit).
         self.bus = bus or EventBus()
-        # One lock per conversation *in use*: an entry lives only while a call holds or waits for it,
-        # so the map never grows with the number of ids ever seen (made-up ones included).
-        self._locks: dict[str, _LockEntry] = {}
-        self._locks_guard = threading.Lock()
+        # The in-process fast path; the row lock in conversation_transaction serialises across processes.
+        self._locks = ConversationLocks(TURN_WAIT_SECONDS)
+        self.turn_wait_seconds = TURN_WAIT_SECONDS  # the bounded wait for a turn on another process
 
     @contextmanager
-    def _lock(self, conversation_id: str) -> Iterator[None]:
-        with self._locks_guard:
-            entry = self._locks.get(conversation_id)
-            if entry is None:
-                entry = self._locks[conversation_id] = _LockEntry()
-            entry.users += 1
-        try:
-            with entry.lock:
-                yield
-        finally:
-            with self._locks_guard:
-                entry.users -= 1
-                if entry.users == 0:
-                    del self._locks[conversation_id]
+    def _turn(self, conversation_id: str) -> Iterator[Session]:
+        """The conversation to ourselves: this process's lock, then the row lock in one transaction."""
+        with self._locks.hold(conversation_id), \
+                conversation_transaction(self.db, conversation_id, self.turn_wait_seconds) as session:
+            yield session
 
     def exists(self, conversation_id: str) -> bool:
         """Whether the conversation is in the database (a cheap check made before taking its lock)."""
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return session.scalar(select(Conversation.id).where(Conversation.id == conversation_id)) is not None
 
     def _context(self, session: Session, ticket_number: int | None, channel: str) -> TurnContext:
@@ -168,50 +180,79 @@ class ConversationService:
         text = text[:MAX_MESSAGE_CHARS]
         if not self.exists(conversation_id):
             raise ConversationNotFound(conversation_id)
-        with self._lock(conversation_id), self.db.session() as session:
-            repo = ConversationRepository(session)
-            conversation = repo.get(conversation_id, actor=actor)
-            if conversation is None:
-                raise ConversationNotFound(conversation_id)
-            if conversation.status != "active":
-                raise ConversationClosed(conversation_id)
-            # Redacted here, before the engine, logs or the database see it, with what the previous
-            # customer messages ended with: a card number may be split over two messages.
-            redacted = self._redact_customer_text(session, conversation, text)
+        with self._locks.hold(conversation_id):
+            prepared = self._understand_ahead(conversation_id, text)
+            with conversation_transaction(self.db, conversation_id, self.turn_wait_seconds) as session:
+                return self._post_locked(session, conversation_id, text, actor, prepared)
+
+    def _understand_ahead(self, conversation_id: str, text: str) -> PreparedReading | None:
+        """Understand the message on the state as last committed, outside any write transaction (None
+        when there is nothing to understand, or a card number spans messages: then it is done in the turn)."""
+        with self.db.read_session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.status != "active" or conversation.handled_by:
+                return None
+            previous = self._previous_customer_messages(session, conversation_id)
+            redacted = DEFAULT_REDACTOR.redact(text, RedactionCarry.from_stored([m.text for m in previous]))
+            stored_state = copy.deepcopy(dict(conversation.state or {}))
+        state = ConversationState.from_json(copy.deepcopy(stored_state))
+        if redacted.masks_previous or state.ended or not redacted.text.strip():
+            return None
+        state.turn += 1  # as Engine.handle does before it interprets
+        try:
+            with redacted_upstream(redacted.kinds):
+                interpretation = self.engine.interpret(state, redacted.text)
+        except Exception:
+            # The turn understands it again inside the transaction, where a failure is answered politely.
+            log.warning("understanding ahead failed on conversation %s", conversation_id, exc_info=True)
+            return None
+        return PreparedReading(stored_state, redacted.text, interpretation)
+
+    def _post_locked(self, session: Session, conversation_id: str, text: str, actor: str,
+                     prepared: PreparedReading | None) -> TurnView:
+        repo = ConversationRepository(session)
+        conversation = repo.get(conversation_id, actor=actor)
+        if conversation is None:
+            raise ConversationNotFound(conversation_id)
+        if conversation.status != "active":
+            raise ConversationClosed(conversation_id)
+        stored_state = dict(conversation.state or {})
+        # Redacted here, before the engine, logs or the database see it, with what the previous
+        # customer messages ended with: a card number may be split over two messages.
+        redacted = self._redact_customer_text(session, conversation, text)
+        state = ConversationState.from_json(conversation.state)
+        if conversation.handled_by:
+            # A person has taken over: the AI stays silent; the message is stored (redacted) for them.
+            repo.append_message(conversation_id, role="customer", text=redacted.text,
+                                meta={"to_human": conversation.handled_by}, now=self.clock())
+            return TurnView(conversation.id, [], False, public_state(state, self.engine))
+        recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
+        ticket = recorder.ticket()
+        context = self._context(session, ticket.number if ticket else None, conversation.channel)
+        if self.attempt_limiter is not None:
+            context.throttle = self.attempt_limiter.bind(
+                session, context.now, actor=f"ai:conversation:{conversation.id}",
+                on_alert=lambda: self.bus.publish(conversation_id, "verification_alert"))
+        reading = (prepared.interpretation if prepared is not None and not redacted.masks_previous
+                   and prepared.still_valid(stored_state, redacted.text) else None)
+        try:
+            # The engine gets the clean text; its understander still learns what was removed.
+            with redacted_upstream(redacted.kinds):
+                result = self.engine.handle(state, redacted.text, context, interpretation=reading)
+        except Exception:
+            # The customer still gets an answer and nothing already recorded is lost.
+            log.exception("engine failed on conversation %s", conversation_id)
             state = ConversationState.from_json(conversation.state)
-            if conversation.handled_by:
-                # A person has taken over: the AI stays silent; the message is stored (redacted) for them.
-                repo.append_message(conversation_id, role="customer", text=redacted.text,
-                                    meta={"to_human": conversation.handled_by}, now=self.clock())
-                return TurnView(conversation.id, [], False, public_state(state, self.engine))
-            recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
-            ticket = recorder.ticket()
-            context = self._context(session, ticket.number if ticket else None, conversation.channel)
-            if self.attempt_limiter is not None:
-                context.throttle = self.attempt_limiter.bind(
-                    session, context.now, actor=f"ai:conversation:{conversation.id}",
-                    on_alert=lambda: self.bus.publish(conversation_id, "verification_alert"))
-            try:
-                # The engine gets the clean text; its understander still learns what was removed.
-                with redacted_upstream(redacted.kinds):
-                    result = self.engine.handle(state, redacted.text, context)
-            except Exception:
-                # The customer still gets an answer and nothing already recorded is lost.
-                log.exception("engine failed on conversation %s", conversation_id)
-                state = ConversationState.from_json(conversation.state)
-                state.flags.append("engine_error")
-                result = TurnResult(replies=[CRASH_REPLY], redacted_text=redacted.text)
-            recorder.record_turn(state, result.redacted_text, result, self.clock())
-            return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
+            state.flags.append("engine_error")
+            result = TurnResult(replies=[CRASH_REPLY], redacted_text=redacted.text)
+        recorder.record_turn(state, result.redacted_text, result, self.clock())
+        return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
 
     def _redact_customer_text(self, session: Session, conversation: Conversation, text: str) -> Redacted:
         """Redact a customer message in the light of the previous ones; when it completes a card number
         begun in them, mask those digits wherever they were stored: the earlier messages, the lines
         written since (an agent may have repeated them) and the saved state."""
-        previous = list(session.scalars(
-            select(Message).where(Message.conversation_id == conversation.id, Message.role == "customer")
-            .order_by(Message.seq.desc()).limit(CARRY_MESSAGES)
-        ))[::-1]
+        previous = self._previous_customer_messages(session, conversation.id)
         redacted = DEFAULT_REDACTOR.redact(text, RedactionCarry.from_stored([m.text for m in previous]))
         if not redacted.masks_previous:
             return redacted
@@ -233,13 +274,21 @@ class ConversationService:
         conversation.state = scrub_json(dict(conversation.state or {}), redacted.fragments)
         return redacted
 
+    @staticmethod
+    def _previous_customer_messages(session: Session, conversation_id: str) -> list[Message]:
+        """The last few customer messages, oldest first (a card number may have begun in them)."""
+        return list(session.scalars(
+            select(Message).where(Message.conversation_id == conversation_id, Message.role == "customer")
+            .order_by(Message.seq.desc()).limit(CARRY_MESSAGES)
+        ))[::-1]
+
     def end(self, conversation_id: str, actor: str = "system", reason: str = "ended") -> TurnView:
         view = self._end(conversation_id, actor, reason)
         self.bus.publish(conversation_id, "ended")
         return view
 
     def _end(self, conversation_id: str, actor: str, reason: str) -> TurnView:
-        with self._lock(conversation_id), self.db.session() as session:
+        with self._turn(conversation_id) as session:
             repo = ConversationRepository(session)
             conversation = repo.get(conversation_id, actor=actor)
             if conversation is None:
@@ -274,7 +323,7 @@ class ConversationService:
     def _apply(self, conversation_id: str,
                handle: Callable[[ConversationState, TurnContext], TurnResult]) -> TurnView:
         """Run an engine input that has no customer text (silence, a failed handoff) and record it."""
-        with self._lock(conversation_id), self.db.session() as session:
+        with self._turn(conversation_id) as session:
             conversation = ConversationRepository(session).get(conversation_id, actor="system")
             if conversation is None:
                 raise ConversationNotFound(conversation_id)
@@ -321,7 +370,7 @@ class ConversationService:
 
     def _staff_turn(self, conversation_id: str, actor: str, kind: str, change: Callable[[Session, Any], None]) -> None:
         """Run a staff action on an active conversation in one transaction, then tell the live views."""
-        with self._lock(conversation_id), self.db.session() as session:
+        with self._turn(conversation_id) as session:
             conversation = ConversationRepository(session).get(conversation_id, actor=actor)
             if conversation is None:
                 raise ConversationNotFound(conversation_id)

@@ -61,7 +61,10 @@ class Engine(AwaitedAnswers):
         """What the generator proposes for this message in this state (nothing is applied)."""
         return self.interpreter.interpret(text, state, self._generator_context(state))
 
-    def handle(self, state: ConversationState, text: str, context: TurnContext) -> TurnResult:
+    def handle(self, state: ConversationState, text: str, context: TurnContext,
+               interpretation: Interpretation | None = None) -> TurnResult:
+        """Apply one customer message; ``interpretation``, when given, is ``interpret``'s reading of this
+        text on this very state (made ahead, outside the turn's transaction) and is used as is."""
         state.turn += 1
         turn = Turn(state, context)
         if state.ended:
@@ -71,7 +74,7 @@ class Engine(AwaitedAnswers):
             self._say(turn, "didnt_understand")
             return TurnResult(replies=turn.replies, events=turn.events, redacted_text="")
 
-        it = self.interpret(state, text)
+        it = interpretation if interpretation is not None else self.interpret(state, text)
         turn.interpretation = it
         if "card_number" in it.redacted:
             self._say(turn, "card_number_redacted")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,9 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_SYNCHRONOUS_ENV = "HELPLINE_SQLITE_SYNCHRONOUS"
 SQLITE_SYNCHRONOUS_LEVELS = ("full", "extra", "normal")
 DEFAULT_SQLITE_SYNCHRONOUS = "full"
+# Set while a ``Database.read_session`` opens its transaction: on SQLite it begins DEFERRED (a WAL reader
+# never waits for the writer nor blocks it) instead of IMMEDIATE.
+_READING: ContextVar[bool] = ContextVar("helpline_db_reading", default=False)
 
 
 def sqlite_synchronous(value: str | None = None) -> str:
@@ -64,8 +68,9 @@ def _install_sqlite_hooks(engine: Engine, file_backed: bool, synchronous: str) -
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so a reader that later writes waits on
-        # busy_timeout instead of failing with "database is locked" mid-transaction.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if file_backed else "BEGIN")
+        # busy_timeout instead of failing with "database is locked" mid-transaction. A read session
+        # only reads: a deferred transaction, so readers never queue behind a turn being written.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if file_backed and not _READING.get() else "BEGIN")
 
 
 class Database:
@@ -108,6 +113,20 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only (no audit entries, no changes): on SQLite its transaction is deferred,
+        so it neither takes nor waits for the database's single write lock. Anything written in it is
+        rolled back, never kept; a read that must be followed by a write belongs in ``session()``."""
+        reading = _READING.set(True)
+        session = self._sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+            _READING.reset(reading)
 
     def migrate(self, revision: str = "head") -> None:
         """Run ``alembic upgrade`` from the migrations shipped inside the package (no alembic.ini)."""
