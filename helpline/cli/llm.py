@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 llm_app = typer.Typer(help="The packaged local language model (optional `llm` extra).", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -33,7 +34,7 @@ def llm_serve(
         console.print(f"preparing {chosen.description} (joined once into the cache, then verified)…")
         path = model_file(chosen, cache_dir)
     except LocalModelError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     url = f"http://{HOST}:{port}"
     console.print(f"model {chosen.name}: {path}")
@@ -53,5 +54,5 @@ def llm_model_path(
     try:
         console.print(str(model_file(packaged_model(model), cache_dir)))
     except LocalModelError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
