@@ -22,6 +22,7 @@ from helpline.conversation.commands import (
     Command,
     CommandGenerator,
     GeneratorContext,
+    Identify,
     Interpretation,
     OutOfScope,
     StartProcedure,
@@ -94,4 +95,9 @@ class ModelAssistedInterpreter:
                  context: GeneratorContext) -> tuple[Command, ...]:
         if context.awaiting == "confirm" and not embedded.has(Affirm):
             commands = tuple(c for c in commands if not isinstance(c, Affirm))
+        identify = embedded.first(Identify)
+        if identify is not None and not any(isinstance(c, Identify) for c in commands):
+            # identity details the embedded extractors found (an email, a name and ZIP) are facts of the
+            # message, not a reading of it: kept whatever the model proposes
+            commands = (identify, *commands)
         return commands
