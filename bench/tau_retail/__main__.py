@@ -220,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm-url", help="OpenAI-compatible endpoint of the customer's model, e.g. the URL "
                                           "`helpline llm serve` prints (key, if any, in HELPLINE_LLM_API_KEY)")
     parser.add_argument("--llm-model", default="qwen2.5-coder-0.5b", help="model name sent to that endpoint")
+    parser.add_argument("--agent-llm-mode", choices=["embedded", "hybrid", "llm"], default="embedded",
+                        help="how Helpline itself uses a language model (docs/llm.md)")
+    parser.add_argument("--agent-llm-url", help="the agent's OpenAI-compatible endpoint (hybrid and llm modes)")
+    parser.add_argument("--agent-llm-model", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--agent-llm-timeout", type=float, default=60.0,
+                        help="seconds per model call (a small model on 2 CPU cores needs ~7-20 s)")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--only", type=int, nargs="*", help="task indices to run")
     parser.add_argument("--verbose", action="store_true",
@@ -254,6 +260,14 @@ def main(argv: list[str] | None = None) -> int:
         helpline_proc = None
         try:
             pack = generate(DATASET, work / "pack", store_url)
+            if args.agent_llm_mode != "embedded":
+                if not args.agent_llm_url:
+                    print("--agent-llm-mode hybrid|llm needs --agent-llm-url", file=sys.stderr)
+                    return 2
+                with (pack / "business.yaml").open("a") as business:
+                    business.write(f"\nllm:\n  url: {args.agent_llm_url}\n  model: {args.agent_llm_model}\n"
+                                   f"  mode: {args.agent_llm_mode}\n  timeout_s: {args.agent_llm_timeout}\n"
+                                   "  max_retries: 0\n")
             db_url = f"sqlite:///{work / 'helpline.db'}"
             helpline_proc, helpline_url = start_helpline(pack, db_url, work)
             store = Store(store_url)
@@ -273,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     # the LLM customer's figures go into docs/benchmarks.md by hand (with the model and machine they came from):
     # writing the section here would replace the scripted customers' table
-    if not args.no_doc and not args.only and args.customer != "llm":
+    if not args.no_doc and not args.only and args.customer != "llm" and args.agent_llm_mode == "embedded":
         write_section("tau-retail", doc_body(figures, args.limit, elapsed, args.note))
     return 0
 
