@@ -19,14 +19,12 @@ Both are Apache-2.0 (Qwen's model cards); the packages carry no licence text of 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from helpline.files import join_atomically
 from helpline.understanding.embeddings import file_sha256
 
 DEFAULT_CACHE = Path("var/cache/models")
@@ -120,22 +118,6 @@ def is_installed(model: PackagedModel | None = None) -> bool:
     return True
 
 
-def _join_atomically(sources: list[Path], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for source in sources:
-                with source.open("rb") as part:
-                    shutil.copyfileobj(part, out, 8 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _stamp(path: Path) -> dict[str, object]:
     stat = path.stat()
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
@@ -173,7 +155,7 @@ def model_file(model: PackagedModel | None = None, cache_dir: Path | None = None
             if total != model.size:
                 raise LocalModelError(f"the parts of {model.name} add up to {total} bytes, expected {model.size}: "
                                       f"reinstall {', '.join(model.distributions)}")
-            _join_atomically(parts, target)
+            join_atomically(parts, target)
             actual = file_sha256(target)
             if actual != model.sha256:
                 target.unlink(missing_ok=True)

