@@ -81,7 +81,7 @@ async def wait_quiet(listener: Listener, started: float, timeout: float = 30.0) 
         await asyncio.sleep(0.05)
 
 
-async def one_call(ua: SipUserAgent, target: str, questions: list[bytes]) -> list[float]:
+async def one_call(ua: SipUserAgent, target: str, questions: list[bytes], answer_timeout: float = 15.0) -> list[float]:
     call = await ua.call(target, timeout=15)
     listener = Listener()
     reader = asyncio.create_task(listener.run(call))
@@ -92,7 +92,7 @@ async def one_call(ua: SipUserAgent, target: str, questions: list[bytes]) -> lis
             await call.play(pcm)
             spoken_until = time.monotonic() + call.queued_seconds()
             await asyncio.sleep(call.queued_seconds())
-            deadline = spoken_until + 15
+            deadline = spoken_until + answer_timeout
             answer_at = None
             while time.monotonic() < deadline and answer_at is None:
                 answer_at = listener.first_voiced_after(spoken_until)
@@ -115,7 +115,11 @@ async def measure(concurrency: list[int], questions: int) -> str:
         command = [str(ROOT / ".venv" / "bin" / "helpline"), "serve", "--pack", str(ROOT / "examples" / "demo"),
                    "--db", f"sqlite:///{tmp}/helpline.db", "--port", str(http_port), "--sip-port", str(sip_port),
                    "--rtp-ports", f"{rtp_low}-{rtp_low + 199}", "--log-level", "warning"]
-        server = subprocess.Popen(command, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        log_path = os.environ.get("HELPLINE_BENCH_SERVER_LOG")
+        if log_path:
+            command[-1] = os.environ.get("HELPLINE_BENCH_LOG_LEVEL", "info")
+        server_log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed with the server
+        server = subprocess.Popen(command, cwd=tmp, stdout=subprocess.DEVNULL, stderr=server_log)
         try:
             wait_healthy(server, http_port, timeout=240)
             await asyncio.sleep(1.0)  # the SIP line starts just before the HTTP server

@@ -58,8 +58,10 @@ from helpline.voice.frames import (
 from helpline.voice.keypad import PhoneMenu, wants_card
 from helpline.voice.pipeline import Processor
 from helpline.voice.speakable import spell
+from helpline.voice.watchdog import TurnOverdue
 
 log = logging.getLogger(__name__)
+trace = logging.getLogger("helpline.voice.trace")
 
 # Lines only a phone call needs; a pack may override any of them in templates/replies.yaml.
 VOICE_REPLIES: dict[str, list[str]] = {
@@ -124,10 +126,13 @@ class CallAgentProcessor(Processor):
         self._said_at = 0.0  # when the last reply was sent on
         self._state: dict[str, Any] = {}
         self._escalated = False
+        self._closing_after_callback = False  # out of hours: close the call once the callback is settled
         self._transferring = False  # a person is being rung: the caller's silence is expected
         self._caller = ""
         self._ended = False
         self._not_caught = 0
+        self._posting = False  # an engine call is in flight
+        self._filler_said = False  # ... and the caller has heard a filler for it
         self._menu_offered = False
         self._keypad: KeypadModeName = "digits"
         self._hang_up_after: int | None = None
@@ -155,6 +160,9 @@ class CallAgentProcessor(Processor):
         elif isinstance(frame, SilenceTimeout):
             await self._ready.wait()
             await self._silence(frame)
+        elif isinstance(frame, TurnOverdue):
+            await self._overdue(frame)
+            await self.push(frame)
         elif isinstance(frame, KeypadPrompt):
             await self._say([self._line(f"voice_{frame.reason}")])
         elif isinstance(frame, SystemFrame):
@@ -206,6 +214,7 @@ class CallAgentProcessor(Processor):
         await self._after_turn(view, lines, self._generation)
 
     async def _turn(self, transcript: Transcript) -> None:
+        trace.debug("agent turn: %d words, ended=%s", len(transcript.text.split()), self._ended)
         if self._ended or self.conversation_id is None:
             return
         text = transcript.text.strip()
@@ -231,8 +240,10 @@ class CallAgentProcessor(Processor):
     async def _post(self, call: Callable[[], TurnView]) -> None:
         generation = self._generation
         work = asyncio.ensure_future(asyncio.to_thread(call))
+        self._posting, self._filler_said = True, False
         done, _ = await asyncio.wait({work}, timeout=self.settings.filler_after)
-        if not done and generation == self._generation:
+        if not done and generation == self._generation and not self._filler_said:
+            self._filler_said = True
             await self._say([self._line("voice_filler")], filler=True)
         try:
             view = await work
@@ -241,11 +252,27 @@ class CallAgentProcessor(Processor):
             last = await self._say([self._line("voice_call_closed")])
             self._hang_up_when_heard(last)
             return
+        finally:
+            self._posting = False
         await self._after_turn(view, list(view.replies), generation)
+
+    async def _overdue(self, overdue: TurnOverdue) -> None:
+        """The caller finished speaking a while ago and has heard nothing: say something now."""
+        if self._ended or self._hung_up or self.conversation_id is None:
+            return
+        if self._posting:
+            if not self._filler_said:
+                self._filler_said = True
+                await self._say([self._line("voice_filler")], filler=True)
+            return
+        if self._said_at >= overdue.ended_at:
+            return  # a reply is on its way (synthesis, or held by the transport, which the watchdog releases)
+        await self._say([self._line("voice_not_caught")])
 
     async def _after_turn(self, view: TurnView, lines: list[str], generation: int) -> None:
         self._state = view.state
         if generation != self._generation:
+            trace.debug("agent drops %d lines of an interrupted turn", len(lines))
             lines = []  # the caller spoke over this turn: its replies are void, its outcome is not
         newly_escalated = bool(view.state.get("escalated")) and not self._escalated
         self._escalated = self._escalated or newly_escalated
@@ -254,9 +281,13 @@ class CallAgentProcessor(Processor):
             self._hang_up_when_heard(await self._say(lines))
             return
         await self._set_keypad(lines)
-        last = await self._say(lines)
+        await self._say(lines)
+        asks = bool(lines) and lines[-1].rstrip().endswith("?")
         if newly_escalated:
-            await self._hand_over(last)
+            await self._hand_over(asks)
+        elif self._closing_after_callback and not asks:
+            # Out of hours the engine asked how to reach the caller; now that it has stopped asking, close.
+            await self._end_call()
 
     async def _silence(self, timeout: SilenceTimeout) -> None:
         if self._ended or self._transferring:
@@ -265,6 +296,7 @@ class CallAgentProcessor(Processor):
         await self._after_turn(view, list(view.replies), self._generation)
 
     async def _not_understood(self, transcript: Transcript) -> None:
+        trace.debug("agent not understood ended_at=%.3f said_at=%.3f", transcript.ended_at, self._said_at)
         if transcript.ended_at and transcript.ended_at < self._said_at:
             return  # a noise while we were answering the turn before: nothing to ask about
         self._not_caught += 1
@@ -290,9 +322,14 @@ class CallAgentProcessor(Processor):
 
     # -- escalation
 
-    async def _hand_over(self, after: int | None) -> None:
+    async def _hand_over(self, asks: bool) -> None:
         if not is_open(self.pack.business, self.conversations.clock()):
-            # Out of hours the engine booked a callback instead: say goodbye once it has been heard.
+            # Out of hours the engine books a callback instead. When it still asks the caller something (the
+            # number or email to call back on), hanging up now would leave the caller talking to nobody: every
+            # later question went unanswered. Close once it stops asking.
+            if asks:
+                self._closing_after_callback = True
+                return
             await self._end_call()
             return
         target, summary = await asyncio.to_thread(self._handoff)
@@ -326,6 +363,9 @@ class CallAgentProcessor(Processor):
             log.exception("could not book a callback after a failed transfer")
             lines = [self._line("voice_transfer_failed")]
         await self._say(lines)
+        if lines and lines[-1].rstrip().endswith("?"):
+            self._closing_after_callback = True  # it asks how to call back: listen before closing
+            return
         await self._end_call()
 
     async def _end_call(self) -> None:
@@ -340,6 +380,7 @@ class CallAgentProcessor(Processor):
     async def _say(self, lines: list[str], filler: bool = False) -> int | None:
         """One AgentSpeech per line; returns the last utterance number (None when nothing was said)."""
         lines = [line for line in lines if line.strip()]
+        trace.debug("agent says %d lines", len(lines))
         for n, line in enumerate(lines):
             self._utterance += 1
             self._lines[self._utterance] = (line, n == len(lines) - 1 and not filler)

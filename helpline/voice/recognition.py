@@ -40,6 +40,7 @@ from helpline.voice.pipeline import Processor
 from helpline.voice.ports import Recognition, SpeechRecognizer
 
 log = logging.getLogger(__name__)
+trace = logging.getLogger("helpline.voice.trace")
 
 # Below this RMS (16-bit units, about -50 dBFS) an utterance is silence or line hiss: no model runs.
 SILENCE_RMS = 100.0
@@ -330,6 +331,8 @@ class RecognitionProcessor(Processor):
             else:
                 recognition = await self._start(frame.pcm, frame.sample_rate)
             text = self._normalize(recognition.text) if recognition.text else ""
+            trace.debug("recognised %d words conf %.2f early=%s", len(text.split()), recognition.confidence,
+                        early is not None and frame.guess is not None and early[0] == frame.guess)
             await self.push(Transcript(text, recognition.confidence, frame.ended_at), direction)
             return
         await self.push(frame, direction)

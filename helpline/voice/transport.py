@@ -54,8 +54,10 @@ from helpline.voice.pipeline import Pipeline, Processor
 from helpline.voice.ports import CallMedia
 from helpline.voice.turns import BargeIn, TurnSettings, TurnTaking
 from helpline.voice.vad import VadModel, VadSettings, VoiceActivityProcessor, silero_model
+from helpline.voice.watchdog import TurnOverdue, TurnWatchdog, WatchdogSettings
 
 log = logging.getLogger(__name__)
+trace = logging.getLogger("helpline.voice.trace")
 
 RESUME_LOOK_BACK = 0.8  # seconds searched backwards for a pause between words to resume from
 RESUME_FALLBACK = 0.3  # ... and how far to step back when there is none
@@ -194,6 +196,8 @@ class TransportOut(Processor):
             await self._drop()
         elif isinstance(frame, AgentSpeechCancelled):
             self._void_upto = max(self._void_upto, frame.upto)
+        elif isinstance(frame, TurnOverdue):
+            await self._resume()  # audio held for a verdict that never came: the caller hears it now
         elif isinstance(frame, HangUp | TransferRequested):
             self._pending.append((self.clock(), frame))
         elif isinstance(frame, CallEnded):
@@ -209,6 +213,7 @@ class TransportOut(Processor):
         return span
 
     async def _audio(self, frame: AudioOut) -> None:
+        trace.debug("transport audio utt %d void_upto %d paused %s", frame.utterance, self._void_upto, self._paused)
         if frame.utterance <= self._void_upto:
             return  # the tail of a cancelled utterance, still arriving from the synthesiser
         pcm = resample(frame.pcm, frame.sample_rate, self.rate)
@@ -257,6 +262,7 @@ class TransportOut(Processor):
                            complete=span.end is not None)
 
     async def _pause(self, speech_started_at: float) -> None:
+        trace.debug("transport pause")
         async with self._lock:
             if self._paused:
                 return
@@ -274,16 +280,22 @@ class TransportOut(Processor):
                 await self.push(self._paused_frame(played), Direction.UPSTREAM)
 
     async def _resume(self) -> None:
+        trace.debug("transport resume")
         async with self._lock:
             if not self._paused:
                 return
             self._paused = False
             self._hold_announced = False
             self.metrics.last_speech_end = None  # a backchannel is not a turn to answer
+            resumed: _Span | None = None
             if self._fed < len(self._timeline):
-                span = self._at(self._fed)
-                self._fed = self._resume_point(self._fed, span.start if span else 0)
+                resumed = self._at(self._fed)
+                self._fed = self._resume_point(self._fed, resumed.start if resumed else 0)
             await self._feed()
+        if resumed is not None and resumed.started:
+            # Heard again after a pause: for the turn watchdog the agent is speaking (a new utterance's
+            # start is reported by _check as usual).
+            await self.push(AgentStartedSpeaking(resumed.utterance, at=self.clock()), Direction.UPSTREAM)
 
     def _resume_point(self, position: int, floor: int) -> int:
         """The start of the last pause between words before `position` (the caller hears the word again
@@ -301,6 +313,7 @@ class TransportOut(Processor):
         return max(floor, position - int(RESUME_FALLBACK * self.rate) * 2)
 
     async def _drop(self) -> None:
+        trace.debug("transport drop")
         async with self._lock:
             self.media.clear()
             if self._spans:
@@ -364,7 +377,15 @@ class TransportOut(Processor):
         elif isinstance(action, TransferRequested):
             if not isinstance(self.media, SupportsTransfer):
                 await self.push(TransferFailed(action.target, "unsupported"), Direction.UPSTREAM)
-            elif not await self.media.transfer(action.target, action.summary, action.warm):
+                return
+            try:
+                connected = await self.media.transfer(action.target, action.summary, action.warm)
+            except Exception:
+                # An unreachable target (DNS, network) used to end this task with nobody told: the caller
+                # was left waiting on a transfer that had already failed.
+                log.exception("transfer to %s failed", action.target)
+                connected = False
+            if not connected:
                 await self.push(TransferFailed(action.target, "no answer"), Direction.UPSTREAM)
 
 
@@ -376,6 +397,7 @@ class CallSettings:
     vad: VadSettings = field(default_factory=VadSettings)
     turns: TurnSettings = field(default_factory=TurnSettings)
     keypad: KeypadSettings = field(default_factory=KeypadSettings)
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
     agent: AgentSettings = field(default_factory=AgentSettings)
     max_call_seconds: float = 3600.0
     close_wait_seconds: float = 15.0  # after the caller hangs up, for the conversation to be closed
@@ -410,7 +432,7 @@ class CallOutcome:
 
 
 async def run_call(media: CallMedia, services: VoiceServices, transport: str = "sip") -> CallOutcome:
-    """Answer one call: transport in -> VAD -> barge-in -> keypad -> recognition -> turn-taking ->
+    """Answer one call: transport in -> VAD -> barge-in -> keypad -> turn watchdog -> recognition -> turn-taking ->
     call agent -> synthesis -> transport out, until either side hangs up."""
     settings = services.settings
     metrics = CallMetrics()
@@ -420,7 +442,8 @@ async def run_call(media: CallMedia, services: VoiceServices, transport: str = "
     head = TransportIn(media)
     agent = CallAgentProcessor(services.conversations, services.pack, settings.agent, services.phone_menu())
     tail = TransportOut(media, metrics)
-    pipeline = Pipeline([head, vad, BargeIn(), KeypadProcessor(settings.keypad), services.recognition(),
+    pipeline = Pipeline([head, vad, BargeIn(), KeypadProcessor(settings.keypad), TurnWatchdog(settings.watchdog),
+                         services.recognition(),
                          TurnTaking(settings.turns), agent, services.synthesis(), tail])
     await pipeline.start()
     ended_by = "caller"

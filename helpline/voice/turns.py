@@ -19,6 +19,7 @@ the transport's clock, and the transport records how long after that it stopped 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ from helpline.voice.frames import (
 )
 from helpline.voice.pipeline import Processor
 
+trace = logging.getLogger("helpline.voice.trace")
 BACKCHANNELS = frozenset({
     "uh huh", "uhuh", "uh-huh", "mhm", "mm hmm", "mm-hmm", "mmhmm", "mm", "hmm", "hm", "okay", "ok", "k",
     "yeah", "yep", "yup", "right", "sure", "alright", "all right", "i see", "got it", "go on", "uh", "um",
@@ -127,6 +129,7 @@ class TurnTaking(Processor):
 
     async def _transcript(self, transcript: Transcript) -> None:
         held, self._held = self._held, None
+        trace.debug("turn-taking: %d words, agent held=%s", len(transcript.text.split()), held is not None)
         self._cancel_timer()
         noise = not transcript.text.strip() or transcript.confidence < self.settings.min_confidence
         if transcript.source != "keypad" and noise:

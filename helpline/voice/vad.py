@@ -12,6 +12,7 @@ frames without a receive time (tests, files) fall back to the audio's own clock.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from helpline.voice.frames import (
 )
 from helpline.voice.pipeline import Processor
 
+trace = logging.getLogger("helpline.voice.trace")
 _END_LEVEL = 0.03  # of the utterance's loudest 10 ms (-30 dB): quieter is the trailing off after speech
 _REFINE_SECONDS = 0.2
 
@@ -93,6 +95,7 @@ class VoiceActivityProcessor(Processor):
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, AudioIn) and direction is Direction.DOWNSTREAM:
             for event in self.feed(frame):
+                trace.debug("vad %s", type(event).__name__)
                 await self.push(event)
         await self.push(frame, direction)
 

@@ -279,3 +279,72 @@ def test_spell_that_and_card_prompts_and_the_question_flag(make_runtime: Runtime
 
     said = run(runtime, scenario)
     assert "keypad" in said[3] and "card number" in said[3]
+
+
+def run_as(runtime: Runtime, caller: str, scenario: Scenario, settings: AgentSettings | None = None) -> Any:
+    """As `run`, from a given caller id ("" when the number is withheld)."""
+
+    async def main() -> Any:
+        agent = CallAgentProcessor(runtime.conversations, runtime.pack, settings)
+        head, ear = Head(), Ear()
+        pipeline = Pipeline([head, agent, ear])
+        await pipeline.start()
+        try:
+            await pipeline.send(CallStarted("call-1", caller, "helpline", "test"))
+            await ear.wait_for(lambda: bool(ear.said()))
+            return await scenario(agent, pipeline, ear, head)
+        finally:
+            await pipeline.stop()
+
+    return asyncio.run(main())
+
+
+def test_out_of_hours_a_withheld_caller_asked_for_a_number_is_still_listened_to(make_runtime: RuntimeFactory) -> None:
+    """The cause of the benchmark's unanswered turns: the agent hung up right after asking how to call back."""
+    runtime = make_runtime(CLOSED)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[str]:
+        greeting = len(ear.said())
+        await pipeline.send(Transcript("Can I talk to a person please?", 0.9))
+        await ear.wait_for(lambda: len(ear.said()) > greeting)
+        assert ear.said()[-1].text.rstrip().endswith("?"), [s.text for s in ear.said()]  # how to reach them
+        await asyncio.sleep(0.3)
+        assert agent._hang_up_after is None and not agent._ended  # still on the line, listening
+        asked = len(ear.said())
+        await pipeline.send(Transcript("Do you have decaf coffee?", 0.9))
+        await ear.wait_for(lambda: len(ear.said()) > asked)  # answered, not hung up on
+        return [s.text for s in ear.said()]
+
+    run_as(runtime, "sip:anonymous@anonymous.invalid", scenario)
+
+
+def test_an_overdue_turn_hears_a_filler_while_the_engine_works_and_not_caught_when_nothing_came(
+        make_runtime: RuntimeFactory) -> None:
+    from helpline.voice.watchdog import TurnOverdue
+
+    runtime = make_runtime(OPEN)
+    service = runtime.conversations
+    post = service.post
+
+    def slow_post(conversation_id: str, text: str, actor: str = "system") -> TurnView:
+        time.sleep(1.5)
+        return post(conversation_id, text, actor)
+
+    service.post = slow_post  # type: ignore[method-assign]
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[AgentSpeech]:
+        await pipeline.send(Transcript("Where is my order?", 0.9))
+        await asyncio.sleep(0.3)
+        await pipeline.send(TurnOverdue(ended_at=time.monotonic() - 4, waited=4))  # the engine is still at it
+        await ear.wait_for(lambda: len(ear.said()) >= 3)
+        await asyncio.sleep(0.3)
+        # a turn whose words never reached the agent (a recogniser that failed): nothing was said since
+        await pipeline.send(TurnOverdue(ended_at=time.monotonic(), waited=4))
+        await ear.wait_for(lambda: len(ear.said()) >= 4)
+        return ear.said()
+
+    said = run(runtime, scenario, AgentSettings(filler_after=5.0))
+    assert said[1].filler  # from the watchdog, not the 5 s filler timer
+    assert not said[2].filler and "security check" in said[2].text
+    assert sum(s.filler for s in said) == 1
+    assert said[3].text.startswith("Sorry, I")

@@ -95,7 +95,8 @@ class HoldQueue:
             line.remove(call_id)
 
     def estimated_wait(self, position: int) -> float:
-        return position * self._average
+        """The wait of the caller at `position` (1 = next): the calls ahead of them, not their own."""
+        return max(position - 1, 0) * self._average
 
     def handled(self, seconds: float) -> None:
         """A transferred call lasted `seconds`: fold it into the estimate (recent calls weigh more)."""
@@ -210,7 +211,7 @@ class SipCallMedia:
                     try:
                         return await self.ua.call(target, timeout=self.settings.transfer_ring_seconds,
                                                   display_name="Helpline transfer")
-                    except (CallFailed, ValueError) as error:
+                    except (CallFailed, ValueError, OSError) as error:  # OSError: the target's host does not resolve
                         if not isinstance(error, CallFailed) or error.reason != "busy":
                             log.info("warm transfer of %s to %s failed: %s", self.call_id, target, error)
                             return None

@@ -30,12 +30,22 @@ from tests.channels.phone.peers import Baresip, Recorder, free_port_block, tone,
 def test_the_queue_is_first_come_first_served_and_estimates_from_recent_calls() -> None:
     queue = HoldQueue(average_handle_seconds=120)
     assert queue.join("tier2", "a") == 1 and queue.join("tier2", "b") == 2 and queue.join("billing", "c") == 1
-    assert queue.estimated_wait(2) == 240
+    assert queue.estimated_wait(2) == 120  # one call ahead of b: a's, not b's own
     assert wait_words(240) == "about 4 minutes" and wait_words(50) == "about a minute"
     queue.leave("tier2", "a")
     assert queue.position("tier2", "b") == 1
     queue.handled(600)  # a long call raises the estimate
-    assert queue.estimated_wait(1) > 120
+    assert queue.estimated_wait(2) > 120
+
+
+def test_a_caller_with_eight_ahead_hears_eight_calls_worth_of_wait_not_nine() -> None:
+    queue = HoldQueue(average_handle_seconds=240)
+    for n in range(8):
+        queue.join("tier2", f"ahead-{n}")
+    position = queue.join("tier2", "me")
+    assert position == 9
+    assert wait_words(queue.estimated_wait(position)) == "about 32 minutes"  # 8 ahead x 4 minutes, not 36
+    assert wait_words(queue.estimated_wait(1)) == "about a minute"  # next in line
 
 
 class HeardSpeaker(Speaker):
