@@ -122,13 +122,7 @@ class Guards(Escalation):
             self._escalate(turn, "could not reach the customer records to verify identity")
             return False
         if v.attempts >= self.pack.business.verification.max_attempts:
-            v.in_progress = False
-            self._say(turn, "verify_locked")
-            state.steps_taken.append("Identity verification failed")
-            if state.active:
-                self._finish_procedure(turn, state.active, "unresolved", "identity not verified")
-            state.pending_offer = "human"
-            self._say(turn, "offer_human")
+            self._stop_verifying(turn, "verify_locked", "Identity verification failed")
             return False
         self._say(turn, "verify_failed")
         return False
@@ -141,13 +135,17 @@ class Guards(Escalation):
         """Too many failed attempts on these details or from this client, across conversations: no lookup,
         and one reply for both, so it tells nothing about whether the record exists."""
         state = turn.state
-        v = state.verification
-        v.in_progress = False
-        v.collected.clear()
+        state.verification.collected.clear()
         for field_name in IDENTITY_TYPES:
             state.known.pop(field_name, None)
-        self._say(turn, "verify_paused")
-        state.steps_taken.append("Identity verification paused: too many failed attempts")
+        self._stop_verifying(turn, "verify_paused", "Identity verification paused: too many failed attempts")
+
+    def _stop_verifying(self, turn: Turn, reply: str, step: str) -> None:
+        """No more attempts: the request ends unresolved and a person is offered."""
+        state = turn.state
+        state.verification.in_progress = False
+        self._say(turn, reply)
+        state.steps_taken.append(step)
         if state.active:
             self._finish_procedure(turn, state.active, "unresolved", "identity not verified")
         state.pending_offer = "human"
