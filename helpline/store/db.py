@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,6 +26,8 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_SYNCHRONOUS_ENV = "HELPLINE_SQLITE_SYNCHRONOUS"
 SQLITE_SYNCHRONOUS_LEVELS = ("full", "extra", "normal")
 DEFAULT_SQLITE_SYNCHRONOUS = "full"
+MIGRATION_LOCK_KEY = 0x48_4C_4D_49_47  # "HLMIG": the advisory lock nodes take to migrate one at a time
+_MIGRATING = threading.Lock()
 # Set while a ``Database.read_session`` opens its transaction: on SQLite it begins DEFERRED (a WAL reader
 # never waits for the writer nor blocks it) instead of IMMEDIATE.
 _READING: ContextVar[bool] = ContextVar("helpline_db_reading", default=False)
@@ -132,7 +135,11 @@ class Database:
         """Run ``alembic upgrade`` from the migrations shipped inside the package (no alembic.ini)."""
         from alembic import command
 
-        with self.engine.begin() as connection:
+        # Alembic's context is process-global (one migration at a time per process), and nodes starting
+        # together on one PostgreSQL must not both create the tables: the second waits, then finds them.
+        with _MIGRATING, self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             command.upgrade(self.alembic_config(connection), revision)
 
     def alembic_config(self, connection: Connection | None = None) -> Config:
