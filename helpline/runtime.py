@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
+from helpline.channels.bus import EventBus
 from helpline.channels.conversations import ConversationService
+from helpline.channels.redis_shared import DEFAULT_PREFIX, RedisEventBus, SharedRedis
 from helpline.connectors.codes import SmtpCodeSender
 from helpline.connectors.gateway import PackOperations
 from helpline.connectors.records import RecordQuestions
@@ -47,6 +50,8 @@ from helpline.understanding.understander import EmbeddedUnderstander
 
 log = logging.getLogger(__name__)
 
+REDIS_URL_ENV = "HELPLINE_REDIS_URL"
+REDIS_PREFIX_ENV = "HELPLINE_REDIS_PREFIX"
 BUSINESS_SCHEMA = "helpline_business"
 SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*(\S+)")
 SEEDING_LOCK_KEY = 0x48_4C_42_55_53  # "HLBUS": one advisory lock id for seeding the business tables
@@ -66,6 +71,7 @@ class Runtime:
     operations: PackOperations
     conversations: ConversationService
     products: list[ProductInfo] = field(default_factory=list)  # the catalogue, as read once at start-up
+    shared: SharedRedis | None = None  # Redis, shared with the other nodes (None: this process alone)
 
 
 def open_database(url: str | None) -> Database:
@@ -76,6 +82,26 @@ def open_database(url: str | None) -> Database:
 
 def _slug(pack: BusinessPack) -> str:
     return re.sub(r"[^a-z0-9]+", "-", pack.business.name.lower()).strip("-") or "business"
+
+
+def connect_shared(redis_url: str | None, db: Database) -> SharedRedis | None:
+    """Redis for what nodes share (bus, rate limits, widget de-duplication), from ``redis_url`` or
+    $HELPLINE_REDIS_URL (key prefix $HELPLINE_REDIS_PREFIX); without it, say plainly that this process is
+    the only node it can safely be (docs/deployment.md)."""
+    url = redis_url or os.environ.get(REDIS_URL_ENV) or None
+    if url:
+        shared = SharedRedis.connect(url, os.environ.get(REDIS_PREFIX_ENV) or DEFAULT_PREFIX)
+        if db.dialect == "sqlite":
+            log.warning("Redis is set but the database is SQLite: SQLite serves one node only")
+        return shared
+    if db.dialect == "sqlite":
+        log.info("single node: SQLite database; live updates, rate limits and duplicate checks are in this "
+                 "process (use PostgreSQL and --redis-url for several nodes)")
+    else:
+        log.warning("single node only: without --redis-url, live console updates, widget delivery of staff "
+                    "replies, rate limits and duplicate-message checks stay in this process. Run one node on "
+                    "this database, or give every node --redis-url (docs/deployment.md)")
+    return None
 
 
 def default_records_url(pack: BusinessPack, db_url: str | None = None) -> str:
@@ -301,6 +327,7 @@ def build_runtime(
     clock: Callable[[], datetime] | None = None,
     code_sender: CodeSender | None = None,
     assistance: ModelAssistance | None = None,
+    redis_url: str | None = None,
 ) -> Runtime:
     """`code_sender` delivers one-time codes for step-up verification; by default SMTP from HELPLINE_SMTP_*
     (connectors/codes.py), and without it changes that need a code are handed to a person."""
@@ -312,7 +339,9 @@ def build_runtime(
     if code_sender is None:
         code_sender = SmtpCodeSender.from_env(business=pack.business.name)
     engine = build_engine(pack, models, operations, codes=code_sender, assistance=assistance)
-    service = ConversationService(engine, database, clock=clock,
+    shared = connect_shared(redis_url, database)
+    bus = RedisEventBus(shared) if shared is not None else EventBus()
+    service = ConversationService(engine, database, clock=clock, bus=bus,
                                   attempt_limiter=AttemptLimiter(pack.business.verification.attempt_limits))
     return Runtime(pack, database, database.url, records, engine, models.knowledge, operations, service,
-                   models.products)
+                   models.products, shared)

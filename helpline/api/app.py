@@ -80,7 +80,7 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0,
     app.include_router(conversations_router(), prefix="/api/v1")
     app.include_router(records_router(), prefix="/api/v1")
     # The web console (/console) and the website chat widget (/widget.js, /widget/ws).
-    app.state.widget = WidgetHub()
+    app.state.widget = WidgetHub.across_nodes(runtime.shared)
     mount_console(app)
     app.include_router(widget_router())
     app.include_router(followups_router(), prefix="/api/v1")

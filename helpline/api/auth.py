@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpline.api.errors import ApiError
-from helpline.api.limits import SlidingWindow
+from helpline.api.limits import RateLimit, RedisSlidingWindow, SlidingWindow
 from helpline.store.db import Database
 from helpline.store.repositories import ApiKeyRepository
 from helpline.store.validation import API_ROLES, check_choice
@@ -54,12 +54,16 @@ def database(request: Request) -> Database:
     return db
 
 
-def failed_auth_limiter(request: Request) -> SlidingWindow:
-    """The app's counter of failed API authentications per client address (made on first use)."""
+def failed_auth_limiter(request: Request) -> RateLimit:
+    """The app's counter of failed API authentications per client address (made on first use; in Redis,
+    shared by every node, when the deployment has it)."""
     state = request.app.state
-    limiter: SlidingWindow | None = getattr(state, "api_auth_failures", None)
+    limiter: RateLimit | None = getattr(state, "api_auth_failures", None)
     if limiter is None:
-        limiter = SlidingWindow(AUTH_FAILURES_PER_ADDRESS, AUTH_FAILURE_WINDOW_SECONDS)
+        shared = getattr(getattr(state, "runtime", None), "shared", None)
+        limiter = (RedisSlidingWindow(shared.client, shared.key("limit", "api-auth-failures", ""),
+                                      AUTH_FAILURES_PER_ADDRESS, AUTH_FAILURE_WINDOW_SECONDS)
+                   if shared is not None else SlidingWindow(AUTH_FAILURES_PER_ADDRESS, AUTH_FAILURE_WINDOW_SECONDS))
         state.api_auth_failures = limiter
     return limiter
 
@@ -80,7 +84,8 @@ def authenticate(
         limiter.hit(address)
         raise ApiError(401, "unauthorized", "missing API key: send 'Authorization: Bearer <key>'",
                        headers=BEARER_CHALLENGE)
-    with database(request).session() as session:
+    # a read session: on SQLite, checking a key never queues behind (or blocks) a turn being written
+    with database(request).read_session() as session:
         key = ApiKeyRepository(session).verify(credentials.credentials.strip())
         if key is None:
             limiter.hit(address)

@@ -34,14 +34,16 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from helpline.api.limits import SlidingWindow
+from helpline.api.limits import RateLimit, RedisSlidingWindow, SlidingWindow
 from helpline.api.validation import clean_text
 from helpline.channels.conversations import (
+    ConversationBusy,
     ConversationClosed,
     ConversationNotFound,
     ConversationService,
     customer_visible,
 )
+from helpline.channels.redis_shared import RedisClientIds, SharedRedis
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.store.models import Conversation
 from helpline.store.repositories import (
@@ -73,19 +75,34 @@ def per_minute(limit: int) -> SlidingWindow:
 
 @dataclass
 class WidgetHub:
-    """Per-app widget state (kept on ``app.state.widget``). Every map in it is bounded."""
+    """Per-app widget state (kept on ``app.state.widget``). Every map in it is bounded. With several
+    nodes (``across_nodes``) the limits and the stored client ids are in Redis instead."""
 
-    starts: SlidingWindow = field(default_factory=lambda: per_minute(STARTS_PER_MINUTE))
-    messages: SlidingWindow = field(default_factory=lambda: per_minute(MESSAGES_PER_MINUTE))
+    starts: RateLimit = field(default_factory=lambda: per_minute(STARTS_PER_MINUTE))
+    messages: RateLimit = field(default_factory=lambda: per_minute(MESSAGES_PER_MINUTE))
     # client_ids whose message is stored, per conversation: a resent message is acknowledged, not posted twice.
     seen: OrderedDict[str, deque[str]] = field(default_factory=OrderedDict)
     # (conversation, client_id) being posted right now (by another socket after a reconnect, say).
     in_flight: set[tuple[str, str]] = field(default_factory=set)
     guard: threading.Lock = field(default_factory=threading.Lock)
+    shared_ids: RedisClientIds | None = None  # several nodes: a resend may reach another node
+
+    @classmethod
+    def across_nodes(cls, shared: SharedRedis | None) -> WidgetHub:
+        """The hub for this deployment: in-process without Redis, shared through it otherwise."""
+        if shared is None:
+            return cls()
+        return cls(starts=RedisSlidingWindow(shared.client, shared.key("limit", "widget-starts", ""),
+                                             STARTS_PER_MINUTE, 60.0),
+                   messages=RedisSlidingWindow(shared.client, shared.key("limit", "widget-messages", ""),
+                                               MESSAGES_PER_MINUTE, 60.0),
+                   shared_ids=RedisClientIds(shared))
 
     def claim(self, conversation_id: str, client_id: str) -> Claim:
         """``done`` if that message is already stored, ``busy`` if it is being posted, else ``new`` (and it
         is now in flight: call ``settle`` when it is stored or has failed)."""
+        if self.shared_ids is not None:
+            return self.shared_ids.claim(conversation_id, client_id)
         with self.guard:
             ids = self.seen.get(conversation_id)
             if ids is not None and client_id in ids:
@@ -97,6 +114,9 @@ class WidgetHub:
 
     def settle(self, conversation_id: str, client_id: str, stored: bool) -> None:
         """The claimed message is stored (remember its id) or not (forget it, so a resend is posted)."""
+        if self.shared_ids is not None:
+            self.shared_ids.settle(conversation_id, client_id, stored)
+            return
         with self.guard:
             self.in_flight.discard((conversation_id, client_id))
             if not stored:
@@ -230,6 +250,10 @@ class WidgetConnection:
             try:
                 await run_in_threadpool(self.service.post, self.conversation_id, text, f"widget:{self.key_id[:8]}")
                 stored = True
+            except ConversationBusy:
+                # the conversation is busy with another turn past the bounded wait: the client resends it
+                await self._slow_down(client_id, "Just a moment, I'm still on your previous message…")
+                return
             except (ConversationClosed, ConversationNotFound):
                 stored = True  # nothing will ever take it: acknowledge, so the client stops resending
                 await self.send({"type": "error", "message": "This chat has ended. Reload to start a new one."})

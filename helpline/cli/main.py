@@ -225,6 +225,9 @@ def serve(
     llm_url: LlmUrlOption = None,
     llm_model: LlmModelOption = None,
     llm_mode: LlmModeOption = None,
+    redis_url: Annotated[str | None, typer.Option("--redis-url", envvar="HELPLINE_REDIS_URL",
+                                                  help="Redis shared by several nodes on one PostgreSQL "
+                                                       "(docs/deployment.md).")] = None,
 ) -> None:
     """Serve the HTTP API (and, with the voice extra installed, the phone line) for a business pack."""
     import asyncio
@@ -240,7 +243,7 @@ def serve(
     _smtp_settings(smtp_host, smtp_port, smtp_tls)
     assistance = _llm_assistance(pack, llm_url, llm_model, llm_mode)
     with console.status("Loading the business pack and models…"):
-        runtime = build_runtime(pack, db, assistance=assistance)
+        runtime = build_runtime(pack, db, assistance=assistance, redis_url=redis_url)
     api = create_app(runtime)
     retention = _retention_loop(runtime)
     line = None
@@ -259,6 +262,8 @@ def serve(
                   "not configured (--smtp-host): changes that need them are handed to a person"))
     console.print("  Language model: " + (f"{assistance.model!r}, {assistance.mode} mode" if assistance else
                                           "none (embedded understanding; --llm-url to add one)"), highlight=False)
+    console.print("  Nodes: " + ("sharing the bus, rate limits and duplicate checks through Redis"
+                                 if runtime.shared is not None else "single node (no --redis-url)"))
     policy = runtime.pack.business.retention
     console.print(f"  Retention: transcripts {_days(policy.transcripts_days)}, recordings "
                   f"{_days(policy.recordings_days)}, audit {_days(policy.audit_days)} (checked every "
