@@ -279,6 +279,12 @@ class Callback(Base):
     created_at: Mapped[datetime] = _created_column()
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # Dialling: one node at a time claims a due callback (CallbackRepository.claim_due); the attempts
+    # survive a restart. A claim older than the claim timeout is a node that died: it is taken again.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @validates("status")
     def _check_status(self, _key: str, value: str) -> str:

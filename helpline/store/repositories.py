@@ -846,6 +846,49 @@ class CallbackRepository(_Repository):
         self.audit.record(actor, "read", "callback", "*", None, {"list": "due", "ids": [c.id for c in found]})
         return found
 
+    def claim_due(self, now: datetime, *, node: str, retry_after: timedelta, claim_timeout: timedelta,
+                  actor: str, limit: int = 20) -> builtins.list[Callback]:
+        """Claim scheduled callbacks that are due (and not tried within ``retry_after``) for ``node`` to
+        dial: each is claimed by one conditional UPDATE, so of several nodes (or threads) racing for it
+        exactly one wins. A claim older than ``claim_timeout`` belongs to a node that died and is taken
+        over. Commit right after, so the other nodes see the claim; ``finish_attempt`` releases it."""
+        stale = now - claim_timeout
+        candidates = list(self.session.scalars(
+            select(Callback.id).where(
+                Callback.status == "scheduled", Callback.due_at <= now, Callback.phone.is_not(None),
+                or_(Callback.claimed_by.is_(None), Callback.claimed_at < stale),
+                or_(Callback.last_attempt_at.is_(None), Callback.last_attempt_at <= now - retry_after))
+            .order_by(Callback.due_at).limit(_limit(limit))))
+        claimed: builtins.list[Callback] = []
+        for callback_id in candidates:
+            result = self.session.execute(
+                update(Callback).where(
+                    Callback.id == callback_id, Callback.status == "scheduled",
+                    or_(Callback.claimed_by.is_(None), Callback.claimed_at < stale))
+                .values(claimed_by=node[:100], claimed_at=now)
+                .execution_options(synchronize_session=False))
+            if getattr(result, "rowcount", 0) == 1:  # 0: another node claimed it first
+                callback = self.session.get(Callback, callback_id, populate_existing=True)
+                if callback is not None:
+                    claimed.append(callback)
+                    self.audit.record(actor, "update", "callback", callback.id, callback.customer_id,
+                                      {"claimed_by": node[:100]}, at=now)
+        return claimed
+
+    def finish_attempt(self, callback_id: str, *, node: str, now: datetime) -> Callback:
+        """Count one dialling attempt (kept across restarts) and release the claim; returns the callback,
+        whose ``attempts`` now includes this one."""
+        callback = self.session.get(Callback, callback_id)
+        if callback is None:
+            raise NotFound(f"callback {callback_id} not found")
+        callback.attempts = (callback.attempts or 0) + 1
+        callback.last_attempt_at = now
+        if callback.claimed_by == node[:100]:
+            callback.claimed_by = None
+            callback.claimed_at = None
+        self.session.flush()
+        return callback
+
     def list(
         self,
         *,

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from helpline.channels.phone.config import SipConfig
@@ -40,6 +42,8 @@ class PhoneSettings:
     callback_poll_seconds: float = 30.0
     callback_attempts: int = 3  # then the callback is marked missed for a person to pick up
     callback_retry_seconds: float = 600.0  # between attempts at one number
+    # a node holding a claim longer than this (ringing plus the whole call) has died: another node takes it
+    callback_claim_timeout_seconds: float = 3600.0
     callback_ring_seconds: float = 30.0
     dial_callbacks: bool = True
     # How a customer's number becomes a SIP target: "{number}" goes to the registrar (trunk) as tel,
@@ -263,8 +267,8 @@ class PhoneService:
     settings: PhoneSettings = field(default_factory=PhoneSettings)
     on_outcome: Callable[[CallOutcome], Awaitable[None]] | None = None
     ua: SipUserAgent = field(init=False)
-    _dialing: set[str] = field(default_factory=set, init=False)
-    _attempts: dict[str, tuple[int, float]] = field(default_factory=dict, init=False)  # id -> (count, last)
+    # who claims callbacks in the database (several nodes may dial; each callback is claimed by one)
+    node: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
     queue: HoldQueue = field(init=False)
     _dialer: asyncio.Task[None] | None = field(default=None, init=False)
 
@@ -314,27 +318,16 @@ class PhoneService:
             await asyncio.sleep(self.settings.callback_poll_seconds)
 
     async def dial_due_callbacks(self) -> list[CallbackResult]:
-        """Call every scheduled callback whose time has come (one attempt each)."""
+        """Call every scheduled callback whose time has come (one attempt each), once across all nodes:
+        each is claimed in the database first (committed), and only the claimer dials it."""
         conversations = self.services.conversations
         with conversations.db.session() as session:
-            due = [(c.id, c.phone, c.reason, c.ticket_id)
-                   for c in CallbackRepository(session).due(conversations.clock(), actor=ACTOR)
-                   if c.phone and c.id not in self._dialing and self._may_try(c.id)]
-        results = await asyncio.gather(*(self._call_back(*item) for item in due))
+            due = [(c.id, c.phone or "", c.reason, c.ticket_id) for c in CallbackRepository(session).claim_due(
+                conversations.clock(), node=self.node, actor=ACTOR,
+                retry_after=timedelta(seconds=self.settings.callback_retry_seconds),
+                claim_timeout=timedelta(seconds=self.settings.callback_claim_timeout_seconds))]
+        results = await asyncio.gather(*(self._place_callback(*item) for item in due))
         return list(results)
-
-    def _may_try(self, callback_id: str) -> bool:
-        _count, last = self._attempts.get(callback_id, (0, float("-inf")))
-        return time.monotonic() - last >= self.settings.callback_retry_seconds
-
-    async def _call_back(self, callback_id: str, phone: str, reason: str, ticket_id: str | None) -> CallbackResult:
-        count, _ = self._attempts.get(callback_id, (0, 0.0))
-        self._attempts[callback_id] = (count + 1, time.monotonic())
-        self._dialing.add(callback_id)
-        try:
-            return await self._place_callback(callback_id, phone, reason, ticket_id)
-        finally:
-            self._dialing.discard(callback_id)
 
     async def _place_callback(self, callback_id: str, phone: str, reason: str,
                               ticket_id: str | None) -> CallbackResult:
@@ -400,7 +393,8 @@ class PhoneService:
         now: datetime = self.services.conversations.clock()
         with self.services.conversations.db.session() as session:
             callbacks = CallbackRepository(session)
-            attempts = self._attempts.get(callback_id, (1, 0.0))[0]
+            # counted in the database (the claim released with it): a restart keeps the count
+            attempts = callbacks.finish_attempt(callback_id, node=self.node, now=now).attempts
             if done or outcome == "voicemail":
                 callbacks.complete(callback_id, actor=ACTOR, outcome=note, now=now)
             elif attempts >= self.settings.callback_attempts:
