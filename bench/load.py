@@ -23,6 +23,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "demo"
 HELPLINE = ROOT / ".venv" / "bin" / "helpline"
 POSTGRES_URL = os.environ.get("HELPLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-FIRST_PORT = 18700
 SCRIPT = ("hi there", "How long do I have to return something?", "and how long does standard shipping take?",
           "what are your opening hours?", "thanks, that's all")
 MAX_RETRIES = 10
@@ -95,14 +95,21 @@ def api_key(url: str) -> str:
         db.dispose()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextlib.contextmanager
 def nodes(url: str, count: int, extra: list[str]) -> Iterator[list[str]]:
     """`count` serve processes on the same database; their base URLs once all answer the health check."""
     processes: list[subprocess.Popen[bytes]] = []
-    bases = [f"http://127.0.0.1:{FIRST_PORT + i}" for i in range(count)]
+    ports = [free_port() for _ in range(count)]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        for i in range(count):
-            command = [str(HELPLINE), "serve", "--pack", str(DEMO), "--db", url, "--port", str(FIRST_PORT + i),
+        for port in ports:
+            command = [str(HELPLINE), "serve", "--pack", str(DEMO), "--db", url, "--port", str(port),
                        "--no-phone", "--log-level", "warning", *extra]
             processes.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                               stderr=subprocess.PIPE))
