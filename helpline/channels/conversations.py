@@ -318,10 +318,17 @@ class ConversationService:
         return view
 
     def _silence(self, conversation_id: str, final: bool) -> TurnView:
-        return self._apply(conversation_id, lambda state, context: self.engine.handle_silence(state, context, final))
+        def handle(state: ConversationState, context: TurnContext) -> TurnResult | None:
+            # Checked again under the lock: the sweeper read the state before it, and another node's
+            # sweeper (or the customer) may have acted since; a customer is reminded or closed once.
+            if state.ended or (not final and state.reprompted_turn == state.turn):
+                return None
+            return self.engine.handle_silence(state, context, final)
+
+        return self._apply(conversation_id, handle)
 
     def _apply(self, conversation_id: str,
-               handle: Callable[[ConversationState, TurnContext], TurnResult]) -> TurnView:
+               handle: Callable[[ConversationState, TurnContext], TurnResult | None]) -> TurnView:
         """Run an engine input that has no customer text (silence, a failed handoff) and record it."""
         with self._turn(conversation_id) as session:
             conversation = ConversationRepository(session).get(conversation_id, actor="system")
@@ -332,6 +339,8 @@ class ConversationService:
             ticket = recorder.ticket()
             context = self._context(session, ticket.number if ticket else None, conversation.channel)
             result = handle(state, context)
+            if result is None:  # nothing to do any more (done meanwhile): nothing recorded
+                return TurnView(conversation.id, [], state.ended, public_state(state, self.engine))
             recorder.record_turn(state, None, result, self.clock())
             return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
 
