@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpline.channels.bus import EventBus
@@ -417,6 +417,26 @@ class ConversationService:
                                 "assistant.", meta={**NOTICE, "by": by}, actor=actor, now=self.clock())
 
         self._staff_turn(conversation_id, actor, "handback", change)
+
+    def staff_lines_since(self, conversation_id: str, after: int) -> tuple[list[tuple[int, str]], bool]:
+        """What people said to the customer after message ``after``: their replies and the joined / left
+        notices (never whispers), as (seq, text); and whether a person handles the conversation now. A phone
+        call speaks these, since the caller cannot read the console's replies."""
+        with self.db.read_session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return [], False
+            rows = session.scalars(select(Message).where(
+                Message.conversation_id == conversation_id, Message.seq > after,
+                Message.role.in_(("human", "system"))).order_by(Message.seq))
+            lines = [(m.seq, m.text) for m in rows if customer_visible(m.role, m.meta)
+                     and (m.role == "human" or (m.meta or {}).get("notice"))]
+            return lines, bool(conversation.handled_by)
+
+    def last_seq(self, conversation_id: str) -> int:
+        with self.db.read_session() as session:
+            return int(session.scalar(select(func.max(Message.seq)).where(
+                Message.conversation_id == conversation_id)) or 0)
 
     def whisper(self, conversation_id: str, by: str, text: str, actor: str) -> None:
         """A hint for the staff on this conversation; never shown to the customer."""

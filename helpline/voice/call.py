@@ -128,6 +128,7 @@ class CallAgentProcessor(Processor):
         self._escalated = False
         self._closing_after_callback = False  # out of hours: close the call once the callback is settled
         self._transferring = False  # a person is being rung: the caller's silence is expected
+        self._person_on_call = False  # taken over in the console: a person answers, the AI stays quiet
         self._caller = ""
         self._ended = False
         self._not_caught = 0
@@ -204,6 +205,7 @@ class CallAgentProcessor(Processor):
         finally:
             self._ready.set()  # turns wait for this; without a conversation they are ignored
         self.conversation_id = view.id
+        self._spawn(self._relay_staff(view.id))
         lines = list(view.replies)
         recording = self.pack.business.call_recording
         if recording.enabled and recording.announcement:
@@ -256,9 +258,25 @@ class CallAgentProcessor(Processor):
             self._posting = False
         await self._after_turn(view, list(view.replies), generation)
 
+    async def _relay_staff(self, conversation_id: str) -> None:
+        """A person who takes the call over in the console types; the caller hears it. Their replies (and the
+        "… has joined" / "you're back with …" notices) are spoken as they are committed; while a person has
+        the call the AI's fillers and prompts stay quiet."""
+        with self.conversations.bus.subscribe(conversation_id) as subscription:
+            # subscribed first: a reply committed while this reads cannot fall between the two
+            after = await asyncio.to_thread(self.conversations.last_seq, conversation_id)
+            while not self._hung_up and not self.closed.is_set():
+                if await subscription.get(timeout=1.0) is None:
+                    continue
+                lines, self._person_on_call = await asyncio.to_thread(
+                    self.conversations.staff_lines_since, conversation_id, after)
+                for seq, text in lines:
+                    after = max(after, seq)
+                    await self._say([text])
+
     async def _overdue(self, overdue: TurnOverdue) -> None:
         """The caller finished speaking a while ago and has heard nothing: say something now."""
-        if self._ended or self._hung_up or self.conversation_id is None:
+        if self._ended or self._hung_up or self.conversation_id is None or self._person_on_call:
             return
         if self._posting:
             if not self._filler_said:
@@ -290,7 +308,7 @@ class CallAgentProcessor(Processor):
             await self._end_call()
 
     async def _silence(self, timeout: SilenceTimeout) -> None:
-        if self._ended or self._transferring:
+        if self._ended or self._transferring or self._person_on_call:
             return
         view = await asyncio.to_thread(self.conversations.silence, self._id(), timeout.final)
         await self._after_turn(view, list(view.replies), self._generation)

@@ -348,3 +348,31 @@ def test_an_overdue_turn_hears_a_filler_while_the_engine_works_and_not_caught_wh
     assert not said[2].filler and "security check" in said[2].text
     assert sum(s.filler for s in said) == 1
     assert said[3].text.startswith("Sorry, I")
+
+
+def test_a_person_who_takes_the_call_over_is_heard_and_the_ai_stays_quiet(make_runtime: RuntimeFactory) -> None:
+    """Issue 14: typed replies of a console user who took the call over are spoken into the call."""
+    runtime = make_runtime(OPEN)
+    service = runtime.conversations
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> None:
+        conversation_id = agent.conversation_id
+        assert conversation_id is not None
+        await asyncio.to_thread(service.take_over, conversation_id, "dana@example.com", "Dana", "console:dana")
+        await ear.wait_for(lambda: any("Dana" in s.text and "joined" in s.text for s in ear.said()))
+        heard = len(ear.said())
+        await pipeline.send(Transcript("hello? is anyone there", 0.9, ended_at=time.monotonic()))
+        await asyncio.sleep(0.5)
+        assert len(ear.said()) == heard, "the AI does not answer while a person has the call"
+        await asyncio.to_thread(service.human_reply, conversation_id, "dana@example.com", "Dana",
+                                "Hi, this is Dana. I can see your order, one moment please.", "console:dana")
+        await ear.wait_for(lambda: any("this is Dana" in s.text for s in ear.said()))
+        await asyncio.to_thread(service.whisper, conversation_id, "sam@example.com", "check the refund rules",
+                                "console:sam")
+        await asyncio.to_thread(service.hand_back, conversation_id, "dana@example.com", "console:dana")
+        await ear.wait_for(lambda: any("back with" in s.text for s in ear.said()))
+        assert not any("refund rules" in s.text for s in ear.said()), "a whisper is never spoken"
+        await pipeline.send(Transcript("where is my order", 0.9, ended_at=time.monotonic()))
+        await ear.wait_for(lambda: any("security check" in s.text or "email" in s.text for s in ear.said()))
+
+    run(runtime, scenario)
