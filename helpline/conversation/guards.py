@@ -15,13 +15,12 @@ from helpline.conversation.attempts import record_key
 from helpline.conversation.commands import CancelProcedure, Deny, Identify, Interpretation
 from helpline.conversation.escalation import Escalation
 from helpline.conversation.events import CustomerVerified
-from helpline.conversation.ports import Understanding
+from helpline.conversation.ports import IDENTITY_TYPES, Understanding
 from helpline.conversation.turn import Turn
 from helpline.conversation.verification import name_mismatch
 from helpline.pack.expressions import mask
 from helpline.pack.models import OperationSpec, Procedure, Step
 
-IDENTITY_TYPES = ("email", "phone", "person_name", "postcode")
 # "the code is 123 456", "123-456": a run of digits, spaces or dashes allowed between them
 CODE_IN_TEXT = re.compile(r"(?<![\d\w])\d(?:[ \-]?\d){3,11}(?![\d\w])")
 CODE_HASH_ROUNDS = 60_000  # a stolen state must not give the code back by trying all 10^6 cheaply

@@ -19,6 +19,10 @@ import numpy.typing as npt
 # --- understanding -----------------------------------------------------------------------------
 
 
+# Entity types that identify a person: what verification reads, and what is personal data.
+IDENTITY_TYPES = ("email", "phone", "person_name", "postcode")
+
+
 @dataclass(frozen=True)
 class Entity:
     """Something recognised in a message.

@@ -72,9 +72,7 @@ class ModelAssistedInterpreter:
         mask = PersonalDataMask(enabled=not self.share_customer_data)
         mask.add_entities(embedded.entities)
         mask.add_record(state.customer)
-        for kind, value in state.known.items():
-            if kind in ("email", "phone", "person_name", "postcode"):
-                mask.add(kind, value)
+        mask.add_known(state.known)
         try:
             reading = self.reader.read(embedded.text, state, context, mask)
         except LanguageModelError as error:

@@ -39,7 +39,7 @@ from helpline.conversation.commands import (
     SetSlot,
     StartProcedure,
 )
-from helpline.conversation.ports import SlotReader
+from helpline.conversation.ports import IDENTITY_TYPES, SlotReader
 from helpline.conversation.state import ConversationState
 from helpline.llm.port import ChatMessage, ChatRole, Completion, JsonSchema, LanguageModel
 from helpline.llm.privacy import PersonalDataMask
@@ -52,7 +52,7 @@ _BARE: Mapping[str, Command] = {
     "ask_manager": AskHuman(manager=True),
 }
 # Slot types whose value must be found in the customer's own words: the model may not supply them.
-_GROUNDED_TYPES = {"email", "phone", "person_name", "postcode", "number", "money"}
+_GROUNDED_TYPES = {*IDENTITY_TYPES, "number", "money"}
 # Slot types the customer words freely: the value must still come from the message (fuzzy), not the model.
 _WORDED_TYPES = {"text", "product", "product_option", "street_address", "city", "region", "postal_address"}
 WORDED_MATCH = 80  # rapidfuzz partial_ratio: the value is (nearly) a stretch of the message
@@ -86,7 +86,7 @@ def command_schema(surface: PackSurface) -> JsonSchema:
     as strict json_schema servers demand). Enumerations keep a small model from inventing names."""
     procedures = sorted(surface.procedures) or ["none"]
     slot_names = sorted({name for proc in surface.procedures.values() for name in proc.slots}) or ["none"]
-    fields = sorted(set(surface.identity_fields) | {"email", "person_name", "postcode", "phone"})
+    fields = sorted(set(surface.identity_fields) | set(IDENTITY_TYPES))
 
     def closed(properties: dict[str, Any]) -> dict[str, Any]:
         return {"type": "object", "properties": properties, "required": list(properties),
@@ -164,7 +164,7 @@ class ModelCommandReader:
         self.max_tokens = max_tokens
         self.schema = command_schema(surface)
         self._instructions = _INSTRUCTIONS.format(
-            business=surface.business_name, max_commands=MAX_COMMANDS,
+            business=surface.business_name,
             fields=", ".join(surface.identity_fields) or "email",
             procedures="\n".join(_describe(p) for p in surface.procedures.values()) or "(none)")
 
@@ -189,6 +189,10 @@ class ModelCommandReader:
         return ModelReading(tuple(commands), tuple(validator.dropped), completion)
 
 
+def _squeezed(text: str) -> str:
+    return re.sub(r"[^0-9a-z@]+", "", text.lower())
+
+
 @dataclass
 class _Validator:
     reader: ModelCommandReader
@@ -203,9 +207,8 @@ class _Validator:
 
     def _said(self, value: str) -> bool:
         """The value is in the customer's own message (ignoring case, spaces and punctuation)."""
-        squeeze = lambda s: re.sub(r"[^0-9a-z@]+", "", s.lower())  # noqa: E731
-        wanted = squeeze(value)
-        return bool(wanted) and wanted in squeeze(self.text)
+        wanted = _squeezed(value)
+        return bool(wanted) and wanted in _squeezed(self.text)
 
     def _close_to_message(self, value: str) -> bool:
         """A worded value (a reason, a product) is taken from the message, if not word for word."""
@@ -295,7 +298,7 @@ class _Validator:
         return SetSlot(value, slot=None if slot == awaited else slot, correction=slot in run.slots)
 
     def _identify(self, item: Mapping[str, Any]) -> Command | None:
-        allowed = set(self.reader.surface.identity_fields) | {"email", "person_name", "postcode", "phone"}
+        allowed = set(self.reader.surface.identity_fields) | set(IDENTITY_TYPES)
         details: dict[str, str] = {}
         for pair in item.get("details") or ():
             if not isinstance(pair, Mapping):

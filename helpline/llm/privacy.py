@@ -14,11 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpline.conversation.ports import Entity
+from helpline.conversation.ports import IDENTITY_TYPES, Entity
 
-# Entity types that identify a person; other entities (products, dates, amounts, order ids) are not personal
-# on their own and the model needs them to understand the request.
-PERSONAL_ENTITY_TYPES = ("email", "phone", "person_name", "postcode")
 # Record fields whose values are personal, by name (the verified customer's record, a record answer).
 PERSONAL_FIELD = re.compile(r"(^|_)(name|first|last|email|phone|mobile|address|street|city|zip|postcode|"
                             r"postal|dob|birth)(_|$)", re.I)
@@ -44,11 +41,19 @@ class PersonalDataMask:
         self._by_placeholder[placeholder] = value
 
     def add_entities(self, entities: Iterable[Entity]) -> None:
+        """The identifying entities of a message; other entities (products, dates, amounts, order ids) are not
+        personal on their own and the model needs them to understand the request."""
         for entity in entities:
-            if entity.type in PERSONAL_ENTITY_TYPES:
+            if entity.type in IDENTITY_TYPES:
                 self.add(entity.type, entity.text)
                 if entity.value != entity.text:
                     self.add(entity.type, entity.value)
+
+    def add_known(self, known: Mapping[str, str]) -> None:
+        """What the customer said earlier in the conversation (`ConversationState.known`), where it identifies."""
+        for kind, value in known.items():
+            if kind in IDENTITY_TYPES:
+                self.add(kind, value)
 
     def add_record(self, record: Mapping[str, Any] | None) -> None:
         """Personal fields of a record, nested dictionaries included (an address object)."""

@@ -36,7 +36,14 @@ from helpline.conversation.commands import (
     StartProcedure,
     Unsupported,
 )
-from helpline.conversation.ports import Embedder, Entity, KnowledgeSearch, SlotReader, Understanding
+from helpline.conversation.ports import (
+    IDENTITY_TYPES,
+    Embedder,
+    Entity,
+    KnowledgeSearch,
+    SlotReader,
+    Understanding,
+)
 from helpline.pack.models import Procedure
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
@@ -51,7 +58,6 @@ from helpline.understanding.short_answers import Answer, short_answers
 if TYPE_CHECKING:
     from helpline.conversation.state import ConversationState
 
-IDENTITY_TYPES = ("email", "phone", "person_name", "postcode")
 
 
 class MessageUnderstander(Protocol):
