@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpline.channels.bus import EventBus
@@ -435,8 +435,7 @@ class ConversationService:
 
     def last_seq(self, conversation_id: str) -> int:
         with self.db.read_session() as session:
-            return int(session.scalar(select(func.max(Message.seq)).where(
-                Message.conversation_id == conversation_id)) or 0)
+            return ConversationRepository(session).last_seq(conversation_id)
 
     def whisper(self, conversation_id: str, by: str, text: str, actor: str) -> None:
         """A hint for the staff on this conversation; never shown to the customer."""

@@ -357,9 +357,8 @@ class ConversationRepository(_Repository):
         """Add the next line of the transcript. ``text`` must already be redacted."""
         check_choice("message role", role, MESSAGE_ROLES)
         conversation = self._require(conversation_id)
-        last = self.session.scalar(select(func.max(Message.seq)).where(Message.conversation_id == conversation_id))
         moment = _now(now)
-        message = Message(conversation_id=conversation_id, seq=(last or 0) + 1, role=role, text=text,
+        message = Message(conversation_id=conversation_id, seq=self.last_seq(conversation_id) + 1, role=role, text=text,
                           created_at=moment, meta=meta or {})
         self.session.add(message)
         conversation.last_activity_at = moment
@@ -367,6 +366,11 @@ class ConversationRepository(_Repository):
         self.audit.record(actor or f"ai:conversation:{conversation_id}", "create", "message",
                           f"{conversation_id}:{message.seq}", conversation.customer_id, {"role": role})
         return message
+
+    def last_seq(self, conversation_id: str) -> int:
+        """The number of the transcript's last line (0 before the first)."""
+        return int(self.session.scalar(select(func.max(Message.seq)).where(
+            Message.conversation_id == conversation_id)) or 0)
 
     def messages(self, conversation_id: str, *, actor: str | None = None) -> list[Message]:
         """The transcript in order. Audited only with an actor: callers normally audited ``get`` already."""
