@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import NullPool
-
 from helpline.channels.bus import EventBus
 from helpline.channels.conversations import ConversationService
 from helpline.channels.redis_shared import DEFAULT_PREFIX, RedisEventBus, SharedRedis
+from helpline.connectors.business_tables import open_business_tables
 from helpline.connectors.codes import SmtpCodeSender
 from helpline.connectors.gateway import PackOperations
 from helpline.connectors.records import RecordQuestions
-from helpline.connectors.sql import SqlOperations
 from helpline.conversation.commands import CommandGenerator
 from helpline.conversation.engine import Engine
 from helpline.conversation.knowledge_answers import RecordAnswerer
@@ -52,9 +45,6 @@ log = logging.getLogger(__name__)
 
 REDIS_URL_ENV = "HELPLINE_REDIS_URL"
 REDIS_PREFIX_ENV = "HELPLINE_REDIS_PREFIX"
-BUSINESS_SCHEMA = "helpline_business"
-SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*(\S+)")
-SEEDING_LOCK_KEY = 0x48_4C_42_55_53  # "HLBUS": one advisory lock id for seeding the business tables
 
 NON_OPTION_COLUMNS = {"sku", "id", "name", "product", "price", "in_stock", "option_summary", "unit_price",
                       "description", "stock", "quantity"}
@@ -80,10 +70,6 @@ def open_database(url: str | None) -> Database:
     return database
 
 
-def _slug(pack: BusinessPack) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", pack.business.name.lower()).strip("-") or "business"
-
-
 def connect_shared(redis_url: str | None, db: Database) -> SharedRedis | None:
     """Redis for what nodes share (bus, rate limits, widget de-duplication), from ``redis_url`` or
     $HELPLINE_REDIS_URL (key prefix $HELPLINE_REDIS_PREFIX); without it, say plainly that this process is
@@ -102,99 +88,6 @@ def connect_shared(redis_url: str | None, db: Database) -> SharedRedis | None:
                     "replies, rate limits and duplicate-message checks stay in this process. Run one node on "
                     "this database, or give every node --redis-url (docs/deployment.md)")
     return None
-
-
-def default_records_url(pack: BusinessPack, db_url: str | None = None) -> str:
-    """Where the built-in business tables (the SQL connector's orders, customers…) live unless a records
-    URL is given: with the configured database, so every node on it sees the same orders.
-
-    PostgreSQL: the same database, in a schema of their own (``helpline_business``, or ``<schema>_business``
-    when the URL's search_path names Helpline's schema), so pack SQL keeps its plain table names.
-    SQLite: a file beside Helpline's database file (not beside the working folder). Not the same file:
-    the connector writes (a cancellation) while the turn's transaction holds SQLite's one write lock.
-    """
-    url = make_url(db_url or default_url())
-    if url.get_backend_name() == "postgresql":
-        return records_url_in_schema(url, business_schema(url))
-    database = url.database
-    if not database or database == ":memory:" or "mode=memory" in str(url):
-        Path("var").mkdir(exist_ok=True)
-        return f"sqlite:///var/{_slug(pack)}-records.db"
-    folder = Path(database).expanduser().parent
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / f'{_slug(pack)}-records.db'}"
-
-
-def _search_path(url: URL) -> str | None:
-    options = url.query.get("options")
-    text = " ".join(options) if isinstance(options, tuple) else (options or "")
-    match = SEARCH_PATH.search(text)
-    return match.group(1).split(",")[0].strip().strip('"') if match else None
-
-
-def business_schema(url: URL) -> str:
-    """The business tables' schema for Helpline's database URL."""
-    helpline_schema = _search_path(url)
-    return f"{helpline_schema}_business" if helpline_schema else BUSINESS_SCHEMA
-
-
-def records_url_in_schema(url: URL, schema: str) -> str:
-    """``url`` with its search_path replaced by ``schema`` (other connection options kept)."""
-    options = url.query.get("options")
-    text = " ".join(options) if isinstance(options, tuple) else (options or "")
-    rest = SEARCH_PATH.sub("", text).strip()
-    query = dict(url.query)
-    query["options"] = f"{rest} -csearch_path={schema}".strip()
-    return url.set(query=query).render_as_string(hide_password=False)
-
-
-@contextmanager
-def _seeding_lock(records_url: str, create_schema: str | None) -> Iterator[None]:
-    """Only one node at a time creates and seeds the business tables: two nodes starting together would
-    otherwise both find a table missing and both create it (one failing). PostgreSQL: an advisory lock
-    (and the schema made under it); SQLite: a lock file beside the database file."""
-    url = make_url(records_url)
-    if url.get_backend_name() == "postgresql":
-        admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        try:
-            with admin.connect() as connection:
-                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SEEDING_LOCK_KEY})
-                try:
-                    if create_schema:
-                        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{create_schema}"'))
-                    yield
-                finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SEEDING_LOCK_KEY})
-        finally:
-            admin.dispose()
-        return
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        yield
-        return
-    with open(f"{Path(url.database).expanduser()}.seed-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def open_business_tables(pack: BusinessPack, records_url: str | None, db_url: str | None) -> tuple[str,
-                                                                                                   SqlOperations]:
-    """The SQL connector on its tables, created and seeded from the pack's files once (never overwritten:
-    a node starting again keeps every change made since)."""
-    chosen = records_url or default_records_url(pack, db_url)
-    create_schema = None
-    if records_url is None and make_url(chosen).get_backend_name() == "postgresql":
-        create_schema = business_schema(make_url(db_url or default_url()))
-    legacy = Path("var") / f"{_slug(pack)}-records.db"
-    if records_url is None and legacy.exists() and make_url(chosen).database != str(legacy) \
-            and not chosen.endswith(f"var/{legacy.name}"):
-        log.warning("the business tables are now kept with the configured database (%s); %s is no longer "
-                    "used. To keep using it, pass records_url=sqlite:///%s.", make_url(chosen)
-                    .render_as_string(hide_password=True), legacy, legacy.resolve())
-    with _seeding_lock(chosen, create_schema):
-        return chosen, SqlOperations.open(chosen, pack.root, pack.operations.tables)
 
 
 def catalogue_products(pack: BusinessPack, operations: PackOperations) -> list[ProductInfo]:
@@ -295,12 +188,13 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
         return best_answer(hits, articles=models.knowledge.articles)
 
     kb_answer: Callable[[str, list[KnowledgeHit]], object | None] = extractive
-    if assistance is not None and assistance.mode != LlmMode.EMBEDDED:
+    assisting = assistance if assistance is not None and assistance.mode != LlmMode.EMBEDDED else None
+    if assisting is not None:
         surface = PackSurface(pack.procedures, identity_fields=identity_fields(pack),
                               id_types=tuple(pack.business.id_formats), business_name=pack.business.name)
-        interpreter = ModelAssistedInterpreter(interpreter, ModelCommandReader(assistance.model, surface, slot_reader),
-                                               assistance.mode, assistance.share_customer_data)
-        kb_answer = GroundedAnswerer(assistance.model, extractive)
+        interpreter = ModelAssistedInterpreter(interpreter, ModelCommandReader(assisting.model, surface, slot_reader),
+                                               assisting.mode, assisting.share_customer_data)
+        kb_answer = GroundedAnswerer(assisting.model, extractive)
     engine = Engine(
         pack,
         interpreter=interpreter,
@@ -313,8 +207,8 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
     engine.kb_covers = covers_question
     if pack.records is not None:
         records: RecordAnswerer = RecordQuestions(pack.records, operations).answer
-        if assistance is not None and assistance.mode != LlmMode.EMBEDDED:
-            records = RecordWording(assistance.model, records, assistance.share_customer_data)
+        if assisting is not None:
+            records = RecordWording(assisting.model, records, assisting.share_customer_data)
         engine.records = records
     return engine
 

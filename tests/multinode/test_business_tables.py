@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from helpline.runtime import Runtime, build_runtime, business_schema
+from helpline.connectors.business_tables import business_schema
+from helpline.runtime import Runtime, build_runtime
 from tests.conftest import DEMO, DemoModels
 from tests.store.conftest import postgres_admin
 
