@@ -75,14 +75,16 @@ class Head(Processor):
 Scenario = Callable[[CallAgentProcessor, Pipeline, Ear, Head], Awaitable[Any]]
 
 
-def run(runtime: Runtime, scenario: Scenario, settings: AgentSettings | None = None) -> Any:
+def run(runtime: Runtime, scenario: Scenario, settings: AgentSettings | None = None, caller: str = "+15550100") -> Any:
+    """The call agent between a head and an ear, from `caller` ("" when the number is withheld)."""
+
     async def main() -> Any:
         agent = CallAgentProcessor(runtime.conversations, runtime.pack, settings)
         head, ear = Head(), Ear()
         pipeline = Pipeline([head, agent, ear])
         await pipeline.start()
         try:
-            await pipeline.send(CallStarted("call-1", "+15550100", "helpline", "test"))
+            await pipeline.send(CallStarted("call-1", caller, "helpline", "test"))
             await ear.wait_for(lambda: bool(ear.said()))
             return await scenario(agent, pipeline, ear, head)
         finally:
@@ -281,24 +283,6 @@ def test_spell_that_and_card_prompts_and_the_question_flag(make_runtime: Runtime
     assert "keypad" in said[3] and "card number" in said[3]
 
 
-def run_as(runtime: Runtime, caller: str, scenario: Scenario, settings: AgentSettings | None = None) -> Any:
-    """As `run`, from a given caller id ("" when the number is withheld)."""
-
-    async def main() -> Any:
-        agent = CallAgentProcessor(runtime.conversations, runtime.pack, settings)
-        head, ear = Head(), Ear()
-        pipeline = Pipeline([head, agent, ear])
-        await pipeline.start()
-        try:
-            await pipeline.send(CallStarted("call-1", caller, "helpline", "test"))
-            await ear.wait_for(lambda: bool(ear.said()))
-            return await scenario(agent, pipeline, ear, head)
-        finally:
-            await pipeline.stop()
-
-    return asyncio.run(main())
-
-
 def test_out_of_hours_a_withheld_caller_asked_for_a_number_is_still_listened_to(make_runtime: RuntimeFactory) -> None:
     """The cause of the benchmark's unanswered turns: the agent hung up right after asking how to call back."""
     runtime = make_runtime(CLOSED)
@@ -315,7 +299,7 @@ def test_out_of_hours_a_withheld_caller_asked_for_a_number_is_still_listened_to(
         await ear.wait_for(lambda: len(ear.said()) > asked)  # answered, not hung up on
         return [s.text for s in ear.said()]
 
-    run_as(runtime, "sip:anonymous@anonymous.invalid", scenario)
+    run(runtime, scenario, caller="sip:anonymous@anonymous.invalid")
 
 
 def test_an_overdue_turn_hears_a_filler_while_the_engine_works_and_not_caught_when_nothing_came(
