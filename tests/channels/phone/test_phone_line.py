@@ -47,6 +47,13 @@ def hear(models: SpeechModels, pcm: bytes) -> str:
     return re.sub(r"[^a-z0-9 ]", " ", text.lower())
 
 
+def heard_most_of(heard: str, spoken: str) -> bool:
+    """Whether a caller heard most of a reply: Whisper on a phone line mishears single words ("burr grinder" came
+    back as "bergerinder"), so the check is that at least half of the reply's longer words arrived."""
+    words = {w for w in re.sub(r"[^a-z ]", " ", spoken.lower()).split() if len(w) >= 4}
+    return bool(words) and sum(w in heard for w in words) >= len(words) / 2
+
+
 def script(folder: Path, name: str, *parts: str | float) -> Path:
     """A caller's microphone: text is spoken, a number is that many seconds of silence."""
     audio = b"".join(silence(int(p * 1000)) if isinstance(p, float | int) else speech_pcm(p) for p in parts)
@@ -117,11 +124,14 @@ def test_a_caller_is_greeted_asks_a_question_and_the_call_is_a_ticket(
     heard, tickets = asyncio.run(scenario())
     assert heard.index("recorded") < heard.index("coffee")  # the recording is announced first
     assert "bright" in heard and "coffee" in heard  # the greeting names the business (Brightbean Coffee)
-    assert "grind" in heard  # the answer from the grinder article
     assert len(tickets) == 1
     ticket, messages = tickets[0]
     said = " ".join(m.text.lower() for m in messages if m.role == "customer")
     assert "grind" in said
+    answer = next(m.text for m in messages if m.role == "agent" and m.seq > min(
+        m.seq for m in messages if m.role == "customer"))
+    assert "grinder" in answer.lower()  # the answer comes from the grinder article
+    assert heard_most_of(heard, answer)  # and the caller heard it
     assert ticket.handle_time_seconds and ticket.handle_time_seconds > 10
     recordings = sorted(path.name.rsplit("-", 1)[-1] for path in (tmp_path / "recordings").glob("*.wav")
                         if path.stat().st_size > 8000 * 2 * 3)  # both sides, seconds long
