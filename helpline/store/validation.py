@@ -21,6 +21,9 @@ IDENTITY_KINDS = ("email", "phone", "chat", "external")
 AUDIT_ACTIONS = ("read", "create", "update", "delete")
 API_ROLES = ("admin", "supervisor", "agent", "integration")
 CONSOLE_ROLES = ("admin", "supervisor", "agent")
+# the durable send queue (outbound/queue.py): queued -> sending -> sent | queued again (retry) | failed;
+# cancelled by a person or for want of an address; blocked by an opt-out
+OUTBOUND_STATUSES = ("queued", "sending", "sent", "failed", "cancelled", "blocked")
 
 
 def check_choice(name: str, value: str, allowed: Collection[str]) -> str:
