@@ -1,8 +1,8 @@
 """One-time code delivery (the `CodeSender` port): email over SMTP, with the standard library's smtplib.
 
-Configured from the environment (or the CLI, which sets the same variables):
-  HELPLINE_SMTP_HOST        the relay (no host: no sender, so step-up by code is unavailable)
-  HELPLINE_SMTP_PORT        default 587 with STARTTLS, 465 for implicit TLS, 25 for a local relay
+Configured from the environment (or the CLI, which sets the same variables), read by connectors/smtp_relay.py:
+  HELPLINE_SMTP_RELAY       host:port (or the older HELPLINE_SMTP_HOST + HELPLINE_SMTP_PORT); no relay: no
+                            sender, so step-up by code is unavailable. Port default 587 STARTTLS, 465 TLS, 25 none
   HELPLINE_SMTP_FROM        the From address (default helpline@<host>)
   HELPLINE_SMTP_USER / HELPLINE_SMTP_PASSWORD   optional login
   HELPLINE_SMTP_TLS         "starttls" (default), "tls" or "none" (loopback relays and tests only)
@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from helpline.connectors.smtp_relay import SmtpRelay
 from helpline.pack.expressions import mask
 
 log = logging.getLogger(__name__)
@@ -38,18 +39,11 @@ class SmtpCodeSender:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, business: str = "Helpline") -> SmtpCodeSender | None:
-        env = os.environ if env is None else env
-        host = env.get("HELPLINE_SMTP_HOST", "").strip()
-        if not host:
+        relay = SmtpRelay.from_env(os.environ if env is None else env)  # HELPLINE_SMTP_RELAY, else HOST/PORT
+        if relay is None:
             return None
-        tls = env.get("HELPLINE_SMTP_TLS", "starttls").strip().lower() or "starttls"
-        if tls not in ("starttls", "tls", "none"):
-            raise ValueError("HELPLINE_SMTP_TLS must be starttls, tls or none")
-        default_port = {"starttls": 587, "tls": 465, "none": 25}[tls]
-        return cls(host=host, port=int(env.get("HELPLINE_SMTP_PORT") or default_port),
-                   sender=env.get("HELPLINE_SMTP_FROM") or f"helpline@{host}",
-                   username=env.get("HELPLINE_SMTP_USER") or None, password=env.get("HELPLINE_SMTP_PASSWORD") or None,
-                   tls=tls, business=business)
+        return cls(host=relay.host, port=relay.port, sender=relay.sender, username=relay.username,
+                   password=relay.password, tls=relay.tls.value, business=business)
 
     def message(self, contact: str, code: str) -> EmailMessage:
         message = EmailMessage()

@@ -156,6 +156,7 @@ class ClientKind(StrEnum):
     CALLER = "caller"  # the caller's number (phone)
     WITHHELD_CALLER = "withheld_caller"  # every caller without a number, together
     LOCAL = "local"  # the terminal (`helpline chat`)
+    EMAIL = "email"  # the sender's address (email): anyone can write any From, so the per-record limits matter
 
 
 # Kinds one attacker shares with many honest customers: they get the higher per_shared_client limit.
