@@ -1,24 +1,36 @@
-"""Follow-up writing for a ticket: recap and apology-and-plan emails from the pack's templates."""
+"""Follow-up messages for a ticket: draft the recap, apology-and-plan or survey from the contact's facts, and
+queue one to be sent now (the durable send queue: de-duplicated with what the pack sends automatically)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from helpline.api.errors import AUTHENTICATED_ERRORS, error_responses
 from helpline.api.records import Db, Staff, find_ticket
 from helpline.api.validation import TicketRef, known_query_only
+from helpline.outbound.ports import MessagePurpose
+from helpline.outbound.preview import draft_for, queue_now
 from helpline.runtime import Runtime
-from helpline.store.repositories import CustomerRepository, TicketRepository
-from helpline.tickets.emails import render_email
+from helpline.store.repositories import TicketRepository
+
+FollowUpKind = Literal["recap", "apology", "survey"]
 
 
 class EmailOut(BaseModel):
-    to: str | None
-    subject: str
-    body: str
+    to: str | None = Field(description="The address it goes to; null when the customer left none")
+    channel: str | None = Field(description="email or sms (an SMS when only a phone number is on file)")
+    subject: str = Field(description="The email's subject (empty for an SMS)")
+    body: str = Field(description="The plain text")
+    html: str | None = Field(default=None, description="The email's HTML alternative")
+    not_sendable: str | None = Field(default=None, description="Why it cannot be sent, when it cannot")
+
+
+class QueuedOut(BaseModel):
+    result: str
 
 
 def followups_router() -> APIRouter:
@@ -26,22 +38,25 @@ def followups_router() -> APIRouter:
                        dependencies=[Depends(known_query_only)])
 
     @router.get("/tickets/{ticket_ref}/emails/{kind}", response_model=EmailOut,
-                summary="Draft the recap or apology-and-plan email for a ticket")
-    def draft_email(ticket_ref: TicketRef, kind: Literal["recap", "apology"], request: Request, caller: Staff,
-                    db: Db) -> EmailOut:
+                summary="Draft the recap, apology-and-plan or survey message for a ticket")
+    def draft_email(ticket_ref: TicketRef, kind: FollowUpKind, request: Request, caller: Staff, db: Db) -> EmailOut:
         runtime: Runtime = request.app.state.runtime
         with db.session() as session:
             ticket = find_ticket(TicketRepository(session), ticket_ref, caller.actor)
-            customer = CustomerRepository(session).get(ticket.customer_id, actor=caller.actor) \
-                if ticket.customer_id else None
-            facts = {
-                "customer": {"name": customer.name, "email": customer.email} if customer else {},
-                "ticket": {"number": ticket.number, "summary": ticket.summary, "next_step": ticket.next_step,
-                           "status": ticket.status},
-                "steps": list(ticket.steps_taken or []),
-                "resolution": ticket.resolution,
-            }
-            email = render_email(runtime.pack, "recap_email" if kind == "recap" else "apology_email", facts)
-            return EmailOut(to=customer.email if customer else None, subject=email.subject, body=email.body)
+            draft = draft_for(session, runtime.pack, ticket, MessagePurpose(kind))
+            assert draft is not None  # the contact kinds always have a draft
+            rendered = draft.rendered
+            return EmailOut(to=draft.to, channel=str(draft.channel) if draft.channel else None,
+                            subject=(rendered.subject or "") if rendered else "", body=rendered.text if rendered else "",
+                            html=rendered.html if rendered else None, not_sendable=draft.unsendable)
+
+    @router.post("/tickets/{ticket_ref}/emails/{kind}/send", response_model=QueuedOut,
+                 summary="Queue the recap, apology-and-plan or survey message for a ticket now")
+    def send_email(ticket_ref: TicketRef, kind: FollowUpKind, request: Request, caller: Staff, db: Db) -> QueuedOut:
+        runtime: Runtime = request.app.state.runtime
+        with db.session() as session:
+            ticket = find_ticket(TicketRepository(session), ticket_ref, caller.actor)
+            return QueuedOut(result=queue_now(session, runtime.pack, ticket, MessagePurpose(kind), actor=caller.actor,
+                                              now=datetime.now(UTC)))
 
     return router

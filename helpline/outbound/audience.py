@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 
+from helpline.conversation.incidents import scope_matches
 from helpline.outbound.writers import Recipient
 from helpline.pack.loader import BusinessPack
 from helpline.store.db import Database
@@ -26,16 +27,6 @@ MAX_RECIPIENTS = 5000
 ScopeMatcher = Callable[[Mapping[str, Sequence[str]], Mapping[str, Any]], bool]
 
 
-def scope_matcher() -> ScopeMatcher | None:
-    """``conversation.incidents.scope_matches`` when this build has incident scopes, else None."""
-    try:
-        from helpline.conversation import incidents  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    found = getattr(incidents, "scope_matches", None)
-    return found if callable(found) else None
-
-
 class Audience:
     """Recipients of an incident's notice."""
 
@@ -44,11 +35,11 @@ class Audience:
         self.db = db
         self.pack = pack
         self.records = records
-        self.matcher = matcher if matcher is not None else scope_matcher()
+        self.matcher = matcher or scope_matches
 
     def recipients(self, incident: Incident, now: datetime) -> list[Recipient]:
         scope = getattr(incident, "scope", None) or {}
-        if scope and self.matcher is not None and self.records is not None:
+        if scope and self.records is not None:
             return [recipient for recipient, attributes in self._customers() if self.matcher(scope, attributes)]
         if not incident.affected:  # everyone
             return [recipient for recipient, _ in self._customers()]

@@ -116,10 +116,13 @@ class FactsReader:
         record = state.customer or {}
         callback = self._callback(ticket)
         name = (customer.name if customer else None) or _record_name(record)
+        # on file first; else what the customer gave us to be reached in this contact (a callback's details, an
+        # address or number they wrote): a reply about their own words goes back to whoever wrote them
+        said = state.known
         email = (customer.email if customer else None) or _text(record.get("email")) or (
-            callback.email if callback else None)
+            callback.email if callback else None) or _text(said.get("email"))
         phone = (customer.phone if customer else None) or _text(record.get("phone")) or (
-            callback.phone if callback else None)
+            callback.phone if callback else None) or _text(said.get("phone"))
         missing: list[str] = []
         if not name:
             missing.append("the customer's name")

@@ -1,0 +1,36 @@
+"""Composes the outbound runner for ``helpline serve``: the senders the channels built (email, SMS), the
+opt-out store every channel writes, the planner with the pack's settings and the business's customers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from helpline.outbound.audience import Audience
+from helpline.outbound.planner import Planner
+from helpline.outbound.ports import MessageSender, OutboundChannel
+from helpline.outbound.runner import OutboundLoop, OutboundRunner
+from helpline.runtime import Runtime
+from helpline.store.opt_outs import StoredContactPreferences
+
+
+def channel_senders(app_state: Any) -> dict[OutboundChannel, MessageSender]:
+    """The senders the channels installed on the app: ``outbound_senders`` (a channel -> sender mapping any
+    channel may fill), the SMS channel's outbox (it records delivery reports) and the email service's sender."""
+    senders: dict[OutboundChannel, MessageSender] = dict(getattr(app_state, "outbound_senders", None) or {})
+    outbox = getattr(getattr(app_state, "sms", None), "outbox", None)
+    if OutboundChannel.SMS not in senders and outbox is not None:
+        senders[OutboundChannel.SMS] = outbox
+    email_sender = getattr(getattr(app_state, "email_service", None), "sender", None)
+    if OutboundChannel.EMAIL not in senders and email_sender is not None:
+        senders[OutboundChannel.EMAIL] = email_sender
+    return senders
+
+
+def build_outbound_loop(runtime: Runtime, senders: Mapping[OutboundChannel, MessageSender]) -> OutboundLoop:
+    """The queue's runner: messages on channels without a sender stay queued (visible in the console)."""
+    records = runtime.operations.sql.engine if runtime.operations.sql is not None else None
+    planner = Planner(runtime.db, runtime.pack, Audience(runtime.db, runtime.pack, records))
+    runner = OutboundRunner(runtime.db, senders, StoredContactPreferences(runtime.db), planner,
+                            clock=runtime.conversations.clock)
+    return OutboundLoop(runner)
