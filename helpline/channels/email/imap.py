@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import ssl
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -30,7 +29,7 @@ IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-m
 RECONNECT_SECONDS = (1.0, 5.0, 30.0, 120.0)
 FETCH_BATCH = 20
 
-Handle = Callable[[bytes], Awaitable[Any]]
+Handle = Callable[[bytes], Coroutine[Any, Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class ImapPoller:
             try:
                 self._session()
                 failures = 0
-            except (IMAPClientError, OSError, socket.timeout, ssl.SSLError) as exc:
+            except (TimeoutError, IMAPClientError, OSError, ssl.SSLError) as exc:
                 wait = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1
                 log.warning("IMAP %s:%d: %s; trying again in %gs", self.url.host, self.url.port,

@@ -137,7 +137,7 @@ def parse_email(raw: bytes) -> InboundEmail:
     name, sender = _address(headers.get("from", ""))
     message_id = (message_ids(headers.get("message-id")) or (f"<{hashlib.sha256(raw).hexdigest()[:32]}@no-id>",))[0]
     is_report = (message.get_content_type() == "multipart/report"
-                 and message.get_param("report-type", "").lower() == "delivery-status")
+                 and str(message.get_param("report-type", "")).lower() == "delivery-status")
     text = latest_reply(_body_text(message))[:MAX_TEXT_CHARS]
     return InboundEmail(
         message_id=message_id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -92,8 +92,10 @@ class EmailService:
         config = settings.config
         self.sender = SmtpSender(settings.relay, settings.address, settings.display_name)
         wording = runtime.engine.wording
-        names = {"business": {"name": runtime.pack.business.name}, "persona": runtime.pack.business.persona.model_dump()}
-        variants = getattr(wording, "variants", lambda key: [])
+        business = runtime.pack.business
+        names = {"business": {"name": business.name}, "persona": business.persona.model_dump()}
+        # the engine's "anything else?" offers: said once, at the end of an email (reply.py)
+        variants: Callable[[str], list[str]] = getattr(wording, "variants", lambda key: [])
         ask_once = {wording.render(v, names) for v in variants("anything_else")}
         self.channel = EmailChannel(
             runtime.conversations, self.sender, ReplyComposer(runtime.pack, ask_once), settings.address,

@@ -67,7 +67,8 @@ class StaffReplyRelay:
     def _taken_over(self) -> list[str]:
         with self.channel.service.db.read_session() as session:
             return list(session.scalars(select(Conversation.id).where(
-                Conversation.channel == "email", Conversation.status == "active", Conversation.handled_by.is_not(None))))
+                Conversation.channel == "email", Conversation.status == "active",
+                Conversation.handled_by.is_not(None))))
 
     async def relay(self, conversation_id: str) -> int:
         """Email every console reply of this conversation not yet sent; returns how many were sent."""

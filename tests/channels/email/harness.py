@@ -31,7 +31,8 @@ def settings(sink: SmtpTestServer, folder: Path, relay_port: int | None = None, 
 
 
 def email(subject: str, body: str, sender: str = "Julia Campbell <julia.campbell@example.com>",
-          message_id: str | None = None, headers: dict[str, str] | None = None, html: str | None = None) -> EmailMessage:
+          message_id: str | None = None, headers: dict[str, str] | None = None,
+          html: str | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = SUPPORT
