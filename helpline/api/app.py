@@ -19,6 +19,8 @@ from helpline.api.logscrub import install_secret_scrubber
 from helpline.api.records import health_router, records_router
 from helpline.channels.conversations import ConversationService
 from helpline.channels.mediastream import media_stream_router
+from helpline.channels.sms.routes import sms_router
+from helpline.channels.sms.setup import install_sms
 from helpline.channels.widget import WidgetHub, widget_router
 from helpline.console.app import mount_console
 from helpline.runtime import Runtime
@@ -88,4 +90,7 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0,
     # Phone calls bridged from a cloud number; answered only when the server has speech models
     # (``app.state.voice``, set by ``helpline serve`` with the voice extra).
     app.include_router(media_stream_router())
+    # Texts: Twilio's webhooks and a generic JSON one, on when HELPLINE_SMS_AUTH_TOKEN is set (channels/sms).
+    install_sms(app, runtime)
+    app.include_router(sms_router(), prefix="/api/v1")
     return app
