@@ -4,7 +4,7 @@ into an SMTP sink; replies continue the conversation; robots get no answer; cons
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -244,3 +244,20 @@ def test_a_relay_that_is_down_and_a_bounce_are_recorded_on_the_ticket(make_runti
         ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == outbound[0].conversation_id)).one()
         assert "email_undelivered" in ticket.flags
         assert "not delivered" in ticket.notes and "bounced" in ticket.notes
+
+
+def test_an_email_thread_is_not_closed_for_silence(harness: EmailHarness) -> None:
+    async def scenario(h: EmailHarness) -> None:
+        await h.send(email("Descaling", "How do I descale my espresso machine?", message_id="<q1@example.com>"))
+
+    harness.run(scenario)
+    service = harness.runtime.conversations
+    service.clock = lambda: NOW + timedelta(days=2)  # the customer answers two days later
+    assert service.sweep_idle() == 0
+
+    async def later(h: EmailHarness) -> None:
+        await h.send(email("Re: Descaling", "And what payment methods do you accept?", message_id="<q2@example.com>",
+                           headers={"In-Reply-To": "<q1@example.com>"}))
+
+    harness.run(later)
+    assert len({r.conversation_id for r in harness.records()}) == 1 and len(harness.replies()) == 2
