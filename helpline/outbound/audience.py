@@ -13,10 +13,10 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 
 from helpline.conversation.incidents import scope_matches
-from helpline.outbound.writers import Recipient
+from helpline.outbound.writers import IncidentFacts, Recipient
 from helpline.pack.loader import BusinessPack
 from helpline.store.db import Database
-from helpline.store.models import Customer, Incident, Ticket
+from helpline.store.models import Customer, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,10 @@ class Audience:
         self.records = records
         self.matcher = matcher or scope_matches
 
-    def recipients(self, incident: Incident, now: datetime) -> list[Recipient]:
-        scope = getattr(incident, "scope", None) or {}
-        if scope and self.records is not None:
-            return [recipient for recipient, attributes in self._customers() if self.matcher(scope, attributes)]
+    def recipients(self, incident: IncidentFacts, now: datetime) -> list[Recipient]:
+        if incident.scope and self.records is not None:
+            return [recipient for recipient, attributes in self._customers()
+                    if self.matcher(incident.scope, attributes)]
         if not incident.affected:  # everyone
             return [recipient for recipient, _ in self._customers()]
         return self._by_topic(list(incident.affected), now)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -30,6 +30,15 @@ INTERNAL_LINE = re.compile(
 REASON_TAIL = re.compile(r",\s*reason:.*$", re.IGNORECASE)
 PAST_TENSE = re.compile(r"^[A-Z][a-z]+(ed|ent|ave|ook|ade|old|ound)\b")
 ORDINAL_TIME = "%A %-d %B at %-I:%M %p"
+MIN_PROBLEM_WORDS = 4
+MESSAGES_SEARCHED = 20
+# A message that only asks for a person ("I want to speak to a manager right now") names no problem.
+ASKS_FOR_PERSON = re.compile(
+    r"^\W*((i\s+(want|need|would like|'d like)|let me|can i|could i)\s+(to\s+)?)?((speak|talk|chat)\s+(to|with)\s+)?"
+    r"(a|an|the|some)?\s*(one|body|human|real person|person|manager|supervisor|agent|representative|someone|"
+    r"somebody)(\s+(right\s+)?now|\s+please|\s+asap|\s+immediately)*\W*$",
+    re.IGNORECASE)
+PLAN_ROUNDING = timedelta(minutes=15)  # a promised time reads "2:15 PM", not "2:04 PM"
 
 
 @dataclass(frozen=True)
@@ -137,13 +146,16 @@ class FactsReader:
         )
 
     def _problem(self, state: ConversationState, conversation: Conversation | None, ticket: Ticket) -> str:
-        if state.problem.strip():
-            return _clip(state.problem)
+        """The first thing the customer wrote that describes a problem: the engine's note of it, else their
+        first message of a few words; "let me speak to a manager" is a wish, not the problem."""
+        said: list[str] = [state.problem] if state.problem.strip() else []
         if conversation is not None:
-            first = self.session.scalar(select(Message.text).where(
-                Message.conversation_id == conversation.id, Message.role == "customer").order_by(Message.seq).limit(1))
-            if first and len(first.split()) >= 3:
-                return _clip(first)
+            said += list(self.session.scalars(select(Message.text).where(
+                Message.conversation_id == conversation.id, Message.role == "customer").order_by(Message.seq)
+                .limit(MESSAGES_SEARCHED)))
+        for text in said:
+            if len(text.split()) >= MIN_PROBLEM_WORDS and not ASKS_FOR_PERSON.search(text):
+                return _clip(text)
         titles = [r.title for r in state.requests if r.procedure_id != "knowledge"]
         return _clip("; ".join(dict.fromkeys(titles)) or ticket.summary or "your recent request")
 
@@ -174,12 +186,18 @@ class FactsReader:
         if callback is not None:
             return Plan("call you back", owner, callback.due_at, local_time(callback.due_at, self.pack))
         sla = parse_duration(self.pack.business.callback_sla)
-        start = handoff.created_at if handoff else (conversation.ended_at if conversation and conversation.ended_at
-                                                    else ticket.updated_at)
-        due = start + sla if start else None
+        # from when the contact ended (the service's clock), else the ticket's last change
+        start = (conversation.ended_at or conversation.last_activity_at) if conversation else ticket.updated_at
+        due = _round_up(start + sla) if start else None
         action = "look into this and reply to you" if ticket.status == "escalated" else \
             "review your request and get back to you"
         return Plan(action, owner, due, local_time(due, self.pack) if due else "as soon as we can")
+
+
+def _round_up(moment: datetime) -> datetime:
+    step = PLAN_ROUNDING.total_seconds()
+    seconds = moment.timestamp()
+    return datetime.fromtimestamp(-(-seconds // step) * step, tz=moment.tzinfo)
 
 
 def _record_name(record: dict[str, object]) -> str | None:

@@ -77,20 +77,19 @@ class Planner:
             self._reminders(now, parse_duration(settings.reminder_before), report)
         if "outage_notice" in automatic and self.audience is not None:
             with self.db.read_session() as session:
-                incidents = [i for i in session.scalars(select(Incident).where(
+                incidents = [IncidentFacts.of(i) for i in session.scalars(select(Incident).where(
                     Incident.ended_at.is_(None), Incident.started_at >= now - LOOKBACK))]
             for incident in incidents:
                 self.notify_incident(incident, now, report)
         return report
 
-    def notify_incident(self, incident: Incident, now: datetime, report: PlanReport | None = None) -> PlanReport:
+    def notify_incident(self, facts: IncidentFacts, now: datetime, report: PlanReport | None = None) -> PlanReport:
         """Queue the incident's notice for everyone it affects (also a console action)."""
         report = report or PlanReport()
         if self.audience is None:
             return report
-        facts = IncidentFacts(incident.id, incident.title, incident.message, incident.expected_fix)
         writer = Writer(self.pack)
-        for recipient in self.audience.recipients(incident, now):
+        for recipient in self.audience.recipients(facts, now):
             with self.db.session() as session:
                 write = partial(writer.outage_notice, facts, recipient)
                 self._count(report, self._keep(OutboundQueue(session), write, now))

@@ -42,8 +42,7 @@ def draft_for(session: Session, pack: BusinessPack, ticket: Ticket, purpose: Mes
             return None
         recipient = Recipient(facts.customer_name, facts.email, facts.phone, facts.customer_id,
                               key=f"customer:{facts.customer_id or ticket.id}")
-        return writer.outage_notice(IncidentFacts(incident.id, incident.title, incident.message,
-                                                  incident.expected_fix), recipient)
+        return writer.outage_notice(IncidentFacts.of(incident), recipient)
     return None
 
 

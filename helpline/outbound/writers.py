@@ -3,7 +3,8 @@ the reference and how to reach us, by email or SMS. A message with nowhere to go
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from helpline.outbound.facts import ContactFacts, Plan, first_name_of, local_tim
 from helpline.outbound.ports import MessagePurpose, OutboundChannel, OutboundMessage
 from helpline.pack.loader import BusinessPack
 from helpline.pack.models import OutboundConfig
+from helpline.store.models import Incident
 from helpline.tickets.emails import RenderedMessage, TemplateName, render_message
 
 NO_ADDRESS = "no email address or phone number on file"
@@ -47,6 +49,13 @@ class IncidentFacts:
     title: str
     message: str
     expected_fix: str | None
+    scope: Mapping[str, Sequence[str]] = field(default_factory=dict)  # attribute -> allowed values; {} = all
+    affected: tuple[str, ...] = ()  # topics (procedures, tags), for incidents with no scope
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentFacts:
+        return cls(incident.id, incident.title, incident.message, incident.expected_fix,
+                   dict(getattr(incident, "scope", None) or {}), tuple(incident.affected or ()))
 
 
 @dataclass(frozen=True)
