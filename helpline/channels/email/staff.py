@@ -1,4 +1,5 @@
-"""A person's console reply on an email conversation goes out by email.
+"""A person's console reply on an email conversation goes out by email, and so does what the agent says outside a
+reply to an email (a colleague's answer to a question it asked the team: lines marked `unprompted`).
 
 ConversationService.human_reply stores the reply and publishes "message" on the event bus; this relay listens
 (and sweeps every so often, in case a notice was missed) and emails each human line not yet sent. Each line is
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from helpline.channels.conversations import UNPROMPTED
 from helpline.channels.email.channel import EmailChannel
 from helpline.channels.email.threads import EmailThreads
 from helpline.outbound.ports import MessagePurpose
@@ -90,9 +92,9 @@ class StaffReplyRelay:
                 return []
             threads = EmailThreads(session)
             after = threads.last_relayed_seq(conversation_id)
-            lines = list(session.scalars(select(Message).where(
-                Message.conversation_id == conversation_id, Message.role == "human", Message.seq > after)
-                .order_by(Message.seq)))
+            lines = [m for m in session.scalars(select(Message).where(
+                Message.conversation_id == conversation_id, Message.role.in_(("human", "agent")), Message.seq > after)
+                .order_by(Message.seq)) if m.role == "human" or (m.meta or {}).get(UNPROMPTED)]
             if not lines:
                 return []
             thread = threads.thread_of(conversation_id)
