@@ -16,6 +16,7 @@ from helpline.outbound.ports import MessagePurpose
 from helpline.outbound.preview import draft_for, queue_now
 from helpline.runtime import Runtime
 from helpline.store.repositories import TicketRepository
+from helpline.tickets.emails import RenderedMessage
 
 FollowUpKind = Literal["recap", "apology", "survey"]
 
@@ -45,10 +46,10 @@ def followups_router() -> APIRouter:
             ticket = find_ticket(TicketRepository(session), ticket_ref, caller.actor)
             draft = draft_for(session, runtime.pack, ticket, MessagePurpose(kind))
             assert draft is not None  # the contact kinds always have a draft
-            rendered = draft.rendered
+            rendered = draft.rendered or RenderedMessage(subject=None, text="", html=None)
             return EmailOut(to=draft.to, channel=str(draft.channel) if draft.channel else None,
-                            subject=(rendered.subject or "") if rendered else "", body=rendered.text if rendered else "",
-                            html=rendered.html if rendered else None, not_sendable=draft.unsendable)
+                            subject=rendered.subject or "", body=rendered.text, html=rendered.html,
+                            not_sendable=draft.unsendable)
 
     @router.post("/tickets/{ticket_ref}/emails/{kind}/send", response_model=QueuedOut,
                  summary="Queue the recap, apology-and-plan or survey message for a ticket now")

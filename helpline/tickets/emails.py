@@ -115,5 +115,8 @@ def render_email(pack: BusinessPack, template: str, facts: dict[str, Any]) -> Em
         "reach_us": "",
         **facts,
     }
+    ticket = facts.get("ticket") or {}
+    names.setdefault("reference", ticket.get("number", ""))
+    names.setdefault("problem", ticket.get("summary", ""))
     rendered = render_message(pack, template, names, email=True)
     return Email(subject=rendered.subject or pack.business.name, body=rendered.text, html=rendered.html or "")

@@ -64,7 +64,7 @@ def test_two_workers_racing_claim_each_message_once(two_databases: tuple[Databas
 
 
 def test_two_runners_racing_send_each_message_once(two_databases: tuple[Database, Database]) -> None:
-    node_a, node_b = two_databases
+    node_a, _ = two_databases
     for i in range(ROUNDS):
         _enqueue(node_a, f"survey:{i}", _message(to=f"customer{i}@example.com"))
     senders = [RecordingSender(), RecordingSender()]

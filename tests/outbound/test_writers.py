@@ -87,8 +87,8 @@ def test_the_apology_names_the_plan_its_owner_and_date(make_runtime: RuntimeFact
     assert apology.to == "aisha.patel@example.com" and "\nHello,\n" in text
     assert "espresso machine keeps leaking" in text, text
     # the owner and a date in the business's time zone (Chicago): "… will … by Friday 20 November at …"
-    plan = re.search(r"(?:Our plan|What happens next): (Our [\w -]+) will ([a-z ]+) by (\w+day \d{1,2} \w+ at \d{1,2}:\d\d [AP]M C[SD]T)\.",
-                     text)
+    plan = re.search(r"(?:Our plan|What happens next): (Our [\w -]+) will ([a-z ]+) by "
+                     r"(\w+day \d{1,2} \w+ at \d{1,2}:\d\d [AP]M C[SD]T)\.", text)
     assert plan, text
     assert f"reference number is {ticket.number}" in text
     assert not INTERNAL.search(text), INTERNAL.search(text)
