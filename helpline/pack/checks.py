@@ -68,30 +68,34 @@ class Scope:
 
 @dataclass
 class _Usage:
-    names: list[str] = field(default_factory=list)
-    filters: list[str] = field(default_factory=list)
-    tests: list[str] = field(default_factory=list)
-    attributes: list[tuple[str, str]] = field(default_factory=list)  # (record name, field), not method calls
+    """The names one source uses, each with its line inside the source."""
+
+    names: list[tuple[str, int]] = field(default_factory=list)
+    filters: list[tuple[str, int]] = field(default_factory=list)
+    tests: list[tuple[str, int]] = field(default_factory=list)
+    attributes: list[tuple[str, str, int]] = field(default_factory=list)  # (record, field, line), not method calls
 
 
 def _usage(tree: nodes.Node) -> _Usage:
     usage = _Usage()
     local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")} | TEMPLATE_NAMES
     called = {id(call.node) for call in tree.find_all(nodes.Call)}
+    seen: set[str] = set()
     for name in tree.find_all(nodes.Name):
-        if name.ctx == "load" and name.name not in local and name.name not in usage.names:
-            usage.names.append(name.name)
-    usage.filters = [f.name for f in tree.find_all(nodes.Filter)]
-    usage.tests = [t.name for t in tree.find_all(nodes.Test)]
+        if name.ctx == "load" and name.name not in local and name.name not in seen:
+            seen.add(name.name)
+            usage.names.append((name.name, name.lineno))
+    usage.filters = [(f.name, f.lineno) for f in tree.find_all(nodes.Filter)]
+    usage.tests = [(t.name, t.lineno) for t in tree.find_all(nodes.Test)]
     for access in tree.find_all((nodes.Getattr, nodes.Getitem)):
         owner = getattr(access, "node", None)
         if not isinstance(owner, nodes.Name) or owner.name in local or id(access) in called:
             continue
         if isinstance(access, nodes.Getattr):
-            usage.attributes.append((owner.name, access.attr))
+            usage.attributes.append((owner.name, access.attr, access.lineno))
         elif isinstance(access, nodes.Getitem) and isinstance(access.arg, nodes.Const) \
                 and isinstance(access.arg.value, str):
-            usage.attributes.append((owner.name, access.arg.value))
+            usage.attributes.append((owner.name, access.arg.value, access.lineno))
     return usage
 
 
@@ -142,24 +146,25 @@ class SourceChecker:
 
     def _names(self, loc: Loc, label: str, tree: nodes.Node, scope: Scope) -> None:
         usage = _usage(tree)
-        for name in usage.filters:
+        for name, line in usage.filters:
             if name not in self.filters:
-                self.add(loc, f"{label}: unknown filter '{name}'{did_you_mean(name, self.filters)}")
-        for name in usage.tests:
+                self.add(loc, f"{label}: unknown filter '{name}'{did_you_mean(name, self.filters)}", line)
+        for name, line in usage.tests:
             if name not in self.tests:
-                self.add(loc, f"{label}: unknown test 'is {name}'{did_you_mean(name, self.tests)}")
+                self.add(loc, f"{label}: unknown test 'is {name}'{did_you_mean(name, self.tests)}", line)
         if scope.names is not None:
             known = scope.names | self.functions
-            for name in usage.names:
+            for name, line in usage.names:
                 if name not in known:
-                    self.add(loc, f"{label}: unknown name '{name}'{did_you_mean(name, known)}")
-        for owner, attribute in usage.attributes:
+                    self.add(loc, f"{label}: unknown name '{name}'{did_you_mean(name, known)}", line)
+        for owner, attribute, line in usage.attributes:
             if owner == "slots" and scope.slots is not None:
                 if attribute not in scope.slots:
-                    self.add(loc, f"{label}: unknown slot '{attribute}'{did_you_mean(attribute, scope.slots)}")
+                    self.add(loc, f"{label}: unknown slot '{attribute}'{did_you_mean(attribute, scope.slots)}",
+                             line)
             elif owner in scope.fields and attribute not in scope.fields[owner]:
                 self.add(loc, f"{label}: '{owner}' has no field '{attribute}'"
-                              f"{did_you_mean(attribute, scope.fields[owner])}")
+                              f"{did_you_mean(attribute, scope.fields[owner])}", line)
 
 
 @dataclass
