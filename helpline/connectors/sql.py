@@ -1,7 +1,9 @@
 """Built-in SQL tables: a system of record for a business that has none of its own.
 
-The tables live in their own database (by default an SQLite file beside Helpline's), seeded from
-the pack's CSV/JSON files the first time; operations are parameterised SQL run in one transaction.
+The tables live with Helpline's database (business_tables.py says where). A declared table is created with
+its columns' types, keys and indexes, empty or seeded from the pack's CSV/JSON file the first time; the
+deprecated inferred form takes its columns from the file's first row and guesses their types. Operations are
+parameterised SQL run in one transaction; their results are plain JSON data.
 """
 
 from __future__ import annotations
@@ -9,13 +11,32 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, Table, Text, create_engine, inspect, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    create_engine,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.types import TypeEngine
 
 from helpline.conversation.ports import OperationResult
 from helpline.pack.models import OperationSpec, TableSpec
@@ -50,13 +71,136 @@ def _column_type(values: list[str]) -> type[Integer] | type[Float] | type[Text]:
         return Text
 
 
+def _read_raw_rows(path: Path) -> list[dict[str, Any]]:
+    """A CSV file's rows (text values), or a JSON file's list of objects (or object of objects)."""
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            rows = data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else None
+            if rows is None or not all(isinstance(r, dict) for r in rows):
+                raise SeedError(f"{path.name}: expected a list of objects")
+            return rows
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
+        raise SeedError(f"{path.name}: cannot read: {exc}") from exc
+
+
 def _read_rows(path: Path) -> list[dict[str, Any]]:
-    if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        rows = data if isinstance(data, list) else list(data.values())
-        return [{k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in r.items()} for r in rows]
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    rows = _read_raw_rows(path)
+    return [{k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in r.items()} for r in rows]
+
+
+def _plain(value: Any) -> Any:
+    """A database value as JSON data (results are kept in the conversation's JSON state): a NUMERIC as a
+    number, a DATE / TIMESTAMP as ISO text."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return value
+
+
+class SeedError(ValueError):
+    """A seed file that does not fit its declared table (names the file, the row and the column)."""
+
+
+_COLUMN_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
+    # on SQLite only an INTEGER primary key numbers new rows itself
+    "text": Text, "integer": lambda: BigInteger().with_variant(Integer(), "sqlite"),
+    "decimal": lambda: Numeric(18, 4), "number": Float, "boolean": Boolean, "date": Date,
+    "datetime": lambda: DateTime(timezone=False), "json": Text,
+}
+_TRUE, _FALSE = {"true", "yes", "y", "1", "t"}, {"false", "no", "n", "0", "f"}
+
+
+def _typed(value: Any, kind: str) -> Any:
+    """A seed value (CSV text, or JSON) as its declared column type; ValueError when it is not one."""
+    if value is None or value == "":
+        return None
+    if kind == "json":
+        return value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, dict | list):
+        raise ValueError(f"{type(value).__name__} is not a {kind}")
+    text_value = str(value).strip()
+    if kind == "text":
+        return str(value)
+    if kind == "integer":
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value) if isinstance(value, int | float) else int(text_value)
+    if kind == "decimal":
+        return Decimal(text_value)
+    if kind == "number":
+        return float(text_value)
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if text_value.lower() in _TRUE | _FALSE:
+            return text_value.lower() in _TRUE
+        raise ValueError(f"{value!r} is not true or false")
+    if kind == "date":
+        return date.fromisoformat(text_value[:10]) if len(text_value) > 10 and "T" in text_value else \
+            date.fromisoformat(text_value)
+    return datetime.fromisoformat(text_value.replace("Z", "+00:00"))
+
+
+def _declared_table(name: str, spec: TableSpec, metadata: MetaData) -> Table:
+    table = Table(
+        name,
+        metadata,
+        *[Column(column, _COLUMN_TYPES[col.type](), primary_key=col.key, nullable=not (col.required or col.key))
+          for column, col in spec.columns.items()],
+    )
+    for columns in spec.indexes:
+        Index(f"ix_{name}_{'_'.join(columns)}", *[table.c[c] for c in columns])
+    return table
+
+
+def _declared_rows(name: str, spec: TableSpec, root: Path) -> list[dict[str, Any]]:
+    """The seed file's rows typed as declared; SeedError naming the file, row and column otherwise."""
+    if spec.seed is None:
+        return []
+    path = root / spec.seed
+    rows = _read_raw_rows(path)
+    typed = []
+    for number, row in enumerate(rows, start=1):
+        unknown = sorted(set(row) - set(spec.columns))
+        if unknown:
+            raise SeedError(f"{spec.seed} row {number}: column(s) {unknown} are not declared in table '{name}'")
+        converted: dict[str, Any] = {}
+        for column, col in spec.columns.items():
+            try:
+                converted[column] = _typed(row.get(column), col.type)
+            except (ValueError, ArithmeticError) as exc:
+                raise SeedError(f"{spec.seed} row {number}, column '{column}': {row.get(column)!r} is not a "
+                                f"{col.type} ({exc})") from exc
+            if converted[column] is None and (col.required or col.key):
+                raise SeedError(f"{spec.seed} row {number}: column '{column}' is required")
+        typed.append(converted)
+    return typed
+
+
+def _create_declared(engine: Engine, name: str, spec: TableSpec, root: Path, existing: set[str]) -> None:
+    metadata = MetaData()
+    table = _declared_table(name, spec, metadata)
+    if name in existing:
+        # an existing table keeps its data; indexes declared since are added, missing columns reported
+        present = {c["name"] for c in inspect(engine).get_columns(name)}
+        missing = [c for c in spec.columns if c not in present]
+        if missing:
+            log.warning("table %s exists without the declared column(s) %s; they are not added automatically",
+                        name, missing)
+        for index in table.indexes:
+            if all(c.name in present for c in index.columns):
+                index.create(engine, checkfirst=True)
+        return
+    rows = _declared_rows(name, spec, root)
+    with engine.begin() as conn:
+        table.create(conn)
+        if rows:
+            conn.execute(table.insert(), rows)
+    log.info("created table %s (%d declared columns) with %d seed rows", name, len(spec.columns), len(rows))
 
 
 def seed_tables(engine: Engine, root: Path, tables: Mapping[str, TableSpec]) -> None:
@@ -64,8 +208,14 @@ def seed_tables(engine: Engine, root: Path, tables: Mapping[str, TableSpec]) -> 
     existing = set(inspect(engine).get_table_names())
     metadata = MetaData()
     for name, spec in tables.items():
+        if spec.declared:
+            _create_declared(engine, name, spec, root, existing)
+            continue
         if name in existing:
             continue
+        assert spec.file is not None  # the model requires it without declared columns
+        log.warning("table %s: columns inferred from %s are deprecated; declare them (docs/business-pack.md)",
+                    name, spec.file)
         rows = _read_rows(root / spec.file)
         columns = list(rows[0].keys()) if rows else []
         table = Table(
@@ -118,7 +268,7 @@ class SqlOperations:
                 for index, statement in enumerate(statements):
                     result = conn.execute(text(statement), params)
                     if result.returns_rows:
-                        result_rows = [dict(r._mapping) for r in result]
+                        result_rows = [{k: _plain(v) for k, v in r._mapping.items()} for r in result]
                     else:
                         if index == 0:
                             rowcount = result.rowcount

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpline.conversation.choices import choices_for
 from helpline.conversation.commands import (
     Affirm,
     AskHuman,
@@ -12,15 +13,18 @@ from helpline.conversation.commands import (
     AskRecord,
     CancelProcedure,
     ChitChat,
+    Clarify,
     Deny,
     Interpretation,
     NothingElse,
     ProblemStatus,
     Repeat,
+    RuleOut,
     SetSlot,
     StartProcedure,
 )
 from helpline.conversation.knowledge_answers import KnowledgeAnswers
+from helpline.conversation.slot_values import TEMPORAL_TYPES, Fit, Temporal, fit
 from helpline.conversation.state import ProcedureRun
 from helpline.conversation.turn import Turn
 
@@ -60,7 +64,13 @@ class AwaitedAnswers(KnowledgeAnswers):
         slot = proc.slots[slot_name]
         if kind == "more":
             return self._answer_more(turn, run, slot_name, it)
+        if slot.type in TEMPORAL_TYPES:
+            temporal = self._answer_temporal(turn, run, slot_name, it)
+            if temporal is not None:
+                return temporal
         value = self._awaited_value(it, slot.type, slot_name)
+        if slot.type == "choice" and value is None and self._ask_which(turn, run, slot_name, it):
+            return "wait"
         if slot.type == "choice" and value is not None:
             match = self._match_choice(str(value), slot, self._names(turn, run))
             if match.ambiguous and not match.values:
@@ -75,6 +85,51 @@ class AwaitedAnswers(KnowledgeAnswers):
         if value is None:
             return "no"
         return self._fill(turn, run, slot_name, [value])
+
+    def _ask_which(self, turn: Turn, run: ProcedureRun, slot_name: str, it: Interpretation) -> bool:
+        """An answer close to several options ("the cheaper one" for two plans): ask which, naming them."""
+        clarify = it.first(Clarify)
+        if clarify is None:
+            return False
+        slot = self.procedures[run.procedure_id].slots[slot_name]
+        by_value = {str(c.value): c.label for c in choices_for(slot, self._names(turn, run))}
+        named = [by_value[option] for option in clarify.options if option in by_value]
+        if len(named) < 2:
+            return False
+        run.offered = named
+        self._say(turn, "which_one", options=named)
+        return True
+
+    def _answer_temporal(self, turn: Turn, run: ProcedureRun, slot_name: str, it: Interpretation) -> str | None:
+        """A date, time or datetime answer: one value when one is asked, never one the customer ruled out.
+        None when the message gives neither a value nor a ruled-out one (read as any other answer)."""
+        slot = self.procedures[run.procedure_id].slots[slot_name]
+        ruled = [v for c in it.commands if isinstance(c, RuleOut) and c.slot in (None, slot_name) for v in c.values]
+        excluded = run.ruled_out.setdefault(slot_name, [])
+        excluded += [v for v in dict.fromkeys(ruled) if v not in excluded]
+        if ruled:
+            turn.state.steps_taken.append(f"Customer ruled out {', '.join(ruled)} for {slot_name}")
+        value = self._awaited_value(it, slot.type, slot_name)
+        verdict = fit(slot, value, excluded) if value not in (None, "") else None
+        if verdict is Fit.TAKE:
+            run.windows.pop(slot_name, None)
+            return self._fill(turn, run, slot_name, [str(value)])
+        if verdict is Fit.NEEDS_ONE:
+            window = Temporal.parse(value)
+            assert window is not None
+            run.windows[slot_name] = str(window)
+            run.consumed_turn[slot_name] = turn.state.turn
+            key = "ask_one_day" if slot.type == "date" else "ask_one_time"
+            self._say(turn, key, ruled_out=excluded, window=window.facts())
+            return "wait"
+        if verdict is Fit.RULED_OUT or (ruled and verdict is None):
+            # "thursday doesn't work": asked again, and the same message is never read for it again
+            run.consumed_turn[slot_name] = turn.state.turn
+            self._say(turn, "ask_other_day" if slot.type == "date" else "ask_other_time", ruled_out=excluded)
+            return "wait"
+        if verdict is Fit.NOT_THIS_TYPE:
+            return "no"
+        return None
 
     @staticmethod
     def _awaited_value(it: Interpretation, slot_type: str, slot_name: str) -> Any:

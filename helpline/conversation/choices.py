@@ -30,6 +30,13 @@ MIN_COVERAGE = 0.34
 class Choice:
     label: str
     value: Any
+    synonyms: tuple[str, ...] = ()  # other ways to say it: matched like the label
+    description: str = ""  # what it means: matched by meaning only (understanding's embedder)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The label and every synonym: the wordings the customer's words are matched to."""
+        return (self.label, *self.synonyms)
 
 
 @dataclass
@@ -42,9 +49,14 @@ def _words(text: str) -> list[str]:
     return [w.lower().strip(".'") for w in _WORD.findall(text) if w.lower() not in _STOP]
 
 
+def _all_words(text: str) -> list[str]:
+    return [w.lower().strip(".'") for w in _WORD.findall(text)]
+
+
 def choices_for(slot: SlotSpec, names: Mapping[str, Any]) -> list[Choice]:
     if not slot.options_from:
-        return [Choice(option, option) for option in slot.options]
+        return [Choice(option.shown, option.value, tuple(option.synonyms), option.description)
+                for option in slot.options]
     found = evaluate(slot.options_from, names)
     items = list(found.values()) if isinstance(found, Mapping) else list(found or [])
     choices = []
@@ -79,17 +91,23 @@ def _same(word: str, other: str) -> bool:
     return len(word) > 3 and fuzz.ratio(word, other) >= 85
 
 
-def _score(words: Sequence[str], label: str) -> tuple[float, float]:
-    """(coverage of the label, share of the customer's words found in it)."""
+def _score(words: Sequence[str], label: str, every_word: Sequence[str] = ()) -> tuple[float, float]:
+    """(coverage of the label, share of the customer's words found in it).
+
+    A label made only of small words ("on", "off", "the other one") is compared word for word with
+    everything the customer said, small words included."""
     label_words = _words(label)
+    if not label_words:
+        label_words, words = _all_words(label), every_word
     return _overlap(label_words, words), _overlap(words, label_words)
 
 
 def _best(part: str, choices: Sequence[Choice]) -> tuple[list[Choice], float]:
-    words = _words(part)
+    words, every_word = _words(part), _all_words(part)
     scored = []
     for choice in choices:
-        covered, precise = _score(words, choice.label)
+        # the best of the label and the synonyms ("ship it" names "Send me a box")
+        covered, precise = max((_score(words, name, every_word) for name in choice.names), key=sum)
         # "the skateboard" names one label fully even though it covers little of "Skateboard maple 34 inch"
         if covered >= MIN_COVERAGE or precise >= 0.999:
             scored.append((covered + precise, choice))
@@ -105,7 +123,7 @@ def _best(part: str, choices: Sequence[Choice]) -> tuple[list[Choice], float]:
 
 def _names_one(words: Sequence[str], choices: Sequence[Choice]) -> bool:
     """Whether some word of a part belongs to exactly one label (so the part can stand alone)."""
-    label_words = [_words(choice.label) for choice in choices]
+    label_words = [[w for name in choice.names for w in _words(name)] for choice in choices]
     return any(sum(1 for labels in label_words if _overlap([word], labels) > 0) == 1 for word in words)
 
 

@@ -53,6 +53,15 @@ class SetSlot:
 
 
 @dataclass(frozen=True)
+class RuleOut:
+    """Values the customer ruled out for the slot asked ("thursday doesn't work"): never taken for it, and the
+    question is asked again. ``slot`` None means "the slot being asked for"."""
+
+    values: tuple[str, ...]
+    slot: str | None = None
+
+
+@dataclass(frozen=True)
 class Affirm:
     """Yes to the question asked ("sure", "go ahead", "yes makes sense, thanks!")."""
 
@@ -139,8 +148,8 @@ class Unsupported:
 
 
 Command = (
-    StartProcedure | SetSlot | Affirm | Deny | ProblemStatus | NothingElse | CancelProcedure | AskKnowledge
-    | AskRecord | Identify | AskHuman | ChitChat | Repeat | Clarify | OutOfScope | Unsupported
+    StartProcedure | SetSlot | RuleOut | Affirm | Deny | ProblemStatus | NothingElse | CancelProcedure
+    | AskKnowledge | AskRecord | Identify | AskHuman | ChitChat | Repeat | Clarify | OutOfScope | Unsupported
 )
 
 

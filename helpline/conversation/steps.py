@@ -13,6 +13,7 @@ from typing import Any
 from helpline.conversation.choices import ChoiceMatch, choices_for, match_choices
 from helpline.conversation.events import OperationCalled
 from helpline.conversation.guards import Guards
+from helpline.conversation.slot_values import TEMPORAL_TYPES, Fit, fit
 from helpline.conversation.state import ProcedureRun, RequestRecord
 from helpline.conversation.turn import Turn
 from helpline.pack.expressions import ExpressionError, evaluate, render, render_value
@@ -20,8 +21,10 @@ from helpline.pack.models import Procedure, SlotSpec, Step
 
 
 class Steps(Guards):
-    def _start_procedure(self, turn: Turn, procedure_id: str, slots: Mapping[str, Any] | None = None) -> None:
-        """Start a procedure with the slot values the message already gave (typed by the generator)."""
+    def _start_procedure(self, turn: Turn, procedure_id: str, slots: Mapping[str, Any] | None = None,
+                         handed_from: ProcedureRun | None = None) -> None:
+        """Start a procedure with the slot values the message already gave (typed by the generator), or
+        those a procedure that hands over passes (`handed_from`: the same request goes on)."""
         state = turn.state
         proc = self.procedures[procedure_id]
         given = {k: v for k, v in (slots or {}).items() if k in proc.slots and v not in (None, "")}
@@ -45,7 +48,11 @@ class Steps(Guards):
             self._run(turn)
             return
         opening = turn.interpretation.text if turn.interpretation is not None else ""
-        state.active = ProcedureRun(procedure_id=procedure_id, started_turn=state.turn, opening_text=opening[:2000],
+        started = state.turn
+        if handed_from is not None:
+            # what the customer said for the request counts as said for the procedure it was handed to
+            opening, started = handed_from.opening_text, handed_from.started_turn
+        state.active = ProcedureRun(procedure_id=procedure_id, started_turn=started, opening_text=opening[:2000],
                                     slots=dict(given))
         state.pending_offer = None
         state.misunderstandings = 0
@@ -60,6 +67,8 @@ class Steps(Guards):
     def _run(self, turn: Turn) -> None:
         """Execute steps until one needs the customer's answer or the procedure ends."""
         state = turn.state
+        if state.active is not None and self._incidents_before_steps(turn, state.active):
+            return  # asked where the caller is, or a declared incident ended or handed off the procedure
         for _ in range(self.policy.max_steps_per_turn):
             run = state.active
             if run is None or state.ended or state.escalated:
@@ -70,6 +79,9 @@ class Steps(Guards):
                 self._escalate(turn, f"'{proc.title}' ran out of steps")
                 return
             step = proc.steps[run.pc]
+            if self._skipped_for_incident(turn, proc, step):  # e.g. no router restart during an outage
+                run.pc += 1
+                continue
             needed = self._assurance_needed(proc, step)
             if needed > state.assurance and not self._ensure_assurance(turn, needed):
                 return
@@ -125,8 +137,13 @@ class Steps(Guards):
             if action == "clear":
                 for slot_name in step.clear or []:
                     run.slots.pop(slot_name, None)
+                    # the value came from this turn's message or earlier: asking again waits for a new one
+                    # (re-reading it looped until "procedure loop detected")
+                    run.consumed_turn[slot_name] = state.turn
                 run.pc += 1
                 return True
+            if action == "handover":
+                return self._hand_over(turn, proc, run, step, names)
             if action == "check":
                 assert step.check is not None
                 if evaluate(step.check, names):
@@ -161,7 +178,7 @@ class Steps(Guards):
                 self._escalate(turn, render(step.escalate or "", names), step.tier)
                 return False
             if action == "callback":
-                self._book_callback(turn, render(step.callback or "", names), step.within, run)
+                self._book_callback(turn, render(step.callback or "", names), step.within, run, tier_name=step.tier)
                 run.pc += 1
                 return True
             if action == "end":
@@ -224,6 +241,22 @@ class Steps(Guards):
         run.pc += 1
         return True
 
+    def _hand_over(self, turn: Turn, proc: Procedure, run: ProcedureRun, step: Step, names: dict[str, Any]) -> bool:
+        """Finish this procedure and start another with what was learned ("moving out of the service area" →
+        cancelling, with the reason given): the other never asks for a slot it was given. The ticket keeps
+        both requests, this one handed over."""
+        assert step.handover is not None
+        target = self.procedures.get(step.handover)
+        if target is None:  # the validator refuses this; a pack changed under a running engine still can't crash
+            raise ExpressionError(f"hands over to unknown procedure '{step.handover}'")
+        given = render_value(step.with_, names)
+        passed = {k: v for k, v in given.items() if k in target.slots and v not in (None, "")}
+        self._finish_procedure(turn, run, "handed_over", f"Handed over to '{target.title}'"
+                               + (f" with {_describe(passed)}" if passed else ""))
+        turn.state.steps_taken.append(f"'{proc.title}' handed over to '{target.title}'")
+        self._start_procedure(turn, target.id, passed, handed_from=run)
+        return False
+
     def _fill(self, turn: Turn, run: ProcedureRun, slot_name: str, values: list[Any]) -> str:
         proc = self.procedures[run.procedure_id]
         slot = proc.slots[slot_name]
@@ -243,22 +276,30 @@ class Steps(Guards):
 
 
     def _match_choice(self, text: str, slot: SlotSpec, names: dict[str, Any]) -> ChoiceMatch:
-        return match_choices(text, choices_for(slot, names), slot.many)
+        choices = choices_for(slot, names)
+        exact = [c.value for c in choices if isinstance(c.value, str) and c.value == text]
+        if exact:  # understanding already named the option (by meaning, by "the second one")
+            return ChoiceMatch(values=exact)
+        return match_choices(text, choices, slot.many)
 
 
     def _slot_from_memory(self, turn: Turn, proc: Procedure, run: ProcedureRun, slot_name: str) -> list[Any]:
         """Never re-ask what was said: values from the request's opening message or identity details."""
         slot = proc.slots[slot_name]
         state = turn.state
+        consumed = run.consumed_turn.get(slot_name)
         if slot.type == "choice":
-            if not run.opening_text or not slot.from_first_message:
+            if not run.opening_text or not slot.from_first_message or consumed is not None:
                 return []
             match = self._match_choice(run.opening_text, slot, self._names(turn, run))
             return match.values
         if slot.type in ("text", "yes_no"):
             return []
         said_at = state.known_turn.get(slot.type)
-        if said_at is None:
+        if said_at is None or (consumed is not None and said_at <= consumed):
+            return []
+        if slot.type in TEMPORAL_TYPES and fit(slot, state.known.get(slot.type), run.ruled_out.get(slot_name, [])) \
+                is not Fit.TAKE:
             return []
         # only what was said for this request: an earlier ZIP or phone is not the new one being asked for;
         # the thing talked about just before ("what travel mugs do you have?" -> "the small blue one, how

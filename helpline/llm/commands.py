@@ -232,11 +232,11 @@ class _Validator:
             self._drop(f"slot {slot!r}: does not match the slot's pattern")
             return None
         if spec.options:
-            chosen = next((o for o in spec.options if o.lower() == value.lower()), None)
+            chosen = next((o.value for o in spec.options if value.lower() in (o.value.lower(), o.shown.lower())), None)
             if chosen is None:
                 self._drop(f"slot {slot!r}: not one of the options")
             return chosen
-        read = self.reader.slot_reader.read(value, spec.type, spec.options)
+        read = self.reader.slot_reader.read(value, spec.type, spec.option_values)
         if read is None:
             self._drop(f"slot {slot!r}: not a {spec.type}")
         return read

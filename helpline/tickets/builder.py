@@ -51,7 +51,7 @@ def ticket_fields(state: ConversationState, callback_booked: bool, first_message
         status, next_step = "escalated", "A human agent takes over from the handoff summary"
     elif callback_booked or "callback" in outcomes:
         status, next_step = "awaiting_callback", "Call the customer back"
-    elif state.requests and outcomes - {"withdrawn"} <= {"resolved"} and "resolved" in outcomes:
+    elif state.requests and outcomes - {"withdrawn", "handed_over"} <= {"resolved"} and "resolved" in outcomes:
         status, next_step = "resolved", ""
     else:
         status, next_step = "open", "Review: the request was not resolved" if state.ended else "Conversation ongoing"

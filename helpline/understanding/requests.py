@@ -41,6 +41,8 @@ class InterpreterPolicy:
     kb_instead: float = 0.9  # an article this sure of a topic the procedure never mentions wins over it
     choice_meaning: float = 0.35  # cosine of an answer to one of a choice slot's fixed options
     choice_margin: float = 0.05  # ... ahead of the next option
+    choice_ambiguous: float = 0.45  # two options both this close (and within the margin): ask which of the two
+    choice_ambiguous_words: int = 8  # ... only for a short answer (a longer one is more likely something else)
     other_language: float = 0.75  # model confidence to take plain-ASCII text as another language
     out_of_scope: float = 0.4  # the built-in out-of-scope class, when no procedure fits
     slot_question: float = 0.85  # a question naming a procedure's slot value starts it only above this
