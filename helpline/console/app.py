@@ -13,6 +13,7 @@ from helpline.console.incidents import incidents_router
 from helpline.console.knowledge import knowledge_router
 from helpline.console.live import live_router
 from helpline.console.login import login_router
+from helpline.console.outbound import outbound_router
 from helpline.console.settings import settings_router
 from helpline.console.tickets import tickets_router
 from helpline.console.web import STATIC, denied_handler, make_templates
@@ -28,5 +29,5 @@ def mount_console(app: FastAPI) -> None:
         return RedirectResponse("/console/live", status_code=303)
 
     for router in (login_router(), live_router(), inbox_router(), tickets_router(), knowledge_router(),
-                   incidents_router(), dashboard_router(), settings_router()):
+                   incidents_router(), dashboard_router(), settings_router(), outbound_router()):
         app.include_router(router)

@@ -25,6 +25,7 @@ NAV = (
     ("/console/callbacks", "Callbacks", "agent"),
     ("/console/knowledge", "Knowledge", "agent"),
     ("/console/incidents", "Incidents", "agent"),
+    ("/console/outbound", "Outbound", "supervisor"),
     ("/console/dashboard", "Dashboard", "supervisor"),
     ("/console/settings", "Settings", "admin"),
 )
