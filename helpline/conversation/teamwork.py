@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from helpline.conversation.commands import Affirm, Deny, Interpretation, NothingElse
 from helpline.conversation.events import TeamQuestionAsked, TurnResult
+from helpline.conversation.other_contacts import OtherContacts
 from helpline.conversation.state import ConversationState, RequestRecord
-from helpline.conversation.steps import Steps
 from helpline.conversation.turn import Turn, TurnContext
 
 TEAM_CALLBACK_OFFER = "team_callback"  # "shall someone call you back with the answer?"
 
 
-class TeamWork(Steps):
+class TeamWork(OtherContacts):
     def _ask_team(self, turn: Turn, question: str) -> bool:
         """Ask a colleague instead of saying "I don't know"; False when the pack doesn't, or nobody is on duty."""
         state = turn.state

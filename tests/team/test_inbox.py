@@ -13,8 +13,8 @@ from helpline.api.app import create_app
 from helpline.console.security import hash_password
 from helpline.runtime import Runtime, build_runtime
 from helpline.store.repositories import ConsoleUserRepository
-from tests.console.conftest import PASSWORD, login
 from tests.conftest import DemoModels
+from tests.console.conftest import PASSWORD, login
 from tests.team.test_team_questions import OPEN, Clock, team_pack, transcript
 
 

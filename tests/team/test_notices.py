@@ -42,7 +42,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if state.fail_next:
                 state.fail_next -= 1
