@@ -80,12 +80,13 @@ def tickets_router() -> APIRouter:
                     threads.append({"ticket": t, "messages": messages})
             kept = session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
             callbacks = CallbackRepository(session).list(actor=user.actor, ticket_id=ticket.id)
-            candidates = []
+            history = []  # the customer's contacts on every channel, newest first
             if ticket.customer_id:
-                candidates = [t for t in repo.list(actor=user.actor, customer_id=ticket.customer_id, limit=20)
-                              if t.id != ticket.id and t.merged_into_id is None]
+                history = [t for t in repo.list(actor=user.actor, customer_id=ticket.customer_id, limit=20)
+                           if t.id != ticket.id]
+            candidates = [t for t in history if t.merged_into_id is None]
         return render(request, "ticket.html", user, ticket=ticket, threads=threads, merged=merged, kept=kept,
-                      callbacks=callbacks, candidates=candidates, statuses=TICKET_STATUSES,
+                      callbacks=callbacks, candidates=candidates, history=history, statuses=TICKET_STATUSES,
                       priorities=TICKET_PRIORITIES)
 
     @router.post("/tickets/{number}")
