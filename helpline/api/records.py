@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from helpline import __version__
 from helpline.api.auth import Principal, database, require_role
@@ -144,24 +144,78 @@ class CallbackOut(BaseModel):
     outcome: str
 
 
+ScopeAttribute = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")]
+ScopeValue = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+IncidentKindName = Literal["outage", "planned_maintenance"]
+
+
 class IncidentIn(ApiModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "title": "App login outage",
-            "message": "Some customers cannot sign in to the app. Our engineers are on it.",
-            "affected": ["app", "app_login"],
-            "expected_fix": "by 3pm today",
-        }]},
+        json_schema_extra={"examples": [
+            {
+                "title": "App login outage",
+                "message": "Some customers cannot sign in to the app. Our engineers are on it.",
+                "affected": ["app", "app_login"],
+                "expected_fix": "by 3pm today",
+            },
+            {
+                "title": "Fibre outage in Millbrook",
+                "kind": "outage",
+                "scope": {"region": ["Millbrook"], "postcode": ["05301", "05302"]},
+                "affected": ["no_internet", "slow_internet"],
+                "messages": {"en": "A damaged cable cut fibre service in Millbrook; engineers are on site.",
+                             "es": "Un cable dañado cortó la fibra en Millbrook; los técnicos ya están allí."},
+                "expected_fix": "about 6 pm today",
+            },
+            {
+                "title": "Millbrook network upgrade",
+                "kind": "planned_maintenance",
+                "scope": {"region": ["Millbrook"]},
+                "message": "Service may drop for a few minutes at a time while we upgrade the network.",
+                "window_start": "2026-12-08T01:00:00-05:00",
+                "window_end": "2026-12-08T04:00:00-05:00",
+            },
+        ]},
     )
 
     title: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    message: str = Field(min_length=1, max_length=2_000, pattern=NO_NUL)
+    message: str | None = Field(default=None, min_length=1, max_length=2_000, pattern=NO_NUL,
+                                description="What the agent says; optional when `messages` are given (the first "
+                                            "is then the default)")
+    messages: dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=2_000, pattern=NO_NUL)]] = Field(
+        default_factory=dict, max_length=20,
+        description="The message per language (ISO 639-1: en, es, pt-BR); the customer's language picks, "
+                    "falling back to `message`, else the first",
+    )
     affected: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
         default_factory=list, max_length=100,
         description="Tags, products or procedure ids affected; empty means every contact.",
     )
+    scope: dict[ScopeAttribute, Annotated[list[ScopeValue], Field(min_length=1, max_length=500)]] = Field(
+        default_factory=dict, max_length=20,
+        description="Who it concerns: customer record attribute -> allowed values (every attribute must match; a "
+                    "value ending in * matches by prefix); region, town, city, postcode and the like are also "
+                    "matched against where an unverified caller says they are. Empty means everyone.",
+    )
+    kind: IncidentKindName = Field(default="outage", description="outage (now) or planned_maintenance (a window)")
+    window_start: IsoDateTime | None = Field(default=None, description="Planned maintenance: when it starts")
+    window_end: IsoDateTime | None = Field(default=None, description="Planned maintenance: when it ends")
     expected_fix: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IncidentIn:
+        if self.message is None and not self.messages:
+            raise ValueError("give a message, or messages per language")
+        if self.kind == "planned_maintenance":
+            if self.window_start is None or self.window_end is None:
+                raise ValueError("planned maintenance needs window_start and window_end")
+            if self.window_end <= self.window_start:
+                raise ValueError("window_end must be after window_start")
+        elif self.window_start is not None or self.window_end is not None:
+            raise ValueError("window_start and window_end are for planned_maintenance; an outage starts now")
+        return self
 
 
 class IncidentOut(BaseModel):
@@ -170,7 +224,12 @@ class IncidentOut(BaseModel):
     id: str
     title: str
     message: str
+    messages: dict[str, str] = Field(default_factory=dict)
     affected: list[str]
+    scope: dict[str, list[str]] = Field(default_factory=dict)
+    kind: str = "outage"
+    window_start: datetime | None = None
+    window_end: datetime | None = None
     expected_fix: str | None
     started_at: datetime
     ended_at: datetime | None
@@ -286,8 +345,9 @@ def records_router() -> APIRouter:
     def declare_incident(body: IncidentIn, caller: Supervisor, db: Db) -> IncidentOut:
         with db.session() as session:
             incident = IncidentRepository(session).declare(
-                actor=caller.actor, title=body.title, message=body.message, affected=body.affected,
-                expected_fix=body.expected_fix,
+                actor=caller.actor, title=body.title, message=body.message or "", affected=body.affected,
+                expected_fix=body.expected_fix, scope=body.scope, kind=body.kind, window_start=body.window_start,
+                window_end=body.window_end, messages=body.messages,
             )
             return IncidentOut.model_validate(incident).model_copy(update={"active": True})
 

@@ -7,13 +7,14 @@ over this base, and `Engine` combines them. Nothing here decides what the agent 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from helpline.conversation.commands import CommandGenerator
 from helpline.conversation.events import ConversationEnded, ProcedureFinished
+from helpline.conversation.incidents import caller_from, in_effect_for
 from helpline.conversation.policy import EnginePolicy
 from helpline.conversation.ports import CodeSender, KnowledgeHit, KnowledgeSearch, OperationGateway, SlotReader
 from helpline.conversation.state import ConversationState, ProcedureRun
@@ -57,7 +58,8 @@ class EngineBase:
             "customer": turn.state.customer or {},
             "now": turn.context.now,
             "ticket_number": turn.context.ticket_number,
-            "incident": next((i.__dict__ for i in turn.context.incidents), None),
+            # the incident in effect that applies to this customer (and the running procedure), or None
+            "incident": self._incident_facts(turn, run),
         }
         if run is not None:
             names.update(run.results)
@@ -104,14 +106,15 @@ class EngineBase:
         turn.state.ended = True
         turn.events.append(ConversationEnded(reason))
 
-    def _tell_incidents(self, turn: Turn, tags: Sequence[str]) -> None:
-        for incident in turn.context.incidents:
-            if incident.id in turn.state.incidents_told:
-                continue
-            if incident.affected and not incident.affects(tags):
-                continue
-            turn.state.incidents_told.append(incident.id)
-            self._say(turn, "incident_notice", incident=incident.__dict__)
+    def _incident_facts(self, turn: Turn, run: ProcedureRun | None) -> dict[str, Any] | None:
+        proc = self.procedures.get(run.procedure_id) if run is not None else None
+        tags = (proc.id, proc.category, *proc.ticket.tags) if proc is not None else None
+        found = in_effect_for(turn.context.incidents, caller_from(turn.state), turn.context.now, tags)
+        if not found:
+            return None
+        languages = self.pack.business.languages
+        language = turn.state.language or (languages[0] if languages else "en")
+        return found[0].facts(language, self.pack.business.timezone, turn.context.now)
 
     @staticmethod
     def _contact(state: ConversationState) -> tuple[str | None, str | None]:

@@ -10,16 +10,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from helpline.conversation.base import EngineBase
+from helpline.conversation.callback_times import RequestedTime, callback_at, read_requested_time
 from helpline.conversation.commands import ChitChat, ChitChatKind, Identify, Interpretation, NothingElse, Repeat
 from helpline.conversation.events import CallbackRequested, Escalated, HandoffNote
-from helpline.conversation.hours import is_open, next_opening
+from helpline.conversation.hours import Schedule, team_schedule, team_sla
+from helpline.conversation.incident_notices import IncidentNotices
 from helpline.conversation.state import ProcedureRun
 from helpline.conversation.turn import Turn
 from helpline.pack.models import parse_duration
 
+TEMPORAL_SLOT_TYPES = ("datetime", "time", "date")
 
-class Escalation(EngineBase):
+
+class Escalation(IncidentNotices):
     def _escalate(self, turn: Turn, reason: str, tier_name: str | None = None) -> None:
         state = turn.state
         if state.escalated:
@@ -28,13 +31,14 @@ class Escalation(EngineBase):
         tier = business.escalation.tier(tier_name)
         now = turn.context.now
         summary = self._handoff_summary(turn, reason)
-        open_now = is_open(business, now)
+        open_now = self._team_hours(turn, tier.name).is_open(now)  # the team's own hours on this channel
         if state.active is not None:
             self._finish_procedure(turn, state.active, "escalated", "")
         for run in state.suspended:
             self._finish_procedure(turn, run, "escalated", "")
         state.suspended.clear()
         state.escalated = True
+        state.escalated_tier = tier.name
         state.pending_offer = None
         state.steps_taken.append(f"Escalated to {tier.name}: {reason}")
         turn.events.append(Escalated(tier.name, reason, summary, out_of_hours=not open_now))
@@ -47,14 +51,26 @@ class Escalation(EngineBase):
             state.awaiting_contact = f"Escalation: {reason}"
             self._say(turn, "ask_contact_for_callback")
             return
-        self._promise_callback_after_hours(turn, f"Escalation: {reason}", phone, email)
+        self._promise_callback_after_hours(turn, f"Escalation: {reason}", phone, email, read_time=False)
 
-    def _promise_callback_after_hours(self, turn: Turn, reason: str, phone: str | None, email: str | None) -> None:
+    def _promise_callback_after_hours(self, turn: Turn, reason: str, phone: str | None, email: str | None,
+                                      read_time: bool = True) -> None:
+        """Out of the team's hours: a callback when it opens, or at the time the customer asked for in the
+        message that gave their number (`read_time`; not in the message that asked for a person, where a date
+        is about the problem)."""
         now = turn.context.now
-        due = max(next_opening(self.pack.business, now), now) + timedelta(minutes=self.policy.callback_grace_minutes)
+        hours = self._team_hours(turn, turn.state.escalated_tier)
+        requested = self._requested_time(turn, None) if read_time else None
+        if requested is not None:
+            due, honoured = callback_at(hours, now, requested)
+        else:
+            due = max(hours.next_opening(now), now) + timedelta(minutes=self.policy.callback_grace_minutes)
+            honoured = False
         turn.events.append(CallbackRequested(reason, due, phone, email))
-        turn.state.steps_taken.append(f"Callback promised by {self._local_time(due)} ({phone or email})")
-        self._say(turn, "out_of_hours_escalation", due=self._local_time(due), phone=phone, email=email)
+        when = hours.describe(due, now)
+        turn.state.steps_taken.append(f"Callback promised {'for' if honoured else 'by'} {when} ({phone or email})")
+        self._say(turn, "out_of_hours_callback_at" if honoured else "out_of_hours_escalation", due=when,
+                  phone=phone, email=email)
 
     def _serve_after_handoff(self, turn: Turn, it: Interpretation) -> None:
         """The customer writes on after a hand-off: answer, take contact details, note the problem."""
@@ -106,19 +122,50 @@ class Escalation(EngineBase):
                 "customer_wants": wants, "mood": mood, "urgency": urgency, "problem": problem}
 
     def _book_callback(self, turn: Turn, reason: str, within: str | None, run: ProcedureRun | None,
-                       reply: str = "callback_booked") -> None:
+                       reply: str = "callback_booked", tier_name: str | None = None) -> None:
+        """Book a callback from the team that will make it: at the time the customer asked for when that team
+        is open then, else within the SLA counted in the team's open hours (never "by Tuesday at 03:38")."""
         state = turn.state
-        sla = parse_duration(within or self.pack.business.callback_sla)
-        due = turn.context.now + sla
+        now = turn.context.now
+        hours = self._team_hours(turn, tier_name)
+        requested = self._requested_time(turn, run)
+        if requested is not None:
+            due, honoured = callback_at(hours, now, requested)
+        else:
+            honoured = False
+            due = hours.due(now, parse_duration(within or team_sla(self.pack.business, tier_name)))
         known_phone, email = self._contact(state)
         phone = (run.slots.get("phone") if run else None) or known_phone
         turn.events.append(CallbackRequested(reason, due, phone, email))
-        state.steps_taken.append(f"Callback booked by {self._local_time(due)}: {reason}")
+        when = hours.describe(due, now)
+        state.steps_taken.append(f"Callback booked {'for' if honoured else 'by'} {when}: {reason}")
         for record in reversed(state.requests):
             if record.outcome == "open":
                 record.outcome = "callback"
                 break
-        self._say(turn, reply, phone=phone, due=self._local_time(due))
+        if requested is not None and reply == "callback_booked":
+            reply = "callback_at_requested_time" if honoured else "callback_team_closed_then"
+        self._say(turn, reply, phone=phone, due=when, asked=requested.phrase if requested is not None else "")
+
+    def _team_hours(self, turn: Turn, tier_name: str | None) -> Schedule:
+        """The hours of the team (default: the default tier) on this conversation's channel."""
+        return team_schedule(self.pack.business, tier_name, turn.context.channel)
+
+    def _requested_time(self, turn: Turn, run: ProcedureRun | None) -> RequestedTime | None:
+        """A time the customer asked to be called at: in this message, else in a date or time slot of the
+        request ("any time tomorrow morning", "after 3pm")."""
+        zone = self._team_hours(turn, None).zone
+        said = [turn.interpretation.text] if turn.interpretation is not None else []
+        if run is not None:
+            proc = self.procedures.get(run.procedure_id)
+            for name, spec in (proc.slots.items() if proc is not None else ()):
+                if spec.type in TEMPORAL_SLOT_TYPES and run.slots.get(name):
+                    said.append(str(run.slots[name]))
+        for text in said:
+            requested = read_requested_time(text, turn.context.now, zone)
+            if requested is not None:
+                return requested
+        return None
 
     def _recap(self, turn: Turn) -> None:
         state = turn.state

@@ -13,8 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:  # the state module imports nothing of this one; only the type is needed here
+    from helpline.conversation.state import ConversationState
 
 
 class IncidentKind(StrEnum):
@@ -31,6 +34,8 @@ LOCATION_ATTRIBUTES = frozenset({
     "region", "town", "city", "area", "district", "county", "state", "neighbourhood", "neighborhood",
     "postcode", "postal_code", "zip", "zip_code", "exchange",
 })
+
+POSTCODE_ATTRIBUTES = frozenset({"postcode", "postalcode", "zip", "zipcode"})  # as normalise() writes them
 
 PREFIX_WILDCARD = "*"  # a scope value "SW1A*" matches every value starting with SW1A
 
@@ -148,13 +153,26 @@ class Incident:
         if not self.scope:
             return True
         if caller.record is not None:
-            return scope_matches(self.scope, caller.record)
+            fields = {normalise(key) for key in caller.record}
+            if any(normalise(key) in fields for key in self.scope):
+                return scope_matches(self.scope, caller.record)
+            # the record says nothing the scope asks about: where the caller said they are still counts
         if not caller.places:
             return None
         located = place_matches(self.scope, caller.places)
         if located is None:
             return None  # a scope of plans or products: only the verified record can tell
         return located
+
+    @property
+    def area(self) -> str:
+        """Where it is, as said to a customer: the towns and regions of the scope, else its postcodes."""
+        located = location_scope(self.scope)
+        names = [str(v) for key, values in located.items() if normalise(key) not in POSTCODE_ATTRIBUTES
+                 for v in values]
+        codes = [str(v) for key, values in located.items() if normalise(key) in POSTCODE_ATTRIBUTES
+                 for v in values if not str(v).endswith(PREFIX_WILDCARD)]
+        return ", ".join(names or codes)
 
     def in_effect(self, now: datetime) -> bool:
         """Whether it changes what the agent does now: an outage while declared, maintenance in its window."""
@@ -180,8 +198,7 @@ class Incident:
         """What reply templates see as `incident`: its fields, the message in `language`, the area it
         concerns and the maintenance window in the business's time ("Tuesday", "01:00", "04:00")."""
         zone = ZoneInfo(timezone)
-        area = ", ".join(v for values in location_scope(self.scope).values() for v in values
-                         if not str(v).endswith(PREFIX_WILDCARD))
+        area = self.area
         facts: dict[str, Any] = {
             "id": self.id, "title": self.title, "message": self.message_in(language),
             "expected_fix": self.expected_fix, "affected": list(self.affected), "kind": self.kind.value,
@@ -191,7 +208,8 @@ class Incident:
         if self.window_start is not None and self.window_end is not None:
             start, end = self.window_start.astimezone(zone), self.window_end.astimezone(zone)
             facts.update(
-                window_day=_day_name(start, now.astimezone(zone), language), window_from=f"{start:%H:%M}",
+                window_day=_day_name(start, now.astimezone(zone), language),
+                window_when=_on_day(start, now.astimezone(zone), language), window_from=f"{start:%H:%M}",
                 window_to=(f"{end:%H:%M}" if end.date() == start.date()
                            else f"{_day_name(end, start, language)} {end:%H:%M}"),
                 window_start=start.isoformat(), window_end=end.isoformat(),
@@ -225,6 +243,32 @@ def _day_name(moment: datetime, reference: datetime, language: str = "en") -> st
     return f"{weekday} {moment.day} {months[moment.month - 1]}"
 
 
+def _on_day(moment: datetime, reference: datetime, language: str = "en") -> str:
+    """The day as said after "maintenance": "today", "tomorrow", "on Tuesday" ("hoy", "mañana", "el martes")."""
+    name = _day_name(moment, reference, language)
+    base = language.split("-")[0]
+    words = _DAY_WORDS.get(base, _DAY_WORDS["en"])
+    if name in words[:2]:
+        return name
+    return f"el {name}" if base == "es" else f"on {name}"
+
+
 def applicable(incidents: Sequence[Incident], caller: Caller) -> list[Incident]:
     """The incidents this caller is known to be inside the scope of."""
     return [incident for incident in incidents if incident.applies_to(caller) is True]
+
+
+def in_effect_for(incidents: Sequence[Incident], caller: Caller, now: datetime,
+                  tags: Sequence[str] | None = None) -> list[Incident]:
+    """Incidents in effect now that apply to the caller (and, with `tags`, affect that topic)."""
+    return [incident for incident in applicable(incidents, caller)
+            if incident.in_effect(now) and (tags is None or incident.affects(tags))]
+
+
+def caller_from(state: ConversationState) -> Caller:
+    """The caller as scopes see them: the verified record, and the places they named (a postcode too)."""
+    places = list(state.places)
+    postcode = state.known.get("postcode")
+    if postcode and postcode not in places:
+        places.append(postcode)
+    return Caller(record=state.customer, places=tuple(places))

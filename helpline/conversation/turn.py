@@ -8,20 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from helpline.conversation.commands import Interpretation
-from helpline.conversation.ports import VerificationThrottle
+from helpline.conversation.incidents import Incident
+from helpline.conversation.ports import ContactHistory, JoinedContact, VerificationThrottle
 from helpline.conversation.state import ConversationState
 
-
-@dataclass(frozen=True)
-class Incident:
-    id: str
-    title: str
-    message: str
-    affected: tuple[str, ...] = ()
-    expected_fix: str | None = None
-
-    def affects(self, tags: Sequence[str]) -> bool:
-        return not self.affected or bool(set(self.affected) & set(tags))
+__all__ = ["Incident", "Turn", "TurnContext"]
 
 
 @dataclass
@@ -34,6 +25,8 @@ class TurnContext:
     channel: str = "chat"
     # verification attempts counted across conversations, in this turn's transaction (None: this conversation only)
     throttle: VerificationThrottle | None = None
+    contacts: ContactHistory | None = None  # the customer's other open contacts, asked once they are verified
+    joined_into: JoinedContact | None = None  # this contact's ticket was folded into another one
 
 
 class Turn:

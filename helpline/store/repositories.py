@@ -24,8 +24,9 @@ import builtins
 import hashlib
 import hmac
 import logging
+import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from helpline.store.models import (
+    INCIDENT_KINDS,
     ApiKey,
     AuditEntry,
     Callback,
@@ -965,6 +967,37 @@ class CallbackRepository(_Repository):
 # --- incidents ---------------------------------------------------------------------------------
 
 
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+def _scope(scope: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """{attribute: [values]}: plain attribute names, each with at least one value."""
+    if not isinstance(scope, Mapping):
+        raise ValueError("invalid scope: expected a mapping of attribute to a list of values")
+    cleaned: dict[str, list[str]] = {}
+    for key, values in scope.items():
+        name = str(key).strip()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,63}", name):
+            raise ValueError(f"invalid scope attribute {key!r}: use a record field name like region or postcode")
+        items = [v.strip() for v in _str_list(f"scope.{name}", values) if v.strip()]
+        if not items:
+            raise ValueError(f"scope.{name} needs at least one value")
+        cleaned[name] = items
+    return cleaned
+
+
+def _messages(messages: Mapping[str, str]) -> dict[str, str]:
+    """{language: message}, ISO 639-1 codes ("es", "pt-BR"), non-empty messages, in the order given."""
+    cleaned: dict[str, str] = {}
+    for language, said in messages.items():
+        if not isinstance(language, str) or not _LANGUAGE_CODE.match(language):
+            raise ValueError(f"invalid message language {language!r}: use a code like en, es or pt-BR")
+        if not isinstance(said, str) or not said.strip():
+            raise ValueError(f"the {language} message is empty")
+        cleaned[language] = said.strip()
+    return cleaned
+
+
 class IncidentRepository(_Repository):
     """Declared outages; ``active(at)`` is what the agent tells affected customers about."""
 
@@ -973,15 +1006,37 @@ class IncidentRepository(_Repository):
         *,
         actor: str,
         title: str,
-        message: str,
+        message: str = "",
         affected: Sequence[str] = (),
         expected_fix: str | None = None,
         started_at: datetime | None = None,
+        scope: Mapping[str, Sequence[str]] | None = None,
+        kind: str = "outage",
+        window_start: datetime | None = None,
+        window_end: datetime | None = None,
+        messages: Mapping[str, str] | None = None,
     ) -> Incident:
+        """Declare an incident. `scope` limits it to customers with these attribute values (empty: everyone);
+        planned maintenance needs its window; `messages` gives the message per language (the first is the
+        default, and `message` when that is empty)."""
         if not title.strip():
             raise ValueError("an incident needs a title")
-        incident = Incident(title=title.strip(), message=message, affected=_str_list("affected", affected),
-                            expected_fix=expected_fix or None, started_at=_now(started_at), created_by=actor[:200])
+        check_choice("incident kind", kind, INCIDENT_KINDS)
+        if kind == "planned_maintenance":
+            if window_start is None or window_end is None:
+                raise ValueError("planned maintenance needs window_start and window_end")
+            if window_end <= window_start:
+                raise ValueError("the maintenance window must end after it starts")
+        elif window_start is not None or window_end is not None:
+            raise ValueError("a window is for planned maintenance; an outage starts when it is declared")
+        by_language = _messages(messages or {})
+        text = message.strip() or next(iter(by_language.values()), "")
+        if not text:
+            raise ValueError("an incident needs a message")
+        incident = Incident(title=title.strip(), message=text, affected=_str_list("affected", affected),
+                            expected_fix=expected_fix or None, started_at=_now(started_at), created_by=actor[:200],
+                            scope=_scope(scope or {}), kind=kind, window_start=window_start, window_end=window_end,
+                            messages=by_language)
         self.session.add(incident)
         self.session.flush()
         self.audit.record(actor, "create", "incident", incident.id, None, {"title": incident.title})
@@ -1002,10 +1057,12 @@ class IncidentRepository(_Repository):
         return incident
 
     def active(self, at: datetime | None = None) -> list[Incident]:
-        """Incidents started at or before ``at`` and not yet ended by then, oldest first."""
+        """Incidents started (declared) at or before ``at`` and not yet ended by then, oldest first; planned
+        maintenance is active from its announcement to the end of its window."""
         moment = _now(at)
         query = select(Incident).where(
-            Incident.started_at <= moment, or_(Incident.ended_at.is_(None), Incident.ended_at > moment)
+            Incident.started_at <= moment, or_(Incident.ended_at.is_(None), Incident.ended_at > moment),
+            or_(Incident.window_end.is_(None), Incident.window_end > moment),
         )
         return list(self.session.scalars(query.order_by(Incident.started_at, Incident.id)))
 
