@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from helpline.channels.conversations import ConversationClosed, ConversationService, TurnView
-from helpline.conversation.hours import is_open
+from helpline.conversation.hours import team_schedule
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.conversation.wording import TemplateWording
 from helpline.pack.loader import BusinessPack
@@ -341,7 +341,9 @@ class CallAgentProcessor(Processor):
     # -- escalation
 
     async def _hand_over(self, asks: bool) -> None:
-        if not is_open(self.pack.business, self.conversations.clock()):
+        # the hours of the team the engine handed the call to, on the phone (its own, else the business's)
+        team = team_schedule(self.pack.business, self._state.get("escalated_tier"), self.settings.channel)
+        if not team.is_open(self.conversations.clock()):
             # Out of hours the engine books a callback instead. When it still asks the caller something (the
             # number or email to call back on), hanging up now would leave the caller talking to nobody: every
             # later question went unanswered. Close once it stops asking.
