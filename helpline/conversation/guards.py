@@ -12,14 +12,48 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from helpline.conversation.attempts import record_key
-from helpline.conversation.commands import CancelProcedure, Deny, Identify, Interpretation
+from helpline.conversation.commands import Affirm, CancelProcedure, Deny, Identify, Interpretation
 from helpline.conversation.escalation import Escalation
-from helpline.conversation.events import CustomerVerified
+from helpline.conversation.events import CallbackRequested, CallerIdentified, CustomerVerified
 from helpline.conversation.ports import IDENTITY_TYPES, Understanding
+from helpline.conversation.state import ConversationState
 from helpline.conversation.turn import Turn
-from helpline.conversation.verification import name_mismatch
+from helpline.conversation.verification import (
+    CALLER_NAME,
+    DATE_CHOICE_SEPARATOR,
+    THIRD_PARTY,
+    CallerCheck,
+    Served,
+    display_name,
+    name_mismatch,
+)
 from helpline.pack.expressions import mask
-from helpline.pack.models import OperationSpec, Procedure, Step
+from helpline.pack.models import OperationSpec, Procedure, Step, VerificationMethod, parse_duration
+
+# The offer made to a third party who was refused: a call back to the account holder (engine.py answers it).
+HOLDER_CALLBACK_OFFER = "holder_callback"
+# Regions that write the month first (03/04/1988 is March 4th): the default order of an ambiguous date of birth.
+MONTH_FIRST = frozenset({"US", "PH", "FM", "MH", "PW", "AS", "GU", "MP", "PR", "VI", "UM"})
+FACTOR_READINGS = ("account_number", "phone_last4", "card_last4", "date_of_birth", "pin")
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December")
+# The built-in wording of typed verification (a pack overrides any of them in templates/replies.yaml).
+VERIFICATION_REPLIES = {
+    "verify_which_date": "Just to be sure I have your {{ detail }} right: is it {{ options[0] }} or {{ options[1] }}?",
+    "verified_authorised_user": "Thanks, {{ caller }}. I can see you're authorised on this account, so I can help "
+                                "with it.",
+    "third_party_refused": "I'm sorry, I can only discuss an account with the account holder or someone they've "
+                           "authorised on it, so I can't go into the account's details with you. I'm happy to help "
+                           "with general questions about our services, or I can ask our team to call the account "
+                           "holder back on the number we have on file. Would you like that call back?",
+    "holder_callback_booked": "Done: we'll call the account holder back on the number we have on file by "
+                              "{{ due }}. Is there anything general I can help you with?",
+}
+
+
+def _spoken_date(iso: str) -> str:
+    """1988-04-03 -> "3 April 1988": unambiguous whatever the reader's habit."""
+    return f"{int(iso[8:10])} {_MONTH_NAMES[int(iso[5:7]) - 1]} {iso[:4]}"
 
 # "the code is 123 456", "123-456": a run of digits, spaces or dashes allowed between them
 CODE_IN_TEXT = re.compile(r"(?<![\d\w])\d(?:[ \-]?\d){3,11}(?![\d\w])")
@@ -46,76 +80,104 @@ class Guards(Escalation):
         """Start (or finish at once, from details already given) identity verification."""
         state = turn.state
         state.verification.in_progress = True
+        said = len(turn.replies)
         if self._try_verify(turn):
             return True
-        if not state.verified and state.verification.in_progress:
+        if not state.verified and state.verification.in_progress and len(turn.replies) == said:
             self._say(turn, "verify_intro")
         return False
 
     def _continue_verification(self, turn: Turn, it: Interpretation) -> bool:
         """True when verification completed and the procedure can go on."""
-        collected = turn.state.verification.collected
+        state = turn.state
+        collected = state.verification.collected
         identify = it.first(Identify)
-        for key, value in (identify.details.items() if identify else ()):
-            if key in self.identity.fields:
-                collected[key] = value
-        self.identity.gather(collected, Understanding(text=it.text, intents=(), entities=it.entities))
+        details = dict(identify.details) if identify else {}
+        self.identity.gather(collected, Understanding(text=it.text, intents=(), entities=it.entities), details,
+                             third_party=self._third_party(state) is not None)
+        state.known.pop("pin", None)  # a PIN said bare is kept sealed in `collected` only
         if not collected:
             if it.has(Deny, CancelProcedure):
-                turn.state.verification.in_progress = False
-                run = turn.state.active
+                state.verification.in_progress = False
+                run = state.active
                 if run:
                     self._finish_procedure(turn, run, "unresolved", "customer did not verify")
                 self._say(turn, "anything_else")
-                turn.state.pending_offer = "anything_else"
+                state.pending_offer = "anything_else"
+                return False
+            if THIRD_PARTY in details:  # "it's my mum's account": ask for the details again, now knowing
+                self._say(turn, "verify_intro")
                 return False
             self._misunderstood_verification(turn)
             return False
         return self._try_verify(turn, asked=True)
 
+    @staticmethod
+    def _third_party(state: ConversationState) -> str | None:
+        """The caller's words when he said he is not the account holder ("her son"), this conversation."""
+        return state.known.get(THIRD_PARTY)
+
     def _try_verify(self, turn: Turn, asked: bool = False) -> bool:
         state = turn.state
         v = state.verification
+        third_party = self._third_party(state)
         for field_name in self.identity.fields:
-            if field_name not in v.collected and field_name in state.known:
-                v.collected[field_name] = state.known[field_name]
+            kind = self.identity.reads_as(field_name)
+            known = state.known.get(field_name) or state.known.get(kind)
+            if field_name not in v.collected and known and kind != "pin":
+                v.collected[field_name] = known
+        if third_party and CALLER_NAME not in v.collected and state.known.get("person_name"):
+            v.collected[CALLER_NAME] = state.known["person_name"]
+        business = self.pack.business
+        settle = self.identity.date_to_settle(v.collected, day_first=business.phone_region.upper() not in MONTH_FIRST)
+        if settle is not None:
+            name, choices = settle
+            v.collected[name] = DATE_CHOICE_SEPARATOR.join(choices)  # "the first" means the first said
+            self._say_own(turn, "verify_which_date", options=[_spoken_date(c) for c in choices],
+                          detail=self.identity.label(name))
+            return False
         method = self.identity.complete_method(v.collected)
-        if method is None:
-            missing = self.identity.still_missing(v.collected)
-            if missing and asked:
-                self._say(turn, "verify_need_more", missing=" and ".join(m.replace("_", " ") for m in missing)
-                          .replace("person name", "full name").replace("postcode", "ZIP code"))
+        caller_missing = self.identity.caller_missing(v.collected) if third_party else []
+        if method is None or caller_missing:
+            missing = (self.identity.still_missing(v.collected) if method is None else []) + caller_missing
+            if missing and (asked or method is not None):
+                self._say(turn, "verify_need_more", missing=self.identity.describe(missing))
             return False
         throttle = turn.context.throttle
-        permit = throttle.check(record_key(method.fields, v.collected, self._secret_fields), state.clients) \
+        secret = [*self._secret_fields, *(f for f in method.fields if self.identity.is_secret(f))]
+        permit = throttle.check(record_key(method.fields, v.collected, secret), state.clients) \
             if throttle is not None else None
         if permit is not None and not permit.allowed:
             self._verification_paused(turn)
             return False
         lookup = self.identity.look_up(method, v.collected)
         turn.events.extend(lookup.calls)
+        caller = None
+        if lookup.customer is not None and third_party:
+            caller = self.identity.check_caller(lookup.customer, v.collected, third_party)
+            turn.events.extend(caller.calls)
         if throttle is not None and permit is not None:
-            if lookup.customer is not None:
+            if lookup.customer is not None and (caller is None or caller.served is Served.AUTHORISED_USER):
                 throttle.record_success(permit)
-            elif not lookup.result.ok and lookup.result.retryable:
-                throttle.release(permit)  # the records could not be reached: not the caller's failure
+            elif (not lookup.result.ok and lookup.result.retryable) or (caller is not None and caller.served is None):
+                throttle.release(permit)  # the records could not be reached, or nothing was decided yet
             else:
                 throttle.record_failure(permit, method.fields)
+        if lookup.customer is not None and caller is not None and caller.served is not Served.AUTHORISED_USER:
+            if caller.served is None:  # he gave the holder's name as his own: ask for his
+                v.collected.pop(CALLER_NAME, None)
+                state.known.pop("person_name", None)
+                self._say(turn, "verify_need_more", missing=self.identity.describe(self.identity.caller_missing(
+                    v.collected)))
+                return False
+            self._refuse_third_party(turn, lookup.customer, caller)
+            return False
         if lookup.customer is not None:
-            state.customer = lookup.customer
-            state.assurance = max(state.assurance, method.level)
-            v.in_progress = False
-            turn.events.append(CustomerVerified(dict(lookup.customer), tuple(method.fields)))
-            state.steps_taken.append(f"Verified identity by {' + '.join(method.fields)}")
-            flag = name_mismatch(state.known.get("person_name"), lookup.customer)
-            if flag:
-                state.flags.append(flag)
-            self._say(turn, "verified", customer=state.customer)
+            self._verified(turn, lookup.customer, method, caller)
             return True
         v.attempts += 1
         v.collected.clear()
-        for field_name in IDENTITY_TYPES:
-            state.known.pop(field_name, None)
+        self._forget_identity(state)
         if not lookup.result.ok and lookup.result.retryable:
             self._say(turn, "operation_failed")
             self._escalate(turn, "could not reach the customer records to verify identity")
@@ -126,6 +188,82 @@ class Guards(Escalation):
         self._say(turn, "verify_failed")
         return False
 
+    def _verified(self, turn: Turn, customer: dict[str, Any], method: VerificationMethod,
+                  caller: CallerCheck | None) -> None:
+        state = turn.state
+        state.customer = customer
+        state.assurance = max(state.assurance, method.level)
+        state.verification.in_progress = False
+        state.verification.collected.clear()
+        turn.events.append(CustomerVerified(dict(customer), tuple(method.fields)))
+        state.steps_taken.append(f"Verified identity by {' + '.join(method.fields)}")
+        customer_id = str(customer.get("id"))
+        if caller is None:
+            turn.events.append(CallerIdentified(customer_id, Served.HOLDER, display_name(customer)))
+            flag = name_mismatch(state.known.get("person_name"), customer)
+            if flag:
+                state.flags.append(flag)
+            self._say(turn, "verified", customer=customer)
+            return
+        turn.events.append(CallerIdentified(customer_id, Served.AUTHORISED_USER, caller.name, caller.relationship))
+        served = f"authorised user {caller.name}" + (f" ({caller.relationship})" if caller.relationship else "")
+        state.steps_taken.append(f"Caller is an {served} of the account, not its holder")
+        state.flags.append(f"served_authorised_user: {caller.name}")
+        self._say_own(turn, "verified_authorised_user", caller=caller.name, customer=customer)
+
+    def _refuse_third_party(self, turn: Turn, customer: dict[str, Any], caller: CallerCheck) -> None:
+        """Someone who is neither the holder nor authorised: nothing of the account is read to him (not even the
+        holder's name); he is offered general help and a call back to the holder on the number on file."""
+        state = turn.state
+        v = state.verification
+        v.in_progress = False
+        turn.events.append(CallerIdentified(str(customer.get("id")), Served.REFUSED, caller.name, caller.relationship))
+        state.steps_taken.append("Caller is not the account holder or an authorised user: account not discussed")
+        state.flags.append("third_party_refused")
+        if state.active:
+            self._finish_procedure(turn, state.active, "unresolved", "caller not authorised on the account")
+        self._say_own(turn, "third_party_refused")
+        if customer.get("phone"):
+            state.pending_offer = HOLDER_CALLBACK_OFFER  # the account's details stay in `collected` for it
+        else:
+            v.collected.clear()
+            state.pending_offer = "anything_else"
+            self._say(turn, "anything_else")
+
+    def _answer_holder_callback(self, turn: Turn, it: Interpretation) -> bool:
+        """The answer to "shall we ask the account holder to call back?"; False when it was no answer."""
+        state = turn.state
+        v = state.verification
+        method = self.identity.complete_method(v.collected)
+        accepted = it.has(Affirm) and not it.has(Deny)
+        if not accepted:
+            v.collected.clear()
+            return False
+        lookup = self.identity.look_up(method, v.collected) if method is not None else None
+        v.collected.clear()
+        phone = str((lookup.customer or {}).get("phone") or "") if lookup is not None else ""
+        if lookup is not None:
+            turn.events.extend(lookup.calls)
+        if not phone:
+            self._say(turn, "anything_else")
+            state.pending_offer = "anything_else"
+            return True
+        due = turn.context.now + parse_duration(self.pack.business.callback_sla)
+        reason = "Call the account holder: someone not authorised on the account called on their behalf"
+        turn.events.append(CallbackRequested(reason, due, phone, None))
+        state.steps_taken.append(f"Callback to the account holder booked by {self._local_time(due)}")
+        self._say_own(turn, "holder_callback_booked", due=self._local_time(due))
+        return True
+
+    def _say_own(self, turn: Turn, key: str, **facts: Any) -> None:
+        """A line of typed verification: the pack's wording when it has the key, else the built-in one."""
+        self._say(turn, key if key in self.wording.replies else VERIFICATION_REPLIES[key], **facts)
+
+    def _forget_identity(self, state: ConversationState) -> None:
+        """After a failed check nothing said for it is reused (the caller's claim to be someone else stays)."""
+        for field_name in (*IDENTITY_TYPES, *FACTOR_READINGS):
+            state.known.pop(field_name, None)
+
     @property
     def _secret_fields(self) -> list[str]:
         return self.pack.business.verification.attempt_limits.secret_fields
@@ -135,8 +273,7 @@ class Guards(Escalation):
         and one reply for both, so it tells nothing about whether the record exists."""
         state = turn.state
         state.verification.collected.clear()
-        for field_name in IDENTITY_TYPES:
-            state.known.pop(field_name, None)
+        self._forget_identity(state)
         self._stop_verifying(turn, "verify_paused", "Identity verification paused: too many failed attempts")
 
     def _stop_verifying(self, turn: Turn, reply: str, step: str) -> None:
