@@ -182,7 +182,8 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
     slot_reader = ExtractorSlotReader(models.understander.extractor)
     interpreter: CommandGenerator = EmbeddedInterpreter(
         models.understander, pack.procedures, slot_reader, acts=models.acts, language=models.language,
-        languages=("en",), knowledge=models.knowledge, records=pack.records, embedder=models.embedder)
+        languages=tuple(pack.business.languages), knowledge=models.knowledge, records=pack.records,
+        embedder=models.embedder)
 
     def extractive(question: str, hits: list[KnowledgeHit]) -> object | None:
         return best_answer(hits, articles=models.knowledge.articles)

@@ -34,8 +34,10 @@ from helpline.channels.serialise import (
 from helpline.conversation.commands import Interpretation
 from helpline.conversation.engine import Engine, Incident, TurnContext
 from helpline.conversation.events import TurnResult
+from helpline.conversation.incidents import IncidentKind
 from helpline.conversation.ports import ClientIdentity
 from helpline.conversation.state import ConversationState
+from helpline.store.contact_history import StoredContactHistory
 from helpline.store.db import Database
 from helpline.store.models import Conversation, Message
 from helpline.store.repositories import AuditLog, ConversationRepository, IncidentRepository, TicketRepository
@@ -62,6 +64,11 @@ CRASH_REPLY = ("I'm sorry, something went wrong on my side. I've kept your messa
                "colleague will follow up if I can't.")
 
 
+# Meta flag of an agent line said outside a customer's turn (silence, a colleague's answer): a channel without a
+# live session (email, SMS) sends these itself, since no inbound message is waiting for them as a reply.
+UNPROMPTED = "unprompted"
+
+
 class ConversationNotFound(LookupError):
     pass
 
@@ -72,6 +79,8 @@ class ConversationClosed(RuntimeError):
 
 STAFF_ONLY = {"visibility": "staff"}  # message meta: a whisper the customer never sees
 NOTICE = {"notice": True}  # message meta: a system line the customer sees (a person joined, left)
+# Customers answer in hours or days here: never reminded ("are you still there?") or closed for silence.
+UNHURRIED_CHANNELS = ("email", "sms")
 
 
 def customer_visible(role: str, meta: dict[str, Any] | None) -> bool:
@@ -99,6 +108,7 @@ def public_state(state: ConversationState, engine: Engine) -> dict[str, Any]:
         "awaiting": ("code" if state.verification.code_pending else "verification" if state.verification.in_progress
                      else (active.awaiting if active else None)),
         "escalated": state.escalated,
+        "escalated_tier": state.escalated_tier,  # the team handed to (a phone transfer asks its hours)
         "ended": state.ended,
         "sentiment": round(state.sentiment, 3),
         "turn": state.turn,
@@ -144,14 +154,21 @@ class ConversationService:
         with self.db.read_session() as session:
             return session.scalar(select(Conversation.id).where(Conversation.id == conversation_id)) is not None
 
-    def _context(self, session: Session, ticket_number: int | None, channel: str) -> TurnContext:
+    def _context(self, session: Session, ticket_number: int | None, channel: str,
+                 conversation_id: str | None = None) -> TurnContext:
         now = self.clock()
         incidents = [
             Incident(id=str(i.id), title=i.title, message=i.message, affected=tuple(i.affected or ()),
-                     expected_fix=i.expected_fix)
+                     expected_fix=i.expected_fix, scope={k: tuple(v) for k, v in (i.scope or {}).items()},
+                     kind=IncidentKind(i.kind or IncidentKind.OUTAGE), window_start=i.window_start,
+                     window_end=i.window_end, messages=dict(i.messages or {}))
             for i in IncidentRepository(session).active(now)
         ]
-        return TurnContext(now=now, incidents=incidents, ticket_number=ticket_number, channel=channel)
+        if conversation_id is None:
+            return TurnContext(now=now, incidents=incidents, ticket_number=ticket_number, channel=channel)
+        history = StoredContactHistory(session, conversation_id)
+        return TurnContext(now=now, incidents=incidents, ticket_number=ticket_number, channel=channel,
+                           contacts=history, joined_into=history.joined_into())
 
     def start(self, channel: str = "chat", actor: str = "system", contact: Mapping[str, str] | None = None,
               clients: Sequence[ClientIdentity] = ()) -> TurnView:
@@ -228,7 +245,7 @@ class ConversationService:
             return TurnView(conversation.id, [], False, public_state(state, self.engine))
         recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
         ticket = recorder.ticket()
-        context = self._context(session, ticket.number if ticket else None, conversation.channel)
+        context = self._context(session, ticket.number if ticket else None, conversation.channel, conversation.id)
         if self.attempt_limiter is not None:
             context.throttle = self.attempt_limiter.bind(
                 session, context.now, actor=f"ai:conversation:{conversation.id}",
@@ -298,7 +315,7 @@ class ConversationService:
                 return TurnView(conversation.id, [], True, public_state(state, self.engine))
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
             ticket = recorder.ticket()
-            context = self._context(session, ticket.number if ticket else None, conversation.channel)
+            context = self._context(session, ticket.number if ticket else None, conversation.channel, conversation.id)
             result = self.engine.end(state, context, reason)
             state.ended = True
             recorder.record_turn(state, None, result, self.clock())
@@ -315,6 +332,15 @@ class ConversationService:
         view = self._apply(conversation_id, lambda state, context: self.engine.handle_handoff_failed(
             state, context, phone))
         self.bus.publish(conversation_id, "message")
+        return view
+
+    def engine_input(self, conversation_id: str,
+                     handle: Callable[[ConversationState, TurnContext], TurnResult | None]) -> TurnView:
+        """Something other than the customer's text moves the conversation on (a colleague's answer, a wait
+        that ran out): run `handle` on the state under the turn's lock, record it, and tell the channels."""
+        view = self._apply(conversation_id, handle)
+        if view.replies:
+            self.bus.publish(conversation_id, "ended" if view.ended else "message")
         return view
 
     def _silence(self, conversation_id: str, final: bool) -> TurnView:
@@ -337,11 +363,11 @@ class ConversationService:
             state = ConversationState.from_json(conversation.state)
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
             ticket = recorder.ticket()
-            context = self._context(session, ticket.number if ticket else None, conversation.channel)
+            context = self._context(session, ticket.number if ticket else None, conversation.channel, conversation.id)
             result = handle(state, context)
             if result is None:  # nothing to do any more (done meanwhile): nothing recorded
                 return TurnView(conversation.id, [], state.ended, public_state(state, self.engine))
-            recorder.record_turn(state, None, result, self.clock())
+            recorder.record_turn(state, None, result, self.clock(), reply_meta={UNPROMPTED: True})
             return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
 
     def sweep_idle(
@@ -352,7 +378,8 @@ class ConversationService:
         now = self.clock()
         with self.db.session() as session:
             active = ConversationRepository(session).list_active(actor="system", limit=500)
-            idle = [(c.id, now - as_utc(c.last_activity_at), ConversationState.from_json(c.state)) for c in active]
+            idle = [(c.id, now - as_utc(c.last_activity_at), ConversationState.from_json(c.state)) for c in active
+                    if c.channel not in UNHURRIED_CHANNELS]
             handled_by = {c.id: c.handled_by for c in active}
         touched = 0
         for conversation_id, quiet_for, state in idle:

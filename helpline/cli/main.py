@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -12,15 +11,16 @@ import typer
 from rich.console import Console
 
 from helpline.cli.llm import llm_app
+from helpline.cli.pack import pack_app
 
 if TYPE_CHECKING:
+    from helpline.channels.email.service import EmailService
     from helpline.channels.phone.service import PhoneService
     from helpline.pack.loader import BusinessPack
     from helpline.privacy.retention import RetentionLoop
     from helpline.runtime import ModelAssistance, Runtime
 
 app = typer.Typer(help="Helpline: an offline AI contact-center agent.", no_args_is_help=True)
-pack_app = typer.Typer(help="Business packs: validate, schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 user_app = typer.Typer(help="Console users (people who sign in at /console).", no_args_is_help=True)
 widget_app = typer.Typer(help="Website chat widget keys.", no_args_is_help=True)
@@ -39,17 +39,24 @@ app.add_typer(llm_app, name="llm")
 # soft_wrap: long URLs and commands stay on one line, so they can be copied
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
-# libraries that are chatty at INFO: migrations on every start, index builds
-QUIET_LOGGERS = ("alembic", "bm25s", "httpx")
+# libraries that are chatty at INFO: migrations on every start, index builds; aiosmtpd logs every address
+QUIET_LOGGERS = ("alembic", "bm25s", "httpx", "mail.log")
 
 DEFAULT_PACK = Path("examples/demo")
 PackOption = Annotated[Path, typer.Option("--pack", help="Business pack folder.")]
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite in ./var).")]
-SmtpHostOption = Annotated[str | None, typer.Option(
-    "--smtp-host", help="SMTP relay for one-time codes (step-up verification); else HELPLINE_SMTP_HOST. Login "
-    "from HELPLINE_SMTP_USER / HELPLINE_SMTP_PASSWORD.")]
-SmtpPortOption = Annotated[int | None, typer.Option("--smtp-port", help="SMTP port (587 STARTTLS by default).")]
-SmtpTlsOption = Annotated[str | None, typer.Option("--smtp-tls", help="starttls | tls | none (loopback only).")]
+SmtpRelayOption = Annotated[str | None, typer.Option(
+    "--smtp-relay", help="HOST:PORT of the outbound SMTP relay (one-time codes, email replies); else "
+    "HELPLINE_SMTP_RELAY (or HELPLINE_SMTP_HOST/PORT), else email.smtp_relay. Login from HELPLINE_SMTP_USER / "
+    "HELPLINE_SMTP_PASSWORD.")]
+SmtpPortOption = Annotated[int | None, typer.Option(
+    "--smtp-port", help="Listen for inbound email on this port (the MX or forwarding of our support address, "
+    "email.address in business.yaml); else email.smtp_port.")]
+SmtpTlsOption = Annotated[str | None, typer.Option("--smtp-tls", help="The relay's TLS: starttls | tls | none "
+                                                   "(loopback only).")]
+ImapUrlOption = Annotated[str | None, typer.Option(
+    "--imap-url", help="Poll a support mailbox: imaps://user@host/INBOX (password from HELPLINE_IMAP_PASSWORD); "
+    "else HELPLINE_IMAP_URL or email.imap_url.")]
 LlmUrlOption = Annotated[str | None, typer.Option(
     "--llm-url", help="An OpenAI-compatible model server (…/v1/chat/completions); else HELPLINE_LLM_URL or llm.url "
     "in business.yaml. The key, if the server needs one, from HELPLINE_LLM_API_KEY.")]
@@ -78,55 +85,70 @@ def _llm_assistance(pack: Path, url: str | None, model: str | None, mode: str | 
     return ModelAssistance(language_model, settings.mode, settings.share_customer_data)
 
 
-def _smtp_settings(host: str | None, port: int | None, tls: str | None) -> None:
-    """CLI options for the one-time code sender become the HELPLINE_SMTP_* settings runtime.py reads."""
-    for name, value in (("HELPLINE_SMTP_HOST", host), ("HELPLINE_SMTP_PORT", port), ("HELPLINE_SMTP_TLS", tls)):
+def _smtp_settings(relay: str | None, tls: str | None, pack: Path | None = None) -> None:
+    """--smtp-relay / --smtp-tls (else business.yaml's email section) become the HELPLINE_SMTP_* settings the
+    one-time code sender reads (connectors/smtp_relay.py); a bad relay ends the command naming it."""
+    from helpline.connectors.smtp_relay import RELAY_ENV, TLS_ENV, parse_host_port
+
+    if pack is not None and (relay is None or tls is None):
+        from helpline.pack.loader import PackInvalid, load_pack
+
+        try:
+            section = load_pack(pack).business.email
+        except (PackInvalid, OSError):
+            section = None  # the serve command reports a bad pack itself
+        if section is not None:
+            relay = relay or (None if os.environ.get(RELAY_ENV) else section.smtp_relay)
+            tls = tls or (None if os.environ.get(TLS_ENV) else section.smtp_tls)
+    if relay is not None:
+        try:
+            parse_host_port(relay, 25)
+        except ValueError as exc:
+            err_console.print(f"[red]--smtp-relay: {exc}[/red]", highlight=False)
+            raise typer.Exit(2) from exc
+    for name, value in ((RELAY_ENV, relay), (TLS_ENV, tls)):
         if value is not None:
             os.environ[name] = str(value)
 
 
-@pack_app.command("validate")
-def pack_validate(directory: Path) -> None:
-    """Check a pack; print every error as FILE:LINE: message."""
-    from helpline.pack.loader import PackInvalid, load_pack
+def _email_service(runtime: Runtime, host: str, smtp_port: int | None, imap_url: str | None) -> EmailService | None:
+    """The email channel when an outbound relay and our address are known (the listener with --smtp-port, the
+    mailbox with --imap-url); settings that cannot work end the command with a message naming them."""
+    from helpline.channels.email.service import EmailService, EmailSettings, EmailSettingsError
 
     try:
-        pack = load_pack(directory)
-    except PackInvalid as exc:
-        for error in exc.errors:
-            err_console.print(f"[red]{error}[/red]", highlight=False)
-        err_console.print(f"{len(exc.errors)} error(s)")
-        raise typer.Exit(1) from exc
-    console.print(
-        f"[green]{pack.business.name}: valid[/green] ({len(pack.procedures)} procedures, "
-        f"{len(pack.operations.operations)} operations, "
-        f"{len(list(pack.knowledge_dir.glob('*.md')))} articles)"
-    )
+        settings = EmailSettings.resolve(runtime.pack.business.email, runtime.pack.business.name, listen_host=host,
+                                         smtp_port=smtp_port, imap_url=imap_url)
+        if not settings.enabled and (settings.relay is None or not settings.address):
+            return None
+        return EmailService(runtime, settings)
+    except EmailSettingsError as exc:
+        err_console.print(f"[red]Email: {exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
 
 
-@pack_app.command("schema")
-def pack_schema_command() -> None:
-    """Print the JSON Schema of the pack files."""
-    from helpline.pack.schema import pack_schema
+def _sms_settings(api_url: str | None, account: str | None, sender: str | None) -> None:
+    """The --sms-* options become the HELPLINE_SMS_* settings channels/sms/settings.py reads (as SMTP's do)."""
+    for name, value in (("HELPLINE_SMS_API_URL", api_url), ("HELPLINE_SMS_ACCOUNT", account),
+                        ("HELPLINE_SMS_FROM", sender)):
+        if value is not None:
+            os.environ[name] = value
 
-    typer.echo(json.dumps(pack_schema(), indent=2))
 
-
-@pack_app.command("from-tau-retail")
-def pack_from_tau_retail(
-    dataset_dir: Path,
-    out_dir: Path,
-    backend_url: Annotated[str, typer.Option("--backend-url", help="The store backend, e.g. http://127.0.0.1:8765")],
-) -> None:
-    """Copy examples/tau-retail for one store backend: knowledge from the dataset's policy.md, .env with the URL."""
-    from helpline.packs.tau_retail import generate
+def _create_app_with_sms(create_app: Any, runtime: Runtime) -> Any:
+    """The app; incomplete SMS settings end the command with a message naming them."""
+    from helpline.channels.sms.settings import SmsSettingsError
 
     try:
-        generate(dataset_dir, out_dir, backend_url)
-    except (OSError, ValueError) as exc:
-        err_console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    console.print(f"Wrote the tau-retail pack to {out_dir}; check it with: helpline pack validate {out_dir}")
+        api = create_app(runtime)
+    except SmsSettingsError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    sms = api.state.sms_settings
+    console.print("  SMS: " + (f"{sms.account.from_number} via {sms.account.api_url} (webhook "
+                               "/api/v1/sms/twilio)" if sms is not None else
+                               "off (HELPLINE_SMS_AUTH_TOKEN, --sms-account, --sms-from)"), highlight=False)
+    return api
 
 
 @apikey_app.command("create")
@@ -219,15 +241,21 @@ def serve(
                                                 "instead of ringing them first.")] = False,
     recognizer: Annotated[str, typer.Option("--recognizer", help="base, tiny.en or sphinx.")] = "base",
     voice: Annotated[str, typer.Option("--voice", help="piper or espeak.")] = "piper",
-    smtp_host: SmtpHostOption = None,
+    smtp_relay: SmtpRelayOption = None,
     smtp_port: SmtpPortOption = None,
     smtp_tls: SmtpTlsOption = None,
+    imap_url: ImapUrlOption = None,
     llm_url: LlmUrlOption = None,
     llm_model: LlmModelOption = None,
     llm_mode: LlmModeOption = None,
     redis_url: Annotated[str | None, typer.Option("--redis-url", envvar="HELPLINE_REDIS_URL",
                                                   help="Redis shared by several nodes on one PostgreSQL "
                                                        "(docs/deployment.md).")] = None,
+    sms_api_url: Annotated[str | None, typer.Option("--sms-api-url", help="Twilio's REST API or a compatible "
+                                                    "one (default https://api.twilio.com); else sms.api_url. The "
+                                                    "auth token from HELPLINE_SMS_AUTH_TOKEN.")] = None,
+    sms_account: Annotated[str | None, typer.Option("--sms-account", help="The SMS account SID.")] = None,
+    sms_from: Annotated[str | None, typer.Option("--sms-from", help="Our SMS number (E.164).")] = None,
 ) -> None:
     """Serve the HTTP API (and, with the voice extra installed, the phone line) for a business pack."""
     import asyncio
@@ -240,11 +268,14 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
-    _smtp_settings(smtp_host, smtp_port, smtp_tls)
+    _smtp_settings(smtp_relay, smtp_tls, pack)
+    _sms_settings(sms_api_url, sms_account, sms_from)
     assistance = _llm_assistance(pack, llm_url, llm_model, llm_mode)
     with console.status("Loading the business pack and models…"):
         runtime = build_runtime(pack, db, assistance=assistance, redis_url=redis_url)
-    api = create_app(runtime)
+    api = _create_app_with_sms(create_app, runtime)
+    email = _email_service(runtime, host, smtp_port, imap_url)
+    api.state.email_service = email
     retention = _retention_loop(runtime)
     line = None
     if phone:
@@ -257,9 +288,10 @@ def serve(
     if line is not None:
         console.print(f"  Phone: sip:{line.config.user}@{line.config.host}:{line.config.port} "
                       f"(RTP {line.config.rtp_ports[0]}-{line.config.rtp_ports[1]})")
-    console.print("  One-time codes: " + (f"by email via {os.environ['HELPLINE_SMTP_HOST']}"
-                  if runtime.engine.codes is not None else
-                  "not configured (--smtp-host): changes that need them are handed to a person"))
+    console.print("  One-time codes: " + ("by email through the SMTP relay" if runtime.engine.codes is not None else
+                  "not configured (--smtp-relay): changes that need them are handed to a person"))
+    console.print("  Email: " + (email.describe() if email is not None else
+                                 "off (--smtp-port or --imap-url, with --smtp-relay)"), highlight=False)
     console.print("  Language model: " + (f"{assistance.model!r}, {assistance.mode} mode" if assistance else
                                           "none (embedded understanding; --llm-url to add one)"), highlight=False)
     console.print("  Nodes: " + ("sharing the bus, rate limits and duplicate checks through Redis"
@@ -278,15 +310,43 @@ def serve(
         server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level=log_level))
         if line is not None:
             await line.start()
+        if email is not None:
+            await email.start()
         retention.start()
+        # what Helpline sends on its own (recaps, surveys, notices): the channels' senders, built by now
+        from helpline.outbound.setup import build_outbound_loop, channel_senders
+
+        outbound = build_outbound_loop(runtime, channel_senders(api.state))
+        outbound.start()
+        team = asyncio.create_task(_team_work(runtime, url))
         try:
             await server.serve()
         finally:
+            team.cancel()
+            outbound.stop()
             retention.stop()
+            if email is not None:
+                await email.stop()
             if line is not None:
                 await line.stop()
 
     asyncio.run(run())
+
+
+async def _team_work(runtime: Runtime, console_url: str) -> None:
+    """Questions and hand-offs posted to the pack's team chats; questions nobody answered in time given up on."""
+    from datetime import timedelta
+
+    from helpline.team.notices import TeamNotifier, keep_the_team_in_the_loop
+    from helpline.team.questions import TeamQuestions
+    from helpline.team.webhooks import team_chats
+
+    business = runtime.pack.business
+    notifier = TeamNotifier(runtime.db, business, team_chats(business.team.webhooks),
+                            console_url=os.environ.get("HELPLINE_PUBLIC_URL", console_url))
+    questions = TeamQuestions(runtime.conversations)
+    wait = timedelta(minutes=business.team.wait_minutes)
+    await keep_the_team_in_the_loop(notifier, lambda: questions.give_up_waiting(wait))
 
 
 def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str, public_host: str,
@@ -316,14 +376,14 @@ def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str
 
 
 @app.command()
-def chat(pack: PackOption = DEFAULT_PACK, db: DbOption = None, smtp_host: SmtpHostOption = None,
-         smtp_port: SmtpPortOption = None, smtp_tls: SmtpTlsOption = None, llm_url: LlmUrlOption = None,
+def chat(pack: PackOption = DEFAULT_PACK, db: DbOption = None, smtp_relay: SmtpRelayOption = None,
+         smtp_tls: SmtpTlsOption = None, llm_url: LlmUrlOption = None,
          llm_model: LlmModelOption = None, llm_mode: LlmModeOption = None) -> None:
     """Be the customer: chat with the agent in the terminal."""
     from helpline.conversation.ports import ClientIdentity, ClientKind
     from helpline.runtime import build_runtime
 
-    _smtp_settings(smtp_host, smtp_port, smtp_tls)
+    _smtp_settings(smtp_relay, smtp_tls, pack)
 
     logging.basicConfig(level="WARNING")
     assistance = _llm_assistance(pack, llm_url, llm_model, llm_mode)

@@ -1,10 +1,11 @@
-"""Escalation inbox: handoffs with their summary; accept (and so talk as a human), then resolve."""
+"""Escalation inbox: handoffs with their summary; accept (and so talk as a human), then resolve. Questions the
+agent asked the team (helpline/team/) wait here too: an answer is passed on to the customer."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from helpline.channels.conversations import ConversationClosed
@@ -12,6 +13,7 @@ from helpline.console.auth import Agent, ConsoleDenied
 from helpline.console.web import back, render, runtime_of
 from helpline.store.models import Conversation, Ticket
 from helpline.store.repositories import Conflict, HandoffRepository
+from helpline.team.questions import QuestionClosed, TeamQuestions
 
 
 def inbox_router() -> APIRouter:
@@ -33,7 +35,21 @@ def inbox_router() -> APIRouter:
                               "mine": handoff.accepted_by == user.email})
         pending = [i for i in items if i["h"].accepted_at is None]
         accepted = [i for i in items if i["h"].accepted_at is not None]
-        return render(request, "inbox.html", user, pending=pending, accepted=accepted)
+        questions = TeamQuestions(service).open()
+        return render(request, "inbox.html", user, pending=pending, accepted=accepted, questions=questions)
+
+    @router.post("/inbox/questions/{question_id}/answer")
+    def answer_question(request: Request, question_id: str, user: Agent,
+                        text: Annotated[str, Form(max_length=4000)] = "") -> Response:
+        questions = TeamQuestions(runtime_of(request).conversations)
+        try:
+            relayed = questions.answer(question_id, text, colleague=user.name or user.email, actor=user.actor)
+        except QuestionClosed as exc:
+            return back("/console/inbox", str(exc))
+        except ValueError as exc:
+            return back("/console/inbox", str(exc))
+        return back("/console/inbox", "Answer passed on to the customer." if relayed is not None else
+                    "The customer has left: the answer is on the ticket for the follow-up.")
 
     @router.post("/inbox/{handoff_id}/accept")
     def accept(request: Request, handoff_id: str, user: Agent) -> Response:

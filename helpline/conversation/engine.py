@@ -36,9 +36,11 @@ from helpline.conversation.commands import (
     Unsupported,
 )
 from helpline.conversation.events import TurnResult
-from helpline.conversation.guards import hide_codes
-from helpline.conversation.hours import is_open
+from helpline.conversation.guards import HOLDER_CALLBACK_OFFER, hide_codes
+from helpline.conversation.incident_notices import PLACE_OFFER
+from helpline.conversation.other_contacts import SAME_ISSUE_OFFER
 from helpline.conversation.state import ConversationState, ProcedureRun
+from helpline.conversation.teamwork import TEAM_CALLBACK_OFFER
 from helpline.conversation.turn import Incident, Turn, TurnContext
 
 __all__ = ["Engine", "Incident", "TurnContext"]
@@ -52,7 +54,7 @@ class Engine(AwaitedAnswers):
         turn = Turn(state, context)
         greeting = self.pack.business.persona.greeting
         self._say(turn, greeting if greeting else "greeting")
-        if not is_open(self.pack.business, context.now):
+        if not self._team_hours(turn, None).is_open(context.now):  # the default team, on this channel
             self._say(turn, "out_of_hours_note")
         self._tell_incidents(turn, tags=())
         return TurnResult(replies=turn.replies, events=turn.events)
@@ -83,9 +85,12 @@ class Engine(AwaitedAnswers):
         code_awaited = state.verification.code_pending
         if not code_awaited:  # a code typed back is not a ZIP, a phone or an order number to remember
             self._remember(state, it)
+        self._note_caller(turn, it)
         self._track_mood(turn, it)
-        if not state.ended:
+        joined_elsewhere = self._tell_joined(turn)  # then this stale contact does nothing the other one did
+        if not state.ended and not joined_elsewhere:
             self._apply(turn, it)
+            self._mention_other_contacts(turn)
         return TurnResult(
             replies=turn.replies or [self._line(turn, "didnt_understand")],
             events=turn.events,
@@ -115,7 +120,8 @@ class Engine(AwaitedAnswers):
         turn = Turn(state, context)
         if phone and not state.known.get("phone"):
             state.known["phone"] = phone
-        self._book_callback(turn, "Escalation: the transfer was not answered", None, None, reply="handoff_unanswered")
+        self._book_callback(turn, "Escalation: the transfer was not answered", None, None, reply="handoff_unanswered",
+                            tier_name=state.escalated_tier)
         return TurnResult(replies=turn.replies, events=turn.events)
 
     def end(self, state: ConversationState, context: TurnContext, reason: str = "ended") -> TurnResult:
@@ -332,6 +338,17 @@ class Engine(AwaitedAnswers):
             if it.has(Deny) and not it.has(*NEW_REQUESTS):
                 self._say(turn, "ask_rephrase")
                 return True
+        elif offer == HOLDER_CALLBACK_OFFER:  # a third party refused on the account (guards.py)
+            if self._answer_holder_callback(turn, it):
+                return True
+        elif offer and offer.startswith(SAME_ISSUE_OFFER):  # "is today's call about the same thing?"
+            if self._answer_same_issue(turn, it, offer):
+                return True
+        elif offer == TEAM_CALLBACK_OFFER:  # nobody answered the question we asked the team (teamwork.py)
+            if self._answer_team_callback_offer(turn, it):
+                return True
+        elif offer == PLACE_OFFER:  # "which town are you in?" for a scoped incident (incident_notices.py)
+            return self._answer_place(turn, it)
         elif offer == "anything_else":
             if ends or (it.has(Deny) and not it.has(*NEW_REQUESTS)):
                 self._close(turn)

@@ -26,6 +26,17 @@ class CustomerVerified:
 
 
 @dataclass(frozen=True)
+class CallerIdentified:
+    """Who was served on an account (audited): its holder, an authorised user by name, or a third party
+    refused (issue 15: "account holder or authorised user only")."""
+
+    customer_id: str
+    served: str  # verification.Served: holder | authorised_user | refused
+    name: str = ""  # the caller's own name as given (an authorised user's as on the account)
+    relationship: str = ""  # his words ("her son") or the account's ("son")
+
+
+@dataclass(frozen=True)
 class Escalated:
     tier: str
     reason: str
@@ -59,6 +70,20 @@ class HandoffNote:
 class KnowledgeGap:
     question: str
     best_score: float
+
+
+@dataclass(frozen=True)
+class TeamQuestionAsked:
+    """The knowledge base did not answer and a colleague was asked instead of handing off (teamwork.py)."""
+
+    question: str
+
+
+@dataclass(frozen=True)
+class TicketsJoined:
+    """The customer said another open contact is about the same issue: its ticket is folded into this one."""
+
+    other_ticket_number: int
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from helpline.conversation.commands import AskKnowledge, AskRecord
 from helpline.conversation.events import KnowledgeGap
 from helpline.conversation.ports import KnowledgeHit
 from helpline.conversation.state import RequestRecord
-from helpline.conversation.steps import Steps
+from helpline.conversation.teamwork import TeamWork
 from helpline.conversation.turn import Turn
 
 # (query, hits) -> does the best passage speak about what was asked? Supplied by the knowledge adapter.
@@ -32,7 +32,7 @@ class RecordReply:
         self.found = found
 
 
-class KnowledgeAnswers(Steps):
+class KnowledgeAnswers(TeamWork):
     kb_covers: CoverageCheck | None = None
     records: RecordAnswerer | None = None
 
@@ -52,6 +52,8 @@ class KnowledgeAnswers(Steps):
             self._start_procedure(turn, command.otherwise.procedure_id, command.otherwise.slots)
             return
         turn.events.append(KnowledgeGap(command.query[:500], hits[0].score if hits else 0.0))
+        if command.question and self._ask_team(turn, command.query):
+            return
         if command.question:
             turn.state.pending_offer = "human"
             turn.state.misunderstandings += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -218,3 +219,30 @@ class VerificationThrottle(Protocol):
     def release(self, permit: AttemptPermit) -> None:
         """The lookup could not run (the records were unreachable): the attempt is given back."""
         ...
+
+
+@dataclass(frozen=True)
+class OpenContact:
+    """Another contact of the same customer that is still open (an email thread, a chat, an SMS), by its ticket."""
+
+    ticket_number: int
+    channel: str
+    summary: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class JoinedContact:
+    """This conversation's ticket was folded into another contact's ticket (the customer said it was the same
+    issue there): what that contact did, so this one never contradicts it."""
+
+    ticket_number: int
+    channel: str
+    status: str
+    resolution: str
+
+
+class ContactHistory(Protocol):
+    """The customer's other open contacts, on every channel (store/contact_history.py)."""
+
+    def open_elsewhere(self, customer: Mapping[str, Any]) -> Sequence[OpenContact]: ...

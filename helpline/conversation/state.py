@@ -21,6 +21,14 @@ class ProcedureRun:
     queued: bool = False  # a second request from the same message, not started yet
     opening_text: str = ""  # the (redacted) message that started it, to fill slots from
     offered: list[str] = field(default_factory=list)  # the options last read out ("which one do you mean: ...")
+    incident_handled: str = ""  # the incident whose `during_incident` changed this run (applied once)
+    # slot -> values the customer ruled out for it ("thursday doesn't work"): never taken, never filled from memory
+    ruled_out: dict[str, list[str]] = field(default_factory=dict)
+    # slot -> a window the customer gave where one day or time is asked ("between the 3rd and the 5th")
+    windows: dict[str, str] = field(default_factory=dict)
+    # slot -> the turn it was cleared or refused in: what was said up to then is not its value any more, so a
+    # re-ask waits for a new message instead of re-reading this one
+    consumed_turn: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,7 +54,9 @@ class RequestRecord:
     title: str
     category: str
     priority: str
-    outcome: str = "open"  # open | resolved | unresolved | escalated | callback | withdrawn (replaced by another)
+    # open | resolved | unresolved | escalated | callback | withdrawn (replaced by another) | handed_over (a
+    # `handover` step started another procedure with what was learned)
+    outcome: str = "open"
     resolution: str = ""
     tags: list[str] = field(default_factory=list)
 
@@ -76,6 +86,12 @@ class ConversationState:
     requests: list[RequestRecord] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     incidents_told: list[str] = field(default_factory=list)
+    # where the caller said they are (towns named in an incident's scope, or what they answered when asked),
+    # matched against scoped incidents while they are not verified; asked at most once per conversation
+    places: list[str] = field(default_factory=list)
+    place_asked: bool = False
+    language: str = ""  # the customer's language as last detected with confidence ("" = the pack's)
+    escalated_tier: str | None = None  # the team a hand-off went to: its hours decide the callback time
     last_reply: str = ""
     reprompted_turn: int = -1  # the customer turn after which we last asked "are you still there?"
     sentiment: float = 0.0
@@ -85,6 +101,9 @@ class ConversationState:
     record_focus: str | None = None  # the record being talked about ("that order", "the other one")
     awaiting_contact: str | None = None  # a callback promised once we have a number or email: its reason
     changes_made: list[dict[str, Any]] = field(default_factory=list)  # {"operation", "args"} of each change done
+    other_contacts_told: bool = False  # the customer's other open contacts were mentioned (other_contacts.py)
+    joined_told: bool = False  # told that this contact was taken care of on another one
+    team_question: str = ""  # a question asked of a colleague (teamwork.py), until answered or given up on
     # who is on the other end, as the channel knew them at the start (verification limits); optional, so a
     # state stored before it existed reads as no client (counted against the customer record only)
     clients: list[ClientIdentity] = field(default_factory=list)

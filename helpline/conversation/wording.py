@@ -76,6 +76,16 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                      "Sorry, that's outside what I can help with. Is there something about your "
                      "{{ business.name }} account or order I can do?"],
     "which_one": ["Sorry, which one do you mean: {{ options | join(', or ') }}?"],
+    # date / time slots (awaited_answers.py): a window where one value is asked, a value ruled out
+    "ask_one_day": ["I need one particular day{% if window.start %} - which day between "
+                    "{{ window.start | date }} and {{ window.end | date }} suits you best{% else %}. Which day "
+                    "suits you best{% endif %}?"],
+    "ask_one_time": ["What time exactly{% if window.start_time %}, between {{ window.start_time }} and "
+                     "{{ window.end_time }}{% endif %}{% if window.day %} on {{ window.day | date }}{% endif %}?"],
+    "ask_other_day": ["Noted, {% for d in ruled_out %}{{ d | date }}{% if not loop.last %}, {% endif %}"
+                      "{% endfor %} won't work. Which other day would suit you?"],
+    "ask_other_time": ["Noted, {% for t in ruled_out %}{{ t | date }}{% if not loop.last %}, {% endif %}"
+                       "{% endfor %} won't work. What other time would suit you?"],
     "anything_to_add": ["Got it. Is there anything else to add, or is that everything?",
                         "Noted. Anything else, or is that all?"],
     "next_request": ["Next, your other request: {{ title | lower }}."],
@@ -85,6 +95,21 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                            "everything we've covered."],
     "callback_booked": ["I've booked a callback{% if phone %} to {{ phone }}{% endif %}: we'll call you by "
                         "{{ due }}."],
+    # a callback at the time the customer asked for (conversation/callback_times.py), in the team's hours
+    "callback_at_requested_time": ["I've booked a callback{% if phone %} to {{ phone }}{% endif %} for {{ due }}, "
+                                   "as you asked."],
+    "callback_team_closed_then": ["Our team isn't available then ({{ asked }}), so I've booked your callback"
+                                  "{% if phone %} to {{ phone }}{% endif %} for the earliest time they are: "
+                                  "{{ due }}."],
+    "out_of_hours_callback_at": ["Our team is away right now, so I've booked a callback for {{ due }}, as you "
+                                 "asked."],
+    # scoped incidents (conversation/incidents.py): planned work, and where the caller is
+    "maintenance_notice": ["Just so you know: we have planned maintenance{% if incident.area %} in "
+                           "{{ incident.area }}{% endif %}{% if incident.window_when %} {{ incident.window_when }} "
+                           "from {{ incident.window_from }} to {{ incident.window_to }}{% endif %}. "
+                           "{{ incident.message }}"],
+    "ask_place_for_incident": ["So I can check whether a known problem in some areas affects you: which town are "
+                               "you in, or what's your postcode?"],
     "need_phone_for_callback": ["What's the best phone number to call you back on?"],
     "yes_or_no": ["Sorry, was that a yes or a no?"],
     "declined_offer": ["No problem."],
@@ -105,6 +130,27 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                        "sort out most things myself, and I can pass you to one of the team whenever you like."],
     "kb_dont_know": ["I'm sorry, I don't have information about that, and I'd rather not guess. One of our team "
                      "can find out for you - would you like me to pass this to a colleague?"],
+    # one customer across channels (other_contacts.py)
+    "other_contact_open": ["I can also see your {{ channel }} from {{ when }} about \"{{ summary }}\" (ticket "
+                           "#{{ number }}). Is this {{ this_channel }} about the same thing?"],
+    "other_contact_same": ["I can see you also wrote to us by {{ channel }} {{ when }} about this (ticket "
+                           "#{{ number }}), so I've joined the two: one ticket, and you won't hear from us twice about "
+                           "it."],
+    "other_contact_noted": ["I can also see your {{ channel }} from {{ when }} about \"{{ summary }}\" (ticket "
+                            "#{{ number }}); it stays open with our team."],
+    "other_contact_joined": ["Thanks - I've joined ticket #{{ number }} to this conversation, so there's one ticket "
+                             "and you won't hear from us twice about it. How can I help?"],
+    "other_contact_separate": ["Got it, ticket #{{ number }} stays open separately. What can I do for you today?"],
+    "joined_elsewhere": ["Since you wrote, we've picked this up on your {{ channel }} (ticket #{{ number }})"
+                         "{% if resolution %}: {{ resolution }}{% elif resolved %}, and it's resolved{% endif %}."],
+    # asking a teammate without handing off (teamwork.py)
+    "team_question_asked": ["I don't have that in our articles, and I'd rather not guess, so I've asked a colleague. "
+                            "I'll pass their answer on right here as soon as they reply. Is there anything else I "
+                            "can help with meanwhile?"],
+    "team_answer": ["My colleague {{ colleague }} answered your question{% if question %} ({{ question }}){% endif %}:"
+                    " {{ answer }}"],
+    "team_no_answer": ["I'm sorry, my colleagues haven't answered your question{% if question %} ({{ question }})"
+                       "{% endif %} yet. Would you like someone to get back to you with the answer?"],
     "record_answer": ["{{ answer }}{% if looked_at %} (from {{ looked_at }}){% endif %}"],
     "record_not_found": ["I'm sorry, I can't see that in your records{% if looked_at %} (I looked at "
                          "{{ looked_at }}){% endif %}. Would you like me to pass it to a colleague to check?"],

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from helpline.pack.checks import Issue, PackParts, check_pack
 from helpline.pack.models import (
     BUILTIN_SLOT_TYPES,
     BusinessConfig,
@@ -53,16 +54,18 @@ class BusinessPack:
     # templates/replies.<lang>.yaml: the replies in another language, by ISO 639-1 code
     replies_by_language: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     records: RecordsDeclaration | None = None  # records.yaml: the customer's own records (optional)
+    procedure_files: dict[str, str] = field(default_factory=dict)  # procedure id -> its file in the pack
 
     @property
     def knowledge_dir(self) -> Path:
         return self.root / "knowledge"
 
 
-def _node_line(node: yaml.Node | None, loc: Iterable[int | str]) -> int:
-    """Follow a pydantic error location through the YAML node tree to the closest line."""
+def _locate(node: yaml.Node | None, loc: Iterable[int | str]) -> tuple[int, yaml.Node | None]:
+    """Follow a location (keys and indexes) through the YAML node tree: the closest line, and the node
+    reached when the whole location was found (else None)."""
     if node is None:
-        return 1
+        return 1, None
     line = node.start_mark.line + 1
     for part in loc:
         child: yaml.Node | None = None
@@ -76,8 +79,24 @@ def _node_line(node: yaml.Node | None, loc: Iterable[int | str]) -> int:
             child = node.value[part]
             line = child.start_mark.line + 1
         if child is None:
-            break
+            return line, None
         node = child
+    return line, node
+
+
+def _node_line(node: yaml.Node | None, loc: Iterable[int | str]) -> int:
+    """Follow a pydantic error location through the YAML node tree to the closest line."""
+    return _locate(node, loc)[0]
+
+
+def _issue_line(node: yaml.Node | None, issue: Issue) -> int:
+    """The line of a check's finding; inside a `|` block the template's own line is counted on from the
+    block's first line (other scalars keep their line breaks out of the text, so the field's line stands)."""
+    if not issue.loc and node is None:
+        return issue.line  # a whole-file template (templates/*.j2)
+    line, value = _locate(node, issue.loc)
+    if issue.line > 1 and isinstance(value, yaml.ScalarNode) and value.style == "|":
+        return value.start_mark.line + 1 + issue.line
     return line
 
 
@@ -89,8 +108,13 @@ def _read_yaml(path: Path, root: Path, errors: list[PackError]) -> tuple[Any, ya
     rel = str(path.relative_to(root))
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=_YAML_LOADER)
-        data = yaml.load(text, Loader=_YAML_LOADER)
+        # one parse gives both the line marks (the node tree) and the data built from it
+        parser = _YAML_LOADER(text)
+        try:
+            node = parser.get_single_node()
+            data = parser.construct_document(node) if node is not None else None
+        finally:
+            parser.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         errors.append(PackError(rel, (mark.line + 1) if mark else 1, str(exc.problem or exc)))
@@ -115,14 +139,21 @@ def _validate(
         return None
 
 
-def _load_model(path: Path, root: Path, model: type[M], errors: list[PackError]) -> M | None:
+def _load_file(path: Path, root: Path, model: type[M], errors: list[PackError]) -> tuple[M | None, yaml.Node | None]:
+    """A pack file validated as `model`, and its node tree (for the lines of later checks)."""
     if not path.exists():
         errors.append(PackError(str(path.relative_to(root)), 1, "file is missing"))
-        return None
+        return None, None
     data, node = _read_yaml(path, root, errors)
     if data is None and node is None:
-        return None
-    return _validate(model, data if data is not None else {}, node, str(path.relative_to(root)), errors)
+        return None, None
+    return _validate(model, data if data is not None else {}, node, str(path.relative_to(root)), errors), node
+
+
+# for other pack files read the same way (the pack's own example conversations, tests/*.yaml)
+read_pack_yaml = _read_yaml
+validate_pack_model = _validate
+node_line = _node_line
 
 
 # `${NAME}` or `${NAME:-default}` in an HTTP operation's url (e.g. the address of the business's system)
@@ -168,10 +199,9 @@ def _fill_settings(
 
 
 def _cross_check(pack: BusinessPack, nodes: dict[str, yaml.Node | None], errors: list[PackError]) -> None:
-    """References between files: operations, slot types, tiers."""
+    """References from business.yaml and operations.yaml (procedures are checked in checks.py)."""
     ops = pack.operations.operations
     slot_types = set(BUILTIN_SLOT_TYPES) | set(pack.business.id_formats)
-    tiers = {t.name for t in pack.business.escalation.tiers}
     verification = pack.business.verification
     lookups = {verification.operation_for(m) for m in verification.methods}
     for name in sorted(lookups | ({verification.profile_operation} if verification.profile_operation else set())):
@@ -180,9 +210,15 @@ def _cross_check(pack: BusinessPack, nodes: dict[str, yaml.Node | None], errors:
                                     f"verification operation '{name}' is not defined in operations.yaml"))
     for method in pack.business.verification.methods:
         for name in method.fields:
-            if name not in slot_types:
+            if name not in slot_types and name not in verification.factors:
                 errors.append(PackError("business.yaml", _node_line(nodes["business.yaml"], ["verification"]),
-                                        f"verification field '{name}' is not a known entity type"))
+                                        f"verification field '{name}' is not a known entity type or a declared "
+                                        "factor (verification.factors)"))
+    authorised = verification.authorised_users
+    if authorised is not None and authorised.operation is not None and authorised.operation not in ops:
+        line = _node_line(nodes["business.yaml"], ["verification", "authorised_users"])
+        errors.append(PackError("business.yaml", line, f"authorised_users operation '{authorised.operation}' is "
+                                                       "not defined in operations.yaml"))
     highest = verification.highest_level
     for name, operation in ops.items():
         if (operation.requires_assurance or 0) > highest:
@@ -192,7 +228,7 @@ def _cross_check(pack: BusinessPack, nodes: dict[str, yaml.Node | None], errors:
     for proc in pack.procedures.values():
         wanted = max([proc.requires_assurance or 0, *(s.requires_assurance or 0 for s in proc.steps)])
         if wanted > highest:
-            errors.append(PackError(f"procedures/{proc.id}.yaml", 1,
+            errors.append(PackError(pack.procedure_files.get(proc.id, f"procedures/{proc.id}.yaml"), 1,
                                     f"requires assurance {wanted}, but no verification method or "
                                     f"one_time_code in business.yaml reaches it"))
     for index, option in enumerate(pack.business.phone_menu):
@@ -203,29 +239,37 @@ def _cross_check(pack: BusinessPack, nodes: dict[str, yaml.Node | None], errors:
         errors.append(PackError("business.yaml", _node_line(nodes["business.yaml"], ["catalogue"]),
                                 f"catalogue.operation '{pack.business.catalogue.operation}' is not defined"))
     for name, table in pack.operations.tables.items():
-        if not (pack.root / table.file).exists():
+        seed = table.seed_file
+        if seed is not None and not (pack.root / seed).exists():
             errors.append(PackError("operations.yaml", _node_line(nodes["operations.yaml"], ["tables", name]),
-                                    f"table '{name}': file {table.file} not found"))
-    for proc in pack.procedures.values():
-        rel = f"procedures/{proc.id}.yaml"
-        node = nodes.get(rel)
-        for slot_name, slot in proc.slots.items():
-            if slot.type not in slot_types:
-                errors.append(PackError(rel, _node_line(node, ["slots", slot_name, "type"]),
-                                        f"slot '{slot_name}' has unknown type '{slot.type}'"))
-        previous_confirm = False
-        for index, step in enumerate(proc.steps):
-            line = _node_line(node, ["steps", index])
-            if step.call is not None:
-                spec = ops.get(step.call)
-                if spec is None:
-                    errors.append(PackError(rel, line, f"step calls unknown operation '{step.call}'"))
-                elif spec.changes_data and not previous_confirm:
-                    errors.append(PackError(rel, line, f"'{step.call}' changes data: a confirm step must come "
-                                                       "right before it"))
-            if step.tier is not None and step.tier not in tiers:
-                errors.append(PackError(rel, line, f"unknown escalation tier '{step.tier}'"))
-            previous_confirm = step.confirm is not None
+                                    f"table '{name}': file {seed} not found"))
+
+
+class _ProcedureReferencesUnchecked(Procedure):
+    """A procedure whose model-level reference checks stopped at the first bad label or slot: validated
+    again without them, so checks.py can report every such mistake with its line (and everything else)."""
+
+    def _references(self) -> Procedure:  # type: ignore[override]
+        return self
+
+
+def _load_procedure(data: Any, node: yaml.Node | None, rel: str, errors: list[PackError]) -> Procedure | None:
+    found: list[PackError] = []
+    proc = _validate(Procedure, data, node, rel, found)
+    if proc is not None:
+        return proc
+    again: list[PackError] = []
+    lenient = _validate(_ProcedureReferencesUnchecked, data, node, rel, again)
+    if lenient is None:
+        errors.extend(found)  # a field's own error: the checks need a whole procedure
+        return None
+    # only the reference checks failed: checks.py reports them (all of them); keep the model's words if
+    # they found something the checks do not look for
+    lenient.requires_verification = lenient.requires_verification or bool(lenient.requires_assurance)
+    issues = check_pack(PackParts(Path(), None, None, [(rel, lenient)]))
+    if not issues:
+        errors.extend(found)
+    return lenient
 
 
 def load_pack(root: Path | str) -> BusinessPack:
@@ -236,39 +280,43 @@ def load_pack(root: Path | str) -> BusinessPack:
         raise PackInvalid([PackError(str(root), 1, "not a directory")])
     nodes: dict[str, yaml.Node | None] = {}
 
-    business = _load_model(root / "business.yaml", root, BusinessConfig, errors)
-    nodes["business.yaml"] = _read_yaml(root / "business.yaml", root, [])[1] if business else None
-    operations = _load_model(root / "operations.yaml", root, OperationsFile, errors)
-    nodes["operations.yaml"] = _read_yaml(root / "operations.yaml", root, [])[1] if operations else None
+    business, nodes["business.yaml"] = _load_file(root / "business.yaml", root, BusinessConfig, errors)
+    operations, nodes["operations.yaml"] = _load_file(root / "operations.yaml", root, OperationsFile, errors)
     if operations is not None:
         _fill_settings(operations, read_env_file(root / ".env"), nodes["operations.yaml"], errors)
 
     procedures: dict[str, Procedure] = {}
+    procedure_files: dict[str, str] = {}
     for path in sorted((root / "procedures").glob("*.yaml")):
         rel = str(path.relative_to(root))
         data, node = _read_yaml(path, root, errors)
         if data is None:
             continue
-        proc = _validate(Procedure, data, node, rel, errors)
+        nodes[rel] = node
+        proc = _load_procedure(data, node, rel, errors)
         if proc is None:
             continue
         if proc.id in procedures:
-            errors.append(PackError(rel, 1, f"procedure id '{proc.id}' is used twice"))
+            errors.append(PackError(rel, 1, f"procedure id '{proc.id}' is used twice (also in "
+                                            f"{procedure_files[proc.id]})"))
+            continue
         procedures[proc.id] = proc
-        nodes[f"procedures/{proc.id}.yaml"] = node
+        procedure_files[proc.id] = rel
 
     replies: dict[str, list[str]] = {}
-    replies_path = root / "templates" / "replies.yaml"
-    if replies_path.exists():
-        data, node = _read_yaml(replies_path, root, errors)
+    replies_rel = "templates/replies.yaml"
+    if (root / replies_rel).exists():
+        data, nodes[replies_rel] = _read_yaml(root / replies_rel, root, errors)
         if isinstance(data, dict):
-            parsed = _validate(Replies, {"replies": data}, node, "templates/replies.yaml", errors)
+            # one wording or a list of variants
+            wording = {key: [value] if isinstance(value, str) else value for key, value in data.items()}
+            parsed = _validate(Replies, {"replies": wording}, nodes[replies_rel], replies_rel, errors)
             if parsed is not None:
                 replies = parsed.replies
         elif data is not None:
-            errors.append(PackError("templates/replies.yaml", 1, "must map reply keys to wording"))
+            errors.append(PackError(replies_rel, 1, "must map reply keys to wording"))
 
-    replies_by_language = _load_language_replies(root, errors)
+    replies_by_language = _load_language_replies(root, errors, nodes)
 
     email_templates = {
         name: (root / "templates" / f"{name}.j2").read_text(encoding="utf-8")
@@ -281,26 +329,33 @@ def load_pack(root: Path | str) -> BusinessPack:
 
     records: RecordsDeclaration | None = None
     if (root / "records.yaml").exists():
-        records = _load_model(root / "records.yaml", root, RecordsDeclaration, errors)
+        records, records_node = _load_file(root / "records.yaml", root, RecordsDeclaration, errors)
         if records is not None and operations is not None:
-            records_node = _read_yaml(root / "records.yaml", root, [])[1]
             for loc, message in records.check_operations(list(operations.operations)):
                 errors.append(PackError("records.yaml", _node_line(records_node, loc), message))
 
+    parts = PackParts(root, business, operations, [(procedure_files[p], proc) for p, proc in procedures.items()],
+                      replies={replies_rel: replies, **{f"templates/replies.{lang}.yaml": wording
+                                                         for lang, wording in replies_by_language.items()}},
+                      email_templates={f"templates/{name}.j2": source for name, source in email_templates.items()})
+    for issue in check_pack(parts):
+        errors.append(PackError(issue.file, _issue_line(nodes.get(issue.file), issue), issue.message))
+
     if business is None or operations is None:
-        raise PackInvalid(errors)
+        raise PackInvalid(sorted(errors, key=lambda error: (error.file, error.line)))
     pack = BusinessPack(root, business, operations, procedures, replies, email_templates, records=records,
-                        replies_by_language=replies_by_language)
+                        replies_by_language=replies_by_language, procedure_files=procedure_files)
     _cross_check(pack, nodes, errors)
     if errors:
-        raise PackInvalid(errors)
+        raise PackInvalid(sorted(errors, key=lambda error: (error.file, error.line)))
     return pack
 
 
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?")
 
 
-def _load_language_replies(root: Path, errors: list[PackError]) -> dict[str, dict[str, list[str]]]:
+def _load_language_replies(root: Path, errors: list[PackError],
+                           nodes: dict[str, yaml.Node | None]) -> dict[str, dict[str, list[str]]]:
     """templates/replies.<lang>.yaml (lang: an ISO 639-1 code such as `es`, or `pt-BR`), each like replies.yaml."""
     found: dict[str, dict[str, list[str]]] = {}
     for path in sorted((root / "templates").glob("replies.*.yaml")):
@@ -311,6 +366,7 @@ def _load_language_replies(root: Path, errors: list[PackError]) -> dict[str, dic
                                             "with an ISO 639-1 code, e.g. replies.es.yaml"))
             continue
         data, node = _read_yaml(path, root, errors)
+        nodes[rel] = node
         if isinstance(data, dict):
             wording = {key: [value] if isinstance(value, str) else value for key, value in data.items()}
             parsed = _validate(Replies, {"replies": wording}, node, rel, errors)

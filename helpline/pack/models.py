@@ -7,10 +7,11 @@ the validator's error messages; the engine only ever sees these objects, never r
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
@@ -66,12 +67,86 @@ class Persona(Strict):
     greeting: str | None = None
 
 
+def check_opening_hours(value: dict[str, str]) -> dict[str, str]:
+    """`{mon: "08:00-18:00", ...}`: known days, spans that close after they open."""
+    for day, span in value.items():
+        if day not in DAYS:
+            raise ValueError(f"'{day}' is not a day (use {', '.join(DAYS)})")
+        if not _HOURS_RE.match(span):
+            raise ValueError(f"'{span}' is not an opening span like 08:00-18:00")
+        start, end = span.split("-")
+        if end <= start:
+            raise ValueError(f"'{span}' closes before it opens (a span is within one day, up to 24:00)")
+    return value
+
+
+def check_holidays(value: list[str]) -> list[str]:
+    """Holidays are ISO dates ("2026-12-25")."""
+    for day in value:
+        try:
+            date.fromisoformat(day)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"holiday '{day}' is not a date like 2026-12-25") from exc
+    return value
+
+
+CHANNEL_NAMES = ("chat", "phone", "voice", "email", "sms", "api")  # the channels a conversation comes in on
+
+
+class TeamHours(Strict):
+    """A team's hours on one channel (e.g. phones answered 08-18, chat 08-22); unset = the tier's."""
+
+    opening_hours: dict[str, str] | None = None
+    holidays: list[str] | None = None
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else check_opening_hours(value)
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else check_holidays(value)
+
+
 class EscalationTier(Strict):
     name: str
     description: str = ""
     phone_extension: str | None = None
     sip_uri: str | None = None
     email: str | None = None
+    # the team's own hours and holidays (unset = the business's), and per channel (unset = the team's): "is
+    # someone there" for a hand-off, and the hours its callback promises are counted in
+    opening_hours: dict[str, str] | None = None
+    holidays: list[str] | None = None
+    channels: dict[str, TeamHours] = Field(default_factory=dict)  # chat, phone, voice, email, sms, api
+    callback_sla: str | None = None  # this team's callback promise (unset = the business's callback_sla)
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: dict[str, TeamHours]) -> dict[str, TeamHours]:
+        unknown = sorted(set(value) - set(CHANNEL_NAMES))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown} (use {', '.join(CHANNEL_NAMES)})")
+        return value
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else check_opening_hours(value)
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else check_holidays(value)
+
+    @field_validator("callback_sla")
+    @classmethod
+    def _sla(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
 
 
 class Escalation(Strict):
@@ -121,6 +196,47 @@ class OneTimeCode(Strict):
     max_attempts: int = Field(default=3, ge=1, le=10)
 
 
+# Typed verification factors (issue 15 item 1): each type has its own reading (understanding/factors.py) and
+# comparison (conversation/verification.py). Types that prove something rather than name a record:
+FactorType = Literal["account_number", "phone_last4", "card_last4", "date_of_birth", "postcode", "pin", "name",
+                     "email", "one_time_code"]
+SECRET_FACTOR_TYPES = frozenset({"phone_last4", "card_last4", "date_of_birth", "postcode", "pin", "one_time_code"})
+
+
+class Factor(Strict):
+    """One verification factor: `verification.factors.<name>` (`phone_last4: {type: phone_last4, field: phone}`).
+    With `field`, Helpline compares what the caller said with that field of the record the lookup found (the
+    last 4 digits of `phone`, a date of birth in any format, a PIN in constant time); without it, the value is
+    an argument of the lookup operation, under the factor's name."""
+
+    type: FactorType
+    field: str | None = None
+    label: str | None = None  # how the agent names it when asking ("the last 4 digits of your phone number")
+    day_first: bool | None = None  # date_of_birth: 03/04 is 3 April; default from the business's phone_region
+
+
+class AuthorisedUsers(Strict):
+    """Who besides the holder may be served on an account: a list in the account record (`field`) or the result
+    of an operation called with `{id: <account id>}`. Each entry names a person (`name_field`) and carries the
+    fields their own `factors` are compared with. A caller who says he is someone else is served only if he is
+    one of them."""
+
+    field: str | None = None
+    operation: str | None = None
+    name_field: str = "name"
+    relationship_field: str = "relationship"
+    factors: dict[str, Factor] = Field(default_factory=dict)  # each with a `field` of the entry
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AuthorisedUsers:
+        if (self.field is None) == (self.operation is None):
+            raise ValueError("authorised_users needs exactly one of `field` or `operation`")
+        for name, factor in self.factors.items():
+            if factor.field is None:
+                raise ValueError(f"authorised_users factor '{name}' needs the `field` it is compared with")
+        return self
+
+
 class AttemptLimits(Strict):
     """Identity-verification attempts counted across conversations and server processes (docs/security.md,
     "Verification attempt limits"). A customer record is named by the details the caller gave that are not
@@ -156,6 +272,25 @@ class Verification(Strict):
     profile_operation: str | None = None
     one_time_code: OneTimeCode | None = None
     attempt_limits: AttemptLimits = Field(default_factory=AttemptLimits)  # across conversations (finding 2)
+    # typed factors by the name methods use; a method field not declared here keeps the untyped behaviour
+    # (an entity type passed to the lookup operation)
+    factors: dict[str, Factor] = Field(default_factory=dict)
+    authorised_users: AuthorisedUsers | None = None
+
+    @model_validator(mode="after")
+    def _methods_find_a_record(self) -> Verification:
+        for method in self.methods:
+            typed = [self.factors[f] for f in method.fields if f in self.factors]
+            if any(f.type == "one_time_code" for f in typed):
+                raise ValueError("a one-time code is a step-up, not a method factor: use verification.one_time_code")
+            if len(typed) == len(method.fields) and all(f.field is not None for f in typed):
+                raise ValueError(f"method {method.fields}: every factor is compared with a record field, so "
+                                 "nothing is passed to the lookup to find the record")
+        return self
+
+    def factor(self, name: str) -> Factor | None:
+        """The declared typed factor of a method field, or None for an untyped (entity-type) field."""
+        return self.factors.get(name)
 
     @property
     def highest_level(self) -> int:
@@ -214,6 +349,25 @@ class MenuOption(Strict):
     message: str | None = None
 
 
+class EmailChannelConfig(Strict):
+    """`email:` in business.yaml: the email channel (docs/channels-email-sms.md, "Email"). The command line's
+    --smtp-port / --smtp-relay / --smtp-tls / --imap-url and HELPLINE_SMTP_RELAY / HELPLINE_IMAP_URL win over
+    these; passwords only ever come from the environment."""
+
+    address: str | None = None  # our support address: the From of replies; mail from it is never answered
+    display_name: str | None = None  # the From name (default: the business name)
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)  # the inbound listener (MX or forwarding)
+    smtp_relay: str | None = Field(default=None, pattern=r"^[^\s:/]+:\d{1,5}$")  # host:port for outbound
+    smtp_tls: Literal["starttls", "tls", "none"] | None = None
+    imap_url: str | None = Field(default=None, pattern=r"^imaps?://[^/\s]+@[^/\s]+")  # imaps://user@host/INBOX
+    imap_poll_seconds: float = Field(default=60.0, ge=1, le=3600)  # when the server offers no IDLE
+    max_message_bytes: int = Field(default=25_000_000, ge=10_000, le=200_000_000)
+    max_attachment_bytes: int = Field(default=10_000_000, ge=0, le=100_000_000)  # each; larger ones are dropped
+    max_attachments: int = Field(default=10, ge=0, le=100)
+    attachments_folder: str = "var/attachments"  # one folder per ticket under it; files are never executed
+    replies_per_sender_per_hour: int = Field(default=10, ge=1, le=1000)  # more from one address: no answer
+
+
 class LanguageModelConfig(Strict):
     """`llm:` in business.yaml: an optional OpenAI-compatible model (docs/llm.md). Every key is optional and is
     overridden by the HELPLINE_LLM_* environment and the --llm-* flags; the API key is never a pack setting
@@ -228,6 +382,65 @@ class LanguageModelConfig(Strict):
     share_customer_data: bool | None = None
     breaker_failures: int | None = Field(default=None, ge=1, le=100)
     breaker_cooldown_s: float | None = Field(default=None, ge=0, le=3600)
+
+
+class OutboundConfig(Strict):
+    """`outbound:` in business.yaml: what Helpline sends on its own (docs/channels-email-sms.md, "What Helpline
+    sends"). Nothing is sent automatically until a kind is listed in `automatic` (preview each kind in the
+    console first); `contact_*` is how the messages tell customers to reach the business."""
+
+    automatic: list[Literal["recap", "apology", "survey", "outage_notice", "callback_reminder"]] = Field(
+        default_factory=list)
+    survey_channel: Literal["email", "sms"] = "email"
+    delay: str = "10m"  # after a contact ends, before its recap, apology or survey is sent
+    reminder_before: str = "1h"  # a callback reminder goes this long before the callback is due
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    website: str | None = None
+
+    @field_validator("delay", "reminder_before")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class SmsChannelConfig(Strict):
+    """`sms:` in business.yaml (docs/channels-email-sms.md). The --sms-* flags and HELPLINE_SMS_* environment
+    override it; the auth token is never a pack setting (HELPLINE_SMS_AUTH_TOKEN only)."""
+
+    api_url: str | None = Field(default=None, pattern=r"^https?://")  # Twilio's, or a compatible provider's
+    account: str | None = None  # the account SID
+    from_number: str | None = None  # our number (E.164) or messaging service
+    public_url: str | None = Field(default=None, pattern=r"^https?://")  # how the provider reaches this server
+    max_segments: int = Field(default=2, ge=1, le=10)  # longer replies are shortened to fit
+
+
+class TeamChatKind(StrEnum):
+    SLACK = "slack"
+    MATTERMOST = "mattermost"
+    TEAMS = "teams"  # a Microsoft Teams Workflows "post to a channel when a webhook request is received" URL
+
+
+class TeamWebhook(Strict):
+    kind: TeamChatKind
+    # The webhook URL is a secret (anyone holding it can post to the channel), so the pack names the
+    # environment variable that holds it, never the URL itself.
+    url_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="Environment variable holding the URL.")
+
+
+class TeamConfig(Strict):
+    """Asking a teammate without handing off, and where the team is told (helpline/team/)."""
+
+    ask_teammates: bool = Field(default=False, description=(
+        "When the knowledge base does not answer a question and a person is on duty, post the question to the "
+        "team and keep serving, instead of offering a transfer."))
+    wait_minutes: int = Field(default=10, ge=1, le=24 * 60, description=(
+        "How long the agent waits for a colleague's answer before offering a callback."))
+    webhooks: list[TeamWebhook] = Field(default_factory=list, description=(
+        "Team chats told about questions and hand-offs (the console's inbox always is)."))
+    share_customer_data: bool = Field(default=False, description=(
+        "Let names, emails, phone numbers and addresses reach the team chat. Card numbers and secrets never do."))
 
 
 class BusinessConfig(Strict):
@@ -246,17 +459,21 @@ class BusinessConfig(Strict):
     phone_region: str = "US"
     phone_menu: list[MenuOption] = Field(default_factory=list)  # key 0 is always a person
     call_recording: CallRecording = Field(default_factory=CallRecording)
+    sms: SmsChannelConfig = Field(default_factory=SmsChannelConfig)  # the SMS channel
     llm: LanguageModelConfig | None = None  # optional language model (docs/llm.md)
+    email: EmailChannelConfig = Field(default_factory=EmailChannelConfig)  # the email channel
+    outbound: OutboundConfig = Field(default_factory=OutboundConfig)  # what Helpline sends on its own
+    team: TeamConfig = Field(default_factory=TeamConfig)  # asking a teammate, team chat webhooks
 
     @field_validator("opening_hours")
     @classmethod
     def _hours(cls, value: dict[str, str]) -> dict[str, str]:
-        for day, span in value.items():
-            if day not in DAYS:
-                raise ValueError(f"'{day}' is not a day (use {', '.join(DAYS)})")
-            if not _HOURS_RE.match(span):
-                raise ValueError(f"'{span}' is not an opening span like 08:00-18:00")
-        return value
+        return check_opening_hours(value)
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: list[str]) -> list[str]:
+        return check_holidays(value)
 
     @field_validator("phone_menu")
     @classmethod
@@ -299,9 +516,69 @@ class BusinessConfig(Strict):
 # --- operations.yaml ---------------------------------------------------------------------------
 
 
+ColumnType = Literal["text", "integer", "decimal", "number", "boolean", "date", "datetime", "json"]
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ColumnSpec(Strict):
+    """One declared column of a built-in table: its type is kept in the database (a `decimal` is NUMERIC, a
+    `date` a DATE), whatever the seed rows look like."""
+
+    type: ColumnType = "text"
+    key: bool = False  # part of the primary key
+    required: bool = False  # NOT NULL
+
+
 class TableSpec(Strict):
-    file: str
+    """A built-in SQL table. Declared: `columns` (with types and keys), `indexes`, an optional `seed` file
+    (CSV or JSON); the table may start empty. Deprecated inferred form: `file` (+ `key`), the columns taken
+    from the file's first row and their types guessed from the data."""
+
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    indexes: list[list[str]] = Field(default_factory=list)  # each an index over these columns, in order
+    seed: str | None = None  # rows loaded the first time the table is created (data/*.csv or *.json)
+    # deprecated inferred form
+    file: str | None = None
     key: str | None = None
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _column_shorthand(cls, value: Any) -> Any:
+        # `balance: decimal` is `balance: {type: decimal}`
+        if isinstance(value, dict):
+            return {name: {"type": spec} if isinstance(spec, str) else spec for name, spec in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _declared_or_inferred(self) -> TableSpec:
+        if self.columns:
+            if self.file is not None or self.key is not None:
+                raise ValueError("a table with declared columns takes `seed:` for its rows and `key: true` on "
+                                 "its key columns (file/key belong to the old inferred form)")
+            for name in self.columns:
+                if not _IDENTIFIER.match(name):
+                    raise ValueError(f"column '{name}' is not a plain name (letters, digits, _)")
+            for index in self.indexes:
+                if not index:
+                    raise ValueError("an index needs at least one column")
+                unknown = [c for c in index if c not in self.columns]
+                if unknown:
+                    raise ValueError(f"index {index} names undeclared column(s) {unknown}")
+        elif self.file is None:
+            raise ValueError("declare the table's columns (columns: {id: {type: text, key: true}, ...}), or give "
+                             "the deprecated `file:` to infer them from")
+        elif self.indexes or self.seed is not None:
+            raise ValueError("indexes and seed need declared columns")
+        return self
+
+    @property
+    def declared(self) -> bool:
+        return bool(self.columns)
+
+    @property
+    def seed_file(self) -> str | None:
+        """The file the rows come from, in either form."""
+        return self.seed if self.declared else self.file
 
 
 class HttpAuth(Strict):
@@ -323,17 +600,23 @@ class HttpSpec(Strict):
 
 
 class OperationSpec(Strict):
-    description: str = ""
-    params: dict[str, str] = Field(default_factory=dict)
-    optional: list[str] = Field(default_factory=list)
-    changes_data: bool = False
-    owner_field: str | None = None
-    requires_assurance: int | None = Field(default=None, ge=1, le=2)  # identity level needed to call it
-    sql: str | list[str] | None = None
-    returns: Literal["one", "many", "count", "none"] = "one"
-    expect_rows: int | None = None
-    http: HttpSpec | None = None
-    plugin: str | None = None
+    description: str = Field(default="", description="what it does (for people reading the pack)")
+    params: dict[str, str] = Field(
+        default_factory=dict, description="parameter name -> type; required unless in `optional`")
+    optional: list[str] = Field(default_factory=list, description="parameters that may be left out")
+    changes_data: bool = Field(
+        default=False, description="alters the record: runs only right after a confirmed `confirm`")
+    owner_field: str | None = Field(
+        default=None, description="the result field holding the customer id: other customers' results are refused")
+    requires_assurance: int | None = Field(default=None, ge=1, le=2, description="identity level needed to call it")
+    sql: str | list[str] | None = Field(
+        default=None, description="SQL on the built-in tables with :named params (several: one transaction)")
+    returns: Literal["one", "many", "count", "none"] = Field(
+        default="one", description="`sql`: the first row, all rows, a count, or nothing")
+    expect_rows: int | None = Field(
+        default=None, description="`sql`: rows the first statement must change, else rolled back")
+    http: HttpSpec | None = Field(default=None, description="a declarative HTTP call")
+    plugin: str | None = Field(default=None, description="a Python function: `module:function` or an entry point name")
 
     @model_validator(mode="after")
     def _one_kind(self) -> OperationSpec:
@@ -355,26 +638,62 @@ class OperationsFile(Strict):
 # --- procedures/*.yaml -------------------------------------------------------------------------
 
 
+class ChoiceOption(Strict):
+    """One option of a `choice` slot. The slot keeps `value`; the customer's words are matched to the label,
+    the synonyms and the description (by words, by meaning and by "the second one")."""
+
+    value: str = Field(min_length=1)
+    label: str | None = None  # what the agent reads out (default: the value)
+    synonyms: list[str] = Field(default_factory=list)  # other ways customers say it ("ship it", "mail me a box")
+    description: str = ""  # what it means, also matched by meaning ("the price one")
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.value
+
+
 class SlotSpec(Strict):
-    type: str
-    prompt: str | None = None
-    options: list[str] = Field(default_factory=list)
+    type: str = Field(description="a slot type (see Slot types) or an id_formats name")
+    prompt: str | None = Field(default=None, description="the question (a template)")
+    # a choice slot's fixed options: plain strings, or {value, label, synonyms, description}
+    options: list[ChoiceOption] = Field(default_factory=list)
     # options computed from data: a list of dicts, each labelled for matching the customer's words
-    options_from: str | None = None
-    option_label: str | None = None
-    option_value: str | None = None
-    many: bool = False  # a list: the customer may name several; asked "anything else?" until done
-    more_prompt: str | None = None
-    required: bool = True
+    options_from: str | None = Field(
+        default=None, description="`choice`: an expression giving a list of records to choose from")
+    option_label: str | None = Field(
+        default=None, description="`options_from`: template over each record's fields, matched to the words")
+    option_value: str | None = Field(
+        default=None, description="`options_from`: expression for what the slot keeps (default: the record)")
+    many: bool = Field(default=False, description="a list: several values, \"anything else?\" until done")
+    more_prompt: str | None = Field(default=None, description="`many`: the question for one more")
+    required: bool = Field(default=True, description="false: the procedure goes on without it")
     # false: never asked; filled only from what the customer said when the request started (e.g. the
     # variant of a product they named: "the big green travel mug")
-    ask_customer: bool = True
+    ask_customer: bool = Field(default=True, description="false: never asked, only taken from the first message")
     # false: never filled from the message that started the request (it names what the customer has,
     # e.g. "change the brown sunglasses", not the new option they want)
-    from_first_message: bool = True
+    from_first_message: bool = Field(
+        default=True, description="false: never filled from the message that started the request")
     # a text slot filled straight from any message that contains this regex (e.g. an error code
     # "E-?\d{3}"): the match, spaces and dashes removed, upper-cased
-    pattern: str | None = None
+    pattern: str | None = Field(
+        default=None, description="`text`: a regex; a match in any message fills it (spaces and dashes removed, "
+                    "upper-cased)")
+    # date, time and datetime slots: true also takes a window ("between the 3rd and the 5th", "after 3pm",
+    # "mornings"), kept as "start/end" (ISO 8601: "2026-12-03/2026-12-05", "15:00/18:00"); false asks for one
+    window: bool = False
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _plain_options(cls, value: Any) -> Any:
+        # the plain-string form ("options: [no longer needed, ordered by mistake]") is still accepted
+        if isinstance(value, list):
+            return [{"value": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @property
+    def option_values(self) -> list[str]:
+        return [option.value for option in self.options]
 
     @field_validator("pattern")
     @classmethod
@@ -392,12 +711,17 @@ class SlotSpec(Strict):
             raise ValueError("a choice slot needs options or options_from")
         if self.options_from and not self.option_label:
             raise ValueError("options_from needs an option_label template")
+        values = self.option_values
+        if len(set(values)) != len(values):
+            raise ValueError(f"a choice slot lists an option value twice: {values}")
+        if self.window and self.type not in ("date", "time", "datetime"):
+            raise ValueError("window: true is for date, time and datetime slots")
         return self
 
 
 class BranchCase(Strict):
-    when: str
-    goto: str
+    when: str = Field(description="an expression")
+    goto: str = Field(description="the label to jump to when it is true")
 
 
 class Step(BaseModel):
@@ -405,36 +729,47 @@ class Step(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    label: str | None = None
-    requires_verification: bool = False
-    requires_assurance: int | None = Field(default=None, ge=1, le=2)
+    label: str | None = Field(default=None, description="names the step as a jump target")
+    requires_verification: bool = Field(default=False, description="verify the customer before this step")
+    requires_assurance: int | None = Field(
+        default=None, ge=1, le=2, description="identity level this step needs (2: a one-time code or a strong method)")
     # actions
-    ask: str | None = None
-    prompt: str | None = None
-    say: str | None = None
-    call: str | None = None
-    args: dict[str, Any] = Field(default_factory=dict)
-    save_as: str | None = None
-    on_failure: str | None = None
-    check: str | None = None
-    else_say: str | None = None
-    else_goto: str | None = None
-    branch: list[BranchCase] | None = None
-    otherwise: str | None = None
-    confirm: str | None = None
-    on_no: str | None = None
-    set: dict[str, str] | None = None
-    clear: list[str] | None = None
-    escalate: str | None = None
-    tier: str | None = None
-    callback: str | None = None
-    within: str | None = None
-    end: Literal["resolved", "unresolved"] | None = None
-    resolution: str | None = None
-    goto: str | None = None
+    ask: str | None = Field(default=None, description="ask for this slot unless it is known")
+    prompt: str | None = Field(default=None, description="`ask`: the question, instead of the slot's prompt")
+    say: str | None = Field(default=None, description="a template (or a templates/replies.yaml key) to say")
+    call: str | None = Field(default=None, description="the operation to call (operations.yaml)")
+    args: dict[str, Any] = Field(
+        default_factory=dict, description="`call`: parameter -> template (one `{{ expr }}` keeps its type)")
+    save_as: str | None = Field(default=None, description="`call`: the name the result is kept under")
+    on_failure: str | None = Field(
+        default=None, description="`call`: label to jump to when it fails (default: apologise and escalate)")
+    check: str | None = Field(default=None, description="an expression that must be true to go on")
+    else_say: str | None = Field(default=None, description="`check`: said when it is false")
+    else_goto: str | None = Field(
+        default=None, description="`check`: label to jump to when false (default: end unresolved)")
+    branch: list[BranchCase] | None = Field(default=None, description="jump to the first case whose `when` is true")
+    otherwise: str | None = Field(
+        default=None, description="`branch`: label when no case holds (default: the next step)")
+    confirm: str | None = Field(default=None, description="list the change and wait for an explicit yes")
+    on_no: str | None = Field(default=None, description="`confirm`: label to jump to on a no")
+    set: dict[str, str] | None = Field(default=None, description="name -> expression: values later steps can use")
+    clear: list[str] | None = Field(default=None, description="slots to forget (to ask them again in a loop)")
+    escalate: str | None = Field(default=None, description="hand off to a person, with this reason (a template)")
+    tier: str | None = Field(default=None, description="`escalate`: the escalation tier (default: default_tier)")
+    callback: str | None = Field(default=None, description="book a callback, with this reason (a template)")
+    within: str | None = Field(
+        default=None, description="`callback`: due within this (30m, 4h, 2d; default: callback_sla)")
+    end: Literal["resolved", "unresolved"] | None = Field(
+        default=None, description="end the procedure with this outcome")
+    resolution: str | None = Field(default=None, description="`end`: the ticket's resolution (a template)")
+    goto: str | None = Field(default=None, description="jump to this label")
+    # hand the request over to another procedure, passing what was learned (slot name -> template); the
+    # other procedure never asks for a slot it was given
+    handover: str | None = Field(default=None, validation_alias=AliasChoices("handover", "start"))
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
 
     ACTIONS: tuple[str, ...] = (
-        "ask", "call", "check", "branch", "confirm", "set", "clear", "escalate", "callback", "end",
+        "ask", "call", "check", "branch", "confirm", "set", "clear", "escalate", "callback", "end", "handover",
     )  # fmt: skip
 
     @model_validator(mode="after")
@@ -444,9 +779,11 @@ class Step(BaseModel):
             raise ValueError(f"a step does one thing; this one has {', '.join(actions)}")
         if not actions and self.say is None and self.goto is None and self.label is None:
             raise ValueError("empty step: use one of ask, say, call, check, branch, confirm, set, "
-                             "escalate, callback, end, goto")
+                             "escalate, callback, end, handover, goto")
         if self.within is not None:
             parse_duration(self.within)
+        if self.with_ and self.handover is None:
+            raise ValueError("`with` passes slots to a `handover` step")
         return self
 
     @property
@@ -465,19 +802,54 @@ class TicketSpec(Strict):
     tags: list[str] = Field(default_factory=list)
 
 
+IncidentKindName = Literal["outage", "planned_maintenance"]
+
+
+def _outages_only() -> list[IncidentKindName]:
+    return ["outage"]
+
+
+class DuringIncident(Strict):
+    """What a procedure does while a declared incident that affects it applies to the customer (their record,
+    or the place they said, is inside its scope): say why, then skip steps, jump, end or hand off. So the
+    agent never walks someone through restarting a router during an outage in their town."""
+
+    say: str | None = None  # a template or replies key, said first (the notice itself is told anyway)
+    skip_steps: list[str] = Field(default_factory=list)  # labels of steps not run meanwhile
+    goto: str | None = None  # jump here instead of starting at the first step
+    end: Literal["resolved", "unresolved"] | None = None  # end the procedure right away
+    resolution: str | None = None
+    escalate: str | None = None  # hand off, with this reason
+    tier: str | None = None
+    # which incidents change it: outages (default), and/or planned maintenance during its window
+    kinds: list[IncidentKindName] = Field(default_factory=_outages_only, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_outcome(self) -> DuringIncident:
+        outcomes = [name for name in ("goto", "end", "escalate") if getattr(self, name) is not None]
+        if len(outcomes) > 1:
+            raise ValueError(f"during_incident does one of goto, end or escalate; this has {', '.join(outcomes)}")
+        if not outcomes and not self.skip_steps and self.say is None:
+            raise ValueError("during_incident needs say, skip_steps, goto, end or escalate")
+        return self
+
+
 class Procedure(Strict):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    title: str
-    category: str = "general"
-    priority: Literal["low", "normal", "high", "urgent"] = "normal"
-    requires_verification: bool = False
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="lower_case id, unique in the pack")
+    title: str = Field(description="what the request is, in a few words (tickets, menus)")
+    category: str = Field(default="general", description="the ticket's category")
+    priority: Literal["low", "normal", "high", "urgent"] = Field(default="normal", description="the ticket's priority")
+    requires_verification: bool = Field(default=False, description="verify the customer before any step")
     # identity assurance the whole procedure needs: 1 identified (email, name + ZIP), 2 strong (one-time code
     # to the contact on file, or a knowledge factor); default 1 when requires_verification is set
-    requires_assurance: int | None = Field(default=None, ge=1, le=2)
-    triggers: list[str] = Field(min_length=2)
-    slots: dict[str, SlotSpec] = Field(default_factory=dict)
-    steps: list[Step] = Field(min_length=1)
-    ticket: TicketSpec = Field(default_factory=TicketSpec)
+    requires_assurance: int | None = Field(
+        default=None, ge=1, le=2, description="identity level the whole procedure needs (implies "
+                    "requires_verification)")
+    triggers: list[str] = Field(min_length=2, description="phrasings that start it (train the intent model)")
+    slots: dict[str, SlotSpec] = Field(default_factory=dict, description="what it asks the customer, by name")
+    steps: list[Step] = Field(min_length=1, description="run in order; `label`/`goto` jump")
+    ticket: TicketSpec = Field(default_factory=TicketSpec, description="what the ticket gets")
+    during_incident: DuringIncident | None = None  # what changes while an incident affecting it applies
 
     @model_validator(mode="after")
     def _references(self) -> Procedure:
@@ -495,6 +867,13 @@ class Procedure(Strict):
                     raise ValueError(f"step {index + 1} jumps to unknown label '{target}'")
             if step.ask is not None and step.ask not in self.slots:
                 raise ValueError(f"step {index + 1} asks for undeclared slot '{step.ask}'")
+        if self.during_incident is not None:
+            during = self.during_incident
+            for target in [*during.skip_steps, *([during.goto] if during.goto else [])]:
+                if target not in labels:
+                    raise ValueError(f"during_incident names unknown label '{target}'")
+            if step.handover == self.id:
+                raise ValueError(f"step {index + 1} hands over to its own procedure")
         return self
 
     def index_of(self, label: str) -> int:

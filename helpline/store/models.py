@@ -36,6 +36,8 @@ from helpline.store.validation import (
     CONVERSATION_STATUSES,
     IDENTITY_KINDS,
     MESSAGE_ROLES,
+    OUTBOUND_STATUSES,
+    TEAM_QUESTION_STATUSES,
     TICKET_PRIORITIES,
     TICKET_STATUSES,
     check_choice,
@@ -299,6 +301,63 @@ class Callback(Base):
         return normalise_phone(value) if value else None
 
 
+class ContactOptOut(Base):
+    """Whether an address may be sent to, per channel: SMS STOP / START, an email unsubscribe. Every sender asks
+    (``outbound.ports.ContactPreferences``); the row is kept when a customer opts back in, with the word used."""
+
+    __tablename__ = "contact_opt_outs"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(10), nullable=False)  # email | sms
+    address: Mapped[str] = mapped_column(String(320), nullable=False)  # E.164 phone or lower-case email
+    status: Mapped[str] = mapped_column(String(12), nullable=False)  # opted_out | opted_in
+    keyword: Mapped[str] = mapped_column(String(40), nullable=False, default="")  # "STOP", "unsubscribe link"
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    @validates("status")
+    def _check_status(self, _key: str, value: str) -> str:
+        return check_choice("opt-out status", value, ("opted_out", "opted_in"))
+
+
+class SmsThread(Base):
+    """The conversation a phone number's texts continue while it is open (one per number)."""
+
+    __tablename__ = "sms_threads"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class SmsDelivery(Base):
+    """One text Helpline sent or refused to send, and what the provider's status callbacks said of it."""
+
+    __tablename__ = "sms_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the provider's message sid
+    to: Mapped[str] = mapped_column(String(32), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(40), nullable=False)
+    conversation_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    ticket_number: Mapped[int | None] = mapped_column(Integer)
+    # accepted (by the provider), queued, sent, delivered, undelivered, failed, blocked (opted out), rejected
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    segments: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    encoding: Mapped[str] = mapped_column(String(8), nullable=False, default="GSM-7")
+    created_at: Mapped[datetime] = _created_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+INCIDENT_KINDS = ("outage", "planned_maintenance")  # conversation/incidents.py IncidentKind
+
+
 class Incident(Base):
     """A known outage or problem the agent mentions on every affected contact."""
 
@@ -312,6 +371,99 @@ class Incident(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200), nullable=False, default="system")
+    # who it concerns: customer/record attribute -> allowed values ({"region": ["Millbrook"]}); empty = everyone
+    scope: Mapped[dict[str, list[str]]] = mapped_column(JSON, nullable=False, default=dict)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False, default="outage")  # outage | planned_maintenance
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())  # planned maintenance: when it happens
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    messages: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)  # language -> message
+
+    @validates("kind")
+    def _check_kind(self, _key: str, value: str) -> str:
+        return check_choice("incident kind", value, INCIDENT_KINDS)
+
+
+class OutboundMessageRecord(Base):
+    """One message Helpline sends on its own (recap, apology, survey, outage notice, reminder): the durable
+    send queue of ``outbound/queue.py``. Claimed by one node at a time like callbacks; ``dedupe_key`` makes
+    enqueueing the same message twice (two nodes planning at once, a retried plan) a no-op."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = _id_column()
+    channel: Mapped[str] = mapped_column(String(10), nullable=False)  # email | sms (outbound/ports.py)
+    to: Mapped[str] = mapped_column(String(320), nullable=False, default="")  # "" = no address (cancelled)
+    purpose: Mapped[str] = mapped_column(String(40), nullable=False)
+    subject: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    html: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    provider_id: Mapped[str | None] = mapped_column(String(300))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    conversation_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    ticket_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("tickets.id", ondelete="SET NULL"),
+                                                  index=True)
+    customer_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = _created_column()
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @validates("status")
+    def _check_status(self, _key: str, value: str) -> str:
+        return check_choice("outbound message status", value, OUTBOUND_STATUSES)
+
+
+class TeamQuestion(Base):
+    """A question the agent asked the team instead of handing off (helpline/team/): the customer keeps being
+    served; a colleague's answer is relayed into the conversation, or a callback is offered after the pack's wait."""
+
+    __tablename__ = "team_questions"
+    __table_args__ = (Index("ix_team_questions_status_asked_at", "status", "asked_at"),)
+
+    id: Mapped[str] = _id_column()
+    conversation_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("tickets.id", ondelete="SET NULL"))
+    question: Mapped[str] = mapped_column(Text, nullable=False)  # redacted, as the customer asked it
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="open")
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(320))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @validates("status")
+    def _check_status(self, _key: str, value: str) -> str:
+        return check_choice("team question status", value, TEAM_QUESTION_STATUSES)
+
+
+class TeamNotice(Base):
+    """One message for the team chats (a question, a hand-off), kept until the webhooks took it: posting is a
+    durable job claimed by one node at a time, like callbacks."""
+
+    __tablename__ = "team_notices"
+    __table_args__ = (Index("ix_team_notices_pending", "posted_at", "next_attempt_at"),)
+
+    id: Mapped[str] = _id_column()
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # question | handoff
+    # the team question or handoff it is about: the text is written when posting, masked per the pack's rules
+    ref_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    created_at: Mapped[datetime] = _created_column()
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
 class AuditEntry(Base):
@@ -443,3 +595,39 @@ class VerificationFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     record_hash: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     client_hash: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+
+
+class EmailRecord(Base):
+    """One email in a conversation's thread, inbound or outbound (channels/email). Threading reads the
+    Message-IDs here (References / In-Reply-To), then the sender and subject; a bounce finds the reply it
+    reports on. ``source_seq`` is the transcript line a person's console reply was sent for: unique per
+    conversation, so with several nodes on one bus a reply is emailed once."""
+
+    __tablename__ = "email_messages"
+    __table_args__ = (
+        UniqueConstraint("direction", "message_id"),
+        UniqueConstraint("conversation_id", "source_seq"),
+        Index("ix_email_messages_address_created_at", "address", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    direction: Mapped[str] = mapped_column(String(3), nullable=False)  # "in" | "out"
+    message_id: Mapped[str] = mapped_column(String(500), nullable=False, index=True)
+    address: Mapped[str] = mapped_column(String(320), nullable=False)  # the customer's (sender or recipient)
+    subject: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="received")
+    error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    source_seq: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _created_column()
+
+    @validates("direction")
+    def _check_direction(self, _key: str, value: str) -> str:
+        return check_choice("email direction", value, ("in", "out"))
+
+    @validates("status")
+    def _check_status(self, _key: str, value: str) -> str:
+        return check_choice("email status", value, ("received", "sending", "sent", "failed", "bounced"))

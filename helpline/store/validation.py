@@ -24,6 +24,7 @@ CONSOLE_ROLES = ("admin", "supervisor", "agent")
 # the durable send queue (outbound/queue.py): queued -> sending -> sent | queued again (retry) | failed;
 # cancelled by a person or for want of an address; blocked by an opt-out
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "failed", "cancelled", "blocked")
+TEAM_QUESTION_STATUSES = ("open", "answered", "unanswered", "withdrawn")
 
 
 def check_choice(name: str, value: str, allowed: Collection[str]) -> str:

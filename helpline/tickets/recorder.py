@@ -5,21 +5,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpline.conversation.events import (
     CallbackRequested,
+    CallerIdentified,
     ConversationEnded,
     CustomerVerified,
     Escalated,
     HandoffNote,
     KnowledgeGap,
     OperationCalled,
+    TeamQuestionAsked,
+    TicketsJoined,
     TurnResult,
 )
 from helpline.conversation.state import ConversationState
 from helpline.conversation.verification import display_name
-from helpline.store.models import Conversation, Ticket
+from helpline.store.models import Conversation, TeamNotice, TeamQuestion, Ticket
 from helpline.store.repositories import (
     AuditLog,
     CallbackRepository,
@@ -55,8 +59,11 @@ class TurnRecorder:
         return found[0] if found else None
 
     def record_turn(
-        self, state: ConversationState, customer_text: str | None, result: TurnResult, now: datetime
+        self, state: ConversationState, customer_text: str | None, result: TurnResult, now: datetime,
+        reply_meta: dict[str, Any] | None = None,
     ) -> None:
+        """`reply_meta` marks the agent's lines, e.g. `unprompted` for what it said outside a customer's turn (a
+        colleague's answer, a wait that ran out), which channels without a live session deliver on their own."""
         conversation_id = self.conversation.id
         meta: dict[str, Any] = {"intent": result.intent, "frustration": round(result.frustration, 3)}
         if any(isinstance(e, KnowledgeGap) for e in result.events):
@@ -71,7 +78,8 @@ class TurnRecorder:
             self.conversations.append_message(conversation_id, role="customer", text=customer_text, meta=meta,
                                               now=now)
         for reply in result.replies:
-            self.conversations.append_message(conversation_id, role="agent", text=reply, meta={}, now=now)
+            self.conversations.append_message(conversation_id, role="agent", text=reply, meta=dict(reply_meta or {}),
+                                              now=now)
 
         ticket = self.ticket()
         callback_booked = False
@@ -85,6 +93,12 @@ class TurnRecorder:
                 self.conversation.customer_id = customer.id
                 if ticket is not None:
                     ticket.customer_id = customer.id
+            elif isinstance(event, CallerIdentified):
+                AuditLog(self.session).record(
+                    actor=self.actor, action="read", entity="verification:caller", entity_id=event.customer_id,
+                    customer_id=self.conversation.customer_id,
+                    detail={"served": event.served, "name": event.name, "relationship": event.relationship},
+                )
             elif isinstance(event, OperationCalled):
                 AuditLog(self.session).record(
                     actor=self.actor, action="update" if event.changes_data else "read",
@@ -92,14 +106,25 @@ class TurnRecorder:
                     customer_id=self.conversation.customer_id,
                     detail={"args": event.args, "ok": event.ok, "error": event.error},
                 )
+            elif isinstance(event, TicketsJoined) and ticket is not None:
+                other = self.session.scalar(select(Ticket).where(Ticket.number == event.other_ticket_number))
+                if other is not None and other.id != ticket.id and other.merged_into_id is None:
+                    self.tickets.merge(other.id, ticket.id, actor=self.actor, now=now)
+            elif isinstance(event, TeamQuestionAsked):
+                question = TeamQuestion(conversation_id=conversation_id, ticket_id=ticket.id if ticket else None,
+                                        question=event.question, asked_at=now)
+                self.session.add(question)
+                self.session.flush()
+                self.session.add(TeamNotice(kind="question", ref_id=question.id))
             elif isinstance(event, Escalated):
                 summary = event.summary
-                HandoffRepository(self.session).create(
+                handoff = HandoffRepository(self.session).create(
                     actor=self.actor, ticket_id=ticket.id if ticket else None, conversation_id=conversation_id,
                     tier=event.tier, customer_summary=summary["who"], issue=summary["issue"],
                     steps_tried=summary["steps_tried"], customer_wants=summary["customer_wants"],
                     mood=summary["mood"], urgency=summary["urgency"],
                 )
+                self.session.add(TeamNotice(kind="handoff", ref_id=handoff.id))  # the team chats hear of it too
             elif isinstance(event, HandoffNote):
                 HandoffRepository(self.session).add_note(conversation_id, event.note, actor=self.actor)
             elif isinstance(event, CallbackRequested):
@@ -111,6 +136,8 @@ class TurnRecorder:
             current_procedure=state.active.procedure_id if state.active else None, sentiment=state.sentiment,
             now=now,
         )
+        if ticket is not None and ticket.merged_into_id is not None:
+            ticket = None  # folded into another contact's ticket, which carries the outcome (no duplicate)
         if ticket is not None:
             already_awaiting = ticket.status == "awaiting_callback"
             fields = ticket_fields(state, callback_booked or already_awaiting)
@@ -122,6 +149,9 @@ class TurnRecorder:
                 sentiment=fields.sentiment, handle_time_seconds=max(handle_time, 0),
                 customer_id=self.conversation.customer_id,
             )
+            if fields.status == "resolved":
+                for joined in self.tickets.merged_into(ticket.id):  # closed with this contact's outcome
+                    joined.resolution = f"Resolved on #{ticket.number} ({ticket.channel}): {fields.resolution}"[:2000]
         if any(isinstance(e, ConversationEnded) for e in result.events) or state.ended:
             self.conversations.end(conversation_id, actor=self.actor, now=now)
 

@@ -23,6 +23,7 @@ from helpline.conversation.commands import (
     CancelProcedure,
     ChitChat,
     ChitChatKind,
+    Clarify,
     Command,
     Deny,
     GeneratorContext,
@@ -32,6 +33,7 @@ from helpline.conversation.commands import (
     OutOfScope,
     ProblemStatus,
     Repeat,
+    RuleOut,
     SetSlot,
     StartProcedure,
     Unsupported,
@@ -44,9 +46,12 @@ from helpline.conversation.ports import (
     SlotReader,
     Understanding,
 )
-from helpline.pack.models import Procedure
+from helpline.conversation.slot_values import TEMPORAL_TYPES
+from helpline.conversation.verification import DATE_CHOICE_SEPARATOR
+from helpline.pack.models import Procedure, SlotSpec
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
+from helpline.understanding.factors import read_factors
 from helpline.understanding.requests import (
     SWITCH,
     InterpreterPolicy,
@@ -54,6 +59,7 @@ from helpline.understanding.requests import (
     asks,
 )
 from helpline.understanding.short_answers import Answer, short_answers
+from helpline.understanding.slot_values import TemporalReader, read_pattern, strip_chatter
 
 if TYPE_CHECKING:
     from helpline.conversation.state import ConversationState
@@ -131,11 +137,13 @@ class EmbeddedInterpreter(RequestReading):
         self.records = records
         self.embedder = embedder
         self._option_vectors: dict[tuple[str, ...], Any] = {}
+        self._temporal = TemporalReader()
         self._procedure_vocabulary: dict[str, set[str]] = {}
 
     def interpret(self, text: str, state: ConversationState, context: GeneratorContext) -> Interpretation:
         u = self.understander.understand(text)
-        language = self._language(_without_entities(u.text, u.entities))
+        language = self._language(_without_entities(u.text, u.entities),
+                                  answering=(context.awaiting or "").startswith(("slot:", "more:")))
         commands, confident = self._commands(u, state, context, language)
         return Interpretation(
             text=u.text,
@@ -151,12 +159,14 @@ class EmbeddedInterpreter(RequestReading):
 
     # --- the parts -----------------------------------------------------------------------------
 
-    def _language(self, text: str) -> str:
+    def _language(self, text: str, answering: bool = False) -> str:
         if self.language is None or not text.strip():
             return self.languages[0]
         found = self.language.detect(text)
         if found in self.languages or any(ord(c) > 0x7F and c.isalpha() for c in text):
             return found
+        if answering and len(text.split()) <= 3:
+            return self.languages[0]  # a few plain words around the answer asked for ("um it's 05301")
         if len(text.split()) <= 3 and short_answers(text) & {Answer.NOT_UNDERSTOOD, Answer.THANKS, Answer.BYE}:
             return found  # a known short phrase of that language ("no entiendo", "gracias", "adiós")
         # plain ASCII ("im harper johansson, zip code 80281"): leave English only when the model is sure
@@ -190,6 +200,8 @@ class EmbeddedInterpreter(RequestReading):
         commands: list[Command] = []
 
         identity = self._identity(u, verifying=context.awaiting == "verify")
+        identity.update(read_factors(u.text, context.awaiting == "verify", self.languages,  # typed factors
+                                     [v for v in state.verification.collected.values() if DATE_CHOICE_SEPARATOR in v]))
         if identity:
             commands.append(Identify(identity))
             u = self._without_identity(u, identity)
@@ -202,12 +214,14 @@ class EmbeddedInterpreter(RequestReading):
 
         awaiting = context.awaiting or ""
         switching = score >= self.policy.switch or (score >= self.policy.procedure and bool(SWITCH.search(text)))
-        if (awaiting.startswith(("slot:", "more:", "confirm")) and name in self.procedures
+        answers_choice = context.awaiting_slot_type == "choice" and self._names_fixed_option(text, context)
+        if (awaiting.startswith(("slot:", "more:", "confirm")) and name in self.procedures and not answers_choice
                 and name != context.active_procedure and switching and len(text.split()) > 5):
             answers -= {Answer.AFFIRM, Answer.DENY, Answer.STILL_BROKEN, Answer.FIXED}
             awaiting = "switch"  # "please cancel my order BB-10166, I no longer need it" is not a "yes"
         if awaiting.startswith(("slot:", "more:")):
-            commands += self._slot_answer(u, answers, context, state.active.offered if state.active else [])
+            commands += self._slot_answer(u, answers, context, state.active.offered if state.active else [],
+                                          state.active.windows if state.active else {})
         elif awaiting == "confirm":
             commands += self._confirm_answer(u, answers, state)
         elif awaiting.startswith("offer:"):
@@ -315,7 +329,7 @@ class EmbeddedInterpreter(RequestReading):
                              frustration_cues=u.frustration_cues, redacted=u.redacted)
 
     def _slot_answer(self, u: Understanding, answers: set[Answer], context: GeneratorContext,
-                     offered: list[str]) -> list[Command]:
+                     offered: list[str], windows: Mapping[str, str] | None = None) -> list[Command]:
         slot_name = (context.awaiting or "").partition(":")[2]
         slot_type = context.awaiting_slot_type or "text"
         if slot_type == "yes_no":
@@ -335,23 +349,44 @@ class EmbeddedInterpreter(RequestReading):
                 return [*found, NothingElse()]
             if Answer.AFFIRM in answers and len(u.text.split()) <= 3:
                 return [Affirm()]
+        if slot_type == "choice":
+            # "the first one" after "which do you mean: A, or B?" (or, before, in the order the options are listed;
+            # "the last one" is not "say the last thing again" here)
+            fixed = self._awaited_slot(context)
+            listed = offered or ([o.value for o in fixed.options] if fixed and not fixed.options_from else [])
+            picked = _ordinal(u.text, len(listed)) if listed else None
+            if picked is not None:
+                return [SetSlot(listed[picked], slot_name)]
         if answers & {Answer.CANCEL, Answer.NOT_UNDERSTOOD, Answer.REPEAT, Answer.BOT_CHALLENGE} and not (
                 slot_type == "choice" and self._names_fixed_option(u.text, context)):
             return []  # ("changed my mind" is an answer when it is one of the options offered)
         if slot_type == "choice":
-            # "the first one" after "which do you mean: A, or B?"
-            picked = _ordinal(u.text, len(offered)) if offered else None
-            if picked is not None:
-                return [SetSlot(offered[picked], slot_name)]
             # the engine matches the words against the options it offered; fixed options are also
-            # matched by meaning here ("bought it by accident" is "ordered by mistake")
-            return [SetSlot(self._choice_by_meaning(u.text, context) or u.text, slot_name)]
+            # matched by meaning here ("bought it by accident" is "ordered by mistake"); an answer as close
+            # to two options as to each other asks which
+            meant = self._choice_by_meaning(u.text, context)
+            if len(meant) > 1:
+                return [Clarify(tuple(meant))]
+            return [SetSlot(meant[0] if meant else u.text, slot_name)]
         if answers & {Answer.CANCEL, Answer.NOT_UNDERSTOOD, Answer.REPEAT, Answer.BOT_CHALLENGE}:
             return []
+        if slot_type in TEMPORAL_TYPES:
+            # "thursday doesn't work" rules thursday out; "next month" is a window, never a day
+            read = self._temporal.read(u.text, slot_type, within=(windows or {}).get(slot_name))
+            ruled: list[Command] = [RuleOut(read.ruled_out, slot_name)] if read.ruled_out else []
+            return ruled + ([SetSlot(read.value, slot_name)] if read.value else [])
+        slot = self._awaited_slot(context)
+        if slot is not None and slot.type == "text" and slot.pattern:
+            matched = read_pattern(u.text, slot.pattern)  # "05301, like I said": the part that matches
+            return [SetSlot(matched, slot_name)] if matched else []
         value = self._read(u, slot_type)
         if value is None:
             return []
         return [SetSlot(value, slot_name)]
+
+    def _awaited_slot(self, context: GeneratorContext) -> SlotSpec | None:
+        proc = self.procedures.get(context.active_procedure or "")
+        return proc.slots.get((context.awaiting or "").partition(":")[2]) if proc else None
 
     def _names_fixed_option(self, text: str, context: GeneratorContext) -> bool:
         proc = self.procedures.get(context.active_procedure or "")
@@ -360,22 +395,29 @@ class EmbeddedInterpreter(RequestReading):
             return False
         return bool(match_choices(text, choices_for(slot, {}), slot.many).values)
 
-    def _choice_by_meaning(self, text: str, context: GeneratorContext) -> str | None:
-        proc = self.procedures.get(context.active_procedure or "")
-        slot = proc.slots.get((context.awaiting or "").partition(":")[2]) if proc else None
+    def _choice_by_meaning(self, text: str, context: GeneratorContext) -> list[str]:
+        """The fixed option the answer means (compared with each option's label, synonyms and description),
+        or the two it is equally close to, or none."""
+        slot = self._awaited_slot(context)
         if slot is None or not slot.options or slot.options_from or self.embedder is None:
-            return None
-        if match_choices(text, choices_for(slot, {}), slot.many).values:
-            return None  # the words already name an option
-        options = tuple(slot.options)
-        if options not in self._option_vectors:
-            self._option_vectors[options] = self.embedder.encode(list(options))
-        scores = self._option_vectors[options] @ self.embedder.encode([text])[0]
+            return []
+        choices = choices_for(slot, {})
+        if match_choices(text, choices, slot.many).values:
+            return []  # the words already name an option
+        texts = tuple(t for c in choices for t in (*c.names, c.description) if t)
+        owners = np.array([i for i, c in enumerate(choices) for t in (*c.names, c.description) if t])
+        if texts not in self._option_vectors:
+            self._option_vectors[texts] = self.embedder.encode(list(texts))
+        by_text = self._option_vectors[texts] @ self.embedder.encode([text])[0]
+        scores = np.array([float(by_text[owners == i].max()) for i in range(len(choices))])
         order = np.argsort(-scores)
         best, second = float(scores[order[0]]), float(scores[order[1]]) if len(order) > 1 else 0.0
         if best >= self.policy.choice_meaning and best - second >= self.policy.choice_margin:
-            return options[int(order[0])]
-        return None
+            return [str(choices[int(order[0])].value)]
+        if second >= self.policy.choice_ambiguous and len(text.split()) <= self.policy.choice_ambiguous_words \
+                and not asks(text):
+            return [str(choices[int(i)].value) for i in order[:2]]
+        return []
 
     def _read(self, u: Understanding, slot_type: str) -> str | None:
         if slot_type == "text":
@@ -386,7 +428,14 @@ class EmbeddedInterpreter(RequestReading):
         found = u.entities_of(slot_type)
         if found:
             return found[0].value
-        return self.slot_reader.read(u.text, slot_type)
+        if slot_type == "text":  # the answer as said, without the "um, well" before it or "like I said" after
+            value = self.slot_reader.read(u.text, slot_type)
+            return strip_chatter(value) if value else None
+        value = self.slot_reader.read(u.text, slot_type)
+        answer = strip_chatter(u.text)
+        if value is None and answer != u.text.strip():  # "05301, like I said"
+            value = self.slot_reader.read(answer, slot_type)
+        return value
 
     def _confirm_answer(self, u: Understanding, answers: set[Answer], state: ConversationState) -> list[Command]:
         if _CORRECTION.search(u.text) and state.active is not None:
