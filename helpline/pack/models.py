@@ -9,9 +9,18 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
@@ -96,8 +105,9 @@ CHANNEL_NAMES = ("chat", "phone", "voice", "email", "sms", "api")  # the channel
 class TeamHours(Strict):
     """A team's hours on one channel (e.g. phones answered 08-18, chat 08-22); unset = the tier's."""
 
-    opening_hours: dict[str, str] | None = None
-    holidays: list[str] | None = None
+    opening_hours: dict[str, str] | None = Field(default=None, description=(
+        "day -> \"HH:MM-HH:MM\" (mon..sun); unset: the business's (or, per channel, the team's) hours"))
+    holidays: list[str] | None = Field(default=None, description="closed dates, YYYY-MM-DD; unset: as above")
 
     @field_validator("opening_hours")
     @classmethod
@@ -110,16 +120,14 @@ class TeamHours(Strict):
         return None if value is None else check_holidays(value)
 
 
-class EscalationTier(Strict):
+class EscalationTier(TeamHours):
     name: str
     description: str = ""
     phone_extension: str | None = None
     sip_uri: str | None = None
     email: str | None = None
-    # the team's own hours and holidays (unset = the business's), and per channel (unset = the team's): "is
-    # someone there" for a hand-off, and the hours its callback promises are counted in
-    opening_hours: dict[str, str] | None = None
-    holidays: list[str] | None = None
+    # the team's own hours and holidays (TeamHours' fields; unset = the business's), and per channel (unset = the
+    # team's): "is someone there" for a hand-off, and the hours its callback promises are counted in
     channels: dict[str, TeamHours] = Field(default_factory=dict)  # chat, phone, voice, email, sms, api
     callback_sla: str | None = None  # this team's callback promise (unset = the business's callback_sla)
 
@@ -130,16 +138,6 @@ class EscalationTier(Strict):
         if unknown:
             raise ValueError(f"unknown channel(s) {unknown} (use {', '.join(CHANNEL_NAMES)})")
         return value
-
-    @field_validator("opening_hours")
-    @classmethod
-    def _hours(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        return None if value is None else check_opening_hours(value)
-
-    @field_validator("holidays")
-    @classmethod
-    def _holidays(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else check_holidays(value)
 
     @field_validator("callback_sla")
     @classmethod
@@ -638,12 +636,67 @@ class OperationsFile(Strict):
 # --- procedures/*.yaml -------------------------------------------------------------------------
 
 
-class ChoiceOption(Strict):
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")  # ISO 639-1 (or -3), optionally a region: es, pt-BR
+
+
+def _per_language(value: Any) -> bool:
+    """A `{en: ..., es: ...}` map whose keys all look like language codes (anything else is left to the type)."""
+    return isinstance(value, dict) and bool(value) and all(
+        isinstance(k, str) and LANGUAGE_CODE.match(k) for k in value)
+
+
+def per_language_schema(schema: dict[str, Any]) -> None:
+    """JSON Schema: a text (or list of texts) field also takes a map of language code -> the same."""
+    one = {key: schema.pop(key) for key in ("type", "items", "minItems") if key in schema}
+    alternatives = schema.pop("anyOf", None) or [one]
+    # per language, any number of phrasings: the minimum counts over all languages together
+    plain = [{k: v for k, v in alt.items() if k != "minItems"} for alt in alternatives if alt.get("type") != "null"]
+    by_language = {"type": "object", "propertyNames": {"pattern": LANGUAGE_CODE.pattern},
+                   "additionalProperties": plain[0] if len(plain) == 1 else {"anyOf": plain}}
+    schema["anyOf"] = [*alternatives, by_language]
+
+
+class Localised(BaseModel):
+    """A model some of whose texts (LOCALISED) may be written per language: `prompt: {en: ..., es: ...}`.
+
+    The field keeps one text, the first given (the loader then picks the pack's default language's), so every
+    reader of the field works unchanged; the per-language texts are kept in `translations`, from which the
+    loader builds the pack's wording per language (the default-language text is the key)."""
+
+    LOCALISED: ClassVar[tuple[str, ...]] = ()
+    _translations: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _split_languages(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        found: dict[str, dict[str, str]] = {}
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in cls.LOCALISED:
+                value = data.get(name)
+                if _per_language(value) and all(isinstance(v, str) for v in value.values()):
+                    found[name] = {str(k): str(v) for k, v in value.items()}
+                    data[name] = next(iter(found[name].values()))
+        model = handler(data)
+        if found and isinstance(model, Localised):
+            model._translations = found
+        return model
+
+    @property
+    def translations(self) -> dict[str, dict[str, str]]:
+        """field -> language -> text, for the fields given per language."""
+        return self._translations
+
+
+class ChoiceOption(Strict, Localised):
     """One option of a `choice` slot. The slot keeps `value`; the customer's words are matched to the label,
     the synonyms and the description (by words, by meaning and by "the second one")."""
 
+    LOCALISED: ClassVar[tuple[str, ...]] = ("label",)
+
     value: str = Field(min_length=1)
-    label: str | None = None  # what the agent reads out (default: the value)
+    # what the agent reads out (default: the value); or per language {en: .., es: ..}
+    label: str | None = Field(default=None, json_schema_extra=per_language_schema)
     synonyms: list[str] = Field(default_factory=list)  # other ways customers say it ("ship it", "mail me a box")
     description: str = ""  # what it means, also matched by meaning ("the price one")
 
@@ -652,9 +705,12 @@ class ChoiceOption(Strict):
         return self.label or self.value
 
 
-class SlotSpec(Strict):
+class SlotSpec(Strict, Localised):
+    LOCALISED: ClassVar[tuple[str, ...]] = ("prompt", "more_prompt")
+
     type: str = Field(description="a slot type (see Slot types) or an id_formats name")
-    prompt: str | None = Field(default=None, description="the question (a template)")
+    prompt: str | None = Field(default=None, json_schema_extra=per_language_schema,
+                               description="the question (a template; or one per language: {en: ..., es: ...})")
     # a choice slot's fixed options: plain strings, or {value, label, synonyms, description}
     options: list[ChoiceOption] = Field(default_factory=list)
     # options computed from data: a list of dicts, each labelled for matching the customer's words
@@ -665,7 +721,8 @@ class SlotSpec(Strict):
     option_value: str | None = Field(
         default=None, description="`options_from`: expression for what the slot keeps (default: the record)")
     many: bool = Field(default=False, description="a list: several values, \"anything else?\" until done")
-    more_prompt: str | None = Field(default=None, description="`many`: the question for one more")
+    more_prompt: str | None = Field(default=None, json_schema_extra=per_language_schema,
+                                    description="`many`: the question for one more (or one per language)")
     required: bool = Field(default=True, description="false: the procedure goes on without it")
     # false: never asked; filled only from what the customer said when the request started (e.g. the
     # variant of a product they named: "the big green travel mug")
@@ -724,10 +781,11 @@ class BranchCase(Strict):
     goto: str = Field(description="the label to jump to when it is true")
 
 
-class Step(BaseModel):
+class Step(Localised):
     """One step; exactly one of the action keys is set (checked by the validator)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    LOCALISED: ClassVar[tuple[str, ...]] = ("prompt", "say", "confirm", "else_say")
 
     label: str | None = Field(default=None, description="names the step as a jump target")
     requires_verification: bool = Field(default=False, description="verify the customer before this step")
@@ -735,8 +793,10 @@ class Step(BaseModel):
         default=None, ge=1, le=2, description="identity level this step needs (2: a one-time code or a strong method)")
     # actions
     ask: str | None = Field(default=None, description="ask for this slot unless it is known")
-    prompt: str | None = Field(default=None, description="`ask`: the question, instead of the slot's prompt")
-    say: str | None = Field(default=None, description="a template (or a templates/replies.yaml key) to say")
+    prompt: str | None = Field(default=None, json_schema_extra=per_language_schema, description=(
+        "`ask`: the question, instead of the slot's prompt (or one per language: {en: ..., es: ...})"))
+    say: str | None = Field(default=None, json_schema_extra=per_language_schema,
+                            description="a template (or a templates/replies.yaml key) to say (or one per language)")
     call: str | None = Field(default=None, description="the operation to call (operations.yaml)")
     args: dict[str, Any] = Field(
         default_factory=dict, description="`call`: parameter -> template (one `{{ expr }}` keeps its type)")
@@ -744,13 +804,15 @@ class Step(BaseModel):
     on_failure: str | None = Field(
         default=None, description="`call`: label to jump to when it fails (default: apologise and escalate)")
     check: str | None = Field(default=None, description="an expression that must be true to go on")
-    else_say: str | None = Field(default=None, description="`check`: said when it is false")
+    else_say: str | None = Field(default=None, json_schema_extra=per_language_schema,
+                                 description="`check`: said when it is false (or one per language)")
     else_goto: str | None = Field(
         default=None, description="`check`: label to jump to when false (default: end unresolved)")
     branch: list[BranchCase] | None = Field(default=None, description="jump to the first case whose `when` is true")
     otherwise: str | None = Field(
         default=None, description="`branch`: label when no case holds (default: the next step)")
-    confirm: str | None = Field(default=None, description="list the change and wait for an explicit yes")
+    confirm: str | None = Field(default=None, json_schema_extra=per_language_schema,
+                                description="list the change and wait for an explicit yes (or one per language)")
     on_no: str | None = Field(default=None, description="`confirm`: label to jump to on a no")
     set: dict[str, str] | None = Field(default=None, description="name -> expression: values later steps can use")
     clear: list[str] | None = Field(default=None, description="slots to forget (to ask them again in a loop)")
@@ -845,11 +907,34 @@ class Procedure(Strict):
     requires_assurance: int | None = Field(
         default=None, ge=1, le=2, description="identity level the whole procedure needs (implies "
                     "requires_verification)")
-    triggers: list[str] = Field(min_length=2, description="phrasings that start it (train the intent model)")
+    triggers: list[str] = Field(min_length=2, json_schema_extra=per_language_schema, description=(
+        "phrasings that start it (train the intent model); or per language: {en: [...], es: [...]}"))
     slots: dict[str, SlotSpec] = Field(default_factory=dict, description="what it asks the customer, by name")
     steps: list[Step] = Field(min_length=1, description="run in order; `label`/`goto` jump")
     ticket: TicketSpec = Field(default_factory=TicketSpec, description="what the ticket gets")
     during_incident: DuringIncident | None = None  # what changes while an incident affecting it applies
+
+    _triggers_by_language: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _triggers_per_language(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        # `triggers: {en: [...], es: [...]}`: the intent model learns every phrasing, whatever its language
+        by_language: dict[str, list[str]] = {}
+        if isinstance(data, dict) and _per_language(data.get("triggers")):
+            groups = data["triggers"]
+            if all(isinstance(g, list) and all(isinstance(t, str) for t in g) for g in groups.values()):
+                by_language = {str(k): list(g) for k, g in groups.items()}
+                data = {**data, "triggers": [t for g in by_language.values() for t in g]}
+        model = handler(data)
+        if by_language and isinstance(model, Procedure):
+            model._triggers_by_language = by_language
+        return model
+
+    @property
+    def triggers_by_language(self) -> dict[str, list[str]]:
+        """language -> phrasings, when the pack gave them per language (else empty: `triggers` is one list)."""
+        return self._triggers_by_language
 
     @model_validator(mode="after")
     def _references(self) -> Procedure:

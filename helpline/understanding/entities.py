@@ -104,7 +104,8 @@ _WORD = re.compile(r"[\w'-]+")
 _ORDINAL_DAY = re.compile(r"(?i)(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)")
 
 
-def _next_day_of_month(day: int, today: date) -> date | None:
+def next_day_of_month(day: int, today: date) -> date | None:
+    """The next `day`th of a month on or after today."""
     if not 1 <= day <= 31:
         return None
     year, month = today.year, today.month
@@ -349,7 +350,7 @@ class EntityExtractor:
         ordinal = _ORDINAL_DAY.fullmatch(cleaned)
         if ordinal:
             # dateparser reads "the 5th" as a month; customers mean the next 5th of a month.
-            day = _next_day_of_month(int(ordinal.group(1)), (now or datetime.now()).date())
+            day = next_day_of_month(int(ordinal.group(1)), (now or datetime.now()).date())
             if day is None:
                 return None
             return Entity("date", day.isoformat(), phrase, offset, offset + len(phrase))

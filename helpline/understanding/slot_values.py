@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from helpline.understanding.entities import EntityExtractor
+from helpline.understanding.entities import EntityExtractor, next_day_of_month
 
 _FILLER = r"(?:um+|uh+|erm?|hmm+|well|so|ok(?:ay)?|yeah|yep|right|basically|honestly|actually)"
 _AS_SAID = (r"(?:(?:like|as) i (?:said|told you|mentioned|wrote|already said)|i (?:already )?(?:said|told you|gave you)"
@@ -201,7 +201,7 @@ class TemporalReader:
         if day is None:
             ordinal = _ORDINAL.search(text)
             if ordinal:
-                day = _day_of_month(int(ordinal.group(1)), base.date())
+                day = next_day_of_month(int(ordinal.group(1)), base.date())
         return day, clock
 
     def _point(self, phrase: str, now: datetime, within: str | None) -> date | str | None:
@@ -211,7 +211,7 @@ class TemporalReader:
         if bare:
             number, suffix, minutes = int(bare.group(1)), bare.group(2), bare.group(3)
             if suffix:
-                return _day_of_month(number, _base(phrase, now, within).date())
+                return next_day_of_month(number, _base(phrase, now, within).date())
             if 1 <= number <= 12:  # "between 3 and 5": opening hours, so 3 is 15:00 and 9 is 09:00
                 hour = number + 12 if number < 8 else number
                 return f"{hour:02d}:{minutes or '00'}"
@@ -227,7 +227,7 @@ class TemporalReader:
         """The end of a window read again from its start ("between the 30th and the 2nd")."""
         ordinal = _ORDINAL.search(phrase) or _BARE_NUMBER.match(phrase.strip())
         if ordinal:
-            found = _day_of_month(int(ordinal.group(1)), start)
+            found = next_day_of_month(int(ordinal.group(1)), start)
             if found is not None:
                 return found
         return start
@@ -256,22 +256,6 @@ def _period(which: str, unit: str, today: date) -> tuple[date, date]:
     if which == "this":
         return today, monday + timedelta(days=6)
     return monday + timedelta(days=7), monday + timedelta(days=13)
-
-
-def _day_of_month(day: int, today: date) -> date | None:
-    """The next `day`th of a month on or after today."""
-    if not 1 <= day <= 31:
-        return None
-    year, month = today.year, today.month
-    for _ in range(13):
-        try:
-            candidate = date(year, month, day)
-        except ValueError:
-            candidate = None
-        if candidate is not None and candidate >= today:
-            return candidate
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return None
 
 
 def _window_days(within: str | None) -> tuple[date, date] | None:
