@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from helpline.api.errors import AUTHENTICATED_ERRORS, ApiError, error_responses
 from helpline.api.records import Admin, Db
 from helpline.api.validation import known_query_only
+from helpline.privacy.attachments import AttachmentFolder
 from helpline.privacy.erasure import CustomerErasure, ErasureReport, NothingHeld
 from helpline.privacy.recordings import RecordingStore
 
@@ -32,6 +33,13 @@ class ErasedOut(BaseModel):
     audit_entries: int = Field(description="Audit entries whose quoted values were erased (the entries stay)")
     customers: int
     identities: int
+    email_messages: int = Field(description="Emails of the thread whose address, subject and Message-ID were erased")
+    attachments: int = Field(description="Email attachment files deleted")
+    sms_threads: int
+    sms_deliveries: int = Field(description="Texts sent whose number was erased")
+    outbound_messages: int = Field(description="Recaps, surveys, notices and reminders erased (unsent ones cancelled)")
+    team_questions: int
+    opt_outs: int = Field(description="Opt-outs kept, now under a hash of the address instead of the address")
 
 
 class ErasureOut(BaseModel):
@@ -57,6 +65,7 @@ def erasure_service(request: Request, db: Db) -> CustomerErasure:
         return CustomerErasure(db)
     business = runtime.pack.business
     return CustomerErasure(db, recordings=RecordingStore(Path(business.call_recording.folder)),
+                           attachments=AttachmentFolder(Path(business.email.attachments_folder)),
                            clock=runtime.conversations.clock, region=business.phone_region)
 
 

@@ -420,11 +420,13 @@ def _days(days: int | None) -> str:
 
 
 def _retention_loop(runtime: Runtime) -> RetentionLoop:
+    from helpline.privacy.attachments import AttachmentFolder
     from helpline.privacy.recordings import RecordingStore
     from helpline.privacy.retention import RetentionJob, RetentionLoop
 
     business = runtime.pack.business
     job = RetentionJob(runtime.db, business.retention, recordings=RecordingStore(Path(business.call_recording.folder)),
+                       attachments=AttachmentFolder(Path(business.email.attachments_folder)),
                        clock=runtime.conversations.clock)
     return RetentionLoop(job)
 
@@ -466,15 +468,18 @@ def customer_erase(
 ) -> None:
     """Erase a customer's personal data (transcripts, tickets' personal fields, callbacks, recordings); keep the
     KPI figures and one audit entry of the erasure."""
+    from helpline.privacy.attachments import AttachmentFolder
     from helpline.privacy.erasure import CustomerErasure, NothingHeld
     from helpline.privacy.recordings import RecordingStore
     from helpline.store.db import Database, default_url
 
     business_pack = _pack_or_none(pack)
     recordings = (RecordingStore(Path(business_pack.business.call_recording.folder)) if business_pack else None)
+    attachments = (AttachmentFolder(Path(business_pack.business.email.attachments_folder)) if business_pack
+                   else None)
     database = Database(db or default_url())
     database.migrate()
-    erasure = CustomerErasure(database, recordings=recordings,
+    erasure = CustomerErasure(database, recordings=recordings, attachments=attachments,
                               region=business_pack.business.phone_region if business_pack else None)
     try:
         report = erasure.erase(customer_id, actor="cli", dry_run=dry_run)
@@ -488,7 +493,8 @@ def customer_erase(
     console.print(_counts_table(f"{verb} (matched by {', '.join(report.matched_by) or 'contact'})",
                                 report.erased.as_dict()))
     if recordings is None:
-        console.print("[yellow]Recordings were not looked for: pass --pack to name the business pack.[/yellow]")
+        console.print("[yellow]Recordings and email attachments were not looked for: pass --pack to name the "
+                      "business pack.[/yellow]")
     if not report.complete:
         console.print(f"[yellow]{report.open_conversations} conversation(s) still open were left alone, and the "
                       "customer's record with them: run this again once they have ended.[/yellow]")
@@ -504,6 +510,7 @@ def retention_run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; change nothing.")] = False,
 ) -> None:
     """Anonymise transcripts and delete recordings (and audit entries, if set) older than the pack's retention."""
+    from helpline.privacy.attachments import AttachmentFolder
     from helpline.privacy.recordings import RecordingStore
     from helpline.privacy.retention import RetentionJob
     from helpline.store.db import Database, default_url
@@ -517,7 +524,8 @@ def retention_run(
     database.migrate()
     try:
         job = RetentionJob(database, business.retention,
-                           recordings=RecordingStore(Path(business.call_recording.folder)))
+                           recordings=RecordingStore(Path(business.call_recording.folder)),
+                           attachments=AttachmentFolder(Path(business.email.attachments_folder)))
         report = job.run(dry_run=dry_run, actor="cli")
     finally:
         database.dispose()

@@ -45,6 +45,14 @@ class ErasedCounts:
     audit_entries: int = 0
     customers: int = 0
     identities: int = 0
+    # the channels' and outbound's rows (channel_data.py)
+    email_messages: int = 0
+    attachments: int = 0  # files deleted
+    sms_threads: int = 0
+    sms_deliveries: int = 0
+    outbound_messages: int = 0
+    team_questions: int = 0
+    opt_outs: int = 0  # kept, keyed instead of the address
 
     def total(self) -> int:
         return sum(getattr(self, f.name) for f in fields(self))

@@ -4,8 +4,9 @@ The customer is named by the business's own id (what the system of record calls 
 ``customers.external_id`` when they were verified), by Helpline's customer id, or by an email address or
 phone number: then conversations where they never verified are found too (the contact is in the saved
 state, a transcript or a callback). Everything found is anonymised (``helpline.privacy.anonymise``), the
-customer's recordings are deleted, and one audit entry records the erasure: who, when, a hash of each
-identifier and how many records of each kind were erased; no personal data.
+customer's recordings and email attachments are deleted (their emails, texts, queued messages and team
+questions anonymised, their opt-outs kept under a key: ``channel_data``), and one audit entry records the
+erasure: who, when, a hash of each identifier and how many records of each kind were erased; no personal data.
 
 Open conversations are left alone (a turn in flight would write its state back): they are reported, and
 the customer's own record is kept so that running the erasure again once they have ended finishes it.
@@ -25,6 +26,8 @@ from sqlalchemy import Text, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
 from helpline.privacy.anonymise import Anonymiser, ErasedCounts, chunks
+from helpline.privacy.attachments import AttachmentFolder
+from helpline.privacy.channel_data import ChannelData
 from helpline.privacy.recordings import RecordingStore
 from helpline.store.db import Database
 from helpline.store.models import (
@@ -104,9 +107,11 @@ class CustomerErasure:
     """Erases one customer; ``dry_run`` counts what would go, changes nothing and is audited as a read."""
 
     def __init__(self, db: Database, *, recordings: RecordingStore | None = None,
+                 attachments: AttachmentFolder | None = None,
                  clock: Callable[[], datetime] | None = None, region: str | None = None) -> None:
         self.db = db
         self.recordings = recordings
+        self.attachments = attachments
         self.clock = clock or utcnow
         self.region = region  # for a phone number given without its country code
 
@@ -119,23 +124,26 @@ class CustomerErasure:
             customer_id = subject.customers[0].id if len(subject.customers) == 1 else None
             now = self.clock()
             anonymiser = Anonymiser(session, erased_by="erasure", now=now)
-            self._apply(anonymiser, plan, subject)
+            channels = ChannelData(anonymiser, self.attachments)
+            self._apply(anonymiser, channels, plan, subject)
             erasable = {c.id for c in plan.conversations}
             recordings = self.recordings.of_conversations(erasable) if self.recordings else []
             counts = anonymiser.counts
             if counts.total() == 0 and not plan.open_conversation_ids and \
-                    not RecordingStore.existing_audio(recordings):
+                    not RecordingStore.existing_audio(recordings) and not channels.files:
                 session.rollback()
                 raise NothingHeld("no personal data is held for this customer",
                                   self._erased_at(session, {identifier, primary, *subject.identifiers()}))
             if dry_run:
                 counts.recordings = RecordingStore.existing_audio(recordings)
+                counts.attachments = sum(1 for path in channels.files if path.exists())
                 session.rollback()  # everything above is undone; only the audit entry below is kept
             else:
                 session.flush()
                 # Inside the transaction: if a file cannot be deleted nothing is committed, and the
                 # erasure can simply be run again.
                 counts.recordings = RecordingStore.delete(recordings)
+                counts.attachments = AttachmentFolder.delete(channels.files)
             report = ErasureReport(identifier_hash(primary), dry_run, tuple(sorted(subject.matched_by)), counts,
                                    len(plan.open_conversation_ids))
             AuditLog(session).record(
@@ -206,6 +214,12 @@ class CustomerErasure:
                 conversations[conversation.id] = conversation
         for conversation in self._unverified_conversations(session, subject):
             conversations[conversation.id] = conversation
+        # emails from or to their address, texts from or to their number (an email thread that never verified)
+        for conversation_id in ChannelData.conversations_of_contacts(session, subject.emails, subject.phones):
+            if conversation_id not in conversations:
+                linked_conversation = session.get(Conversation, conversation_id)
+                if linked_conversation is not None:
+                    conversations[conversation_id] = linked_conversation
 
         contact_terms = [Callback.email.in_(sorted(subject.emails)), Callback.phone.in_(sorted(subject.phones))]
         callbacks: dict[str, Callback] = {}
@@ -264,7 +278,7 @@ class CustomerErasure:
 
     # -- erase
 
-    def _apply(self, anonymiser: Anonymiser, plan: _Plan, subject: _Subject) -> None:
+    def _apply(self, anonymiser: Anonymiser, channels: ChannelData, plan: _Plan, subject: _Subject) -> None:
         titles: dict[str, list[str]] = {}
         for conversation in plan.conversations:
             titles[conversation.id] = [str(r.get("title", "")) for r in (conversation.state or {}).get("requests", [])
@@ -277,8 +291,15 @@ class CustomerErasure:
         for callback in plan.callbacks:
             anonymiser.callback(callback, cancel_open=True)
         anonymiser.audit_of_conversations({c.id for c in plan.conversations})
+        channels.contacts({c.id for c in plan.conversations}, {t.id for t in plan.tickets},
+                          {t.number for t in plan.tickets}, cancel_pending=True)
+        kept_tickets = {t.id for t in anonymiser.session.scalars(select(Ticket).where(
+            Ticket.conversation_id.in_(sorted(plan.open_conversation_ids))))} if plan.open_conversation_ids else set()
+        channels.addressed_to(subject.emails, subject.phones, {c.id for c in subject.customers},
+                              plan.open_conversation_ids, kept_tickets)
         if plan.open_conversation_ids:
             return  # the customer's record stays until a run finds no open conversation
+        channels.key_opt_outs(subject.emails, subject.phones)
         anonymiser.audit_mentioning(subject.personal(), {c.id for c in subject.customers})
         self._anonymise_customers(anonymiser, subject.customers)
 

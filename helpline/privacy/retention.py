@@ -3,7 +3,10 @@
 Run by ``helpline retention run`` and, in ``helpline serve``, by ``RetentionLoop`` every few hours. A
 conversation's transcript is anonymised (``helpline.privacy.anonymise``) once it has been ended for
 ``transcripts_days``; open conversations are never touched, nor is a contact whose callback is still to
-be made (it keeps the number, the reason and the ticket until the callback is done or cancelled).
+be made (it keeps the number, the reason and the ticket until the callback is done or cancelled). With a
+transcript go its emails' addresses and subjects, its email attachments, its texts' numbers, the messages
+queued about it and its team questions (``channel_data``); texts, sent messages and team questions that belong
+to no conversation go by their own age.
 Recordings go ``recordings_days`` after they were written; audit entries after ``audit_days`` if set,
 except the records of erasures. Each run that changes something writes one audit entry with its counts.
 """
@@ -21,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from helpline.pack.models import Retention
 from helpline.privacy.anonymise import OPEN_CALLBACK, Anonymiser, ErasedCounts, chunks, not_anonymised
+from helpline.privacy.attachments import AttachmentFolder
+from helpline.privacy.channel_data import ChannelData
 from helpline.privacy.erasure import ERASURE_ENTITY
 from helpline.privacy.recordings import RecordingStore
 from helpline.store.db import Database
@@ -49,10 +54,12 @@ class RetentionReport:
 
 class RetentionJob:
     def __init__(self, db: Database, policy: Retention, *, recordings: RecordingStore | None = None,
+                 attachments: AttachmentFolder | None = None,
                  clock: Callable[[], datetime] | None = None, batch: int = BATCH) -> None:
         self.db = db
         self.policy = policy
         self.recordings = recordings
+        self.attachments = attachments
         self.clock = clock or utcnow
         self.batch = max(1, batch)
 
@@ -62,8 +69,9 @@ class RetentionJob:
         kept = 0
         erased_ids: list[str] = []
         if self.policy.transcripts_days is not None:
-            kept = self._transcripts(now - timedelta(days=self.policy.transcripts_days), now, counts, erased_ids,
-                                     dry_run)
+            cutoff = now - timedelta(days=self.policy.transcripts_days)
+            kept = self._transcripts(cutoff, now, counts, erased_ids, dry_run)
+            self._unlinked(cutoff, now, counts, dry_run)
         if self.policy.recordings_days is not None and self.recordings is not None:
             counts.recordings = self._recordings(now - timedelta(days=self.policy.recordings_days), dry_run)
         audit_deleted = 0
@@ -98,14 +106,27 @@ class RetentionJob:
                     return kept
                 after = batch[-1].id
                 anonymiser = Anonymiser(session, erased_by="retention", now=now)
+                channels = ChannelData(anonymiser, self.attachments)
                 waiting = self._waiting_for_callback(session, {c.id for c in batch})
                 done = [c for c in batch if c.id not in waiting]
                 kept += len(batch) - len(done)
-                self._anonymise(anonymiser, done)
+                self._anonymise(anonymiser, channels, done)
                 erased_ids.extend(c.id for c in done)
-                _add(counts, anonymiser.counts)
                 if dry_run:
+                    anonymiser.counts.attachments = sum(1 for path in channels.files if path.exists())
                     session.rollback()
+                else:
+                    session.flush()
+                    anonymiser.counts.attachments = AttachmentFolder.delete(channels.files)
+                _add(counts, anonymiser.counts)
+
+    def _unlinked(self, cutoff: datetime, now: datetime, counts: ErasedCounts, dry_run: bool) -> None:
+        with self.db.session() as session:
+            anonymiser = Anonymiser(session, erased_by="retention", now=now)
+            ChannelData(anonymiser, None).unlinked_before(cutoff)
+            _add(counts, anonymiser.counts)
+            if dry_run:
+                session.rollback()
 
     @staticmethod
     def _waiting_for_callback(session: Session, conversation_ids: set[str]) -> set[str]:
@@ -119,14 +140,16 @@ class RetentionJob:
         return waiting
 
     @staticmethod
-    def _anonymise(anonymiser: Anonymiser, conversations: list[Conversation]) -> None:
+    def _anonymise(anonymiser: Anonymiser, channels: ChannelData, conversations: list[Conversation]) -> None:
         session = anonymiser.session
         ids = {c.id for c in conversations}
+        tickets: dict[str, int] = {}
         for conversation in conversations:
             titles = [str(r.get("title", "")) for r in (conversation.state or {}).get("requests", [])
                       if isinstance(r, dict)]
             anonymiser.conversation(conversation)
             for ticket in session.scalars(select(Ticket).where(Ticket.conversation_id == conversation.id)):
+                tickets[ticket.id] = ticket.number
                 anonymiser.ticket(ticket, titles)
                 for callback in session.scalars(select(Callback).where(Callback.ticket_id == ticket.id)):
                     anonymiser.callback(callback, cancel_open=False)
@@ -136,6 +159,7 @@ class RetentionJob:
                     or_(Handoff.conversation_id.in_(chunk), Handoff.ticket_id.in_(ticket_ids)))):
                 anonymiser.handoff(handoff)
         anonymiser.audit_of_conversations(ids)
+        channels.contacts(ids, set(tickets), set(tickets.values()), cancel_pending=False)
 
     # -- recordings and audit
 

@@ -7,6 +7,7 @@ the customer just wrote, nor a code they asked for.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,11 @@ from helpline.store.validation import normalise_email, normalise_phone
 
 OPTED_OUT = "opted_out"
 OPTED_IN = "opted_in"
+# An opt-out outlives the erasure of its customer (the legal record that the address must not be contacted), but
+# then holds only this key: the SHA-256 of the address, so "may we text +1512…?" is still answered and the
+# address itself is not kept (docs/security.md, "Retention and erasure").
+KEYED_PREFIX = "sha256:"
+_KEY_DOMAIN = "helpline:opt-out:"
 
 # What an email unsubscribe still lets through: answers to the customer's own message or request.
 EMAIL_ALWAYS_ALLOWED = frozenset({MessagePurpose.REPLY, MessagePurpose.STAFF_REPLY, MessagePurpose.VERIFICATION_CODE})
@@ -36,11 +42,21 @@ def normalise_address(channel: OutboundChannel, address: str) -> str:
         return address.lower() if channel is OutboundChannel.EMAIL else address
 
 
+def keyed_address(channel: OutboundChannel, normalised: str) -> str:
+    """The key an erased customer's opt-out is kept under instead of their (normalised) address."""
+    digest = hashlib.sha256(f"{_KEY_DOMAIN}{channel.value}:{normalised}".encode()).hexdigest()
+    return f"{KEYED_PREFIX}{digest}"
+
+
 class OptOutRepository(_Repository):
     def get(self, channel: OutboundChannel, address: str) -> ContactOptOut | None:
-        return self.session.scalar(select(ContactOptOut).where(
+        normalised = normalise_address(channel, address)
+        # the plain row first, should both exist (an erasure keys the row; set() then updates the keyed one)
+        rows = sorted(self.session.scalars(select(ContactOptOut).where(
             ContactOptOut.channel == channel.value,
-            ContactOptOut.address == normalise_address(channel, address)))
+            ContactOptOut.address.in_([normalised, keyed_address(channel, normalised)]))),
+            key=lambda row: row.address.startswith(KEYED_PREFIX))
+        return rows[0] if rows else None
 
     def is_opted_out(self, channel: OutboundChannel, address: str) -> bool:
         row = self.get(channel, address)

@@ -110,10 +110,11 @@ def seed(db: Database, start: datetime = T0) -> Seeded:
         words="Please cancel order BB-10160, I'm Aisha Patel at 5185 Guadalupe Ave", csat=4,
         callback="+19155550170", handoff=True)
     with db.session() as session:
+        ticket = TicketRepository(session).get_by_number(chat_ticket, actor="test")
+        assert ticket is not None
         CallbackRepository(session).complete(
-            CallbackRepository(session).list(actor="test", ticket_id=TicketRepository(session).get_by_number(
-                chat_ticket, actor="test").id)[0].id, actor="test", outcome="Spoke to Aisha, refund confirmed",
-            now=start + timedelta(hours=1))
+            CallbackRepository(session).list(actor="test", ticket_id=ticket.id)[0].id, actor="test",
+            outcome="Spoke to Aisha, refund confirmed", now=start + timedelta(hours=1))
     call_id, call_ticket = _contact(
         db, None, channel="phone", started=start + timedelta(days=1), known={"phone": "915 555 0170"},
         words="This is about my refund, call me on 915 555 0170", csat=None, callback="+19155550170",
