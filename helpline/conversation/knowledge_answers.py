@@ -15,6 +15,7 @@ from helpline.conversation.ports import KnowledgeHit
 from helpline.conversation.state import RequestRecord
 from helpline.conversation.teamwork import TeamWork
 from helpline.conversation.turn import Turn
+from helpline.conversation.wording import language_name
 
 # (query, hits) -> does the best passage speak about what was asked? Supplied by the knowledge adapter.
 CoverageCheck = Callable[[str, list[KnowledgeHit]], bool]
@@ -37,7 +38,7 @@ class KnowledgeAnswers(TeamWork):
     records: RecordAnswerer | None = None
 
     def _answer_knowledge(self, turn: Turn, command: AskKnowledge) -> None:
-        hits = self.knowledge.search(command.query, k=3)
+        hits = self.knowledge.search(command.query, k=3, language=turn.language)
         if self._answerable(command.query, hits, self.policy.kb_answer) and self._answer_from_kb(
                 turn, command.query, hits):
             return
@@ -63,7 +64,7 @@ class KnowledgeAnswers(TeamWork):
 
     def _side_answer(self, turn: Turn, query: str) -> bool:
         """A question asked mid-procedure: answer only when the knowledge base clearly covers it."""
-        hits = self.knowledge.search(query, k=3)
+        hits = self.knowledge.search(query, k=3, language=turn.language)
         threshold = self.policy.kb_answer if "?" in query else self.policy.kb_answer_mid_task
         return self._answerable(query, hits, threshold) and self._answer_from_kb(turn, query, hits)
 
@@ -86,7 +87,12 @@ class KnowledgeAnswers(TeamWork):
                 answer_text = getattr(answer, "text", answer_text)
         tags = self._article_tags(best.article_id)
         self._tell_incidents(turn, tags=(best.article_id, *tags))
-        self._say(turn, "kb_answer", answer=answer_text, title=best.title, article=best.article_id)
+        if turn.language and best.language != turn.language:  # no variant in theirs: say it is in the pack's
+            default = self.pack.business.languages[0] if self.pack.business.languages else "en"
+            self._say(turn, "kb_answer_other_language", answer=answer_text, title=best.title,
+                      article=best.article_id, article_language=language_name(default, turn.language))
+        else:
+            self._say(turn, "kb_answer", answer=answer_text, title=best.title, article=best.article_id)
         state.steps_taken.append(f"Answered from article '{best.title}'")
         state.misunderstandings = 0
         state.requests.append(RequestRecord("knowledge", best.title, "question", "low", "resolved",

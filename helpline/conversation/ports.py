@@ -91,10 +91,14 @@ class KnowledgeHit:
     section: str  # heading of the passage ("" for the article's lead)
     text: str  # the passage, Markdown
     score: float  # calibrated confidence in [0, 1]
+    language: str = ""  # the article's language: "" = the pack's own, else its variant's (knowledge/<id>.<lang>.md)
 
 
 class KnowledgeSearch(Protocol):
-    def search(self, query: str, k: int = 3) -> list[KnowledgeHit]: ...
+    def search(self, query: str, k: int = 3, *, language: str = "") -> list[KnowledgeHit]:
+        """Best hits; ``language`` (the conversation's, "" = the pack's) picks each article's variant in it,
+        else the article in the pack's own language."""
+        ...
 
 
 # --- operations (the business's system of record) ---------------------------------------------

@@ -38,4 +38,13 @@ class Turn:
         self.replies: list[str] = []
         self.events: list[Any] = []
         self.interpretation: Interpretation | None = None
-        self.language = "en"
+        self._language = ""  # set for this turn only (a language the pack does not speak, named in it)
+
+    @property
+    def language(self) -> str:
+        """The language replies are worded in: this turn's, else the conversation's ("" = the pack's own)."""
+        return self._language or self.state.language
+
+    @language.setter
+    def language(self, value: str) -> None:
+        self._language = value

@@ -60,6 +60,9 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
     "confirm_needed": ["I need a clear yes or no before I make that change. Shall I go ahead?",
                        "Just to be safe: should I go ahead? Please say yes or no."],
     "kb_answer": ["{{ answer }} (from our article \"{{ title }}\")"],
+    # a customer writing in another language answered from the article in the pack's own (no variant in theirs)
+    "kb_answer_other_language": ["{{ answer }} (from our article \"{{ title }}\", only written in "
+                                 "{{ article_language }})"],
     "kb_low_confidence": ["I'm not certain I have the right answer to that, and I don't want to guess. Could "
                           "you rephrase it, or would you like me to pass it to a colleague?"],
     "card_number_redacted": ["For your security, please don't share card numbers here. I've removed it "
@@ -195,6 +198,28 @@ BUILTIN_LANGUAGE_REPLIES: dict[str, dict[str, list[str]]] = {
               "जोड़ दूँ?",
     }.items()
 }
+
+# Knowledge answers framed in the customer's language when the pack's replies.<lang>.yaml does not word them
+# (the answer itself is the article's: its variant in that language, else the pack's own, said so).
+_BUILTIN_KB_LINES: dict[str, dict[str, str]] = {
+    "es": {"kb_answer": "{{ answer }} (de nuestro artículo «{{ title }}»)",
+           "kb_answer_other_language": "Este artículo solo está en {{ article_language }}: {{ answer }} "
+                                       "(«{{ title }}»)"},
+    "fr": {"kb_answer": "{{ answer }} (extrait de notre article « {{ title }} »)",
+           "kb_answer_other_language": "Cet article n'existe qu'en {{ article_language }} : {{ answer }} "
+                                       "(« {{ title }} »)"},
+    "de": {"kb_answer": "{{ answer }} (aus unserem Artikel „{{ title }}“)",
+           "kb_answer_other_language": "Diesen Artikel gibt es nur auf {{ article_language }}: {{ answer }} "
+                                       "(„{{ title }}“)"},
+    "pt": {"kb_answer": "{{ answer }} (do nosso artigo «{{ title }}»)",
+           "kb_answer_other_language": "Este artigo só existe em {{ article_language }}: {{ answer }} "
+                                       "(«{{ title }}»)"},
+    "it": {"kb_answer": "{{ answer }} (dal nostro articolo «{{ title }}»)",
+           "kb_answer_other_language": "Questo articolo è solo in {{ article_language }}: {{ answer }} "
+                                       "(«{{ title }}»)"},
+}
+for _lang, _lines in _BUILTIN_KB_LINES.items():
+    BUILTIN_LANGUAGE_REPLIES[_lang].update({key: [line] for key, line in _lines.items()})
 
 # The name of a pack language (columns) as said in a customer's language (rows), in the form the
 # lines above need (Polish "po angielsku", Russian "на английском языке", Turkish "İngilizce").

@@ -7,6 +7,7 @@ at a sentence boundary, so the agent can never state a policy the business did n
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ MAX_CHARS = 450
 
 # A sentence ends at . ! ? followed by a space and a capital/digit/quote; "e.g. this" and
 # "$4.99" do not end one.
-_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(])")
+_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(¿¡ÁÉÍÓÚÑÜÀÈÌÒÙÇÂÊÎÔÛÄËÏÖ])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "approx.", "Mr.", "Ms.", "Dr.", "St.", "vs.", "No.")
 
 
@@ -108,17 +109,32 @@ _FILLER = frozenset([
     "will", "with", "without", "work", "would", "your", "yours", "yeah", "also", "able", "ones",
     "nothing", "come", "comes", "goes", "gets", "says",
 ])
+# ...and the same in Spanish, accents folded (a Spanish question against a Spanish article)
+_FILLER_ES = frozenset([
+    "ahora", "algo", "alguien", "alguna", "alguno", "antes", "aqui", "ayuda", "ayudar", "ayudarme", "bien", "buenas",
+    "buenos", "cada", "como", "cosa", "cosas", "cual", "cuales", "cuando", "cuanto", "debo", "decir", "desde",
+    "despues", "donde", "entonces", "esta", "estas", "este", "esto", "estos", "estoy", "favor", "gracias", "hace",
+    "hacer", "hasta", "hola", "mucho", "muchas", "mismo", "nada", "necesito", "otra", "otro", "para", "pero",
+    "podria", "podrian", "poder", "porque", "puede", "pueden", "puedo", "pues", "quiero", "quisiera", "saber",
+    "sabe", "seria", "sobre", "tambien", "tardes", "tengo", "tiene", "tienen", "todavia", "todo", "todos",
+    "usted", "ustedes", "vale", "gustaria", "hacen", "hago", "noches", "dias", "ellos", "ella", "tiempo",
+])
 _TOKEN = re.compile(r"[a-z][a-z'-]{3,}")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def covers_question(query: str, hits: Sequence[KnowledgeHit]) -> bool:
     """Does the best passage speak about what was asked? False when a third or more of the question's
     topic words (at least two) appear nowhere in the retrieved passages: the index returned its
     nearest paragraph, not an answer ("do you sell Nespresso capsules?")."""
-    words = {w.strip("'-") for w in _TOKEN.findall(query.lower()) if "'" not in w.strip("'")} - _FILLER
+    words = {w.strip("'-") for w in _TOKEN.findall(_fold(query)) if "'" not in w.strip("'")} - _FILLER - _FILLER_ES
     if len(words) < 2 or not hits:
         return bool(hits)
-    passages = " ".join(f"{h.title} {h.section} {h.text}" for h in hits[:3]).lower()
+    passages = _fold(" ".join(f"{h.title} {h.section} {h.text}" for h in hits[:3]))
     vocabulary = {w.strip("'-") for w in _TOKEN.findall(passages)}
     missing = [w for w in words if not any(_same_word(w, v) for v in vocabulary)]
     return not (len(missing) >= 2 and len(missing) * 3 >= len(words))

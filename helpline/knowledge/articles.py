@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from helpline.pack.languages import language_suffix
+
 AUDIENCES = ("customer", "internal")
 MAX_PASSAGE_CHARS = 1200
 
@@ -43,6 +45,13 @@ class Article:
     audience: str  # "customer" | "internal"
     body: str  # Markdown without the front matter
     path: str = ""
+    # "" for the pack's own language; "es" for knowledge/<id>.es.md, the Spanish variant of <id>.md
+    language: str = ""
+
+    @property
+    def base_id(self) -> str:
+        """The article this is a variant of ("wifi" for "wifi.es"); its own id when it is no variant."""
+        return language_suffix(self.id)[0]
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class Passage:
     audience: str
     tags: tuple[str, ...] = ()
     chunk: int = 0  # 0-based index when a long section was cut into several passages
+    language: str = ""  # the article's ("" = the pack's own)
 
     @property
     def key(self) -> str:
@@ -77,13 +87,15 @@ def parse_article(text: str, path: Path | str, article_id: str | None = None) ->
         raise ArticleError(path, _key_line(text, "title"), "title must be a non-empty string")
     if title is None:
         title = _first_heading(body) or path.stem.replace("-", " ").replace("_", " ").capitalize()
+    article_id = article_id or path.stem
     return Article(
-        id=article_id or path.stem,
+        id=article_id,
         title=title.strip(),
         tags=tuple(str(t) for t in tags_raw),
         audience=audience,
         body=body,
         path=str(path),
+        language=language_suffix(article_id)[1],
     )
 
 
@@ -114,6 +126,7 @@ def split_passages(article: Article, max_chars: int = MAX_PASSAGE_CHARS) -> list
                     audience=article.audience,
                     tags=article.tags,
                     chunk=i,
+                    language=article.language,
                 )
             )
     return passages

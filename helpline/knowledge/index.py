@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -20,11 +21,20 @@ from typing import Literal
 import bm25s
 import numpy as np
 import numpy.typing as npt
-from bm25s.stopwords import STOPWORDS_EN_PLUS
+from bm25s.stopwords import (
+    STOPWORDS_DUTCH,
+    STOPWORDS_EN_PLUS,
+    STOPWORDS_FRENCH,
+    STOPWORDS_GERMAN,
+    STOPWORDS_ITALIAN,
+    STOPWORDS_PORTUGUESE,
+    STOPWORDS_SPANISH,
+)
 
 from helpline.conversation.ports import Embedder, KnowledgeHit
 from helpline.knowledge.articles import Article, Passage, split_passages
 from helpline.knowledge.markdown import strip_markdown
+from helpline.pack.languages import language_suffix
 
 ANSWER_THRESHOLD = 0.5
 RRF_K = 60  # the usual reciprocal-rank-fusion constant; flattens the influence of rank 1 vs 2
@@ -43,16 +53,44 @@ STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {
 }  # fmt: skip
 _WORD = re.compile(r"[a-z0-9]+")
 
+# Other languages' articles (knowledge/<id>.<lang>.md) and questions: bm25s's list for the language, with
+# the filler of chat requests, accents folded like the words they are matched to.
+_OTHER_STOPWORDS: dict[str, tuple[str, ...]] = {
+    "es": (*STOPWORDS_SPANISH, "hola", "gracias", "favor", "quiero", "quisiera", "necesito", "puedo", "podria",
+           "puede", "pueden", "saber", "decir", "buenas", "buenos", "dias", "tardes", "noches", "ayuda", "algo",
+           "tengo", "tiene", "hacer", "usted", "ustedes", "alguien", "tambien", "todavia", "aun"),
+    "fr": STOPWORDS_FRENCH,
+    "de": STOPWORDS_GERMAN,
+    "pt": STOPWORDS_PORTUGUESE,
+    "it": STOPWORDS_ITALIAN,
+    "nl": STOPWORDS_DUTCH,
+}
 
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens without stopwords.
+
+def fold(text: str) -> str:
+    """Lower case without accents: "contraseña" meets "contrasena", "Número" meets "numero"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_FOLDED_STOPWORDS = {lang: frozenset(fold(w) for w in words) for lang, words in _OTHER_STOPWORDS.items()}
+
+
+def stopwords_for(language: str) -> frozenset[str]:
+    """The pack's own language ("") and English: STOPWORDS; another language: its own list, if we have one."""
+    return _FOLDED_STOPWORDS.get(language.split("-")[0], STOPWORDS) if language else STOPWORDS
+
+
+def tokenize(text: str, language: str = "") -> list[str]:
+    """Lower-case word tokens without stopwords (of ``language``: the text's, "" = the pack's own).
 
     No stemmer (none ships offline with bm25s), only a plural fold so that "charges" meets
     "charge"; error codes and product words survive intact.
     """
     out: list[str] = []
-    for word in _WORD.findall(text.lower().replace("'", "")):
-        if word in STOPWORDS:
+    stopwords = stopwords_for(language)
+    for word in _WORD.findall(fold(text).replace("'", "")):
+        if word in stopwords:
             continue
         if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
             word = word[:-1]
@@ -109,6 +147,20 @@ class _Snapshot:
     max_idf: float
     vectors: npt.NDArray[np.float32] | None
     internal: npt.NDArray[np.bool_]
+    languages: tuple[str, ...] = ()  # each passage's article language ("" = the pack's own)
+    bases: tuple[str, ...] = ()  # each passage's article, variants named as the article they translate
+    variants: dict[str, frozenset[str]] | None = None  # language -> the articles that have a variant in it
+
+    def in_language(self, language: str) -> npt.NDArray[np.bool_]:
+        """The passages a customer writing in ``language`` is answered from: each article's variant in that
+        language when it has one, else the article in the pack's own language (never both)."""
+        own = np.array([lang == language for lang in self.languages], dtype=bool)
+        if not language:
+            return own
+        translated = (self.variants or {}).get(language, frozenset())
+        fallback = np.array([lang == "" and base not in translated
+                             for lang, base in zip(self.languages, self.bases, strict=True)], dtype=bool)
+        return own | fallback
 
 
 def passage_search_text(p: Passage) -> str:
@@ -184,9 +236,10 @@ class KnowledgeIndex:
 
     # --- searching -----------------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 3, audience: str = "customer") -> list[KnowledgeHit]:
-        """Best passage of each of the ``k`` best articles, with calibrated confidences."""
-        ranked = self.rank(query, audience=audience)[:k]
+    def search(self, query: str, k: int = 3, audience: str = "customer", *, language: str = "") -> list[KnowledgeHit]:
+        """Best passage of each of the ``k`` best articles, with calibrated confidences; ``language`` (the
+        conversation's, "" = the pack's own) answers from each article's variant in it when there is one."""
+        ranked = self.rank(query, audience=audience, language=language)[:k]
         with_emb = self._embedder is not None
         return [
             KnowledgeHit(
@@ -195,12 +248,14 @@ class KnowledgeIndex:
                 section=r.passage.section,
                 text=r.passage.text,
                 score=round(self._calibration.confidence(r.features(with_emb)), 4),
+                language=r.passage.language,
             )
             for r in ranked
         ]
 
     def rank(
-        self, query: str, audience: str = "customer", mode: Mode | None = None, fusion: Fusion | None = None
+        self, query: str, audience: str = "customer", mode: Mode | None = None, fusion: Fusion | None = None,
+        language: str = "",
     ) -> list[ScoredPassage]:
         """Every visible article's best passage, best first (``mode``/``fusion`` let the benchmark compare)."""
         snap = self._snapshot
@@ -211,7 +266,7 @@ class KnowledgeIndex:
             mode = "hybrid" if self._embedder is not None else "bm25"
         if mode != "bm25" and (self._embedder is None or snap.vectors is None):
             raise ValueError(f"mode {mode!r} needs an embedder")
-        tokens = tokenize(query)
+        tokens = tokenize(query, language)
         bm25 = np.asarray(snap.bm25.get_scores(tokens), dtype=np.float64) if snap.bm25 and tokens else np.zeros(n)
         coverage = self._coverage(snap, tokens)
         cosine = np.zeros(n)
@@ -220,6 +275,7 @@ class KnowledgeIndex:
             cosine = (snap.vectors @ q).astype(np.float64)
 
         visible = np.ones(n, dtype=bool) if audience == "internal" else ~snap.internal
+        visible &= snap.in_language(language)
         # Normalise by what this audience may see, so hidden articles can't shift a customer's scores.
         top_bm25 = float(bm25[visible].max()) if visible.any() else 0.0
         if mode == "bm25":
@@ -262,7 +318,7 @@ class KnowledgeIndex:
         self._snapshot = self._make_snapshot(passages)
 
     def _make_snapshot(self, passages: list[Passage]) -> _Snapshot:
-        token_lists = [tokenize(passage_search_text(p)) for p in passages]
+        token_lists = [tokenize(passage_search_text(p), p.language) for p in passages]
         n = len(passages)
         bm25: bm25s.BM25 | None = None
         if n:
@@ -286,6 +342,9 @@ class KnowledgeIndex:
             max_idf=_idf(n, 0),
             vectors=vectors,
             internal=np.array([p.audience == "internal" for p in passages], dtype=bool),
+            languages=tuple(p.language for p in passages),
+            bases=tuple(language_suffix(p.article_id)[0] for p in passages),
+            variants=_variants(passages),
         )
 
     def _embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
@@ -310,6 +369,14 @@ class KnowledgeIndex:
         weights = {t: snap.idf.get(t, snap.max_idf) for t in unique}
         total = sum(weights.values())
         return np.array([sum(w for t, w in weights.items() if t in s) / total for s in snap.token_sets])
+
+
+def _variants(passages: Iterable[Passage]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for p in passages:
+        if p.language:
+            found.setdefault(p.language, set()).add(language_suffix(p.article_id)[0])
+    return {lang: frozenset(ids) for lang, ids in found.items()}
 
 
 def _idf(n: int, df: int) -> float:

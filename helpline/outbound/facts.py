@@ -68,6 +68,7 @@ class ContactFacts:
     channel: str
     ended_at: datetime | None
     missing: tuple[str, ...] = field(default_factory=tuple)  # facts we could not find (shown in the preview)
+    language: str = ""  # the conversation's language ("" = the pack's): its template variant, when the pack has one
 
 
 def local_time(moment: datetime, pack: BusinessPack) -> str:
@@ -143,6 +144,7 @@ class FactsReader:
             phone=phone, problem=self._problem(state, conversation, ticket), done=self._done(state, ticket),
             status=ticket.status, plan=self._plan(ticket, callback, conversation), channel=ticket.channel,
             ended_at=conversation.ended_at if conversation else ticket.closed_at, missing=tuple(missing),
+            language=state.language,
         )
 
     def _problem(self, state: ConversationState, conversation: Conversation | None, ticket: Ticket) -> str:

@@ -159,7 +159,8 @@ class Writer:
         names = self._names(facts.customer_name, channel, reference=facts.reference)
         names.update(self._contact_names(facts))
         names.update(extra or {})
-        rendered = render_message(self.pack, TEMPLATES[purpose, channel], names, email=channel == OutboundChannel.EMAIL)
+        rendered = render_message(self.pack, TEMPLATES[purpose, channel], names, email=channel == OutboundChannel.EMAIL,
+                                  language=facts.language)
         return Draft(purpose, channel, address, rendered, key, facts.conversation_id, facts.ticket_id,
                      facts.reference, facts.customer_id)
 

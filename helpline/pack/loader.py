@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from helpline.pack.checks import Issue, PackParts, check_pack
+from helpline.pack.languages import language_suffix, localise, merge_wording, variant_issues
 from helpline.pack.models import (
     BUILTIN_SLOT_TYPES,
     BusinessConfig,
@@ -317,6 +318,12 @@ def load_pack(root: Path | str) -> BusinessPack:
             errors.append(PackError(replies_rel, 1, "must map reply keys to wording"))
 
     replies_by_language = _load_language_replies(root, errors, nodes)
+    # texts given per language in the procedures (prompts, labels, lines): settled on the first language's
+    pack_languages = business.languages if business is not None else ["en"]
+    pack_texts, language_issues = localise(list(procedures.values()), pack_languages)
+    for proc_id, found_issues in language_issues.items():
+        rel = procedure_files[proc_id]
+        errors.extend(PackError(rel, _node_line(nodes.get(rel), issue.loc), issue.message) for issue in found_issues)
 
     email_templates = {
         name: (root / "templates" / f"{name}.j2").read_text(encoding="utf-8")
@@ -324,8 +331,13 @@ def load_pack(root: Path | str) -> BusinessPack:
         if (root / "templates" / f"{name}.j2").exists()
     }
 
+    email_templates.update(_language_templates(root, errors))
+
     for article_error in _check_articles(root):
         errors.append(article_error)
+    variants = [*sorted((root / "knowledge").glob("*.md")), *sorted((root / "templates").glob("*.*.j2"))]
+    for path, message in variant_issues(variants, pack_languages):
+        errors.append(PackError(str(path.relative_to(root)), 1, message))
 
     records: RecordsDeclaration | None = None
     if (root / "records.yaml").exists():
@@ -344,7 +356,8 @@ def load_pack(root: Path | str) -> BusinessPack:
     if business is None or operations is None:
         raise PackInvalid(sorted(errors, key=lambda error: (error.file, error.line)))
     pack = BusinessPack(root, business, operations, procedures, replies, email_templates, records=records,
-                        replies_by_language=replies_by_language, procedure_files=procedure_files)
+                        replies_by_language=merge_wording(replies_by_language, pack_texts),
+                        procedure_files=procedure_files)
     _cross_check(pack, nodes, errors)
     if errors:
         raise PackInvalid(sorted(errors, key=lambda error: (error.file, error.line)))
@@ -374,6 +387,18 @@ def _load_language_replies(root: Path, errors: list[PackError],
                 found[lang] = parsed.replies
         elif data is not None:
             errors.append(PackError(rel, 1, "must map reply keys to wording"))
+    return found
+
+
+def _language_templates(root: Path, errors: list[PackError]) -> dict[str, str]:
+    """templates/<name>.<lang>.j2: a message template in another language, chosen for that conversation's."""
+    found: dict[str, str] = {}
+    paths = [p for p in sorted((root / "templates").glob("*.*.j2")) if language_suffix(p.stem)[1]]
+    for path in paths:
+        try:
+            found[path.stem] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append(PackError(str(path.relative_to(root)), 1, f"not UTF-8 text ({exc.reason})"))
     return found
 
 

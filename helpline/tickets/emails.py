@@ -57,9 +57,12 @@ def default_source(name: TemplateName | str) -> str:
     return (DEFAULTS_DIR / f"{TemplateName(name)}.j2").read_text(encoding="utf-8")
 
 
-def template_source(pack: BusinessPack, name: TemplateName | str) -> str:
-    """The pack's own template for ``name`` when it has one, else Helpline's default."""
+def template_source(pack: BusinessPack, name: TemplateName | str, language: str = "") -> str:
+    """The pack's own template for ``name`` when it has one, else Helpline's default. With ``language`` (the
+    conversation's), the pack's ``templates/<name>.<language>.j2`` comes first when it has one."""
     name = TemplateName(name)
+    if language and f"{name}.{language}" in pack.email_templates:
+        return pack.email_templates[f"{name}.{language}"]
     if name in pack.email_templates:
         return pack.email_templates[name]
     own = pack.root / "templates" / f"{name}.j2"
@@ -87,9 +90,10 @@ def text_to_html(text: str) -> str:
 
 
 def render_message(pack: BusinessPack, name: TemplateName | str, names: dict[str, Any], *,
-                   email: bool) -> RenderedMessage:
-    """Render one template with ``names``; an email gets its subject line split off and an HTML part."""
-    text = tidy(render(template_source(pack, name), names))
+                   email: bool, language: str = "") -> RenderedMessage:
+    """Render one template with ``names``; an email gets its subject line split off and an HTML part.
+    ``language``: the conversation's, for the pack's template in it when there is one."""
+    text = tidy(render(template_source(pack, name, language), names))
     if not email:
         return RenderedMessage(subject=None, text=" ".join(text.split()), html=None)
     first, _, rest = text.partition("\n")

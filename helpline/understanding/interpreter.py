@@ -173,9 +173,9 @@ class EmbeddedInterpreter(RequestReading):
         ranked = dict(self.language.ranked(text))
         return found if ranked.get(found, 0.0) >= self.policy.other_language else self.languages[0]
 
-    def _answers(self, text: str, embedding: Any = None) -> set[Answer]:
+    def _answers(self, text: str, embedding: Any = None, language: str = "en") -> set[Answer]:
         found = short_answers(text)
-        if self.acts is not None:
+        if self.acts is not None and language == "en":  # the dialogue-act model learnt English (SGD) only
             found |= self.acts.answers(text, embedding)
             if Answer.STILL_BROKEN in found:
                 found.discard(Answer.FIXED)
@@ -188,7 +188,7 @@ class EmbeddedInterpreter(RequestReading):
         text = u.text
         if not text.strip():
             return [OutOfScope(unknown=True)], False
-        answers = self._answers(text, u.embedding)
+        answers = self._answers(text, u.embedding, language)
         if language not in self.languages:
             extra: list[Command] = [ChitChat(ChitChatKind.BYE)] if Answer.BYE in answers else []
             if Answer.AFFIRM in answers and len(text.split()) <= 3:
