@@ -59,6 +59,7 @@ ERROR_DESCRIPTIONS = {
     413: "The request body is larger than the server accepts (1 MiB)",
     422: "A parameter or a body field is invalid (out of range, wrong type, NUL character, ...)",
     429: "Too many failed authentications from this address; wait before trying again (see Retry-After)",
+    503: "The channel is not configured on this server (e.g. SMS without HELPLINE_SMS_AUTH_TOKEN)",
 }
 
 
@@ -69,6 +70,10 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 # What an authenticated route can answer besides its own success and 404/409.
 AUTHENTICATED_ERRORS = (400, 401, 403, 422, 429)
+# A provider's webhook signed with a shared secret (Twilio's X-Twilio-Signature) instead of an API key: no
+# signature 401, a wrong one 403, too many failures from the address 429, a body over the limit 413, a NUL in it
+# 422 (the edge), the channel off 503.
+SIGNED_WEBHOOK_ERRORS = (400, 401, 403, 413, 422, 429, 503)
 
 
 class ApiError(StarletteHTTPException):

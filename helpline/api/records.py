@@ -144,10 +144,23 @@ class CallbackOut(BaseModel):
     outcome: str
 
 
+# Text with something besides spaces in it (the repository strips, and refuses what is left empty), no NUL.
+NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"
 ScopeAttribute = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")]
-ScopeValue = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
+ScopeValue = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 IncidentKindName = Literal["outage", "planned_maintenance"]
+# The rules between IncidentIn's fields, in the OpenAPI document too (a client, or schemathesis, can then build
+# only bodies the server accepts): a message or messages; a window for planned maintenance only. What JSON
+# Schema cannot say: window_end must be after window_start (422 otherwise).
+INCIDENT_RULES: dict[str, Any] = {
+    "anyOf": [{"required": ["message"], "properties": {"message": {"type": "string"}}},
+              {"required": ["messages"], "properties": {"messages": {"minProperties": 1}}}],
+    "if": {"required": ["kind"], "properties": {"kind": {"const": "planned_maintenance"}}},
+    "then": {"required": ["window_start", "window_end"],
+             "properties": {"window_start": {"type": "string"}, "window_end": {"type": "string"}}},
+    "else": {"properties": {"window_start": {"type": "null"}, "window_end": {"type": "null"}}},
+}
 
 
 class IncidentIn(ApiModel):
@@ -177,15 +190,15 @@ class IncidentIn(ApiModel):
                 "window_start": "2026-12-08T01:00:00-05:00",
                 "window_end": "2026-12-08T04:00:00-05:00",
             },
-        ]},
+        ], **INCIDENT_RULES},
     )
 
-    title: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    message: str | None = Field(default=None, min_length=1, max_length=2_000, pattern=NO_NUL,
+    title: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
+    message: str | None = Field(default=None, min_length=1, max_length=2_000, pattern=NOT_BLANK,
                                 description="What the agent says; optional when `messages` are given (the first "
                                             "is then the default)")
-    messages: dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=2_000, pattern=NO_NUL)]] = Field(
-        default_factory=dict, max_length=20,
+    messages: dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=2_000, pattern=NOT_BLANK)]] = Field(
+        default_factory=dict, max_length=20, json_schema_extra={"additionalProperties": False},
         description="The message per language (ISO 639-1: en, es, pt-BR); the customer's language picks, "
                     "falling back to `message`, else the first",
     )
@@ -194,14 +207,15 @@ class IncidentIn(ApiModel):
         description="Tags, products or procedure ids affected; empty means every contact.",
     )
     scope: dict[ScopeAttribute, Annotated[list[ScopeValue], Field(min_length=1, max_length=500)]] = Field(
-        default_factory=dict, max_length=20,
+        default_factory=dict, max_length=20, json_schema_extra={"additionalProperties": False},
         description="Who it concerns: customer record attribute -> allowed values (every attribute must match; a "
                     "value ending in * matches by prefix); region, town, city, postcode and the like are also "
                     "matched against where an unverified caller says they are. Empty means everyone.",
     )
     kind: IncidentKindName = Field(default="outage", description="outage (now) or planned_maintenance (a window)")
     window_start: IsoDateTime | None = Field(default=None, description="Planned maintenance: when it starts")
-    window_end: IsoDateTime | None = Field(default=None, description="Planned maintenance: when it ends")
+    window_end: IsoDateTime | None = Field(default=None, description="Planned maintenance: when it ends (after "
+                                                                     "window_start)")
     expected_fix: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
 
     @model_validator(mode="after")

@@ -5,7 +5,8 @@
   starts, the sender's address given as a contact (an identity hint, not proof: changes still need the
   pack's assurance, a one-time code) → attachments kept with the ticket → each request in the email is
   posted to the conversation in turn → one reply joins the answers (reply.py) → sent (sender.py), its
-  Message-ID, status and any failure recorded.
+  Message-ID, status and any failure recorded. A score ("5", "4 - quick") that continues no open thread, from an
+  address a survey went to in the last week, is the survey's answer: stored on its ticket and thanked.
 
 The conversation's database work is synchronous (ConversationService); it runs in a worker thread so the
 SMTP listener and the IMAP poller stay responsive. Emails from one sender are taken one at a time.
@@ -35,6 +36,7 @@ from helpline.channels.email.threads import EmailThreads, plain_subject
 from helpline.channels.serialise import conversation_transaction
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.outbound.ports import MessagePurpose, MessageSender, OutboundChannel, OutboundMessage
+from helpline.outbound.surveys import SurveyAnswer, SurveyReplies, thanks
 from helpline.pack.expressions import mask
 from helpline.store.models import Conversation, EmailRecord, Ticket
 from helpline.store.repositories import ConversationRepository, TicketRepository
@@ -56,6 +58,7 @@ class Outcome(StrEnum):
     BOUNCE = "bounce"
     DUPLICATE = "duplicate"
     RATE_LIMITED = "rate limited"
+    SURVEY_ANSWER = "survey answer"  # stored on the surveyed ticket, thanked
     UNREADABLE = "unreadable"
 
 
@@ -81,7 +84,8 @@ class _TakenIn:
 class EmailChannel:
     def __init__(self, service: ConversationService, sender: MessageSender, composer: ReplyComposer,
                  address: str, attachments: AttachmentStore | None = None,
-                 rate_limit: SenderRateLimit | None = None, own_addresses: tuple[str, ...] = ()):
+                 rate_limit: SenderRateLimit | None = None, own_addresses: tuple[str, ...] = (),
+                 surveys: SurveyReplies | None = None):
         self.service = service
         self.sender = sender
         self.composer = composer
@@ -89,6 +93,7 @@ class EmailChannel:
         self.own_addresses = tuple({self.address, *(a.lower() for a in own_addresses)})
         self.attachments = attachments
         self.rate_limit = rate_limit or SenderRateLimit(limit=10)
+        self.surveys = surveys
         self._sender_locks: dict[str, asyncio.Lock] = {}
 
     @property
@@ -129,6 +134,9 @@ class EmailChannel:
             log.warning("email from %s not answered: more than %d this hour", mask(email.sender, "email"),
                         self.rate_limit.limit)
             return Handled(Outcome.RATE_LIMITED)
+        survey = await asyncio.to_thread(self._survey_answer, email)
+        if survey is not None:
+            return await self._thank(email, survey)
         try:
             taken = await asyncio.to_thread(self._take_in, email)
         except IntegrityError:  # another node took the same email in at the same moment
@@ -141,6 +149,36 @@ class EmailChannel:
                                                    in_reply_to=email.message_id, references=taken.references,
                                                    ticket_number=taken.ticket_number)
         return Handled(Outcome.ANSWERED, taken.conversation_id, reply_message_id=message_id, delivered=delivered)
+
+    def _survey_answer(self, email: InboundEmail) -> SurveyAnswer | None:
+        """The email as the answer to a survey sent to its sender, unless it continues an open thread."""
+        if self.surveys is None:
+            return None
+        with self.service.db.read_session() as session:
+            if EmailThreads(session).find(email.sender, email.subject, email.thread_ids, self.clock()) is not None:
+                return None  # a conversation is going on: a "5" there answers the agent
+        return self.surveys.take(OutboundChannel.EMAIL, email.sender, email.text, actor=ACTOR)
+
+    async def _thank(self, email: InboundEmail, answer: SurveyAnswer) -> Handled:
+        reply = self.composer.compose_staff(thanks(answer), email.subject, answer.ticket_number)
+        if answer.conversation_id is None:  # no thread to keep it in: sent, not recorded
+            result = await self.sender.send(OutboundMessage(
+                OutboundChannel.EMAIL, email.sender, reply.text, purpose=MessagePurpose.REPLY, subject=reply.subject,
+                html=reply.html, headers={"In-Reply-To": email.message_id, "References": email.message_id},
+                ticket_number=answer.ticket_number))
+            return Handled(Outcome.SURVEY_ANSWER, detail=f"{answer.score}", delivered=result.delivered)
+        # kept in the surveyed contact's thread: the same email delivered twice is handled once
+        await asyncio.to_thread(self._record_in, answer.conversation_id, email)
+        message_id, delivered = await self.deliver(answer.conversation_id, email.sender, reply, MessagePurpose.REPLY,
+                                                   in_reply_to=email.message_id, references=[email.message_id],
+                                                   ticket_number=answer.ticket_number)
+        return Handled(Outcome.SURVEY_ANSWER, answer.conversation_id, detail=f"{answer.score}",
+                       reply_message_id=message_id, delivered=delivered)
+
+    def _record_in(self, conversation_id: str, email: InboundEmail) -> None:
+        with self.service.db.session() as session:
+            EmailThreads(session).record(conversation_id, "in", email.message_id, email.sender, email.subject,
+                                         self.clock(), "received")
 
     def _seen(self, message_id: str) -> bool:
         with self.service.db.read_session() as session:

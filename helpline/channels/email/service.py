@@ -20,6 +20,7 @@ from helpline.channels.email.sender import SmtpSender
 from helpline.channels.email.smtp_inbound import SmtpListener
 from helpline.channels.email.staff import StaffReplyRelay
 from helpline.connectors.smtp_relay import RELAY_ENV, TLS_ENV, SmtpRelay, SmtpTls, parse_host_port
+from helpline.outbound.surveys import SurveyReplies
 from helpline.pack.models import EmailChannelConfig
 from helpline.runtime import Runtime
 
@@ -101,7 +102,8 @@ class EmailService:
             runtime.conversations, self.sender, ReplyComposer(runtime.pack, ask_once), settings.address,
             attachments=AttachmentStore(Path(config.attachments_folder), config.max_attachment_bytes,
                                         config.max_attachments),
-            rate_limit=SenderRateLimit(config.replies_per_sender_per_hour))
+            rate_limit=SenderRateLimit(config.replies_per_sender_per_hour),
+            surveys=SurveyReplies(runtime.db, runtime.conversations.clock))
         self.listener = (SmtpListener(self.channel, settings.listen_host, settings.listen_port,
                                       domains=(settings.address.rpartition("@")[2],),
                                       max_message_bytes=config.max_message_bytes)

@@ -7,7 +7,9 @@
 - `POST /api/v1/sms/inbound`: a generic JSON webhook for any other gateway, authenticated with an API key
   (integration role and up); the reply is returned in the response for the gateway to send, not sent.
 
-A missing or wrong signature is 403 before anything is read into the conversation; no input gives a 500.
+A missing signature is 401 and a wrong one 403, before anything is read into the conversation; both count
+against the address like a wrong API key (api/auth.py), and an address over that limit gets 429 before its
+form is read. SMS not configured: 503. No input gives a 500.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from helpline.api.auth import Principal, require_role
-from helpline.api.errors import AUTHENTICATED_ERRORS, error_responses
+from helpline.api.auth import Principal, client_address, failed_auth_limiter, require_role
+from helpline.api.errors import AUTHENTICATED_ERRORS, SIGNED_WEBHOOK_ERRORS, ApiError, error_responses
 from helpline.api.validation import NO_NUL, ApiModel
 from helpline.channels.sms.keywords import Keyword
 from helpline.channels.sms.service import MAX_SMS_CHARS, InboundSms, InvalidSms, ReplyKind, SmsChannel
@@ -72,10 +74,16 @@ def signed_url(request: Request, settings: SmsSettings) -> str:
 
 
 async def _signed_form(request: Request, settings: SmsSettings) -> dict[str, str]:
-    """The form's fields when the request carries Twilio's signature over them; else 403 (400 if unreadable)."""
+    """The form's fields when the request carries Twilio's signature over them; else 401 (none) or 403 (wrong),
+    429 while the address has failed too often, 400 if unreadable."""
+    limiter, address = failed_auth_limiter(request), client_address(request)
+    if limiter.blocked(address):
+        raise ApiError(429, "too_many_requests", "too many failed signatures from this address; try later",
+                       headers={"Retry-After": str(limiter.retry_after(address))})
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
-        raise HTTPException(403, f"missing {SIGNATURE_HEADER}")
+        limiter.hit(address)
+        raise HTTPException(401, f"missing {SIGNATURE_HEADER}")
     try:
         form = await request.form()
     except Exception as exc:  # the multipart/urlencoded parser's own errors have no common base
@@ -85,6 +93,7 @@ async def _signed_form(request: Request, settings: SmsSettings) -> dict[str, str
         raise HTTPException(400, "files are not accepted")
     pairs = [(name, str(value)) for name, value in items]
     if not valid_twilio_signature(settings.account.auth_token, signed_url(request, settings), pairs, signature):
+        limiter.hit(address)
         raise HTTPException(403, f"invalid {SIGNATURE_HEADER}")
     if any(len(value) > MAX_FIELD_CHARS for _, value in pairs):
         raise HTTPException(400, "a form field is too long")
@@ -102,7 +111,7 @@ def sms_router() -> APIRouter:
     router = APIRouter(prefix="/sms", tags=["sms"])
 
     @router.post("/twilio", summary="Twilio inbound SMS webhook", response_class=Response,
-                 responses={200: {"content": {"application/xml": {}}}, **error_responses(400, 403)})
+                 responses={200: {"content": {"application/xml": {}}}, **error_responses(*SIGNED_WEBHOOK_ERRORS)})
     async def twilio_inbound(request: Request, background: BackgroundTasks) -> Response:
         channel, settings = _channel(request)
         form = await _signed_form(request, settings)
@@ -116,7 +125,7 @@ def sms_router() -> APIRouter:
         return _twiml()
 
     @router.post("/twilio/status", summary="Twilio delivery status callback", status_code=204,
-                 response_class=Response, responses=error_responses(400, 403))
+                 response_class=Response, responses=error_responses(*SIGNED_WEBHOOK_ERRORS))
     async def twilio_status(request: Request) -> Response:
         channel, settings = _channel(request)
         form = await _signed_form(request, settings)
@@ -130,7 +139,7 @@ def sms_router() -> APIRouter:
         return Response(status_code=204)
 
     @router.post("/inbound", summary="Generic JSON SMS webhook", response_model=GenericSmsOut,
-                 responses=error_responses(*AUTHENTICATED_ERRORS))
+                 responses=error_responses(*AUTHENTICATED_ERRORS, 413, 503))
     def generic_inbound(body: GenericSms, request: Request, caller: Caller) -> GenericSmsOut:
         channel, _ = _channel(request)
         try:

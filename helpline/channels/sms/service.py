@@ -4,6 +4,8 @@ A number's texts continue its open conversation (`sms_threads`); once that has e
 new one. The number is passed to the conversation as a contact (a number to call back, as a caller's is) and
 as the client for verification limits, never as proof: the pack's verification methods and assurance levels
 apply as on every channel (a change that needs a one-time code gets one by SMS or email via `CodeSender`).
+A score ("5", "4 - quick") from a number with no open conversation that a survey went to in the last week is
+the survey's answer: stored on its ticket and thanked (outbound/surveys.py), not a new conversation.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from helpline.channels.sms.outbox import ACTOR, SmsOutbox
 from helpline.channels.sms.wording import SmsText, fit_reply
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.outbound.ports import DeliveryResult, MessagePurpose, OutboundChannel, OutboundMessage
+from helpline.outbound.surveys import SurveyReplies, thanks
 from helpline.pack.expressions import mask
 from helpline.store.db import Database
 from helpline.store.opt_outs import OptOutRepository, StoredContactPreferences, normalise_address
@@ -76,8 +79,10 @@ def clean_body(text: str) -> str:
 
 class SmsChannel:
     def __init__(self, conversations: ConversationService, outbox: SmsOutbox, preferences: StoredContactPreferences,
-                 db: Database, business: str, max_segments: int = 2, region: str | None = None):
+                 db: Database, business: str, max_segments: int = 2, region: str | None = None,
+                 surveys: SurveyReplies | None = None):
         self.conversations = conversations
+        self.surveys = surveys
         self.outbox = outbox
         self.preferences = preferences
         self.db = db
@@ -108,10 +113,27 @@ class SmsChannel:
             return self._keyword(phone, *found)
         if not body:
             return InboundOutcome(phone, None, fit_reply(NO_TEXT_REPLY, self.max_segments), ReplyKind.ANSWER)
+        surveyed = self._survey_answer(phone, body)
+        if surveyed is not None:
+            return surveyed
         conversation_id, replies = self._converse(phone, body)
         reply = fit_reply(replies, self.max_segments) if replies else None
         return InboundOutcome(phone, conversation_id, reply, ReplyKind.ANSWER,
                               ticket_number=self.conversations.ticket_number(conversation_id))
+
+    def _survey_answer(self, phone: str, body: str) -> InboundOutcome | None:
+        """The text as the answer to a survey sent to this number, if it is one (see the module's docstring)."""
+        if self.surveys is None:
+            return None
+        with self.db.read_session() as session:
+            if SmsThreadRepository(session).open_conversation(phone) is not None:
+                return None  # a conversation is going on: "5" answers the agent
+        answer = self.surveys.take(OutboundChannel.SMS, phone, body, actor=f"customer:sms:{mask(phone, 'phone')}")
+        if answer is None:
+            return None
+        log.info("SMS survey answer %d for ticket %d", answer.score, answer.ticket_number)
+        return InboundOutcome(phone, answer.conversation_id, fit_reply(thanks(answer), self.max_segments),
+                              ReplyKind.ANSWER, ticket_number=answer.ticket_number)
 
     def _keyword(self, phone: str, keyword: Keyword, word: str) -> InboundOutcome:
         actor = f"customer:sms:{mask(phone, 'phone')}"

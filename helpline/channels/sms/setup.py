@@ -12,6 +12,7 @@ from helpline.channels.sms.settings import SmsSettings
 from helpline.channels.sms.twilio import TwilioSender
 from helpline.conversation.ports import CodeSender
 from helpline.outbound.ports import MessageSender
+from helpline.outbound.surveys import SurveyReplies
 from helpline.runtime import Runtime
 from helpline.store.opt_outs import StoredContactPreferences
 
@@ -27,7 +28,8 @@ def build_sms_channel(runtime: Runtime, settings: SmsSettings, provider: Message
     outbox = SmsOutbox(provider, preferences, runtime.db)
     install_code_sender(runtime, SmsCodeSender(outbox, runtime.pack.business.name))
     return SmsChannel(runtime.conversations, outbox, preferences, runtime.db, runtime.pack.business.name,
-                      settings.max_segments, runtime.pack.business.phone_region)
+                      settings.max_segments, runtime.pack.business.phone_region,
+                      surveys=SurveyReplies(runtime.db, runtime.conversations.clock))
 
 
 def install_code_sender(runtime: Runtime, sms: SmsCodeSender) -> None:

@@ -5,17 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from helpline.api.app import create_app
+from helpline.api.auth import AUTH_FAILURES_PER_ADDRESS
 from helpline.channels.sms.keywords import START_CONFIRMATION, STOP_CONFIRMATION
 from helpline.channels.sms.segments import count_segments
 from helpline.channels.sms.service import InboundSms
+from helpline.channels.sms.signature import twilio_signature
 from helpline.outbound.ports import MessagePurpose, OutboundChannel, OutboundMessage
 from helpline.store.models import Conversation, Message, SmsDelivery
 from helpline.store.sms import SmsDeliveryRepository
-from tests.channels.sms.conftest import CUSTOMER, SmsServer, eventually
+from tests.channels.sms.conftest import CUSTOMER, NOW, SmsServer, eventually
+from tests.conftest import RuntimeFactory
 from tests.sms_double import ScriptedReply
 
 SHIPPING = "How long does shipping take?"
@@ -94,14 +100,14 @@ def test_the_next_text_continues_the_conversation_and_a_new_one_starts_after_it_
 
 def test_a_missing_or_wrong_signature_is_refused(sms_server: SmsServer) -> None:
     form = {"From": CUSTOMER, "To": "+15125550100", "Body": SHIPPING, "MessageSid": "SM" + "b" * 32}
-    assert sms_server.post(form, signature=None).status_code == 403
+    assert sms_server.post(form, signature=None).status_code == 401  # no credentials at all
     assert sms_server.post(form, signature="AAAAAAAAAAAAAAAAAAAAAAAAAAA=").status_code == 403
     assert sms_server.post(form, token="someone-elses-token").status_code == 403
     # signed for another URL (a replay against a different endpoint)
-    other = sms_server.post(form, signature=None, url=f"{sms_server.webhook}?x=1")
+    signed_elsewhere = twilio_signature(sms_server.double.auth_token, sms_server.webhook, form.items())
+    other = sms_server.post(form, signature=signed_elsewhere, url=f"{sms_server.webhook}?x=1")
     assert other.status_code == 403
     # a signature over other parameters (the body changed in transit)
-    from helpline.channels.sms.signature import twilio_signature
     forged = twilio_signature(sms_server.double.auth_token, sms_server.webhook, {**form, "Body": "hi"}.items())
     assert sms_server.post(form, signature=forged).status_code == 403
     assert _conversations(sms_server) == []
@@ -185,10 +191,23 @@ def test_an_undelivered_status_callback_is_recorded(sms_server: SmsServer) -> No
     assert _deliveries(sms_server)[0].error_code == "30003"
 
 
+def test_an_address_that_keeps_failing_signatures_is_held_off(sms_server: SmsServer) -> None:
+    """Wrong signatures count against the address like wrong API keys (api/auth.py): past the limit, even a
+    correctly signed webhook from there waits (429 with Retry-After) and nothing is read into a conversation."""
+    form = {"From": CUSTOMER, "To": "+15125550100", "Body": SHIPPING, "MessageSid": "SM" + "d" * 32}
+    statuses = [sms_server.post(form, signature="AAAA").status_code for _ in range(AUTH_FAILURES_PER_ADDRESS)]
+    assert set(statuses) == {403}
+    held = sms_server.post(form)
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) > 0
+    assert held.json()["error"]["code"] == "too_many_requests"
+    assert _conversations(sms_server) == [] and sms_server.double.requests == 0
+
+
 def test_status_callbacks_must_be_signed(sms_server: SmsServer) -> None:
     url = f"{sms_server.url}/api/v1/sms/twilio/status"
     form = {"MessageSid": "SM" + "c" * 32, "MessageStatus": "delivered"}
-    assert httpx.post(url, data=form).status_code == 403
+    assert httpx.post(url, data=form).status_code == 401
+    assert httpx.post(url, data=form, headers={"X-Twilio-Signature": "AAAA"}).status_code == 403
     with sms_server.runtime.db.session() as session:
         SmsDeliveryRepository(session).record(to=CUSTOMER, purpose="reply", status="accepted",
                                               provider_id=form["MessageSid"])
@@ -239,3 +258,17 @@ def test_the_generic_json_webhook_returns_the_reply(sms_server: SmsServer) -> No
     with sms_server.runtime.db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(Conversation)) == 1
 
+
+
+def test_with_sms_off_the_webhooks_say_so_and_the_document_lists_it(make_runtime: RuntimeFactory,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HELPLINE_SMS_AUTH_TOKEN", raising=False)
+    app = create_app(make_runtime(NOW), sweep_every_seconds=None)
+    with TestClient(app) as client:
+        for path in ("/api/v1/sms/twilio", "/api/v1/sms/twilio/status"):
+            response = client.post(path, data={"From": CUSTOMER, "Body": "hi"}, headers={"X-Twilio-Signature": "x"})
+            assert response.status_code == 503 and response.json()["error"]["code"] == "unavailable"
+        paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/sms/twilio", "/api/v1/sms/twilio/status", "/api/v1/sms/inbound"):
+        documented = paths[path]["post"]["responses"]
+        assert {"401", "403", "413", "422", "429", "503"} <= set(documented), (path, sorted(documented))
