@@ -15,9 +15,11 @@ form is read. SMS not configured: 503. No input gives a 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -29,6 +31,7 @@ from helpline.channels.sms.keywords import Keyword
 from helpline.channels.sms.service import MAX_SMS_CHARS, InboundSms, InvalidSms, ReplyKind, SmsChannel
 from helpline.channels.sms.settings import SmsSettings
 from helpline.channels.sms.signature import valid_twilio_signature
+from helpline.channels.sms.staff import SmsStaffRelay
 from helpline.outbound.ports import MessagePurpose, OutboundChannel
 
 log = logging.getLogger(__name__)
@@ -107,8 +110,23 @@ def _twiml() -> Response:
 Caller = Annotated[Principal, Depends(require_role("admin", "supervisor", "integration"))]
 
 
+@asynccontextmanager
+async def _staff_lines(app: FastAPI) -> AsyncIterator[None]:
+    """With SMS on, console replies and the agent's unprompted lines are texted while the app runs (staff.py)."""
+    channel: SmsChannel | None = getattr(app.state, "sms", None)
+    relay = SmsStaffRelay(channel) if channel is not None else None
+    app.state.sms_relay = relay
+    if relay is not None:
+        relay.start()
+    try:
+        yield
+    finally:
+        if relay is not None:
+            await relay.stop()
+
+
 def sms_router() -> APIRouter:
-    router = APIRouter(prefix="/sms", tags=["sms"])
+    router = APIRouter(prefix="/sms", tags=["sms"], lifespan=_staff_lines)
 
     @router.post("/twilio", summary="Twilio inbound SMS webhook", response_class=Response,
                  responses={200: {"content": {"application/xml": {}}}, **error_responses(*SIGNED_WEBHOOK_ERRORS)})
