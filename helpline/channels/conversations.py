@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -93,6 +94,16 @@ class TurnView:
     replies: list[str]
     ended: bool
     state: dict[str, Any] = field(default_factory=dict)
+    channel: str = ""  # the conversation's channel (for metrics); set by post()
+    engine_failed: bool = False  # the engine raised and the customer got the apology
+
+
+class TurnObserver(Protocol):
+    """Told of every customer message posted (metrics: helpline/ops/metrics.py); must not raise."""
+
+    def turn_handled(self, channel: str, seconds: float, engine_failed: bool) -> None: ...
+
+    def turn_refused(self, error: BaseException) -> None: ...
 
 
 def public_state(state: ConversationState, engine: Engine) -> dict[str, Any]:
@@ -141,6 +152,7 @@ class ConversationService:
         # The in-process fast path; the row lock in conversation_transaction serialises across processes.
         self._locks = ConversationLocks(TURN_WAIT_SECONDS)
         self.turn_wait_seconds = TURN_WAIT_SECONDS  # the bounded wait for a turn on another process
+        self.observer: TurnObserver | None = None  # set by the app (helpline/ops/routes.py)
 
     @contextmanager
     def _turn(self, conversation_id: str) -> Iterator[Session]:
@@ -189,7 +201,15 @@ class ConversationService:
         return view
 
     def post(self, conversation_id: str, text: str, actor: str = "system") -> TurnView:
-        view = self._post(conversation_id, text, actor)
+        started = time.perf_counter()
+        try:
+            view = self._post(conversation_id, text, actor)
+        except Exception as exc:
+            if self.observer is not None:
+                self.observer.turn_refused(exc)
+            raise
+        if self.observer is not None:
+            self.observer.turn_handled(view.channel, time.perf_counter() - started, view.engine_failed)
         self.bus.publish(conversation_id, "ended" if view.ended else "message")
         return view
 
@@ -218,7 +238,7 @@ class ConversationService:
         state.turn += 1  # as Engine.handle does before it interprets
         try:
             with redacted_upstream(redacted.kinds):
-                interpretation = self.engine.interpret(state, redacted.text)
+                interpretation = self.engine.interpret(state, redacted.text, self.clock())
         except Exception:
             # The turn understands it again inside the transaction, where a failure is answered politely.
             log.warning("understanding ahead failed on conversation %s", conversation_id, exc_info=True)
@@ -242,7 +262,7 @@ class ConversationService:
             # A person has taken over: the AI stays silent; the message is stored (redacted) for them.
             repo.append_message(conversation_id, role="customer", text=redacted.text,
                                 meta={"to_human": conversation.handled_by}, now=self.clock())
-            return TurnView(conversation.id, [], False, public_state(state, self.engine))
+            return TurnView(conversation.id, [], False, public_state(state, self.engine), conversation.channel)
         recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
         ticket = recorder.ticket()
         context = self._context(session, ticket.number if ticket else None, conversation.channel, conversation.id)
@@ -252,6 +272,7 @@ class ConversationService:
                 on_alert=lambda: self.bus.publish(conversation_id, "verification_alert"))
         reading = (prepared.interpretation if prepared is not None and not redacted.masks_previous
                    and prepared.still_valid(stored_state, redacted.text) else None)
+        engine_failed = False
         try:
             # The engine gets the clean text; its understander still learns what was removed.
             with redacted_upstream(redacted.kinds):
@@ -262,8 +283,10 @@ class ConversationService:
             state = ConversationState.from_json(conversation.state)
             state.flags.append("engine_error")
             result = TurnResult(replies=[CRASH_REPLY], redacted_text=redacted.text)
+            engine_failed = True
         recorder.record_turn(state, result.redacted_text, result, self.clock())
-        return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine))
+        return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine),
+                        conversation.channel, engine_failed)
 
     def _redact_customer_text(self, session: Session, conversation: Conversation, text: str) -> Redacted:
         """Redact a customer message in the light of the previous ones; when it completes a card number

@@ -12,7 +12,7 @@ import csv
 import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
 from helpline.conversation.ports import OperationResult
+from helpline.pack.expressions import json_data
 from helpline.pack.models import OperationSpec, TableSpec
 
 log = logging.getLogger(__name__)
@@ -89,16 +90,6 @@ def _read_raw_rows(path: Path) -> list[dict[str, Any]]:
 def _read_rows(path: Path) -> list[dict[str, Any]]:
     rows = _read_raw_rows(path)
     return [{k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in r.items()} for r in rows]
-
-
-def _plain(value: Any) -> Any:
-    """A database value as JSON data (results are kept in the conversation's JSON state): a NUMERIC as a
-    number, a DATE / TIMESTAMP as ISO text."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return value
 
 
 class SeedError(ValueError):
@@ -268,7 +259,7 @@ class SqlOperations:
                 for index, statement in enumerate(statements):
                     result = conn.execute(text(statement), params)
                     if result.returns_rows:
-                        result_rows = [{k: _plain(v) for k, v in r._mapping.items()} for r in result]
+                        result_rows = [json_data(dict(r._mapping)) for r in result]
                     else:
                         if index == 0:
                             rowcount = result.rowcount

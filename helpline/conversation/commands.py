@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -185,6 +186,9 @@ class GeneratorContext:
     awaiting_slot_type: str | None = None
     active_procedure: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # the conversation's clock, as a wall time in the business's timezone (naive): "thursday" and "the 4th" are
+    # read from it, not from the server's clock; None: now on this machine
+    local_now: datetime | None = None
 
 
 class CommandGenerator(Protocol):

@@ -13,6 +13,9 @@ is allowed to do is decided here and in its parts, deterministically, whatever t
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from helpline.conversation.awaited_answers import NEW_REQUESTS, AwaitedAnswers
 from helpline.conversation.commands import (
     Affirm,
@@ -59,9 +62,9 @@ class Engine(AwaitedAnswers):
         self._tell_incidents(turn, tags=())
         return TurnResult(replies=turn.replies, events=turn.events)
 
-    def interpret(self, state: ConversationState, text: str) -> Interpretation:
+    def interpret(self, state: ConversationState, text: str, now: datetime | None = None) -> Interpretation:
         """What the generator proposes for this message in this state (nothing is applied)."""
-        return self.interpreter.interpret(text, state, self._generator_context(state))
+        return self.interpreter.interpret(text, state, self._generator_context(state, now))
 
     def handle(self, state: ConversationState, text: str, context: TurnContext,
                interpretation: Interpretation | None = None) -> TurnResult:
@@ -76,7 +79,7 @@ class Engine(AwaitedAnswers):
             self._say(turn, "didnt_understand")
             return TurnResult(replies=turn.replies, events=turn.events, redacted_text="")
 
-        it = interpretation if interpretation is not None else self.interpret(state, text)
+        it = interpretation if interpretation is not None else self.interpret(state, text, context.now)
         turn.interpretation = it
         if "card_number" in it.redacted:
             self._say(turn, "card_number_redacted")
@@ -133,7 +136,7 @@ class Engine(AwaitedAnswers):
 
     # --- applying commands ----------------------------------------------------------------------
 
-    def _generator_context(self, state: ConversationState) -> GeneratorContext:
+    def _generator_context(self, state: ConversationState, now: datetime | None = None) -> GeneratorContext:
         run = state.active
         awaiting: str | None = None
         slot_type: str | None = None
@@ -149,8 +152,9 @@ class Engine(AwaitedAnswers):
                 slot_type = proc.slots[slot_name].type
         elif state.pending_offer:
             awaiting = f"offer:{state.pending_offer}"
+        local_now = now.astimezone(ZoneInfo(self.pack.business.timezone)).replace(tzinfo=None) if now else None
         return GeneratorContext(procedures=tuple(self.procedures), awaiting=awaiting, awaiting_slot_type=slot_type,
-                                active_procedure=run.procedure_id if run else None)
+                                active_procedure=run.procedure_id if run else None, local_now=local_now)
 
     def _apply(self, turn: Turn, it: Interpretation) -> None:
         state = turn.state

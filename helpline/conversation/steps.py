@@ -16,7 +16,7 @@ from helpline.conversation.guards import Guards
 from helpline.conversation.slot_values import TEMPORAL_TYPES, Fit, fit
 from helpline.conversation.state import ProcedureRun, RequestRecord
 from helpline.conversation.turn import Turn
-from helpline.pack.expressions import ExpressionError, evaluate, render, render_value
+from helpline.pack.expressions import ExpressionError, evaluate, json_data, render, render_value
 from helpline.pack.models import Procedure, SlotSpec, Step
 
 
@@ -213,7 +213,7 @@ class Steps(Guards):
         refused_owner = False
         if result.ok and spec.owner_field and state.customer_id is not None:
             data, refused_owner = self._only_own(data, spec.owner_field, state.customer_id)
-        turn.events.append(OperationCalled(step.call, dict(args), result.ok and not refused_owner,
+        turn.events.append(OperationCalled(step.call, json_data(args), result.ok and not refused_owner,
                                            spec.changes_data, state.customer_id, result.error))
         if refused_owner:
             self._say(turn, "other_customer_refused")
@@ -235,7 +235,7 @@ class Steps(Guards):
             return False
         if spec.changes_data:
             state.steps_taken.append(f"{step.call} done ({_describe(args)})")
-            state.changes_made.append({"operation": step.call, "args": dict(args)})
+            state.changes_made.append({"operation": step.call, "args": json_data(args)})
         if step.save_as:
             run.results[step.save_as] = data
         run.pc += 1

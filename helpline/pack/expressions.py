@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -216,6 +216,22 @@ def render(source: str, names: Mapping[str, Any]) -> str:
         return str(_compiled_template(source).render(**names)).strip()
     except Exception as exc:
         raise ExpressionError(f"cannot render '{source}': {exc}") from exc
+
+
+def json_data(value: Any) -> Any:
+    """A value as JSON data (it goes into the conversation's JSON state, events and the audit log): a decimal as a
+    number, a date or time as ISO text, anything else unknown as its text; lists and mappings all the way down."""
+    if isinstance(value, Mapping):
+        return {str(k): json_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_data(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
 
 
 def render_value(value: Any, names: Mapping[str, Any]) -> Any:

@@ -372,7 +372,7 @@ class EmbeddedInterpreter(RequestReading):
             return []
         if slot_type in TEMPORAL_TYPES:
             # "thursday doesn't work" rules thursday out; "next month" is a window, never a day
-            read = self._temporal.read(u.text, slot_type, within=(windows or {}).get(slot_name))
+            read = self._temporal.read(u.text, slot_type, now=context.local_now, within=(windows or {}).get(slot_name))
             ruled: list[Command] = [RuleOut(read.ruled_out, slot_name)] if read.ruled_out else []
             return ruled + ([SetSlot(read.value, slot_name)] if read.value else [])
         slot = self._awaited_slot(context)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -135,3 +135,18 @@ def test_a_fully_booked_day_is_asked_again_and_the_agent_waits(fibre: Chat) -> N
     again.say("wednesday")
     assert weekday(again.slot("day")) == 2
     assert again.state.active is not None and again.state.active.awaiting == "slot:hours"
+
+
+@pytest.mark.parametrize(("now", "answer", "day"), [
+    (datetime(2026, 3, 2, 15, 0, tzinfo=UTC), "thursday", "2026-03-05"),  # a Monday
+    (datetime(2026, 3, 2, 15, 0, tzinfo=UTC), "the 20th", "2026-03-20"),
+    (datetime(2027, 1, 29, 15, 0, tzinfo=UTC), "next tuesday", "2027-02-02"),  # a Friday
+])
+def test_days_are_read_from_the_conversations_clock_not_the_servers(fibre: Chat, now: datetime, answer: str,
+                                                                     day: str) -> None:
+    """A conversation replayed or tested at another date (`pack test`'s `now:`) reads "thursday" from its own
+    clock, in the business's timezone."""
+    chat = Chat(fibre.engine, now=now)
+    to_day_question(chat)
+    chat.say(answer)
+    assert chat.slot("day") == day

@@ -34,9 +34,10 @@ class Chat:
     engine: Engine
     state: ConversationState = field(default_factory=ConversationState)
     replies: list[str] = field(default_factory=list)
+    now: datetime | None = None  # the conversation's clock (None: the real time)
 
     def say(self, message: str) -> str:
-        context = TurnContext(now=datetime.now(UTC))
+        context = TurnContext(now=self.now or datetime.now(UTC))
         reply = " ".join(self.engine.handle(self.state, message, context).replies)
         self.replies.append(reply)
         return reply

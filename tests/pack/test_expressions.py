@@ -42,3 +42,21 @@ def test_data_fields_win_over_dict_methods() -> None:
     assert evaluate("order.items | length", {"order": order}) == 1
     assert evaluate("order.values", {"order": order}) == 3
     assert render("{{ o.values() | join(',') }}", {"o": {"a": "x"}}) == "x"
+
+
+def test_an_expression_result_becomes_json_data_for_the_state_events_and_audit() -> None:
+    """`{{ now }}` passed to an operation keeps its type for the operation, and is stored as ISO text (a datetime
+    in an operation's arguments crashed the turn when the audit log and the state were written)."""
+    import json
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from helpline.pack.expressions import json_data, render_value
+
+    now = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+    args = render_value({"when": "{{ now }}", "items": ["{{ total }}"], "day": "{{ day }}"},
+                        {"now": now, "total": Decimal("12.50"), "day": date(2026, 12, 1)})
+    assert args["when"] == now  # the operation gets the datetime
+    stored = json_data(args)
+    assert stored == {"when": "2026-11-30T09:15:00+00:00", "items": [12.5], "day": "2026-12-01"}
+    assert json.loads(json.dumps(stored)) == stored
