@@ -3,11 +3,14 @@
 Never answer an auto-reply (RFC 3834 Auto-Submitted, the vendors' X-Autoreply and X-Auto-Response-Suppress),
 a bounce (empty Return-Path, MAILER-DAEMON), bulk or list mail (Precedence bulk/list/junk, List-Id,
 List-Unsubscribe: Chatwoot's "replies to newsletters"), or ourselves. The rate limit catches what those
-headers miss: two robots answering each other, or one sender flooding.
+headers miss: two robots answering each other, or one sender flooding. With Redis configured (several nodes)
+the count is shared, so a flood spread over the nodes' listeners and mailboxes meets one limit; else it is kept
+in this process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import deque
@@ -15,11 +18,14 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from helpline.api.limits import RateLimit, RedisSlidingWindow
 from helpline.channels.email.parsing import InboundEmail
+from helpline.channels.redis_shared import SharedRedis
 
 ROBOT_LOCAL_PARTS = ("mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply", "donotreply", "bounce",
                      "bounces")
 BULK_PRECEDENCE = ("bulk", "list", "junk", "auto_reply")
+SENDER_WINDOW_SECONDS = 3600.0
 
 
 class Noise(StrEnum):
@@ -56,19 +62,36 @@ def noise(email: InboundEmail, own_addresses: Collection[str], envelope_sender: 
     return None
 
 
+def sender_key(sender: str) -> str:
+    """The key a sender is counted under in Redis: a hash, so the shared store holds no address."""
+    return hashlib.sha256(sender.strip().lower().encode("utf-8", "replace")).hexdigest()[:32]
+
+
 @dataclass
 class SenderRateLimit:
-    """At most ``limit`` answered emails per sender per ``window_seconds`` (in this process: a loop between
-    two robots runs through one node's listener or mailbox)."""
+    """At most ``limit`` answered emails per sender per ``window_seconds``: across the nodes when ``shared`` is
+    given (``across_nodes``), else in this process."""
 
     limit: int
-    window_seconds: float = 3600.0
+    window_seconds: float = SENDER_WINDOW_SECONDS
     clock: Callable[[], float] = time.monotonic
+    shared: RateLimit | None = None
     _seen: dict[str, deque[float]] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
+    @classmethod
+    def across_nodes(cls, shared: SharedRedis | None, limit: int,
+                     window_seconds: float = SENDER_WINDOW_SECONDS) -> SenderRateLimit:
+        """In Redis when the nodes share one (if Redis fails, RedisSlidingWindow counts on this node), else here."""
+        if shared is None:
+            return cls(limit, window_seconds)
+        return cls(limit, window_seconds, shared=RedisSlidingWindow(
+            shared.client, shared.key("limit", "email-senders", ""), limit, window_seconds))
+
     def allow(self, sender: str) -> bool:
         """Count one email from ``sender``; False when over the limit (not counted then)."""
+        if self.shared is not None:
+            return self.shared.allow(sender_key(sender))
         now = self.clock()
         with self._guard:
             times = self._seen.setdefault(sender.lower(), deque())

@@ -102,7 +102,7 @@ class EmailService:
             runtime.conversations, self.sender, ReplyComposer(runtime.pack, ask_once), settings.address,
             attachments=AttachmentStore(Path(config.attachments_folder), config.max_attachment_bytes,
                                         config.max_attachments),
-            rate_limit=SenderRateLimit(config.replies_per_sender_per_hour),
+            rate_limit=SenderRateLimit.across_nodes(runtime.shared, config.replies_per_sender_per_hour),
             surveys=SurveyReplies(runtime.db, runtime.conversations.clock))
         self.listener = (SmtpListener(self.channel, settings.listen_host, settings.listen_port,
                                       domains=(settings.address.rpartition("@")[2],),
