@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,49 +16,28 @@ from helpline.api.errors import install_error_handlers
 from helpline.api.followups import followups_router
 from helpline.api.logscrub import install_secret_scrubber
 from helpline.api.records import health_router, records_router
-from helpline.channels.conversations import ConversationService
 from helpline.channels.mediastream import media_stream_router
 from helpline.channels.sms.routes import sms_router
 from helpline.channels.sms.setup import install_sms
 from helpline.channels.widget import WidgetHub, widget_router
 from helpline.console.app import mount_console
+from helpline.ops.routes import install_operations
+from helpline.ops.worker import idle_sweeper
 from helpline.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-class IdleSweeper:
-    """Background thread: reprompts quiet customers and closes abandoned conversations."""
-
-    def __init__(self, service: ConversationService, every_seconds: float):
-        self.service = service
-        self.every_seconds = every_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="idle-sweeper", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every_seconds):
-            try:
-                self.service.sweep_idle()
-            except Exception:  # the sweeper must outlive one bad conversation
-                log.exception("idle sweep failed")
-
-
-def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0,
+def create_app(runtime: Runtime, sweep_every_seconds: float | None = None,
                max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The app alone runs no background job: ``helpline serve`` runs them beside it (helpline/ops/worker.py).
+    ``sweep_every_seconds`` runs just the idle sweeper with the app (an app embedded without the CLI)."""
     install_secret_scrubber()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         install_secret_scrubber()  # again: the server may have set up its log handlers since
-        sweeper = IdleSweeper(runtime.conversations, sweep_every_seconds) if sweep_every_seconds else None
+        sweeper = idle_sweeper(runtime, sweep_every_seconds) if sweep_every_seconds else None
         if sweeper:
             sweeper.start()
         yield
@@ -93,4 +71,6 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = 15.0,
     # Texts: Twilio's webhooks and a generic JSON one, on when HELPLINE_SMS_AUTH_TOKEN is set (channels/sms).
     install_sms(app, runtime)
     app.include_router(sms_router(), prefix="/api/v1")
+    # /metrics, /api/v1/ready, request ids (helpline/ops): last, so the request id wraps every other middleware
+    install_operations(app, runtime)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,8 +17,8 @@ from helpline.cli.pack import pack_app
 if TYPE_CHECKING:
     from helpline.channels.email.service import EmailService
     from helpline.channels.phone.service import PhoneService
+    from helpline.ops.worker import WorkerSettings
     from helpline.pack.loader import BusinessPack
-    from helpline.privacy.retention import RetentionLoop
     from helpline.runtime import ModelAssistance, Runtime
 
 app = typer.Typer(help="Helpline: an offline AI contact-center agent.", no_args_is_help=True)
@@ -62,6 +63,14 @@ LlmUrlOption = Annotated[str | None, typer.Option(
     "in business.yaml. The key, if the server needs one, from HELPLINE_LLM_API_KEY.")]
 LlmModelOption = Annotated[str | None, typer.Option("--llm-model", help="The model name the server serves; else "
                                                     "HELPLINE_LLM_MODEL or llm.model.")]
+RedisUrlOption = Annotated[str | None, typer.Option("--redis-url", envvar="HELPLINE_REDIS_URL",
+                                                   help="Redis shared by several nodes on one PostgreSQL "
+                                                        "(docs/deployment.md).")]
+LogLevelOption = Annotated[str, typer.Option("--log-level")]
+LogFormatOption = Annotated[str, typer.Option("--log-format", help="text (for people) or json (one object a "
+                                              "line, with the request id).")]
+DrainOption = Annotated[float, typer.Option("--drain-seconds", help="On SIGTERM, how long the background jobs "
+                                            "running get to finish before the process exits anyway.")]
 LlmModeOption = Annotated[str | None, typer.Option(
     "--llm-mode", help="embedded | hybrid | llm (default: hybrid with a model, embedded without); else "
     "HELPLINE_LLM_MODE or llm.mode.")]
@@ -228,7 +237,14 @@ def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8080,
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    log_level: LogLevelOption = "info",
+    log_format: LogFormatOption = "text",
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run the background jobs (send queue, team "
+                                         "notices, retention, idle sweeper) in this process; --no-worker on web "
+                                         "nodes when `helpline worker` processes run them.")] = True,
+    graceful_seconds: Annotated[int, typer.Option("--graceful-seconds", help="On SIGTERM, how long requests "
+                                                  "in flight (a turn) get to finish.")] = 30,
+    drain_seconds: DrainOption = 30.0,
     phone: Annotated[bool, typer.Option("--phone/--no-phone", help="Answer phone calls over SIP.")] = True,
     sip_host: Annotated[str | None, typer.Option("--sip-host", help="SIP/RTP bind address (def. --host).")] = None,
     sip_port: Annotated[int, typer.Option("--sip-port", help="UDP port for SIP.")] = 5060,
@@ -248,9 +264,7 @@ def serve(
     llm_url: LlmUrlOption = None,
     llm_model: LlmModelOption = None,
     llm_mode: LlmModeOption = None,
-    redis_url: Annotated[str | None, typer.Option("--redis-url", envvar="HELPLINE_REDIS_URL",
-                                                  help="Redis shared by several nodes on one PostgreSQL "
-                                                       "(docs/deployment.md).")] = None,
+    redis_url: RedisUrlOption = None,
     sms_api_url: Annotated[str | None, typer.Option("--sms-api-url", help="Twilio's REST API or a compatible "
                                                     "one (default https://api.twilio.com); else sms.api_url. The "
                                                     "auth token from HELPLINE_SMS_AUTH_TOKEN.")] = None,
@@ -263,11 +277,11 @@ def serve(
     import uvicorn
 
     from helpline.api.app import create_app
+    from helpline.ops.worker import EmbeddedWorker, WorkerSettings, background_jobs
+    from helpline.outbound.setup import channel_senders
     from helpline.runtime import build_runtime
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+    _configure_logging(log_level, log_format)
     _smtp_settings(smtp_relay, smtp_tls, pack)
     _sms_settings(sms_api_url, sms_account, sms_from)
     assistance = _llm_assistance(pack, llm_url, llm_model, llm_mode)
@@ -276,15 +290,16 @@ def serve(
     api = _create_app_with_sms(create_app, runtime)
     email = _email_service(runtime, host, smtp_port, imap_url)
     api.state.email_service = email
-    retention = _retention_loop(runtime)
+    url = f"http://{host}:{port}"
+    settings = WorkerSettings(drain_seconds=drain_seconds, console_url=os.environ.get("HELPLINE_PUBLIC_URL", url))
     line = None
     if phone:
         with console.status("Loading the speech models…"):
             line = _phone_line(runtime, api, sip_host or host, sip_port, rtp_ports, sip_public_host, sip_registrar,
                                sip_user, recognizer, voice, not cold_transfer)
-    url = f"http://{host}:{port}"
     console.print(f"[bold green]{runtime.pack.business.name}[/bold green] is being served at {url}")
-    console.print(f"  API docs: {url}/docs   health: {url}/api/v1/health   console: {url}/console")
+    console.print(f"  API docs: {url}/docs   health: {url}/api/v1/health   ready: {url}/api/v1/ready   "
+                  f"console: {url}/console")
     if line is not None:
         console.print(f"  Phone: sip:{line.config.user}@{line.config.host}:{line.config.port} "
                       f"(RTP {line.config.rtp_ports[0]}-{line.config.rtp_ports[1]})")
@@ -296,10 +311,9 @@ def serve(
                                           "none (embedded understanding; --llm-url to add one)"), highlight=False)
     console.print("  Nodes: " + ("sharing the bus, rate limits and duplicate checks through Redis"
                                  if runtime.shared is not None else "single node (no --redis-url)"))
-    policy = runtime.pack.business.retention
-    console.print(f"  Retention: transcripts {_days(policy.transcripts_days)}, recordings "
-                  f"{_days(policy.recordings_days)}, audit {_days(policy.audit_days)} (checked every "
-                  f"{retention.every_seconds / 3600:g} h)")
+    console.print("  Background jobs: " + ("in this process (send queue, team notices, retention, idle sweeper)"
+                                           if worker else "off (--no-worker): `helpline worker` runs them"))
+    _print_retention(runtime, settings)
     console.print(f"  Admin API key: .venv/bin/helpline apikey create --role admin --db '{runtime.db_url}'")
     console.print(f"  Console user:  .venv/bin/helpline user create --role admin --email you@example.com "
                   f"--db '{runtime.db_url}'")
@@ -307,24 +321,27 @@ def serve(
                   f"  (try it at {url}/widget/demo?key=KEY)")
 
     async def run() -> None:
-        server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level=log_level))
+        # SIGTERM: uvicorn stops accepting, lets requests in flight finish (--graceful-seconds), then re-raises
+        # the signal once it is done; by then it is handled, so the process goes on to stop the jobs and exits 0.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _handled)
+        server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level=log_level, log_config=None,
+                                               timeout_graceful_shutdown=graceful_seconds))
         if line is not None:
             await line.start()
         if email is not None:
             await email.start()
-        retention.start()
         # what Helpline sends on its own (recaps, surveys, notices): the channels' senders, built by now
-        from helpline.outbound.setup import build_outbound_loop, channel_senders
-
-        outbound = build_outbound_loop(runtime, channel_senders(api.state))
-        outbound.start()
-        team = asyncio.create_task(_team_work(runtime, url))
+        jobs = (EmbeddedWorker(background_jobs(runtime, channel_senders(api.state), settings),
+                               drain_seconds=settings.drain_seconds, observer=api.state.metrics)
+                if worker else None)
+        if jobs is not None:
+            jobs.start()
         try:
             await server.serve()
         finally:
-            team.cancel()
-            outbound.stop()
-            retention.stop()
+            if jobs is not None:
+                await asyncio.to_thread(jobs.stop)
             if email is not None:
                 await email.stop()
             if line is not None:
@@ -333,20 +350,71 @@ def serve(
     asyncio.run(run())
 
 
-async def _team_work(runtime: Runtime, console_url: str) -> None:
-    """Questions and hand-offs posted to the pack's team chats; questions nobody answered in time given up on."""
+@app.command("worker")
+def worker_command(
+    pack: PackOption = DEFAULT_PACK,
+    db: DbOption = None,
+    redis_url: RedisUrlOption = None,
+    smtp_relay: SmtpRelayOption = None,
+    smtp_tls: SmtpTlsOption = None,
+    log_level: LogLevelOption = "info",
+    log_format: LogFormatOption = "text",
+    poll_seconds: Annotated[float, typer.Option("--poll-seconds", help="How often the send queue is looked "
+                                                "at.")] = 15.0,
+    claim_timeout: Annotated[float, typer.Option("--claim-timeout", help="Seconds after which a message claimed "
+                                                 "by a worker that died is taken over.")] = 600.0,
+    drain_seconds: DrainOption = 30.0,
+) -> None:
+    """Run the background jobs without serving HTTP: the send queue, team notices and the wait for the team's
+    answers, retention, the idle-conversation sweeper. Run any number (work is claimed once in the database);
+    SIGTERM takes no new job, lets the running ones finish (--drain-seconds) and exits 0."""
+    import asyncio
     from datetime import timedelta
 
-    from helpline.team.notices import TeamNotifier, keep_the_team_in_the_loop
-    from helpline.team.questions import TeamQuestions
-    from helpline.team.webhooks import team_chats
+    from helpline.ops.worker import WorkerSettings, background_jobs, run_worker, standalone_senders
+    from helpline.outbound.queue import RetryPolicy
+    from helpline.runtime import build_runtime
 
-    business = runtime.pack.business
-    notifier = TeamNotifier(runtime.db, business, team_chats(business.team.webhooks),
-                            console_url=os.environ.get("HELPLINE_PUBLIC_URL", console_url))
-    questions = TeamQuestions(runtime.conversations)
-    wait = timedelta(minutes=business.team.wait_minutes)
-    await keep_the_team_in_the_loop(notifier, lambda: questions.give_up_waiting(wait))
+    if poll_seconds <= 0 or claim_timeout <= 0 or drain_seconds < 0:
+        err_console.print("[red]--poll-seconds and --claim-timeout must be positive, --drain-seconds not "
+                          "negative.[/red]")
+        raise typer.Exit(2)
+    _configure_logging(log_level, log_format)
+    _smtp_settings(smtp_relay, smtp_tls, pack)
+    runtime = build_runtime(pack, db, redis_url=redis_url)
+    settings = WorkerSettings(outbound_every_seconds=poll_seconds, drain_seconds=drain_seconds,
+                              retry=RetryPolicy(claim_timeout=timedelta(seconds=claim_timeout)),
+                              console_url=os.environ.get("HELPLINE_PUBLIC_URL", ""))
+    senders = standalone_senders(runtime)
+    jobs = background_jobs(runtime, senders, settings)
+    log = logging.getLogger("helpline.worker")
+    log.info("worker for %s on %s: jobs %s; sends %s", runtime.pack.business.name, runtime.db,
+             ", ".join(job.name for job in jobs), ", ".join(sorted(senders)) or "nothing (no sender configured)")
+    abandoned = asyncio.run(run_worker(jobs, drain_seconds=settings.drain_seconds))
+    runtime.db.dispose()
+    log.info("worker stopped%s", f" (gave up waiting for {', '.join(abandoned)})" if abandoned else "")
+
+
+def _handled(signum: int, frame: object) -> None:
+    """A signal uvicorn has already acted on (see serve)."""
+
+
+def _configure_logging(level: str, log_format: str) -> None:
+    from helpline.ops.logs import LogFormat, configure_logging
+
+    try:
+        chosen = LogFormat(log_format)
+    except ValueError as exc:
+        err_console.print(f"[red]--log-format: {log_format!r} is not one of text, json[/red]")
+        raise typer.Exit(2) from exc
+    configure_logging(level, chosen, QUIET_LOGGERS)
+
+
+def _print_retention(runtime: Runtime, settings: WorkerSettings) -> None:
+    policy = runtime.pack.business.retention
+    console.print(f"  Retention: transcripts {_days(policy.transcripts_days)}, recordings "
+                  f"{_days(policy.recordings_days)}, audit {_days(policy.audit_days)} (checked every "
+                  f"{settings.retention_every_seconds / 3600:g} h)")
 
 
 def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str, public_host: str,
@@ -417,18 +485,6 @@ ERASURE_INCOMPLETE = 3  # some conversations were still open: run again once the
 
 def _days(days: int | None) -> str:
     return "kept for ever" if days is None else f"{days} days"
-
-
-def _retention_loop(runtime: Runtime) -> RetentionLoop:
-    from helpline.privacy.attachments import AttachmentFolder
-    from helpline.privacy.recordings import RecordingStore
-    from helpline.privacy.retention import RetentionJob, RetentionLoop
-
-    business = runtime.pack.business
-    job = RetentionJob(runtime.db, business.retention, recordings=RecordingStore(Path(business.call_recording.folder)),
-                       attachments=AttachmentFolder(Path(business.email.attachments_folder)),
-                       clock=runtime.conversations.clock)
-    return RetentionLoop(job)
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> Any:

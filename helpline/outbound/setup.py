@@ -9,6 +9,7 @@ from typing import Any
 from helpline.outbound.audience import Audience
 from helpline.outbound.planner import Planner
 from helpline.outbound.ports import MessageSender, OutboundChannel
+from helpline.outbound.queue import RetryPolicy
 from helpline.outbound.runner import OutboundLoop, OutboundRunner
 from helpline.runtime import Runtime
 from helpline.store.opt_outs import StoredContactPreferences
@@ -29,8 +30,14 @@ def channel_senders(app_state: Any) -> dict[OutboundChannel, MessageSender]:
 
 def build_outbound_loop(runtime: Runtime, senders: Mapping[OutboundChannel, MessageSender]) -> OutboundLoop:
     """The queue's runner: messages on channels without a sender stay queued (visible in the console)."""
+    return OutboundLoop(build_outbound_runner(runtime, senders))
+
+
+def build_outbound_runner(runtime: Runtime, senders: Mapping[OutboundChannel, MessageSender],
+                          policy: RetryPolicy | None = None) -> OutboundRunner:
+    """The runner alone (the background worker runs it on its own schedule, helpline/ops/worker.py);
+    ``policy`` sets the retries and the claim timeout."""
     records = runtime.operations.sql.engine if runtime.operations.sql is not None else None
     planner = Planner(runtime.db, runtime.pack, Audience(runtime.db, runtime.pack, records))
-    runner = OutboundRunner(runtime.db, senders, StoredContactPreferences(runtime.db), planner,
-                            clock=runtime.conversations.clock)
-    return OutboundLoop(runner)
+    return OutboundRunner(runtime.db, senders, StoredContactPreferences(runtime.db), planner, policy=policy,
+                          clock=runtime.conversations.clock)
