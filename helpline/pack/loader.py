@@ -25,8 +25,6 @@ from helpline.pack.records import RecordsDeclaration
 
 M = TypeVar("M", bound=BaseModel)
 
-EMAIL_TEMPLATES = ("recap_email", "apology_email", "outage_notice")
-
 
 @dataclass(frozen=True)
 class PackError:
@@ -325,10 +323,11 @@ def load_pack(root: Path | str) -> BusinessPack:
         rel = procedure_files[proc_id]
         errors.extend(PackError(rel, _node_line(nodes.get(rel), issue.loc), issue.message) for issue in found_issues)
 
+    # every message template the pack has (recap, apology, outage notice, survey, reminder, email reply — by email
+    # or SMS), so each is parsed and checked here rather than failing when it is first sent
     email_templates = {
-        name: (root / "templates" / f"{name}.j2").read_text(encoding="utf-8")
-        for name in EMAIL_TEMPLATES
-        if (root / "templates" / f"{name}.j2").exists()
+        path.stem: path.read_text(encoding="utf-8")
+        for path in sorted((root / "templates").glob("*.j2")) if "." not in path.stem
     }
 
     email_templates.update(_language_templates(root, errors))

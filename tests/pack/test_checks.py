@@ -145,3 +145,11 @@ def test_a_catalogue_operation_must_name_its_products(tmp_path: Path) -> None:
          "      FROM products\n      ORDER BY product")
     assert any("catalogue.operation 'list_products' must return a name or product column" in e
                for e in errors_of(pack))
+
+
+def test_every_message_template_is_checked_not_only_the_first_three(tmp_path: Path) -> None:
+    pack = copy_demo(tmp_path)
+    (pack / "templates" / "callback_reminder_sms.j2").write_text(
+        "Hi {{ customer.first_name }}, we call you {{ callback.due | upcase }}.\n", encoding="utf-8")
+    errors = errors_of(pack)
+    assert any(e.startswith("templates/callback_reminder_sms.j2:1:") and "upcase" in e for e in errors), errors
