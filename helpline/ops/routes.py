@@ -28,7 +28,7 @@ METRICS_ROLES = ("admin", "integration")
 class Check(StrEnum):
     OK = "ok"
     UNAVAILABLE = "unavailable"
-    BEHIND = "behind"  # the database is not migrated to this version's head
+    NOT_AT_HEAD = "not_at_head"  # the database is at another revision than this version's head
     NOT_CONFIGURED = "not_configured"
 
 
@@ -66,7 +66,7 @@ def check_readiness(runtime: Runtime, migrations: MigrationHeads) -> Readiness:
     migrated = Check.UNAVAILABLE
     if database == Check.OK:
         try:
-            migrated = Check.OK if migrations.at_head() else Check.BEHIND
+            migrated = Check.OK if migrations.at_head() else Check.NOT_AT_HEAD
         except Exception:
             migrated = Check.UNAVAILABLE
     redis = Check.NOT_CONFIGURED

@@ -144,11 +144,11 @@ def test_ready_fails_when_the_database_is_unreachable(demo_models: DemoModels, t
         admin.dispose()
 
 
-def test_ready_says_when_migrations_are_behind(make_runtime: RuntimeFactory) -> None:
+def test_ready_says_when_the_database_is_not_at_this_versions_migrations(make_runtime: RuntimeFactory) -> None:
     runtime = make_runtime(NOW)
     with runtime.db.session() as session:  # as if this version's last migration had not run
         session.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
         reply = client.get("/api/v1/ready")
     assert reply.status_code == 503
-    assert reply.json()["migrations"] == "behind"
+    assert reply.json()["migrations"] == "not_at_head"
