@@ -35,6 +35,8 @@ from helpline.conversation.commands import (
     OutOfScope,
     ProblemStatus,
     Repeat,
+    RuleOut,
+    SetSlot,
     StartProcedure,
     Unsupported,
 )
@@ -371,7 +373,10 @@ class Engine(AwaitedAnswers):
         closing = it.has(NothingElse, Affirm, Deny) or any(
             isinstance(c, ChitChat) and c.kind in (ChitChatKind.BYE, ChitChatKind.THANKS) for c in it.commands)
         asking = any(isinstance(c, AskKnowledge) and c.question for c in it.commands)
-        if (closing or asking or len(it.text.split()) <= 4) and set(it.frustration_cues) <= {"tone"}:
+        # a plain request ("I want to change my plan") or an answer to the question asked ("we're moving to
+        # Three Forks", "the 23rd doesn't work for me"): the tone model alone misread these as upset
+        plain = it.has(StartProcedure, SetSlot, RuleOut)
+        if (closing or asking or plain or len(it.text.split()) <= 4) and set(it.frustration_cues) <= {"tone"}:
             # "No, that's all. Goodbye.", "changed my mind" or a plain question is not upset: the tone
             # model alone doesn't earn an apology there
             frustration = min(frustration, self.policy.frustrated - 0.05)
