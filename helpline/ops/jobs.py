@@ -53,13 +53,19 @@ async def in_daemon_thread(function: Callable[[], T]) -> T:
         else:
             future.set_result(result)  # type: ignore[arg-type]
 
+    def hand_back(result: T | None, error: BaseException | None) -> None:
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the loop closed: the run was abandoned at shutdown, nobody awaits it any more
+            log.info("an abandoned background run finished after its loop closed")
+
     def target() -> None:
         try:
             result = function()
         except BaseException as exc:  # handed to the awaiting coroutine, which logs it
-            loop.call_soon_threadsafe(settle, None, exc)
+            hand_back(None, exc)
         else:
-            loop.call_soon_threadsafe(settle, result, None)
+            hand_back(result, None)
 
     threading.Thread(target=target, name=getattr(function, "__name__", "job"), daemon=True).start()
     return await future
