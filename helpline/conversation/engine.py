@@ -44,6 +44,7 @@ from helpline.conversation.events import TurnResult
 from helpline.conversation.guards import HOLDER_CALLBACK_OFFER, hide_codes
 from helpline.conversation.incident_notices import PLACE_OFFER
 from helpline.conversation.other_contacts import SAME_ISSUE_OFFER
+from helpline.conversation.ports import IDENTITY_TYPES
 from helpline.conversation.state import ConversationState, ProcedureRun
 from helpline.conversation.teamwork import TEAM_CALLBACK_OFFER
 from helpline.conversation.turn import Incident, Turn, TurnContext
@@ -399,12 +400,18 @@ class Engine(AwaitedAnswers):
             self._say(turn, "acknowledge_frustration", problem=problem)
 
     def _remember(self, state: ConversationState, it: Interpretation) -> None:
+        identify = it.first(Identify)
+        # An answer to the identity question, or a detail given as proof of identity, is not a slot value: "last
+        # four 0109" is not a speed of 109 Mbps and "born 14 March 1979" is not the day of the visit.
+        proofs = set(identify.details.values()) if identify is not None else set()
+        identity_only = state.verification.in_progress
         for entity in it.entities:
-            if entity.type == "card_number":
+            if entity.type == "card_number" or entity.value in proofs:
+                continue
+            if identity_only and entity.type not in IDENTITY_TYPES and entity.type not in self.pack.business.id_formats:
                 continue
             state.known[entity.type] = entity.value
             state.known_turn[entity.type] = state.turn
-        identify = it.first(Identify)
         if identify is not None:
             for key, value in identify.details.items():
                 state.known[key] = value

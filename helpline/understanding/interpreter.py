@@ -8,8 +8,9 @@ English wording patterns live here and in `short_answers.py`, never in the engin
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -147,7 +148,7 @@ class EmbeddedInterpreter(RequestReading):
         commands, confident = self._commands(u, state, context, language)
         return Interpretation(
             text=u.text,
-            commands=tuple(commands),
+            commands=_without_proofs(commands),
             entities=u.entities,
             frustration=u.frustration,
             frustration_cues=u.frustration_cues,
@@ -496,3 +497,13 @@ def _deduplicated(commands: list[Command]) -> list[Command]:
         if command not in seen:
             seen.append(command)
     return seen
+
+
+def _without_proofs(commands: Sequence[Command]) -> tuple[Command, ...]:
+    """A detail given as proof of identity is not also a value for the request: "book a visit, born 14 March 1979"
+    does not book the 14th of March 1979."""
+    proofs = {v for c in commands if isinstance(c, Identify) for v in c.details.values()}
+    if not proofs:
+        return tuple(commands)
+    return tuple(dataclasses.replace(c, slots={k: v for k, v in c.slots.items() if v not in proofs})
+                 if isinstance(c, StartProcedure) else c for c in commands)
