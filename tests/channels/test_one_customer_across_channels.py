@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from helpline.store.models import Ticket
+from helpline.store.models import EmailRecord, Ticket
 from tests.channels.email.harness import EmailHarness, email, plain_text, settings
 from tests.conftest import RuntimeFactory
 from tests.smtp_inbox import SmtpTestServer
@@ -55,21 +55,19 @@ def test_a_call_about_the_emailed_request_joins_the_tickets_and_the_thread_follo
         assert tickets["phone"].status == "resolved"
 
 
-def test_nothing_of_another_contact_is_said_before_verification(make_runtime: RuntimeFactory,
-                                                                tmp_path: Path) -> None:
+def test_nothing_of_another_contact_is_said_before_verification(make_runtime: RuntimeFactory) -> None:
     runtime = make_runtime(NOW)
     service = runtime.conversations
-    with SmtpTestServer() as sink:
-        harness = EmailHarness(runtime, sink, settings(sink, tmp_path))
-
-        async def scenario(h: EmailHarness) -> list[str]:
-            await h.send(email("Cancel my order", "Please cancel my order BB-10166. Samuel Rogers, 78681",
-                               sender=SAMUEL, message_id="<d1@example.com>"))
-            call = await asyncio.to_thread(service.start, "phone")
-            return (await asyncio.to_thread(service.post, call.id, "I want to cancel order BB-10166")).replies
-
-        before = " ".join(harness.run(scenario))
-        assert "ticket #" not in before and "wrote to us" not in before
+    thread = service.start(channel="email", contact={"email": "samuel.rogers@example.com"})
+    with runtime.db.session() as session:  # the email channel's record of the thread (its own tests send it by SMTP)
+        session.add(EmailRecord(conversation_id=thread.id, direction="in", message_id="<d1@example.com>",
+                                address="samuel.rogers@example.com", subject="Cancel my order"))
+    service.post(thread.id, "Please cancel my order BB-10166. Samuel Rogers, 78681")
+    call = service.start(channel="phone")
+    before = " ".join(service.post(call.id, "I want to cancel order BB-10166").replies)
+    assert "ticket #" not in before and "wrote to us" not in before
+    after = " ".join(service.post(call.id, "Samuel Rogers, 78681").replies)
+    assert "wrote to us by email" in after  # and once verified, it is
 
 
 def test_an_unrelated_open_contact_is_asked_about_not_joined(make_runtime: RuntimeFactory, tmp_path: Path) -> None:

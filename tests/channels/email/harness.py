@@ -73,7 +73,8 @@ class EmailHarness:
             self.service = EmailService(self.runtime, self.settings)
             await self.service.start()
             try:
-                return await scenario(self)
+                # a hang fails here, with the scenario's own stack, well before pytest-timeout's 300 s
+                return await asyncio.wait_for(scenario(self), timeout=120)
             finally:
                 await self.service.stop()
 

@@ -27,6 +27,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('window_start', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('window_end', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('messages', sa.JSON(), nullable=False, server_default='{}'))
+    # the defaults only fill the rows that exist; new rows get theirs from the models, as every other column does
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.alter_column('scope', server_default=None)
+        batch_op.alter_column('kind', server_default=None)
+        batch_op.alter_column('messages', server_default=None)
 
 
 def downgrade() -> None:
