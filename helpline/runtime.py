@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from helpline.channels.bus import EventBus
-from helpline.channels.conversations import ConversationService
-from helpline.channels.redis_shared import DEFAULT_PREFIX, RedisEventBus, SharedRedis
+from helpline.adapters.redis_shared import DEFAULT_PREFIX, RedisEventBus, SharedRedis
+from helpline.application.bus import EventBus
+from helpline.application.conversations import ConversationService
 from helpline.connectors.business_tables import open_business_tables
 from helpline.connectors.codes import SmtpCodeSender
 from helpline.connectors.gateway import PackOperations

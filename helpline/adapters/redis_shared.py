@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from helpline.channels.bus import EventBus
+from helpline.application.bus import EventBus
 
 log = logging.getLogger(__name__)
 

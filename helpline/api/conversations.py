@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from helpline.api.auth import Principal, require_role
 from helpline.api.errors import AUTHENTICATED_ERRORS, error_responses
 from helpline.api.validation import NO_NUL, ApiModel, RecordId, known_query_only
-from helpline.channels.conversations import (
+from helpline.application.conversations import (
     MAX_MESSAGE_CHARS,
     ConversationClosed,
     ConversationNotFound,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from helpline.channels.serialise import BUSY_RETRY_AFTER_SECONDS, ConversationBusy, is_busy_error
+from helpline.application.serialise import BUSY_RETRY_AFTER_SECONDS, ConversationBusy, is_busy_error
 from helpline.store.repositories import Conflict, NotFound
 
 log = logging.getLogger(__name__)

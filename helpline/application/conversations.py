@@ -25,8 +25,9 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpline.channels.bus import EventBus
-from helpline.channels.serialise import (
+from helpline.application.bus import EventBus
+from helpline.application.recorder import TurnRecorder, as_utc
+from helpline.application.serialise import (
     TURN_WAIT_SECONDS,
     ConversationBusy,
     ConversationLocks,
@@ -43,7 +44,6 @@ from helpline.store.db import Database
 from helpline.store.models import Conversation, Message
 from helpline.store.repositories import AuditLog, ConversationRepository, IncidentRepository, TicketRepository
 from helpline.store.throttle import AttemptLimiter
-from helpline.tickets.recorder import TurnRecorder, as_utc
 from helpline.understanding.redaction import (
     DEFAULT_REDACTOR,
     Redacted,

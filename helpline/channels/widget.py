@@ -34,16 +34,17 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from helpline.adapters.redis_shared import RedisClientIds, SharedRedis
 from helpline.api.limits import RateLimit, RedisSlidingWindow, SlidingWindow
 from helpline.api.validation import clean_text
-from helpline.channels.conversations import (
+from helpline.application.conversations import (
     ConversationBusy,
     ConversationClosed,
     ConversationNotFound,
     ConversationService,
     customer_visible,
 )
-from helpline.channels.redis_shared import RedisClientIds, SharedRedis
+from helpline.application.recorder import TurnRecorder
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.store.models import Conversation
 from helpline.store.repositories import (
@@ -52,7 +53,6 @@ from helpline.store.repositories import (
     WidgetChatRepository,
     WidgetKeyRepository,
 )
-from helpline.tickets.recorder import TurnRecorder
 
 log = logging.getLogger(__name__)
 

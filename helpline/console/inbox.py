@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from helpline.channels.conversations import ConversationClosed
+from helpline.application.conversations import ConversationClosed
 from helpline.console.auth import Agent, ConsoleDenied
 from helpline.console.web import back, render, runtime_of
 from helpline.store.models import Conversation, Ticket

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from helpline.channels.conversations import ConversationClosed, ConversationNotFound, ConversationService
+from helpline.application.conversations import ConversationClosed, ConversationNotFound, ConversationService
 from helpline.console.auth import Agent, ConsoleDenied, StaffUser, Supervisor
 from helpline.console.web import back, render, runtime_of
 from helpline.store.models import Conversation, Message

@@ -96,7 +96,7 @@ class Metrics:
 
 
 def turn_error_kind(error: BaseException) -> TurnError:
-    from helpline.channels.conversations import ConversationBusy, ConversationClosed, ConversationNotFound
+    from helpline.application.conversations import ConversationBusy, ConversationClosed, ConversationNotFound
 
     if isinstance(error, ConversationBusy):
         return TurnError.BUSY

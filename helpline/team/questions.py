@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from helpline.channels.conversations import ConversationService, TurnView
+from helpline.application.conversations import ConversationService, TurnView
+from helpline.application.recorder import as_utc
 from helpline.conversation.events import TurnResult
 from helpline.conversation.state import ConversationState
 from helpline.conversation.turn import TurnContext
 from helpline.store.models import Conversation, TeamQuestion, Ticket
 from helpline.store.repositories import AuditLog
-from helpline.tickets.recorder import as_utc
 
 
 class QuestionClosed(RuntimeError):

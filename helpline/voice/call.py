@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from helpline.channels.conversations import ConversationClosed, ConversationService, TurnView
+from helpline.application.conversations import ConversationClosed, ConversationService, TurnView
 from helpline.conversation.hours import team_schedule
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.conversation.wording import TemplateWording

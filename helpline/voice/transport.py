@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from helpline.channels.conversations import ConversationService
+from helpline.application.conversations import ConversationService
 from helpline.pack.loader import BusinessPack
 from helpline.voice.audio import resample
 from helpline.voice.call import AgentSettings, CallAgentProcessor

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from helpline.channels.conversations import CRASH_REPLY, ConversationClosed
+from helpline.application.conversations import CRASH_REPLY, ConversationClosed
 from helpline.store.models import Message, Ticket
 from tests.conftest import RuntimeFactory
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from helpline.channels.conversations import ConversationBusy, ConversationService
+from helpline.application.conversations import ConversationBusy, ConversationService
 from helpline.conversation.state import ConversationState
 from helpline.runtime import Runtime, build_runtime
 from helpline.store.models import Conversation, Message

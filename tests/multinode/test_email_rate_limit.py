@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from helpline.adapters.redis_shared import SharedRedis
 from helpline.channels.email.safety import SenderRateLimit, sender_key
-from helpline.channels.redis_shared import SharedRedis
 
 pytestmark = pytest.mark.redis
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from helpline.adapters.redis_shared import RedisEventBus, SharedRedis
 from helpline.api.limits import RedisSlidingWindow
-from helpline.channels.bus import ConversationChanged
-from helpline.channels.redis_shared import RedisEventBus, SharedRedis
+from helpline.application.bus import ConversationChanged
 from helpline.channels.widget import STARTS_PER_MINUTE, WidgetHub
 
 pytestmark = pytest.mark.redis

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from helpline.channels.conversations import ConversationNotFound
+from helpline.application.conversations import ConversationNotFound
 from helpline.store.repositories import ApiKeyRepository
 from tests.console.conftest import Console, console  # noqa: F401 (fixtures)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from helpline.channels.conversations import TurnView
+from helpline.application.conversations import TurnView
 from helpline.pack.models import MenuOption
 from helpline.runtime import Runtime
 from helpline.store.models import Conversation, Message, Ticket

@@ -26,14 +26,14 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from helpline.channels.conversations import STAFF_ONLY, ConversationClosed, ConversationService
+from helpline.application.conversations import STAFF_ONLY, ConversationClosed, ConversationService
+from helpline.application.serialise import conversation_transaction
 from helpline.channels.email.attachments import AttachmentStore, KeptAttachment
 from helpline.channels.email.parsing import InboundEmail, UnreadableEmail, parse_email
 from helpline.channels.email.reply import ComposedReply, ReplyComposer, first_name
 from helpline.channels.email.safety import Noise, SenderRateLimit, noise
 from helpline.channels.email.splitting import split_requests
 from helpline.channels.email.threads import EmailThreads, plain_subject
-from helpline.channels.serialise import conversation_transaction
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.outbound.ports import MessagePurpose, MessageSender, OutboundChannel, OutboundMessage
 from helpline.outbound.surveys import SurveyAnswer, SurveyReplies, thanks

@@ -18,9 +18,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from helpline.adapters.redis_shared import SharedRedis
 from helpline.api.limits import RateLimit, RedisSlidingWindow
 from helpline.channels.email.parsing import InboundEmail
-from helpline.channels.redis_shared import SharedRedis
 
 ROBOT_LOCAL_PARTS = ("mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply", "donotreply", "bounce",
                      "bounces")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from helpline.channels.conversations import UNPROMPTED
+from helpline.application.conversations import UNPROMPTED
 from helpline.channels.email.channel import EmailChannel
 from helpline.channels.email.threads import EmailThreads
 from helpline.outbound.ports import MessagePurpose

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from starlette.concurrency import run_in_threadpool
 
-from helpline.channels.conversations import ConversationClosed, ConversationService
+from helpline.application.conversations import ConversationClosed, ConversationService
 from helpline.channels.sms.keywords import (
     START_CONFIRMATION,
     STOP_CONFIRMATION,

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from helpline.channels.conversations import STAFF_ONLY, UNPROMPTED
+from helpline.application.conversations import STAFF_ONLY, UNPROMPTED
 from helpline.channels.sms.outbox import OPTED_OUT_ERROR
 from helpline.channels.sms.service import MAX_SMS_CHARS, SmsChannel
 from helpline.channels.sms.wording import fit_reply
