@@ -13,6 +13,7 @@ from rich.console import Console
 
 from helpline.cli.llm import llm_app
 from helpline.cli.pack import pack_app
+from helpline.cli.qa import qa_app
 
 if TYPE_CHECKING:
     from helpline.channels.email.service import EmailService
@@ -36,6 +37,7 @@ retention_app = typer.Typer(help="Retention: anonymise transcripts and delete re
 app.add_typer(customer_app, name="customer")
 app.add_typer(retention_app, name="retention")
 app.add_typer(llm_app, name="llm")
+app.add_typer(qa_app, name="qa")
 
 # soft_wrap: long URLs and commands stay on one line, so they can be copied
 console = Console(soft_wrap=True)

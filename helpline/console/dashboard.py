@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpline.analytics import kpis
 from helpline.console.auth import ConsoleDenied, Supervisor
@@ -35,6 +35,18 @@ def load_contacts(runtime: Runtime, start: date, end: date, actor: str) -> list[
         AuditLog(session).record(actor, "read", "ticket", "*", None,
                                  {"report": "dashboard", "from": start.isoformat(), "to": end.isoformat()})
     return contacts
+
+
+def average_qa_score(runtime: Runtime, start: date, end: date) -> tuple[float | None, int]:
+    """The mean QA score of the contacts created in the period (disputed findings already left out), and how many
+    were scored."""
+    since = datetime.combine(start, datetime.min.time(), UTC)
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
+    with runtime.db.session() as session:
+        mean, count = session.execute(select(func.avg(Ticket.qa_score), func.count(Ticket.qa_score)).where(
+            Ticket.created_at >= since, Ticket.created_at < until, Ticket.merged_into_id.is_(None),
+            Ticket.qa_score.is_not(None))).one()
+    return (None if mean is None else float(mean)), int(count)
 
 
 def _day(text: str, default: date) -> date:
@@ -67,6 +79,7 @@ def dashboard_router() -> APIRouter:
         used = [c for c in CHANNELS if any(c in v for v in per_day.values())]
         score = kpis.csat(contacts)
         aht = kpis.average_handle_time(contacts)
+        qa_mean, qa_scored = average_qa_score(runtime_of(request), start, end)
         cards = [
             ("Contacts", str(len(contacts)), ""),
             ("Containment", _pct(kpis.containment_rate(contacts)), "finished by the AI without a person"),
@@ -76,6 +89,8 @@ def dashboard_router() -> APIRouter:
             ("Average handle time", "–" if aht is None else f"{aht / 60:.1f} min", ""),
             ("CSAT", "–" if score.mean is None else f"{score.mean:.1f} / 5",
              f"{_pct(score.satisfied_share)} satisfied · {score.responses} ratings"),
+            ("QA score", "–" if qa_mean is None else f"{qa_mean:.0f} / 100",
+             f"average of {qa_scored} reviewed contacts"),
         ]
         return render(request, "dashboard.html", user, cards=cards, start=start, end=end,
                       per_day=stacked_days(per_day, used, "Contacts per day by channel"),

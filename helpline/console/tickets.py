@@ -12,6 +12,9 @@ from helpline.api.validation import MAX_INT32, MAX_OFFSET
 from helpline.console.auth import Agent, ConsoleDenied, Supervisor
 from helpline.console.live import message_json
 from helpline.console.web import back, render, runtime_of
+from helpline.qa.review import DisputeError
+from helpline.qa.review import dispute as qa_dispute
+from helpline.qa.rubric import DEFAULT_TITLES
 from helpline.store.models import Ticket
 from helpline.store.repositories import CallbackRepository, Conflict, ConversationRepository, TicketRepository
 from helpline.store.validation import CHANNELS, TICKET_PRIORITIES, TICKET_STATUSES
@@ -87,7 +90,7 @@ def tickets_router() -> APIRouter:
             candidates = [t for t in history if t.merged_into_id is None]
         return render(request, "ticket.html", user, ticket=ticket, threads=threads, merged=merged, kept=kept,
                       callbacks=callbacks, candidates=candidates, history=history, statuses=TICKET_STATUSES,
-                      priorities=TICKET_PRIORITIES)
+                      priorities=TICKET_PRIORITIES, qa_titles=DEFAULT_TITLES)
 
     @router.post("/tickets/{number}")
     def edit_ticket(request: Request, number: int, user: Agent, status: Annotated[str, Form()],
@@ -117,6 +120,18 @@ def tickets_router() -> APIRouter:
             except (Conflict, ValueError) as exc:
                 return back(f"/console/tickets/{number}", str(exc))
         return back(f"/console/tickets/{number}", f"Ticket #{duplicate} merged into this one.")
+
+    @router.post("/tickets/{number}/qa/dispute")
+    def dispute_finding(request: Request, number: int, user: Supervisor, finding: Annotated[str, Form()],
+                        why: Annotated[str, Form()] = "") -> Response:
+        runtime = runtime_of(request)
+        with runtime.db.session() as session:
+            ticket = _ticket_or_404(TicketRepository(session), number, user.actor)
+            try:
+                qa_dispute(session, ticket, finding[:100], user.actor, why, runtime.conversations.clock())
+            except DisputeError as exc:
+                return back(f"/console/tickets/{number}", str(exc))
+        return back(f"/console/tickets/{number}", "Finding disputed; it no longer counts in the score.")
 
     @router.get("/callbacks")
     def callbacks(request: Request, user: Agent, show: str = "open") -> Response:

@@ -1,12 +1,12 @@
 """The background work of a Helpline deployment, composed once for ``helpline worker`` and ``helpline serve``.
 
 Jobs: the outbound send queue (recaps, surveys, notices: ``outbound/``), team notices and giving up on team
-questions nobody answered (``team/``), the retention job (``privacy/retention.py``) and the idle-conversation
-sweeper (reprompts, then closes, quiet chats). Each claims its work in the database (a conditional UPDATE, a
-claim timeout for a worker that died), so any number of workers may run them. ``helpline serve`` runs them
-itself on a thread of its own (``EmbeddedWorker``, the single-node default); with ``--no-worker`` it leaves
-them to ``helpline worker`` processes (``run_worker``). Phone callbacks are dialled by the node with the SIP
-line (they need it), claimed once in the database.
+questions nobody answered (``team/``), the retention job (``privacy/retention.py``), the idle-conversation
+sweeper (reprompts, then closes, quiet chats) and QA scoring of ended contacts (``qa/``). Each claims its work
+in the database (a conditional UPDATE, a claim timeout for a worker that died), so any number of workers may
+run them. ``helpline serve`` runs them itself on a thread of its own (``EmbeddedWorker``, the single-node
+default); with ``--no-worker`` it leaves them to ``helpline worker`` processes (``run_worker``). Phone callbacks
+are dialled by the node with the SIP line (they need it), claimed once in the database.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class JobName:
     TEAM = "team"
     RETENTION = "retention"
     IDLE_SWEEP = "idle_sweep"
+    QA = "qa"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class WorkerSettings:
     outbound_every_seconds: float = 15.0
     team_every_seconds: float = 5.0
     sweep_every_seconds: float = 15.0
+    qa_every_seconds: float = 60.0
     retention_every_seconds: float = RETENTION_EVERY_SECONDS
     retention_first_after_seconds: float = RETENTION_FIRST_AFTER_SECONDS
     retry: RetryPolicy = field(default_factory=RetryPolicy)  # the send queue's retries and claim timeout
@@ -123,7 +125,22 @@ def background_jobs(runtime: Runtime, senders: Mapping[OutboundChannel, MessageS
         PeriodicJob(JobName.RETENTION, retain, settings.retention_every_seconds,
                     first_after_seconds=settings.retention_first_after_seconds),
         sweep_job(runtime, settings.sweep_every_seconds),
+        qa_job(runtime, settings.qa_every_seconds),
     ]
+
+
+def qa_job(runtime: Runtime, every_seconds: float) -> PeriodicJob:
+    """Score ended contacts not yet scored (helpline/qa/), each claimed once across workers."""
+    from helpline.qa.review import QaReviewer
+
+    reviewer = QaReviewer.for_pack(runtime.db, runtime.pack, clock=runtime.conversations.clock)
+
+    async def review() -> None:
+        report = await in_daemon_thread(reviewer.run_once)
+        if report.scored:
+            log.info("qa: %d contacts scored", report.scored)
+
+    return PeriodicJob(JobName.QA, review, every_seconds, first_after_seconds=every_seconds)
 
 
 def sweep_job(runtime: Runtime, every_seconds: float) -> PeriodicJob:

@@ -187,7 +187,8 @@ class Message(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_created_at", "status", "created_at"),)
+    __table_args__ = (Index("ix_tickets_status_created_at", "status", "created_at"),
+                      Index("ix_tickets_qa_reviewed_at", "qa_reviewed_at"))
 
     id: Mapped[str] = _id_column()
     number: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
@@ -218,6 +219,13 @@ class Ticket(Base):
     merged_into_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )
+    # Automatic QA (helpline/qa/): the score (0-100), the findings with any supervisor's dispute, when scored;
+    # a worker claims a ticket (conditional UPDATE) while scoring it so several workers never score one twice.
+    qa_score: Mapped[float | None] = mapped_column(Float)
+    qa_findings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    qa_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    qa_claimed_by: Mapped[str | None] = mapped_column(String(100))
+    qa_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @validates("channel")
     def _check_channel(self, _key: str, value: str) -> str:

@@ -1,0 +1,134 @@
+"""Scoring contacts and storing the result on their tickets; supervisors' disputes.
+
+``QaReviewer.run_once`` claims ended, unscored contacts with one conditional UPDATE each (the pattern of
+team/notices.py), so any number of workers may run it and each contact is scored once; a claim older than
+``CLAIM_TIMEOUT`` belongs to a worker that died and is taken again."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from helpline.pack.loader import BusinessPack
+from helpline.qa.checks import PackFacts, Result, check_contact
+from helpline.qa.contact import load_contact
+from helpline.qa.rubric import Rubric, load_rubric
+from helpline.qa.score import DISPUTE, score
+from helpline.store.db import Database
+from helpline.store.models import Conversation, Ticket
+from helpline.store.repositories import AuditLog
+
+log = logging.getLogger(__name__)
+
+CLAIM_TIMEOUT = timedelta(minutes=5)
+BATCH = 50
+QA_ACTOR = "system:qa"
+MAX_REASON = 2000
+
+
+class DisputeError(ValueError):
+    """The finding to dispute does not exist, or no reason was given."""
+
+
+@dataclass(frozen=True)
+class QaReport:
+    scored: int
+    skipped: int  # tickets with no conversation left to judge (marked reviewed with no score)
+
+
+def pack_facts(pack: BusinessPack) -> PackFacts:
+    """The operations that return or change one customer's data: those owned by a customer or changing data."""
+    operations = pack.operations.operations
+    account = frozenset(name for name, spec in operations.items() if spec.owner_field or spec.changes_data)
+    return PackFacts(pack.business.name, account)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class QaReviewer:
+    def __init__(self, db: Database, rubric: Rubric, pack: PackFacts, *, clock: Callable[[], datetime] = _utcnow,
+                 node: str | None = None) -> None:
+        self.db = db
+        self.rubric = rubric
+        self.pack = pack
+        self.clock = clock
+        self.node = (node or f"{socket.gethostname()}:qa")[:100]
+
+    @classmethod
+    def for_pack(cls, db: Database, pack: BusinessPack, **kwargs: Any) -> QaReviewer:
+        return cls(db, load_rubric(pack.root), pack_facts(pack), **kwargs)
+
+    def findings_for(self, session: Session, ticket: Ticket) -> list[dict[str, Any]] | None:
+        contact = load_contact(session, ticket)
+        if contact is None:
+            return None
+        return [{"id": f"{f.criterion}-{n}", **f.as_dict()}
+                for n, f in enumerate(check_contact(contact, self.rubric, self.pack), start=1)]
+
+    def run_once(self, since: datetime | None = None, limit: int = BATCH) -> QaReport:
+        """Score the ended contacts not yet scored (those whose conversation ended at or after ``since``)."""
+        scored = skipped = 0
+        for ticket_id in self._claim(since, limit):
+            with self.db.session() as session:
+                ticket = session.get(Ticket, ticket_id)
+                if ticket is None:
+                    continue
+                findings = self.findings_for(session, ticket)
+                ticket.qa_findings = findings
+                ticket.qa_score = score(findings) if findings is not None else None
+                ticket.qa_reviewed_at = self.clock()
+                ticket.qa_claimed_by = None
+                ticket.qa_claimed_at = None
+                # QA reads the transcript and the customer's ticket: say so, as every reader of customer data does.
+                AuditLog(session).record(QA_ACTOR, "read", "ticket", ticket.id, ticket.customer_id,
+                                         {"report": "qa", "score": ticket.qa_score})
+                scored += findings is not None
+                skipped += findings is None
+        return QaReport(scored, skipped)
+
+    def _claim(self, since: datetime | None, limit: int) -> list[str]:
+        now = self.clock()
+        stale = now - CLAIM_TIMEOUT
+        unclaimed = or_(Ticket.qa_claimed_by.is_(None), Ticket.qa_claimed_at < stale)
+        query = (select(Ticket.id).join(Conversation, Conversation.id == Ticket.conversation_id)
+                 .where(Ticket.qa_reviewed_at.is_(None), Ticket.merged_into_id.is_(None),
+                        Conversation.status == "ended", unclaimed)
+                 .order_by(Conversation.ended_at).limit(limit))
+        if since is not None:
+            query = query.where(Conversation.ended_at >= since)
+        won: list[str] = []
+        with self.db.session() as session:
+            for ticket_id in list(session.scalars(query)):
+                result = session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.qa_reviewed_at.is_(None),
+                                                              unclaimed)
+                                         .values(qa_claimed_by=self.node, qa_claimed_at=now)
+                                         .execution_options(synchronize_session=False))
+                if getattr(result, "rowcount", 0) == 1:
+                    won.append(ticket_id)  # else another worker took it first
+        return won
+
+
+def dispute(session: Session, ticket: Ticket, finding_id: str, by: str, why: str, at: datetime) -> float | None:
+    """A supervisor disputes one finding: kept with who, why and when, no longer counted; returns the new score."""
+    why = why.strip()
+    if not why:
+        raise DisputeError("Say why the finding is wrong.")
+    findings = [dict(f) for f in (ticket.qa_findings or [])]
+    target = next((f for f in findings if f.get("id") == finding_id), None)
+    if target is None:
+        raise DisputeError(f"No finding {finding_id!r} on ticket #{ticket.number}.")
+    if target.get("result") == Result.NOT_APPLICABLE:
+        raise DisputeError("A finding that did not apply has nothing to dispute.")
+    target[DISPUTE] = {"by": by, "why": why[:MAX_REASON], "at": at.isoformat()}
+    ticket.qa_findings = findings  # a new list: JSON columns see reassignment, not in-place edits
+    ticket.qa_score = score(findings)
+    return ticket.qa_score
