@@ -6,6 +6,7 @@ bash scripts/install.sh || exit 1
 set -e
 .venv/bin/ruff check helpline tests bench
 .venv/bin/mypy
+.venv/bin/lint-imports  # the layering contracts in pyproject.toml ([tool.importlinter])
 set +e
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 rc=$?

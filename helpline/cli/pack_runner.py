@@ -19,7 +19,7 @@ from helpline.pack.loader import BusinessPack
 from helpline.runtime import PackModels, Runtime, build_models, build_runtime, open_database
 from helpline.store.models import AuditEntry, Conversation, Ticket
 
-OPERATION_ENTITY = "operation:"  # audit entries of operation calls (tickets/recorder.py)
+OPERATION_ENTITY = "operation:"  # audit entries of operation calls (application/recorder.py)
 
 
 class RememberedCodes:

@@ -1,6 +1,6 @@
 """Telling the team: each question and hand-off is posted to the pack's team chats, as a durable job.
 
-A notice row is written in the turn's transaction (tickets/recorder.py); `TeamNotifier.run_once` claims pending
+A notice row is written in the turn's transaction (application/recorder.py); `TeamNotifier.run_once` claims pending
 ones with one conditional UPDATE each (several nodes never post one twice), writes the text — masked unless the
 pack lets customer data reach the chat — posts it, and retries with backoff when a chat refuses. Card numbers and
 secrets were redacted before anything was stored, so they cannot reach a chat.

@@ -28,11 +28,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from helpline.application.conversations import ConversationClosed, ConversationService, TurnView
+from helpline.application.handoffs import latest_handoff
 from helpline.conversation.hours import team_schedule
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.conversation.wording import TemplateWording
 from helpline.pack.loader import BusinessPack
-from helpline.store.repositories import HandoffRepository
 from helpline.voice.control import (
     AgentPaused,
     AgentSpeechCancelled,
@@ -361,17 +361,14 @@ class CallAgentProcessor(Processor):
 
     def _handoff(self) -> tuple[str, str]:
         """The escalation tier's number and the summary the person will hear."""
-        with self.conversations.db.session() as session:
-            found = HandoffRepository(session).list(actor=f"ai:conversation:{self._id()}",
-                                                    conversation_id=self._id(), limit=500)
-            if not found:
-                return "", ""
-            handoff = found[-1]
-            tier = self.pack.business.escalation.tier(handoff.tier)
-            steps = "; ".join(handoff.steps_tried[-3:])
-            summary = (f"{handoff.customer_summary}. Issue: {handoff.issue}. Wants: {handoff.customer_wants}. "
-                       f"Mood: {handoff.mood}, urgency {handoff.urgency}." + (f" Tried: {steps}." if steps else ""))
-            return tier.sip_uri or tier.phone_extension or "", summary
+        handoff = latest_handoff(self.conversations.db, self._id())
+        if handoff is None:
+            return "", ""
+        tier = self.pack.business.escalation.tier(handoff.tier)
+        steps = "; ".join(handoff.steps_tried[-3:])
+        summary = (f"{handoff.customer_summary}. Issue: {handoff.issue}. Wants: {handoff.customer_wants}. "
+                   f"Mood: {handoff.mood}, urgency {handoff.urgency}." + (f" Tried: {steps}." if steps else ""))
+        return tier.sip_uri or tier.phone_extension or "", summary
 
     async def _transfer_failed(self) -> None:
         """Nobody picked up: the engine books a callback to the caller's number and says when."""

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from helpline.application.callbacks import CallbackDesk
 from helpline.channels.phone.config import SipConfig
 from helpline.channels.phone.ua import CallFailed, PhoneCall, SipUserAgent, TransferFailed, relay_frame
 from helpline.privacy.recordings import link_recording_quietly
-from helpline.store.repositories import CallbackRepository, TicketRepository
 from helpline.voice.answering import Answer, AnsweringListener
 from helpline.voice.audio import resample
 from helpline.voice.frames import AudioIn, KeypadDigit
@@ -320,13 +320,11 @@ class PhoneService:
     async def dial_due_callbacks(self) -> list[CallbackResult]:
         """Call every scheduled callback whose time has come (one attempt each), once across all nodes:
         each is claimed in the database first (committed), and only the claimer dials it."""
-        conversations = self.services.conversations
-        with conversations.db.session() as session:
-            due = [(c.id, c.phone or "", c.reason, c.ticket_id) for c in CallbackRepository(session).claim_due(
-                conversations.clock(), node=self.node, actor=ACTOR,
-                retry_after=timedelta(seconds=self.settings.callback_retry_seconds),
-                claim_timeout=timedelta(seconds=self.settings.callback_claim_timeout_seconds))]
-        results = await asyncio.gather(*(self._place_callback(*item) for item in due))
+        due = self._desk().claim_due(
+            self.services.conversations.clock(),
+            retry_after=timedelta(seconds=self.settings.callback_retry_seconds),
+            claim_timeout=timedelta(seconds=self.settings.callback_claim_timeout_seconds))
+        results = await asyncio.gather(*(self._place_callback(c.id, c.phone, c.reason, c.ticket_id) for c in due))
         return list(results)
 
     async def _place_callback(self, callback_id: str, phone: str, reason: str,
@@ -340,7 +338,7 @@ class PhoneService:
             self._record(callback_id, ticket_id, outcome, f"Callback attempt: {outcome} ({error.reason}).")
             return CallbackResult(callback_id, outcome)
         answer = await self._listen(call)
-        ticket_number = self._ticket_number(ticket_id)
+        ticket_number = self._desk().ticket_number(ticket_id)
         opening = f"Hello, this is {business} returning your call about {reason or 'your request'}."
         if answer is Answer.MACHINE:
             reference = f" Your reference is ticket {ticket_number}." if ticket_number else ""
@@ -382,32 +380,10 @@ class PhoneService:
             await frames.aclose()  # type: ignore[attr-defined]
         return listener.verdict or Answer.PERSON
 
-    def _ticket_number(self, ticket_id: str | None) -> int | None:
-        if ticket_id is None:
-            return None
-        with self.services.conversations.db.session() as session:
-            ticket = TicketRepository(session).get(ticket_id, actor=ACTOR)
-            return ticket.number if ticket else None
+    def _desk(self) -> CallbackDesk:
+        return CallbackDesk(self.services.conversations.db, node=self.node, actor=ACTOR)
 
     def _record(self, callback_id: str, ticket_id: str | None, outcome: str, note: str, done: bool = False) -> None:
         now: datetime = self.services.conversations.clock()
-        with self.services.conversations.db.session() as session:
-            callbacks = CallbackRepository(session)
-            # counted in the database (the claim released with it): a restart keeps the count
-            attempts = callbacks.finish_attempt(callback_id, node=self.node, now=now).attempts
-            if done or outcome == "voicemail":
-                callbacks.complete(callback_id, actor=ACTOR, outcome=note, now=now)
-            elif attempts >= self.settings.callback_attempts:
-                callbacks.miss(callback_id, actor=ACTOR, outcome=f"{note} No answer after {attempts} attempts.",
-                               now=now)
-                note = f"{note} Gave up after {attempts} attempts: a person should call back."
-            else:
-                callback = callbacks.get(callback_id, actor=ACTOR)
-                if callback is not None:
-                    callback.outcome = note  # still scheduled: tried again after callback_retry_seconds
-            if ticket_id is not None:
-                tickets = TicketRepository(session)
-                ticket = tickets.get(ticket_id, actor=ACTOR)
-                if ticket is not None:
-                    notes = f"{ticket.notes}\n{note}".strip()
-                    tickets.update(ticket_id, actor=ACTOR, now=now, notes=notes)
+        self._desk().record_attempt(callback_id, ticket_id, note, completed=done or outcome == "voicemail",
+                                    max_attempts=self.settings.callback_attempts, now=now)
