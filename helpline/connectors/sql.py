@@ -74,15 +74,21 @@ def _column_type(values: list[str]) -> type[Integer] | type[Float] | type[Text]:
 
 def _read_raw_rows(path: Path) -> list[dict[str, Any]]:
     """A CSV file's rows (text values), or a JSON file's list of objects (or object of objects)."""
+    return [row for _, row in _numbered_rows(path)]
+
+
+def _numbered_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """The rows with the file line each ends on (a CSV row; 1 for every object of a JSON file)."""
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            rows = data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else None
-            if rows is None or not all(isinstance(r, dict) for r in rows):
-                raise SeedError(f"{path.name}: expected a list of objects")
-            return rows
-        with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
+        if path.suffix.lower() != ".json":
+            with path.open(newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                return [(reader.line_num, row) for row in reader]
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else None
+        if rows is None or not all(isinstance(r, dict) for r in rows):
+            raise SeedError(f"{path.name}: expected a list of objects")
+        return [(1, row) for row in rows]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
         raise SeedError(f"{path.name}: cannot read: {exc}") from exc
 
@@ -93,7 +99,29 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 class SeedError(ValueError):
-    """A seed file that does not fit its declared table (names the file, the row and the column)."""
+    """A seed file that does not fit its declared table (names the file, the row and the column); `file`
+    (relative to the pack) and `line` say where, for `pack validate`."""
+
+    def __init__(self, message: str, file: str = "", line: int = 1) -> None:
+        super().__init__(message)
+        self.file, self.line = file, line
+
+
+def seed_errors(tables: Mapping[str, TableSpec], root: Path) -> list[SeedError]:
+    """What `pack validate` reports of the declared tables' seed files: the first row of each that does not
+    fit its table, so a bad row is found before a run or `pack test` loads it."""
+    errors = []
+    for name, spec in tables.items():
+        if spec.seed is None:
+            continue
+        if not (root / spec.seed).is_file():
+            errors.append(SeedError(f"{spec.seed}: the seed file of table '{name}' does not exist", spec.seed))
+            continue
+        try:
+            _declared_rows(name, spec, root)
+        except SeedError as exc:
+            errors.append(exc if exc.file else SeedError(str(exc), spec.seed))
+    return errors
 
 
 _COLUMN_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
@@ -153,21 +181,28 @@ def _declared_rows(name: str, spec: TableSpec, root: Path) -> list[dict[str, Any
     if spec.seed is None:
         return []
     path = root / spec.seed
-    rows = _read_raw_rows(path)
+    rows = _numbered_rows(path)
     typed = []
-    for number, row in enumerate(rows, start=1):
-        unknown = sorted(set(row) - set(spec.columns))
+    for number, (line, row) in enumerate(rows, start=1):
+        where = f"{spec.seed} row {number} (line {line})" if path.suffix.lower() != ".json" else \
+            f"{spec.seed} row {number}"
+        spare: list[Any] = row.get(None) or []  # type: ignore[call-overload]  # csv keeps extra values under None
+        if spare:
+            raise SeedError(f"{where}: {len(row) - 1 + len(spare)} values for the header's {len(row) - 1} "
+                            f"columns", spec.seed, line)
+        unknown = sorted(str(column) for column in set(row) - set(spec.columns))
         if unknown:
-            raise SeedError(f"{spec.seed} row {number}: column(s) {unknown} are not declared in table '{name}'")
+            raise SeedError(f"{where}: column(s) {unknown} are not declared in table '{name}'", spec.seed,
+                            1 if path.suffix.lower() != ".json" else line)
         converted: dict[str, Any] = {}
         for column, col in spec.columns.items():
             try:
                 converted[column] = _typed(row.get(column), col.type)
             except (ValueError, ArithmeticError) as exc:
-                raise SeedError(f"{spec.seed} row {number}, column '{column}': {row.get(column)!r} is not a "
-                                f"{col.type} ({exc})") from exc
+                raise SeedError(f"{where}, column '{column}': {row.get(column)!r} is not a "
+                                f"{col.type} ({exc})", spec.seed, line) from exc
             if converted[column] is None and (col.required or col.key):
-                raise SeedError(f"{spec.seed} row {number}: column '{column}' is required")
+                raise SeedError(f"{where}: column '{column}' is required", spec.seed, line)
         typed.append(converted)
     return typed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpline.conversation.choices import choices_for
+from helpline.conversation.choices import choices_for, closest_option
 from helpline.conversation.commands import (
     Affirm,
     AskHuman,
@@ -80,6 +80,11 @@ class AwaitedAnswers(KnowledgeAnswers):
             if match.values:
                 return self._fill(turn, run, slot_name, match.values)
             value = None
+        if slot.type == "text" and slot.options_from and value:
+            # "one of these places": the table's spelling of the one named, else the words as said
+            named = closest_option(str(value), choices_for(slot, self._names(turn, run)))
+            if named is not None:
+                value = named.value if slot.option_value else named.label
         if value is None and not slot.required and not it.has(*NEW_REQUESTS):
             value = ""  # an optional detail the customer didn't give ("any time is fine")
         if value is None:

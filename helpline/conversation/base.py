@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from helpline.conversation.choices import choice_labels
 from helpline.conversation.commands import CommandGenerator
 from helpline.conversation.events import ConversationEnded, ProcedureFinished
 from helpline.conversation.incidents import caller_from, in_effect_for
@@ -64,6 +65,8 @@ class EngineBase:
         if run is not None:
             names.update(run.results)
             names["slots"] = dict(run.slots)
+            proc = self.procedures.get(run.procedure_id)
+            names["labels"] = choice_labels(proc.slots if proc is not None else {}, run.slots)
         return names
 
     def _line(self, turn: Turn, key: str, **facts: Any) -> str:

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
+from rapidfuzz.utils import default_process
 
 from helpline.pack.expressions import evaluate, render
 from helpline.pack.models import SlotSpec
@@ -164,3 +165,33 @@ def match_choices(text: str, choices: Sequence[Choice], many: bool) -> ChoiceMat
     if not result.values and len(whole) == 1 and whole_score > 0:
         result.values.append(whole[0].value)
     return result
+
+
+NAMED_OPTION_SCORE = 85  # "three forks" or "Pinon Sprngs" for "Three Forks" / "Pinon Springs"; "Springfield" for none
+
+
+def closest_option(text: str, choices: Sequence[Choice]) -> Choice | None:
+    """A free-text answer naming one of the listed values (a town of the table), spelled loosely: the one it
+    names, so the table's spelling is kept; None when it names none (the answer is kept as said)."""
+    labels = [choice.label for choice in choices]
+    if not text.strip() or not labels:
+        return None
+    found = process.extract(text, labels, scorer=fuzz.WRatio, processor=default_process, limit=2,
+                            score_cutoff=NAMED_OPTION_SCORE)
+    if not found or (len(found) > 1 and found[1][1] == found[0][1]):
+        return None  # two equally close: not one named
+    return choices[found[0][2]]
+
+
+def choice_labels(slots: Mapping[str, SlotSpec], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`labels.kind` in templates: the label of the option a choice slot holds ("a repair" for "repair"; a list
+    for a slot of several); any other slot, or a value no fixed option has, as stored."""
+    labels: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = slots.get(name)
+        shown = {option.value: option.shown for option in spec.options} if spec is not None else {}
+        if isinstance(value, list):
+            labels[name] = [shown.get(v, v) if isinstance(v, str) else v for v in value]
+        else:
+            labels[name] = shown.get(value, value) if isinstance(value, str) else value
+    return labels

@@ -298,9 +298,13 @@ class Steps(Guards):
         said_at = state.known_turn.get(slot.type)
         if said_at is None or (consumed is not None and said_at <= consumed):
             return []
-        if slot.type in TEMPORAL_TYPES and fit(slot, state.known.get(slot.type), run.ruled_out.get(slot_name, [])) \
-                is not Fit.TAKE:
-            return []
+        if slot.type in TEMPORAL_TYPES:
+            verdict = fit(slot, state.known.get(slot.type), run.ruled_out.get(slot_name, []))
+            if verdict is Fit.NEEDS_ONE and said_at >= run.started_turn and slot_name not in run.windows:
+                # "we're moving next month": asked for the day, and "the 4th" is then read in that month
+                run.windows[slot_name] = str(state.known[slot.type])
+            if verdict is not Fit.TAKE:
+                return []
         # only what was said for this request: an earlier ZIP or phone is not the new one being asked for;
         # the thing talked about just before ("what travel mugs do you have?" -> "the small blue one, how
         # much?") carries over one turn

@@ -25,7 +25,8 @@ Loc = tuple[str | int, ...]
 
 # Names every procedure expression and template may use (conversation/base.py `_names`), besides its slots
 # and saved results.
-ENGINE_NAMES = frozenset({"business", "persona", "customer", "now", "ticket_number", "incident", "slots"})
+ENGINE_NAMES = frozenset({"business", "persona", "customer", "now", "ticket_number", "incident", "slots",
+                          "labels"})
 # After a call fails: its message, under `error` and as the saved result's `error` field (steps.py `_call`).
 CALL_ERROR = "error"
 # An HTTP operation's url, headers and body see its arguments (also by name) and the environment; its
@@ -158,7 +159,7 @@ class SourceChecker:
                 if name not in known:
                     self.add(loc, f"{label}: unknown name '{name}'{did_you_mean(name, known)}", line)
         for owner, attribute, line in usage.attributes:
-            if owner == "slots" and scope.slots is not None:
+            if owner in ("slots", "labels") and scope.slots is not None:
                 if attribute not in scope.slots:
                     self.add(loc, f"{label}: unknown slot '{attribute}'{did_you_mean(attribute, scope.slots)}",
                              line)

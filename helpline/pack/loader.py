@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from helpline.connectors.sql import seed_errors
 from helpline.pack.checks import Issue, PackParts, check_pack
 from helpline.pack.languages import language_suffix, localise, merge_wording, variant_issues
 from helpline.pack.models import (
@@ -351,6 +352,9 @@ def load_pack(root: Path | str) -> BusinessPack:
                       email_templates={f"templates/{name}.j2": source for name, source in email_templates.items()})
     for issue in check_pack(parts):
         errors.append(PackError(issue.file, _issue_line(nodes.get(issue.file), issue), issue.message))
+    if operations is not None:  # a seed row that does not fit its table: found here, not as a crash at startup
+        errors.extend(PackError(seed.file, seed.line, str(seed).removeprefix(f"{seed.file} "))
+                      for seed in seed_errors(operations.tables, root))
 
     if business is None or operations is None:
         raise PackInvalid(sorted(errors, key=lambda error: (error.file, error.line)))

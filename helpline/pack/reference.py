@@ -64,6 +64,8 @@ SLOT_TYPES: dict[str, str] = {
 # Names every procedure expression and template may use (a test keeps this equal to checks.ENGINE_NAMES).
 NAMES: dict[str, str] = {
     "slots": "the procedure's slots: `slots.order_id`",
+    "labels": "the label of the option each choice slot holds: `labels.kind` (\"a repair\" where `slots.kind` is "
+              "\"repair\"); other slots as `slots`",
     "customer": "the verified customer's record (the lookup operation's result): `customer.email`",
     "business": "`business.name`",
     "persona": "`persona.name`, `persona.tone`",

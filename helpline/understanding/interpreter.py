@@ -60,7 +60,13 @@ from helpline.understanding.requests import (
     asks,
 )
 from helpline.understanding.short_answers import Answer, short_answers
-from helpline.understanding.slot_values import TemporalReader, read_pattern, strip_chatter
+from helpline.understanding.slot_values import (
+    TemporalReader,
+    read_pattern,
+    strip_chatter,
+    strip_place_lead,
+    with_windows,
+)
 
 if TYPE_CHECKING:
     from helpline.conversation.state import ConversationState
@@ -143,6 +149,7 @@ class EmbeddedInterpreter(RequestReading):
 
     def interpret(self, text: str, state: ConversationState, context: GeneratorContext) -> Interpretation:
         u = self.understander.understand(text)
+        u = replace(u, entities=with_windows(u.entities, context.local_now))
         language = self._language(_without_entities(u.text, u.entities),
                                   answering=(context.awaiting or "").startswith(("slot:", "more:")))
         commands, confident = self._commands(u, state, context, language)
@@ -431,7 +438,7 @@ class EmbeddedInterpreter(RequestReading):
             return found[0].value
         if slot_type == "text":  # the answer as said, without the "um, well" before it or "like I said" after
             value = self.slot_reader.read(u.text, slot_type)
-            return strip_chatter(value) if value else None
+            return strip_place_lead(value) if value else None
         value = self.slot_reader.read(u.text, slot_type)
         answer = strip_chatter(u.text)
         if value is None and answer != u.text.strip():  # "05301, like I said"
@@ -458,7 +465,8 @@ class EmbeddedInterpreter(RequestReading):
         for slot_name, slot in proc.slots.items():
             if slot_name not in run.slots or slot.type in ("text", "yes_no"):
                 continue
-            found = [e for e in u.entities if e.type == slot.type and e.value != run.slots[slot_name]]
+            found = [e for e in u.entities if e.type == slot.type and e.value != run.slots[slot_name]
+                     and (slot.window or "/" not in e.value)]  # "actually next week" is no day to put in
             if found:
                 return [SetSlot(found[0].value, slot_name, correction=True)]
         return []

@@ -19,6 +19,7 @@ from helpline.pack.models import Procedure
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
 from helpline.understanding.record_questions import choose_kind, parse_record_question
+from helpline.understanding.slot_values import names_a_period
 
 # Slot types a free-floating entity may fill when a procedure starts ("cancel BB-10166").
 PREFILL_TYPES_EXCLUDED = ("text", "yes_no", "choice", "person_name", "postcode", "number")
@@ -258,7 +259,9 @@ class RequestReading:
                 if len(chosen.values) == 1 and not chosen.ambiguous:
                     slots[slot_name] = chosen.values[0]
             elif slot.type not in PREFILL_TYPES_EXCLUDED:
-                found = [e for e in u.entities if e.type == slot.type]
+                # a period ("next month") is asked about, not taken as the day, unless the slot keeps windows
+                found = [e for e in u.entities if e.type == slot.type
+                         and (slot.window or ("/" not in e.value and not names_a_period(e.text)))]
                 if len(found) == 1:
                     slots[slot_name] = found[0].value
         return slots

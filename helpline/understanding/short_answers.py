@@ -49,7 +49,9 @@ _FIXED = re.compile(
     _FLAGS,
 )
 _YES = re.compile(
-    r"^\W*(y|ya|yes|yess+|yeah|yea|yep|yup|ye|sure|ok|okay|k|kk|correct|right|go ahead|go for it|please do|do it"
+    # an interjection may come first: "ah ok, yes", "oh ok yes"
+    r"^\W*((ah+|oh+|aha|ahh+|hmm+|um+|well|i see|got it|right)[\s.,!]+)*"
+    r"(y|ya|yes|yess+|yeah|yea|yep|yup|ye|sure|ok|okay|k|kk|correct|right|go ahead|go for it|please do|do it"
     r"|proceed"
     r"|confirm(ed)?|that'?s (right|correct|fine|it|the one)|thats (right|correct|fine|it)|absolutely|definitely"
     r"|looks (good|right|fine|correct|great)|sounds (good|right|great|fine)|all correct|spot on|yes,? that'?s"

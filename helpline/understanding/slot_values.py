@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from helpline.conversation.ports import Entity
 from helpline.understanding.entities import EntityExtractor, next_day_of_month
 
 _FILLER = r"(?:um+|uh+|erm?|hmm+|well|so|ok(?:ay)?|yeah|yep|right|basically|honestly|actually)"
@@ -34,6 +35,26 @@ def strip_chatter(text: str) -> str:
         if shorter == answer or not shorter:
             return answer if answer else text.strip()
         answer = shorter
+
+
+_PLACE_LEAD = re.compile(
+    rf"(?i)^\s*(?:{_FILLER}[\s,.!-]+)*(?:(?:we'?re|we are|i'?m|i am|we'?ll be|i'?ll be|we will be|i will be|we|i)\s+"
+    r"(?:moving|relocating|going|heading|off|headed)\s+(?:to|into|over to|out to)"
+    r"|(?:it'?s|it is|that'?s|that is|we'?re|we are|i'?m|i am)\s+(?:in|at)|(?:moving|relocating|going|over|out)\s+to"
+    r"|to)\s+")
+PLACE_WORDS = 4  # "to three forks": a short answer is a place named; a longer one a sentence kept as said
+
+
+def strip_place_lead(text: str) -> str:
+    """A free-text answer without chatter, and a short one without "we're moving to" / "it's in" / "to"
+    before the place it names; a longer answer (an access note: "to get in use the side gate") keeps it."""
+    answer = strip_chatter(text)
+    for source in (text.strip(), answer):  # "it's in Mesa Alta": the lead before the chatter is taken off
+        lead = _PLACE_LEAD.match(source)
+        rest = strip_chatter(source[lead.end():]) if lead else ""
+        if rest and len(rest.split()) <= PLACE_WORDS:
+            return rest
+    return answer
 
 
 def read_pattern(text: str, pattern: str) -> str | None:
@@ -55,6 +76,9 @@ _REWRITES = (
     (re.compile(r"(?i)\b(?:not before|no earlier than|not earlier than)\b"), "after"),
     (re.compile(r"(?i)\b(?:not after|no later than|not later than)\b"), "before"),
     (re.compile(r"(?i)\b(\w+)'s (?=no good|out|bad|fully booked|booked)"), r"\1 is "),
+    # "Monday, November 23" is one day, not two clauses
+    (re.compile(r"(?i)\b((?:mon|tues|wednes|thurs|fri|satur|sun)day),\s*(?=(?:the\s+)?\d|(?:jan|feb|mar|apr|may|jun"
+                r"|jul|aug|sep|oct|nov|dec)[a-z]*\b)"), r"\1 "),
 )
 _CLAUSES = re.compile(r"(?i)[,;!?]+|\.(?:\s|$)|\s+-\s+|\bbut\b|\bhow about\b|\bwhat about\b|\binstead\b|\bso\b"
                       r"|\bor else\b|\bthough\b")
@@ -75,6 +99,7 @@ _PART_OF_DAY = re.compile(r"(?i)\b(?:in the |on |during the )?(?P<part>morning|a
 _MERIDIEM = re.compile(r"(?i)(am|pm|a\.m\.|p\.m\.)\s*$")
 _BARE_NUMBER = re.compile(r"(?i)^(?:the\s+)?(\d{1,2})(?:(st|nd|rd|th)|:(\d{2}))?$")
 _ORDINAL = re.compile(r"(?i)\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b")
+_WEEKDAY_ONLY = re.compile(r"(?i)(?:on\s+)?(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?")
 _RELATIVE = re.compile(r"(?i)\b(?:today|tomorrow|tonight|yesterday|next|this|in \d|ago)\b")
 
 
@@ -189,9 +214,12 @@ class TemporalReader:
         """The first day and the first time named in what is left of a clause."""
         day: date | None = None
         clock: str | None = None
+        weekday: date | None = None  # "thursday" alone: the date beside it, if any, says which one
         base = _base(text, now, within)
         for entity in self.extractor.extract(text, base):
-            if entity.type == "date" and day is None:
+            if entity.type == "date" and _WEEKDAY_ONLY.fullmatch(entity.text.strip()):
+                weekday = weekday or _in_window(date.fromisoformat(entity.value), within)
+            elif entity.type == "date" and day is None:
                 day = _in_window(date.fromisoformat(entity.value), within)
             elif entity.type == "time" and clock is None:
                 clock = entity.value
@@ -201,8 +229,8 @@ class TemporalReader:
         if day is None:
             ordinal = _ORDINAL.search(text)
             if ordinal:
-                day = next_day_of_month(int(ordinal.group(1)), base.date())
-        return day, clock
+                day = _day_of_month(int(ordinal.group(1)), base.date(), weekday)
+        return day or weekday, clock
 
     def _point(self, phrase: str, now: datetime, within: str | None) -> date | str | None:
         """One end of a window: a day (date) or a time ("15:00")."""
@@ -233,6 +261,26 @@ class TemporalReader:
         return start
 
 
+def with_windows(entities: tuple[Entity, ...], now: datetime | None = None) -> tuple[Entity, ...]:
+    """Dates named as a period ("we're moving next month") carry the window, not the one day the date
+    parser picks in it: a window is asked about, never taken as the day."""
+    return tuple(replace(e, value=window) if e.type == "date" and (window := _period_window(e.text, now)) else e
+                 for e in entities)
+
+
+def names_a_period(phrase: str) -> bool:
+    """"next month", "this week": a window of days, whatever single day a date parser picked in it."""
+    return _period_window(phrase, None) is not None
+
+
+def _period_window(phrase: str, now: datetime | None) -> str | None:
+    match = _PERIOD.fullmatch(phrase.strip())
+    if match is None or (match["which"].lower() == "the" and match["unit"].lower() != "weekend"):
+        return None
+    start, end = _period(match["which"].lower(), match["unit"].lower(), (now or datetime.now()).date())
+    return f"{start.isoformat()}/{end.isoformat()}"
+
+
 def _share_meridiem(a: str, b: str) -> tuple[str, str]:
     """"between 3 and 5pm": the first end takes the second's pm."""
     if _MERIDIEM.search(b) and not _MERIDIEM.search(a) and re.fullmatch(r"\s*\d{1,2}(?::\d{2})?\s*", a):
@@ -256,6 +304,19 @@ def _period(which: str, unit: str, today: date) -> tuple[date, date]:
     if which == "this":
         return today, monday + timedelta(days=6)
     return monday + timedelta(days=7), monday + timedelta(days=13)
+
+
+def _day_of_month(number: int, today: date, weekday: date | None) -> date | None:
+    """"the 19th", or "thursday the 19th": the next 19th that is a Thursday when a weekday is named with it
+    within the next few months; otherwise the next 19th: the date is what was checked, the weekday what was
+    remembered)."""
+    first = next_day_of_month(number, today)
+    candidate = first
+    for _ in range(3):
+        if candidate is None or weekday is None or candidate.weekday() == weekday.weekday():
+            return candidate
+        candidate = next_day_of_month(number, candidate + timedelta(days=1))
+    return first
 
 
 def _window_days(within: str | None) -> tuple[date, date] | None:

@@ -34,3 +34,16 @@ def test_please_alone_is_not_consent() -> None:
 @pytest.mark.parametrize("text", ["hmm, no, leave it", "on second thought don't change it"])
 def test_hesitant_no(text: str) -> None:
     assert Answer.DENY in short_answers(text)
+
+
+@pytest.mark.parametrize("text", ["ah ok, yes that makes sense now", "oh ok yes, I'll switch to that",
+                                  "aha, yes go ahead", "ohh right, sure", "i see, yes please"])
+def test_a_yes_after_an_interjection(text: str) -> None:
+    found = short_answers(text)
+    assert Answer.AFFIRM in found and Answer.DENY not in found
+
+
+@pytest.mark.parametrize("text", ["oh no, not that one", "ah, no thanks", "oh well, nope"])
+def test_a_no_after_an_interjection_stays_a_no(text: str) -> None:
+    found = short_answers(text)
+    assert Answer.DENY in found and Answer.AFFIRM not in found
