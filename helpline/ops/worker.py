@@ -131,9 +131,15 @@ def background_jobs(runtime: Runtime, senders: Mapping[OutboundChannel, MessageS
 
 def qa_job(runtime: Runtime, every_seconds: float) -> PeriodicJob:
     """Score ended contacts not yet scored (helpline/qa/), each claimed once across workers."""
-    from helpline.qa.review import QaReviewer
+    from helpline.qa.review import QaReviewer, pack_facts
+    from helpline.qa.rubric import Rubric, RubricError, load_rubric
 
-    reviewer = QaReviewer.for_pack(runtime.db, runtime.pack, clock=runtime.conversations.clock)
+    try:
+        rubric = load_rubric(runtime.pack.root)
+    except RubricError as exc:  # a broken qa.yaml must not stop the other jobs: judge by the default rubric
+        log.error("qa: %s; scoring with the default rubric", exc)
+        rubric = Rubric()
+    reviewer = QaReviewer(runtime.db, rubric, pack_facts(runtime.pack), clock=runtime.conversations.clock)
 
     async def review() -> None:
         report = await in_daemon_thread(reviewer.run_once)
