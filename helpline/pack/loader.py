@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from helpline.connectors.sql import seed_errors
 from helpline.pack.checks import Issue, PackParts, check_pack
 from helpline.pack.languages import language_suffix, localise, merge_wording, variant_issues
 from helpline.pack.models import (
@@ -23,6 +22,7 @@ from helpline.pack.models import (
     Replies,
 )
 from helpline.pack.records import RecordsDeclaration
+from helpline.pack.seeds import seed_errors
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -15,9 +15,10 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
 from helpline.connectors.business_tables import records_url_in_schema
-from helpline.connectors.sql import SeedError, SqlOperations, seed_tables
+from helpline.connectors.sql import SqlOperations, seed_tables
 from helpline.pack.loader import load_pack
 from helpline.pack.models import OperationSpec, TableSpec
+from helpline.pack.seeds import SeedError
 
 PACK = Path(__file__).resolve().parents[1] / "fixtures" / "packs" / "valley-fibre"
 POSTGRES_URL = os.environ.get("HELPLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -119,5 +120,5 @@ def test_a_seed_that_does_not_fit_is_refused_with_where(tmp_path: Path, rows: st
 def test_a_value_of_the_wrong_type_names_row_and_column(tmp_path: Path) -> None:
     shutil.copytree(PACK / "data", tmp_path / "data")
     (tmp_path / "data" / "accounts.csv").write_text("id,holder,opened\nVF-1,Ann,2021-03-14\nVF-2,Bo,last May\n")
-    with pytest.raises(SeedError, match=r"accounts.csv row 2, column 'opened': 'last May' is not a date"):
+    with pytest.raises(SeedError, match=r"accounts.csv row 2 \(line 3\), column 'opened': 'last May' is not a date"):
         seed_tables(create_engine(f"sqlite:///{tmp_path / 'r.db'}"), tmp_path, fibre_tables())
