@@ -10,13 +10,13 @@ every node hears the notice and exactly one sends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from helpline.application.conversations import UNPROMPTED
+from helpline.application.relay import BusRelay
 from helpline.channels.email.channel import EmailChannel
 from helpline.channels.email.threads import EmailThreads
 from helpline.outbound.ports import MessagePurpose
@@ -38,33 +38,15 @@ class _PendingReply:
     message_id: str
 
 
-class StaffReplyRelay:
+class StaffReplyRelay(BusRelay):
+    name = "email-staff-replies"
+
     def __init__(self, channel: EmailChannel, sweep_seconds: float = 30.0):
+        super().__init__(channel.service.bus, sweep_seconds)
         self.channel = channel
-        self.sweep_seconds = sweep_seconds
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="email-staff-replies")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def run(self) -> None:
-        with self.channel.service.bus.subscribe() as subscription:
-            while True:
-                event = await subscription.get(self.sweep_seconds)
-                try:
-                    if event is None:
-                        for conversation_id in await asyncio.to_thread(self._taken_over):
-                            await self.relay(conversation_id)
-                    elif event.kind == "message":
-                        await self.relay(event.conversation_id)
-                except Exception:  # one bad conversation must not stop the relay for the others
-                    log.exception("relaying console replies by email failed")
+    def sweep(self) -> list[str]:
+        return self._taken_over()
 
     def _taken_over(self) -> list[str]:
         with self.channel.service.db.read_session() as session:

@@ -12,7 +12,6 @@ temporary failure is retried by the queue's runner.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from helpline.application.conversations import STAFF_ONLY, UNPROMPTED
+from helpline.application.relay import BusRelay
 from helpline.channels.sms.outbox import OPTED_OUT_ERROR
 from helpline.channels.sms.service import MAX_SMS_CHARS, SmsChannel
 from helpline.channels.sms.wording import fit_reply
@@ -48,40 +48,23 @@ class _Queued:
     message: OutboundMessage
 
 
-class SmsStaffRelay:
+class SmsStaffRelay(BusRelay):
+    name = "sms-staff-lines"
+    kinds = ("message", "ended")
+
     def __init__(self, channel: SmsChannel, sweep_seconds: float = 30.0, node: str | None = None,
                  policy: RetryPolicy | None = None):
+        super().__init__(channel.conversations.bus, sweep_seconds)
         self.channel = channel
-        self.sweep_seconds = sweep_seconds
         self.node = node or node_name()
         self.policy = policy or RetryPolicy()
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def db(self) -> Database:
         return self.channel.db
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="sms-staff-lines")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def run(self) -> None:
-        with self.channel.conversations.bus.subscribe() as subscription:
-            while True:
-                event = await subscription.get(self.sweep_seconds)
-                try:
-                    if event is None:
-                        for conversation_id in await asyncio.to_thread(self._active):
-                            await self.relay(conversation_id)
-                    elif event.kind in ("message", "ended"):
-                        await self.relay(event.conversation_id)
-                except Exception:  # one bad conversation must not stop the relay for the others
-                    log.exception("texting console replies failed")
+    def sweep(self) -> list[str]:
+        return self._active()
 
     def _active(self) -> list[str]:
         with self.db.read_session() as session:
