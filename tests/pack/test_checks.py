@@ -133,7 +133,7 @@ def test_operations_sql_parameters_and_http_templates_are_checked(tmp_path: Path
                                        "{ok: \"body.ok ==\"}}\n  get_order:\n")
     found = errors_of(pack)
     assert any("the SQL uses :customerid, which is not in params (did you mean 'customer_id'?)" in e for e in found)
-    assert f"operations.yaml:{line_of(operations, 'ping:') + 1}: url: unknown filter 'upcase' (did you mean " \
+    assert f"operations.yaml:{line_of(operations, '  ping:') + 1}: url: unknown filter 'upcase' (did you mean " \
            "'upper'?)" in found
     assert any(e.endswith("response.ok: expression is incomplete") for e in found), found
 
