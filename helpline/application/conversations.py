@@ -41,7 +41,7 @@ from helpline.conversation.ports import ClientIdentity
 from helpline.conversation.state import ConversationState
 from helpline.store.contact_history import StoredContactHistory
 from helpline.store.db import Database
-from helpline.store.models import Conversation, Message
+from helpline.store.models import Conversation, Message, Ticket
 from helpline.store.repositories import AuditLog, ConversationRepository, IncidentRepository, TicketRepository
 from helpline.store.throttle import AttemptLimiter
 from helpline.understanding.redaction import (
@@ -166,8 +166,11 @@ class ConversationService:
         with self.db.read_session() as session:
             return session.scalar(select(Conversation.id).where(Conversation.id == conversation_id)) is not None
 
-    def _context(self, session: Session, ticket_number: int | None, channel: str,
+    def _context(self, session: Session, ticket: Ticket | None, channel: str,
                  conversation_id: str | None = None) -> TurnContext:
+        """`ticket`: this conversation's, as the turn already loaded it (its number, and whether it was joined into
+        another contact's ticket)."""
+        ticket_number = ticket.number if ticket is not None else None
         now = self.clock()
         incidents = [
             Incident(id=str(i.id), title=i.title, message=i.message, affected=tuple(i.affected or ()),
@@ -180,7 +183,7 @@ class ConversationService:
             return TurnContext(now=now, incidents=incidents, ticket_number=ticket_number, channel=channel)
         history = StoredContactHistory(session, conversation_id)
         return TurnContext(now=now, incidents=incidents, ticket_number=ticket_number, channel=channel,
-                           contacts=history, joined_into=history.joined_into())
+                           contacts=history, joined_into=history.joined_into(ticket))
 
     def start(self, channel: str = "chat", actor: str = "system", contact: Mapping[str, str] | None = None,
               clients: Sequence[ClientIdentity] = ()) -> TurnView:
@@ -194,7 +197,7 @@ class ConversationService:
             conversation = ConversationRepository(session).create(channel=channel, actor=actor, now=now)
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
             ticket = recorder.open_ticket(channel, now)
-            result = self.engine.greet(state, self._context(session, ticket.number, channel))
+            result = self.engine.greet(state, self._context(session, ticket, channel))
             recorder.record_turn(state, None, result, self.clock())
             view = TurnView(conversation.id, result.replies, False, public_state(state, self.engine))
         self.bus.publish(view.id, "started")
@@ -265,7 +268,7 @@ class ConversationService:
             return TurnView(conversation.id, [], False, public_state(state, self.engine), conversation.channel)
         recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
         ticket = recorder.ticket()
-        context = self._context(session, ticket.number if ticket else None, conversation.channel, conversation.id)
+        context = self._context(session, ticket, conversation.channel, conversation.id)
         if self.attempt_limiter is not None:
             context.throttle = self.attempt_limiter.bind(
                 session, context.now, actor=f"ai:conversation:{conversation.id}",
@@ -338,7 +341,7 @@ class ConversationService:
                 return TurnView(conversation.id, [], True, public_state(state, self.engine))
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
             ticket = recorder.ticket()
-            context = self._context(session, ticket.number if ticket else None, conversation.channel, conversation.id)
+            context = self._context(session, ticket, conversation.channel, conversation.id)
             result = self.engine.end(state, context, reason)
             state.ended = True
             recorder.record_turn(state, None, result, self.clock())
@@ -386,7 +389,7 @@ class ConversationService:
             state = ConversationState.from_json(conversation.state)
             recorder = TurnRecorder(session, conversation, actor=f"ai:conversation:{conversation.id}")
             ticket = recorder.ticket()
-            context = self._context(session, ticket.number if ticket else None, conversation.channel, conversation.id)
+            context = self._context(session, ticket, conversation.channel, conversation.id)
             result = handle(state, context)
             if result is None:  # nothing to do any more (done meanwhile): nothing recorded
                 return TurnView(conversation.id, [], state.ended, public_state(state, self.engine))

@@ -43,9 +43,8 @@ class StoredContactHistory:
         return [OpenContact(t.number, t.channel, t.summary, t.created_at) for t in tickets
                 if t.summary and t.summary != "New contact"]
 
-    def joined_into(self) -> JoinedContact | None:
-        """This conversation's ticket folded into another, with what that one did."""
-        mine = self.session.scalar(select(Ticket).where(Ticket.conversation_id == self.conversation_id))
+    def joined_into(self, mine: Ticket | None) -> JoinedContact | None:
+        """This conversation's ticket (`mine`, as the turn loaded it) folded into another, with what that one did."""
         if mine is None or mine.merged_into_id is None:
             return None
         kept = self.session.get(Ticket, mine.merged_into_id)
