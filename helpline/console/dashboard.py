@@ -1,52 +1,37 @@
-"""KPI dashboard with SVG charts and a date-range filter."""
+"""KPI dashboard: cards, KPIs by channel, trends by day, contacts by hour, QA distribution; SVG charts, a date
+range in the business's days, and a CSV link for each table (console/export.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
 
 from helpline.analytics import kpis
+from helpline.analytics.contacts import load_contacts as load_period
 from helpline.console.auth import ConsoleDenied, Supervisor
-from helpline.console.charts import horizontal_bars, stacked_days
+from helpline.console.charts import data_table, horizontal_bars, stacked_bars, stacked_days, trend_line
 from helpline.console.web import render, runtime_of
 from helpline.runtime import Runtime
-from helpline.store.models import Handoff, Ticket
 from helpline.store.repositories import AuditLog
 from helpline.store.validation import CHANNELS
 
 DEFAULT_DAYS = 14
+MAX_DAYS = 366
 
 
-def load_contacts(runtime: Runtime, start: date, end: date, actor: str) -> list[kpis.Contact]:
-    since = datetime.combine(start, datetime.min.time(), UTC)
-    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
-    with runtime.db.session() as session:
-        escalated = set(session.scalars(select(Handoff.ticket_id).where(Handoff.ticket_id.is_not(None))))
-        tickets = session.scalars(select(Ticket).where(Ticket.created_at >= since, Ticket.created_at < until,
-                                                       Ticket.merged_into_id.is_(None)))
-        contacts = [kpis.Contact(created_at=t.created_at, channel=t.channel, category=t.category, status=t.status,
-                                 escalated=t.id in escalated or t.status == "escalated",
-                                 handle_time_seconds=t.handle_time_seconds, csat=t.csat, customer_id=t.customer_id)
-                    for t in tickets]
-        # Aggregates only, but computed from tickets: say who looked.
-        AuditLog(session).record(actor, "read", "ticket", "*", None,
-                                 {"report": "dashboard", "from": start.isoformat(), "to": end.isoformat()})
-    return contacts
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    zone: ZoneInfo
 
 
-def average_qa_score(runtime: Runtime, start: date, end: date) -> tuple[float | None, int]:
-    """The mean QA score of the contacts created in the period (disputed findings already left out), and how many
-    were scored."""
-    since = datetime.combine(start, datetime.min.time(), UTC)
-    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
-    with runtime.db.session() as session:
-        mean, count = session.execute(select(func.avg(Ticket.qa_score), func.count(Ticket.qa_score)).where(
-            Ticket.created_at >= since, Ticket.created_at < until, Ticket.merged_into_id.is_(None),
-            Ticket.qa_score.is_not(None))).one()
-    return (None if mean is None else float(mean)), int(count)
+def business_zone(runtime: Runtime) -> ZoneInfo:
+    return ZoneInfo(runtime.pack.business.timezone)
 
 
 def _day(text: str, default: date) -> date:
@@ -58,8 +43,82 @@ def _day(text: str, default: date) -> date:
         raise ConsoleDenied(400, f"Not a date: {text!r} (use YYYY-MM-DD).") from exc
 
 
-def _pct(value: float | None) -> str:
+def period_of(runtime: Runtime, date_from: str, date_to: str) -> Period:
+    """The days asked for (default: the last 14 in the business's time zone), at most a year, in order."""
+    zone = business_zone(runtime)
+    today = datetime.now(UTC).astimezone(zone).date()
+    end = _day(date_to, today)
+    start = _day(date_from, end - timedelta(days=DEFAULT_DAYS - 1))
+    if start > end:
+        start, end = end, start
+    if (end - start).days > MAX_DAYS:
+        start = end - timedelta(days=MAX_DAYS)
+    return Period(start, end, zone)
+
+
+def load_contacts(runtime: Runtime, start: date, end: date, actor: str) -> list[kpis.Contact]:
+    """The contacts of the UTC days ``start`` to ``end``, as the dashboard counts them (audited as read)."""
+    return contacts_of(runtime, Period(start, end, ZoneInfo("UTC")), actor, "dashboard")
+
+
+def contacts_of(runtime: Runtime, period: Period, actor: str, report: str) -> list[kpis.Contact]:
+    with runtime.db.session() as session:
+        contacts = load_period(session, period.start, period.end, period.zone)
+        # Aggregates only, but computed from tickets and transcripts: say who looked.
+        AuditLog(session).record(actor, "read", "ticket", "*", None,
+                                 {"report": report, "from": period.start.isoformat(), "to": period.end.isoformat()})
+    return contacts
+
+
+def pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def minutes(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def _cards(contacts: list[kpis.Contact], target: int, goal: float) -> list[tuple[str, str, str]]:
+    score = kpis.csat(contacts)
+    nps, nps_answers = kpis.net_promoter_score(contacts)
+    qa = [c.qa_score for c in contacts if c.qa_score is not None]
+    calls = sum(1 for c in contacts if c.channel in kpis.CALL_CHANNELS)
+    return [
+        ("Contacts", str(len(contacts)), ""),
+        ("Containment", pct(kpis.containment_rate(contacts)), "finished by the AI without a person, and solved"),
+        ("Escalation", pct(kpis.escalation_rate(contacts)), "handed to a person"),
+        ("First-contact resolution", pct(kpis.first_contact_resolution(contacts)),
+         "resolved and solved: no repeat within 7 days, no 'still broken', no negative survey"),
+        ("Service level", pct(kpis.service_level(contacts, target)),
+         f"of {calls} calls answered within {target} s (goal {goal * 100:.0f}%)"),
+        ("Abandonment", pct(kpis.abandonment_rate(contacts)), "left before an answer or while waiting for a person"),
+        ("Average handle time", minutes(kpis.average_handle_time(contacts)), ""),
+        ("CSAT", "–" if score.mean is None else f"{score.mean:.1f} / 5",
+         f"{pct(score.satisfied_share)} satisfied · {score.responses} ratings"),
+        ("NPS", "–" if nps is None else f"{nps:+.0f}",
+         f"{nps_answers} answers" if nps_answers else "no 0–10 answers: the surveys ask CSAT 1–5"),
+        ("QA score", "–" if not qa else f"{sum(qa) / len(qa):.0f} / 100", f"average of {len(qa)} reviewed contacts"),
+    ]
+
+
+def _trend_charts(days: list[kpis.DayRow], goal: float) -> list[str]:
+    def share(v: float) -> str:
+        return f"{v * 100:.0f}%"
+
+    charts = [
+        trend_line([(d.day, d.fcr) for d in days], "First-contact resolution by day", share, y_max=1.0),
+        trend_line([(d.day, d.csat) for d in days], "CSAT by day (1–5)", lambda v: f"{v:.1f}", y_max=5.0),
+        trend_line([(d.day, d.service_level) for d in days], "Service level by day (calls)", share, y_max=1.0,
+                   goal=goal),
+        trend_line([(d.day, d.aht_seconds) for d in days], "Average handle time by day",
+                   lambda v: f"{v / 60:.1f}m"),
+        trend_line([(d.day, d.qa_score) for d in days], "QA score by day", lambda v: f"{v:.0f}", y_max=100.0),
+    ]
+    table = data_table("KPIs by day", ["Day", "Contacts", "FCR", "CSAT", "Service level", "AHT", "QA"],
+                       [(d.day.isoformat(), d.contacts, pct(d.fcr), "–" if d.csat is None else f"{d.csat:.1f}",
+                         pct(d.service_level), minutes(d.aht_seconds),
+                         "–" if d.qa_score is None else f"{d.qa_score:.0f}") for d in days])
+    return [*charts, table]
 
 
 def dashboard_router() -> APIRouter:
@@ -67,33 +126,41 @@ def dashboard_router() -> APIRouter:
 
     @router.get("/dashboard")
     def dashboard(request: Request, user: Supervisor, date_from: str = "", date_to: str = "") -> Response:
-        today = datetime.now(UTC).date()
-        end = _day(date_to, today)
-        start = _day(date_from, end - timedelta(days=DEFAULT_DAYS - 1))
-        if start > end:
-            start, end = end, start
-        if (end - start).days > 366:
-            start = end - timedelta(days=366)
-        contacts = load_contacts(runtime_of(request), start, end, user.actor)
-        per_day = kpis.contacts_per_day(contacts, start, end)
+        runtime = runtime_of(request)
+        period = period_of(runtime, date_from, date_to)
+        contacts = contacts_of(runtime, period, user.actor, "dashboard")
+        level = runtime.pack.business.service_level
+        target, goal = level.answer_seconds, level.goal
+        per_day = kpis.contacts_per_day([_local(c, period.zone) for c in contacts], period.start, period.end)
         used = [c for c in CHANNELS if any(c in v for v in per_day.values())]
-        score = kpis.csat(contacts)
-        aht = kpis.average_handle_time(contacts)
-        qa_mean, qa_scored = average_qa_score(runtime_of(request), start, end)
-        cards = [
-            ("Contacts", str(len(contacts)), ""),
-            ("Containment", _pct(kpis.containment_rate(contacts)), "finished by the AI without a person"),
-            ("Escalation", _pct(kpis.escalation_rate(contacts)), "handed to a person"),
-            ("First-contact resolution", _pct(kpis.first_contact_resolution(contacts)),
-             "resolved, no repeat contact within 7 days"),
-            ("Average handle time", "–" if aht is None else f"{aht / 60:.1f} min", ""),
-            ("CSAT", "–" if score.mean is None else f"{score.mean:.1f} / 5",
-             f"{_pct(score.satisfied_share)} satisfied · {score.responses} ratings"),
-            ("QA score", "–" if qa_mean is None else f"{qa_mean:.0f} / 100",
-             f"average of {qa_scored} reviewed contacts"),
-        ]
-        return render(request, "dashboard.html", user, cards=cards, start=start, end=end,
-                      per_day=stacked_days(per_day, used, "Contacts per day by channel"),
-                      reasons=horizontal_bars(kpis.top_reasons(contacts), "Top contact reasons"))
+        hours = kpis.contacts_per_hour(contacts, lambda moment: moment.astimezone(period.zone).hour)
+        days = kpis.by_day(contacts, period.start, period.end, target,
+                           day_of=lambda moment: moment.astimezone(period.zone).date())
+        qa_bands = kpis.qa_distribution(contacts)
+        reasons = kpis.top_reasons(contacts)
+        query = f"date_from={period.start.isoformat()}&date_to={period.end.isoformat()}"
+        return render(
+            request, "dashboard.html", user, cards=_cards(contacts, target, goal), start=period.start, end=period.end,
+            query=query, channel_rows=kpis.by_channel(contacts, target), pct=pct, minutes=minutes,
+            rules=kpis.RULES, zone=period.zone.key,
+            per_day=stacked_days(per_day, used, "Contacts per day by channel") + data_table(
+                "Contacts per day", ["Day", *used], [(d.isoformat(), *(v.get(c, 0) for c in used))
+                                                     for d, v in per_day.items()]),
+            per_hour=stacked_bars({f"{h:02d}": v for h, v in hours.items()}, used,
+                                  f"Contacts by hour of day ({period.zone.key}) and channel",
+                                  f"{len(contacts)} contacts by the hour they started, stacked by channel.",
+                                  every=3) + data_table(
+                "Contacts by hour", ["Hour", *used], [(f"{h:02d}:00", *(v.get(c, 0) for c in used))
+                                                      for h, v in hours.items()]),
+            trends=_trend_charts(days, goal),
+            qa=horizontal_bars(qa_bands, "QA score distribution (contacts per 10-point band)")
+            + data_table("QA scores", ["Score", "Contacts"], qa_bands),
+            reasons=horizontal_bars(reasons, "Top contact reasons")
+            + data_table("Contact reasons", ["Reason", "Contacts"], reasons))
 
     return router
+
+
+def _local(contact: kpis.Contact, zone: ZoneInfo) -> kpis.Contact:
+    """The contact with its start in the business's time zone (per-day counts use the local day)."""
+    return replace(contact, created_at=contact.created_at.astimezone(zone))
