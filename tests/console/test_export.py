@@ -52,7 +52,8 @@ def test_agents_get_masked_customer_details_supervisors_clear(console: Console, 
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     [row] = rows_of(response.text)
-    assert row["customer_email"] == "s\u2022\u2022\u2022@example.com" and row["customer_phone"] == "\u2022\u2022\u2022\u2022 0126"
+    assert row["customer_email"] == "s\u2022\u2022\u2022@example.com"
+    assert row["customer_phone"] == "\u2022\u2022\u2022\u2022 0126"
     assert row["customer"] == "S. R." and "Rogers" not in response.text
     assert row["summary"].startswith("'=HYPERLINK")  # a formula in a customer's words is not run
     [clear] = rows_of(supervisor.get("/console/export/tickets.csv").text)
