@@ -1,0 +1,1 @@
+"""Insight for supervisors: recurring contact reasons and their spikes, knowledge gaps, the weekly report."""

@@ -1,0 +1,131 @@
+"""One period's insight (a week by default): KPIs headline, top contact reasons and their trend, spikes, knowledge
+gaps. The console page and ``helpline insight report`` both show this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from helpline.analytics import kpis
+from helpline.conversation.ports import Embedder
+from helpline.insight.gaps import GapCluster, cluster_gaps, load_gap_questions
+from helpline.insight.reasons import ReasonCluster, cluster_reasons, load_reasons, mark_spikes
+from helpline.insight.spikes import Spike, SpikeRule
+from helpline.insight.texts import PersonalData
+from helpline.pack.loader import BusinessPack
+from helpline.store.db import Database
+from helpline.store.models import Handoff, Ticket
+from helpline.store.repositories import AuditLog
+
+TOP_REASONS = 10
+
+
+@dataclass(frozen=True)
+class Kpi:
+    label: str
+    value: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReasonRow:
+    label: str
+    count: int  # in the period
+    previous: int  # in the period before, as long
+    per_day: list[int]  # in the period, one per day of ``Insight.days``
+    channels: dict[str, int]
+    examples: list[str]
+    spike: Spike | None  # spiking at the end of the period (now, on the console)
+    spikes: list[Spike] = field(default_factory=list)
+
+    @property
+    def trend(self) -> str:
+        if not self.previous:
+            return "new" if self.count else "–"
+        change = (self.count - self.previous) / self.previous
+        return f"{change:+.0%}"
+
+
+@dataclass(frozen=True)
+class Insight:
+    start: datetime
+    end: datetime
+    timezone: str
+    days: list[date]
+    rule: SpikeRule
+    kpis: list[Kpi]
+    reasons: list[ReasonRow]
+    gaps: list[GapCluster]
+    contacts: int
+
+    @property
+    def spiking(self) -> list[ReasonRow]:
+        return [r for r in self.reasons if r.spike is not None]
+
+    @property
+    def spiked(self) -> list[ReasonRow]:
+        return [r for r in self.reasons if r.spikes]
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def headline(session: Session, start: datetime, end: datetime) -> tuple[list[Kpi], int]:
+    """The KPIs of the contacts created in the period, computed by analytics/kpis.py as the dashboard does."""
+    escalated = set(session.scalars(select(Handoff.ticket_id).where(Handoff.ticket_id.is_not(None))))
+    contacts = [kpis.Contact(created_at=t.created_at, channel=t.channel, category=t.category, status=t.status,
+                             escalated=t.id in escalated or t.status == "escalated",
+                             handle_time_seconds=t.handle_time_seconds, csat=t.csat, customer_id=t.customer_id)
+                for t in session.scalars(select(Ticket).where(Ticket.created_at >= start, Ticket.created_at < end,
+                                                              Ticket.merged_into_id.is_(None)))]
+    aht = kpis.average_handle_time(contacts)
+    score = kpis.csat(contacts)
+    return [
+        Kpi("Contacts", str(len(contacts))),
+        Kpi("Containment", _pct(kpis.containment_rate(contacts)), "finished by the AI without a person"),
+        Kpi("Escalation", _pct(kpis.escalation_rate(contacts)), "handed to a person"),
+        Kpi("First-contact resolution", _pct(kpis.first_contact_resolution(contacts)),
+            "resolved, no repeat contact within 7 days"),
+        Kpi("Average handle time", "–" if aht is None else f"{aht / 60:.1f} min"),
+        Kpi("CSAT", "–" if score.mean is None else f"{score.mean:.1f} / 5", f"{score.responses} ratings"),
+    ], len(contacts)
+
+
+def _rows(clusters: list[ReasonCluster], start: datetime, end: datetime, days: list[date],
+          zone: ZoneInfo, top: int) -> list[ReasonRow]:
+    length = end - start
+    rows = [ReasonRow(label=c.label, count=c.count(start, end), previous=c.count(start - length, start),
+                      per_day=c.per_day(days, zone, start, end), channels=c.channels(start, end), examples=c.examples,
+                      spike=c.spike, spikes=c.spikes) for c in clusters]
+    rows = sorted((r for r in rows if r.count), key=lambda r: -r.count)
+    # the top reasons, and any reason that spiked even if it is not among them
+    return rows[:top] + [r for r in rows[top:] if r.spikes]
+
+
+def build_insight(db: Database, pack: BusinessPack, embedder: Embedder, end: datetime, days: int = 7,
+                  actor: str = "insight", rule: SpikeRule = SpikeRule(), top: int = TOP_REASONS) -> Insight:
+    """Insight over the ``days`` ending at ``end``; reasons are grouped over the period, the one before (for the
+    trend) and the spike rule's baseline, so a group means the same thing in all three."""
+    start = end - timedelta(days=days)
+    zone = ZoneInfo(pack.business.timezone)
+    first_day = start.astimezone(zone).date()
+    day_list = [first_day + timedelta(days=i) for i in range((end.astimezone(zone).date() - first_day).days + 1)]
+    personal = PersonalData.for_pack(dict(pack.business.id_formats), pack.business.phone_region)
+    history = min(start - (end - start), start - rule.baseline - rule.window)
+    with db.session() as session:
+        reasons = load_reasons(session, history, end)
+        questions = load_gap_questions(session, start, end)
+        kpi_cards, contacts = headline(session, start, end)
+        # Aggregates, but read from customers' words: say who looked.
+        AuditLog(session).record(actor, "read", "message", "*", None,
+                                 {"report": "insight", "from": start.isoformat(), "to": end.isoformat()})
+    clusters = cluster_reasons(reasons, embedder, personal)
+    mark_spikes(clusters, start, end, rule)
+    return Insight(start=start, end=end, timezone=pack.business.timezone, days=day_list, rule=rule, kpis=kpi_cards,
+                   reasons=_rows(clusters, start, end, day_list, zone, top),
+                   gaps=cluster_gaps(questions, embedder, personal), contacts=contacts)
