@@ -1,118 +1,155 @@
-"""Settings (admin): hours, persona, escalation targets and callback SLA in the pack's business.yaml,
-validated by the pack loader before saving; console users; widget keys."""
+"""Settings (admin): the business's hours, time zone, persona and greeting, escalation teams and callback
+promise as forms (settings_form.py), and the whole business.yaml in an advanced editor. Every save is
+validated by the pack loader on a copy of the pack first, applies at once, and is audited with the fields
+it changed."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from helpline.console.auth import Admin
-from helpline.console.security import hash_password
+from helpline.console.access import access_router
+from helpline.console.auth import Admin, StaffUser
+from helpline.console.settings_form import (
+    DAYS,
+    TONES,
+    FormProblems,
+    hours_rows,
+    place_errors,
+    read_form,
+    tier_rows,
+    timezones,
+    to_chips,
+)
 from helpline.console.web import back, render, runtime_of
 from helpline.pack.loader import BusinessPack, PackInvalid, load_pack
-from helpline.store.repositories import AuditLog, Conflict, ConsoleUserRepository, WidgetKeyRepository
-from helpline.store.validation import CONSOLE_ROLES
+from helpline.store.repositories import AuditLog
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_YAML_BYTES = 200_000
 
 
 def validate_business(pack_root: Path, business: dict[str, Any]) -> BusinessPack:
     """Load a copy of the pack with the new business.yaml; raises PackInvalid listing every error."""
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "pack"
-        shutil.copytree(pack_root, copy, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+        shutil.copytree(pack_root, copy, ignore=shutil.ignore_patterns("*.db", "__pycache__", "var"))
         (copy / "business.yaml").write_text(yaml.safe_dump(business, sort_keys=False, allow_unicode=True),
                                             encoding="utf-8")
         return load_pack(copy)
 
 
-def apply_settings(raw: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
-    business = dict(raw)
-    business["opening_hours"] = {d: form[f"hours_{d}"].strip() for d in DAYS if form.get(f"hours_{d}", "").strip()}
-    business["holidays"] = [h.strip() for h in form.get("holidays", "").split(",") if h.strip()]
-    persona = dict(business.get("persona") or {})
-    persona.update(name=form.get("persona_name", "").strip(), tone=form.get("persona_tone", "warm"))
-    greeting = form.get("persona_greeting", "").strip()
-    persona["greeting"] = greeting or None
-    business["persona"] = persona
-    business["callback_sla"] = form.get("callback_sla", "").strip()
-    escalation = yaml.safe_load(form.get("escalation", "")) if form.get("escalation", "").strip() else None
-    if escalation is not None:
-        business["escalation"] = escalation
-    return business
+def changed_fields(before: Any, after: Any, prefix: str = "") -> list[str]:
+    """Dotted paths whose value differs (what the audit entry lists)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        paths: list[str] = []
+        for key in dict.fromkeys([*before, *after]):
+            paths += changed_fields(before.get(key), after.get(key), f"{prefix}{key}.")
+        return paths
+    return [] if before == after else [prefix.rstrip(".") or "(all)"]
+
+
+def _announcement(request: Request, raw: dict[str, Any]) -> str:
+    recording = raw.get("call_recording")
+    if isinstance(recording, dict) and isinstance(recording.get("announcement"), str):
+        return str(recording["announcement"])
+    return runtime_of(request).pack.business.call_recording.announcement  # the default the calls use
+
+
+def _read_business(request: Request) -> tuple[Path, dict[str, Any]]:
+    path = runtime_of(request).pack.root / "business.yaml"
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return path, loaded if isinstance(loaded, dict) else {}
+
+
+def _save(request: Request, user: StaffUser, path: Path, before: dict[str, Any], business: dict[str, Any],
+          validated: BusinessPack, how: str, text: str | None = None) -> list[str]:
+    """Write business.yaml (the advanced editor's text as typed, comments and all) and audit the change."""
+    runtime = runtime_of(request)
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(text if text is not None else "# Edited in the Helpline console (comments are not kept).\n"
+                   + yaml.safe_dump(business, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    tmp.replace(path)
+    # The engine reads the business settings on every turn: the change applies at once.
+    runtime.pack.business = validated.business
+    fields = changed_fields(before, business)
+    with runtime.db.session() as session:
+        AuditLog(session).record(user.actor, "update", "business_settings", "business.yaml", None,
+                                 {"fields": fields[:50], "editor": how})
+    return fields
 
 
 def settings_router() -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
 
-    def page(request: Request, user: Any, raw: dict[str, Any], errors: list[str], status: int = 200,
-             escalation_text: str | None = None) -> Response:
-        runtime = runtime_of(request)
-        with runtime.db.session() as session:
-            users = ConsoleUserRepository(session).list()
-            keys = WidgetKeyRepository(session).list()
-        escalation = escalation_text if escalation_text is not None else yaml.safe_dump(
-            raw.get("escalation") or {}, sort_keys=False, allow_unicode=True)
-        return render(request, "settings.html", user, status=status, raw=raw, days=DAYS, errors=errors,
-                      escalation=escalation, users=users, keys=keys, roles=CONSOLE_ROLES,
-                      request_base=str(request.base_url).rstrip("/"))
+    def form_page(request: Request, user: StaffUser, raw: dict[str, Any], problems: FormProblems,
+                  status: int = 200) -> Response:
+        persona = raw.get("persona") or {}
+        escalation = raw.get("escalation") or {}
+        rows = tier_rows(escalation)
+        return render(request, "settings.html", user, status=status, raw=raw, problems=problems,
+                      hours=hours_rows(raw.get("opening_hours")), tones=TONES, timezones=timezones(),
+                      greeting=to_chips(persona.get("greeting")), persona=persona, escalation=escalation,
+                      # a team without hours of its own shows the business's, a start when it gets its own
+                      tiers=[(row, hours_rows(row.values.get("opening_hours") or raw.get("opening_hours")))
+                             for row in rows],
+                      announcement=_announcement(request, raw), days=DAYS)
 
     @router.get("/settings")
     def settings(request: Request, user: Admin) -> Response:
-        path = runtime_of(request).pack.root / "business.yaml"
-        return page(request, user, yaml.safe_load(path.read_text(encoding="utf-8")) or {}, [])
+        _path, raw = _read_business(request)
+        return form_page(request, user, raw, FormProblems())
 
     @router.post("/settings")
     async def save(request: Request, user: Admin) -> Response:
-        runtime = runtime_of(request)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        path = runtime.pack.root / "business.yaml"
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        path, raw = _read_business(request)
+        result = read_form(raw, form, default_announcement=_announcement(request, raw))
+        if result.problems:
+            return form_page(request, user, result.business, result.problems, 400)
         try:
-            business = apply_settings(raw, form)
-        except yaml.YAMLError as exc:
-            return page(request, user, raw, [f"escalation: not valid YAML ({exc})"], 400, form.get("escalation"))
-        try:
-            validated = validate_business(runtime.pack.root, business)
+            validated = validate_business(runtime_of(request).pack.root, result.business)
         except PackInvalid as exc:
-            return page(request, user, business, [str(e) for e in exc.errors], 400, form.get("escalation"))
-        tmp = path.with_suffix(".yaml.tmp")
-        tmp.write_text("# Edited in the Helpline console (comments are not kept).\n"
-                       + yaml.safe_dump(business, sort_keys=False, allow_unicode=True), encoding="utf-8")
-        tmp.replace(path)
-        # The engine reads the business settings on every turn: the change applies at once.
-        runtime.pack.business = validated.business
-        with runtime.db.session() as session:
-            AuditLog(session).record(user.actor, "update", "business_settings", "business.yaml", None,
-                                     {"fields": ["opening_hours", "holidays", "persona", "escalation",
-                                                 "callback_sla"]})
-        return back("/console/settings", "Settings saved; they apply now.")
+            place_errors([str(e) for e in exc.errors], result.tier_rows, result.problems)
+            return form_page(request, user, result.business, result.problems, 400)
+        fields = _save(request, user, path, raw, result.business, validated, "form")
+        return back("/console/settings", "Settings saved; they apply now." if fields else "Nothing changed.")
 
-    @router.post("/users")
-    def create_user(request: Request, user: Admin, email: Annotated[str, Form()], role: Annotated[str, Form()],
-                    password: Annotated[str, Form()], name: Annotated[str, Form()] = "") -> Response:
+    @router.get("/settings/advanced")
+    def advanced(request: Request, user: Admin) -> Response:
+        path, _raw = _read_business(request)
+        return render(request, "settings_advanced.html", user, text=path.read_text(encoding="utf-8"), errors=[])
+
+    @router.post("/settings/advanced")
+    async def save_advanced(request: Request, user: Admin) -> Response:
+        form = await request.form()
+        text = form.get("business_yaml")
+        text = text if isinstance(text, str) else ""
+        path, raw = _read_business(request)
+
+        def refused(errors: list[str]) -> Response:
+            return render(request, "settings_advanced.html", user, status=400, text=text, errors=errors)
+
+        if len(text.encode("utf-8")) > MAX_YAML_BYTES:
+            return refused([f"business.yaml: longer than {MAX_YAML_BYTES // 1000} kB"])
         try:
-            hashed = hash_password(password)
-            with runtime_of(request).db.session() as session:
-                ConsoleUserRepository(session).create(email=email, role=role, password_hash=hashed, name=name,
-                                                      actor=user.actor)
-        except (ValueError, Conflict) as exc:
-            return back("/console/settings", str(exc))
-        return back("/console/settings", f"User {email} created.")
+            business = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            return refused([f"business.yaml: not valid YAML ({exc})"])
+        if not isinstance(business, dict):
+            return refused(["business.yaml: must be a mapping of settings (name:, timezone:, ...)"])
+        try:
+            validated = validate_business(runtime_of(request).pack.root, business)
+        except PackInvalid as exc:
+            return refused([str(e) for e in exc.errors])
+        fields = _save(request, user, path, raw, business, validated, "advanced", text.replace("\r\n", "\n"))
+        return back("/console/settings/advanced", "Saved; it applies now." if fields else "Nothing changed.")
 
-    @router.post("/widget-keys")
-    def create_widget_key(request: Request, user: Admin, label: Annotated[str, Form()] = "",
-                          origins: Annotated[str, Form()] = "") -> Response:
-        allowed = [o.strip() for o in origins.replace("\n", ",").split(",") if o.strip()]
-        with runtime_of(request).db.session() as session:
-            key = WidgetKeyRepository(session).create(label=label, allowed_origins=allowed, actor=user.actor)
-            public = key.public_key
-        return back("/console/settings", f"Widget key {public} created.")
-
+    # Staff and API/widget keys are the settings area's second page (access.py).
+    router.include_router(access_router(prefix=""))
     return router
