@@ -9,6 +9,11 @@ schedule restarts from that moment, so a reply's first packet never waits for th
 flushes the jitter buffer when a packet is overdue and, when the caller sends nothing at all (silence
 suppression, hold), supplies silence frames so the caller's side of the pipeline keeps seeing time pass:
 end-of-speech detection counts frames.
+
+Conference. Besides the agent's queue (`play`), other parties' audio can be `mix`ed into what we send (a person
+barging in, the caller's voice towards a supervisor listening in). Each such source has its own short buffer,
+summed into the agent's frame at the tick, so the agent's barge-in `clear()` and `queued_seconds()` never touch
+it; `tap` sees the agent's frames as they go out (what a supervisor listening in must hear besides the caller).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from helpline.channels.phone.dtmf import InbandDtmfDetector, TelephoneEventReceiver, telephone_event_payloads
 from helpline.channels.phone.sdp import Negotiated
 from helpline.voice.audio import alaw_to_pcm, pcm_to_alaw, pcm_to_ulaw, ulaw_to_pcm
@@ -37,6 +44,13 @@ FRAME_BYTES = FRAME_SAMPLES * 2
 _DECODERS: dict[int, Callable[[bytes], bytes]] = {0: ulaw_to_pcm, 8: alaw_to_pcm}
 _ENCODERS: dict[int, Callable[[bytes], bytes]] = {0: pcm_to_ulaw, 8: pcm_to_alaw}
 _MAX_JUMP = SAMPLE_RATE * 2  # a timestamp jump beyond 2 s is a new stream, not a gap to fill
+MIX_BUFFER_SECONDS = 0.1  # a mixed-in source's backlog beyond this is dropped (its clock runs fast)
+
+
+def add_pcm(first: bytes, second: bytes) -> bytes:
+    """Two 16-bit frames of one length summed, clipped to the sample range (a two-party mix)."""
+    total = np.frombuffer(first, "<i2").astype(np.int32) + np.frombuffer(second, "<i2").astype(np.int32)
+    return np.clip(total, -32768, 32767).astype("<i2").tobytes()
 
 
 # --- packets --------------------------------------------------------------------------------------
@@ -285,6 +299,8 @@ class RtpSession:
         self._sequence = secrets.randbits(16)
         self._timestamp = secrets.randbits(32)
         self._play = bytearray()
+        self._mixed: dict[str, bytearray] = {}  # other parties' audio added to ours, by source
+        self.tap: Callable[[bytes], None] | None = None  # sees each frame of `play` audio as it goes out
         self._partial_ticks = 0
         self._talking = False
         self._digits: deque[list[bytes]] = deque()
@@ -342,6 +358,8 @@ class RtpSession:
             self._transport.close()
             self.ports.release(self.port)
         self._play.clear()
+        self._mixed.clear()
+        self.tap = None
         self._played_out.set()
         self._put_frame(_END)
 
@@ -360,6 +378,19 @@ class RtpSession:
             # idle: start the talkspurt now rather than at the next tick (up to a packet interval later)
             self._timer.cancel()
             self._restart_schedule(tick_now=True)
+
+    def mix(self, source: str, pcm: bytes, max_seconds: float = MIX_BUFFER_SECONDS) -> None:
+        """Add another party's audio to what we send (see the module's Conference note)."""
+        if self._closed or not pcm:
+            return
+        buffer = self._mixed.setdefault(source, bytearray())
+        buffer += pcm[: len(pcm) - len(pcm) % 2]
+        excess = len(buffer) - int(max_seconds * SAMPLE_RATE) * 2
+        if excess > 0:
+            del buffer[:excess]
+
+    def stop_mixing(self, source: str) -> None:
+        self._mixed.pop(source, None)
 
     def clear(self) -> None:
         self._play.clear()
@@ -506,24 +537,47 @@ class RtpSession:
             self._send_digit_packet(timestamp)
             return
         wanted = samples * 2
-        if len(self._play) < wanted:
+        pcm = self._take_played(wanted)
+        if pcm is not None and self.tap is not None:
+            self.tap(pcm)
+        others = self._take_mixed(wanted)
+        if others is not None:
+            pcm = others if pcm is None else add_pcm(pcm, others)
+        if pcm is None:
             if not self._play:
                 self._talking = False
-                self._played_out.set()
-                return
-            self._partial_ticks += 1
-            if self._partial_ticks < 2:
-                return  # more audio is probably on its way: don't pad a frame in the middle of a sentence
-            self._play += b"\x00" * (wanted - len(self._play))
-        self._partial_ticks = 0
-        pcm = bytes(self._play[:wanted])
-        del self._play[:wanted]
+            return
         payload = _ENCODERS.get(self.payload_type, pcm_to_ulaw)(pcm)
         self._send(RtpPacket(self.payload_type, self._sequence, timestamp, self._ssrc, payload,
                              marker=not self._talking))
         self._talking = True
+
+    def _take_played(self, wanted: int) -> bytes | None:
+        """The next frame of `play` audio, or None (nothing queued, or a partial frame waiting for more)."""
+        if len(self._play) < wanted:
+            if not self._play:
+                self._played_out.set()
+                return None
+            self._partial_ticks += 1
+            if self._partial_ticks < 2:
+                return None  # more audio is probably on its way: don't pad a frame in the middle of a sentence
+            self._play += b"\x00" * (wanted - len(self._play))
+        self._partial_ticks = 0
+        pcm = bytes(self._play[:wanted])
+        del self._play[:wanted]
         if not self._play:
             self._played_out.set()
+        return pcm
+
+    def _take_mixed(self, wanted: int) -> bytes | None:
+        """The sum of every mixed-in source's next frame (a source short of a whole frame waits)."""
+        total: bytes | None = None
+        for buffer in self._mixed.values():
+            if len(buffer) >= wanted:
+                frame = bytes(buffer[:wanted])
+                del buffer[:wanted]
+                total = frame if total is None else add_pcm(total, frame)
+        return total
 
     def _send_digit_packet(self, timestamp: int) -> None:
         payloads = self._digits[0]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from helpline.application.callbacks import CallbackDesk
 from helpline.channels.phone.config import SipConfig
+from helpline.channels.phone.supervision import CallSupervision, PhoneDesk
 from helpline.channels.phone.ua import CallFailed, PhoneCall, SipUserAgent, TransferFailed, relay_frame
 from helpline.privacy.recordings import link_recording_quietly
 from helpline.voice.answering import Answer, AnsweringListener
@@ -116,7 +117,8 @@ class SipCallMedia:
     """A SIP call as the pipeline's `CallMedia`, able to transfer the caller to a person."""
 
     def __init__(self, call: PhoneCall, ua: SipUserAgent, speaker: Speaker, settings: PhoneSettings,
-                 recorder: CallRecorder | None = None, queue: HoldQueue | None = None) -> None:
+                 recorder: CallRecorder | None = None, queue: HoldQueue | None = None,
+                 supervision: CallSupervision | None = None) -> None:
         self.call = call
         self.recorder = recorder
         self.queue = queue or HoldQueue(settings.average_handle_seconds)
@@ -130,6 +132,7 @@ class SipCallMedia:
         self.transferred_to: str | None = None
         self._inbox: asyncio.Queue[AudioIn | KeypadDigit | None] = asyncio.Queue()
         self._person: PhoneCall | None = None
+        self.supervision = supervision  # staff on their own phones in this call (take-over, listening in)
         self._pump = asyncio.create_task(self._read(), name=f"phone:read:{call.call_id}")
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -139,7 +142,9 @@ class SipCallMedia:
                 person = self._person
                 if self.recorder is not None and isinstance(frame, AudioIn):
                     self.recorder.caller(frame.pcm)
-                if person is None:
+                if self.supervision is not None:
+                    await self.supervision.caller_frame(frame)
+                if person is None:  # the pipeline hears the caller (its transcript goes on under a take-over)
                     self._inbox.put_nowait(frame)
                 elif not person.ended:
                     await relay_frame(frame, person)
@@ -152,7 +157,18 @@ class SipCallMedia:
         while (frame := await self._inbox.get()) is not None:
             yield frame
 
+    def follow(self, conversation_id: Callable[[], str | None]) -> None:
+        """The call's conversation, as the pipeline's agent knows it: how the console finds this call."""
+        if self.supervision is not None:
+            self.supervision.conversation_id = conversation_id
+
+    @property
+    def _agent_muted(self) -> bool:
+        return self.supervision is not None and self.supervision.agent_muted
+
     async def play(self, pcm: bytes) -> None:
+        if self._agent_muted:
+            return  # a person took the call on their phone: the AI's voice stays out of it
         if self.recorder is not None:
             self.recorder.agent(pcm)
         await self.call.play(pcm)
@@ -162,10 +178,11 @@ class SipCallMedia:
             self.recorder.pause(paused)
 
     def clear(self) -> None:
-        self.call.clear()
+        if not self._agent_muted:  # what is queued then is the person's voice: the pipeline's barge-in spares it
+            self.call.clear()
 
     def queued_seconds(self) -> float:
-        return self.call.queued_seconds()
+        return 0.0 if self._agent_muted else self.call.queued_seconds()
 
     async def hang_up(self) -> None:
         await self.call.hang_up()
@@ -202,6 +219,10 @@ class SipCallMedia:
         self._tasks.add(relay)
         relay.add_done_callback(self._tasks.discard)
         return True
+
+    def transferred_person(self) -> PhoneCall | None:
+        """The person a warm transfer connected the caller to (a supervisor may whisper to them)."""
+        return self._person
 
     async def _ring_when_free(self, target: str) -> PhoneCall | None:
         """Ring the person; while the team is busy, hold the caller in the queue with their position and
@@ -244,6 +265,8 @@ class SipCallMedia:
     async def close(self) -> None:
         if self.recorder is not None:
             self.recorder.close()
+        if self.supervision is not None:
+            await self.supervision.close()
         for task in [self._pump, *self._tasks]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -270,6 +293,7 @@ class PhoneService:
     # who claims callbacks in the database (several nodes may dial; each callback is claimed by one)
     node: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
     queue: HoldQueue = field(init=False)
+    desk: PhoneDesk = field(default_factory=PhoneDesk)  # the console's way into live calls
     _dialer: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -295,7 +319,7 @@ class PhoneService:
         return CallRecorder(Path(recording.folder), call.call_id, call.sample_rate) if recording.enabled else None
 
     async def _answer(self, call: PhoneCall) -> None:
-        media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call), self.queue)
+        media = self._media(call)
         try:
             outcome = await run_call(media, self.services, "sip")
             if media.recorder is not None and outcome.conversation_id:
@@ -306,6 +330,17 @@ class PhoneService:
             if media.transferred_to is not None:
                 await call.wait_ended()  # the caller and the person talk until one hangs up
             await media.close()
+            if media.supervision is not None:
+                self.desk.remove(media.supervision)
+
+    def _media(self, call: PhoneCall) -> SipCallMedia:
+        """A call as the pipeline's media, listed on the desk so staff can take it over or listen in."""
+        supervision = CallSupervision(call, self.ua, self.services, self.settings.transfer_ring_seconds)
+        media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call), self.queue,
+                             supervision)
+        supervision.transferred_person = media.transferred_person
+        self.desk.add(supervision)
+        return media
 
     # -- callbacks
 
@@ -348,11 +383,13 @@ class PhoneService:
             self._record(callback_id, ticket_id, "voicemail", "Callback attempt: left a voicemail message.")
             return CallbackResult(callback_id, "voicemail")
         await self.speaker.say(call, opening)
-        media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call), self.queue)
+        media = self._media(call)
         try:
             reached = await run_call(media, self.services, "sip-callback")
         finally:
             await media.close()
+            if media.supervision is not None:
+                self.desk.remove(media.supervision)
         self._record(callback_id, ticket_id, "reached",
                      f"Callback made: reached the customer (conversation {reached.conversation_id}).", done=True)
         return CallbackResult(callback_id, "reached", reached.conversation_id)

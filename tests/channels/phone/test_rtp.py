@@ -11,7 +11,7 @@ from helpline.channels.phone.rtp import JitterBuffer, NoRtpPort, RtpPacket, RtpP
 from helpline.channels.phone.sdp import Negotiated
 from helpline.voice.audio import pcm_to_alaw, pcm_to_ulaw, ulaw_to_pcm
 from helpline.voice.frames import AudioIn, KeypadDigit
-from tests.channels.phone.peers import free_port_block, tone
+from tests.channels.phone.peers import free_port_block, tone, tone_share
 
 FRAME = 320  # bytes of 20 ms at 8 kHz
 
@@ -350,3 +350,57 @@ def test_a_new_address_from_a_reinvite_is_used_and_latched_again() -> None:
         new.close()
 
     asyncio.run(scenario())
+
+
+def test_mixed_in_audio_is_summed_into_the_agents_survives_its_clear_and_the_tap_sees_only_the_agent() -> None:
+    async def scenario() -> tuple[list[RtpPacket], list[bytes], float]:
+        sender = RtpSession(RtpPortRange(*_block()), "127.0.0.1")
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        probe.setblocking(False)
+        await sender.open()
+        sender.configure(negotiated(probe.getsockname()[1]))
+        tapped: list[bytes] = []
+        sender.tap = tapped.append
+        sender.start()
+        loop = asyncio.get_running_loop()
+        packets: list[RtpPacket] = []
+
+        async def receive(count: int) -> None:
+            while len(packets) < count:
+                packets.append(RtpPacket.parse(await loop.sock_recv(probe, 2048)))
+
+        agent, person = tone(400, 1.0, level=0.2), tone(1000, 1.0, level=0.2)
+        sender.play(agent)
+        for start in range(0, 320 * 10, 320):  # a person's voice arrives frame by frame
+            sender.mix("person", person[start:start + 320])
+            await asyncio.sleep(0.02)
+        sender.clear()  # the agent is interrupted: the person's voice must go on
+        queued = sender.queued_seconds()
+        for start in range(320 * 10, 320 * 20, 320):
+            sender.mix("person", person[start:start + 320])
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(receive(18), 3)
+        await sender.close()
+        probe.close()
+        return packets, tapped, queued
+
+    packets, tapped, queued = asyncio.run(scenario())
+    assert queued == 0  # the mixed-in audio is not the agent's queue
+    heard = [ulaw_to_pcm(p.payload) for p in packets]
+    # while the agent spoke, the caller heard both voices; after its clear(), the person alone
+    assert tone_share(b"".join(heard[2:7]), 400) > 0.3 and tone_share(b"".join(heard[2:7]), 1000) > 0.3
+    assert tone_share(b"".join(heard[-5:]), 1000) > 0.9
+    assert tapped and all(tone_share(pcm, 1000) < 0.05 for pcm in tapped)  # the tap: the agent's voice only
+
+
+def test_a_mixed_in_source_with_a_fast_clock_cannot_build_up_delay() -> None:
+    async def scenario() -> float:
+        session = RtpSession(RtpPortRange(*_block()), "127.0.0.1")
+        await session.open()
+        session.mix("person", tone(1000, 2.0))  # two seconds at once: only the last 100 ms are kept
+        backlog = len(session._mixed["person"]) / 2 / 8000
+        await session.close()
+        return backlog
+
+    assert asyncio.run(scenario()) <= 0.1
