@@ -1,11 +1,11 @@
 """The durable send queue: one row per message Helpline sends on its own (``outbound_messages``).
 
 A message is enqueued once per de-duplication key (planning the same recap twice, on two nodes or after a
-restart, is a no-op), claimed by one node at a time (a conditional UPDATE, after ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL so racing nodes pass over each other's rows instead of queueing on them — the pattern of
-``CallbackRepository.claim_due``), sent outside any transaction, and then marked sent, queued again with
-backoff, failed, or blocked by an opt-out. A claim older than the claim timeout belongs to a node that died:
-it is taken over, so a message is sent at least once (the send and the "sent" mark are not one transaction).
+restart, is a no-op), claimed by one node at a time (``store/claims.py``: a conditional UPDATE, after
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL so racing nodes pass over each other's rows instead of queueing on
+them), sent outside any transaction, and then marked sent, queued again with backoff, failed, or blocked by
+an opt-out. A claim older than the claim timeout belongs to a node that died: it is taken over, so a message
+is sent at least once (the send and the "sent" mark are not one transaction).
 """
 
 from __future__ import annotations
@@ -22,10 +22,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from helpline.outbound.ports import DeliveryResult, MessagePurpose, OutboundChannel, OutboundMessage
+from helpline.store.claims import Claims
 from helpline.store.models import OutboundMessageRecord, new_id
 from helpline.store.repositories import AuditLog
 
 AUDIT_ENTITY = "outbound_message"
+# A message is sent by one node at a time; its status says whether it is claimed (sending), so a claim is free
+# once the message is due again or its sending node died.
+OUTBOUND_CLAIMS = Claims(OutboundMessageRecord, OutboundMessageRecord.id, OutboundMessageRecord.claimed_by,
+                         OutboundMessageRecord.claimed_at)
 MAX_ERROR_CHARS = 500
 
 
@@ -126,39 +131,39 @@ class OutboundQueue:
         after, so the other nodes see the claim."""
         if not channels:
             return []
-        stale = now - claim_timeout
         due = or_(
             (OutboundMessageRecord.status == OutboundStatus.QUEUED) & (OutboundMessageRecord.next_attempt_at <= now),
-            (OutboundMessageRecord.status == OutboundStatus.SENDING) & (OutboundMessageRecord.claimed_at < stale),
+            (OutboundMessageRecord.status == OutboundStatus.SENDING) & OUTBOUND_CLAIMS.lapsed(now, claim_timeout),
         )
         query = (select(OutboundMessageRecord.id)
                  .where(due, OutboundMessageRecord.channel.in_([str(c) for c in channels]))
                  .order_by(OutboundMessageRecord.next_attempt_at).limit(max(1, min(limit, 500))))
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        claimed: builtins.list[OutboundMessageRecord] = []
-        for row_id in builtins.list(self.session.scalars(query)):
-            result = self.session.execute(
-                update(OutboundMessageRecord)
-                .where(OutboundMessageRecord.id == row_id, due)
-                .values(status=OutboundStatus.SENDING, claimed_by=node[:100], claimed_at=now)
-                .execution_options(synchronize_session=False))
-            if getattr(result, "rowcount", 0) == 1:  # 0: another node claimed it first
-                record = self.session.get(OutboundMessageRecord, row_id, populate_existing=True)
-                if record is not None:
-                    claimed.append(record)
-        return claimed
+        return OUTBOUND_CLAIMS.claim_rows(self.session, query, still=due, node=node, now=now,
+                                          values={"status": OutboundStatus.SENDING}, skip_locked=True)
+
+    def claim_queued(self, row_id: str, *, node: str, now: datetime) -> bool:
+        """Claim one queued message to send it at once (a channel's relay that just queued it); False when
+        another node has it already."""
+        return bool(OUTBOUND_CLAIMS.claim(self.session, [row_id], still=OutboundMessageRecord.status ==
+                                          OutboundStatus.QUEUED, node=node, now=now,
+                                          values={"status": OutboundStatus.SENDING}))
+
+    def _held(self, row_id: str, node: str) -> OutboundMessageRecord | None:
+        """The message, if ``node`` is still sending it (None when another node took it over meanwhile)."""
+        record = self.session.get(OutboundMessageRecord, row_id, populate_existing=True)
+        if record is None or record.status != OutboundStatus.SENDING or not OUTBOUND_CLAIMS.held_by(record, node):
+            return None
+        return record
 
     def finish(self, row_id: str, result: DeliveryResult, *, node: str, now: datetime, policy: RetryPolicy,
                actor: str) -> OutboundMessageRecord | None:
         """Count the attempt and record its result: sent; failed for good (permanent, or out of attempts);
         else queued again after the backoff. None when another node took the message over meanwhile."""
-        record = self.session.get(OutboundMessageRecord, row_id, populate_existing=True)
-        if record is None or record.status != OutboundStatus.SENDING or record.claimed_by != node[:100]:
+        record = self._held(row_id, node)
+        if record is None:
             return None
         record.attempts = (record.attempts or 0) + 1
-        record.claimed_by = None
-        record.claimed_at = None
+        OUTBOUND_CLAIMS.release(record)
         if result.delivered:
             record.status = OutboundStatus.SENT
             record.provider_id = (result.provider_id or "")[:300] or None
@@ -178,13 +183,12 @@ class OutboundQueue:
 
     def block(self, row_id: str, reason: str, *, node: str, now: datetime, actor: str) -> OutboundMessageRecord | None:
         """The customer opted out of this channel: kept as blocked, with why, never sent."""
-        record = self.session.get(OutboundMessageRecord, row_id, populate_existing=True)
-        if record is None or record.status != OutboundStatus.SENDING or record.claimed_by != node[:100]:
+        record = self._held(row_id, node)
+        if record is None:
             return None
         record.status = OutboundStatus.BLOCKED
         record.last_error = reason[:MAX_ERROR_CHARS]
-        record.claimed_by = None
-        record.claimed_at = None
+        OUTBOUND_CLAIMS.release(record)
         self.session.flush()
         self.audit.record(actor, "update", AUDIT_ENTITY, record.id, record.customer_id, {"status": record.status},
                           at=now)

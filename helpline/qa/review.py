@@ -1,8 +1,8 @@
 """Scoring contacts and storing the result on their tickets; supervisors' disputes.
 
-``QaReviewer.run_once`` claims ended, unscored contacts with one conditional UPDATE each (the pattern of
-team/notices.py), so any number of workers may run it and each contact is scored once; a claim older than
-``CLAIM_TIMEOUT`` belongs to a worker that died and is taken again."""
+``QaReviewer.run_once`` claims ended, unscored contacts with one conditional UPDATE each (store/claims.py, as
+every durable job claims its work), so any number of workers may run it and each contact is scored once; a
+claim older than ``CLAIM_TIMEOUT`` belongs to a worker that died and is taken again."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpline.pack.loader import BusinessPack
@@ -21,6 +21,7 @@ from helpline.qa.checks import PackFacts, Result, check_contact
 from helpline.qa.contact import load_contact
 from helpline.qa.rubric import Rubric, load_rubric
 from helpline.qa.score import DISPUTE, score
+from helpline.store.claims import Claims
 from helpline.store.db import Database
 from helpline.store.models import Conversation, Ticket
 from helpline.store.repositories import AuditLog
@@ -28,6 +29,8 @@ from helpline.store.repositories import AuditLog
 log = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
+# A ticket is scored by one worker at a time; scoring it releases the claim.
+QA_CLAIMS = Claims(Ticket, Ticket.id, Ticket.qa_claimed_by, Ticket.qa_claimed_at)
 BATCH = 50
 QA_ACTOR = "system:qa"
 MAX_REASON = 2000
@@ -86,8 +89,7 @@ class QaReviewer:
                 ticket.qa_findings = findings
                 ticket.qa_score = score(findings) if findings is not None else None
                 ticket.qa_reviewed_at = self.clock()
-                ticket.qa_claimed_by = None
-                ticket.qa_claimed_at = None
+                QA_CLAIMS.release(ticket)
                 # QA reads the transcript and the customer's ticket: say so, as every reader of customer data does.
                 AuditLog(session).record(QA_ACTOR, "read", "ticket", ticket.id, ticket.customer_id,
                                          {"report": "qa", "score": ticket.qa_score})
@@ -97,24 +99,16 @@ class QaReviewer:
 
     def _claim(self, since: datetime | None, limit: int) -> list[str]:
         now = self.clock()
-        stale = now - CLAIM_TIMEOUT
-        unclaimed = or_(Ticket.qa_claimed_by.is_(None), Ticket.qa_claimed_at < stale)
+        free = QA_CLAIMS.free(now, CLAIM_TIMEOUT)
         query = (select(Ticket.id).join(Conversation, Conversation.id == Ticket.conversation_id)
                  .where(Ticket.qa_reviewed_at.is_(None), Ticket.merged_into_id.is_(None),
-                        Conversation.status == "ended", unclaimed)
+                        Conversation.status == "ended", free)
                  .order_by(Conversation.ended_at).limit(limit))
         if since is not None:
             query = query.where(Conversation.ended_at >= since)
-        won: list[str] = []
         with self.db.session() as session:
-            for ticket_id in list(session.scalars(query)):
-                result = session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.qa_reviewed_at.is_(None),
-                                                              unclaimed)
-                                         .values(qa_claimed_by=self.node, qa_claimed_at=now)
-                                         .execution_options(synchronize_session=False))
-                if getattr(result, "rowcount", 0) == 1:
-                    won.append(ticket_id)  # else another worker took it first
-        return won
+            return QA_CLAIMS.claim(session, query, still=Ticket.qa_reviewed_at.is_(None) & free, node=self.node,
+                                   now=now)
 
 
 def dispute(session: Session, ticket: Ticket, finding_id: str, by: str, why: str, at: datetime) -> float | None:

@@ -34,6 +34,7 @@ from sqlalchemy import Select, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from helpline.store.claims import Claims, holder
 from helpline.store.models import (
     INCIDENT_KINDS,
     ApiKey,
@@ -810,6 +811,10 @@ class HandoffRepository(_Repository):
 # --- callbacks ---------------------------------------------------------------------------------
 
 
+# Dialling a due callback: one node at a time (claim_due), the claim released after the attempt.
+CALLBACK_CLAIMS = Claims(Callback, Callback.id, Callback.claimed_by, Callback.claimed_at)
+
+
 class CallbackRepository(_Repository):
     """Promised callbacks: scheduled -> done | missed | cancelled (a missed one can still be done)."""
 
@@ -858,27 +863,17 @@ class CallbackRepository(_Repository):
         dial: each is claimed by one conditional UPDATE, so of several nodes (or threads) racing for it
         exactly one wins. A claim older than ``claim_timeout`` belongs to a node that died and is taken
         over. Commit right after, so the other nodes see the claim; ``finish_attempt`` releases it."""
-        stale = now - claim_timeout
-        candidates = list(self.session.scalars(
+        free = CALLBACK_CLAIMS.free(now, claim_timeout)
+        candidates = (
             select(Callback.id).where(
-                Callback.status == "scheduled", Callback.due_at <= now, Callback.phone.is_not(None),
-                or_(Callback.claimed_by.is_(None), Callback.claimed_at < stale),
+                Callback.status == "scheduled", Callback.due_at <= now, Callback.phone.is_not(None), free,
                 or_(Callback.last_attempt_at.is_(None), Callback.last_attempt_at <= now - retry_after))
-            .order_by(Callback.due_at).limit(_limit(limit))))
-        claimed: builtins.list[Callback] = []
-        for callback_id in candidates:
-            result = self.session.execute(
-                update(Callback).where(
-                    Callback.id == callback_id, Callback.status == "scheduled",
-                    or_(Callback.claimed_by.is_(None), Callback.claimed_at < stale))
-                .values(claimed_by=node[:100], claimed_at=now)
-                .execution_options(synchronize_session=False))
-            if getattr(result, "rowcount", 0) == 1:  # 0: another node claimed it first
-                callback = self.session.get(Callback, callback_id, populate_existing=True)
-                if callback is not None:
-                    claimed.append(callback)
-                    self.audit.record(actor, "update", "callback", callback.id, callback.customer_id,
-                                      {"claimed_by": node[:100]}, at=now)
+            .order_by(Callback.due_at).limit(_limit(limit)))
+        claimed = CALLBACK_CLAIMS.claim_rows(self.session, candidates, still=(Callback.status == "scheduled") & free,
+                                             node=node, now=now)
+        for callback in claimed:
+            self.audit.record(actor, "update", "callback", callback.id, callback.customer_id,
+                              {"claimed_by": holder(node)}, at=now)
         return claimed
 
     def finish_attempt(self, callback_id: str, *, node: str, now: datetime) -> Callback:
@@ -889,9 +884,8 @@ class CallbackRepository(_Repository):
             raise NotFound(f"callback {callback_id} not found")
         callback.attempts = (callback.attempts or 0) + 1
         callback.last_attempt_at = now
-        if callback.claimed_by == node[:100]:
-            callback.claimed_by = None
-            callback.claimed_at = None
+        if CALLBACK_CLAIMS.held_by(callback, node):
+            CALLBACK_CLAIMS.release(callback)
         self.session.flush()
         return callback
 

@@ -1,9 +1,9 @@
 """Telling the team: each question and hand-off is posted to the pack's team chats, as a durable job.
 
 A notice row is written in the turn's transaction (application/recorder.py); `TeamNotifier.run_once` claims pending
-ones with one conditional UPDATE each (several nodes never post one twice), writes the text — masked unless the
-pack lets customer data reach the chat — posts it, and retries with backoff when a chat refuses. Card numbers and
-secrets were redacted before anything was stored, so they cannot reach a chat.
+ones with one conditional UPDATE each (store/claims.py: several nodes never post one twice), writes the text —
+masked unless the pack lets customer data reach the chat — posts it, and retries with backoff when a chat refuses.
+Card numbers and secrets were redacted before anything was stored, so they cannot reach a chat.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import phonenumbers
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from helpline.pack.models import BusinessConfig
+from helpline.store.claims import Claims
 from helpline.store.db import Database
 from helpline.store.models import Handoff, TeamNotice, TeamQuestion, Ticket
 from helpline.team.webhooks import TeamChat, TeamPost
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 CLAIM_TIMEOUT = timedelta(minutes=2)
+# A notice is posted by one node at a time; the claim is released once posted or put off for a retry.
+NOTICE_CLAIMS = Claims(TeamNotice, TeamNotice.id, TeamNotice.claimed_by, TeamNotice.claimed_at)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -60,30 +63,20 @@ class TeamNotifier:
 
     def _claim(self) -> list[tuple[str, TeamPost]]:
         now = self.clock()
-        stale = now - CLAIM_TIMEOUT
+        free = NOTICE_CLAIMS.free(now, CLAIM_TIMEOUT)
         claimed: list[tuple[str, TeamPost]] = []
         with self.db.session() as session:
-            candidates = list(session.scalars(select(TeamNotice.id).where(
+            candidates = (select(TeamNotice.id).where(
                 TeamNotice.posted_at.is_(None), TeamNotice.attempts < MAX_ATTEMPTS,
-                or_(TeamNotice.next_attempt_at.is_(None), TeamNotice.next_attempt_at <= now),
-                or_(TeamNotice.claimed_by.is_(None), TeamNotice.claimed_at < stale))
-                .order_by(TeamNotice.created_at).limit(20)))
-            for notice_id in candidates:
-                won = session.execute(update(TeamNotice).where(
-                    TeamNotice.id == notice_id, TeamNotice.posted_at.is_(None),
-                    or_(TeamNotice.claimed_by.is_(None), TeamNotice.claimed_at < stale))
-                    .values(claimed_by=self.node[:100], claimed_at=now).execution_options(synchronize_session=False))
-                if getattr(won, "rowcount", 0) != 1:
-                    continue  # another node took it
-                notice = session.get(TeamNotice, notice_id, populate_existing=True)
-                message = self._message(session, notice) if notice is not None else None
-                if message is None:  # what it was about is gone (erased): nothing to post
-                    session.execute(update(TeamNotice).where(TeamNotice.id == notice_id).values(posted_at=now))
+                or_(TeamNotice.next_attempt_at.is_(None), TeamNotice.next_attempt_at <= now), free)
+                .order_by(TeamNotice.created_at).limit(20))
+            for notice in NOTICE_CLAIMS.claim_rows(session, candidates, still=TeamNotice.posted_at.is_(None) & free,
+                                                   node=self.node, now=now):
+                message = self._message(session, notice)
+                if message is None or not self.chats:  # what it was about is gone (erased), or no chat to tell
+                    notice.posted_at = now
                     continue
-                if not self.chats:
-                    session.execute(update(TeamNotice).where(TeamNotice.id == notice_id).values(posted_at=now))
-                    continue
-                claimed.append((notice_id, message))
+                claimed.append((notice.id, message))
         return claimed
 
     def _finish(self, notice_id: str, errors: list[str]) -> None:
@@ -92,8 +85,7 @@ class TeamNotifier:
             notice = session.get(TeamNotice, notice_id)
             if notice is None:
                 return
-            notice.claimed_by = None
-            notice.claimed_at = None
+            NOTICE_CLAIMS.release(notice)
             if not errors:
                 notice.posted_at = now
                 return

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from helpline.application.conversations import STAFF_ONLY, UNPROMPTED
 from helpline.application.relay import BusRelay
@@ -24,10 +24,10 @@ from helpline.channels.sms.outbox import OPTED_OUT_ERROR
 from helpline.channels.sms.service import MAX_SMS_CHARS, SmsChannel
 from helpline.channels.sms.wording import fit_reply
 from helpline.outbound.ports import DeliveryResult, MessagePurpose, OutboundChannel, OutboundMessage
-from helpline.outbound.queue import OutboundQueue, OutboundStatus, RetryPolicy, message_of
+from helpline.outbound.queue import OutboundQueue, RetryPolicy, message_of
 from helpline.outbound.runner import node_name
 from helpline.store.db import Database
-from helpline.store.models import Conversation, Message, OutboundMessageRecord, SmsThread, Ticket
+from helpline.store.models import Conversation, Message, SmsThread, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +111,7 @@ class SmsStaffRelay(BusRelay):
                                        customer_id=conversation.customer_id)
                 if record is None:
                     continue  # another node queued it first: it sends it
-                claimed = session.execute(
-                    update(OutboundMessageRecord)
-                    .where(OutboundMessageRecord.id == record.id, OutboundMessageRecord.status == OutboundStatus.QUEUED)
-                    .values(status=OutboundStatus.SENDING, claimed_by=self.node[:100], claimed_at=now)
-                    .execution_options(synchronize_session=False))
-                if getattr(claimed, "rowcount", 0) == 1:
+                if queue.claim_queued(record.id, node=self.node, now=now):
                     queued.append(_Queued(record.id, message_of(record)))
             return queued
 
