@@ -13,6 +13,7 @@ from helpline.console.auth import ConsoleDenied, Supervisor
 from helpline.console.charts import horizontal_bars
 from helpline.console.web import render, runtime_of
 from helpline.conversation.ports import Embedder
+from helpline.insight.clusters import VectorMemo
 from helpline.insight.gaps import article_draft
 from helpline.insight.report import build_insight
 from helpline.runtime import Runtime
@@ -44,13 +45,20 @@ def sparkline(values: list[int], width: int = 120, height: int = 24) -> str:
 
 def insight_router() -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
+    memo: list[VectorMemo] = []  # the lines embedded for earlier page loads (one runtime per app)
+
+    def vectors(runtime: Runtime) -> VectorMemo:
+        embedder = runtime.knowledge.embedder
+        if not memo or (embedder is not None and memo[0].model is not embedder):
+            memo[:] = [VectorMemo(_embedder(runtime))]
+        return memo[0]
 
     @router.get("/insight")
     def insight(request: Request, user: Supervisor, days: int = 7) -> Response:
         if days not in PERIODS:
             raise ConsoleDenied(400, f"Choose a period of {', '.join(map(str, PERIODS))} days.")
         runtime = runtime_of(request)
-        found = build_insight(runtime.db, runtime.pack, _embedder(runtime), datetime.now(UTC), days=days,
+        found = build_insight(runtime.db, runtime.pack, vectors(runtime), datetime.now(UTC), days=days,
                               actor=user.actor)
         return render(request, "insight.html", user, insight=found, days=days, periods=PERIODS,
                       sparkline=sparkline,

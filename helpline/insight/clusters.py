@@ -11,8 +11,10 @@ needs the number of groups. The cost is quadratic in distinct lines, so callers 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -58,6 +60,35 @@ def sentence_vectors(embedder: Embedder, texts: Sequence[str]) -> F32:
     must never be written there, so the model behind that cache is asked directly."""
     model = embedder.inner if isinstance(embedder, CachedEmbedder) else embedder
     return model.encode(list(texts))
+
+
+@dataclass
+class VectorMemo:
+    """The vectors of lines embedded before, in memory only (never on disk: they are customers' words), so that
+    reloading the insight page embeds only the contacts that came in since. Least recently used lines go first."""
+
+    model: Embedder
+    max_lines: int = 20_000  # 30 MB of vectors
+    _vectors: OrderedDict[str, F32] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    dimension: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dimension = self.model.dimension
+
+    def encode(self, texts: Sequence[str]) -> F32:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = sentence_vectors(self.model, missing) if missing else None
+        with self._lock:
+            if fresh is not None:
+                self._vectors.update(zip(missing, fresh, strict=True))
+            out = np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+            for text in texts:
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self.max_lines:
+                self._vectors.popitem(last=False)
+        return out.astype(np.float32, copy=False)
 
 
 def _labels(vectors: F32, method: Method, threshold: float | None) -> npt.NDArray[np.intp]:

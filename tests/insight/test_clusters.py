@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from helpline.insight.clusters import group_texts
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from helpline.insight.clusters import VectorMemo, group_texts
+from helpline.understanding.embedding_cache import CachedEmbedder
 from tests.conftest import DemoModels
 
 # Three problems, each said three ways by customers who share few words with each other.
@@ -37,3 +44,30 @@ def test_no_lines_and_one_line(demo_models: DemoModels) -> None:
     assert demo_models.models.embedder is not None
     assert group_texts(demo_models.models.embedder, []).groups == 0
     assert group_texts(demo_models.models.embedder, ["my mug leaks"]).labels == (0,)
+
+
+class CountingEmbedder:
+    dimension = 3
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.calls.append(list(texts))
+        return np.tile(np.array([1.0, 0.0, 0.0], dtype=np.float32), (len(texts), 1))
+
+
+def test_customer_lines_are_never_written_to_the_disk_cache(tmp_path: Path) -> None:
+    inner = CountingEmbedder()
+    cache = tmp_path / "embeddings.npz"
+    group_texts(CachedEmbedder(inner, cache), ["my mug leaks", "the mug is leaking"])
+    assert inner.calls == [["my mug leaks", "the mug is leaking"]]
+    assert not cache.exists()
+
+
+def test_the_memo_embeds_only_new_lines() -> None:
+    inner = CountingEmbedder()
+    memo = VectorMemo(inner)
+    memo.encode(["a", "b"])
+    assert memo.encode(["b", "c"]).shape == (2, 3)
+    assert inner.calls == [["a", "b"], ["c"]]
