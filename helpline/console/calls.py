@@ -151,7 +151,8 @@ def calls_router() -> APIRouter:
             try:
                 repo.set_softphone(record, address, actor=user.actor)
             except ValueError as exc:
-                return back(target, str(exc).capitalize() + ".")
+                message = str(exc)
+                return back(target, message[:1].upper() + message[1:] + ".")
         return back(target, f"Your softphone is {address.strip()}." if address.strip() else
                     "Your softphone is forgotten.")
 
