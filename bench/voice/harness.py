@@ -2,48 +2,185 @@
 
 `bench.voice.latency` measures `helpline serve` as its own process, on the real clock. This harness runs
 the same `PhoneService` in-process, so a run can be pinned to opening hours (when an escalation rings a
-person) or outside them (when it books a callback), and so a test can play many questions without a
-server start. Callers are SIP user agents (Helpline's own stack) speaking espeak-ng questions; a turn is
-*unanswered* when no voiced agent audio arrives within `answer_timeout` seconds of the question's end.
+person) or outside them (when it books a callback), so a test can play many questions without a server
+start, and so it can see inside the line:
 
-    .venv/bin/python -m bench.voice.harness --calls 1 --questions 8 --hours open
+- **per-stage times** of every answered turn (helpline/voice/control.py `TurnTimes`, collected from the
+  `helpline.voice.timing` logger): the end-of-turn decision after the caller's last word, recognition, the
+  engine, the first synthesised chunk, the hand-off to the wire, and the wire itself (to the caller's ear);
+- **right answers**: each question has the knowledge article(s) or procedure(s) that answer it
+  (bench/voice/questions.py); a question is answered right when a turn posted while it was being asked was
+  answered from one of those articles or started one of those procedures, as the engine recorded it on the
+  conversation's requests (not the reply's wording).
+
+Callers are SIP user agents (Helpline's own stack), each with its own caller number so its conversation is
+known; a turn is *unanswered* when no voiced agent audio arrives within `answer_timeout` seconds of the
+question's end.
+
+    .venv/bin/python -m bench.voice.harness --calls 1 --questions 8 --hours open [--set held-out] [--voices espeak]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import socket
 import statistics
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from bench.report import machine, percentile
 from bench.startup import free_port
+from bench.voice.callers import Clip
+from bench.voice.latency import CallRecord, one_call, speak_questions, summary
+from bench.voice.questions import SETS, Question
+from helpline.application.conversations import ConversationService, TurnView
 from helpline.channels.phone import SipConfig, SipUserAgent
 from helpline.channels.phone.service import PhoneService, PhoneSettings, Speaker
 from helpline.runtime import PackModels, build_runtime
+from helpline.voice.control import TurnTimes
+from helpline.voice.end_of_turn import SmartTurnModel
 from helpline.voice.setup import SpeechModels, build_voice_services, load_speech_models
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
 OPEN = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Chicago: the team is in
 CLOSED = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)  # the same Tuesday, 22:00 the night before in Chicago
-VOICES = ["en-us", "en-gb", "en-us+m3", "en-us+f2"]
+STAGES = ["end_of_turn", "recognition", "engine", "first_chunk", "to_wire", "wire"]
+
+
+# --- what the engine did with each turn -----------------------------------------------------------
+
+
+@dataclass
+class EngineTurn:
+    at: float  # time.monotonic() when the turn was posted
+    answered_from: frozenset[str]  # article ids answered from, procedures started, in this turn
+    text: str = ""  # what the recogniser heard (for the misses' report)
+
+
+class AnswerLog:
+    """Wraps one ConversationService: which caller number each conversation is, and per posted turn which
+    articles it was answered from and which procedures it started (read from the engine's state)."""
+
+    def __init__(self, service: ConversationService) -> None:
+        self.by_caller: dict[str, str] = {}  # caller number -> conversation id
+        self.turns: dict[str, list[EngineTurn]] = defaultdict(list)
+        self._local = threading.local()
+        start, post, handle = service.start, service.post, service.engine.handle
+
+        def logged_start(channel: str = "chat", actor: str = "system", contact: Any = None, *rest: Any,
+                         **options: Any) -> TurnView:
+            view = start(channel, actor, contact, *rest, **options)
+            if contact and contact.get("phone"):
+                self.by_caller[contact["phone"]] = view.id
+            return view
+
+        def logged_post(conversation_id: str, text: str, actor: str = "system") -> TurnView:
+            self._local.turn = EngineTurn(time.monotonic(), frozenset(), text)
+            try:
+                return post(conversation_id, text, actor)
+            finally:
+                self.turns[conversation_id].append(self._local.turn)
+
+        def logged_handle(state: Any, text: str, context: Any, interpretation: Any = None) -> Any:
+            before = len(state.requests)
+            result = handle(state, text, context, interpretation=interpretation)
+            found = {tag for request in state.requests[before:] for tag in [request.procedure_id, *request.tags]}
+            if state.active is not None:
+                found.add(state.active.procedure_id)
+            turn = getattr(self._local, "turn", None)
+            if turn is not None:
+                turn.answered_from = turn.answered_from | frozenset(found)
+            return result
+
+        service.start = logged_start  # type: ignore[method-assign]
+        service.post = logged_post  # type: ignore[method-assign]
+        service.engine.handle = logged_handle  # type: ignore[method-assign]
+
+    def right(self, caller: str, record: CallRecord, questions: Sequence[Question]) -> list[bool]:
+        """Per question: was a turn posted while it was asked (until the next one) answered right?"""
+        return [any(t.answered_from & q.expected for t in turns) for q, turns in self.per_question(
+            caller, record, questions)]
+
+    def per_question(self, caller: str, record: CallRecord,
+                     questions: Sequence[Question]) -> list[tuple[Question, list[EngineTurn]]]:
+        """Each question asked, with the turns posted while it was asked (until the next one)."""
+        turns = self.turns.get(self.by_caller.get(caller, ""), [])
+        marks = [*record.asked_at, float("inf")]
+        return [(q, [t for t in turns if marks[i] <= t.at < marks[i + 1]])
+                for i, q in enumerate(questions[:len(record.asked_at)])]
+
+
+class StageLog(logging.Handler):
+    """Collects each answered turn's stage times from the `helpline.voice.timing` logger, by call id."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.by_call: dict[str, list[TurnTimes]] = defaultdict(list)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        times = getattr(record, "turn_times", None)
+        if isinstance(times, TurnTimes):
+            self.by_call[str(getattr(record, "call_id", ""))].append(times)
+
+    @asynccontextmanager
+    async def attached(self) -> AsyncIterator[StageLog]:
+        logger = logging.getLogger("helpline.voice.timing")
+        level = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(self)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+            logger.setLevel(level)
+
+    def stages(self, record: CallRecord) -> list[dict[str, float]]:
+        """Each answered question's stage times, with `wire`: the hand-off to the caller hearing it."""
+        found = []
+        for until, latency in zip(record.spoken_until, record.latencies, strict=False):
+            if latency == float("inf"):
+                continue
+            heard = until + latency
+            turn = next((t for t in self.by_call.get(record.call_id, [])
+                         if t.wire is not None and until - 1.0 < t.speech_end and t.wire <= heard), None)
+            if turn is not None and turn.wire is not None:
+                found.append({**turn.stages(), "wire": heard - turn.wire, "filler": float(turn.filler)})
+        return found
+
+
+# --- the line and its callers ---------------------------------------------------------------------
 
 
 @dataclass
 class CallResult:
     latencies: list[float] = field(default_factory=list)  # inf: unanswered
     error: str = ""
+    record: CallRecord = field(default_factory=CallRecord)
+    right: list[bool] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)  # the questions answered wrong, with what was heard
+    stages: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def unanswered(self) -> int:
         return sum(1 for v in self.latencies if v == float("inf"))
+
+
+@dataclass
+class Line:
+    phone: PhoneService
+    answers: AnswerLog
 
 
 def _port_block(size: int) -> int:
@@ -56,66 +193,105 @@ def _port_block(size: int) -> int:
 
 @asynccontextmanager
 async def phone_line(models: SpeechModels, when: datetime, pack_models: PackModels | None = None,
-                     folder: Path | None = None) -> AsyncIterator[PhoneService]:
-    """The demo pack's phone line on loopback; its business clock starts at `when` and runs in real time."""
+                     folder: Path | None = None, end_of_turn: str = "default") -> AsyncIterator[Line]:
+    """`end_of_turn`: "default" as `build_voice_services` sets it, "model" Smart Turn, "pause" the VAD alone."""
     with tempfile.TemporaryDirectory() as tmp:
         base = folder or Path(tmp)
         started = time.monotonic()
         runtime = build_runtime(DEMO, db_url=f"sqlite:///{base / 'helpline.db'}",
                                 records_url=f"sqlite:///{base / 'records.db'}", models=pack_models,
                                 clock=lambda: when + timedelta(seconds=time.monotonic() - started))
+        answers = AnswerLog(runtime.conversations)
         low = _port_block(200)
         config = SipConfig(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), rtp_ports=(low, low + 199))
-        phone = PhoneService(build_voice_services(runtime, models), config, Speaker(models.synthesizer),
+        services = build_voice_services(runtime, models)
+        if end_of_turn != "default":
+            services.end_of_turn = SmartTurnModel() if end_of_turn == "model" else None
+        phone = PhoneService(services, config, Speaker(models.synthesizer),
                              PhoneSettings(dial_callbacks=False, transfer_ring_seconds=5.0))
         await phone.start()
         try:
-            yield phone
+            yield Line(phone, answers)
         finally:
             await phone.stop()
             runtime.db.engine.dispose()
 
 
-async def play_calls(phone: PhoneService, questions: Sequence[str], calls: int, answer_timeout: float = 15.0,
-                     sequential: bool = False) -> list[CallResult]:
-    """`calls` callers (at once, or one after another) each ask `questions` in turn."""
-    from bench.voice.latency import one_call, speech
-
-    audio = [speech(q, VOICES[i % len(VOICES)]) for i, q in enumerate(questions)]
-    low = _port_block(400)
-    config = SipConfig(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), rtp_ports=(low, low + 399),
-                       user="caller")
-    host, port = phone.ua.address
+async def play_calls(line: Line, questions: Sequence[Question], calls: int, answer_timeout: float = 15.0,
+                     sequential: bool = False, voices: str = "natural",
+                     clips: Sequence[Clip] | None = None) -> list[CallResult]:
+    """`calls` callers (at once, or one after another) each ask `questions` in turn; each caller starts at a
+    different question so concurrent callers do not ask the same thing at the same moment."""
+    audio = list(clips) if clips is not None else await asyncio.to_thread(
+        speak_questions, [q.text for q in questions], voices)
+    host, port = line.phone.ua.address
     target = f"sip:helpline@{host}:{port}"
-    results: list[CallResult] = []
-    async with SipUserAgent(config) as ua:
-        async def one() -> CallResult:
-            try:
-                return CallResult(await one_call(ua, target, audio, answer_timeout))
-            except Exception as error:  # a call that failed to connect counts every question unanswered
-                return CallResult([float("inf")] * len(audio), repr(error))
+    stage_log = StageLog()
 
+    async def one(n: int) -> CallResult:
+        order = [(n * 3 + i) % len(questions) for i in range(len(questions))]
+        asked = [questions[i] for i in order]
+        caller = f"+1555010{os.getpid() % 100:02d}{n:02d}"
+        low = _port_block(20)
+        config = SipConfig(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), rtp_ports=(low, low + 19),
+                           user=caller)
+        result = CallResult()
+        try:
+            async with SipUserAgent(config) as ua:
+                await one_call(ua, target, [audio[i] for i in order], answer_timeout, result.record)
+        except Exception as error:  # a call that failed counts every question not asked as unanswered
+            result.error = repr(error)
+            result.record.latencies += [float("inf")] * (len(asked) - len(result.record.latencies))
+        result.latencies = result.record.latencies
+        result.right = line.answers.right(caller, result.record, asked)
+        result.misses = [f"{q.text!r} heard {[t.text for t in turns]} answered from "
+                         f"{[sorted(t.answered_from) for t in turns]}"
+                         for (q, turns), ok in zip(line.answers.per_question(caller, result.record, asked),
+                                                   result.right, strict=True) if not ok]
+        result.stages = stage_log.stages(result.record)
+        return result
+
+    async with stage_log.attached():
         if sequential:
-            for _ in range(calls):
-                results.append(await one())
-        else:
-            results = list(await asyncio.gather(*(one() for _ in range(calls))))
-    return results
+            return [await one(n) for n in range(calls)]
+        return list(await asyncio.gather(*(one(n) for n in range(calls))))
 
 
-async def _main(calls: int, questions: int, hours: str, rounds: int) -> None:
-    from bench.voice.latency import QUESTIONS
+def report(calls: int, results: Sequence[CallResult]) -> str:
+    """The summary line, then right answers and the median of each stage."""
+    values = [v for r in results for v in r.latencies]
+    right = [ok for r in results for ok in r.right]
+    stages = [s for r in results for s in r.stages]
+    parts = [summary(calls, values)]
+    parts.append(f"right answers {sum(right)}/{len(right)} ({100 * sum(right) / max(len(right), 1):.0f} %)")
+    medians = ", ".join(f"{name} {statistics.median(s[name] for s in stages if name in s) * 1000:.0f}"
+                        for name in STAGES if any(name in s for s in stages))
+    if stages:
+        parts.append(f"stage p50 ms: {medians}; fillers {sum(int(s.get('filler', 0)) for s in stages)}")
+    errors = [r.error for r in results if r.error]
+    return ", ".join(parts) + (f"; errors {errors}" if errors else "")
 
-    models = load_speech_models("base", "piper")
-    chosen = (QUESTIONS * 10)[:questions]
-    async with phone_line(models, OPEN if hours == "open" else CLOSED) as phone:
+
+async def _main(calls: int, questions: int, hours: str, rounds: int, chosen_set: str, voices: str,
+                recognizer: str, end_of_turn: str) -> None:
+    models = load_speech_models(recognizer, "piper")
+    chosen = (SETS[chosen_set] * 10)[:questions]
+    clips = await asyncio.to_thread(speak_questions, [q.text for q in chosen], voices)
+    async with phone_line(models, OPEN if hours == "open" else CLOSED, end_of_turn=end_of_turn) as line:
         for _ in range(rounds):
-            results = await play_calls(phone, chosen, calls)
-            values = [v for r in results for v in r.latencies]
-            answered = [v for v in values if v != float("inf")]
-            print(f"{calls} concurrent call(s): {len(values)} turns, {len(values) - len(answered)} unanswered/failed, "
-                  f"p50 {statistics.median(answered) * 1000 if answered else float('nan'):.0f} ms "
-                  f"({hours} hours) {[round(v, 2) for v in values]} {[r.error for r in results if r.error]}")
+            results = await play_calls(line, chosen, calls, clips=clips)
+            print(f"{report(calls, results)} ({hours} hours, {chosen_set}, {voices} voices, end of turn "
+                  f"{end_of_turn}, load {os.getloadavg()[0]:.1f})", flush=True)
+            stages = [s for r in results for s in r.stages]
+            for name in STAGES:
+                values = [s[name] for s in stages if name in s]
+                if values:
+                    print(f"  {name:12s} p50 {statistics.median(values) * 1000:5.0f} ms  "
+                          f"p95 {percentile(values, 95) * 1000:5.0f} ms")
+            print(f"  latencies {[round(v, 2) for r in results for v in r.latencies]}")
+            for miss in sorted({m for r in results for m in r.misses}):
+                print(f"  wrong: {miss}")
+    print(machine())
 
 
 def main() -> None:
@@ -124,8 +300,13 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=8)
     parser.add_argument("--hours", choices=["open", "closed"], default="open")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--set", choices=sorted(SETS), default="held-out", dest="chosen_set")
+    parser.add_argument("--voices", choices=["natural", "espeak"], default="natural")
+    parser.add_argument("--recognizer", default="base")
+    parser.add_argument("--end-of-turn", choices=["default", "model", "pause"], default="default")
     args = parser.parse_args()
-    asyncio.run(_main(args.calls, args.questions, args.hours, args.rounds))
+    asyncio.run(_main(args.calls, args.questions, args.hours, args.rounds, args.chosen_set, args.voices,
+                      args.recognizer, args.end_of_turn))
 
 
 if __name__ == "__main__":

@@ -107,15 +107,39 @@ class TransferFailed(Frame):
 
 
 @dataclass
+class TurnTimes:
+    """When each stage finished its part of one caller turn (time.monotonic(), the transport's clock), so a
+    benchmark can say where the time between the caller's last word and the agent's first goes."""
+
+    speech_end: float  # the caller's last voiced sample, as the VAD places it
+    decided: float  # the VAD (and end-of-turn check) declared the turn over
+    transcript: float | None = None  # the words reached turn-taking
+    reply: float | None = None  # the first line for the caller reached synthesis (the engine's, or a filler)
+    filler: bool = False  # ... and it was a filler
+    first_chunk: float | None = None  # synthesis produced its first audio
+    wire: float | None = None  # the first audio was handed to the call
+
+    def stages(self) -> dict[str, float]:
+        """Seconds per stage: end of turn, recognition, engine, first audio chunk, hand-off to the wire."""
+        marks = [("end_of_turn", self.speech_end, self.decided), ("recognition", self.decided, self.transcript),
+                 ("engine", self.transcript, self.reply), ("first_chunk", self.reply, self.first_chunk),
+                 ("to_wire", self.first_chunk, self.wire)]
+        return {name: end - start for name, start, end in marks if start is not None and end is not None}
+
+
+@dataclass
 class CallMetrics:
     """What one call measured, in seconds (stages append; run_call returns it).
 
     - barge_in: caller speech start -> the transport stopped sending agent audio (goal < 0.2)
     - end_of_speech: end of the caller's speech -> the VAD declared the utterance over
     - response: end of the caller's speech -> the first agent audio handed to the transport
+    - turns: each answered turn's stage times; `turn` is the one being answered
     """
 
     barge_in: list[float] = field(default_factory=list)
     end_of_speech: list[float] = field(default_factory=list)
     response: list[float] = field(default_factory=list)
     last_speech_end: float | None = None
+    turns: list[TurnTimes] = field(default_factory=list)
+    turn: TurnTimes | None = None

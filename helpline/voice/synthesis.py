@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from helpline.voice import models
+from helpline.voice.control import CallMetrics
 from helpline.voice.frames import AgentSpeech, AudioOut, CallEnded, Direction, Frame, Interruption, UtteranceDone
 from helpline.voice.pipeline import Processor
 from helpline.voice.ports import SpeechSynthesizer
@@ -293,6 +294,29 @@ def default_synthesizer(prefer: str = "piper", processes: int = 1) -> SpeechSynt
 
 # --- the pipeline stage ---------------------------------------------------------------------------
 
+_CLAUSE_END = re.compile(r"[,;:](?=\s)")
+FIRST_CLAUSE_MIN_WORDS = 3  # "Sure," alone is too short to be worth its own chunk (and sounds clipped)
+
+
+def first_clause(text: str) -> tuple[str, str]:
+    """The reply's opening clause and the rest: the first chunk synthesised is as short as a clause, so the
+    caller hears the agent start while the rest is still being synthesised ("From our Smart Kettle article:"
+    then "Yes. The kettle connects to ..."). ("", text) when the first sentence has no clause to cut."""
+    first_sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+    for match in _CLAUSE_END.finditer(first_sentence):
+        head, tail = text[: match.end()].strip(), text[match.end():].strip()
+        if len(head.split()) >= FIRST_CLAUSE_MIN_WORDS and len(tail.split()) >= 2:
+            return head, tail
+    return "", text
+
+
+def _clauses(synthesizer: SpeechSynthesizer, text: str) -> Iterator[bytes]:
+    head, tail = first_clause(text)
+    if head:
+        yield from synthesizer.synthesize(head)
+    yield from synthesizer.synthesize(tail)
+
+
 
 class SynthesisProcessor(Processor):
     """AgentSpeech → AudioOut chunks (one a sentence, pushed as each is ready) → UtteranceDone.
@@ -309,6 +333,7 @@ class SynthesisProcessor(Processor):
         self._to_speech = to_speech
         self._generation = 0
         self.first_audio_seconds: list[float] = []  # AgentSpeech in → first AudioOut out, per utterance
+        self.metrics: CallMetrics | None = None  # run_call sets it: the turn's stage times
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, Interruption | CallEnded):
@@ -323,7 +348,12 @@ class SynthesisProcessor(Processor):
     async def _speak(self, frame: AgentSpeech) -> None:
         generation = self._generation
         started = time.perf_counter()
-        chunks = iter(self.synthesizer.synthesize(self._to_speech(frame.text)))
+        turn = self.metrics.turn if self.metrics is not None else None
+        if turn is not None and turn.transcript is not None and turn.reply is None:
+            turn.reply, turn.filler = time.monotonic(), frame.filler
+        else:
+            turn = None  # not the first line of an answer
+        chunks = _clauses(self.synthesizer, self._to_speech(frame.text))
         first = True
         try:
             while True:
@@ -334,6 +364,8 @@ class SynthesisProcessor(Processor):
                     break
                 if first:
                     self.first_audio_seconds.append(time.perf_counter() - started)
+                    if turn is not None:
+                        turn.first_chunk = time.monotonic()
                     first = False
                 await self.push(AudioOut(chunk, self.synthesizer.sample_rate, frame.utterance))
         finally:

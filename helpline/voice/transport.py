@@ -37,6 +37,7 @@ from helpline.voice.control import (
     ResumeAgent,
     TransferFailed,
 )
+from helpline.voice.end_of_turn import TurnCompletion
 from helpline.voice.frames import (
     AgentFinishedSpeaking,
     AudioOut,
@@ -52,12 +53,14 @@ from helpline.voice.frames import (
 from helpline.voice.keypad import KeypadProcessor, KeypadSettings, PhoneMenu
 from helpline.voice.pipeline import Pipeline, Processor
 from helpline.voice.ports import CallMedia
+from helpline.voice.synthesis import SynthesisProcessor
 from helpline.voice.turns import BargeIn, TurnSettings, TurnTaking
 from helpline.voice.vad import VadModel, VadSettings, VoiceActivityProcessor, silero_model
 from helpline.voice.watchdog import TurnOverdue, TurnWatchdog, WatchdogSettings
 
 log = logging.getLogger(__name__)
 trace = logging.getLogger("helpline.voice.trace")
+timing = logging.getLogger("helpline.voice.timing")
 
 RESUME_LOOK_BACK = 0.8  # seconds searched backwards for a pause between words to resume from
 RESUME_FALLBACK = 0.3  # ... and how far to step back when there is none
@@ -70,6 +73,13 @@ class SupportsTransfer(Protocol):
     async def transfer(self, target: str, summary: str, warm: bool) -> bool:
         """True once the caller is connected (the call then leaves this pipeline)."""
         ...
+
+
+@runtime_checkable
+class FollowsConversation(Protocol):
+    """A transport that must know its call's conversation (the phone line: staff find the call by it)."""
+
+    def follow(self, conversation_id: Callable[[], str | None]) -> None: ...
 
 
 @runtime_checkable
@@ -238,9 +248,19 @@ class TransportOut(Processor):
                 if self.metrics.last_speech_end is not None:
                     self.metrics.response.append(max(now - self.metrics.last_speech_end, 0.0))
                     self.metrics.last_speech_end = None
+                    self._turn_answered(now)
         chunk = bytes(self._timeline[self._fed:])
         self._fed = len(self._timeline)
         await self.media.play(chunk)
+
+    def _turn_answered(self, now: float) -> None:
+        turn, self.metrics.turn = self.metrics.turn, None
+        if turn is None:
+            return
+        turn.wire = now
+        self.metrics.turns.append(turn)
+        # for benchmarks, which collect each call's stage times from this logger
+        timing.debug("turn answered", extra={"call_id": self.media.call_id, "turn_times": turn})
 
     def _played(self) -> int:
         queued = int(self.media.queued_seconds() * self.rate) * 2
@@ -415,6 +435,7 @@ class VoiceServices:
     synthesis: Callable[[], Processor]
     vad_model: Callable[[int], VadModel] = silero_model
     settings: CallSettings = field(default_factory=CallSettings)
+    end_of_turn: TurnCompletion | None = None  # a turn-completion model (Smart Turn); None: the VAD's pause alone
     menu: PhoneMenu | None = None  # built from the pack when not given
 
     def phone_menu(self) -> PhoneMenu:
@@ -438,13 +459,18 @@ async def run_call(media: CallMedia, services: VoiceServices, transport: str = "
     metrics = CallMetrics()
     # The VAD model loads native code: off the event loop, so other calls' audio keeps flowing.
     vad = await asyncio.to_thread(VoiceActivityProcessor, media.sample_rate, settings.vad, services.vad_model,
-                                  metrics)
+                                  metrics, services.end_of_turn)
     head = TransportIn(media)
     agent = CallAgentProcessor(services.conversations, services.pack, settings.agent, services.phone_menu())
+    if isinstance(media, FollowsConversation):
+        media.follow(lambda: agent.conversation_id)
     tail = TransportOut(media, metrics)
+    synthesis = services.synthesis()
+    if isinstance(synthesis, SynthesisProcessor):
+        synthesis.metrics = metrics
     pipeline = Pipeline([head, vad, BargeIn(), KeypadProcessor(settings.keypad), TurnWatchdog(settings.watchdog),
                          services.recognition(),
-                         TurnTaking(settings.turns), agent, services.synthesis(), tail])
+                         TurnTaking(settings.turns, metrics), agent, synthesis, tail])
     await pipeline.start()
     ended_by = "caller"
     try:

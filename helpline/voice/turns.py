@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass
 
 from helpline.voice.control import (
     AgentPaused,
     AgentStartedSpeaking,
+    CallMetrics,
     KeyPressed,
     PauseAgent,
     ResumeAgent,
@@ -92,9 +94,10 @@ class TurnSettings:
 class TurnTaking(Processor):
     """Transcript after a pause -> resume (backchannel, noise) or interrupt (a real turn); silence timer."""
 
-    def __init__(self, settings: TurnSettings | None = None):
+    def __init__(self, settings: TurnSettings | None = None, metrics: CallMetrics | None = None):
         super().__init__()
         self.settings = settings or TurnSettings()
+        self.metrics = metrics or CallMetrics()
         self._held: AgentPaused | None = None  # agent speech the transport is holding for our verdict
         self._timer: asyncio.Task[None] | None = None
         self._timeouts = 0  # consecutive silence timeouts since the caller last said anything
@@ -129,6 +132,8 @@ class TurnTaking(Processor):
 
     async def _transcript(self, transcript: Transcript) -> None:
         held, self._held = self._held, None
+        if self.metrics.turn is not None and self.metrics.turn.transcript is None:
+            self.metrics.turn.transcript = time.monotonic()
         trace.debug("turn-taking: %d words, agent held=%s", len(transcript.text.split()), held is not None)
         self._cancel_timer()
         noise = not transcript.text.strip() or transcript.confidence < self.settings.min_confidence

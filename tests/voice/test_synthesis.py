@@ -142,3 +142,38 @@ def test_an_interruption_stops_the_audio_at_once() -> None:
     assert lines < 8  # the rest of the long answer was never synthesised
     assert [f for f in after if isinstance(f, AudioOut) and f.utterance == 2] and after[-1] == UtteranceDone(2)
     assert first_audio == 2
+
+
+class Sentences:
+    """A synthesizer that records what it was asked to say, in the chunks it was asked."""
+
+    name = "sentences"
+    sample_rate = 8000
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def synthesize(self, text: str):  # type: ignore[no-untyped-def]
+        self.asked.append(text)
+        yield b"\x10\x00" * 80
+
+
+def test_the_first_chunk_is_the_replys_opening_clause() -> None:
+    async def scenario() -> tuple[Sentences, list[Frame]]:
+        synthesizer = Sentences()
+        sink = Arrivals()
+        pipeline = Pipeline([SynthesisProcessor(synthesizer), sink])  # type: ignore[arg-type]
+        await pipeline.start()
+        await pipeline.send(AgentSpeech("From our Smart Kettle article: Yes, it connects over Wi-Fi. Anything else?",
+                                        utterance=3))
+        await pipeline.send(AgentSpeech("Sure, go ahead.", utterance=4))
+        await _wait_for(lambda: UtteranceDone(4) in sink.seen)
+        await pipeline.stop()
+        return synthesizer, sink.seen
+
+    synthesizer, seen = asyncio.run(scenario())
+    # the caller hears "From our Smart Kettle article:" while the answer itself is synthesised; a one-word
+    # opening ("Sure,") is not cut off on its own
+    assert synthesizer.asked == ["From our Smart Kettle article:", "Yes, it connects over Wi-Fi. Anything else?",
+                                 "Sure, go ahead."]
+    assert [f.utterance for f in seen if isinstance(f, AudioOut)] == [3, 3, 4]

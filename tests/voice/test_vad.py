@@ -58,3 +58,69 @@ def test_a_short_click_is_not_an_utterance_and_a_monologue_is_cut() -> None:
     stops = [e for e in events if isinstance(e, UserStoppedSpeaking)]
     assert len(stops) >= 2
     assert all(s.ended_at - s.started_at <= 2.6 for s in stops)
+
+
+class FixedTurnModel:
+    """A turn-completion model with a fixed answer (or a failure), counting how often it was asked."""
+
+    def __init__(self, probability: float | None) -> None:
+        self.answer = probability
+        self.asked = 0
+
+    def probability(self, pcm: bytes, sample_rate: int) -> float:
+        self.asked += 1
+        if self.answer is None:
+            raise RuntimeError("model broke")
+        return self.answer
+
+
+def _turn_end_delays(model: FixedTurnModel | None) -> list[float]:
+    """Seconds from each phrase's last word to the end of its turn, with the audio arriving in real time."""
+    import asyncio
+
+    from helpline.voice.pipeline import Processor
+
+    audio = script(0.4, "Can I return the travel mug?", 1.0, "Do you sell decaf?", 1.0)
+
+    class Sink(Processor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stops: list[UserStoppedSpeaking] = []
+
+        async def process(self, frame: Frame, direction: object) -> None:
+            if isinstance(frame, UserStoppedSpeaking):
+                self.stops.append(frame)
+
+    async def scenario() -> list[float]:
+        from helpline.voice.frames import Direction
+
+        metrics = CallMetrics()
+        vad = VoiceActivityProcessor(RATE, metrics=metrics, turn_model=model)
+        sink = Sink()
+        vad.link(sink)
+        await sink.start()
+        for n, chunk in enumerate(chunks(audio.pcm)):
+            await vad.process(AudioIn(chunk, RATE, received_at=100.0 + n * 0.02), Direction.DOWNSTREAM)
+            await asyncio.sleep(0.004)  # let a check finish (the fake answers at once), as real time would
+        await sink.idle()
+        await sink.stop()
+        await vad.stop()
+        assert len(sink.stops) == 2
+        return metrics.end_of_speech  # the VAD's decision after each phrase's last voiced sample
+
+    return asyncio.run(scenario())
+
+
+def test_a_finished_turn_ends_after_a_short_hangover_and_never_later_than_the_pause() -> None:
+    without = _turn_end_delays(None)
+    finished = FixedTurnModel(0.9)
+    with_model = _turn_end_delays(finished)
+    assert finished.asked >= 2
+    # "finished" ends the turn about check_ms after the last word instead of end_ms (400 ms)
+    assert all(0.15 <= d <= 0.32 for d in with_model), with_model
+    assert all(d >= 0.4 for d in without)
+    # "not finished", or a model that fails, holds the caller no longer than the pause alone would
+    for model in (FixedTurnModel(0.1), FixedTurnModel(None)):
+        delays = _turn_end_delays(model)
+        assert model.asked >= 2
+        assert all(abs(a - b) < 0.05 for a, b in zip(delays, without, strict=True)), (delays, without)

@@ -1,0 +1,108 @@
+"""Does a turn-completion check pay on this CPU? Smart Turn v3.2 against a transcript check, offline.
+
+Every benchmark question is spoken by the natural callers (bench/voice/callers.py). Two kinds of moments:
+
+- **finished**: the whole question followed by `check_ms` of quiet: a check that says "finished" here lets
+  the turn end `end_ms - check_ms` sooner (400 → 160 ms of waiting);
+- **mid-question pauses**: the audio up to a pause of at least `check_ms` inside the question (a comma, a
+  breath): a check that says "finished" here cuts the caller off and answers half a question.
+
+For each check: Smart Turn's probability (≥ 0.5 = finished) and its time per check; the transcript check
+(Whisper base on the same audio — the early recognition the pipeline runs anyway — "finished" when the
+text ends a sentence and its last word cannot end one: "the", "and", "my", ...).
+
+    .venv/bin/python -m bench.voice.end_of_turn [--set all] [--voices natural]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import time
+
+import numpy as np
+
+from bench.report import machine, percentile
+from bench.voice.callers import PHONE_RATE, caller_voices
+from bench.voice.questions import SETS
+from helpline.voice.audio import resample, silence
+from helpline.voice.end_of_turn import SmartTurnModel
+
+CHECK_MS = 160
+_DANGLING = frozenset([
+    "a", "an", "the", "and", "or", "but", "so", "because", "if", "my", "your", "our", "their", "his", "her", "its",
+    "to", "of", "for", "with", "in", "on", "at", "from", "about", "as", "than", "that", "which", "who", "what",
+    "when", "where", "how", "is", "are", "was", "were", "be", "can", "could", "would", "will", "do", "does", "did",
+    "i", "you", "we", "they", "it", "this", "these", "those", "some", "any"
+])
+
+
+def pauses(pcm: bytes, min_ms: int = CHECK_MS) -> list[int]:
+    """Byte offsets where a quiet stretch of at least `min_ms` starts inside the speech (not at its end)."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+    block = PHONE_RATE // 100
+    levels = np.sqrt(np.mean(samples[: samples.size // block * block].reshape(-1, block) ** 2, axis=1))
+    quiet = levels < 0.05 * float(levels.max())
+    found, run = [], 0
+    for i, q in enumerate(quiet):
+        run = run + 1 if q else 0
+        if run == min_ms // 10 and i < len(quiet) - 20:  # not the trailing quiet
+            found.append((i - run + 1) * block * 2)
+    return found
+
+
+def transcript_finished(text: str) -> bool:
+    words = re.findall(r"[a-z']+", text.lower())
+    return bool(words) and text.rstrip().endswith((".", "?", "!")) and words[-1] not in _DANGLING
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--set", default="all", choices=sorted(SETS))
+    parser.add_argument("--voices", default="natural", choices=["natural", "espeak"])
+    parser.add_argument("--no-whisper", action="store_true")
+    args = parser.parse_args()
+    model = SmartTurnModel()
+    whisper = None
+    if not args.no_whisper:
+        from helpline.voice.recognition import WhisperRecognizer
+
+        whisper = WhisperRecognizer("base")
+    quiet = silence(CHECK_MS, PHONE_RATE)
+    finished: list[tuple[float, bool]] = []  # (smart turn p, transcript says finished)
+    mid: list[tuple[float, bool, str]] = []
+    times: list[float] = []
+    with caller_voices(args.voices) as voices:
+        for voice in voices:
+            for question in SETS[args.set]:
+                clip = voice.speak(question.text)
+                speech = clip.pcm[: len(clip.pcm) - int(clip.tail_seconds * PHONE_RATE) * 2]
+                moments = [(speech + quiet, True)] + [(speech[:at] + quiet, False) for at in pauses(speech)]
+                for audio, done in moments:
+                    started = time.perf_counter()
+                    p = model.probability(audio, PHONE_RATE)
+                    times.append(time.perf_counter() - started)
+                    heard = whisper.transcribe(resample(audio, PHONE_RATE, 16000)).text if whisper else ""
+                    if done:
+                        finished.append((p, transcript_finished(heard)))
+                    else:
+                        mid.append((p, transcript_finished(heard), heard))
+    print(f"Smart Turn v3.2, {len(times)} checks: {statistics.median(times) * 1000:.0f} ms p50, "
+          f"{percentile(times, 95) * 1000:.0f} ms p95 per check (1 thread), load {os.getloadavg()[0]:.1f}")
+    for name, column in (("Smart Turn", 0), ("transcript", 1)):
+        if column == 1 and whisper is None:
+            continue
+        said_done = sum(1 for row in finished if (row[0] >= 0.5 if column == 0 else row[1]))
+        cut = sum(1 for row in mid if (row[0] >= 0.5 if column == 0 else row[1]))
+        print(f"{name}: finished questions judged finished {said_done}/{len(finished)}; "
+              f"mid-question pauses judged finished (a cut-off caller) {cut}/{len(mid)}")
+    for p, by_text, heard in mid:
+        if p >= 0.5 or by_text:
+            print(f"  cut at a pause: smart turn {p:.2f}, transcript {'finished' if by_text else '-'}: {heard!r}")
+    print(machine())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Has the caller finished their turn? A turn-completion model on the audio, so the agent need not wait a
+fixed pause.
+
+The VAD alone ends a turn after `VadSettings.end_ms` (400 ms) of quiet: long enough not to cut a caller
+who pauses at a comma, and all of it is dead air before the agent can answer. With a `TurnCompletion`
+model the VAD asks, after a short hangover of quiet (`VadSettings.check_ms`), whether the audio so far
+sounds like a finished turn (intonation, the last words' shape); "finished" ends the turn at once, "not
+finished" changes nothing — the fixed pause still ends it, so the model can make a turn end sooner but
+never hold a caller longer than it does without the model.
+
+`SmartTurnModel` is Smart Turn v3.2 (pipecat-ai, BSD-2-Clause): a Whisper-tiny encoder and a classifier,
+8 MB of ONNX run with onnxruntime on one thread, fed Whisper log-mel features of the last 8 s at 16 kHz
+(computed with faster-whisper's extractor; the same numbers as Pipecat's vendored copy to 2e-7).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from helpline.voice import models
+from helpline.voice.audio import resample
+
+log = logging.getLogger(__name__)
+MODEL_RATE = 16000
+WINDOW_SECONDS = 8
+
+
+class TurnCompletion(Protocol):
+    """Scores how likely it is that the caller has finished their turn (0..1), from the turn's audio."""
+
+    def probability(self, pcm: bytes, sample_rate: int) -> float: ...
+
+
+class SmartTurnModel:
+    """Smart Turn v3.2 on the CPU. One instance serves every call: a lock keeps one inference at a time
+    (each is ~60-140 ms on one core; running them side by side would only slow recognition down)."""
+
+    def __init__(self, path: Path | None = None, threads: int = 1) -> None:
+        import onnxruntime as ort
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        self.path = path or models.smart_turn_model()
+        options = ort.SessionOptions()
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.inter_op_num_threads = 1
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session: Any = ort.InferenceSession(str(self.path), sess_options=options,
+                                                  providers=["CPUExecutionProvider"])
+        self._features = FeatureExtractor(feature_size=80, sampling_rate=MODEL_RATE, hop_length=160,
+                                          chunk_length=WINDOW_SECONDS, n_fft=400)
+        self._lock = threading.Lock()
+
+    def features(self, pcm: bytes, sample_rate: int) -> np.ndarray:
+        """(1, 80, 800) log-mel features of the last 8 s, zero-padded in front, waveform normalised."""
+        audio = np.frombuffer(resample(pcm, sample_rate, MODEL_RATE), dtype="<i2").astype(np.float32) / 32768.0
+        size = MODEL_RATE * WINDOW_SECONDS
+        audio = audio[-size:] if audio.size > size else np.pad(audio, (size - audio.size, 0))
+        audio = (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
+        mel = self._features(audio, padding=0)[:, : size // 160]
+        return np.ascontiguousarray(mel[np.newaxis], dtype=np.float32)
+
+    def probability(self, pcm: bytes, sample_rate: int) -> float:
+        features = self.features(pcm, sample_rate)
+        with self._lock:
+            output = self._session.run(None, {"input_features": features})
+        return float(np.asarray(output[0]).ravel()[0])
+
+
+def default_turn_model() -> TurnCompletion | None:
+    """Smart Turn if its file is installed and verified, else None (the VAD's fixed pause ends turns)."""
+    try:
+        return SmartTurnModel()
+    except (models.ModelError, ImportError, OSError) as exc:
+        log.warning("no turn-completion model (%s): turns end after the VAD's fixed pause", exc)
+        return None
