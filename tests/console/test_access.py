@@ -24,7 +24,7 @@ def _user_id(console: Console, email: str) -> str:
         return session.query(ConsoleUser).filter(ConsoleUser.email == email).one().id
 
 
-def test_an_api_key_is_shown_once_works_and_stops_at_revocation(console: Console, as_role: Clients) -> None:
+def test_keys_are_shown_once_work_and_stop_at_revocation(console: Console, as_role: Clients) -> None:
     client, csrf = as_role["admin"]
     created = client.post("/console/access/api-keys", data={"csrf": csrf, "role": "supervisor", "label": "orders"})
     assert created.status_code == 200 and created.headers["cache-control"] == "no-store"
@@ -48,9 +48,7 @@ def test_an_api_key_is_shown_once_works_and_stops_at_revocation(console: Console
     assert bad.status_code == 400 and "unknown role" in bad.text
     assert client.post("/console/access/api-keys/revoke", data={"csrf": csrf, "key_id": "nope"}).status_code == 400
 
-
-def test_widget_keys_are_created_and_revoked(console: Console, as_role: Clients) -> None:
-    client, csrf = as_role["admin"]
+    # Widget keys (public: they sit in the site's HTML) are listed, and revoked the same way.
     made = client.post("/console/access/widget-keys",
                        data={"csrf": csrf, "label": "shop", "origins": "https://shop.example"})
     assert made.status_code == 303

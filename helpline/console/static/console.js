@@ -12,10 +12,23 @@
       pending = null;
       fetch(table.getAttribute("data-live-rows"), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html !== null) body.innerHTML = html; });  // server-rendered, escaped
+        .then(function (html) { if (html !== null) replaceKeepingFocus(body, html); });
     }
     var source = new EventSource(table.getAttribute("data-live-events"));
     source.addEventListener("changed", function () { if (!pending) pending = setTimeout(refresh, 300); });
+  }
+
+  // The rows are re-rendered as conversations change; someone moving through them with the keyboard keeps
+  // their place (the same control of the same conversation) instead of being thrown back to the page's top.
+  function replaceKeepingFocus(body, html) {
+    var focused = document.activeElement, row = focused && body.contains(focused) ? focused.closest("tr[data-id]") : null;
+    var place = row ? Array.prototype.indexOf.call(row.querySelectorAll("a, button, input, select"), focused) : -1;
+    var id = row ? row.getAttribute("data-id") : null;
+    body.innerHTML = html;  // server-rendered, escaped
+    if (id === null) return;
+    var again = body.querySelector('tr[data-id="' + CSS.escape(id) + '"]');
+    var target = again ? again.querySelectorAll("a, button, input, select")[place] : null;
+    if (target) target.focus();
   }
 
   function label(m) {
@@ -55,5 +68,19 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { liveList(); transcript(); });
+  // Settings: a placeholder chip ("{business name}") is typed into its text box at the cursor.
+  function chips() {
+    Array.prototype.forEach.call(document.querySelectorAll("button.chip[data-target]"), function (chip) {
+      chip.addEventListener("click", function () {
+        var box = document.getElementById(chip.getAttribute("data-target"));
+        if (!box) return;
+        var text = chip.getAttribute("data-insert"), at = box.selectionStart || box.value.length;
+        box.value = box.value.slice(0, at) + text + box.value.slice(box.selectionEnd || at);
+        box.focus();
+        box.selectionStart = box.selectionEnd = at + text.length;
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { liveList(); transcript(); chips(); });
 })();
