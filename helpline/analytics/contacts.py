@@ -70,7 +70,7 @@ def _handoffs(session: Session, since: datetime, until: datetime) -> dict[str, t
         .where(Ticket.created_at >= since, Ticket.created_at < until).order_by(Handoff.created_at))
     found: dict[str, tuple[datetime, datetime | None]] = {}
     for ticket_id, created_at, accepted_at in rows:
-        if ticket_id not in found:
+        if ticket_id is not None and ticket_id not in found:
             found[ticket_id] = (_utc(created_at) or created_at, _utc(accepted_at))
     return found
 

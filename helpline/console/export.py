@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from helpline.analytics import kpis
 from helpline.console.auth import Admin, Agent, ConsoleDenied, StaffUser, Supervisor
@@ -100,7 +101,7 @@ class Viewer:
         return moment.astimezone(self.zone).isoformat(timespec="seconds")
 
 
-def _batches(session: Session, query: Select[Any]) -> Iterator[Any]:
+def _batches(session: Session, query: Executable) -> Iterator[Any]:
     yield from session.execute(query.execution_options(yield_per=BATCH))
 
 
