@@ -1,7 +1,8 @@
 """The hand-off of a conversation as the channels need it, read without them reaching into the store.
 
-A phone call transferring the caller reads back the hand-off the engine just recorded (tickets, tier,
-summary) to tell the person who picks up; this is its typed view.
+A phone call transferring the caller tells the person who picks up the hand-off the engine recorded (tier,
+summary); this is its typed view. The turn that hands off carries it (``TurnView.handoff``); ``latest_handoff``
+reads the conversation's latest one back.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from helpline.store.db import Database
+from helpline.store.models import Handoff
 from helpline.store.repositories import HandoffRepository
 
 # Hand-offs are listed oldest first; a conversation has a handful, this bound only keeps one read small.
@@ -27,6 +29,12 @@ class HandoffView:
     urgency: str
     steps_tried: tuple[str, ...]
 
+    @classmethod
+    def of(cls, handoff: Handoff) -> HandoffView:
+        return cls(tier=handoff.tier, customer_summary=handoff.customer_summary, issue=handoff.issue,
+                   customer_wants=handoff.customer_wants, mood=handoff.mood, urgency=handoff.urgency,
+                   steps_tried=tuple(handoff.steps_tried))
+
 
 def latest_handoff(db: Database, conversation_id: str) -> HandoffView | None:
     """The conversation's most recent hand-off (the read audited as the AI of that conversation)."""
@@ -36,13 +44,4 @@ def latest_handoff(db: Database, conversation_id: str) -> HandoffView | None:
         )
         if not found:
             return None
-        last = found[-1]
-        return HandoffView(
-            tier=last.tier,
-            customer_summary=last.customer_summary,
-            issue=last.issue,
-            customer_wants=last.customer_wants,
-            mood=last.mood,
-            urgency=last.urgency,
-            steps_tried=tuple(last.steps_tried),
-        )
+        return HandoffView.of(found[-1])

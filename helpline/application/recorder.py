@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helpline.application.handoffs import HandoffView
 from helpline.conversation.events import (
     CallbackRequested,
     CallerIdentified,
@@ -61,9 +62,10 @@ class TurnRecorder:
     def record_turn(
         self, state: ConversationState, customer_text: str | None, result: TurnResult, now: datetime,
         reply_meta: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> HandoffView | None:
         """`reply_meta` marks the agent's lines, e.g. `unprompted` for what it said outside a customer's turn (a
-        colleague's answer, a wait that ran out), which channels without a live session deliver on their own."""
+        colleague's answer, a wait that ran out), which channels without a live session deliver on their own.
+        Returns the hand-off the turn made, as recorded (None if it made none)."""
         conversation_id = self.conversation.id
         meta: dict[str, Any] = {"intent": result.intent, "frustration": round(result.frustration, 3)}
         if any(isinstance(e, KnowledgeGap) for e in result.events):
@@ -83,6 +85,7 @@ class TurnRecorder:
 
         ticket = self.ticket()
         callback_booked = False
+        handed_off: HandoffView | None = None
         for event in result.events:
             if isinstance(event, CustomerVerified):
                 record = event.customer
@@ -125,6 +128,7 @@ class TurnRecorder:
                     mood=summary["mood"], urgency=summary["urgency"],
                 )
                 self.session.add(TeamNotice(kind="handoff", ref_id=handoff.id))  # the team chats hear of it too
+                handed_off = HandoffView.of(handoff)
             elif isinstance(event, HandoffNote):
                 HandoffRepository(self.session).add_note(conversation_id, event.note, actor=self.actor)
             elif isinstance(event, CallbackRequested):
@@ -154,6 +158,7 @@ class TurnRecorder:
                     joined.resolution = f"Resolved on #{ticket.number} ({ticket.channel}): {fields.resolution}"[:2000]
         if any(isinstance(e, ConversationEnded) for e in result.events) or state.ended:
             self.conversations.end(conversation_id, actor=self.actor, now=now)
+        return handed_off
 
     def _schedule_callback(self, event: CallbackRequested, ticket: Ticket | None, now: datetime) -> None:
         """A promised callback is never lost: a contact detail that fails validation is left off."""
