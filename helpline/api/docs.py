@@ -1,8 +1,9 @@
-"""The API's documentation pages served offline: Swagger UI at /docs and ReDoc at /redoc with their scripts
-and styles from this server, not a CDN (a machine without internet showed a blank page), and /favicon.ico.
+"""The API's documentation served offline: Swagger UI at /docs with its script and styles from this server,
+not a CDN (a machine without internet showed a blank page), and /favicon.ico.
 
-The assets come from the `fastapi-offline` package (Swagger UI 5, which renders the OpenAPI 3.1 FastAPI
-writes, and ReDoc 2, MIT); only its static files are used, with FastAPI's own page builders.
+The assets come from the `fastapi-offline` package (MIT; Swagger UI 5, which renders the OpenAPI 3.1 that
+FastAPI writes); only its static files are used, with FastAPI's own page builder. ReDoc is off: its bundle
+still loads its logo from the vendor's CDN, and Swagger UI already shows every route and lets one try it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -21,12 +22,11 @@ ASSETS_URL = "/docs-assets"
 # knows nothing of the console's code.
 FAVICON = Path(__file__).resolve().parents[1] / "console" / "static" / "favicon.ico"
 DOCS_URL = "/docs"
-REDOC_URL = "/redoc"
 OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
 
 
 def install_docs(app: FastAPI) -> None:
-    """Serve the docs pages; the app must be created with ``docs_url=None, redoc_url=None``."""
+    """Serve the docs page; the app must be created with ``docs_url=None, redoc_url=None``."""
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
 
     def openapi_url(request: Request) -> str:
@@ -45,14 +45,6 @@ def install_docs(app: FastAPI) -> None:
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
     def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
-
-    @app.get(REDOC_URL, include_in_schema=False)
-    def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        # with_google_fonts=False: the fonts would be fetched from the internet
-        return get_redoc_html(openapi_url=openapi_url(request), title=f"{app.title} — API reference",
-                              redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-                              redoc_favicon_url=f"{root}/favicon.ico", with_google_fonts=False)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

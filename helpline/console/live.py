@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -14,7 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from helpline.application.conversations import ConversationClosed, ConversationNotFound, ConversationService
 from helpline.console.auth import Agent, ConsoleDenied, StaffUser, Supervisor
-from helpline.console.web import back, render, runtime_of
+from helpline.console.customer_panel import customer_panel
+from helpline.console.web import back, render, runtime_of, span, utc
+from helpline.console.wording import mood_words
+from helpline.console.wording import status as status_words
+from helpline.conversation.policy import EnginePolicy
 from helpline.store.models import Conversation, Message
 from helpline.store.repositories import (
     CallbackRepository,
@@ -28,18 +32,60 @@ KEEPALIVE_SECONDS = 15.0
 ALERTS_SHOWN_FOR = timedelta(hours=24)  # verification alerts stay on the live page this long
 
 
+# A chat or call with no word from the customer for this long is flagged: they may be stuck or gone.
+SILENCE_FLAGGED_AFTER = timedelta(minutes=5)
+SILENCE_CHANNELS = ("chat", "phone", "voice")  # email and text replies are slow by nature
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """One reason to look at a conversation now, said in words (colour only repeats it)."""
+
+    kind: str  # waiting | angry | upset | silent | escalated: the CSS class
+    text: str
+    weight: int  # higher first
+
+
 @dataclass
 class LiveRow:
     id: str
     channel: str
-    started_at: Any
-    last_activity_at: Any
-    sentiment: float
+    started_at: datetime
+    last_activity_at: datetime
+    sentiment: float  # the engine's frustration score, 0 calm .. 1 furious
     procedure: str
     escalated: bool
     handled_by: str | None
     ticket_number: int | None
     last_customer_text: str
+    last_customer_at: datetime | None = None
+    waiting_since: datetime | None = None  # when the hand-off nobody has accepted yet was made
+    trouble: list[Trouble] = field(default_factory=list)
+
+    @property
+    def urgency(self) -> int:
+        return sum(t.weight for t in self.trouble)
+
+
+def trouble_of(row: LiveRow, now: datetime, policy: EnginePolicy) -> list[Trouble]:
+    """Why a supervisor should look at this conversation now, most pressing first."""
+    found: list[Trouble] = []
+    if row.escalated and not row.handled_by:
+        since = f" for {span((now - utc(row.waiting_since)).total_seconds())}" if row.waiting_since else ""
+        found.append(Trouble("waiting", f"Waiting for a person{since}", 100))
+    elif row.escalated:
+        found.append(Trouble("escalated", "Escalated", 10))
+    # `sentiment` is the engine's frustration score after its own corrections (engine.py: a plain request read
+    # as upset by the tone model alone is capped), so it is read here rather than the message's raw score
+    if row.sentiment >= policy.angry:
+        found.append(Trouble("angry", "Angry", 50))
+    elif row.sentiment >= policy.frustrated:
+        found.append(Trouble("upset", "Upset", 30))
+    quiet_since = utc(row.last_customer_at or row.started_at)
+    if row.channel in SILENCE_CHANNELS and not row.escalated and now - quiet_since >= SILENCE_FLAGGED_AFTER:
+        found.append(Trouble("silent", f"No reply from the customer for {span((now - quiet_since).total_seconds())}",
+                             20))
+    return sorted(found, key=lambda t: -t.weight)
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -51,9 +97,9 @@ def message_json(message: Message) -> dict[str, Any]:
 
 def conversation_json(conversation: Conversation, procedure_title: str) -> dict[str, Any]:
     state = conversation.state or {}
-    return {"status": conversation.status, "handled_by": conversation.handled_by or "",
-            "sentiment": round(conversation.sentiment, 2), "procedure": procedure_title,
-            "escalated": bool(state.get("escalated")), "verified": bool(state.get("verified"))}
+    return {"status": status_words(conversation.status), "handled_by": conversation.handled_by or "",
+            "sentiment": mood_words(conversation.sentiment), "procedure": procedure_title,
+            "escalated": bool(state.get("escalated")), "verified": bool(state.get("customer"))}
 
 
 def _service(request: Request) -> ConversationService:
@@ -68,17 +114,31 @@ def _procedure_title(service: ConversationService, procedure_id: str | None) -> 
 
 
 def live_rows(service: ConversationService, actor: str) -> list[LiveRow]:
+    """Active conversations, the ones in trouble first (longest waiting first), then the most recent."""
+    now = service.clock()
     with service.db.session() as session:
         repo = ConversationRepository(session)
+        handoffs = HandoffRepository(session)
         rows = []
         for c in repo.list_active(actor=actor, limit=200):
             messages = repo.messages(c.id)
-            last = next((m.text for m in reversed(messages) if m.role == "customer"), "")
+            last = next((m for m in reversed(messages) if m.role == "customer"), None)
             tickets = TicketRepository(session).list(actor=actor, conversation_id=c.id, limit=1)
-            rows.append(LiveRow(c.id, c.channel, c.started_at, c.last_activity_at, c.sentiment,
-                                _procedure_title(service, c.current_procedure), bool((c.state or {}).get("escalated")),
-                                c.handled_by, tickets[0].number if tickets else None, last[:140]))
-        return rows
+            escalated = bool((c.state or {}).get("escalated"))
+            waiting_since = None
+            if escalated and not c.handled_by:
+                pending = [h for h in handoffs.list(actor=actor, conversation_id=c.id) if h.accepted_at is None]
+                waiting_since = pending[0].created_at if pending else None
+            row = LiveRow(c.id, c.channel, c.started_at, c.last_activity_at, c.sentiment,
+                          _procedure_title(service, c.current_procedure), escalated, c.handled_by,
+                          tickets[0].number if tickets else None, last.text[:140] if last else "",
+                          last_customer_at=last.created_at if last else None,
+                          waiting_since=waiting_since)
+            row.trouble = trouble_of(row, now, service.engine.policy)
+            rows.append(row)
+    rows.sort(key=lambda r: utc(r.last_activity_at), reverse=True)
+    rows.sort(key=lambda r: (-r.urgency, utc(r.waiting_since) if r.waiting_since else now))
+    return rows
 
 
 def verification_alerts(service: ConversationService, user: StaffUser) -> list[AlertView]:
@@ -132,8 +192,11 @@ def live_router() -> APIRouter:
             tickets = TicketRepository(session).list(actor=user.actor, conversation_id=conversation_id, limit=1)
             handoffs = HandoffRepository(session).list(actor=user.actor, conversation_id=conversation_id)
             info = conversation_json(conversation, _procedure_title(service, conversation.current_procedure))
+            ticket = tickets[0] if tickets else None
+            panel = customer_panel(runtime_of(request), session, user, conversation.customer_id, conversation_id,
+                                   ticket.id if ticket else None)
             return render(request, "conversation.html", user, conversation=conversation, info=info,
-                          messages=messages, ticket=tickets[0] if tickets else None, handoffs=handoffs,
+                          messages=messages, ticket=ticket, handoffs=handoffs, panel=panel,
                           last_seq=messages[-1]["seq"] if messages else 0)
 
     @router.get("/conversations/{conversation_id}/events")

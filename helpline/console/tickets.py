@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from helpline.api.validation import MAX_INT32, MAX_OFFSET
 from helpline.console.auth import Agent, ConsoleDenied, Supervisor
+from helpline.console.customer_panel import customer_panel
 from helpline.console.live import message_json
 from helpline.console.web import back, render, runtime_of
 from helpline.qa.review import DisputeError
@@ -88,8 +89,10 @@ def tickets_router() -> APIRouter:
                 history = [t for t in repo.list(actor=user.actor, customer_id=ticket.customer_id, limit=20)
                            if t.id != ticket.id]
             candidates = [t for t in history if t.merged_into_id is None]
+            panel = customer_panel(runtime_of(request), session, user, ticket.customer_id, ticket.conversation_id,
+                                   ticket.id)
         return render(request, "ticket.html", user, ticket=ticket, threads=threads, merged=merged, kept=kept,
-                      callbacks=callbacks, candidates=candidates, history=history, statuses=TICKET_STATUSES,
+                      callbacks=callbacks, candidates=candidates, panel=panel, statuses=TICKET_STATUSES,
                       priorities=TICKET_PRIORITIES, qa_titles=DEFAULT_TITLES)
 
     @router.post("/tickets/{number}")

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
+from helpline.console import wording
 from helpline.console.auth import ConsoleDenied, StaffUser
 from helpline.runtime import Runtime
 
@@ -31,10 +34,59 @@ NAV = (
 )
 
 
-def _when(moment: datetime | None) -> str:
+def utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo, now: datetime | None = None) -> str:
+    """'Mon 30 Nov, 14:05' in the business's time zone (the zone the agent tells customers times in); the year
+    only when it is not this year's."""
     if moment is None:
         return ""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    local = utc(moment).astimezone(zone)
+    this_year = utc(now or datetime.now(UTC)).astimezone(zone).year
+    day = f"{local:%a} {local.day} {local:%b}" + ("" if local.year == this_year else f" {local.year}")
+    return f"{day}, {local:%H:%M}"
+
+
+def span(seconds: float) -> str:
+    """A length of time as staff say it: 'under a minute', '12 min', '2 h 5 min', '3 days'."""
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours} h" + (f" {minutes} min" if minutes and hours < 6 else "")
+    days = seconds // 86400
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def time_ago(moment: datetime | None, now: datetime) -> str:
+    """'3 min ago', for a supervisor reading recency; a moment in the future reads 'in 3 min'."""
+    if moment is None:
+        return ""
+    seconds = (utc(now) - utc(moment)).total_seconds()
+    if abs(seconds) < 60:
+        return "just now"
+    return f"{span(seconds)} ago" if seconds > 0 else f"in {span(seconds)}"
+
+
+@pass_context
+def _when(context: Context, moment: datetime | str | None) -> str:
+    if isinstance(moment, str):  # a transcript line's time, as its JSON carries it
+        try:
+            moment = datetime.fromisoformat(moment) if moment else None
+        except ValueError:
+            return ""
+    return local_time(moment, context.get("tz") or ZoneInfo("UTC"), context.get("now"))
+
+
+@pass_context
+def _ago(context: Context, moment: datetime | None) -> str:
+    return time_ago(moment, context.get("now") or datetime.now(UTC))
 
 
 def _duration(seconds: float | int | None) -> str:
@@ -48,7 +100,11 @@ def make_templates() -> Environment:
     # Autoescape everything: customers' messages are shown in these pages.
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
     env.filters["when"] = _when
+    env.filters["ago"] = _ago
     env.filters["duration"] = _duration
+    env.filters["status"] = wording.status
+    env.filters["flag"] = wording.flag
+    env.filters["mood"] = wording.mood_words
     return env
 
 
@@ -60,10 +116,15 @@ def runtime_of(request: Request) -> Runtime:
 def render(request: Request, template: str, user: StaffUser | None, status: int = 200, **context: Any) -> HTMLResponse:
     env: Environment = request.app.state.console_templates
     nav = [(path, label) for path, label, role in NAV if user is not None and user.can(role)]
-    html = env.get_template(template).render(
-        user=user, nav=nav, path=request.url.path, business=runtime_of(request).pack.business.name,
-        flash=request.query_params.get("flash", ""), **context,
-    )
+    runtime = runtime_of(request)
+    # Times read in the business's zone (settings may change it while the server runs: read it per page).
+    zone = ZoneInfo(runtime.pack.business.timezone)
+    shared: dict[str, Any] = {
+        "user": user, "nav": nav, "path": request.url.path, "business": runtime.pack.business.name,
+        "flash": request.query_params.get("flash", ""), "tz": zone, "now": runtime.conversations.clock(),
+        "words": wording.ConsoleWording(runtime.engine.procedures, zone),
+    }
+    html = env.get_template(template).render({**shared, **context})  # a page's own value of a name wins
     # No caching of staff pages; no framing (clickjacking); scripts only from this server.
     headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "

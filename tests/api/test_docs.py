@@ -1,4 +1,4 @@
-"""/docs and /redoc work on a machine without internet: every script, style and icon they load comes from
+"""/docs works on a machine without internet: every script, style and icon they load comes from
 this server, and /favicon.ico is served."""
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def _loaded_urls(html: str) -> list[str]:
 
 def test_docs_pages_load_nothing_from_another_host() -> None:
     client = _client()
-    for page in ("/docs", "/redoc"):
+    assert client.get("/redoc").status_code == 404  # off: ReDoc loads its logo from a CDN
+    for page in ("/docs",):
         response = client.get(page)
         assert response.status_code == 200
         urls = [u for pair in _loaded_urls(response.text) for u in pair if u]

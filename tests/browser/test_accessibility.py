@@ -133,3 +133,20 @@ def test_the_inbox_and_live_view_work_with_the_keyboard(server: Server, staff: A
     assert staff.evaluate("() => document.activeElement.getAttribute('href')") == opened
     staff.keyboard.press("Enter")
     staff.wait_for_url("**/console/conversations/*")
+
+
+def test_api_docs_render_without_internet(server: Server, browser: Any) -> None:
+    """Swagger UI draws the API from this server alone (the test browser reaches no other host)."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    try:
+        failed: list[str] = []
+        page.on("requestfailed", lambda request: failed.append(request.url))
+        page.goto(f"{server.url}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Helpline", timeout=15_000)
+        expect(page.locator(".opblock-summary-path").first).to_be_visible()
+        assert not failed, failed
+        assert page.request.get(f"{server.url}/favicon.ico").ok
+    finally:
+        page.close()
