@@ -45,10 +45,13 @@ def report(
 ) -> None:
     """Print the report: KPIs headline, top contact reasons with their trend, spikes and knowledge gaps."""
     from helpline.insight.export import to_csv, to_markdown
+    from helpline.insight.gaps import Scorer, knowledge_scorer
     from helpline.insight.report import build_insight
+    from helpline.knowledge.articles import load_articles
+    from helpline.knowledge.index import KnowledgeIndex
     from helpline.pack.loader import PackInvalid, load_pack
+    from helpline.runtime import default_embedder
     from helpline.store.db import Database, default_url
-    from helpline.understanding.embeddings import MiniLMEmbedder
 
     try:
         business_pack = load_pack(pack)
@@ -56,11 +59,22 @@ def report(
         err_console.print(f"[red]Cannot load the pack {pack}: {exc}[/red]")
         raise typer.Exit(2) from exc
     end = _period_end(ending, business_pack.business.timezone)
+    embedder = default_embedder()  # as `serve` makes it: the pack's passages come from the disk cache
+    scorers: list[Scorer] = []
+
+    def scorer(question: str) -> float:
+        """The knowledge base as the agent searches it, built at the first answered question to score again."""
+        if not scorers:
+            knowledge = KnowledgeIndex(embedder)
+            knowledge.build(load_articles(business_pack.knowledge_dir))
+            scorers.append(knowledge_scorer(knowledge))
+        return scorers[0](question)
+
     database = Database(db or default_url())
     try:
         database.migrate()
-        insight = build_insight(database, business_pack, MiniLMEmbedder(), end, days=days or 7,
-                                actor="cli:insight-report")
+        insight = build_insight(database, business_pack, embedder, end, days=days or 7, actor="cli:insight-report",
+                                scorer=scorer)
     finally:
         database.dispose()
     sys.stdout.write(to_csv(insight) if output == ReportFormat.csv else to_markdown(insight))

@@ -14,7 +14,7 @@ from helpline.console.charts import horizontal_bars
 from helpline.console.web import render, runtime_of
 from helpline.conversation.ports import Embedder
 from helpline.insight.clusters import VectorMemo
-from helpline.insight.gaps import article_draft
+from helpline.insight.gaps import article_draft, knowledge_scorer
 from helpline.insight.report import build_insight
 from helpline.runtime import Runtime
 from helpline.store.repositories import IncidentRepository
@@ -59,7 +59,7 @@ def insight_router() -> APIRouter:
             raise ConsoleDenied(400, f"Choose a period of {', '.join(map(str, PERIODS))} days.")
         runtime = runtime_of(request)
         found = build_insight(runtime.db, runtime.pack, vectors(runtime), datetime.now(UTC), days=days,
-                              actor=user.actor)
+                              actor=user.actor, scorer=knowledge_scorer(runtime.knowledge))
         return render(request, "insight.html", user, insight=found, days=days, periods=PERIODS,
                       sparkline=sparkline,
                       bars=horizontal_bars([(r.label, r.count) for r in found.reasons], "Top contact reasons"))

@@ -41,7 +41,10 @@ def to_markdown(insight: Insight) -> str:
     lines += ["", "## Knowledge gaps", ""]
     if insight.gaps:
         for gap in insight.gaps:
-            lines.append(f"- **{_cell(gap.title)}**: asked {gap.count} times in {gap.conversations} conversations")
+            weak = f", {gap.low_confidence} answered with low confidence" if gap.low_confidence else ""
+            times = "once" if gap.count == 1 else f"{gap.count} times"
+            where = "1 conversation" if gap.conversations == 1 else f"{gap.conversations} conversations"
+            lines.append(f"- **{_cell(gap.title)}**: asked {times} in {where}{weak}")
             lines += [f"  - {_cell(q)}" for q in gap.questions if q != gap.title]
     else:
         lines.append("No unanswered questions.")
@@ -61,5 +64,6 @@ def to_csv(insight: Insight) -> str:
             writer.writerow(["spike", r.label, s.count, f"{s.expected:.2f}",
                              f"window ending {s.window_end.isoformat()}; p={s.p_value:.2g}"])
     for gap in insight.gaps:
-        writer.writerow(["knowledge_gap", gap.title, gap.count, "", " | ".join(gap.questions)])
+        writer.writerow(["knowledge_gap", gap.title, gap.count, "",
+                         f"low confidence: {gap.low_confidence}; " + " | ".join(gap.questions)])
     return out.getvalue()

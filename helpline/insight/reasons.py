@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from helpline.conversation.ports import Embedder
 from helpline.insight.clusters import MAX_DISTINCT, group_texts
 from helpline.insight.spikes import Spike, SpikeRule, spike_at, spikes_between
-from helpline.insight.texts import PersonalData, is_erased, is_social, normalised
+from helpline.insight.texts import NOT_REASON_INTENTS, PersonalData, is_erased, is_social, normalised
 from helpline.store.models import Message, Ticket
 
 REASON_CHARS = 300  # MiniLM reads 128 tokens; the opening of a long email says why it was sent
@@ -56,7 +56,7 @@ class ReasonCluster:
 
 def _reason_line(lines: Sequence[tuple[str, str | None]]) -> str:
     for text, intent in lines:
-        if not is_erased(text) and not is_social(text, intent):
+        if not is_erased(text) and not is_social(text, intent) and intent not in NOT_REASON_INTENTS:
             return text[:REASON_CHARS]
     return ""
 

@@ -7,18 +7,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpline.analytics import kpis
+from helpline.analytics.contacts import load_contacts
 from helpline.conversation.ports import Embedder
-from helpline.insight.gaps import GapCluster, cluster_gaps, load_gap_questions
+from helpline.insight.gaps import GapCluster, Scorer, cluster_gaps, load_gap_questions
 from helpline.insight.reasons import ReasonCluster, cluster_reasons, load_reasons, mark_spikes
 from helpline.insight.spikes import Spike, SpikeRule
 from helpline.insight.texts import PersonalData
 from helpline.pack.loader import BusinessPack
 from helpline.store.db import Database
-from helpline.store.models import Handoff, Ticket
 from helpline.store.repositories import AuditLog
 
 TOP_REASONS = 10
@@ -75,22 +74,19 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
-def headline(session: Session, start: datetime, end: datetime) -> tuple[list[Kpi], int]:
-    """The KPIs of the contacts created in the period, computed by analytics/kpis.py as the dashboard does."""
-    escalated = set(session.scalars(select(Handoff.ticket_id).where(Handoff.ticket_id.is_not(None))))
-    contacts = [kpis.Contact(created_at=t.created_at, channel=t.channel, category=t.category, status=t.status,
-                             escalated=t.id in escalated or t.status == "escalated",
-                             handle_time_seconds=t.handle_time_seconds, csat=t.csat, customer_id=t.customer_id)
-                for t in session.scalars(select(Ticket).where(Ticket.created_at >= start, Ticket.created_at < end,
-                                                              Ticket.merged_into_id.is_(None)))]
+def headline(session: Session, start: datetime, end: datetime, zone: ZoneInfo) -> tuple[list[Kpi], int]:
+    """The KPIs of the contacts created in the period, read and computed by analytics/ as the dashboard does."""
+    days = load_contacts(session, start.astimezone(zone).date(), end.astimezone(zone).date(), zone)
+    contacts = [c for c in days if start <= c.created_at < end]
     aht = kpis.average_handle_time(contacts)
     score = kpis.csat(contacts)
     return [
         Kpi("Contacts", str(len(contacts))),
-        Kpi("Containment", _pct(kpis.containment_rate(contacts)), "finished by the AI without a person"),
+        Kpi("Containment", _pct(kpis.containment_rate(contacts)), "finished by the AI without a person, and solved"),
         Kpi("Escalation", _pct(kpis.escalation_rate(contacts)), "handed to a person"),
         Kpi("First-contact resolution", _pct(kpis.first_contact_resolution(contacts)),
-            "resolved, no repeat contact within 7 days"),
+            "resolved and solved: no repeat within 7 days"),
+        Kpi("Abandonment", _pct(kpis.abandonment_rate(contacts)), "left before an answer"),
         Kpi("Average handle time", "–" if aht is None else f"{aht / 60:.1f} min"),
         Kpi("CSAT", "–" if score.mean is None else f"{score.mean:.1f} / 5", f"{score.responses} ratings"),
     ], len(contacts)
@@ -108,9 +104,11 @@ def _rows(clusters: list[ReasonCluster], start: datetime, end: datetime, days: l
 
 
 def build_insight(db: Database, pack: BusinessPack, embedder: Embedder, end: datetime, days: int = 7,
-                  actor: str = "insight", rule: SpikeRule = SpikeRule(), top: int = TOP_REASONS) -> Insight:
+                  actor: str = "insight", rule: SpikeRule = SpikeRule(), top: int = TOP_REASONS,
+                  scorer: Scorer | None = None) -> Insight:
     """Insight over the ``days`` ending at ``end``; reasons are grouped over the period, the one before (for the
-    trend) and the spike rule's baseline, so a group means the same thing in all three."""
+    trend) and the spike rule's baseline, so a group means the same thing in all three. ``scorer`` (the knowledge
+    base's confidence for a question) adds the questions answered with low confidence to the gaps."""
     start = end - timedelta(days=days)
     zone = ZoneInfo(pack.business.timezone)
     first_day = start.astimezone(zone).date()
@@ -119,8 +117,8 @@ def build_insight(db: Database, pack: BusinessPack, embedder: Embedder, end: dat
     history = min(start - (end - start), start - rule.baseline - rule.window)
     with db.session() as session:
         reasons = load_reasons(session, history, end)
-        questions = load_gap_questions(session, start, end)
-        kpi_cards, contacts = headline(session, start, end)
+        questions = load_gap_questions(session, start, end, scorer)
+        kpi_cards, contacts = headline(session, start, end, zone)
         # Aggregates, but read from customers' words: say who looked.
         AuditLog(session).record(actor, "read", "message", "*", None,
                                  {"report": "insight", "from": start.isoformat(), "to": end.isoformat()})

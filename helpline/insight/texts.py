@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from helpline.conversation.ports import IDENTITY_TYPES
 from helpline.understanding.entities import EntityExtractor
 
-# Message-meta intents (understanding/builtin_intents.py) that are conversation, not a reason or a question.
-SOCIAL_INTENTS = frozenset({"greet", "thanks", "bye", "affirm", "deny", "nevermind", "repeat"})
+# What the engine understood, stored on the customer's line as ``meta.intent`` (conversation/engine.py _summary):
+# these are conversation, not a reason or a question.
+SOCIAL_INTENTS = frozenset({"chit_chat", "affirm", "deny", "nothing_else", "repeat", "problem_status"})
+# identity details and answers to the agent's questions: not why the customer got in touch
+NOT_REASON_INTENTS = frozenset({"identify", "set_slot", "rule_out"})
 # Words that make up greetings, thanks, goodbyes and acknowledgements; a line made only of these says nothing.
 _SOCIAL_TEXT = """
 hi hello hey hiya heya yo howdy hallo greetings there good morning afternoon evening day night anyone anybody

@@ -13,13 +13,14 @@ from helpline.store.models import Conversation, Message, Ticket
 
 
 def add_contact(session: Session, lines: Sequence[str], at: datetime, channel: str = "chat",
-                kb_gap: Sequence[str] = (), summary: str = "New contact") -> Ticket:
-    """One contact whose customer wrote ``lines``; those also in ``kb_gap`` went unanswered."""
+                kb_gap: Sequence[str] = (), summary: str = "New contact", intent: str | None = None) -> Ticket:
+    """One contact whose customer wrote ``lines``, understood as ``intent``; those also in ``kb_gap`` went
+    unanswered."""
     conversation = Conversation(channel=channel, started_at=at, last_activity_at=at, status="ended")
     session.add(conversation)
     session.flush()
     for seq, text in enumerate(lines, start=1):
-        meta = {"intent": None, "kb_gap": True} if text in kb_gap else {"intent": None}
+        meta = {"intent": intent, "kb_gap": True} if text in kb_gap else {"intent": intent}
         session.add(Message(conversation_id=conversation.id, seq=seq * 2, role="customer", text=text, meta=meta,
                             created_at=at))
     number = (session.scalar(select(func.max(Ticket.number))) or 0) + 1

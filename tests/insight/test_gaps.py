@@ -52,3 +52,27 @@ def test_gaps_grouped_deduplicated_and_clean(demo_models: DemoModels, tmp_path: 
     assert parse_qs(link.query)["q"] == list(descale.questions)
     body = article_draft(descale.title, descale.questions)
     assert all(f"- {q}" in body for q in descale.questions)
+
+
+def test_answered_questions_that_score_low_today_are_gaps(demo_models: DemoModels, tmp_path: Path) -> None:
+    assert demo_models.models.embedder is not None
+    db = Database(f"sqlite:///{tmp_path / 'h.db'}")
+    db.migrate()
+    with db.session() as session:
+        for line in ("do you have a student discount?", "how long does shipping take", "my machine is leaking"):
+            add_contact(session, [line], NOW - timedelta(hours=1), intent="ask_knowledge")
+    scored: list[str] = []
+
+    def scorer(question: str) -> float:
+        scored.append(question)
+        return 0.35 if "student" in question or "leaking" in question else 0.95
+
+    with db.session() as session:
+        questions = load_gap_questions(session, NOW - timedelta(days=7), NOW, scorer)
+    db.dispose()
+    assert "my machine is leaking" not in scored  # a request, not a question for an article
+    assert [(q.text, q.low_confidence) for q in questions] == [("do you have a student discount?", True)]
+    pack = demo_models.pack
+    (cluster,) = cluster_gaps(questions, demo_models.models.embedder,
+                              PersonalData.for_pack(dict(pack.business.id_formats)))
+    assert cluster.low_confidence == 1
