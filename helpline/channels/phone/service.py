@@ -339,6 +339,8 @@ class PhoneService:
         media = SipCallMedia(call, self.ua, self.speaker, self.settings, self._recorder(call), self.queue,
                              supervision)
         supervision.transferred_person = media.transferred_person
+        if media.recorder is not None:
+            supervision.record_staff = media.recorder.agent
         self.desk.add(supervision)
         return media
 

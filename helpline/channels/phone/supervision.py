@@ -134,6 +134,8 @@ class CallSupervision:
         self.ring_seconds = ring_seconds
         self.conversation_id: Callable[[], str | None] = lambda: None  # known once the call agent started it
         self.transferred_person = transferred_person  # the person a warm transfer connected, if any
+        # the call recording's answering side: a person on their phone is recorded as the agent would be
+        self.record_staff: Callable[[bytes], None] = lambda pcm: None
         self.person: _Leg | None = None
         self.monitor: _Leg | None = None
         self.mode = ""
@@ -192,6 +194,7 @@ class CallSupervision:
                 break
             await relay_frame(frame, self.call)  # heard by a monitor too: it taps what the caller is sent
             if isinstance(frame, AudioIn):
+                self.record_staff(frame.pcm)
                 await leg.transcriber.feed(frame)
         if self.person is leg and not self.call.ended:
             # They hung up their phone: the AI answers again.

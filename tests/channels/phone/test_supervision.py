@@ -3,7 +3,8 @@
 A person takes a call over on their phone: the caller hears them (Whisper on what the caller's phone
 decoded), the AI keeps quiet, both sides' words land in the transcript, and hand back returns the call to the
 AI. A supervisor listens in, then barges in (tones stand for voices: which one each phone heard is measured,
-not guessed). A phone that does not answer leaves the call with the AI and a note for its owner.
+not guessed), whispers (a staff-only note, the caller hears nothing) and barges in (their line). A phone that
+does not answer leaves the call with the AI and a note for its owner.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from helpline.channels.phone.supervision import CallSupervision, DeskRefused, St
 from helpline.runtime import Runtime, build_runtime
 from helpline.store.models import Message
 from helpline.voice.audio import silence
-from helpline.voice.frames import AudioIn
+from helpline.voice.frames import AudioIn, Direction, Frame, Transcript, UserStoppedSpeaking
 from helpline.voice.pipeline import Processor
 from helpline.voice.setup import SpeechModels, build_voice_services, load_speech_models
 from helpline.voice.transport import CallSettings
@@ -156,14 +157,28 @@ class _Conversations:
 
     def __init__(self) -> None:
         self.whispers: list[str] = []
+        self.spoken: list[str] = []
 
     def whisper(self, conversation_id: str, by: str, text: str, actor: str) -> None:
         self.whispers.append(text)
 
+    def staff_spoke(self, conversation_id: str, by: str, name: str, text: str, actor: str) -> None:
+        self.spoken.append(text)
+
+
+class _Recognised(Processor):
+    """A recogniser that hears the same words in every utterance (which leg's words go where is the point)."""
+
+    async def process(self, frame: Frame, direction: Direction) -> None:
+        if isinstance(frame, UserStoppedSpeaking):
+            await self.push(Transcript("check the warranty first", 0.9, frame.ended_at), direction)
+        else:
+            await self.push(frame, direction)
+
 
 def _services(conversations: _Conversations) -> Any:
     return SimpleNamespace(conversations=conversations, settings=CallSettings(), vad_model=silero_model,
-                           recognition=lambda: Processor())
+                           recognition=_Recognised)
 
 
 def test_a_supervisor_listens_in_one_way_then_barges_in_and_the_caller_hears_them(tmp_path: Path) -> None:
@@ -250,3 +265,57 @@ def test_a_phone_that_does_not_answer_leaves_the_call_with_the_ai_and_tells_its_
     assert ringing == SAM.by
     assert not muted  # the AI still has the caller
     assert len(notes) == 1 and "did not answer (busy)" in notes[0] and "the AI still has the call" in notes[0]
+
+
+def test_a_whisper_to_the_ai_is_a_staff_note_the_caller_never_hears_and_a_barge_in_is_their_line(
+        tmp_path: Path) -> None:
+    hint = "Please check the warranty first."
+    boss_mic = script(tmp_path, "boss", 0.5, hint, 2.5, hint, 6.0)
+
+    async def scenario() -> tuple[bytes, _Conversations]:
+        caller_heard = bytearray()
+        answered: asyncio.Queue[PhoneCall] = asyncio.Queue()
+        conversations = _Conversations()
+
+        async def answer(call: PhoneCall) -> None:
+            answered.put_nowait(call)
+            await call.wait_ended(30)
+
+        async with user_agent(answer) as helpline, user_agent() as phone, \
+                Baresip(tmp_path, user="boss", source=boss_mic, lifetime=40) as boss:
+            caller = await phone.call(f"sip:helpline@{helpline.address[0]}:{helpline.address[1]}", timeout=5)
+            call = await answered.get()
+            supervision = CallSupervision(call, helpline, _services(conversations), ring_seconds=5.0)
+            supervision.conversation_id = lambda: "c1"
+
+            async def caller_side() -> None:
+                async for frame in caller.receive():
+                    if isinstance(frame, AudioIn):
+                        caller_heard.extend(frame.pcm)
+
+            async def helpline_side() -> None:
+                await call.play(tone(700, 12.0, level=0.2))  # the AI talks on meanwhile
+                async for frame in call.receive():
+                    await supervision.caller_frame(frame)
+
+            tasks = [asyncio.create_task(caller_side()), asyncio.create_task(helpline_side())]
+            supervision.start_monitoring(sam_at(boss.uri), "whisper")
+            await boss.wait_event("CALL_ESTABLISHED", timeout=5)
+            async with asyncio.timeout(6):
+                while not conversations.whispers:
+                    await asyncio.sleep(0.05)
+            whispered = bytes(caller_heard)
+            supervision.start_monitoring(sam_at(boss.uri), "barge")
+            async with asyncio.timeout(6):
+                while not conversations.spoken:
+                    await asyncio.sleep(0.05)
+            await supervision.close()
+            await caller.hang_up()
+            for task in tasks:
+                task.cancel()
+        return whispered, conversations
+
+    whispered, conversations = run(scenario(), timeout=40)
+    assert conversations.whispers == ["check the warranty first"]  # a staff-only note ...
+    assert tone_share(whispered[-2 * 8000:], 700) > 0.9  # ... while the caller heard the AI alone
+    assert conversations.spoken == ["check the warranty first"]  # barged in: their line, heard by the caller
