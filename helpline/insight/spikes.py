@@ -7,7 +7,8 @@ that high would happen by chance less than ``max_p`` of the time (1 in 1000) at 
 (contacts in the baseline + 1) / windows in the baseline: the added one means a reason never seen before still
 needs ``min_count`` contacts and a surprising number of them, and an empty history is not a rate of zero.
 
-It does not model the hour of day or the day of week (a reason that is always busier on Monday mornings may
+Over a past period (the weekly report) the window slides by an hour, and a burst is reported once, by its most
+surprising window. It does not model the hour of day or the day of week (a reason that is always busier on Monday mornings may
 flag then); ``min_count`` and the small ``max_p`` keep those cases to real jumps.
 """
 
@@ -60,14 +61,21 @@ def spike_at(times: Sequence[datetime], now: datetime, rule: SpikeRule = SpikeRu
     return Spike(now, recent, expected, p_value)
 
 
-def spikes_between(times: Sequence[datetime], start: datetime, end: datetime,
-                   rule: SpikeRule = SpikeRule()) -> list[Spike]:
-    """Each window (stepping by the window length back from ``end``) in the period that was a spike."""
+def spikes_between(times: Sequence[datetime], start: datetime, end: datetime, rule: SpikeRule = SpikeRule(),
+                   step: timedelta = timedelta(hours=1)) -> list[Spike]:
+    """The spikes in the period: the window slides back from ``end`` by ``step`` (a burst is not split between two
+    fixed windows), and of overlapping spike windows the most surprising one stands for the burst."""
     found: list[Spike] = []
     moment = end
     while moment > start:
         spike = spike_at(times, moment, rule)
         if spike is not None:
             found.append(spike)
-        moment -= rule.window
-    return sorted(found, key=lambda s: s.window_end)
+        moment -= step
+    bursts: list[list[Spike]] = []
+    for spike in sorted(found, key=lambda s: s.window_end):
+        if bursts and spike.window_end - bursts[-1][-1].window_end < rule.window:
+            bursts[-1].append(spike)
+        else:
+            bursts.append([spike])
+    return [min(burst, key=lambda s: (s.p_value, -s.count, s.window_end)) for burst in bursts]
