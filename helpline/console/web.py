@@ -105,6 +105,7 @@ def make_templates() -> Environment:
     env.filters["status"] = wording.status
     env.filters["flag"] = wording.flag
     env.filters["mood"] = wording.mood_words
+    env.filters["issue"] = wording.issue
     return env
 
 

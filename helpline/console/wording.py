@@ -301,6 +301,13 @@ def _reason(reason: str) -> str:
 
 
 STEP_RULES = _steps()
+_OUTCOME = re.compile(r"\((open|resolved|escalated|unresolved|handed_over)\)")
+
+
+def issue(text: str) -> str:
+    """A hand-off's issue ('customer said: …; Return an item (handed_over)'; or the escalation's reason when the
+    customer said nothing) with its outcomes and system errors in words."""
+    return _OUTCOME.sub(lambda m: f"({status(m[1]).lower()})", _reason(text))
 
 
 # --- the turn's events -------------------------------------------------------------------------------------------

@@ -168,3 +168,12 @@ def test_trouble_flags_in_words() -> None:
     assert trouble_of(_row(channel="email"), now, policy) == []  # email answers are slow by nature
     calm = trouble_of(_row(last_customer_at=now - timedelta(minutes=1)), now, policy)
     assert calm == []
+
+
+def test_a_hand_offs_issue_in_words() -> None:
+    from helpline.console.wording import issue
+
+    assert issue("customer said: my mug leaks; Return an item (handed_over)") == (
+        "customer said: my mug leaks; Return an item (passed to another request)")
+    assert issue("system error during 'Check for an outage': ConnectError (UnsupportedProtocol)") == (
+        "a system problem stopped “Check for an outage”")
