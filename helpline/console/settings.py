@@ -138,6 +138,9 @@ def settings_router() -> APIRouter:
         if len(text.encode("utf-8")) > MAX_YAML_BYTES:
             return refused([f"business.yaml: longer than {MAX_YAML_BYTES // 1000} kB"])
         try:
+            # No aliases: a few nested ones expand into billions of values when the pack is validated.
+            if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
+                return refused(["business.yaml: aliases (*name) are not allowed here; write the values out"])
             business = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             return refused([f"business.yaml: not valid YAML ({exc})"])

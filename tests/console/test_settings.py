@@ -126,7 +126,7 @@ def test_the_advanced_editor_keeps_comments_and_refuses_a_broken_pack(console: C
     broken = client.post("/console/settings/advanced",  # type: ignore[attr-defined]
                          data={"csrf": csrf, "business_yaml": text.replace("default_tier: tier2", "default_tier: x")})
     assert broken.status_code == 400 and "default_tier" in broken.text
-    for junk in ("name: [unclosed", "- just a list", ""):
+    for junk in ("name: [unclosed", "- just a list", "", "a: &a [x, x]\nb: [*a, *a]\n" + text):
         assert client.post("/console/settings/advanced",  # type: ignore[attr-defined]
                            data={"csrf": csrf, "business_yaml": junk}).status_code == 400
     edited = text.replace("callback_sla: 4h", "callback_sla: 2h  # promised in the shop window")
