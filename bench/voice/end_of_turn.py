@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import time
 
@@ -28,15 +27,9 @@ from bench.report import machine, percentile
 from bench.voice.callers import PHONE_RATE, caller_voices
 from bench.voice.questions import SETS
 from helpline.voice.audio import resample, silence
-from helpline.voice.end_of_turn import SmartTurnModel
+from helpline.voice.end_of_turn import SmartTurnModel, transcript_finished
 
 CHECK_MS = 160
-_DANGLING = frozenset([
-    "a", "an", "the", "and", "or", "but", "so", "because", "if", "my", "your", "our", "their", "his", "her", "its",
-    "to", "of", "for", "with", "in", "on", "at", "from", "about", "as", "than", "that", "which", "who", "what",
-    "when", "where", "how", "is", "are", "was", "were", "be", "can", "could", "would", "will", "do", "does", "did",
-    "i", "you", "we", "they", "it", "this", "these", "those", "some", "any"
-])
 
 
 def pauses(pcm: bytes, min_ms: int = CHECK_MS) -> list[int]:
@@ -51,11 +44,6 @@ def pauses(pcm: bytes, min_ms: int = CHECK_MS) -> list[int]:
         if run == min_ms // 10 and i < len(quiet) - 20:  # not the trailing quiet
             found.append((i - run + 1) * block * 2)
     return found
-
-
-def transcript_finished(text: str) -> bool:
-    words = re.findall(r"[a-z']+", text.lower())
-    return bool(words) and text.rstrip().endswith((".", "?", "!")) and words[-1] not in _DANGLING
 
 
 def main() -> None:

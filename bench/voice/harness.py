@@ -34,7 +34,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,13 +49,15 @@ from helpline.channels.phone import SipConfig, SipUserAgent
 from helpline.channels.phone.service import PhoneService, PhoneSettings, Speaker
 from helpline.runtime import PackModels, build_runtime
 from helpline.voice.control import TurnTimes
-from helpline.voice.end_of_turn import SmartTurnModel
-from helpline.voice.setup import SpeechModels, build_voice_services, load_speech_models
+from helpline.voice.end_of_turn import SharedRecognitions, SmartTurnModel, TranscriptTurnCheck
+from helpline.voice.recognition import RecognitionProcessor
+from helpline.voice.setup import SpeechModels, build_voice_services, load_speech_models, vocabulary
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
 OPEN = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Chicago: the team is in
 CLOSED = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)  # the same Tuesday, 22:00 the night before in Chicago
+log = logging.getLogger(__name__)
 STAGES = ["end_of_turn", "recognition", "engine", "first_chunk", "to_wire", "wire"]
 
 
@@ -149,14 +151,18 @@ class StageLog(logging.Handler):
     def stages(self, record: CallRecord) -> list[dict[str, float]]:
         """Each answered question's stage times, with `wire`: the hand-off to the caller hearing it."""
         found = []
-        for until, latency in zip(record.spoken_until, record.latencies, strict=False):
+        for asked, until, latency in zip(record.asked_at, record.spoken_until, record.latencies, strict=False):
             if latency == float("inf"):
                 continue
             heard = until + latency
-            turn = next((t for t in self.by_call.get(record.call_id, [])
-                         if t.wire is not None and until - 1.0 < t.speech_end and t.wire <= heard), None)
-            if turn is not None and turn.wire is not None:
+            # the last turn answered before the caller heard the answer, of speech after the question began
+            turns = [t for t in self.by_call.get(record.call_id, [])
+                     if t.wire is not None and asked < t.speech_end and t.wire <= heard + 0.005]
+            if turns and turns[-1].wire is not None:
+                turn = turns[-1]
                 found.append({**turn.stages(), "wire": heard - turn.wire, "filler": float(turn.filler)})
+            else:
+                log.warning("no stage times for a turn answered %.2f s after the question", latency)
         return found
 
 
@@ -194,7 +200,8 @@ def _port_block(size: int) -> int:
 @asynccontextmanager
 async def phone_line(models: SpeechModels, when: datetime, pack_models: PackModels | None = None,
                      folder: Path | None = None, end_of_turn: str = "default") -> AsyncIterator[Line]:
-    """`end_of_turn`: "default" as `build_voice_services` sets it, "model" Smart Turn, "pause" the VAD alone."""
+    """`end_of_turn`: "default" as `build_voice_services` sets it, "model" Smart Turn, "transcript" the early
+    transcript's sentence end, "pause" the VAD's fixed pause alone."""
     with tempfile.TemporaryDirectory() as tmp:
         base = folder or Path(tmp)
         started = time.monotonic()
@@ -205,7 +212,14 @@ async def phone_line(models: SpeechModels, when: datetime, pack_models: PackMode
         low = _port_block(200)
         config = SipConfig(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), rtp_ports=(low, low + 199))
         services = build_voice_services(runtime, models)
-        if end_of_turn != "default":
+        if end_of_turn == "transcript":
+            shared, hints = SharedRecognitions(models.recognizer), vocabulary(runtime)
+            services.recognition = lambda: RecognitionProcessor(shared, hints)
+            services.end_of_turn = TranscriptTurnCheck(shared)
+            # checked on the early recognition's own audio, so as soon as it starts
+            services.settings = replace(services.settings, vad=replace(services.settings.vad,
+                                                                       check_ms=services.settings.vad.guess_ms))
+        elif end_of_turn != "default":
             services.end_of_turn = SmartTurnModel() if end_of_turn == "model" else None
         phone = PhoneService(services, config, Speaker(models.synthesizer),
                              PhoneSettings(dial_callbacks=False, transfer_ring_seconds=5.0))
@@ -303,7 +317,7 @@ def main() -> None:
     parser.add_argument("--set", choices=sorted(SETS), default="held-out", dest="chosen_set")
     parser.add_argument("--voices", choices=["natural", "espeak"], default="natural")
     parser.add_argument("--recognizer", default="base")
-    parser.add_argument("--end-of-turn", choices=["default", "model", "pause"], default="default")
+    parser.add_argument("--end-of-turn", choices=["default", "model", "transcript", "pause"], default="default")
     args = parser.parse_args()
     asyncio.run(_main(args.calls, args.questions, args.hours, args.rounds, args.chosen_set, args.voices,
                       args.recognizer, args.end_of_turn))

@@ -11,12 +11,22 @@ never hold a caller longer than it does without the model.
 `SmartTurnModel` is Smart Turn v3.2 (pipecat-ai, BSD-2-Clause): a Whisper-tiny encoder and a classifier,
 8 MB of ONNX run with onnxruntime on one thread, fed Whisper log-mel features of the last 8 s at 16 kHz
 (computed with faster-whisper's extractor; the same numbers as Pipecat's vendored copy to 2e-7).
+
+`TranscriptTurnCheck` judges from the words instead: the VAD starts recognition early, on a short pause
+(`UtteranceMayHaveEnded`); when that early transcript ends a sentence, the turn is over. Through
+`SharedRecognitions` it reads the result of the recognition the pipeline runs anyway, so it costs no compute.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,6 +34,7 @@ import numpy as np
 
 from helpline.voice import models
 from helpline.voice.audio import resample
+from helpline.voice.ports import Recognition, SpeechRecognizer
 
 log = logging.getLogger(__name__)
 MODEL_RATE = 16000
@@ -70,6 +81,81 @@ class SmartTurnModel:
         with self._lock:
             output = self._session.run(None, {"input_features": features})
         return float(np.asarray(output[0]).ravel()[0])
+
+
+# --- the transcript check ------------------------------------------------------------------------
+
+# words a sentence cannot end on: a transcript ending on one was cut at a breath
+_DANGLING = frozenset(re.findall(r"\w+", """
+    a an the and or but so because if my your our their his her its to of for with in on at from about as than
+    that which who what when where how is are was were be can could would will do does did i you we they it this
+    these those some any"""))
+
+
+def transcript_finished(text: str) -> bool:
+    """Whisper writes a full stop or question mark where it hears a sentence end; a turn is not finished
+    on a word that cannot end one ("can I return the." is a caller drawing breath)."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return bool(words) and text.rstrip().endswith((".", "?", "!")) and words[-1] not in _DANGLING
+
+
+class SharedRecognitions:
+    """The pipeline's recogniser, remembering its last results by audio, so that the transcript check reads
+    the words the early recognition already produced for the same audio instead of running Whisper again."""
+
+    def __init__(self, recognizer: SpeechRecognizer, keep: int = 64) -> None:
+        self.recognizer = recognizer
+        self.sample_rate = recognizer.sample_rate
+        self.name = getattr(recognizer, "name", "recognizer")
+        self._keep = keep
+        self._results: OrderedDict[bytes, Future[Recognition]] = OrderedDict()
+        self._changed = threading.Condition()
+
+    def transcribe(self, pcm: bytes, hints: Sequence[str] = ()) -> Recognition:
+        key = hashlib.blake2b(pcm, digest_size=16).digest()
+        with self._changed:
+            future = self._results.get(key)
+            owner = future is None
+            if future is None:
+                future = self._results[key] = Future()
+                while len(self._results) > self._keep:
+                    self._results.popitem(last=False)
+                self._changed.notify_all()
+        if owner:
+            try:
+                future.set_result(self.recognizer.transcribe(pcm, hints))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
+
+    def result_for(self, pcm: bytes, timeout: float) -> Recognition | None:
+        """The recognition of exactly this audio once it is ready (None if nobody recognises it in time)."""
+        key = hashlib.blake2b(pcm, digest_size=16).digest()
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while key not in self._results:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._changed.wait(left):
+                    return None
+            future = self._results[key]
+        try:
+            return future.result(max(deadline - time.monotonic(), 0.0))
+        except Exception:
+            return None
+
+
+class TranscriptTurnCheck:
+    """Finished when the early transcript of the audio so far ends a sentence (see `transcript_finished`).
+    It costs nothing: the pipeline recognises that very audio anyway to have the words ready."""
+
+    def __init__(self, recognitions: SharedRecognitions, wait_seconds: float = 0.6) -> None:
+        self.recognitions = recognitions
+        self.wait_seconds = wait_seconds
+
+    def probability(self, pcm: bytes, sample_rate: int) -> float:
+        audio = resample(pcm, sample_rate, self.recognitions.sample_rate)
+        found = self.recognitions.result_for(audio, self.wait_seconds)
+        return 1.0 if found is not None and transcript_finished(found.text) else 0.0
 
 
 def default_turn_model() -> TurnCompletion | None:
