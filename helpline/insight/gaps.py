@@ -7,8 +7,8 @@ recorder marks the customer's line ``meta.kb_gap`` (application/recorder.py); wh
 so questions it took for knowledge questions (``meta.intent == "ask_knowledge"``) are scored again against
 today's knowledge base: below ``LOW_CONFIDENCE`` (answers given run from about 0.8 to 1.0 on the demo pack; the
 engine answers from 0.5) the question is listed as answered with low confidence. Only lines that read as a
-question (a question mark, or a question word first) are scored: "my machine is leaking" is a request a procedure
-handles, not a question for an article.
+question (a question mark, a question word first, "I'd like to know") are listed: "my machine is leaking" is a
+request a procedure handles, and "it's been days, still nothing" (also marked ``kb_gap``) no article answers.
 
 Never listed: greetings, thanks, goodbyes and acknowledgements, and any question carrying personal data (an
 email, phone, name, postcode, order id or a redacted secret) - the list is meant to be copied into articles.
@@ -36,7 +36,7 @@ QUESTION_CHARS = 300
 LOW_CONFIDENCE = 0.7  # the best article's calibrated confidence below which an answered question is a gap
 RESCORED = 300  # answered questions scored again per period (newest first): one knowledge search each
 _QUESTION = re.compile(r"\?|^\W*(?:how|what|when|where|why|which|who|can|could|do|does|did|is|are|will|would|should"
-                       r"|have|has)\b", re.I)
+                       r"|have|has|any|tell me)\b|\b(?:wondering|want to know|like to know|need to know)\b", re.I)
 # the knowledge base's best confidence for a question (console: the running index; CLI: one built from the pack)
 Scorer = Callable[[str], float]
 
@@ -86,8 +86,10 @@ def load_gap_questions(session: Session, since: datetime, until: datetime,
                                 .where(Message.role == "customer", Message.created_at >= since,
                                        Message.created_at < until)
                                 .order_by(Message.id.desc()).limit(SCAN)))
+    # the engine marks a line it could not place at all as a gap too ("it's been days, still nothing"): only
+    # questions are listed (a team question always is one)
     found = [GapQuestion(text, at, conversation_id) for text, at, conversation_id, meta in rows
-             if (meta or {}).get("kb_gap")]
+             if (meta or {}).get("kb_gap") and _QUESTION.search(text)]
     if scorer is not None:
         answered = [GapQuestion(text, at, conversation_id, low_confidence=True)
                     for text, at, conversation_id, meta in rows

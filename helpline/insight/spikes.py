@@ -8,8 +8,8 @@ that high would happen by chance less than ``max_p`` of the time (1 in 1000) at 
 needs ``min_count`` contacts and a surprising number of them, and an empty history is not a rate of zero.
 
 Over a past period (the weekly report) the window slides by an hour, and a burst is reported once, by its most
-surprising window. It does not model the hour of day or the day of week (a reason that is always busier on Monday mornings may
-flag then); ``min_count`` and the small ``max_p`` keep those cases to real jumps.
+surprising window. It does not model the hour of day or the day of week (a reason that is always busier on Monday
+mornings may flag then); ``min_count`` and the small ``max_p`` keep those cases to real jumps.
 """
 
 from __future__ import annotations
