@@ -8,6 +8,10 @@ are spoken, one `AgentSpeech` per reply. Around that it adds what only a phone c
 - "sorry, I didn't catch that" for empty or unsure transcripts, and after two in a row the keypad
   menu and a person on key 0 (the engine's own misunderstanding counter handles words it cannot place);
 - the keypad mode for what the engine waits for (a menu choice, digits, or a card number by keypad only);
+  digits keyed for an id with a letter prefix become that id ("10422" → "BB-10422");
+- near misses of the recogniser: a correction it is sure of is what the engine reads; one it is unsure
+  of is asked about first ("Sorry, did you say: can I control the kettle from my phone?"), and a "no"
+  asks the caller to say it again (voice/correction.py);
 - hang-up once the goodbye has been heard; transfer to the escalation tier's number when the engine
   escalated during opening hours (the handoff summary goes with it), or a polite close when it booked
   a callback instead; closing the conversation when the caller hangs up (the ticket, and any callback
@@ -33,6 +37,7 @@ from helpline.conversation.hours import team_schedule
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.conversation.wording import TemplateWording
 from helpline.pack.loader import BusinessPack
+from helpline.understanding.short_answers import Answer, short_answers
 from helpline.voice.control import (
     AgentPaused,
     AgentSpeechCancelled,
@@ -41,6 +46,7 @@ from helpline.voice.control import (
     KeypadPrompt,
     TransferFailed,
 )
+from helpline.voice.correction import Correction
 from helpline.voice.frames import (
     AgentFinishedSpeaking,
     AgentSpeech,
@@ -55,8 +61,9 @@ from helpline.voice.frames import (
     Transcript,
     TransferRequested,
 )
-from helpline.voice.keypad import PhoneMenu, wants_card
+from helpline.voice.keypad import PhoneMenu, keyed_id, wants_card
 from helpline.voice.pipeline import Processor
+from helpline.voice.recognition import HeardTranscript
 from helpline.voice.speakable import spell
 from helpline.voice.watchdog import TurnOverdue
 
@@ -80,6 +87,8 @@ VOICE_REPLIES: dict[str, list[str]] = {
                               "team, and they'll get back to you."],
     "voice_call_closed": ["This call has ended. Thank you for calling {{ business.name }}. Goodbye!"],
     "voice_nothing_to_spell": ["There's nothing for me to spell just now."],
+    "voice_confirm_heard": ["Sorry, did you say: {{ heard }}?", "Just to check, did you say: {{ heard }}?"],
+    "voice_say_again": ["Sorry about that. Could you say it again?"],
 }
 
 _SPELL = re.compile(r"^\W*(?:(?:can|could|would) you\s+)?(?:please\s+)?spell\s+(?:that|it|this|those)"
@@ -140,6 +149,7 @@ class CallAgentProcessor(Processor):
         self._heard_upto = 0  # the last utterance the transport reported heard
         self._hung_up = False
         self._seed = 0
+        self._confirming: Correction | None = None  # "did you say ...?" asked about this correction
 
     # -- frames
 
@@ -233,11 +243,38 @@ class CallAgentProcessor(Processor):
         elif self._menu_offered and transcript.source != "keypad":
             choice = self.menu.by_words(text)
             text = choice.message if choice else text
+        elif transcript.source == "keypad":
+            text = keyed_id(text, self.pack, self._state) or text
         self._menu_offered = False
         if _SPELL.match(text):
             await self._spell()
             return
-        await self._post(lambda: self.conversations.post(self._id(), text, "phone:caller"))
+        meant = await self._meant(text, transcript)
+        if meant is None:
+            return
+        await self._post(lambda: self.conversations.post(self._id(), meant, "phone:caller"))
+
+    async def _meant(self, text: str, transcript: Transcript) -> str | None:
+        """What the caller meant: a near-miss correction the recogniser's stage found (when the engine is
+        not waiting for an answer such as a name, which no vocabulary should bend), or the answer to "did
+        you say ...?" (None: a question was asked instead, nothing to post)."""
+        confirming, self._confirming = self._confirming, None
+        if confirming is not None and transcript.source != "keypad":
+            answers = short_answers(text)
+            if Answer.AFFIRM in answers and Answer.DENY not in answers and len(text.split()) <= 4:
+                return confirming.text
+            if Answer.DENY in answers and len(text.split()) <= 4:
+                await self._say([self._line("voice_say_again")])
+                return None
+            # anything else is the caller saying it again, or something new: read it as it comes
+        correction = transcript.correction if isinstance(transcript, HeardTranscript) else None
+        if correction is None or not correction.changed or self._state.get("awaiting") or text != correction.heard:
+            return text
+        if correction.sure:
+            return correction.text
+        self._confirming = correction
+        await self._say([self._line("voice_confirm_heard", heard=correction.confirming_phrase())])
+        return None
 
     async def _post(self, call: Callable[[], TurnView]) -> None:
         generation = self._generation
@@ -407,10 +444,10 @@ class CallAgentProcessor(Processor):
             return self._utterance
         return None
 
-    def _line(self, key: str) -> str:
+    def _line(self, key: str, **values: str) -> str:
         self._seed += 1
         return self.wording.render_avoiding(key, {"business": self.pack.business.model_dump(),
-                                                  "persona": self.pack.business.persona.model_dump()},
+                                                  "persona": self.pack.business.persona.model_dump(), **values},
                                             avoid=(), seed=self._seed)
 
     async def _spell(self) -> None:

@@ -3,7 +3,8 @@
 `KeypadProcessor` turns keys into a `Transcript(source="keypad")`:
 - *menu* mode (nothing is being asked): one key is a choice, answered at once;
 - *digits* mode (an answer is awaited: a ZIP code, an order number): keys are collected until `#`
-  or a pause between keys; `*` starts over;
+  or a pause between keys; `*` starts over; digits keyed for an id that starts with letters become
+  that id (`keyed_id`: "10422" → "BB-10422" when the pack writes order ids `BB-` + five digits);
 - *card* mode (a card number is asked for): the same collection, but the digits never leave this
   stage in clear. The call agent hears "[card ending 1234]" (what redaction would have made of it,
   so the last four are all that can be read back), nothing is logged, speech is refused (the caller
@@ -43,6 +44,7 @@ from helpline.voice.frames import (
     UtteranceMayHaveEnded,
 )
 from helpline.voice.pipeline import Processor
+from helpline.voice.vocabulary import id_format
 
 PERSON_KEY = "0"
 PERSON_MESSAGE = "I want to speak to a person"  # a phrasing the engine's "human" intent knows
@@ -231,3 +233,19 @@ def wants_card(pack: BusinessPack, state: dict[str, object]) -> bool:
     slot = procedure.slots.get(name)
     return any("card" in text and ("number" in text or text in ("card", "payment_card"))
                for text in (name.lower(), (slot.type if slot else "").lower()))
+
+
+def keyed_id(digits: str, pack: BusinessPack, state: dict[str, object]) -> str | None:
+    """Digits keyed for an id whose format starts with letters ("10422" → "BB-10422" when the engine waits
+    for an order id written `BB-` + five digits): a keypad has no letters, so the caller keys the digits."""
+    awaiting = state.get("awaiting")
+    procedure = pack.procedures.get(str(state.get("procedure") or ""))
+    if not digits.isdigit() or not isinstance(awaiting, str) or not awaiting.startswith("slot:") or procedure is None:
+        return None
+    name = awaiting.removeprefix("slot:")
+    slot = procedure.slots.get(name)
+    formats = pack.business.id_formats
+    kind = slot.type if slot is not None and slot.type in formats else name if name in formats else None
+    if kind is None:
+        return None
+    return id_format(kind, formats[kind]).from_digits(digits)

@@ -35,6 +35,7 @@ import numpy as np
 
 from helpline.voice import models
 from helpline.voice.audio import resample, rms, to_float
+from helpline.voice.correction import Correction
 from helpline.voice.frames import Direction, Frame, Transcript, UserStoppedSpeaking, UtteranceMayHaveEnded
 from helpline.voice.pipeline import Processor
 from helpline.voice.ports import Recognition, SpeechRecognizer
@@ -289,6 +290,16 @@ def default_recognizer(prefer: str = "base", cache_dir: Path | None = None) -> S
 
 
 Normalizer = Callable[[str], str]
+Corrector = Callable[[str], Correction]
+
+
+@dataclass(frozen=True)
+class HeardTranscript(Transcript):
+    """A transcript checked against the business's vocabulary: `text` is what was heard; `correction`
+    says what the caller more likely meant and how sure that is (the call agent decides to use it, or to
+    ask "did you say ...?")."""
+
+    correction: Correction | None = None
 
 
 class RecognitionProcessor(Processor):
@@ -301,10 +312,14 @@ class RecognitionProcessor(Processor):
         hints: Callable[[], Sequence[str]] | Sequence[str] = (),
         normalize: Normalizer | None = None,
         name: str | None = None,
+        correct: Corrector | None = None,
     ) -> None:
+        """`correct` checks a transcript against the business's vocabulary (correction.py): its verdict
+        travels with the transcript as a `HeardTranscript`."""
         super().__init__(name)
         self.recognizer = recognizer
         self._hints = hints
+        self._correct = correct
         if normalize is None:
             from helpline.voice.spoken import normalize_spoken
 
@@ -333,6 +348,11 @@ class RecognitionProcessor(Processor):
             text = self._normalize(recognition.text) if recognition.text else ""
             trace.debug("recognised %d words conf %.2f early=%s", len(text.split()), recognition.confidence,
                         early is not None and frame.guess is not None and early[0] == frame.guess)
+            if text and self._correct is not None:
+                correction = await asyncio.to_thread(self._correct, text)  # it may search the knowledge base
+                await self.push(HeardTranscript(text, recognition.confidence, frame.ended_at, correction=correction),
+                                direction)
+                return
             await self.push(Transcript(text, recognition.confidence, frame.ended_at), direction)
             return
         await self.push(frame, direction)

@@ -8,8 +8,8 @@ The engine's replies are written for chat: Markdown, "$1,234.50", "#W2378156", "
 - money, percentages, plain numbers, ordinals, dates and times become words (num2words, US style:
   "one thousand two hundred thirty-four dollars and fifty cents");
 - ids (letters with digits: "BB-10001", "#W2378156"), phone numbers and long digit strings are read
-  one character at a time in natural groups ("W, two three seven, eight one five six"), which is also
-  how a caller checks them;
+  one character at a time in natural groups ("B B dash one zero zero zero one", "W, two three seven,
+  eight one five six"), which is also how a caller checks them;
 - emails and web addresses say "at", "dot", "slash";
 - common abbreviations and symbols are spelled out.
 
@@ -99,15 +99,21 @@ def _groups(n: int) -> list[tuple[int, int]]:
 
 
 def _letters_and_digits(token: str) -> str:
-    """'BB-10001' → 'B B, one zero zero zero one'; 'W2378156' → 'W, two three seven, eight one five six'."""
-    parts = re.findall(r"[A-Za-z]+|\d+", token)
-    spoken = []
+    """'BB-10001' → 'B B dash one zero zero zero one' (the dash is part of how the id is written, and a
+    caller copying it down writes it); 'W2378156' → 'W, two three seven, eight one five six'."""
+    parts = re.findall(r"[A-Za-z]+|\d+|-", token)
+    spoken: list[str] = []
+    dash = False
     for part in parts:
-        if part.isdigit():
-            spoken.append(digits(part))
-        else:
-            spoken.append(" ".join(part.upper()))
-    return ", ".join(spoken)
+        if part == "-":
+            dash = True
+            continue
+        said = digits(part) if part.isdigit() else " ".join(part.upper())
+        if spoken:
+            spoken.append(" dash " if dash else ", ")
+        spoken.append(said)
+        dash = False
+    return "".join(spoken)
 
 
 # --- Markdown ------------------------------------------------------------------------------------
@@ -353,21 +359,35 @@ _SYMBOL_NAMES = {"@": "at", ".": "dot", "-": "dash", "_": "underscore", "#": "ha
                  "&": "and", "'": "apostrophe", ",": "comma"}
 
 
+# Mail domains people say as words ("at gmail dot com"); any other domain is spelled too.
+_SAID_DOMAINS = {"gmail", "googlemail", "yahoo", "hotmail", "outlook", "live", "icloud", "me", "aol", "proton",
+                 "protonmail", "msn", "mail", "example", "com", "org", "net", "edu", "gov", "co", "uk", "us", "io",
+                 "ca", "de", "fr", "info", "biz"}
+
+
 def spell(text: str) -> str:
-    """Every character named, for "can you spell that?": 'BB-10001' → 'B, B, dash, one, zero, …'."""
+    """Every character named, for "can you spell that?": 'BB-10001' → 'B, B, dash, one, zero, …'; an
+    email's well-known domain as words: 'jo.w@gmail.com' → 'J, O, dot, W, at gmail dot com'."""
     words = []
     for word in text.split():
-        names = []
-        for ch in word:
-            if ch.isdigit():
-                names.append(_DIGIT_NAMES[int(ch)])
-            elif ch.isalpha():
-                names.append(ch.upper())
-            elif ch in _SYMBOL_NAMES:
-                names.append(_SYMBOL_NAMES[ch])
-        if names:
-            words.append(", ".join(names))
+        local, at, domain = word.partition("@")
+        if at and domain and all(label.lower() in _SAID_DOMAINS for label in domain.split(".")):
+            words.append(f"{_spelled(local)}, at {' dot '.join(domain.lower().split('.'))}")
+        elif _spelled(word):
+            words.append(_spelled(word))
     return ". ".join(words) + ("." if words else "")
+
+
+def _spelled(word: str) -> str:
+    names = []
+    for ch in word:
+        if ch.isdigit():
+            names.append(_DIGIT_NAMES[int(ch)])
+        elif ch.isalpha():
+            names.append(ch.upper())
+        elif ch in _SYMBOL_NAMES:
+            names.append(_SYMBOL_NAMES[ch])
+    return ", ".join(names)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")

@@ -11,8 +11,9 @@ from helpline.voice.speakable import cardinal, digits, speakable, spell, split_s
     ("It costs $1.01.", "It costs one dollar and one cent."),
     ("That's £3.20 or €1.", "That's three pounds and twenty pence or one euro."),
     ("Order #W2378156 has shipped.", "Order W, two three seven, eight one five six has shipped."),
-    ("Your order BB-10001 ships tomorrow.", "Your order B B, one zero zero zero one ships tomorrow."),
-    ("Your customer id is C-1234.", "Your customer id is C, one two three four."),
+    ("Your order BB-10001 ships tomorrow.", "Your order B B dash one zero zero zero one ships tomorrow."),
+    ("Customer C-1001 is on file.", "Customer C dash one zero zero one is on file."),
+    ("Your customer id is C-1234.", "Your customer id is C dash one two three four."),
     ("Call us on (512) 555-0100.", "Call us on five one two, five five five, zero one zero zero."),
     ("Call +1 512-555-0100.", "Call plus one, five one two, five five five, zero one zero zero."),
     ("Email john.smith@example.com for help.", "Email john dot smith at example dot com for help."),
@@ -64,6 +65,12 @@ def test_spell_names_every_character() -> None:
     assert spell("jo.lee@x.com") == "J, O, dot, L, E, E, at, X, dot, C, O, M."
     assert spell("Ann Lee") == "A, N, N. L, E, E."
     assert spell("") == ""
+
+
+def test_spelling_an_email_says_a_well_known_domain_as_words() -> None:
+    assert spell("jane.doe@gmail.com") == "J, A, N, E, dot, D, O, E, at gmail dot com."
+    # a domain the caller may not know how to write is spelled like the rest
+    assert spell("jo@brightbean.coffee").endswith("at, B, R, I, G, H, T, B, E, A, N, dot, C, O, F, F, E, E.")
 
 
 def test_sentences_for_synthesis() -> None:
