@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from helpline.console.auth import Admin, StaffUser
 from helpline.console.security import hash_password
 from helpline.console.web import back, render, runtime_of
-from helpline.store.models import ApiKey, ConsoleUser, WidgetKey, utcnow
+from helpline.store.models import ApiKey, AuditEntry, ConsoleUser, WidgetKey, utcnow
 from helpline.store.repositories import (
     ApiKeyRepository,
     AuditLog,
@@ -141,6 +141,16 @@ class AccessDesk:
         return key
 
 
+# What the page's "recent changes" lists: who changed access or settings, and when.
+AUDITED = ("console_user", "api_key", "widget_key", "business_settings")
+
+
+def recent_changes(session: Session, limit: int = 15) -> list[AuditEntry]:
+    log = AuditLog(session)
+    entries = [e for entity in AUDITED for e in log.list(entity=entity, limit=limit) if e.action != "read"]
+    return sorted(entries, key=lambda e: e.id, reverse=True)[:limit]
+
+
 def _admins_enabled(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(ConsoleUser).where(
         ConsoleUser.role == "admin", ConsoleUser.disabled_at.is_(None))) or 0)
@@ -156,8 +166,9 @@ def access_router(prefix: str = "/console") -> APIRouter:
             api_keys = ApiKeyRepository(session).list(include_revoked=True)
             widget_keys = WidgetKeyRepository(session).list()
             admins = _admins_enabled(session)
+            changes = recent_changes(session)
         return render(request, "access.html", user, status=status, error=error, new_key=new_key, users=users,
-                      api_keys=api_keys, widget_keys=widget_keys, admins=admins, now=datetime.now(UTC),
+                      api_keys=api_keys, widget_keys=widget_keys, admins=admins, changes=changes, now=datetime.now(UTC),
                       console_roles=CONSOLE_ROLES, api_roles=API_ROLES, request_base=str(request.base_url).rstrip("/"))
 
     def change(request: Request, user: StaffUser, done: str, action: Callable[[AccessDesk], object]) -> Response:

@@ -42,7 +42,10 @@ def test_keys_are_shown_once_work_and_stop_at_revocation(console: Console, as_ro
     assert api.get("/api/v1/tickets", headers=bearer).status_code == 200
     assert client.post("/console/access/api-keys/revoke", data={"csrf": csrf, "key_id": key_id}).status_code == 303
     assert api.get("/api/v1/tickets", headers=bearer).status_code == 401  # at once, no restart
-    assert "revoked" in client.get("/console/access").text
+    listing = client.get("/console/access").text
+    assert "revoked" in listing
+    changes = listing.split("Recent changes")[1]  # the admin sees who did it
+    assert "admin@example.com" in changes and "create api key" in changes and "update api key" in changes
     assert [e.action for e in _audited(console, "api_key")] == ["create", "update"]
     bad = client.post("/console/access/api-keys", data={"csrf": csrf, "role": "owner"})
     assert bad.status_code == 400 and "unknown role" in bad.text
