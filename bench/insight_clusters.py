@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score, v_measure_score
 
 from bench.insight.phrasings import DEV, HELD_OUT
-from helpline.insight.clusters import Method, group_texts
+from helpline.insight.clusters import Method, VectorMemo, group_texts
 from helpline.understanding.embeddings import MiniLMEmbedder
 
 
@@ -27,7 +27,7 @@ def flatten(problems: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     return texts, truth
 
 
-def score(embedder: MiniLMEmbedder, problems: dict[str, list[str]], method: Method,
+def score(embedder: VectorMemo, problems: dict[str, list[str]], method: Method,
           threshold: float) -> tuple[float, float, int]:
     texts, truth = flatten(problems)
     grouping = group_texts(embedder, texts, method=method, threshold=threshold)
@@ -35,7 +35,7 @@ def score(embedder: MiniLMEmbedder, problems: dict[str, list[str]], method: Meth
 
 
 def main() -> None:
-    embedder = MiniLMEmbedder()
+    embedder = VectorMemo(MiniLMEmbedder())  # each line embedded once across the sweeps
     grids: dict[Method, list[float]] = {"agglomerative": [round(x, 2) for x in np.arange(0.3, 0.91, 0.05)],
                                         "dbscan": [round(x, 2) for x in np.arange(0.2, 0.61, 0.05)]}
     for method, grid in grids.items():

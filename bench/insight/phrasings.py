@@ -69,6 +69,32 @@ DEV: dict[str, list[str]] = {
         "still waiting for the refund for my returned grinder",
         "how long does a refund take, it's been ages",
     ],
+    # added after the seeded demo month merged neighbours sharing words ("espresso machine", "do you ..."):
+    # problems that share vocabulary with the ones above
+    "machine_wifi_setup": [
+        "how do I hook my espresso machine up to the wifi",
+        "what are the steps to get the coffee machine on my network",
+        "setting up wireless on the new machine, where do I start",
+        "how do I link the machine to the app over wifi",
+        "can you walk me through connecting the espresso maker to my router",
+        "first time setup: getting the machine online",
+    ],
+    "buy_gift_card": [
+        "do you sell gift cards",
+        "can I buy a voucher for a friend",
+        "I want to get someone a gift card for their birthday",
+        "are e-gift cards available on your site",
+        "how do I purchase a gift certificate",
+        "can I send a coffee gift card by email",
+    ],
+    "student_discount": [
+        "do you do a student discount",
+        "is there a discount for students or teachers",
+        "any deals for uni students?",
+        "I'm at college, do I get money off",
+        "can students get a reduced price",
+        "do you offer an education discount",
+    ],
 }
 
 HELD_OUT: dict[str, list[str]] = {

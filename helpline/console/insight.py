@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from helpline.console.auth import ConsoleDenied, Supervisor
-from helpline.console.charts import horizontal_bars
 from helpline.console.web import render, runtime_of
 from helpline.conversation.ports import Embedder
 from helpline.insight.clusters import VectorMemo
@@ -61,8 +60,7 @@ def insight_router() -> APIRouter:
         found = build_insight(runtime.db, runtime.pack, vectors(runtime), datetime.now(UTC), days=days,
                               actor=user.actor, scorer=knowledge_scorer(runtime.knowledge))
         return render(request, "insight.html", user, insight=found, days=days, periods=PERIODS,
-                      sparkline=sparkline,
-                      bars=horizontal_bars([(r.label, r.count) for r in found.reasons], "Top contact reasons"))
+                      sparkline=sparkline)
 
     @router.get("/insight/declare-incident")
     def declare_incident(request: Request, user: Supervisor, label: str = "") -> Response:

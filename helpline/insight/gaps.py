@@ -67,8 +67,8 @@ class GapCluster:
 def article_draft(title: str, questions: Sequence[str]) -> str:
     """The body a new article starts from: what customers asked, and where the answer goes."""
     asked = "\n".join(f"- {q}" for q in questions if q.strip())
-    return (f"Customers asked this and the agent had no answer:\n\n{asked}\n\n"
-            "## Answer\n\nWrite the answer here, in words a customer would use.\n")
+    return (f"Customers have asked:\n\n{asked}\n\n"
+            "## Answer\n\nWrite the answer here, in words a customer would use, then remove these notes.\n")
 
 
 def knowledge_scorer(knowledge: KnowledgeSearch) -> Scorer:

@@ -103,9 +103,12 @@ def cluster_reasons(reasons: Sequence[ContactReason], embedder: Embedder, person
         members = grouping.members(group)
         typical = grouping.typical(group, weights)
         contacts = sorted((c for i in members for c in by_line[keys[i]]), key=lambda c: c.created_at)
-        others = sorted((i for i in members if i != typical), key=lambda i: -weights[i])[:3]
-        clusters.append(ReasonCluster(label=personal.mask(grouping.texts[typical]), contacts=contacts,
-                                      examples=[personal.mask(grouping.texts[i]) for i in others]))
+        label = personal.mask(grouping.texts[typical])
+        # other phrasings, as shown (masked): two lines that differ only by an order id are one phrasing
+        shown = dict.fromkeys(personal.mask(grouping.texts[i])
+                              for i in sorted(members, key=lambda i: -weights[i]) if i != typical)
+        examples = [text for text in shown if normalised(text) != normalised(label)][:3]
+        clusters.append(ReasonCluster(label=label, contacts=contacts, examples=examples))
     return clusters
 
 
