@@ -27,6 +27,7 @@ from helpline.console.settings_form import (
     timezones,
     to_chips,
 )
+from helpline.console.texts import texts_router
 from helpline.console.web import back, render, runtime_of
 from helpline.pack.loader import BusinessPack, PackInvalid, load_pack
 from helpline.store.repositories import AuditLog
@@ -153,6 +154,7 @@ def settings_router() -> APIRouter:
         fields = _save(request, user, path, raw, business, validated, "advanced", text.replace("\r\n", "\n"))
         return back("/console/settings/advanced", "Saved; it applies now." if fields else "Nothing changed.")
 
-    # Staff and API/widget keys are the settings area's second page (access.py).
+    # The settings area's other pages: the agent's wording (texts.py), staff and API/widget keys (access.py).
+    router.include_router(texts_router(prefix=""))
     router.include_router(access_router(prefix=""))
     return router

@@ -76,8 +76,8 @@ def test_no_serious_violations_on_any_console_page(server: Server, staff: Any, s
         f"{seeded['conversation']}", "ticket": f"/console/tickets/{seeded['ticket']}", "tickets": "/console/tickets",
         "knowledge": "/console/knowledge?q=do+gift+cards+expire", "settings": "/console/settings",
         "access": "/console/access", "advanced-settings": "/console/settings/advanced",
-        "dashboard": "/console/dashboard", "incidents": "/console/incidents", "outbound": "/console/outbound",
-        "callbacks": "/console/callbacks",
+        "texts": "/console/settings/texts", "dashboard": "/console/dashboard", "incidents": "/console/incidents",
+        "outbound": "/console/outbound", "callbacks": "/console/callbacks",
     }
     problems: list[str] = []
     for name, path in pages.items():
