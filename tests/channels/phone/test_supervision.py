@@ -319,3 +319,16 @@ def test_a_whisper_to_the_ai_is_a_staff_note_the_caller_never_hears_and_a_barge_
     assert conversations.whispers == ["check the warranty first"]  # a staff-only note ...
     assert tone_share(whispered[-2 * 8000:], 700) > 0.9  # ... while the caller heard the AI alone
     assert conversations.spoken == ["check the warranty first"]  # barged in: their line, heard by the caller
+
+
+def test_what_a_person_said_on_their_phone_is_their_line_redacted_and_never_spoken_again(runtime: Runtime) -> None:
+    conversations = runtime.conversations
+    started = conversations.start(channel="phone", actor="phone:sip")
+    conversations.take_over(started.id, SAM.by, SAM.name, SAM.actor)
+    after = conversations.last_seq(started.id)
+    conversations.staff_spoke(started.id, SAM.by, SAM.name, "Your card 4111 1111 1111 1111 is fine.", SAM.actor)
+    conversations.human_reply(started.id, SAM.by, SAM.name, "Typed in the console.", SAM.actor)
+    lines, handled = conversations.staff_lines_since(started.id, after)
+    assert handled and [text for _, text in lines] == ["Typed in the console."]  # only the typed line is spoken
+    spoken = [m for m in transcript(runtime, started.id) if (m.meta or {}).get("spoken")]
+    assert len(spoken) == 1 and spoken[0].role == "human" and "4111" not in spoken[0].text
