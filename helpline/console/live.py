@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from helpline.application.conversations import ConversationClosed, ConversationNotFound, ConversationService
@@ -19,7 +20,7 @@ from helpline.console.web import back, render, runtime_of, span, utc
 from helpline.console.wording import mood_words
 from helpline.console.wording import status as status_words
 from helpline.conversation.policy import EnginePolicy
-from helpline.store.models import Conversation, Message
+from helpline.store.models import Conversation, Handoff, Message
 from helpline.store.repositories import (
     CallbackRepository,
     ConversationRepository,
@@ -118,7 +119,6 @@ def live_rows(service: ConversationService, actor: str) -> list[LiveRow]:
     now = service.clock()
     with service.db.session() as session:
         repo = ConversationRepository(session)
-        handoffs = HandoffRepository(session)
         rows = []
         for c in repo.list_active(actor=actor, limit=200):
             messages = repo.messages(c.id)
@@ -127,8 +127,9 @@ def live_rows(service: ConversationService, actor: str) -> list[LiveRow]:
             escalated = bool((c.state or {}).get("escalated"))
             waiting_since = None
             if escalated and not c.handled_by:
-                pending = [h for h in handoffs.list(actor=actor, conversation_id=c.id) if h.accepted_at is None]
-                waiting_since = pending[0].created_at if pending else None
+                # only when the hand-off was made (no customer data: not audited on every refresh of the list)
+                waiting_since = session.scalar(select(func.min(Handoff.created_at)).where(
+                    Handoff.conversation_id == c.id, Handoff.accepted_at.is_(None)))
             row = LiveRow(c.id, c.channel, c.started_at, c.last_activity_at, c.sentiment,
                           _procedure_title(service, c.current_procedure), escalated, c.handled_by,
                           tickets[0].number if tickets else None, last.text[:140] if last else "",
