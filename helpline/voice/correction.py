@@ -33,6 +33,7 @@ from helpline.voice.vocabulary import Vocabulary, content_words, key_similarity,
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 TERM_BONUS = 1.25  # the names of things the business sells or writes about are what callers ask about
+KNOWN_PENALTY = 0.8
 _SHORT_QUESTION_WORDS = 10  # up to this many words the confirming question repeats the whole sentence
 
 
@@ -105,12 +106,16 @@ class _Option:
     gain: float
     document: int
     term: bool  # the name of a thing the business sells or writes about
+    known: bool  # the word heard is one the business uses too (only not beside these other words)
 
     @property
     def value(self) -> float:
         # how alike it sounds decides; the context only admits a candidate (a document uses it beside the
-        # other words), since one or two words of context back up many words by chance
-        return self.similarity * (TERM_BONUS if self.term else 1.0) * (1 + min(self.support, 10.0) / 40)
+        # other words), since one or two words of context back up many words by chance. A word the business
+        # never uses is a likelier mishearing than one it uses elsewhere ("candle", not "control", in "can I
+        # control the candle from my phone?")
+        return (self.similarity * (TERM_BONUS if self.term else 1.0) * (1 + min(self.support, 10.0) / 40)
+                * (KNOWN_PENALTY if self.known else 1.0))
 
 
 Judge = Callable[[str], float]  # how well the business can answer a text, 0..1 (its knowledge search)
@@ -192,12 +197,16 @@ class NearMissCorrector:
 
     def _by_judge(self, text: str, tokens: list[re.Match[str]], options: list[_Option]) -> _Verdict | None:
         assert self.judge is not None
-        shortlist: list[_Option] = []
+        # the best candidate of each word heard first, then the second best of each ...: a word with many
+        # weak candidates must not crowd out the one word that was misheard
+        by_word: dict[int, list[_Option]] = {}
         for option in sorted(options, key=lambda o: -o.value):
-            if not any(_overlap(o, option) and stem(o.meant) == stem(option.meant) for o in shortlist):
-                shortlist.append(option)
-            if len(shortlist) == self.settings.judged_candidates:
-                break
+            same = by_word.setdefault(option.start, [])
+            if not any(stem(o.meant) == stem(option.meant) for o in same):
+                same.append(option)
+        ranks = [o for group in by_word.values() for o in group]
+        shortlist = sorted(ranks, key=lambda o: (by_word[o.start].index(o), -o.value))
+        shortlist = shortlist[: self.settings.judged_candidates]
         if not shortlist:
             return None
         before = self.judge(text)
@@ -237,16 +246,14 @@ class NearMissCorrector:
                 for meant, similarity in self._candidates(heard, floor):
                     if end - start > 1 and stem(meant) in parts:
                         continue  # "the kettle" is the kettle: only a new word ("the scale" → "descale") is a join
-                    option = self._option(start, end, meant, similarity, others, base)
+                    known = all(self.vocabulary.is_domain(w) for w in words[start:end])
+                    option = self._option(start, end, meant, similarity, others, base, known)
                     if option is not None:
                         options.append(option)
-        # a word the business never uses is a likelier mishearing than one it uses elsewhere ("candle"
-        # rather than "control" in "can I control the candle from my phone?")
-        unknown = [o for o in options if not all(self.vocabulary.is_domain(w) for w in words[o.start: o.end])]
-        return unknown or options
+        return options
 
     def _option(self, start: int, end: int, meant: str, similarity: float, others: list[str],
-                base: float) -> _Option | None:
+                base: float, known: bool) -> _Option | None:
         meant_stem = stem(meant)
         score, document = self.vocabulary.best_fit([*others, meant_stem])
         if document < 0 or meant_stem not in self.vocabulary.documents[document].words:
@@ -255,7 +262,7 @@ class NearMissCorrector:
         term = meant_stem in self.vocabulary.term_stems
         if support < self.settings.min_support or (not term and similarity < self.settings.word_similarity):
             return None
-        return _Option(start, end, meant, similarity, support, score - base, document, term)
+        return _Option(start, end, meant, similarity, support, score - base, document, term, known)
 
     def _eligible(self, text: str, tokens: list[re.Match[str]], position: int, context: list[str]) -> bool:
         """A word worth a second look: a content word that does not fit beside the others, and no name."""

@@ -360,3 +360,60 @@ def test_a_person_who_takes_the_call_over_is_heard_and_the_ai_stays_quiet(make_r
         await ear.wait_for(lambda: any("security check" in s.text or "email" in s.text for s in ear.said()))
 
     run(runtime, scenario)
+
+
+def _near_miss(heard: str, meant: str, sure: bool) -> Transcript:
+    from helpline.voice.correction import Correction, Replacement
+    from helpline.voice.recognition import HeardTranscript
+
+    replaced = Replacement(heard="candle", meant="kettle", similarity=0.6, support=3.0)
+    return HeardTranscript(heard, 0.9, ended_at=time.monotonic(),
+                           correction=Correction(heard, meant, (replaced,), sure=sure))
+
+
+def test_an_unsure_near_miss_is_asked_about_and_a_yes_goes_on_with_what_was_meant(
+        make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+    heard, meant = "Can I control the candle from my phone?", "Can I control the kettle from my phone?"
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[str]:
+        await pipeline.send(_near_miss(heard, meant, sure=False))
+        await ear.wait_for(lambda: len(ear.said()) >= 2)
+        await pipeline.send(Transcript("yes", 0.9, ended_at=time.monotonic()))
+        await ear.wait_for(lambda: len(ear.said()) >= 3)
+        await pipeline.send(_near_miss(heard, meant, sure=False))
+        await ear.wait_for(lambda: len(ear.said()) >= 4)
+        await pipeline.send(Transcript("no", 0.9, ended_at=time.monotonic()))
+        await ear.wait_for(lambda: len(ear.said()) >= 5)
+        return [s.text for s in ear.said()]
+
+    said = run(runtime, scenario)
+    assert said[1] in ("Sorry, did you say: can I control the kettle from my phone?",
+                       "Just to check, did you say: can I control the kettle from my phone?")
+    assert "Smart Kettle" in said[2]  # the engine answered the question meant
+    assert "did you say" in said[3] and said[4] == "Sorry about that. Could you say it again?"
+    with runtime.db.session() as session:
+        customer = [m.text for m in session.scalars(select(Message).where(Message.role == "customer"))]
+    assert customer == [meant]  # the confirmed question; "yes" and "no" went to no engine
+
+
+def test_a_sure_near_miss_is_read_as_meant_and_keyed_digits_become_the_order_id(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[str]:
+        await pipeline.send(_near_miss("Can I get my means pre-ground?", "Can I get my beans pre-ground?", sure=True))
+        await ear.wait_for(lambda: len(ear.said()) >= 2)
+        await pipeline.send(Transcript("where is my order", 0.9))
+        await ear.wait_for(lambda: len(ear.said()) >= 3)
+        await pipeline.send(Transcript("lucas.reed@example.com", 0.9))
+        await ear.wait_for(lambda: "BB" in ear.said()[-1].text)  # which order? (it starts with BB)
+        asked = len(ear.said())
+        await pipeline.send(Transcript("10014", 0.9, source="keypad"))
+        await ear.wait_for(lambda: len(ear.said()) > asked)
+        return [s.text for s in ear.said()]
+
+    said = run(runtime, scenario)
+    assert "Coffee beans" in said[1]
+    with runtime.db.session() as session:
+        customer = [m.text for m in session.scalars(select(Message).where(Message.role == "customer"))]
+    assert customer[0] == "Can I get my beans pre-ground?" and customer[-1] == "BB-10014"

@@ -135,3 +135,13 @@ def test_the_tones_of_keys_are_not_speech() -> None:
 
     frames = asyncio.run(scenario())
     assert not any(isinstance(f, UserStoppedSpeaking | KeypadPrompt | Interruption) for f in frames)
+
+
+def test_digits_keyed_for_a_prefixed_id_become_the_id(pack) -> None:  # type: ignore[no-untyped-def]
+    from helpline.voice.keypad import keyed_id
+
+    waiting = {"procedure": "cancel_order", "awaiting": "slot:order_id"}
+    assert keyed_id("10422", pack, waiting) == "BB-10422"  # the demo pack writes order ids BB- + five digits
+    assert keyed_id("1042", pack, waiting) is None  # too short to be one: the engine hears the digits as keyed
+    assert keyed_id("10422", pack, {"procedure": "cancel_order", "awaiting": "verification"}) is None
+    assert keyed_id("10422", pack, {"procedure": None, "awaiting": None}) is None

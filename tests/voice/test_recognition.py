@@ -135,3 +135,38 @@ def test_an_early_guess_confirmed_by_the_end_of_speech_is_transcribed_once() -> 
     assert len(heard) == 1 and isinstance(seen[0], Transcript) and "return" in seen[0].text
     seen, heard = asyncio.run(scenario(confirm=False))  # the caller spoke again after the guess
     assert len(heard) == 2 and heard[1] > heard[0] and "return" in seen[0].text  # type: ignore[attr-defined]
+
+
+class FixedRecognizer:
+    """Always hears the same words (no model): what the stage does with them is under test."""
+
+    sample_rate = 16000
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def transcribe(self, pcm: bytes, hints: Sequence[str] = ()) -> Recognition:
+        return Recognition(self.text, 0.9)
+
+
+def test_the_transcript_carries_the_near_miss_verdict_and_what_was_heard() -> None:
+    from helpline.voice.correction import Correction
+    from helpline.voice.recognition import HeardTranscript
+
+    def correct(text: str) -> Correction:
+        return Correction(text, text.replace("means", "beans"), sure=True)
+
+    async def scenario() -> list[Frame]:
+        sink = Collect()
+        pipeline = Pipeline([RecognitionProcessor(FixedRecognizer("Can I get my means pre-ground?"), correct=correct),
+                             sink])
+        await pipeline.start()
+        await pipeline.send(UserStoppedSpeaking(b"\x00\x10" * 1600, PHONE_RATE))
+        await pipeline.idle()
+        await pipeline.stop()
+        return sink.seen
+
+    seen = asyncio.run(scenario())
+    assert len(seen) == 1 and isinstance(seen[0], HeardTranscript)
+    assert seen[0].text == "Can I get my means pre-ground?"  # what was heard travels on
+    assert seen[0].correction is not None and seen[0].correction.text == "Can I get my beans pre-ground?"

@@ -1,0 +1,72 @@
+"""Near-miss correction on the demo business's vocabulary, in text: put in the business's word only when the
+question then fits what the business knows, ask when unsure, and leave well-heard questions alone."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from helpline.pack.loader import load_pack
+from helpline.voice.correction import NearMissCorrector
+from helpline.voice.vocabulary import Vocabulary
+from tests.conftest import DEMO
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> Vocabulary:
+    with (DEMO / "data" / "products.csv").open(encoding="utf-8") as rows:
+        products = sorted({row["product"] for row in csv.DictReader(rows)})
+    return Vocabulary.from_pack(load_pack(DEMO), products)
+
+
+def test_a_misheard_product_word_is_replaced_when_the_question_backs_it_up(vocabulary: Vocabulary) -> None:
+    corrector = NearMissCorrector(vocabulary)
+    correction = corrector.correct("Can I get my means pre-ground?")
+    assert correction.text == "Can I get my beans pre-ground?" and correction.sure
+    assert correction.heard == "Can I get my means pre-ground?"  # what was heard is kept
+    assert [(r.heard, r.meant) for r in correction.replacements] == [("means", "beans")]
+    assert corrector.correct("How do I connect my machine to the wifey?").text.endswith("to the wifi?")
+    # two words heard where one was said
+    assert corrector.correct("My firm wear update got stuck halfway.").text == "My firmware update got stuck halfway."
+
+
+@pytest.mark.parametrize("heard", [
+    "Is the kettle dishwasher safe?",
+    "Do you ship to Canada?",  # a name, not a near miss
+    "Does the Espresso Pro have a steam wand?",
+    "Can I return the travel mug?",
+    "My name is Candace Miller",
+    "",
+])
+def test_a_question_heard_right_is_left_alone(vocabulary: Vocabulary, heard: str) -> None:
+    correction = NearMissCorrector(vocabulary).correct(heard)
+    assert correction.text == heard and not correction.changed and not correction.needs_confirming
+
+
+def test_a_word_that_sounds_alike_but_fits_nothing_is_not_put_in(vocabulary: Vocabulary) -> None:
+    # "beans" sounds like "means", but nothing about beans goes with an umbrella
+    assert not NearMissCorrector(vocabulary).correct("What does it mean umbrella?").changed
+
+
+def test_the_judge_decides_and_close_candidates_make_it_ask(vocabulary: Vocabulary) -> None:
+    heard = "Can I get my means pre-ground?"
+    only_beans = NearMissCorrector(vocabulary, judge=lambda text: 0.8 if "beans" in text else 0.1)
+    assert only_beans.correct(heard).text == "Can I get my beans pre-ground?" and only_beans.correct(heard).sure
+
+    nothing_better = NearMissCorrector(vocabulary, judge=lambda text: 0.4)
+    assert not nothing_better.correct(heard).changed  # the knowledge base answers no better: leave it
+
+    # every candidate is answered as well as the next: a guess, so the caller is asked
+    any_change = NearMissCorrector(vocabulary, judge=lambda text: 0.1 if text == heard else 0.8)
+    unsure = any_change.correct(heard)
+    assert unsure.needs_confirming and unsure.replacements[0].rival
+    assert unsure.confirming_phrase() == unsure.text.rstrip("?")[:1].lower() + unsure.text.rstrip("?")[1:]
+
+
+def test_a_long_question_confirms_only_the_word(vocabulary: Vocabulary) -> None:
+    corrector = NearMissCorrector(vocabulary, judge=lambda text: 0.1 if "means" in text else 0.8)
+    correction = corrector.correct("Hi there, I was wondering whether I can get my means pre-ground before they ship")
+    assert correction.changed
+    assert correction.confirming_phrase() == correction.replacements[0].meant
+    assert correction.as_meta()["heard"].startswith("Hi there")
