@@ -12,6 +12,7 @@ left waiting otherwise), some answer the satisfaction survey. The contacts are s
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 from collections.abc import Callable
@@ -39,6 +40,7 @@ THINK_SECONDS = {"chat": (8, 70), "phone": (3, 12), "sms": (40, 420), "email": (
 TEAM_ACCEPTS = 0.7  # of hand-offs in open hours, taken by a teammate
 TEAM_WAIT_SECONDS = (6, 150)  # how long until they do
 SURVEY_ANSWERED = 0.35
+REPEAT_GAP = timedelta(days=8)  # longer than the dashboard's 7-day window for repeat contacts
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,25 @@ class Customer:
     order: str  # one of theirs, in the state the scenario needs
 
 
-# Customers from the demo pack's own data (examples/demo/data), by the state of the order used.
-SHIPPED = (Customer("Ana Cook", "ana.cook@example.com", "75214", "+12145550123", "BB-10133"),
-           Customer("Lily Williams", "lily.williams@example.com", "76104", "+18175550145", "BB-10134"),
-           Customer("Grace Rivera", "grace.rivera@example.com", "78212", "+12105550169", "BB-10135"),
-           Customer("Ethan Garcia", "ethan.garcia@example.com", "79901", "+19155550138", "BB-10136"))
-PENDING = (Customer("Aisha Patel", "aisha.patel@example.com", "79901", "+19155550170", "BB-10160"),
-           Customer("Caleb Perez", "caleb.perez@example.com", "76102", "+18175550124", "BB-10163"),
-           Customer("Samuel Rogers", "samuel.rogers@example.com", "78681", "+15125550126", "BB-10166"))
-DELIVERED = (Customer("Zoe Cooper", "zoe.cooper@example.com", "76107", "+18175550196", "BB-10002"),
-             Customer("Victor Phillips", "victor.phillips@example.com", "76107", "+18175550101", "BB-10004"),
-             Customer("Lily Williams", "lily.williams@example.com", "76104", "+18175550145", "BB-10008"))
+def customers_by_order_status(data: Path) -> dict[str, tuple[Customer, ...]]:
+    """The pack's own customers (data/customers.csv) with one of their orders, by the order's status
+    (data/orders.csv): a scripted customer asks about an order that is really theirs, in the state the script
+    expects. Empty when the pack has no such files (the scripts that need an order are then left out)."""
+    try:
+        with (data / "customers.csv").open(newline="") as handle:
+            people = {row["id"]: row for row in csv.DictReader(handle)}
+        with (data / "orders.csv").open(newline="") as handle:
+            orders = list(csv.DictReader(handle))
+    except (OSError, KeyError):
+        return {}
+    pools: dict[str, list[Customer]] = {}
+    for order in orders:
+        person = people.get(order.get("customer_id", ""))
+        if person is None or not person.get("email"):
+            continue
+        pools.setdefault(order.get("status", ""), []).append(Customer(
+            person.get("name", ""), person["email"], person.get("zip", ""), person.get("phone", ""), order["id"]))
+    return {status: tuple(found) for status, found in pools.items()}
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ class Scenario:
 
     name: str
     lines: tuple[str, ...]
-    customers: tuple[Customer, ...] = ()
+    order_status: str = ""  # the customer has an order in this state ("": an anonymous question)
     weight: int = 10
     wants_person: bool = False
     repeat_lines: tuple[str, ...] = ()  # a second contact days later about the same thing (some customers)
@@ -79,13 +89,13 @@ class Scenario:
 MACHINE_OPENING = ("my espresso machine won't turn on", "it's the Espresso One",
                    "it's plugged straight into the wall, still nothing", "the tank is clicked in, still dead")
 SCENARIOS = (
-    Scenario("where is my order", ("hi, where's my order {order}?", "{email}", "ok thanks, that's all"), SHIPPED,
+    Scenario("where is my order", ("hi, where's my order {order}?", "{email}", "ok thanks, that's all"), "shipped",
              weight=16, repeat_lines=("my order {order} still hasn't arrived", "{email}",
                                       "it's been days, still nothing", "yes please")),
     Scenario("return policy", ("what's your return policy?", "great, thank you bye"), weight=10),
     Scenario("price question", ("how much is the espresso one in red?", "thanks, that's all"), weight=8),
     Scenario("cancel", ("I need to cancel an order", "{name}", "{zip}", "{order}", "found it cheaper elsewhere",
-                        "yes please", "no that's everything"), PENDING, weight=6),
+                        "yes please", "no that's everything"), "pending", weight=6),
     Scenario("machine fixed by a reset", (*MACHINE_OPENING, "yes that worked, it's on now!", "no that's all thanks"),
              weight=6),
     # "resolved" by the agent, but the customer's last words say otherwise: not first-contact resolution
@@ -103,7 +113,7 @@ SCENARIOS = (
     Scenario("a person please", ("can I talk to a real person please",), weight=4, wants_person=True),
     Scenario("gift cards", ("do you sell gift cards?", "ok cool, bye"), weight=4),
     Scenario("delivered order question", ("hi, question about order {order}", "{email}", "yes it arrived fine",
-                                          "no that's all"), DELIVERED, weight=5),
+                                          "no that's all"), "delivered", weight=5),
 )
 
 
@@ -140,23 +150,39 @@ class SeedReport:
     failed: int = 0
 
 
-def plan_month(rng: random.Random, first: date, days: int, per_day: int, zone: ZoneInfo,
-               until: datetime) -> list[Planned]:
+def plan_month(rng: random.Random, first: date, days: int, per_day: int, zone: ZoneInfo, until: datetime,
+               pools: dict[str, tuple[Customer, ...]]) -> list[Planned]:
     """The contacts to run, in time order: about ``per_day`` a day (fewer on Sundays), shaped by the hour."""
     planned: list[Planned] = []
     channels, channel_weights = list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values())
+    scenarios = [s for s in SCENARIOS if not s.order_status or pools.get(s.order_status)]
+    cancelled: set[str] = set()  # a pending order is cancelled once
+    # The pack has few customers: one is not picked again within a week of their last contact, so the only
+    # repeat contacts are the scripted ones (a customer coming back about the same order).
+    last_seen: dict[str, datetime] = {}
     for offset in range(days):
         day = first + timedelta(days=offset)
         count = max(1, round(rng.gauss(per_day * (0.5 if day.weekday() == 6 else 1.0), per_day / 5)))
         for _ in range(count):
             hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
             at = datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)), zone).astimezone(UTC)
-            scenario = rng.choices(SCENARIOS, weights=[s.weight for s in SCENARIOS])[0]
-            customer = rng.choice(scenario.customers) if scenario.customers else None
+            scenario = rng.choices(scenarios, weights=[s.weight for s in scenarios])[0]
+            customer = None
+            if scenario.order_status:
+                free = [c for c in pools[scenario.order_status] if c.order not in cancelled
+                        and (c.email not in last_seen or abs(at - last_seen[c.email]) > REPEAT_GAP)]
+                if not free:
+                    continue
+                customer = rng.choice(free)
+                last_seen[customer.email] = at
+                if scenario.order_status == "pending":
+                    cancelled.add(customer.order)
             channel = rng.choices(channels, weights=channel_weights)[0]
             planned.append(Planned(at, channel, scenario, customer, scenario.lines))
             if scenario.repeat_lines and rng.random() < 0.3:
                 again = at + timedelta(days=rng.uniform(1, 5), hours=rng.uniform(-3, 3))
+                if customer is not None:
+                    last_seen[customer.email] = again
                 planned.append(Planned(again, rng.choices(channels, weights=channel_weights)[0], scenario,
                                        customer, scenario.repeat_lines))
     return sorted((p for p in planned if p.at < until), key=lambda p: p.at)
@@ -268,7 +294,7 @@ def seed_demo(runtime: Runtime, clock: Clock, days: int, per_day: int, seed: int
     zone = ZoneInfo(runtime.pack.business.timezone)
     first = end - timedelta(days=days - 1)
     until = datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC)
-    plan = plan_month(rng, first, days, per_day, zone, until)
+    plan = plan_month(rng, first, days, per_day, zone, until, customers_by_order_status(runtime.pack.root / "data"))
     report = SeedReport()
     for index, planned in enumerate(plan):
         run_one(runtime, clock, rng, planned, report)

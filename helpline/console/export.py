@@ -139,7 +139,9 @@ def _stream(request: Request, user: StaffUser, table: str, filters: dict[str, An
                                  {"export": "csv", **{k: v for k, v in filters.items() if v}})
 
     def body() -> Iterator[str]:
-        with runtime.db.read_session() as session:
+        # A plain session, not Database.read_session: the response pulls each chunk on a worker thread in a
+        # context of its own, and read_session's context variable must be reset in the context that set it.
+        with Session(runtime.db.engine) as session:
             yield from csv_lines(header, rows(session, viewer))
 
     stamp = datetime.now(UTC).strftime("%Y%m%d")
