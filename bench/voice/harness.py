@@ -34,7 +34,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -216,9 +216,6 @@ async def phone_line(models: SpeechModels, when: datetime, pack_models: PackMode
             shared, hints = SharedRecognitions(models.recognizer), vocabulary(runtime)
             services.recognition = lambda: RecognitionProcessor(shared, hints)
             services.end_of_turn = TranscriptTurnCheck(shared)
-            # checked on the early recognition's own audio, so as soon as it starts
-            services.settings = replace(services.settings, vad=replace(services.settings.vad,
-                                                                       check_ms=services.settings.vad.guess_ms))
         elif end_of_turn != "default":
             services.end_of_turn = SmartTurnModel() if end_of_turn == "model" else None
         phone = PhoneService(services, config, Speaker(models.synthesizer),
