@@ -65,9 +65,14 @@ class Insight:
     def spiking(self) -> list[ReasonRow]:
         return [r for r in self.reasons if r.spike is not None]
 
+    def earlier_spikes(self, row: ReasonRow) -> list[Spike]:
+        """The row's spikes in windows that ended before the current one."""
+        return [s for s in row.spikes if s.window_end <= self.end - self.rule.window]
+
     @property
     def spiked(self) -> list[ReasonRow]:
-        return [r for r in self.reasons if r.spikes]
+        """Reasons that spiked earlier in the period (not only now)."""
+        return [r for r in self.reasons if self.earlier_spikes(r)]
 
 
 def _pct(value: float | None) -> str:

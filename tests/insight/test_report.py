@@ -51,6 +51,7 @@ def test_weekly_insight_reasons_trend_and_spike(demo_models: DemoModels, tmp_pat
     assert set(parcel.channels) == {"chat", "email"}
     assert sum(parcel.per_day) == 7
     assert [r.label for r in insight.spiking] == [checkout.label]
+    assert insight.spiked == []  # spiking now, not earlier in the week
     assert insight.kpis[0].value == str(insight.contacts)
     assert [g.title for g in insight.gaps] == ["do you roast the beans yourselves"]
 
