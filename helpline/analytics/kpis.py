@@ -15,8 +15,10 @@ The rules that keep the figures honest (the dashboard's help text says the same,
   time only when a person also took it within the target.
 - **Abandonment**: contacts the customer left before an answer: they wrote or spoke and got no reply, or they were
   waiting for a person who never took the contact and no callback was booked.
-- **AHT**: mean handle time (start to end) of contacts with a recorded time; **NPS**: % promoters (9-10) minus
-  % detractors (0-6) of 0-10 answers, where such answers exist (the surveys ask CSAT 1-5 today).
+- **AHT**: mean handle time (start to end) of contacts with a recorded time; the dashboard's headline AHT is of
+  the live channels (chat, calls), as an email or SMS contact's time runs across replies hours apart;
+- **NPS**: % promoters (9-10) minus % detractors (0-6) of 0-10 answers, where such answers exist (the surveys
+  ask CSAT 1-5 today).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ REPEAT_WINDOW = timedelta(days=7)
 NEGATIVE_CSAT = 2  # and below, of 5
 NEGATIVE_NPS = 4  # and below, of 10
 CALL_CHANNELS = frozenset({"phone", "voice"})
+# Where handle time is time spent with the customer; an email or SMS contact's time runs across replies hours apart
+LIVE_CHANNELS = frozenset({"chat", "phone", "voice", "api"})
 # The customer's own words that a problem is not solved, read on their last message of the contact.
 STILL_BROKEN = re.compile(
     r"\b(still (?:not|doesn'?t|does not|isn'?t|won'?t|can'?t|no|broken|nothing|the same)|"
@@ -208,8 +212,10 @@ def service_level(contacts: Sequence[Contact], target_seconds: float) -> float |
     return _share(sum(1 for c in calls if answered_in_time(c, target_seconds)), len(calls))
 
 
-def average_handle_time(contacts: Sequence[Contact]) -> float | None:
-    return _mean(c.handle_time_seconds for c in contacts if c.handle_time_seconds > 0)
+def average_handle_time(contacts: Sequence[Contact], channels: frozenset[str] | None = None) -> float | None:
+    """Mean handle time of the contacts with one (of ``channels`` only, when given)."""
+    return _mean(c.handle_time_seconds for c in contacts
+                 if c.handle_time_seconds > 0 and (channels is None or c.channel in channels))
 
 
 def csat(contacts: Sequence[Contact]) -> Csat:
@@ -274,7 +280,8 @@ def by_day(contacts: Sequence[Contact], start: date, end: date, target_seconds: 
         group = [contacts[i] for i in mine]
         resolved = [i for i in mine if contacts[i].status == "resolved"]
         rows.append(DayRow(day, len(group), _share(sum(1 for i in resolved if solved[i]), len(resolved)),
-                           csat(group).mean, service_level(group, target_seconds), average_handle_time(group),
+                           csat(group).mean, service_level(group, target_seconds),
+                           average_handle_time(group, LIVE_CHANNELS),
                            qa_mean(group)))
         day += timedelta(days=1)
     return rows

@@ -89,9 +89,9 @@ def horizontal_bars(items: Sequence[tuple[str, int]], title: str, width: int = 4
 
 
 def trend_line(points: Sequence[tuple[date, float | None]], title: str, fmt: Callable[[float], str],
-               y_max: float | None = None, goal: float | None = None, width: int = 340, height: int = 160) -> str:
+               y_max: float | None = None, goal: float | None = None, width: int = 340, height: int = 176) -> str:
     """A line over days; a day with no value leaves a gap (no contacts is not a zero). ``goal``: a dashed line."""
-    left, bottom, top, right = 44, 24, 10, 8
+    left, bottom, top, right = 44, 24, 28, 8
     plot_w, plot_h = width - left - right, height - bottom - top
     values = [v for _, v in points if v is not None]
     peak = y_max if y_max is not None else max([*values, goal or 0, 1e-9])
@@ -99,7 +99,8 @@ def trend_line(points: Sequence[tuple[date, float | None]], title: str, fmt: Cal
     known = [f"{day:%d %b} {fmt(v)}" for day, v in points if v is not None]
     desc = (f"{len(known)} days with a value; first {known[0]}, last {known[-1]}; lowest {fmt(min(values))}, "
             f"highest {fmt(max(values))}." if values else "No values in this period.")
-    parts = [_open(width, height, title, desc)]
+    parts = [_open(width, height, title, desc),
+             f'<text x="4" y="14" class="chart-title" font-size="12" font-weight="600">{escape(title)}</text>']
 
     def xy(i: int, v: float) -> tuple[float, float]:
         return left + plot_w * i / n, top + plot_h - plot_h * min(v, peak) / peak

@@ -92,7 +92,8 @@ def _cards(contacts: list[kpis.Contact], target: int, goal: float) -> list[tuple
         ("Service level", pct(kpis.service_level(contacts, target)),
          f"of {calls} calls answered within {target} s (goal {goal * 100:.0f}%)"),
         ("Abandonment", pct(kpis.abandonment_rate(contacts)), "left before an answer or while waiting for a person"),
-        ("Average handle time", minutes(kpis.average_handle_time(contacts)), ""),
+        ("Average handle time", minutes(kpis.average_handle_time(contacts, kpis.LIVE_CHANNELS)),
+         "chat and calls; email and SMS by channel below"),
         ("CSAT", "–" if score.mean is None else f"{score.mean:.1f} / 5",
          f"{pct(score.satisfied_share)} satisfied · {score.responses} ratings"),
         ("NPS", "–" if nps is None else f"{nps:+.0f}",
@@ -110,11 +111,11 @@ def _trend_charts(days: list[kpis.DayRow], goal: float) -> list[str]:
         trend_line([(d.day, d.csat) for d in days], "CSAT by day (1–5)", lambda v: f"{v:.1f}", y_max=5.0),
         trend_line([(d.day, d.service_level) for d in days], "Service level by day (calls)", share, y_max=1.0,
                    goal=goal),
-        trend_line([(d.day, d.aht_seconds) for d in days], "Average handle time by day",
+        trend_line([(d.day, d.aht_seconds) for d in days], "Average handle time by day (chat, calls)",
                    lambda v: f"{v / 60:.1f}m"),
         trend_line([(d.day, d.qa_score) for d in days], "QA score by day", lambda v: f"{v:.0f}", y_max=100.0),
     ]
-    table = data_table("KPIs by day", ["Day", "Contacts", "FCR", "CSAT", "Service level", "AHT", "QA"],
+    table = data_table("KPIs by day", ["Day", "Contacts", "FCR", "CSAT", "Service level", "AHT (chat, calls)", "QA"],
                        [(d.day.isoformat(), d.contacts, pct(d.fcr), "–" if d.csat is None else f"{d.csat:.1f}",
                          pct(d.service_level), minutes(d.aht_seconds),
                          "–" if d.qa_score is None else f"{d.qa_score:.0f}") for d in days])

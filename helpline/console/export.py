@@ -249,7 +249,7 @@ def _kpi_rows(contacts: list[kpis.Contact], *, by: str, start: date, end: date, 
                 [(r.channel, r.contacts, minutes(r.aht_seconds), pct(r.fcr), pct(r.containment), pct(r.abandonment),
                   pct(r.service_level)) for r in kpis.by_channel(contacts, target)])
     days = kpis.by_day(contacts, start, end, target, day_of=lambda moment: moment.astimezone(zone).date())
-    return (("day", "contacts", "fcr", "csat", "service_level", "aht", "qa_score"),
+    return (("day", "contacts", "fcr", "csat", "service_level", "aht_chat_and_calls", "qa_score"),
             [(d.day, d.contacts, pct(d.fcr), "" if d.csat is None else round(d.csat, 2), pct(d.service_level),
               minutes(d.aht_seconds), "" if d.qa_score is None else round(d.qa_score, 1)) for d in days])
 
