@@ -90,6 +90,7 @@ class Tally:
     asked_wrongly: int = 0  # asked about a guess that was not what was said
     controls: int = 0
     controls_touched: int = 0
+    restored: int = 0  # near misses whose corrected text is what was said (put in, or confirmed by a yes)
     correct_ms: list[float] = field(default_factory=list)  # time of each correction
 
     def share(self, n: int) -> str:
@@ -118,6 +119,7 @@ def evaluate(judge: Judge, corrector: NearMissCorrector, lines: list[Line], show
             tally.asked_wrongly += not what_said
             corrected_right = what_said and judge.right(correction.text, line.expected)
         tally.controls_touched += line.control and correction.changed
+        tally.restored += not line.control and correction.changed and what_said
         tally.heard_right += heard_right
         tally.corrected_right += corrected_right
         tally.said_right += said_right
@@ -130,12 +132,14 @@ def evaluate(judge: Judge, corrector: NearMissCorrector, lines: list[Line], show
 
 def report(split: str, tallies: dict[str, Tally]) -> str:
     rows = [f"Near-miss correction, demo pack, {split} lines (bench/voice/near_miss.tsv), text only:", "",
-            "| matcher | right as heard | right after correction | right as said (ceiling) | corrected without "
+            "| matcher | right as heard | right after correction | right as said (ceiling) | near misses restored | "
+            "corrected without "
             "asking (wrong) | confirming questions (about a wrong guess) | control lines changed | correction ms "
             "mean / max |",
-            "|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|"]
     for name, t in tallies.items():
         rows.append(f"| {name} | {t.share(t.heard_right)} | {t.share(t.corrected_right)} | {t.share(t.said_right)} | "
+                    f"{t.restored}/{t.lines - t.controls} | "
                     f"{t.changed_sure} ({t.changed_sure_wrong}) | {t.asked} ({t.asked_wrongly}) | "
                     f"{t.controls_touched}/{t.controls} | {sum(t.correct_ms) / max(len(t.correct_ms), 1):.0f} / "
                     f"{max(t.correct_ms, default=0):.0f} |")
