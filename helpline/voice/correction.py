@@ -48,6 +48,7 @@ class CorrectionSettings:
     rival_ratio: float = 0.92  # a second candidate worth this share of the best one makes it unsure
     max_replacements: int = 2
     judged_candidates: int = 3  # candidates the judge reads (one knowledge search each)
+    judged_enough: float = 0.9  # the question heard is answered this surely: leave it
     judged_floor: float = 0.5  # the corrected question must be answerable this surely
     judged_gain: float = 0.15  # ... and this much more surely than the question heard
     judged_sure_gain: float = 0.3  # ... this much, with no rival, to be put in without asking
@@ -210,6 +211,8 @@ class NearMissCorrector:
         if not shortlist:
             return None
         before = self.judge(text)
+        if before >= self.settings.judged_enough:
+            return None  # the question as heard is already answered surely: nothing to gain, a risk to take
         judged = []
         for option in shortlist:
             applied = self._apply(text, tokens, option)
