@@ -238,9 +238,14 @@ _TOKEN = re.compile(r"\s+|x-ray|[A-Za-z0-9]+(?:'[A-Za-z]+)?|[^\sA-Za-z0-9]", re.
 _IN_RUN = {",", "-"}  # separators a recogniser writes between spelled items
 
 
+_LETTERS_DASH_DIGITS = re.compile(r"\b(?![AI]\b)([A-Z]{1,4})\s+(?i:dash|hyphen)\s+(\d+)\b")  # capitals: an id, not "go"
+
+
 def spoken_ids(text: str) -> str:
     """Runs of spelled letters and number words → ids and numbers (rule 2)."""
     text = _DIGIT_DASHES.sub(lambda m: m.group(0).replace("-", ""), text)
+    # an id read back as "B B dash one zero four two two" may come back as "BB dash 10422"
+    text = _LETTERS_DASH_DIGITS.sub(lambda m: f"{m.group(1)}-{m.group(2)}", text)
     text = _THOUSANDS.sub("", text)  # Whisper writes "BB-10,001"; ids and amounts read the same without
     tokens = _TOKEN.findall(text)
     word_at = [k for k, t in enumerate(tokens) if not t.isspace() and t not in _IN_RUN]

@@ -7,6 +7,7 @@ from helpline.voice.spoken import normalize_spoken, spelled_letters, spoken_emai
 @pytest.mark.parametrize(("said", "meant"), [
     ("I want to return order number four five six", "I want to return order number 456"),
     ("my order is b b one zero zero zero one", "my order is BB10001"),
+    ("it's BB dash 10422", "it's BB-10422"),  # an id read back with its dash, said back the same way
     ("it is B as in bravo, B for boy, one zero zero zero one", "it is BB10001"),
     ("W two three seven eight one five six", "W2378156"),
     ("order number W 2 3 7 8 1 5 6", "order number W2378156"),
@@ -49,6 +50,7 @@ def test_spoken_numbers_letters_and_ids(said: str, meant: str) -> None:
     "Is the Burr Grinder in stock?",
     "I paid for it at the store",
     "A cup of coffee",
+    "I dash off at 5 every day",
 ])
 def test_ordinary_speech_is_left_alone(ordinary: str) -> None:
     assert normalize_spoken(ordinary) == ordinary
