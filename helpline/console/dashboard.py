@@ -21,6 +21,7 @@ from helpline.store.validation import CHANNELS
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366
+EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,12 @@ def _day(text: str, default: date) -> date:
     if not text:
         return default
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise ConsoleDenied(400, f"Not a date: {text!r} (use YYYY-MM-DD).") from exc
+    if not EARLIEST <= day <= LATEST:  # repeats are looked for a week either side: keep clear of date.min/max
+        raise ConsoleDenied(400, f"{text} is out of range ({EARLIEST.year}–{LATEST.year}).")
+    return day
 
 
 def period_of(runtime: Runtime, date_from: str, date_to: str) -> Period:
