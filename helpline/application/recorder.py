@@ -31,6 +31,7 @@ from helpline.store.repositories import (
     ConversationRepository,
     CustomerRepository,
     HandoffRepository,
+    NewLine,
     TicketRepository,
 )
 from helpline.tickets.builder import ticket_fields
@@ -48,16 +49,23 @@ class TurnRecorder:
         self.actor = actor
         self.conversations = ConversationRepository(session)
         self.tickets = TicketRepository(session)
+        # The conversation's ticket, read once a turn: the turn's context and its recording both need it.
+        self._ticket: Ticket | None = None
+        self._ticket_read = False
 
     def open_ticket(self, channel: str, now: datetime) -> Ticket:
-        return self.tickets.create(
+        self._ticket = self.tickets.create(
             actor=self.actor, conversation_id=self.conversation.id, channel=channel, category="general",
             priority="normal", summary="New contact", status="open", now=now,
         )
+        self._ticket_read = True
+        return self._ticket
 
     def ticket(self) -> Ticket | None:
-        found = self.tickets.list(actor=self.actor, conversation_id=self.conversation.id, limit=1)
-        return found[0] if found else None
+        if not self._ticket_read:
+            found = self.tickets.list(actor=self.actor, conversation_id=self.conversation.id, limit=1)
+            self._ticket, self._ticket_read = (found[0] if found else None), True
+        return self._ticket
 
     def record_turn(
         self, state: ConversationState, customer_text: str | None, result: TurnResult, now: datetime,
@@ -76,12 +84,9 @@ class TurnRecorder:
                              "failures": usage.failures, "prompt_tokens": usage.usage.prompt_tokens,
                              "completion_tokens": usage.usage.completion_tokens,
                              "latency_ms": round(usage.latency_ms, 1)}
-        if customer_text is not None:
-            self.conversations.append_message(conversation_id, role="customer", text=customer_text, meta=meta,
-                                              now=now)
-        for reply in result.replies:
-            self.conversations.append_message(conversation_id, role="agent", text=reply, meta=dict(reply_meta or {}),
-                                              now=now)
+        lines = [NewLine("customer", customer_text, meta)] if customer_text is not None else []
+        lines += [NewLine("agent", reply, dict(reply_meta or {})) for reply in result.replies]
+        self.conversations.append_messages(conversation_id, lines, now=now)
 
         ticket = self.ticket()
         callback_booked = False

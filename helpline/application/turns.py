@@ -39,6 +39,7 @@ from helpline.application.views import (
     ConversationNotFound,
     TurnView,
     public_state,
+    turn_event,
 )
 from helpline.conversation.commands import Interpretation
 from helpline.conversation.engine import Engine, Incident, TurnContext
@@ -152,8 +153,7 @@ class ConversationTurns:
 
     def _post(self, conversation_id: str, text: str, actor: str) -> TurnView:
         text = text[:MAX_MESSAGE_CHARS]
-        if not self.exists(conversation_id):
-            raise ConversationNotFound(conversation_id)
+        # An unknown id is refused by the read ahead, before any write transaction (the lock map keeps no entry).
         with self._locks.hold(conversation_id):
             prepared = self._understand_ahead(conversation_id, text)
             with conversation_transaction(self.db, conversation_id, self.turn_wait_seconds) as session:
@@ -164,7 +164,9 @@ class ConversationTurns:
         when there is nothing to understand, or a card number spans messages: then it is done in the turn)."""
         with self.db.read_session() as session:
             conversation = session.get(Conversation, conversation_id)
-            if conversation is None or conversation.status != "active" or conversation.handled_by:
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            if conversation.status != "active" or conversation.handled_by:
                 return None
             previous = self._previous_customer_messages(session, conversation_id)
             redacted = DEFAULT_REDACTOR.redact(text, RedactionCarry.from_stored([m.text for m in previous]))
@@ -279,4 +281,5 @@ class ConversationTurns:
               handoff: HandoffView | None, *, engine_failed: bool = False) -> TurnView:
         """The view of a recorded turn: the replies, the public state, the hand-off made and the events."""
         return TurnView(conversation.id, result.replies, state.ended, public_state(state, self.engine),
-                        conversation.channel, engine_failed, handoff, tuple(result.events))
+                        conversation.channel, engine_failed, handoff,
+                        tuple(turn_event(e) for e in result.events))

@@ -7,7 +7,8 @@ state, the hand-off the turn made and what happened in it — rather than readin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from datetime import datetime
+from typing import Any
 
 from helpline.application.handoffs import HandoffView
 from helpline.conversation.engine import Engine
@@ -32,10 +33,42 @@ UNPROMPTED = "unprompted"
 STAFF_ONLY = {"visibility": "staff"}  # message meta: a whisper the customer never sees
 NOTICE = {"notice": True}  # message meta: a system line the customer sees (a person joined, left)
 
-# Everything the engine reports of a turn (conversation/events.py), as a channel may look at it.
-TurnEvent: TypeAlias = (CallbackRequested | CallerIdentified | ConversationEnded | CustomerVerified | Escalated
-                        | HandoffNote | KnowledgeGap | OperationCalled | ProcedureFinished | TeamQuestionAsked
-                        | TicketsJoined)
+@dataclass(frozen=True)
+class TurnEvent:
+    """Something that happened in a turn, as a channel may act on it: what kind, and the pack's or engine's name
+    for it — never the customer's words or records (a message may turn out to hold half a card number only when
+    the next one arrives; the stored lines are masked then, a view already handed out could not be)."""
+
+    kind: str  # one of EVENT_KINDS' values
+    name: str = ""  # the operation, the team handed to, the procedure, who was served, why it ended
+    ok: bool = True  # an operation's success
+    at: datetime | None = None  # a callback's due time
+
+
+EVENT_KINDS: dict[type, str] = {
+    OperationCalled: "operation_called", CustomerVerified: "customer_verified", CallerIdentified: "caller_identified",
+    Escalated: "escalated", CallbackRequested: "callback_requested", ProcedureFinished: "procedure_finished",
+    HandoffNote: "handoff_note", KnowledgeGap: "knowledge_gap", TeamQuestionAsked: "team_question_asked",
+    TicketsJoined: "tickets_joined", ConversationEnded: "ended",
+}
+
+
+def turn_event(event: object) -> TurnEvent:
+    """The channel's view of one engine event (conversation/events.py)."""
+    kind = EVENT_KINDS.get(type(event), type(event).__name__)
+    if isinstance(event, OperationCalled):
+        return TurnEvent(kind, event.name, event.ok)
+    if isinstance(event, Escalated):
+        return TurnEvent(kind, event.tier)
+    if isinstance(event, CallbackRequested):
+        return TurnEvent(kind, at=event.due_at)
+    if isinstance(event, ProcedureFinished):
+        return TurnEvent(kind, event.procedure_id)
+    if isinstance(event, CallerIdentified):
+        return TurnEvent(kind, event.served)
+    if isinstance(event, ConversationEnded):
+        return TurnEvent(kind, event.reason)
+    return TurnEvent(kind)
 
 
 class ConversationNotFound(LookupError):

@@ -27,6 +27,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -310,6 +311,15 @@ class CustomerRepository(_Repository):
 # --- conversations -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NewLine:
+    """A line to add to a transcript (``ConversationRepository.append_messages``); its text already redacted."""
+
+    role: str
+    text: str
+    meta: dict[str, Any] | None = None
+
+
 class ConversationRepository(_Repository):
     """Conversations, their redacted transcript and the engine's saved state.
 
@@ -369,6 +379,27 @@ class ConversationRepository(_Repository):
         self.audit.record(actor or f"ai:conversation:{conversation_id}", "create", "message",
                           f"{conversation_id}:{message.seq}", conversation.customer_id, {"role": role})
         return message
+
+    def append_messages(self, conversation_id: str, lines: Sequence[NewLine], *, actor: str | None = None,
+                        now: datetime | None = None) -> list[Message]:
+        """Add the next lines of the transcript at once (a turn's message and replies): the last line's number is
+        read once and the lines written in one flush, not a query and a flush a line. Texts must be redacted."""
+        if not lines:
+            return []
+        for line in lines:
+            check_choice("message role", line.role, MESSAGE_ROLES)
+        conversation = self._require(conversation_id)
+        moment = _now(now)
+        first = self.last_seq(conversation_id) + 1
+        messages = [Message(conversation_id=conversation_id, seq=first + n, role=line.role, text=line.text,
+                            created_at=moment, meta=line.meta or {}) for n, line in enumerate(lines)]
+        self.session.add_all(messages)
+        conversation.last_activity_at = moment
+        for message in messages:
+            self.audit.record(actor or f"ai:conversation:{conversation_id}", "create", "message",
+                              f"{conversation_id}:{message.seq}", conversation.customer_id, {"role": message.role})
+        self.session.flush()
+        return messages
 
     def last_seq(self, conversation_id: str) -> int:
         """The number of the transcript's last line (0 before the first)."""

@@ -210,7 +210,7 @@ class EmailChannel:
             except ConversationClosed:
                 break
             taken.answers.append(view.replies)
-            taken.escalated = bool(view.state.get("escalated"))
+            taken.escalated = view.escalated
             if view.ended:
                 break
         with self.service.db.read_session() as session:
