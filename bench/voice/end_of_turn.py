@@ -29,19 +29,23 @@ from bench.voice.questions import SETS
 from helpline.voice.audio import resample, silence
 from helpline.voice.end_of_turn import SmartTurnModel, transcript_finished
 
-CHECK_MS = 160
+CHECK_MS = 200  # helpline/voice/vad.py VadSettings.check_ms
 
 
 def pauses(pcm: bytes, min_ms: int = CHECK_MS) -> list[int]:
-    """Byte offsets where a quiet stretch of at least `min_ms` starts inside the speech (not at its end)."""
+    """Byte offsets where a quiet stretch of at least `min_ms` starts between the first and last voiced 10 ms
+    (line noise before the first word is not a pause in the question)."""
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
     block = PHONE_RATE // 100
     levels = np.sqrt(np.mean(samples[: samples.size // block * block].reshape(-1, block) ** 2, axis=1))
     quiet = levels < 0.05 * float(levels.max())
+    voiced = np.flatnonzero(~quiet)
+    if not voiced.size:
+        return []
     found, run = [], 0
-    for i, q in enumerate(quiet):
-        run = run + 1 if q else 0
-        if run == min_ms // 10 and i < len(quiet) - 20:  # not the trailing quiet
+    for i in range(int(voiced[0]), int(voiced[-1]) + 1):
+        run = run + 1 if quiet[i] else 0
+        if run == min_ms // 10:
             found.append((i - run + 1) * block * 2)
     return found
 

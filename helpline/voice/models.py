@@ -159,14 +159,14 @@ def piper_voice(expected_sha256: str = PIPER_JOE_SHA256) -> PiperVoiceFiles:
 
 SMART_TURN_SHA256 = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
 SMART_TURN_FILE = "smart-turn-v3.2-cpu.onnx"
-_SMART_TURN_HINT = ("scripts/install.sh extracts it from the pipecat-ai 1.14.0 wheel into var/cache/models "
-                    "(pip download pipecat-ai==1.14.0 --no-deps; the file is "
-                    "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx)")
+_SMART_TURN_HINT = ("it is optional (turns end on the transcript by default): `pip download pipecat-ai==1.14.0 "
+                    "--no-deps` and copy pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx out of the "
+                    "wheel into var/cache/models, or set HELPLINE_SMART_TURN_MODEL to its path")
 
 
 def smart_turn_model(cache_dir: Path | None = None, expected_sha256: str = SMART_TURN_SHA256) -> Path:
-    """The verified Smart Turn v3.2 ONNX file (BSD-2-Clause): `HELPLINE_SMART_TURN_MODEL`, else the copy
-    install.sh extracted into the model cache, else the one inside an installed pipecat-ai."""
+    """The verified Smart Turn v3.2 ONNX file (BSD-2-Clause): `HELPLINE_SMART_TURN_MODEL`, else a copy in the
+    model cache, else the one inside an installed pipecat-ai. Nothing is downloaded here."""
     candidates = [Path(os.environ["HELPLINE_SMART_TURN_MODEL"])] if os.environ.get("HELPLINE_SMART_TURN_MODEL") \
         else [(cache_dir or DEFAULT_CACHE).resolve() / SMART_TURN_FILE]
     spec = importlib.util.find_spec("pipecat")

@@ -2,7 +2,7 @@
 
 The real line in-process (SIP, RTP, Silero, Whisper base, the demo pack's engine, piper), callers speaking
 espeak-ng questions. The full 50-question run (4 calls x 13 questions) is a benchmark, not a test: each
-answer is a paragraph the caller listens to the end of, ~3 minutes on 2 idle cores
+answer is a paragraph the caller listens to the end of, about 4 minutes on 2 cores at load 1-3
 (`python -m bench.voice.harness --calls 4 --questions 13`, figures in docs/benchmarks.md).
 """
 
