@@ -413,7 +413,12 @@ class Engine(AwaitedAnswers):
             state.known[entity.type] = entity.value
             state.known_turn[entity.type] = state.turn
         if identify is not None:
+            pin = identify.details.get("pin")
             for key, value in identify.details.items():
+                # A PIN is kept sealed in the verification only, never with the state; a bare "0000" is also read
+                # as a last-4, which would keep the same PIN in clear.
+                if pin is not None and value == pin:
+                    continue
                 state.known[key] = value
                 state.known_turn[key] = state.turn
         describes_problem = it.has(StartProcedure, AskHuman, AskKnowledge) and len(it.text.split()) >= 4

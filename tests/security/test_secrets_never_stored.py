@@ -336,3 +336,16 @@ def test_the_scan_finds_a_secret_that_was_stored(runtime: Runtime) -> None:
     posted.add(view.id, Typed("", ("4111111111111111",), kind="card_number"))
     with pytest.raises(AssertionError, match="1 secrets found"):
         assert_nothing_leaked(runtime, posted, "")
+
+
+def test_a_bare_pin_answering_the_identity_question_is_not_kept_in_the_state(runtime: Runtime) -> None:
+    """A bare "0000" is read as a PIN and as a last-4: none of the readings may keep it in the stored state
+    (found by the property test above with one seed)."""
+    service = runtime.conversations
+    view = service.start(actor="test")
+    service.post(view.id, "where is my order BB-10166?", actor="test")
+    service.post(view.id, "my pin is 0000", actor="test")
+    service.post(view.id, "0000", actor="test")
+    stored = [value for table, column, conversation, value in stored_texts(runtime.db.engine)
+              if table == "conversations" and column == "state" and conversation == view.id]
+    assert stored and not any("0000" in _TIMESTAMP.sub(" ", value) for value in stored)
