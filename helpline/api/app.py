@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from helpline import __version__
 from helpline.api.conversations import conversations_router
 from helpline.api.customers import customers_router
+from helpline.api.docs import install_docs
 from helpline.api.edge import MAX_BODY_BYTES, EdgeGuard
 from helpline.api.errors import install_error_handlers
 from helpline.api.followups import followups_router
@@ -49,11 +50,13 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = None,
         version=__version__,
         description="Offline AI contact-center agent. Authenticate with `Authorization: Bearer <key>`.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served offline by install_docs
     )
     app.state.db = runtime.db
     app.state.runtime = runtime
     app.state.conversations = runtime.conversations
     install_error_handlers(app)
+    install_docs(app)
     # Body-size limit and NUL refusal before any route reads the request (docs/security.md).
     app.add_middleware(EdgeGuard, max_body_bytes=max_body_bytes)
     app.include_router(health_router(), prefix="/api/v1")

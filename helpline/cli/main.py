@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from helpline.cli.demo import demo_app
+from helpline.cli.insight import insight_app
 from helpline.cli.llm import llm_app
 from helpline.cli.pack import pack_app
 from helpline.cli.qa import qa_app
@@ -38,6 +40,8 @@ app.add_typer(customer_app, name="customer")
 app.add_typer(retention_app, name="retention")
 app.add_typer(llm_app, name="llm")
 app.add_typer(qa_app, name="qa")
+app.add_typer(demo_app, name="demo")
+app.add_typer(insight_app, name="insight")
 
 # soft_wrap: long URLs and commands stay on one line, so they can be copied
 console = Console(soft_wrap=True)
@@ -212,6 +216,33 @@ def user_create(
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"Created {role} {created}. Sign in at /console.")
+
+
+@user_app.command("softphone")
+def user_softphone(
+    email: Annotated[str, typer.Argument(help="The console user.")],
+    address: Annotated[str, typer.Argument(help="Their own SIP phone (sip:name@host[:port] or an extension), "
+                                           "rung to take calls over or listen in; '' to forget it.")],
+    db: DbOption = None,
+) -> None:
+    """Set the softphone a console user takes phone calls over on."""
+    from helpline.store.db import Database, default_url
+    from helpline.store.repositories import ConsoleUserRepository
+
+    database = Database(db or default_url())
+    database.migrate()
+    with database.session() as session:
+        repo = ConsoleUserRepository(session)
+        user = repo.by_email(email)
+        if user is None:
+            err_console.print(f"[red]No console user {email}.[/red]")
+            raise typer.Exit(2)
+        try:
+            repo.set_softphone(user, address, actor="cli")
+        except ValueError as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    console.print(f"{email}: softphone {address or 'forgotten'}.")
 
 
 @widget_app.command("create-key")
@@ -442,7 +473,9 @@ def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str
                        user=user, display_name=runtime.pack.business.name, registrar=registration)
     # Callbacks are dialled only through a trunk: without one a customer's number has nowhere to go.
     settings = PhoneSettings(warm_transfer=warm_transfer, dial_callbacks=registration is not None)
-    return PhoneService(services, config, Speaker(models.synthesizer), settings)
+    line = PhoneService(services, config, Speaker(models.synthesizer), settings)
+    api.state.phone_desk = line.desk  # the console's take over on a phone / listen in, on this node's calls
+    return line
 
 
 @app.command()

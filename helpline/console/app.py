@@ -7,9 +7,12 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from helpline.console.auth import ConsoleDenied
+from helpline.console.calls import calls_router
 from helpline.console.dashboard import dashboard_router
+from helpline.console.export import export_router
 from helpline.console.inbox import inbox_router
 from helpline.console.incidents import incidents_router
+from helpline.console.insight import insight_router
 from helpline.console.knowledge import knowledge_router
 from helpline.console.live import live_router
 from helpline.console.login import login_router
@@ -29,5 +32,7 @@ def mount_console(app: FastAPI) -> None:
         return RedirectResponse("/console/live", status_code=303)
 
     for router in (login_router(), live_router(), inbox_router(), tickets_router(), knowledge_router(),
-                   incidents_router(), dashboard_router(), settings_router(), outbound_router()):
+                   incidents_router(), dashboard_router(), insight_router(), settings_router(), outbound_router(),
+                   export_router()):
         app.include_router(router)
+    app.include_router(calls_router())  # take over on a phone, listen in (issue 14)

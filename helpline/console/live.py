@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from helpline.application.conversations import ConversationClosed, ConversationNotFound, ConversationService
 from helpline.console.auth import Agent, ConsoleDenied, StaffUser, Supervisor
+from helpline.console.calls import phone_panel
 from helpline.console.customer_panel import customer_panel
 from helpline.console.web import back, render, runtime_of, span, utc
 from helpline.console.wording import mood_words
@@ -198,7 +199,8 @@ def live_router() -> APIRouter:
                                    ticket.id if ticket else None)
             return render(request, "conversation.html", user, conversation=conversation, info=info,
                           messages=messages, ticket=ticket, handoffs=handoffs, panel=panel,
-                          last_seq=messages[-1]["seq"] if messages else 0)
+                          last_seq=messages[-1]["seq"] if messages else 0,
+                          phone=phone_panel(request, conversation_id, user))
 
     @router.get("/conversations/{conversation_id}/events")
     async def conversation_events(request: Request, conversation_id: str, user: Agent, after: int = 0) -> Response:

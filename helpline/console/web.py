@@ -30,6 +30,7 @@ NAV = (
     ("/console/incidents", "Incidents", "agent"),
     ("/console/outbound", "Outbound", "supervisor"),
     ("/console/dashboard", "Dashboard", "supervisor"),
+    ("/console/insight", "Insight", "supervisor"),
     ("/console/settings", "Settings", "admin"),
 )
 

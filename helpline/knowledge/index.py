@@ -234,6 +234,11 @@ class KnowledgeIndex:
     def has_embeddings(self) -> bool:
         return self._embedder is not None
 
+    @property
+    def embedder(self) -> Embedder | None:
+        """The sentence model it searches with (insight/ groups customer lines with the same one)."""
+        return self._embedder
+
     # --- searching -----------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 3, audience: str = "customer", *, language: str = "") -> list[KnowledgeHit]:

@@ -441,6 +441,14 @@ class TeamConfig(Strict):
         "Let names, emails, phone numbers and addresses reach the team chat. Card numbers and secrets never do."))
 
 
+class ServiceLevel(Strict):
+    """The answering target the dashboard's service level is measured against (80 % of calls in 20 s by default)."""
+
+    answer_seconds: int = Field(default=20, ge=1, le=3600, description="A call answered within this many seconds "
+                                "counts as answered in time.")
+    goal: float = Field(default=0.8, gt=0, le=1, description="The share of calls to answer in time (0.8 = 80 %).")
+
+
 class BusinessConfig(Strict):
     name: str
     timezone: str = "UTC"
@@ -462,6 +470,7 @@ class BusinessConfig(Strict):
     email: EmailChannelConfig = Field(default_factory=EmailChannelConfig)  # the email channel
     outbound: OutboundConfig = Field(default_factory=OutboundConfig)  # what Helpline sends on its own
     team: TeamConfig = Field(default_factory=TeamConfig)  # asking a teammate, team chat webhooks
+    service_level: ServiceLevel = Field(default_factory=ServiceLevel)  # the dashboard's answering target
 
     @field_validator("opening_hours")
     @classmethod

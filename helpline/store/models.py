@@ -521,6 +521,7 @@ class ConsoleUser(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     role: Mapped[str] = mapped_column(String(20), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    softphone: Mapped[str | None] = mapped_column(String(300))  # their own SIP phone: rung to take calls over
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = _created_column()

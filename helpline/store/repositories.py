@@ -1170,6 +1170,10 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# sip:/sips: name@host[:port][;params] with no spaces or angle brackets, or an extension the PBX routes (digits).
+SOFTPHONE = re.compile(r"sips?:[^\s<>@]+@[A-Za-z0-9.\-\[\]:]+(;[^\s<>]*)?|\+?[0-9*#]{2,20}")
+
+
 class ConsoleUserRepository(_Repository):
     """People who sign in to the console. Hashing is the caller's (helpline.console.security)."""
 
@@ -1185,6 +1189,15 @@ class ConsoleUserRepository(_Repository):
         self.session.flush()
         self.audit.record(actor, "create", "console_user", user.id, None, {"email": email, "role": role})
         return user
+
+    def set_softphone(self, user: ConsoleUser, address: str | None, actor: str) -> None:
+        """The person's own SIP phone (an address or an extension), rung to take calls over; None forgets it."""
+        address = (address or "").strip() or None
+        if address is not None and not SOFTPHONE.fullmatch(address):
+            raise ValueError("a softphone is a SIP address (sip:name@host[:port]) or an extension (digits)")
+        before, user.softphone = user.softphone, address
+        self.session.flush()
+        self.audit.record(actor, "update", "console_user", user.id, None, {"softphone": [before, address]})
 
     def by_email(self, email: str) -> ConsoleUser | None:
         try:

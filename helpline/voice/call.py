@@ -259,6 +259,8 @@ class CallAgentProcessor(Processor):
         not waiting for an answer such as a name, which no vocabulary should bend), or the answer to "did
         you say ...?" (None: a question was asked instead, nothing to post)."""
         confirming, self._confirming = self._confirming, None
+        if self._person_on_call:
+            return text  # a person has the call: the caller's words are kept as heard, the AI asks nothing
         if confirming is not None and transcript.source != "keypad":
             answers = short_answers(text)
             if Answer.AFFIRM in answers and Answer.DENY not in answers and len(text.split()) <= 4:

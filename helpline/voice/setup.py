@@ -7,11 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from helpline.runtime import Runtime
+from helpline.voice.correction import NearMissCorrector, knowledge_judge
+from helpline.voice.end_of_turn import SharedRecognitions, TranscriptTurnCheck
 from helpline.voice.pipeline import Processor
 from helpline.voice.ports import SpeechRecognizer, SpeechSynthesizer
 from helpline.voice.recognition import RecognitionProcessor, default_recognizer
 from helpline.voice.synthesis import SynthesisProcessor, default_synthesizer
 from helpline.voice.transport import VoiceServices
+from helpline.voice.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 MAX_HINTS = 60  # Whisper's prompt is short: the business's own words first
@@ -40,12 +43,15 @@ def load_speech_models(recognizer: str = "base", voice: str = "piper") -> Speech
 
 def build_voice_services(runtime: Runtime, models: SpeechModels, hints: Sequence[str] | None = None) -> VoiceServices:
     words = list(hints) if hints is not None else vocabulary(runtime)
+    corrector = NearMissCorrector(Vocabulary.from_runtime(runtime), judge=knowledge_judge(runtime.knowledge))
+    # the end-of-turn check reads the early recognition's words instead of running its own (end_of_turn.py)
+    recognizer = SharedRecognitions(models.recognizer)
 
     def recognition() -> Processor:
-        return RecognitionProcessor(models.recognizer, words)
+        return RecognitionProcessor(recognizer, words, correct=corrector.correct)
 
     def synthesis() -> Processor:
         return SynthesisProcessor(models.synthesizer)
 
     return VoiceServices(conversations=runtime.conversations, pack=runtime.pack, recognition=recognition,
-                         synthesis=synthesis)
+                         synthesis=synthesis, end_of_turn=TranscriptTurnCheck(recognizer))

@@ -30,8 +30,16 @@ ROUTES = [
     ("GET", "/console/incidents", "agent"), ("POST", "/console/incidents", "supervisor"),
     ("POST", f"/console/incidents/{X}/end", "supervisor"),
     ("GET", "/console/dashboard", "supervisor"),
+    ("GET", "/console/insight", "supervisor"), ("GET", "/console/insight/declare-incident", "supervisor"),
+    ("GET", "/console/insight/draft-article", "supervisor"),
     ("GET", "/console/settings", "admin"), ("POST", "/console/settings", "admin"),
-    ("POST", "/console/users", "admin"), ("POST", "/console/widget-keys", "admin"),
+    ("GET", "/console/settings/advanced", "admin"), ("POST", "/console/settings/advanced", "admin"),
+    ("GET", "/console/settings/texts", "admin"), ("POST", "/console/settings/texts", "admin"),
+    ("GET", "/console/access", "admin"), ("POST", "/console/access/users", "admin"),
+    ("POST", "/console/access/users/role", "admin"), ("POST", "/console/access/users/disable", "admin"),
+    ("POST", "/console/access/users/enable", "admin"), ("POST", "/console/access/api-keys", "admin"),
+    ("POST", "/console/access/api-keys/revoke", "admin"), ("POST", "/console/access/widget-keys", "admin"),
+    ("POST", "/console/access/widget-keys/revoke", "admin"),
 ]
 RANK = {"agent": 1, "supervisor": 2, "admin": 3}
 

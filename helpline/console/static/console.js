@@ -16,6 +16,8 @@
     }
     var source = new EventSource(table.getAttribute("data-live-events"));
     source.addEventListener("changed", function () { if (!pending) pending = setTimeout(refresh, 300); });
+    // Waiting times and silences grow with no event at all: re-read the rows every half minute too.
+    setInterval(function () { if (!pending) refresh(); }, 30000);
   }
 
   // The rows are re-rendered as conversations change; someone moving through them with the keyboard keeps
