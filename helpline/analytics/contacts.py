@@ -108,7 +108,8 @@ def _load(session: Session, start: date, end: date) -> list[Contact]:
         contacts.append(Contact(
             created_at=_utc(ticket.created_at) or ticket.created_at, channel=ticket.channel, category=ticket.category,
             status=ticket.status, escalated=handoff is not None or ticket.status == "escalated",
-            handle_time_seconds=ticket.handle_time_seconds, csat=ticket.csat, customer_id=ticket.customer_id,
+            handle_time_seconds=ticket.handle_time_seconds, csat=ticket.csat, nps=ticket.nps,
+            customer_id=ticket.customer_id,
             ended=conversation_status != "active", answer_wait_seconds=None if wait is None else max(wait, 0.0),
             customer_spoke=seen.first_customer is not None, person_wait_seconds=person_wait,
             callback_booked=ticket.id in callbacks, last_customer_text=seen.last_customer_text,

@@ -7,7 +7,8 @@ starts at a moment drawn from a day's shape (busy late mornings and mid-afternoo
 quiet nights), and each reply comes a channel's typical think time later (seconds on the phone, hours by email),
 so handle times, hours and days are what they would have been. Some customers come back a few days later about the
 same order, some say it still doesn't work, some ask for a person (taken by a teammate in open hours, after a wait;
-left waiting otherwise), some answer the satisfaction survey. The contacts are scored by QA at the end.
+left waiting otherwise), some answer the survey the pack asks (CSAT 1-5, NPS 0-10 or both). The contacts are
+scored by QA at the end.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ THINK_SECONDS = {"chat": (8, 70), "phone": (3, 12), "sms": (40, 420), "email": (
 TEAM_ACCEPTS = 0.7  # of hand-offs in open hours, taken by a teammate
 TEAM_WAIT_SECONDS = (6, 150)  # how long until they do
 SURVEY_ANSWERED = 0.35
+NPS_AFTER_CSAT = 0.7  # of those who rated 1-5, answer the next question too (a pack that asks both)
+# 0-10 answers (relative weights): a happy contact is mostly a promoter, an unhappy one a detractor
+NPS_WEIGHTS_GOOD = (0, 0, 0, 0, 0.1, 0.2, 0.4, 1, 2.5, 3, 3)
+NPS_WEIGHTS_BAD = (1, 1, 1.5, 2, 2, 1.5, 1, 0.6, 0.3, 0.1, 0.1)
 REPEAT_GAP = timedelta(days=8)  # longer than the dashboard's 7-day window for repeat contacts
 
 
@@ -146,6 +151,7 @@ class SeedReport:
     escalated: int = 0
     taken_by_person: int = 0
     surveys: int = 0
+    nps_answers: int = 0
     repeats: int = 0
     failed: int = 0
 
@@ -269,13 +275,36 @@ def run_one(runtime: Runtime, clock: Clock, rng: random.Random, planned: Planned
         clock.advance(rng.uniform(low, high))
         service.end(view.id, actor="demo")
     if not escalated and rng.random() < SURVEY_ANSWERED:
-        good = planned.scenario.satisfied and planned.lines == planned.scenario.lines
-        score = rng.choices((5, 4, 3, 2, 1), weights=(6, 3, 1, 0.3, 0.2) if good else (0.5, 1, 2, 3, 3))[0]
-        service.rate(view.id, score, actor="demo")
-        report.surveys += 1
+        _answer_survey(runtime, clock, rng, view.id, planned, report)
     report.contacts += 1
     report.by_channel[planned.channel] = report.by_channel.get(planned.channel, 0) + 1
     report.repeats += planned.lines != planned.scenario.lines
+
+
+def _answer_survey(runtime: Runtime, clock: Clock, rng: random.Random, conversation_id: str, planned: Planned,
+                   report: SeedReport) -> None:
+    """The customer answers what the pack's survey asks: CSAT 1-5, NPS 0-10, or CSAT and (mostly) NPS."""
+    asks = runtime.pack.business.outbound.survey_asks
+    good = planned.scenario.satisfied and planned.lines == planned.scenario.lines
+    if asks != "nps":
+        score = rng.choices((5, 4, 3, 2, 1), weights=(6, 3, 1, 0.3, 0.2) if good else (0.5, 1, 2, 3, 3))[0]
+        runtime.conversations.rate(conversation_id, score, actor="demo")
+        report.surveys += 1
+    if asks == "nps" or (asks == "both" and rng.random() < NPS_AFTER_CSAT):
+        answer = rng.choices(range(11), weights=NPS_WEIGHTS_GOOD if good else NPS_WEIGHTS_BAD)[0]
+        if _answer_nps(runtime, conversation_id, answer, clock()):
+            report.nps_answers += 1
+
+
+def _answer_nps(runtime: Runtime, conversation_id: str, answer: int, now: datetime) -> bool:
+    from sqlalchemy import select
+
+    from helpline.outbound.surveys import record_nps_answer
+    from helpline.store.models import Ticket
+
+    with runtime.db.session() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.conversation_id == conversation_id).limit(1))
+        return ticket is not None and record_nps_answer(session, ticket, answer, actor="demo", now=now)
 
 
 def _handed_off(runtime: Runtime, conversation_id: str) -> bool:
@@ -325,7 +354,7 @@ def _print(report: SeedReport, seconds: float, scored: int) -> None:
     channels = ", ".join(f"{n} {c}" for c, n in sorted(report.by_channel.items()))
     console.print(f"Seeded {report.contacts} contacts ({channels}) in {seconds:.0f} s: {report.escalated} handed to "
                   f"a person ({report.taken_by_person} taken by a teammate), {report.repeats} repeat contacts, "
-                  f"{report.surveys} survey answers; {scored} scored by QA.")
+                  f"{report.surveys} CSAT and {report.nps_answers} NPS survey answers; {scored} scored by QA.")
 
 
 @demo_app.command("seed")

@@ -82,7 +82,15 @@ def minutes(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds / 60:.1f} min"
 
 
-def _cards(contacts: list[kpis.Contact], target: int, goal: float) -> list[tuple[str, str, str]]:
+NO_NPS_ANSWERS = {
+    "csat": "no 0–10 answers: the surveys ask CSAT 1–5 (outbound.survey_asks in business.yaml)",
+    "nps": "no 0–10 answers yet: the surveys ask NPS 0–10",
+    "both": "no 0–10 answers yet: the surveys ask CSAT 1–5, then NPS 0–10",
+}
+
+
+def _cards(contacts: list[kpis.Contact], target: int, goal: float, survey_asks: str = "csat") -> list[
+        tuple[str, str, str]]:
     score = kpis.csat(contacts)
     nps, nps_answers = kpis.net_promoter_score(contacts)
     qa = [c.qa_score for c in contacts if c.qa_score is not None]
@@ -100,8 +108,8 @@ def _cards(contacts: list[kpis.Contact], target: int, goal: float) -> list[tuple
          "chat and calls; email and SMS by channel below"),
         ("CSAT", "–" if score.mean is None else f"{score.mean:.1f} / 5",
          f"{pct(score.satisfied_share)} satisfied · {score.responses} ratings"),
-        ("NPS", "–" if nps is None else f"{nps:+.0f}",
-         f"{nps_answers} answers" if nps_answers else "no 0–10 answers: the surveys ask CSAT 1–5"),
+        ("NPS", "–" if nps is None else f"{nps:+.0f}", f"{nps_answers} answer{'' if nps_answers == 1 else 's'}"
+         if nps_answers else NO_NPS_ANSWERS.get(survey_asks, NO_NPS_ANSWERS["csat"])),
         ("QA score", "–" if not qa else f"{sum(qa) / len(qa):.0f} / 100", f"average of {len(qa)} reviewed contacts"),
     ]
 
@@ -145,7 +153,8 @@ def dashboard_router() -> APIRouter:
         reasons = kpis.top_reasons(contacts)
         query = f"date_from={period.start.isoformat()}&date_to={period.end.isoformat()}"
         return render(
-            request, "dashboard.html", user, cards=_cards(contacts, target, goal), start=period.start, end=period.end,
+            request, "dashboard.html", user, start=period.start, end=period.end,
+            cards=_cards(contacts, target, goal, runtime.pack.business.outbound.survey_asks),
             query=query, channel_rows=kpis.by_channel(contacts, target), pct=pct, minutes=minutes,
             rules=kpis.RULES, zone=period.zone.key,
             per_day=stacked_days(per_day, used, "Contacts per day by channel") + data_table(

@@ -69,6 +69,8 @@ class ContactFacts:
     ended_at: datetime | None
     missing: tuple[str, ...] = field(default_factory=tuple)  # facts we could not find (shown in the preview)
     language: str = ""  # the conversation's language ("" = the pack's): its template variant, when the pack has one
+    csat: int | None = None  # the survey answers the ticket has already (a survey asks only what is missing)
+    nps: int | None = None
 
 
 def local_time(moment: datetime, pack: BusinessPack) -> str:
@@ -144,7 +146,7 @@ class FactsReader:
             phone=phone, problem=self._problem(state, conversation, ticket), done=self._done(state, ticket),
             status=ticket.status, plan=self._plan(ticket, callback, conversation), channel=ticket.channel,
             ended_at=conversation.ended_at if conversation else ticket.closed_at, missing=tuple(missing),
-            language=state.language,
+            language=state.language, csat=ticket.csat, nps=ticket.nps,
         )
 
     def _problem(self, state: ConversationState, conversation: Conversation | None, ticket: Ticket) -> str:

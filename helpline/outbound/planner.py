@@ -17,6 +17,7 @@ from helpline.outbound.audience import Audience
 from helpline.outbound.facts import FactsReader
 from helpline.outbound.ports import MessagePurpose
 from helpline.outbound.queue import OutboundQueue
+from helpline.outbound.surveys import ASKS
 from helpline.outbound.writers import CallbackFacts, Draft, IncidentFacts, Writer
 from helpline.pack.expressions import ExpressionError
 from helpline.pack.loader import BusinessPack
@@ -51,6 +52,12 @@ def keep(queue: OutboundQueue, draft: Draft, now: datetime, not_before: datetime
     return "queued" if kept is not None else None
 
 
+def _unsurveyed(asks: str, ticket: Ticket) -> bool:
+    """A resolved contact the survey has a question for: one of the asked answers is missing."""
+    missing = {"csat": ticket.csat is None, "nps": ticket.nps is None}
+    return ticket.status == "resolved" and any(missing[scale] for scale in ASKS[asks])
+
+
 class Planner:
     def __init__(self, db: Database, pack: BusinessPack, audience: Audience | None = None) -> None:
         self.db = db
@@ -70,7 +77,7 @@ class Planner:
         if "apology" in automatic:
             contacts.append((MessagePurpose.APOLOGY, lambda t: t.status in ESCALATED_STATUSES))
         if "survey" in automatic:
-            contacts.append((MessagePurpose.SURVEY, lambda t: t.status == "resolved" and t.csat is None))
+            contacts.append((MessagePurpose.SURVEY, partial(_unsurveyed, settings.survey_asks)))
         if contacts:
             self._after_contacts(contacts, now, delay, report)
         if "callback_reminder" in automatic:

@@ -10,6 +10,7 @@ from typing import Any
 
 from helpline.outbound.facts import ContactFacts, Plan, first_name_of, local_time
 from helpline.outbound.ports import MessagePurpose, OutboundChannel, OutboundMessage
+from helpline.outbound.surveys import SURVEY_HEADER, Scale, nps_question
 from helpline.pack.loader import BusinessPack
 from helpline.pack.models import OutboundConfig
 from helpline.store.models import Incident
@@ -79,15 +80,17 @@ class Draft:
     ticket_number: int | None = None
     customer_id: str | None = None
     unsendable: str | None = None
+    # kept with the queued message on any channel (a survey's SURVEY_HEADER: what it asked)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def message(self) -> OutboundMessage:
         """The port's message (a draft with no address becomes an email to nobody, kept only as a record)."""
         rendered = self.rendered or RenderedMessage(subject=None, text="", html=None)
+        email = {"Auto-Submitted": "auto-generated"} if self.channel == OutboundChannel.EMAIL else {}
         return OutboundMessage(
             channel=self.channel or OutboundChannel.EMAIL, to=self.to or "", text=rendered.text, purpose=self.purpose,
-            subject=rendered.subject, html=rendered.html, headers={"Auto-Submitted": "auto-generated"}
-            if self.channel == OutboundChannel.EMAIL else {}, conversation_id=self.conversation_id,
-            ticket_number=self.ticket_number,
+            subject=rendered.subject, html=rendered.html, headers={**email, **self.headers},
+            conversation_id=self.conversation_id, ticket_number=self.ticket_number,
         )
 
 
@@ -121,7 +124,13 @@ class Writer:
         return self._about_contact(MessagePurpose.APOLOGY, facts, OutboundChannel.EMAIL)
 
     def survey(self, facts: ContactFacts) -> Draft:
-        return self._about_contact(MessagePurpose.SURVEY, facts, OutboundChannel(self.settings.survey_channel))
+        """Asks the first of the pack's survey questions the contact has no answer to (CSAT, then NPS for
+        "both"); the message records what the pack asks, so the reply is read on the scale asked."""
+        asks = self.settings.survey_asks
+        first = Scale.NPS if asks == "nps" or (asks == "both" and facts.csat is not None) else Scale.CSAT
+        extra = {"survey": {"scale": str(first), "asks": asks, "nps_question": nps_question(self.pack.business.name)}}
+        return self._about_contact(MessagePurpose.SURVEY, facts, OutboundChannel(self.settings.survey_channel),
+                                   extra=extra, headers={SURVEY_HEADER: asks})
 
     def callback_reminder(self, facts: ContactFacts, callback: CallbackFacts) -> Draft:
         owner = facts.plan.owner if facts.plan else f"the {self.pack.business.name} team"
@@ -149,7 +158,7 @@ class Writer:
 
     def _about_contact(self, purpose: MessagePurpose, facts: ContactFacts, preferred: OutboundChannel, *,
                        extra: dict[str, Any] | None = None, dedupe_key: str | None = None,
-                       phone: str | None = None) -> Draft:
+                       phone: str | None = None, headers: Mapping[str, str] | None = None) -> Draft:
         key = dedupe_key or f"{purpose}:{facts.ticket_id}"
         chosen = choose_channel(preferred, facts.email, phone or facts.phone)
         if chosen is None:
@@ -162,7 +171,7 @@ class Writer:
         rendered = render_message(self.pack, TEMPLATES[purpose, channel], names, email=channel == OutboundChannel.EMAIL,
                                   language=facts.language)
         return Draft(purpose, channel, address, rendered, key, facts.conversation_id, facts.ticket_id,
-                     facts.reference, facts.customer_id)
+                     facts.reference, facts.customer_id, headers=dict(headers or {}))
 
     def _names(self, name: str | None, channel: OutboundChannel, reference: int | None) -> dict[str, Any]:
         persona = self.pack.business.persona

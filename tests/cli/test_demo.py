@@ -44,6 +44,11 @@ def test_a_few_days_of_contacts_on_three_channels(demo_models: DemoModels, tmp_p
     # handle times are the simulated ones (seconds on the phone, hours by email), not the test's few milliseconds
     assert max(t.handle_time_seconds for t in tickets) > 600
     assert all(t.created_at.replace(tzinfo=UTC) < datetime(2026, 11, 21, tzinfo=UTC) for t in tickets)
+    # the survey answers are what the demo pack's survey asks (CSAT 1-5, then NPS 0-10)
+    assert runtime.pack.business.outbound.survey_asks == "both"
+    assert sum(t.csat is not None for t in tickets) == report.surveys > 0
+    assert sum(t.nps is not None for t in tickets) == report.nps_answers > 0
+    assert all(0 <= t.nps <= 10 for t in tickets if t.nps is not None)
 
 
 def test_the_command_is_registered() -> None:

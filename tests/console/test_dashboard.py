@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from helpline.outbound.surveys import record_nps_answer
+from helpline.store.models import Ticket
 from tests.console.conftest import Console
 
 Clients = dict[str, tuple[TestClient, str]]
@@ -33,3 +36,20 @@ def test_the_dashboard_refuses_agents_and_dates_out_of_range(as_role: Clients) -
     assert supervisor.get("/console/export/kpis-by-day.csv", params={"date_from": "0001-01-01"}).status_code == 400
     assert supervisor.get("/console/dashboard", params={"date_from": "2026-11-30", "date_to": "2026-11-01"}) \
         .status_code == 200  # reversed dates are put in order
+
+
+def test_the_nps_card_says_what_the_survey_asks_then_shows_the_answers(console: Console, as_role: Clients) -> None:
+    service = console.runtime.conversations
+    conversation_id = service.start("chat").id
+    service.post(conversation_id, "what's your return policy?")
+    service.end(conversation_id)
+    supervisor, _ = as_role["supervisor"]
+    asks = console.runtime.pack.business.outbound.survey_asks
+    wording = {"csat": "the surveys ask CSAT 1–5", "nps": "the surveys ask NPS 0–10",
+               "both": "the surveys ask CSAT 1–5, then NPS 0–10"}[asks]
+    assert wording in supervisor.get("/console/dashboard").text
+    with console.runtime.db.session() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.conversation_id == conversation_id))
+        assert ticket is not None and record_nps_answer(session, ticket, 3, actor="test")
+    page = supervisor.get("/console/dashboard").text
+    assert wording not in page and "1 answer<" in page and "-100" in page  # one detractor of one answer
