@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from helpline.qa.contact import ContactRecord
+from helpline.analytics.kpis import STILL_BROKEN
+from helpline.qa.contact import ContactRecord, Line
 from helpline.qa.rubric import Criterion, Flag, Rubric
 
 
@@ -26,6 +27,9 @@ class PackFacts:
 
     business_name: str
     account_operations: frozenset[str]
+    # The business's answering target (service_level.answer_seconds): a customer handed to a person who waited
+    # longer than this for nobody, with no callback booked, was left waiting.
+    answer_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ SOURCE_WORDS = ("article", "our records", "your order", "your account", "order b
 MONEY = r"\$?\s?(\d+(?:,\d{3})*(?:\.\d{1,2})?)"
 AMOUNT = re.compile(r"\b(item|items|subtotal|total|discount|shipping)\b[^$\d\n]{0,20}" + MONEY, re.IGNORECASE)
 CENT = 0.01
+RESOLVED = "resolved"
+# The engine's offer of "anything else?" left unanswered means the customer was done; any other open offer, a
+# procedure still running, or a request for a way to reach them means the customer left mid-request.
+DONE_OFFERS = (None, "", "anything_else")
 
 
 def _has(text: str, words: Iterable[str]) -> bool:
@@ -167,7 +175,43 @@ def escalation(contact: ContactRecord, rubric: Rubric, pack: PackFacts) -> list[
     if told is None:
         return [Finding(Criterion.ESCALATION, Result.FAIL, "handed over without telling the customer",
                         asked.seq if asked else None)]
+    if _left_waiting(contact, pack):
+        return [Finding(Criterion.ESCALATION, Result.FAIL, f"handed to a person nobody took; the customer waited "
+                        f"{contact.waited_for_nobody:.0f} s (target {pack.answer_seconds:.0f} s) and no callback was "
+                        "offered or booked", told.seq, Flag.LEFT_WAITING)]
     return [Finding(Criterion.ESCALATION, Result.PASS, "handed over and told the customer", told.seq)]
+
+
+def _left_waiting(contact: ContactRecord, pack: PackFacts) -> bool:
+    """Every hand-off went untaken past the answering target and no callback can reach the customer, though the
+    agent never asked for a way to (asking, and the customer leaving, is judged as a missing next step instead)."""
+    return (contact.handoffs > 0 and contact.handoffs_waiting == contact.handoffs
+            and contact.waited_for_nobody > pack.answer_seconds
+            and not contact.callbacks_with_means and not contact.state.get("awaiting_contact"))
+
+
+def _left_mid_request(contact: ContactRecord) -> bool:
+    """The engine's state at the end says the customer's last request was still open: a procedure still running,
+    an offer unanswered, or a way to reach them asked for and not given."""
+    state = contact.state
+    return bool(state.get("active")) or bool(state.get("awaiting_contact")) or \
+        state.get("pending_offer") not in DONE_OFFERS
+
+
+def _person_answered(contact: ContactRecord, line: Line) -> bool:
+    return any(later.role == "human" and later.spoken_by_agent for later in contact.agent_lines_after(line.seq))
+
+
+def _still_not_solved(contact: ContactRecord) -> Line | None:
+    """The customer's last line, when the contact ends with it unsolved: their words say it still doesn't work
+    (the dashboard's first-contact-resolution rule) or the engine was still mid-request; None otherwise, or when a
+    person answered it."""
+    last = contact.last_customer_line
+    if last is None or _person_answered(contact, last):
+        return None
+    if STILL_BROKEN.search(last.text) or _left_mid_request(contact):
+        return last
+    return None
 
 
 def _known_contact(contact: ContactRecord) -> bool:
@@ -186,7 +230,16 @@ def next_step(contact: ContactRecord, rubric: Rubric, pack: PackFacts) -> list[F
                                         "email to do it with", line.seq, Flag.PROMISE_WITHOUT_MEANS))
     ticket = contact.ticket
     last = contact.lines[-1].seq if contact.lines else None
-    if ticket.resolution.strip() or ticket.next_step.strip() or contact.callbacks_with_means:
+    unsolved = _still_not_solved(contact)
+    followed_up = contact.callbacks_with_means > 0 or contact.handoffs > contact.handoffs_waiting
+    # A promise with no means to keep it already says the customer was left with nothing: not said twice.
+    if unsolved is not None and not followed_up and not findings:
+        note = ("closed as resolved, but the customer's last line says it is not, and no next step was given"
+                if ticket.status == RESOLVED else
+                "the customer's request was still open when the contact ended, and no callback or follow-up was "
+                "booked")
+        findings.append(Finding(Criterion.NEXT_STEP, Result.FAIL, note, unsolved.seq, Flag.MISSING_OUTCOME))
+    elif ticket.resolution.strip() or ticket.next_step.strip() or contact.callbacks_with_means:
         findings.append(Finding(Criterion.NEXT_STEP, Result.PASS, "the outcome or next step is recorded", last))
     else:
         findings.append(Finding(Criterion.NEXT_STEP, Result.FAIL, "neither an outcome nor a next step", last,
@@ -224,6 +277,10 @@ def ticket(contact: ContactRecord, rubric: Rubric, pack: PackFacts) -> list[Find
             findings.append(Finding(Criterion.TICKET, Result.FAIL, flag, None, Flag.NAME_MISMATCH))
     if not facts.summary.strip():
         findings.append(Finding(Criterion.TICKET, Result.FAIL, "the ticket has no summary"))
+    unsolved = _still_not_solved(contact)
+    if facts.status == RESOLVED and unsolved is not None:
+        findings.append(Finding(Criterion.TICKET, Result.FAIL, "marked resolved, but the transcript ends with the "
+                                "customer's problem open", unsolved.seq, Flag.RESOLVED_NOT_SOLVED))
     if facts.status == "open" and not facts.next_step.strip():
         findings.append(Finding(Criterion.TICKET, Result.FAIL, "left open with no next step", None,
                                 Flag.MISSING_OUTCOME))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -75,6 +75,13 @@ class ContactRecord:
     callbacks_with_means: int = 0  # callbacks holding a number or an email to reach the customer on
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    handoffs_waiting: int = 0  # hand-offs no person ever accepted
+    # Seconds from the first untaken hand-off to the contact's end: how long the customer waited for nobody.
+    waited_for_nobody: float = 0.0
+
+    @property
+    def last_customer_line(self) -> Line | None:
+        return next((line for line in reversed(self.lines) if line.role == CUSTOMER_ROLE), None)
 
     def agent_lines_after(self, seq: int) -> list[Line]:
         return [line for line in self.lines if line.seq > seq and line.spoken_by_agent]
@@ -82,6 +89,11 @@ class ContactRecord:
     @property
     def customer_lines(self) -> list[Line]:
         return [line for line in self.lines if line.role == CUSTOMER_ROLE]
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their timezone; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _audit_facts(session: Session, conversation_id: str) -> tuple[AuditFact, ...]:
@@ -106,13 +118,26 @@ def load_contact(session: Session, ticket: Ticket) -> ContactRecord | None:
     conversation = session.get(Conversation, ticket.conversation_id)
     if conversation is None:
         return None
-    lines = tuple(Line(m.seq, m.role, m.text, dict(m.meta or {})) for m in session.scalars(
+    messages = list(session.scalars(
         select(Message).where(Message.conversation_id == conversation.id).order_by(Message.seq)))
-    handoffs = len(list(session.scalars(select(Handoff.id).where(Handoff.ticket_id == ticket.id))))
+    lines = tuple(Line(m.seq, m.role, m.text, dict(m.meta or {})) for m in messages)
+    audit = _audit_facts(session, conversation.id)
+    handoffs = list(session.execute(select(Handoff.created_at, Handoff.accepted_at)
+                                    .where(Handoff.ticket_id == ticket.id)).all())
+    untaken = [created for created, accepted in handoffs if accepted is None]
+    # The hand-off's moment is its turn's, on the conversation's own clock (the one its end was stamped with).
+    said_at = {m.seq: m.created_at for m in messages}
+    handed_at = next((said_at[f.turn_seq] for f in audit
+                      if f.entity == "handoff" and f.action == "create" and f.turn_seq in said_at),
+                     min(untaken, default=None))
+    waited = 0.0
+    if untaken and handed_at is not None and conversation.ended_at is not None:
+        waited = max((_utc(conversation.ended_at) - _utc(handed_at)).total_seconds(), 0.0)
     callbacks = [c for c in session.scalars(select(Callback).where(Callback.ticket_id == ticket.id))
                  if c.phone or c.email]
     facts = TicketFacts(ticket.number, ticket.status, ticket.summary, ticket.resolution, ticket.next_step,
                         ticket.notes, tuple(ticket.steps_taken or ()), tuple(ticket.flags or ()), ticket.created_at,
                         ticket.closed_at)
-    return ContactRecord(lines, dict(conversation.state or {}), facts, _audit_facts(session, conversation.id),
-                         handoffs, len(callbacks), conversation.started_at, conversation.ended_at)
+    return ContactRecord(lines, dict(conversation.state or {}), facts, audit, len(handoffs), len(callbacks),
+                         conversation.started_at, conversation.ended_at, handoffs_waiting=len(untaken),
+                         waited_for_nobody=waited)

@@ -50,7 +50,7 @@ def pack_facts(pack: BusinessPack) -> PackFacts:
     """The operations that return or change one customer's data: those owned by a customer or changing data."""
     operations = pack.operations.operations
     account = frozenset(name for name, spec in operations.items() if spec.owner_field or spec.changes_data)
-    return PackFacts(pack.business.name, account)
+    return PackFacts(pack.business.name, account, pack.business.service_level.answer_seconds)
 
 
 def _utcnow() -> datetime:

@@ -40,6 +40,8 @@ class Flag:
     ENDED_BEFORE_STARTED = "ended_before_started"
     MISSING_OUTCOME = "missing_outcome"
     NAME_MISMATCH = "name_mismatch"
+    LEFT_WAITING = "left_waiting"  # handed to a person nobody took, with no callback booked
+    RESOLVED_NOT_SOLVED = "resolved_not_solved"  # closed as resolved against the customer's last words
 
 
 DEFAULT_TITLES: dict[str, str] = {

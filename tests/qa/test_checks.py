@@ -178,3 +178,61 @@ def test_the_pack_can_edit_the_rubric(tmp_path: Path) -> None:
     (tmp_path / "qa.yaml").write_text("upset_frustration: 3\n")
     with pytest.raises(RubricError, match=r"qa\.yaml"):
         load_rubric(tmp_path)
+
+
+# A contact that ends badly for the customer must not score as if it ended well: the signals are the ticket's
+# status, the engine's state at the end, hand-offs and callbacks, and the customer's own last words.
+FIX_TRIED = (Line(2, "customer", "my grinder is jammed", {"intent": "start_procedure:grinder_jammed"}),
+             Line(3, "agent", "Please empty the hopper and run it empty for ten seconds. Is it clear now?"),
+             Line(4, "customer", "yes it's grinding", {"intent": "problem_status"}),
+             Line(5, "agent", "Great! Is there anything else?"))
+
+
+def test_resolved_against_the_customers_last_words_fails_next_step_and_ticket_citing_that_line() -> None:
+    record = contact(*FIX_TRIED, Line(6, "customer", "hmm, that did not help after all, it jams on every cup",
+                                      {"intent": "ask_knowledge", "frustration": 0.3}),
+                     Line(7, "agent", "To recap: grinder clear. Your reference is 1001."))
+    results = judged(record)
+    assert results[Criterion.NEXT_STEP] == Result.FAIL and results[Criterion.TICKET] == Result.FAIL
+    assert (Flag.RESOLVED_NOT_SOLVED, 6) in flags(record)
+
+
+def test_resolved_with_the_customers_last_request_left_open_in_the_engine_fails_whatever_the_words() -> None:
+    lines = (*FIX_TRIED, Line(6, "customer", "one more thing about the milk jug", {"intent": "ask_knowledge"}),
+             Line(7, "agent", "Do you mean the frother's jug?"))
+    left_open = contact(*lines, state={"pending_offer": "start:frother_help"})
+    assert judged(left_open)[Criterion.TICKET] == Result.FAIL
+    assert (Flag.RESOLVED_NOT_SOLVED, 6) in flags(left_open)
+    # "Anything else?" left unanswered is a customer who was done, not one left mid-request.
+    done = contact(*FIX_TRIED, state={"pending_offer": "anything_else"})
+    assert Result.FAIL not in judged(done).values()
+
+
+def test_a_contact_ended_mid_request_needs_a_callback_or_a_person() -> None:
+    lines = (Line(2, "customer", "the kettle trips the fuse", {"intent": "start_procedure:kettle_power"}),
+             Line(3, "agent", "Which kettle do you have?"))
+    state = {"active": {"procedure_id": "kettle_power", "awaiting": "slot:model"}}
+    unresolved = ticket(status="open", resolution="", next_step="Review: the request was not resolved")
+    left = contact(*lines, state=state, ticket_facts=unresolved)
+    assert judged(left)[Criterion.NEXT_STEP] == Result.FAIL
+    assert (Flag.MISSING_OUTCOME, 2) in flags(left)
+    called_back = contact(*lines, state=state, ticket_facts=unresolved, callbacks_with_means=1)
+    assert judged(called_back)[Criterion.NEXT_STEP] == Result.PASS
+
+
+ASKED_FOR_PERSON = (Line(2, "customer", "put me through to someone", {"intent": "ask_human"}),
+                    Line(3, "agent", "I'm passing you to our team now with everything so far."))
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    (dict(handoffs=1, handoffs_waiting=1, waited_for_nobody=300.0), Result.FAIL),  # left waiting 5 minutes
+    (dict(handoffs=1, handoffs_waiting=1, waited_for_nobody=5.0), Result.PASS),  # hung up within the target
+    (dict(handoffs=1, handoffs_waiting=1, waited_for_nobody=300.0, callbacks_with_means=1), Result.PASS),
+    (dict(handoffs=1, handoffs_waiting=0, waited_for_nobody=0.0), Result.PASS),  # a person took it
+])
+def test_a_hand_off_nobody_took_with_no_callback_leaves_the_customer_waiting(kwargs: dict[str, Any],
+                                                                             expected: str) -> None:
+    record = contact(*ASKED_FOR_PERSON, ticket_facts=ticket(status="escalated", next_step="A person takes over"),
+                     **kwargs)
+    assert judged(record)[Criterion.ESCALATION] == expected
+    assert ((Flag.LEFT_WAITING, 3) in flags(record)) == (expected == Result.FAIL)

@@ -15,7 +15,7 @@ from helpline.cli.main import app
 from helpline.ops.worker import JobName, WorkerSettings, background_jobs
 from helpline.qa.review import CLAIM_TIMEOUT, QA_ACTOR, DisputeError, QaReviewer, dispute
 from helpline.runtime import Runtime
-from helpline.store.models import AuditEntry, Ticket
+from helpline.store.models import AuditEntry, Conversation, Ticket
 from tests.conftest import DEMO, RuntimeFactory
 
 NOW = datetime.fromisoformat("2026-11-20T10:00:00-06:00")
@@ -137,3 +137,16 @@ def test_cli_qa_run(make_runtime: RuntimeFactory) -> None:
     assert "0 contacts scored" in again.output
     bad = CliRunner().invoke(app, ["qa", "run", "--pack", str(DEMO), "--db", runtime.db.url, "--since", "yesterday"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_a_hand_off_nobody_takes_is_timed_on_the_conversations_clock(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(NOW)  # a Friday morning: the team is in, so the customer is handed over, not asked
+    conversation_id = converse(runtime, "let me talk to a real person")  # for a number
+    with runtime.db.session() as session:  # the customer gave up five minutes later, nobody having taken it
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None and conversation.ended_at is not None
+        conversation.ended_at += timedelta(minutes=5)
+    QaReviewer.for_pack(runtime.db, runtime.pack, clock=lambda: NOW).run_once()
+    escalation = [f for f in ticket_of(runtime, conversation_id).qa_findings or [] if f["criterion"] == "escalation"]
+    assert [(f["result"], f["flag"]) for f in escalation] == [("fail", "left_waiting")]
+    assert "300 s" in escalation[0]["note"] and isinstance(escalation[0]["seq"], int)
