@@ -390,6 +390,8 @@ class OutboundConfig(Strict):
     automatic: list[Literal["recap", "apology", "survey", "outage_notice", "callback_reminder"]] = Field(
         default_factory=list)
     survey_channel: Literal["email", "sms"] = "email"
+    # what the survey asks: CSAT 1-5, NPS 0-10 ("how likely are you to recommend us"), or both in turn (CSAT first)
+    survey_asks: Literal["csat", "nps", "both"] = "csat"
     delay: str = "10m"  # after a contact ends, before its recap, apology or survey is sent
     reminder_before: str = "1h"  # a callback reminder goes this long before the callback is due
     contact_email: str | None = None

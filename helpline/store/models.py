@@ -211,6 +211,7 @@ class Ticket(Base):
     handle_time_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     flags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     csat: Mapped[int | None] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)  # a survey's 0-10 "would you recommend us" answer
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = _created_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -103,7 +103,7 @@ class EmailService:
             attachments=AttachmentStore(Path(config.attachments_folder), config.max_attachment_bytes,
                                         config.max_attachments),
             rate_limit=SenderRateLimit.across_nodes(runtime.shared, config.replies_per_sender_per_hour),
-            surveys=SurveyReplies(runtime.db, runtime.conversations.clock))
+            surveys=SurveyReplies(runtime.db, runtime.conversations.clock, runtime.pack.business.name))
         self.listener = (SmtpListener(self.channel, settings.listen_host, settings.listen_port,
                                       domains=(settings.address.rpartition("@")[2],),
                                       max_message_bytes=config.max_message_bytes)

@@ -29,7 +29,7 @@ def build_sms_channel(runtime: Runtime, settings: SmsSettings, provider: Message
     install_code_sender(runtime, SmsCodeSender(outbox, runtime.pack.business.name))
     return SmsChannel(runtime.conversations, outbox, preferences, runtime.db, runtime.pack.business.name,
                       settings.max_segments, runtime.pack.business.phone_region,
-                      surveys=SurveyReplies(runtime.db, runtime.conversations.clock))
+                      surveys=SurveyReplies(runtime.db, runtime.conversations.clock, runtime.pack.business.name))
 
 
 def install_code_sender(runtime: Runtime, sms: SmsCodeSender) -> None:
