@@ -239,6 +239,10 @@ def next_step(contact: ContactRecord, rubric: Rubric, pack: PackFacts) -> list[F
                 "the customer's request was still open when the contact ended, and no callback or follow-up was "
                 "booked")
         findings.append(Finding(Criterion.NEXT_STEP, Result.FAIL, note, unsolved.seq, Flag.MISSING_OUTCOME))
+    elif _left_waiting(contact, pack):
+        findings.append(Finding(Criterion.NEXT_STEP, Result.FAIL, "the next step on record is a person who never "
+                                "took the contact, and no callback can reach the customer", last,
+                                Flag.MISSING_OUTCOME))
     elif ticket.resolution.strip() or ticket.next_step.strip() or contact.callbacks_with_means:
         findings.append(Finding(Criterion.NEXT_STEP, Result.PASS, "the outcome or next step is recorded", last))
     else:

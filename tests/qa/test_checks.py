@@ -235,4 +235,5 @@ def test_a_hand_off_nobody_took_with_no_callback_leaves_the_customer_waiting(kwa
     record = contact(*ASKED_FOR_PERSON, ticket_facts=ticket(status="escalated", next_step="A person takes over"),
                      **kwargs)
     assert judged(record)[Criterion.ESCALATION] == expected
+    assert judged(record)[Criterion.NEXT_STEP] == expected  # the recorded next step never happens
     assert ((Flag.LEFT_WAITING, 3) in flags(record)) == (expected == Result.FAIL)
