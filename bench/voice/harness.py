@@ -34,7 +34,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from helpline.voice.control import TurnTimes
 from helpline.voice.end_of_turn import SharedRecognitions, SmartTurnModel, TranscriptTurnCheck
 from helpline.voice.recognition import RecognitionProcessor
 from helpline.voice.setup import SpeechModels, build_voice_services, load_speech_models, vocabulary
+from helpline.voice.vad import VadSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
@@ -199,7 +200,8 @@ def _port_block(size: int) -> int:
 
 @asynccontextmanager
 async def phone_line(models: SpeechModels, when: datetime, pack_models: PackModels | None = None,
-                     folder: Path | None = None, end_of_turn: str = "default") -> AsyncIterator[Line]:
+                     folder: Path | None = None, end_of_turn: str = "default",
+                     vad: VadSettings | None = None) -> AsyncIterator[Line]:
     """`end_of_turn`: "default" as `build_voice_services` sets it, "model" Smart Turn, "transcript" the early
     transcript's sentence end, "pause" the VAD's fixed pause alone."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -218,6 +220,8 @@ async def phone_line(models: SpeechModels, when: datetime, pack_models: PackMode
             services.end_of_turn = TranscriptTurnCheck(shared)
         elif end_of_turn != "default":
             services.end_of_turn = SmartTurnModel() if end_of_turn == "model" else None
+        if vad is not None:
+            services.settings = replace(services.settings, vad=vad)
         phone = PhoneService(services, config, Speaker(models.synthesizer),
                              PhoneSettings(dial_callbacks=False, transfer_ring_seconds=5.0))
         await phone.start()
@@ -284,15 +288,16 @@ def report(calls: int, results: Sequence[CallResult]) -> str:
 
 
 async def _main(calls: int, questions: int, hours: str, rounds: int, chosen_set: str, voices: str,
-                recognizer: str, end_of_turn: str) -> None:
+                recognizer: str, end_of_turn: str, vad: VadSettings) -> None:
     models = load_speech_models(recognizer, "piper")
     chosen = (SETS[chosen_set] * 10)[:questions]
     clips = await asyncio.to_thread(speak_questions, [q.text for q in chosen], voices)
-    async with phone_line(models, OPEN if hours == "open" else CLOSED, end_of_turn=end_of_turn) as line:
+    async with phone_line(models, OPEN if hours == "open" else CLOSED, end_of_turn=end_of_turn, vad=vad) as line:
         for _ in range(rounds):
             results = await play_calls(line, chosen, calls, clips=clips)
             print(f"{report(calls, results)} ({hours} hours, {chosen_set}, {voices} voices, end of turn "
-                  f"{end_of_turn}, load {os.getloadavg()[0]:.1f})", flush=True)
+                  f"{end_of_turn}, guess {vad.guess_ms} ms, check {vad.check_ms} ms, load {os.getloadavg()[0]:.1f})",
+                  flush=True)
             stages = [s for r in results for s in r.stages]
             for name in STAGES:
                 values = [s[name] for s in stages if name in s]
@@ -315,9 +320,12 @@ def main() -> None:
     parser.add_argument("--voices", choices=["natural", "espeak"], default="natural")
     parser.add_argument("--recognizer", default="base")
     parser.add_argument("--end-of-turn", choices=["default", "model", "transcript", "pause"], default="default")
+    parser.add_argument("--guess-ms", type=int, default=VadSettings.guess_ms, help="quiet before recognition starts")
+    parser.add_argument("--check-ms", type=int, default=VadSettings.check_ms, help="quiet before the end-of-turn check")
     args = parser.parse_args()
+    vad = VadSettings(guess_ms=args.guess_ms, check_ms=args.check_ms)
     asyncio.run(_main(args.calls, args.questions, args.hours, args.rounds, args.chosen_set, args.voices,
-                      args.recognizer, args.end_of_turn))
+                      args.recognizer, args.end_of_turn, vad))
 
 
 if __name__ == "__main__":
