@@ -130,7 +130,7 @@ class TurnRecorder:
                     actor=self.actor, ticket_id=ticket.id if ticket else None, conversation_id=conversation_id,
                     tier=event.tier, customer_summary=summary["who"], issue=summary["issue"],
                     steps_tried=summary["steps_tried"], customer_wants=summary["customer_wants"],
-                    mood=summary["mood"], urgency=summary["urgency"],
+                    mood=summary["mood"], urgency=summary["urgency"], now=now,
                 )
                 self.session.add(TeamNotice(kind="handoff", ref_id=handoff.id))  # the team chats hear of it too
                 handed_off = HandoffView.of(handoff)

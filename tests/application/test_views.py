@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from helpline.application.handoffs import latest_handoff
+from helpline.store.models import Handoff
 from tests.conftest import RuntimeFactory
 
 NOW = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # a Friday afternoon: the team is in
@@ -24,6 +27,9 @@ def test_the_turn_that_hands_off_carries_the_handoff_as_recorded(make_runtime: R
     assert handed.handoff.tier in {tier.name for tier in runtime.pack.business.escalation.tiers}
     assert [e.name for e in handed.events if e.kind == "escalated"] == [handed.handoff.tier]
     assert handed.escalated
+    with runtime.db.session() as session:  # stamped on the conversation's clock (waits are timed from it)
+        stamped = session.scalars(select(Handoff.created_at).where(Handoff.conversation_id == started.id)).one()
+    assert stamped.replace(tzinfo=UTC) == NOW
 
     later = service.post(started.id, "ok thanks", actor="test")
     assert later.handoff is None  # made once, by the turn that handed off
