@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -65,8 +65,13 @@ def trim_answer(text: str, max_sentences: int = MAX_SENTENCES, max_chars: int = 
 
 
 def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0,
-                articles: Mapping[str, Article] | None = None) -> KBAnswer | None:
+                articles: Mapping[str, Article] | None = None, question: str = "") -> KBAnswer | None:
     """The top-ranked hit as a quoted answer, or None when there is no hit (or it is below ``min_confidence``).
+
+    A question for an amount ("how long does descaling take?") is answered from the article's sentence that
+    states one and shares most of the question's words, when the passage's opening states none or another
+    section's sentence fits the question better ("how long do I let the descaler stand?" is the time in the
+    descaling steps, not how often to descale).
 
     When the hit is an article's short lead ("it is most likely jammed; this is usually easy to fix"),
     the article's first section follows it, so a troubleshooting answer gives the first step too."""
@@ -79,7 +84,11 @@ def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0,
     if not text:
         return None
     article = (articles or {}).get(top.article_id)
-    if article is not None and not top.section and len(text) < LEAD_ALONE_CHARS:
+    section = top.section
+    stated = _quantity_sentences(question, article, top.section, text) if article is not None and question else None
+    if stated is not None:
+        section, text = stated
+    elif article is not None and not top.section and len(text) < LEAD_ALONE_CHARS:
         first = next((p for p in split_passages(article) if p.section), None)
         if first is not None:
             text = f"{text}\n\n{first.section}: {trim_answer(first.text)}"
@@ -87,12 +96,71 @@ def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0,
         text=text,
         article_id=top.article_id,
         article_title=top.title,
-        section=top.section,
+        section=section,
         confidence=top.score,
     )
 
 
 LEAD_ALONE_CHARS = 300  # a lead shorter than this says what is wrong, not yet what to do
+
+_UNITS = r"(?:seconds?|minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)"
+_NUMBER = r"(?:\d+(?:[.,]\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|few|couple|several)"
+# what kind of amount a question asks for, and how an article states one: "how long does it take" is a
+# length of time ("about 20 minutes"), "how often" a frequency ("every 2-3 months"); neither is the other
+_ASKS_FREQUENCY = re.compile(r"\bhow often\b|\bhow many times\b", re.I)
+_ASKS_DURATION = re.compile(rf"\bhow (?:long|soon|quick(?:ly)?|fast|many {_UNITS}|much time)\b", re.I)
+_DURATION = re.compile(rf"\b{_NUMBER}(?:\s*(?:[–-]|to|or)\s*\d+)?(?:\s+of)?\s+(?:business |working )?{_UNITS}\b", re.I)
+_FREQUENCY = re.compile(rf"\bevery\s+(?:other\s+|{_NUMBER}(?:\s*[–-]\s*\d+)?\s+)?{_UNITS}"
+                        rf"|\b(?:once|twice|\d+ times) (?:a|per) {_UNITS}|\bper {_UNITS}"
+                        r"|\b(?:daily|weekly|monthly|yearly)\b", re.I)
+_ASKS_PRICE = re.compile(r"\bhow much (?:is|are|does|do|will|would|did)\b|\b(?:cost|costs|price|priced|fee)\b", re.I)
+_STATES_PRICE = re.compile(r"[$€£]\s?\d|\bfree\b", re.I)
+
+
+def _states_duration(sentence: str) -> bool:
+    """A length of time that is not a frequency: "in about 20 minutes", not "every 2-3 months"."""
+    return any(not sentence[max(0, m.start() - 6):m.start()].lower().endswith("every ")
+               for m in _DURATION.finditer(sentence))
+
+
+def _asked_amount(question: str) -> Callable[[str], bool] | None:
+    if _ASKS_FREQUENCY.search(question):
+        return lambda sentence: bool(_FREQUENCY.search(sentence))
+    if _ASKS_DURATION.search(question):
+        return _states_duration
+    if _ASKS_PRICE.search(question):
+        return lambda sentence: bool(_STATES_PRICE.search(sentence))
+    return None
+
+
+def _quantity_sentences(question: str, article: Article, section: str, opening: str) -> tuple[str, str] | None:
+    """(section, answer) from the article's sentence stating the amount the question asks for, or None when
+    the question asks for none, no sentence states one, or the retrieved passage's opening already answers
+    at least as well."""
+    states = _asked_amount(question)
+    if states is None:
+        return None
+    asked = _topic_words(question)
+    best: tuple[int, str, str] | None = None  # (shared words, section, answer starting at the sentence)
+    opening_score = -1
+    for passage in split_passages(article):
+        sentences = split_sentences(strip_markdown(passage.text))
+        heading = _topic_words(f"{passage.article_title} {passage.section}")
+        for n, sentence in enumerate(sentences):
+            if not states(sentence):
+                continue
+            shared = len({w for w in asked if any(_same_word(w, v) for v in heading | _topic_words(sentence))})
+            if passage.section == section and sentence in opening:
+                opening_score = max(opening_score, shared)
+            if best is None or shared > best[0]:
+                best = (shared, passage.section, trim_answer(" ".join(sentences[n:])))
+    if best is None or best[0] <= opening_score:
+        return None
+    return best[1], best[2]
+
+
+def _topic_words(text: str) -> set[str]:
+    return {w.strip("'-") for w in _TOKEN.findall(_fold(text))} - _FILLER
 
 # Words that carry no topic: a question may use any of them without the passage doing so.
 _FILLER = frozenset([
@@ -121,21 +189,44 @@ _FILLER_ES = frozenset([
 ])
 _TOKEN = re.compile(r"[a-z][a-z'-]{3,}")
 
+# Words a customer uses for what an article words otherwise: the article's word covers the customer's
+# ("keeps drinks hot" answers "keep my coffee warm"). Groups of everyday English, not any pack's vocabulary.
+_SYNONYM_GROUPS = (
+    ("warm", "hot", "heat", "heated"), ("cool", "cold", "chilled", "iced"), ("cost", "price", "priced", "charge"),
+    ("fast", "quick", "quickly", "soon"), ("broken", "faulty", "defective", "damaged"),
+    ("email", "e-mail"),
+    ("parcel", "package", "delivery", "shipment"), ("begin", "start"), ("finish", "end"),
+    ("leak", "leaking", "drip", "dripping"), ("noise", "noisy", "loud", "sound"),
+    ("wash", "clean", "cleaning", "rinse"),
+    ("phone", "call", "ring"), ("shop", "store"), ("mend", "repair", "fix"),
+)
+_NEAR_SYNONYMS: dict[str, tuple[str, ...]] = {w: group for group in _SYNONYM_GROUPS for w in group}
+
 
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def covers_question(query: str, hits: Sequence[KnowledgeHit]) -> bool:
+def covers_question(query: str, hits: Sequence[KnowledgeHit], articles: Mapping[str, Article] | None = None) -> bool:
     """Does the best passage speak about what was asked? False when a third or more of the question's
     topic words (at least two) appear nowhere in the retrieved passages: the index returned its
-    nearest paragraph, not an answer ("do you sell Nespresso capsules?")."""
+    nearest paragraph, not an answer ("do you sell Nespresso capsules?").
+
+    With ``articles``, the whole of the best hit's article counts too (its tags and other sections): a
+    question about the Travel Mug names "coffee" though the mug's paragraph says "drinks"."""
     words = {w.strip("'-") for w in _TOKEN.findall(_fold(query)) if "'" not in w.strip("'")} - _FILLER - _FILLER_ES
     if len(words) < 2 or not hits:
         return bool(hits)
-    passages = _fold(" ".join(f"{h.title} {h.section} {h.text}" for h in hits[:3]))
+    texts = [f"{h.title} {h.section} {h.text}" for h in hits[:3]]
+    article = (articles or {}).get(hits[0].article_id)
+    if article is not None:
+        texts.append(" ".join([*article.tags, article.body]))
+    passages = _fold(" ".join(texts))
     vocabulary = {w.strip("'-") for w in _TOKEN.findall(passages)}
+    # short words too ("hot"): the topic-word pattern skips them, a synonym of theirs may be asked about
+    vocabulary |= {s for w in re.findall(r"[a-z]+", passages)
+                   for s in _NEAR_SYNONYMS.get(w, _NEAR_SYNONYMS.get(_stem(w), ()))}
     missing = [w for w in words if not any(_same_word(w, v) for v in vocabulary)]
     return not (len(missing) >= 2 and len(missing) * 3 >= len(words))
 

@@ -140,7 +140,8 @@ class RequestReading:
             side_question = "?" in text or (is_question and len(text.split()) > 4)
             return [AskKnowledge(text, question=True)] if side_question else []
         if name == "out_of_scope" and score >= policy.out_of_scope:
-            return [OutOfScope()]
+            # "what time do you open" sounds like small talk to the classifier, but an article sure of it wins
+            return [AskKnowledge(text, question=is_question)] if self._article_knows(text) else [OutOfScope()]
         if name in self.procedures and score >= policy.procedure_weak:
             start = StartProcedure(name, self._prefill(name, u), confidence=score)
             return [AskKnowledge(text, otherwise=start, question=is_question)]
@@ -190,6 +191,19 @@ class RequestReading:
         novel = [w for w in content_words(text) if w in article_words and w not in procedure_words
                  and not any(w[:5] == p[:5] for p in procedure_words if len(w) >= 5 and len(p) >= 5)]
         return bool(novel)
+
+    def _article_knows(self, text: str) -> bool:
+        """The knowledge base is sure it answers this (at the level an article wins over a procedure), whatever
+        the out-of-scope class thinks: a business's own articles define what is in scope."""
+        if self.knowledge is None:
+            return False
+        hits = self.knowledge.search(text, k=1)
+        if not hits or hits[0].score < self.policy.kb_instead:
+            return False
+        # the article speaks of the question's own words, not only of something that sounds like it
+        article_words = content_words(f"{hits[0].title} {hits[0].section} {hits[0].text}")
+        asked = content_words(text)
+        return bool(asked) and len(asked & article_words) * 2 >= len(asked)
 
     def _procedure_words(self, procedure_id: str) -> set[str]:
         cached = self._procedure_vocabulary.get(procedure_id)

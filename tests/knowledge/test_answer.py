@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from helpline.conversation.ports import KnowledgeHit
 from helpline.knowledge import best_answer, trim_answer
+from helpline.knowledge.answer import covers_question
+from helpline.knowledge.articles import Article
 
 TEXT = (
     "We refund to your **original payment method** within 5–7 business days of the item arriving "
@@ -50,3 +52,53 @@ def test_one_huge_sentence_is_cut_at_a_word() -> None:
 def test_no_hits_or_low_confidence_gives_no_answer() -> None:
     assert best_answer([]) is None
     assert best_answer([_hit(TEXT, 0.2)], min_confidence=0.5) is None
+
+
+# --- an amount asked for, and words the article says otherwise -----------------------------------------------
+
+_DESCALING = ("Descale the kettle every 4 weeks in hard-water areas. Use one sachet of descaler. Fill it to the "
+              "MAX line. Pour in the solution, boil it, and let it stand for 30 minutes before you rinse it out.")
+_KETTLE = Article(
+    id="kettle", title="Electric Kettle", tags=("kettle", "boiling"), audience="customer",
+    body=("The kettle holds 1.5 litres and costs $60.\n\n"
+          "## Keeping water hot\nTurn the dial to keep-warm. The kettle holds the temperature for up to 45 minutes.\n\n"
+          f"## Descaling\n{_DESCALING}\n"),
+)
+
+
+def _kettle_hit(section: str, text: str) -> KnowledgeHit:
+    return KnowledgeHit("kettle", "Electric Kettle", section, text, 0.9)
+
+
+def test_a_how_long_question_is_answered_with_the_sentence_that_states_a_length_of_time() -> None:
+    # retrieval found the descaling section by its heading; its first three sentences state a frequency only
+    hit = _kettle_hit("Descaling", _DESCALING)
+    answer = best_answer([hit], articles={"kettle": _KETTLE}, question="how long should the descaler stand?")
+    assert answer is not None
+    assert answer.text.startswith("Pour in the solution") and "30 minutes" in answer.text
+    often = best_answer([hit], articles={"kettle": _KETTLE}, question="how often do I need to descale it")
+    assert often is not None and often.text.startswith("Descale the kettle every 4 weeks")
+
+
+def test_a_duration_in_another_section_that_fits_the_question_better_is_the_answer() -> None:
+    hit = _kettle_hit("Descaling", _DESCALING)
+    answer = best_answer([hit], articles={"kettle": _KETTLE}, question="How long will keep-warm hold the water?")
+    assert answer is not None
+    assert answer.section == "Keeping water hot" and "45 minutes" in answer.text
+
+
+def test_a_question_asking_for_no_amount_keeps_the_retrieved_passage() -> None:
+    hit = _kettle_hit("Keeping water hot", "Turn the dial to keep-warm. The kettle holds the temperature for up to "
+                      "45 minutes.")
+    answer = best_answer([hit], articles={"kettle": _KETTLE}, question="how do I switch on keep-warm?")
+    assert answer is not None and answer.text.startswith("Turn the dial")
+
+
+def test_coverage_accepts_a_near_synonym_and_the_rest_of_the_article() -> None:
+    hit = _kettle_hit("Keeping water hot", "Turn the dial to keep-warm. The kettle holds the temperature for up to "
+                      "45 minutes.")
+    question = "does the boiling kettle stay heated for long?"  # "heated" ~ "hot", "boiling" is a tag
+    assert not covers_question(question, [hit])
+    assert covers_question(question, [hit], articles={"kettle": _KETTLE})
+    # a question about something the article never mentions is still not covered by it
+    assert not covers_question("do you sell replacement glass teapots?", [hit], articles={"kettle": _KETTLE})

@@ -22,6 +22,7 @@ from helpline.conversation.commands import (
     Identify,
     Interpretation,
     NothingElse,
+    OutOfScope,
     ProblemStatus,
     SetSlot,
     StartProcedure,
@@ -123,3 +124,12 @@ def test_stop_on_its_own_cancels_but_cancel_with_an_order_is_a_request(runtime: 
     assert interpret(runtime, "stop.", "return_item", "slot:reason").has(CancelProcedure)
     it = interpret(runtime, "cancel BB-10175")
     assert not it.has(CancelProcedure) and it.has(StartProcedure)
+
+
+def test_an_article_sure_of_a_question_wins_over_small_talk(runtime: Runtime) -> None:
+    # the out-of-scope class hears "when do you open" as chit-chat; the business's own article answers it
+    for text in ("when do you open on saturday", "what are the opening times"):
+        it = interpret(runtime, text)
+        assert it.has(AskKnowledge) and not it.has(OutOfScope), text
+    # ...but a question no article speaks of stays out of scope
+    assert interpret(runtime, "who won the game last night").has(OutOfScope)
