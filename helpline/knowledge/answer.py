@@ -88,6 +88,8 @@ def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0,
     stated = _quantity_sentences(question, article, top.section, text) if article is not None and question else None
     if stated is not None:
         section, text = stated
+    elif question and (later := _later_sentences(question, top.text, text)) is not None:
+        text = later
     elif article is not None and not top.section and len(text) < LEAD_ALONE_CHARS:
         first = next((p for p in split_passages(article) if p.section), None)
         if first is not None:
@@ -157,6 +159,25 @@ def _quantity_sentences(question: str, article: Article, section: str, opening: 
     if best is None or best[0] <= opening_score:
         return None
     return best[1], best[2]
+
+
+def _later_sentences(question: str, passage: str, opening: str) -> str | None:
+    """The passage from the sentence sharing most of the question's words, when that sentence comes after the
+    quoted opening and shares more of them than any sentence in it ("do you keep my records after I delete
+    my account?" is answered by the fourth sentence of the section on deleting an account); else None."""
+    asked = _topic_words(question)
+    if not asked:
+        return None
+    sentences = split_sentences(strip_markdown(passage))
+    shared = [len({w for w in asked if any(_same_word(w, v) for v in _topic_words(s))}) for s in sentences]
+    quoted = [n for n, s in enumerate(sentences) if s in opening]
+    if not quoted or not shared:
+        return None
+    in_opening = max(shared[n] for n in quoted)
+    best = max(range(len(sentences)), key=lambda n: (shared[n], -n))
+    if best <= max(quoted) or shared[best] <= in_opening:
+        return None
+    return trim_answer(" ".join(sentences[best:]))
 
 
 def _topic_words(text: str) -> set[str]:

@@ -102,3 +102,14 @@ def test_coverage_accepts_a_near_synonym_and_the_rest_of_the_article() -> None:
     assert covers_question(question, [hit], articles={"kettle": _KETTLE})
     # a question about something the article never mentions is still not covered by it
     assert not covers_question("do you sell replacement glass teapots?", [hit], articles={"kettle": _KETTLE})
+
+
+def test_a_later_sentence_that_speaks_of_the_question_is_quoted_instead_of_the_opening() -> None:
+    passage = ("Open the app and choose Account > Close account. We email you to confirm. Closing takes effect at "
+               "once. Loyalty points left on a closed account expire after 90 days.")
+    hit = KnowledgeHit("accounts", "Your account", "Closing your account", passage, 0.9)
+    answer = best_answer([hit], question="what happens to my loyalty points if I close my account?")
+    assert answer is not None and answer.text.startswith("Loyalty points left on a closed account")
+    # a question the opening already speaks to keeps the opening
+    opening = best_answer([hit], question="where in the app do I close my account?")
+    assert opening is not None and opening.text.startswith("Open the app")
