@@ -186,7 +186,7 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
         embedder=models.embedder)
 
     def extractive(question: str, hits: list[KnowledgeHit]) -> object | None:
-        return best_answer(hits, articles=models.knowledge.articles)
+        return best_answer(hits, articles=models.knowledge.articles, question=question)
 
     kb_answer: Callable[[str, list[KnowledgeHit]], object | None] = extractive
     assisting = assistance if assistance is not None and assistance.mode != LlmMode.EMBEDDED else None
@@ -205,7 +205,7 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
         kb_answer=kb_answer,
         codes=codes,
     )
-    engine.kb_covers = covers_question
+    engine.kb_covers = lambda query, hits: covers_question(query, hits, models.knowledge.articles)
     if pack.records is not None:
         records: RecordAnswerer = RecordQuestions(pack.records, operations).answer
         if assisting is not None:
