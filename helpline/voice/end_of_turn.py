@@ -16,13 +16,14 @@ never hold a caller longer than it does without the model.
 (`UtteranceMayHaveEnded`); when that early transcript ends a sentence, the turn is over. Through
 `SharedRecognitions` it reads the result of the recognition the pipeline runs anyway, so it costs no compute.
 
-The transcript check is the default (helpline/voice/setup.py). Measured on the benchmark's natural voices
-(`python -m bench.voice.end_of_turn`, 2 shared cores): Smart Turn cost 348 ms a check at p50 under load
-(115-140 ms on a quieter moment), competing with Whisper for the same cores, and judged 178 of 192 finished
-questions finished where the transcript check judged 191; both call some pauses inside a question finished
-("My espresso tastes really sour," ...), which `VadSettings.check_ms` keeps rare. Neither can answer sooner
-than the words are known, and the early recognition takes about as long as the VAD's pause (~0.3 s of
-Whisper after the guess), so today either saves little; a faster recogniser makes the check pay.
+Neither check is on by default (helpline/voice/setup.py): both judge pauses inside a sentence finished
+("My espresso tastes really sour," ...), and on a call the transcript check cut a caller's "No, that's all.
+Goodbye." into three turns. Measured on the benchmark's natural voices (`python -m bench.voice.end_of_turn`,
+2 shared cores): Smart Turn cost 348 ms a check at p50 under load (115-140 ms on a quieter moment), competing
+with Whisper for the same cores, and judged 178 of 192 finished questions finished where the transcript check
+judged 191. Neither can answer sooner than the words are known, and the early recognition takes about as long
+as the VAD's pause (~0.3 s of Whisper after the guess), so today either saves little; a faster recogniser
+makes the check pay.
 """
 
 from __future__ import annotations
