@@ -8,7 +8,7 @@ The engine's replies are written for chat: Markdown, "$1,234.50", "#W2378156", "
 - money, percentages, plain numbers, ordinals, dates and times become words (num2words, US style:
   "one thousand two hundred thirty-four dollars and fifty cents");
 - ids (letters with digits: "BB-10001", "#W2378156"), phone numbers and long digit strings are read
-  one character at a time in natural groups ("B B dash, one zero zero zero one", "W, two three seven,
+  one character at a time in natural groups ("B B, one zero zero zero one", "W, two three seven,
   eight one five six"), which is also how a caller checks them;
 - emails and web addresses say "at", "dot", "slash";
 - common abbreviations and symbols are spelled out.
@@ -99,22 +99,11 @@ def _groups(n: int) -> list[tuple[int, int]]:
 
 
 def _letters_and_digits(token: str) -> str:
-    """'BB-10001' → 'B B dash, one zero zero zero one' (the dash is part of how the id is written, and a
-    caller copying it down writes it; without the pause after it Whisper heard the digits as another id
-    of the business: tests/voice/test_recognition.py); 'W2378156' → 'W, two three seven, eight one five six'."""
-    parts = re.findall(r"[A-Za-z]+|\d+|-", token)
-    spoken: list[str] = []
-    dash = False
-    for part in parts:
-        if part == "-":
-            dash = True
-            continue
-        said = digits(part) if part.isdigit() else " ".join(part.upper())
-        if spoken:
-            spoken.append(" dash, " if dash else ", ")  # the pause after "dash" keeps the digits apart
-        spoken.append(said)
-        dash = False
-    return "".join(spoken)
+    """'BB-10001' → 'B B, one zero zero zero one'; 'W2378156' → 'W, two three seven, eight one five six'.
+    Not "B B dash, ...": with the dash said, Whisper heard a caller reading BB-12345 back as "BB-10001-234"
+    (another id of the business, from its hints) in the full test run (tests/voice/test_recognition.py)."""
+    parts = re.findall(r"[A-Za-z]+|\d+", token)
+    return ", ".join(digits(part) if part.isdigit() else " ".join(part.upper()) for part in parts)
 
 
 # --- Markdown ------------------------------------------------------------------------------------
