@@ -91,6 +91,7 @@ class TicketOut(BaseModel):
     handle_time_seconds: int
     flags: list[str] = Field(examples=[["name_mismatch: said 'Jon Smith', record 'John Smith'"]])
     csat: int | None
+    nps: int | None = Field(default=None, description="a survey's 0-10 'would you recommend us' answer")
     notes: str
     created_at: datetime
     updated_at: datetime

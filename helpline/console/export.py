@@ -150,7 +150,7 @@ def _stream(request: Request, user: StaffUser, table: str, filters: dict[str, An
 
 
 TICKET_HEADER = ("number", "created", "channel", "category", "priority", "status", "summary", "resolution",
-                 "next_step", "handle_time_seconds", "csat", "qa_score", "customer", "customer_email",
+                 "next_step", "handle_time_seconds", "csat", "nps", "qa_score", "customer", "customer_email",
                  "customer_phone", "merged_into")
 
 
@@ -162,7 +162,7 @@ def _ticket_rows(query: Select[Any]) -> Rows:
             .outerjoin(merged, merged.c.id == Ticket.merged_into_id)
         for t, name, email, phone, merged_number in _batches(session, joined):
             yield (t.number, viewer.time(t.created_at), t.channel, t.category, t.priority, t.status, t.summary,
-                   t.resolution, t.next_step, t.handle_time_seconds, t.csat, t.qa_score, viewer.name(name),
+                   t.resolution, t.next_step, t.handle_time_seconds, t.csat, t.nps, t.qa_score, viewer.name(name),
                    viewer.contact(email, "email"), viewer.contact(phone, "phone"), merged_number)
     return rows
 

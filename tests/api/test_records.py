@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from helpline import __version__
 from helpline.store.db import Database
+from helpline.store.models import Ticket
 from helpline.store.repositories import (
     ApiKeyRepository,
     CallbackRepository,
@@ -118,6 +119,14 @@ def test_get_ticket_by_id_or_number(client: TestClient, auth: Headers, seeded: d
     assert client.get(f"/api/v1/tickets/{seeded['first']}", headers=auth["agent"]).json()["number"] == 1001
     _error(client.get("/api/v1/tickets/999", headers=auth["agent"]), 404, "not_found")
     _error(client.get("/api/v1/tickets/no-such-id", headers=auth["agent"]), 404, "not_found")
+
+
+def test_a_ticket_shows_its_survey_answers(client: TestClient, auth: Headers, records_db: Database,
+                                           seeded: dict[str, str]) -> None:
+    assert client.get("/api/v1/tickets/1001", headers=auth["agent"]).json()["nps"] is None
+    with records_db.session() as session:  # as a survey reply stores it (outbound/surveys.py)
+        session.get(Ticket, seeded["first"]).nps = 9  # type: ignore[union-attr]
+    assert client.get("/api/v1/tickets/1001", headers=auth["agent"]).json()["nps"] == 9
 
 
 def test_patch_ticket(client: TestClient, auth: Headers, keys: dict[str, str], seeded: dict[str, str]) -> None:
