@@ -52,9 +52,8 @@ RULES = (
     "booked) counts only if a person took it within the target too.",
     "Abandonment: the customer wrote or spoke and got no reply, or waited for a person who never took the contact "
     "and no callback was booked.",
-    "A person taking a contact is read from the console (accepting the escalation); a call put through to a "
-    "teammate's phone is not recorded as taken yet, so with phone transfers service level reads low and "
-    "abandonment high.",
+    "A person taking a contact is read from the hand-off: accepted in the console, or a phone transfer the "
+    "teammate answered.",
 )
 
 

@@ -45,3 +45,16 @@ def latest_handoff(db: Database, conversation_id: str) -> HandoffView | None:
         if not found:
             return None
         return HandoffView.of(found[-1])
+
+
+def mark_taken(db: Database, conversation_id: str, by: str) -> bool:
+    """A person took the conversation's open hand-off outside the console (a phone transfer they answered), so
+    the KPIs count it as taken. False when there is none open (already taken, or none made)."""
+    with db.session() as session:
+        repo = HandoffRepository(session)
+        open_ones = repo.list(actor=f"ai:conversation:{conversation_id}", conversation_id=conversation_id,
+                              limit=HANDOFFS_READ, pending_only=True)
+        if not open_ones:
+            return False
+        repo.accept(open_ones[-1].id, actor=f"ai:conversation:{conversation_id}", accepted_by=by)
+        return True

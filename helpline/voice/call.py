@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from helpline.application.conversations import ConversationClosed, ConversationService, TurnView
-from helpline.application.handoffs import latest_handoff
+from helpline.application.handoffs import latest_handoff, mark_taken
 from helpline.conversation.hours import team_schedule
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.conversation.wording import TemplateWording
@@ -44,6 +44,7 @@ from helpline.voice.control import (
     KeypadMode,
     KeypadModeName,
     KeypadPrompt,
+    TransferConnected,
     TransferFailed,
 )
 from helpline.voice.correction import Correction
@@ -190,6 +191,8 @@ class CallAgentProcessor(Processor):
                 await self._hang_up()
         elif isinstance(frame, TransferFailed):
             self._spawn(self._transfer_failed())
+        elif isinstance(frame, TransferConnected):
+            self._spawn(self._transfer_connected(frame.target))
         await self.push(frame, Direction.UPSTREAM)
 
     def _spawn(self, work: Any) -> None:
@@ -397,6 +400,14 @@ class CallAgentProcessor(Processor):
             return
         self._transferring = True
         await self.push(TransferRequested(target=target, summary=summary))
+
+    async def _transfer_connected(self, target: str) -> None:
+        """A person answered the transfer: the hand-off is taken (the dashboard's service level and
+        abandonment count it, as they count one accepted in the console)."""
+        try:
+            await asyncio.to_thread(mark_taken, self.conversations.db, self._id(), target)
+        except Exception:  # the call goes on with the person whatever the bookkeeping does
+            log.exception("could not mark the hand-off of %s taken", self._id())
 
     def _handoff(self) -> tuple[str, str]:
         """The escalation tier's number and the summary the person will hear."""

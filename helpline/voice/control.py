@@ -96,6 +96,13 @@ class KeypadMode(SystemFrame):
 
 
 @dataclass(frozen=True)
+class TransferConnected(Frame):
+    """The transport connected the caller to a person (a warm transfer they answered, or a REFER accepted)."""
+
+    target: str
+
+
+@dataclass(frozen=True)
 class TransferFailed(Frame):
     """The transport could not connect the caller to the escalation target."""
 

@@ -35,6 +35,7 @@ from helpline.voice.control import (
     KeypadMode,
     PauseAgent,
     ResumeAgent,
+    TransferConnected,
     TransferFailed,
 )
 from helpline.voice.end_of_turn import TurnCompletion
@@ -407,6 +408,8 @@ class TransportOut(Processor):
                 connected = False
             if not connected:
                 await self.push(TransferFailed(action.target, "no answer"), Direction.UPSTREAM)
+            else:
+                await self.push(TransferConnected(action.target), Direction.UPSTREAM)
 
 
 # --- one call ------------------------------------------------------------------------------------

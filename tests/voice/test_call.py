@@ -13,10 +13,10 @@ from sqlalchemy import select
 from helpline.application.conversations import TurnView
 from helpline.pack.models import MenuOption
 from helpline.runtime import Runtime
-from helpline.store.models import Conversation, Message, Ticket
+from helpline.store.models import Conversation, Handoff, Message, Ticket
 from helpline.store.repositories import CallbackRepository
 from helpline.voice.call import AgentSettings, CallAgentProcessor
-from helpline.voice.control import AgentPaused, KeypadMode, KeypadPrompt, TransferFailed
+from helpline.voice.control import AgentPaused, KeypadMode, KeypadPrompt, TransferConnected, TransferFailed
 from helpline.voice.frames import (
     AgentFinishedSpeaking,
     AgentSpeech,
@@ -197,6 +197,29 @@ def test_escalation_in_hours_transfers_with_the_handoff_summary(make_runtime: Ru
         assert [c.status for c in CallbackRepository(session).list(actor="test")] == ["scheduled"]
     assert transfer.target == "sip:tier2@brightbean.example" and transfer.warm
     assert "unverified customer" in transfer.summary and "Machine won't power on" in transfer.summary
+
+
+def test_a_transfer_a_person_answers_marks_the_handoff_taken(make_runtime: RuntimeFactory) -> None:
+    """The dashboard counts a hand-off as taken when a person took it: on the phone, when they answer."""
+    runtime = make_runtime(OPEN)
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> str:
+        await pipeline.send(Transcript("I want to speak to a person", 0.9))
+        await ear.wait_for(lambda: any(isinstance(f, TransferRequested) for f in ear.frames))
+        transfer = next(f for f in ear.frames if isinstance(f, TransferRequested))
+        await pipeline.send_upstream(TransferConnected(transfer.target))
+        for _ in range(100):
+            with runtime.db.session() as session:
+                if session.scalars(select(Handoff).where(Handoff.accepted_at.is_not(None))).first() is not None:
+                    break
+            await asyncio.sleep(0.05)
+        return transfer.target
+
+    target = run(runtime, scenario)
+    with runtime.db.session() as session:
+        handoff = session.scalars(select(Handoff)).one()
+        assert handoff.accepted_at is not None and handoff.accepted_by == target
+
 
 
 def test_escalation_out_of_hours_books_a_callback_and_ends_politely(make_runtime: RuntimeFactory) -> None:
