@@ -4,18 +4,26 @@ The notice carries only the conversation id and what kind of change happened: su
 new messages from the database (after the last ``seq`` they have shown), so a notice that is missed,
 repeated or reordered can never lose or duplicate a message. Publishing happens after the turn's
 transaction commits, from any thread; each subscriber is an asyncio queue on its own event loop.
-With several server processes this would be Redis or PostgreSQL LISTEN/NOTIFY behind the same API.
+With several server processes ``adapters/redis_shared.py: RedisEventBus`` carries the notices.
+
+Notices that concern no conversation (the business pack was edited in the console: ``PACK_CHANGED``) go
+to *listeners* instead: plain callables run on the publishing thread, or on the Redis listener's thread,
+on every node.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+log = logging.getLogger(__name__)
+
 QUEUE_LIMIT = 1000
+PACK_CHANGED = "pack_changed"  # a node saved the pack's settings or replies; its id rides as conversation_id
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class Subscription:
 class EventBus:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
+        self._listeners: dict[str, list[Callable[[ConversationChanged], None]]] = {}
         self._guard = threading.Lock()
 
     @contextlib.contextmanager
@@ -59,10 +68,22 @@ class EventBus:
             with self._guard:
                 self._subscriptions.discard(subscription)
 
+    def listen(self, kind: str, listener: Callable[[ConversationChanged], None]) -> None:
+        """Call ``listener`` with every notice of ``kind`` (for the process's lifetime)."""
+        with self._guard:
+            self._listeners.setdefault(kind, []).append(listener)
+
     def publish(self, conversation_id: str, kind: str = "message") -> None:
         event = ConversationChanged(conversation_id, kind)
         with self._guard:
-            targets = [s for s in self._subscriptions if s.conversation_id in (None, conversation_id)]
+            listeners = list(self._listeners.get(kind, ()))
+            targets = [] if kind == PACK_CHANGED else \
+                [s for s in self._subscriptions if s.conversation_id in (None, conversation_id)]
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # one failing listener must not stop the notice reaching the others
+                log.exception("listener for %s notices failed", kind)
         for subscription in targets:
             with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed
                 subscription.loop.call_soon_threadsafe(subscription._offer, event)

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from helpline.console.access import access_router
 from helpline.console.auth import Admin, StaffUser
+from helpline.console.pack_reload import announce_pack_changed, apply_pack
 from helpline.console.settings_form import (
     DAYS,
     TONES,
@@ -76,8 +77,8 @@ def _save(request: Request, user: StaffUser, path: Path, before: dict[str, Any],
     tmp.write_text(text if text is not None else "# Edited in the Helpline console (comments are not kept).\n"
                    + yaml.safe_dump(business, sort_keys=False, allow_unicode=True), encoding="utf-8")
     tmp.replace(path)
-    # The engine reads the business settings on every turn: the change applies at once.
-    runtime.pack.business = validated.business
+    apply_pack(runtime, validated)
+    announce_pack_changed(request.app.state)  # the other nodes reload it
     fields = changed_fields(before, business)
     with runtime.db.session() as session:
         AuditLog(session).record(user.actor, "update", "business_settings", "business.yaml", None,

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from helpline.console.auth import Admin, StaffUser
+from helpline.console.pack_reload import announce_pack_changed, apply_pack
 from helpline.console.settings_form import FormProblems, TemplateText, from_chips, to_chips
 from helpline.console.web import back, render, runtime_of
-from helpline.conversation.wording import DEFAULT_REPLIES
 from helpline.pack.loader import BusinessPack, PackInvalid, load_pack
 from helpline.store.repositories import AuditLog
 
@@ -118,9 +118,8 @@ def texts_router(prefix: str = "/console") -> APIRouter:
             tmp = path.with_suffix(".yaml.tmp")
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)
-            runtime.pack.replies = validated.replies
-            # In place, so every holder of the engine's wording (the email channel keeps it) speaks the new words.
-            runtime.engine.wording.replies = {**DEFAULT_REPLIES, **validated.replies}
+            apply_pack(runtime, validated)
+            announce_pack_changed(request.app.state)  # the other nodes reload it
             with runtime.db.session() as session:
                 AuditLog(session).record(user.actor, "update", "business_settings", str(REPLIES), None,
                                          {"fields": [f"replies.{k}" for k in changed][:50], "editor": "texts"})
