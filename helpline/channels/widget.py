@@ -16,6 +16,10 @@ nothing is lost or shown twice; messages not yet acknowledged are sent again wit
 stored: a message refused by the rate limit, or failing, is answered ``slow_down`` (not ``ack``) and the
 client sends it again after ``retry_after`` seconds. A malformed frame is answered ``error``; it never
 closes the socket. A conversation is rated once.
+A key revoked in the console ends the chats open with it: the socket re-checks its key on each customer
+frame and on each notice or idle wake of its pump (at most every ``KEY_RECHECK_SECONDS``), then sends
+``ack`` for the message it will not take, ``ended`` and an ``error`` saying why, and closes (1008). The
+conversation and its ticket stay for the team.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +70,9 @@ SEEN_CONVERSATIONS = 2000  # conversations whose client_ids are remembered (leas
 CLIENT_ID_CHARS = 64
 RETRY_AFTER_SECONDS = 2
 POLICY_VIOLATION = 1008
+KEY_RECHECK_SECONDS = 5.0  # a revoked key ends open chats within this long of their next activity
+KEY_REVOKED = "This chat is no longer available on this website. Your conversation is kept; please contact us " \
+              "another way."
 Claim = Literal["new", "done", "busy"]
 
 
@@ -168,12 +176,17 @@ def visible_messages(service: ConversationService, conversation_id: str, after: 
 class WidgetConnection:
     """One browser tab's socket: a receive loop plus a pump that forwards committed changes."""
 
-    def __init__(self, socket: WebSocket, service: ConversationService, hub: WidgetHub, key_id: str, client: str):
+    def __init__(self, socket: WebSocket, service: ConversationService, hub: WidgetHub, key_id: str, client: str,
+                 *, public_key: str = "", origin: str | None = None):
         self.socket = socket
         self.service = service
         self.hub = hub
         self.key_id = key_id
         self.client = client
+        self.public_key = public_key  # re-checked while the chat is open (revoked in the console?)
+        self.origin = origin
+        self.key_checked = time.monotonic()  # checked when the socket was accepted
+        self.closed = False
         self.conversation_id = ""
         self.last_seq = 0
         self.status = ""
@@ -182,6 +195,25 @@ class WidgetConnection:
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
             await self.socket.send_text(json.dumps(frame))
+
+    async def key_revoked(self, client_id: str = "") -> bool:
+        """Whether the key was revoked (or its origin no longer allowed); if so, tell the customer and close.
+        Checked at most every ``KEY_RECHECK_SECONDS`` so a busy chat costs one query per few seconds."""
+        if self.closed:
+            return True
+        if not self.public_key or time.monotonic() - self.key_checked < KEY_RECHECK_SECONDS:
+            return False
+        self.key_checked = time.monotonic()
+        if await run_in_threadpool(_verify_key, self.service, self.public_key, self.origin) == self.key_id:
+            return False
+        self.closed = True
+        with contextlib.suppress(Exception):  # the browser may be gone already
+            if client_id:
+                await self.send({"type": "ack", "client_id": client_id})  # never taken: stop resending it
+            await self.send({"type": "ended"})
+            await self.send({"type": "error", "message": KEY_REVOKED})
+            await self.socket.close(code=POLICY_VIOLATION, reason="widget key revoked")
+        return True
 
     async def flush(self) -> None:
         """Send every visible message after the last one sent (the same path for replay and live)."""
@@ -309,8 +341,11 @@ class WidgetConnection:
     async def pump(self) -> None:
         with self.service.bus.subscribe(self.conversation_id) as subscription:
             await self.flush()  # the replay (after subscribing, so nothing falls between the two)
-            while True:
-                if await subscription.get(30.0) is not None:
+            while not self.closed:
+                notice = await subscription.get(30.0)
+                if await self.key_revoked():
+                    return
+                if notice is not None:
                     await self.flush()
 
 
@@ -345,10 +380,10 @@ def widget_router() -> APIRouter:
             return
         await socket.accept()
         client = socket.client.host if socket.client else "unknown"
-        connection = WidgetConnection(socket, service, hub, key_id, client)
+        connection = WidgetConnection(socket, service, hub, key_id, client, public_key=key, origin=origin)
         pump: asyncio.Task[None] | None = None
         try:
-            while True:
+            while not connection.closed:
                 message = await socket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
@@ -367,6 +402,10 @@ def widget_router() -> APIRouter:
                         if frame.get("type") == "hello" and await connection.hello(frame):
                             pump = asyncio.create_task(connection.pump())
                         continue
+                    raw_id = frame.get("client_id")
+                    pending = clean_text(raw_id)[:CLIENT_ID_CHARS] if isinstance(raw_id, str) else ""
+                    if await connection.key_revoked(pending):
+                        break
                     await connection.handle(frame)
                 except (WebSocketDisconnect, RuntimeError):
                     raise

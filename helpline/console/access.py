@@ -237,7 +237,8 @@ def access_router(prefix: str = "/console") -> APIRouter:
 
     @router.post("/access/widget-keys/revoke")
     def revoke_widget_key(request: Request, user: Admin, key_id: Annotated[str, Form()]) -> Response:
-        return change(request, user, "Widget key revoked; new chats with it are refused.",
+        return change(request, user,
+                      "Widget key revoked; new chats with it are refused and open ones end within seconds.",
                       lambda desk: desk.revoke_widget_key(key_id))
 
     return router
