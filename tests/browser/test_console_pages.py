@@ -50,6 +50,10 @@ def test_console_pages_a_shop_owner_can_read(server: Server, browser: Any) -> No
     staff.goto(f"{server.url}/console/conversations/{refused.id}")
     expect(staff.locator("main .customer-panel")).to_contain_text("Zoe Cooper")
     expect(staff.locator("#state")).to_contain_text("In progress")
+    # A line that arrives live shows its time as the server renders it, without a reload.
+    service.post(refused.id, "one more thing please")
+    live_line = staff.locator("#transcript li.customer", has_text="one more thing please")
+    expect(live_line.locator(".at")).to_have_text(_rendered_time(server, refused.id, "one more thing please"))
     staff.screenshot(path=str(ARTIFACTS / "console-conversation-customer.png"), full_page=True)
     staff.close()
 
@@ -59,3 +63,17 @@ def _ticket_number(server: Server, conversation_id: str) -> int:
 
     with server.runtime.db.session() as session:
         return TicketRepository(session).list(actor="test", conversation_id=conversation_id, limit=1)[0].number
+
+
+def _rendered_time(server: Server, conversation_id: str, text: str) -> str:
+    """What the server's ``when`` filter prints for that line (the page's business time zone)."""
+    from zoneinfo import ZoneInfo
+
+    from helpline.console.web import local_time
+    from helpline.store.models import Message
+
+    with server.runtime.db.session() as session:
+        line = session.query(Message).filter_by(conversation_id=conversation_id, text=text).one()
+        rendered = local_time(line.created_at, ZoneInfo(server.runtime.pack.business.timezone))
+    assert LOCAL_TIME.fullmatch(rendered)
+    return rendered

@@ -39,6 +39,31 @@
     return m.role + (m.kb_gap ? " · KB gap" : "");
   }
 
+  // A live line's time as the server renders it (web.py local_time): "Mon 30 Nov, 14:05" in the business's
+  // zone, the year only when it is not this year's. Stored times are UTC, some written without their zone.
+  function localTime(iso, zone) {
+    if (!iso) return "";
+    var utc = String(iso).replace(/(\.\d{3})\d+/, "$1");
+    if (!/(Z|[+-]\d\d:?\d\d)$/.test(utc)) utc += "Z";
+    var moment = new Date(utc);
+    if (isNaN(moment.getTime())) return "";
+    function parts(date) {
+      var out = {};
+      try {
+        new Intl.DateTimeFormat("en-GB", { timeZone: zone || "UTC", weekday: "short", day: "numeric", month: "numeric",
+                                           year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+          .formatToParts(date).forEach(function (p) { out[p.type] = p.value; });
+      } catch (e) { return null; }  // a zone this browser does not know: no time rather than a wrong one
+      return out;
+    }
+    // Month names as Python's %b writes them (a browser's "en-GB" may say "Sept").
+    var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    var p = parts(moment), now = parts(new Date());
+    if (!p || !now) return "";
+    return p.weekday + " " + Number(p.day) + " " + months[Number(p.month) - 1] + (p.year === now.year ? "" : " " + p.year) + ", " +
+      p.hour + ":" + p.minute;
+  }
+
   function transcript() {
     var list = document.getElementById("transcript");
     if (!list || !list.getAttribute("data-events")) return;
@@ -54,7 +79,8 @@
       li.setAttribute("data-seq", m.seq);
       var role = document.createElement("span"); role.className = "role"; role.textContent = label(m);
       var text = document.createElement("span"); text.className = "text"; text.textContent = m.text;
-      li.appendChild(role); li.appendChild(text); list.appendChild(li);
+      var at = document.createElement("span"); at.className = "at"; at.textContent = localTime(m.at, list.getAttribute("data-tz"));
+      li.appendChild(role); li.appendChild(text); li.appendChild(at); list.appendChild(li);
       li.scrollIntoView({ block: "nearest" });
     });
     source.addEventListener("state", function (e) {
