@@ -94,6 +94,8 @@ def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0,
         first = next((p for p in split_passages(article) if p.section), None)
         if first is not None:
             text = f"{text}\n\n{first.section}: {trim_answer(first.text)}"
+    if not _YES_NO_QUESTION.match(question):
+        text = _without_yes_no(text)
     return KBAnswer(
         text=text,
         article_id=top.article_id,
@@ -101,6 +103,20 @@ def best_answer(hits: Sequence[KnowledgeHit], min_confidence: float = 0.0,
         section=section,
         confidence=top.score,
     )
+
+
+# A question answered by yes or no starts with its verb ("is it", "do you", "can I"); any other ("what is your
+# return window?") is not, and a quoted sentence's "No, ..." would read as a refusal of it.
+_YES_NO_QUESTION = re.compile(r"^\W*(?:is|are|am|was|were|do|does|did|can|could|will|would|should|shall|has|have"
+                              r"|had|may|might|must)\b", re.I)
+_YES_NO_START = re.compile(r"^(?:yes|no|yep|nope|not (?:at the moment|yet|currently|really|usually|always))"
+                           r"\s*[,.;:!–-]\s*(?=\w)", re.I)
+
+
+def _without_yes_no(text: str) -> str:
+    """The answer without an opening "Yes,"/"No," that replied to the article's own question."""
+    rest = _YES_NO_START.sub("", text, count=1)
+    return rest[:1].upper() + rest[1:] if rest != text else text
 
 
 LEAD_ALONE_CHARS = 300  # a lead shorter than this says what is wrong, not yet what to do
@@ -111,7 +127,9 @@ _NUMBER = r"(?:\d+(?:[.,]\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|
 # length of time ("about 20 minutes"), "how often" a frequency ("every 2-3 months"); neither is the other
 _ASKS_FREQUENCY = re.compile(r"\bhow often\b|\bhow many times\b", re.I)
 _ASKS_DURATION = re.compile(rf"\bhow (?:long|soon|quick(?:ly)?|fast|many {_UNITS}|much time)\b", re.I)
-_DURATION = re.compile(rf"\b{_NUMBER}(?:\s*(?:[–-]|to|or)\s*\d+)?(?:\s+of)?\s+(?:business |working )?{_UNITS}\b", re.I)
+# "a 2-year warranty" and "the 30-day window" state a length of time as much as "2 years" does
+_DURATION = re.compile(rf"\b{_NUMBER}(?:\s*(?:[–-]|to|or)\s*\d+)?(?:\s+of)?(?:\s+|-)(?:business |working )?{_UNITS}\b",
+                       re.I)
 _FREQUENCY = re.compile(rf"\bevery\s+(?:other\s+|{_NUMBER}(?:\s*[–-]\s*\d+)?\s+)?{_UNITS}"
                         rf"|\b(?:once|twice|\d+ times) (?:a|per) {_UNITS}|\bper {_UNITS}"
                         r"|\b(?:daily|weekly|monthly|yearly)\b", re.I)
@@ -135,6 +153,12 @@ def _asked_amount(question: str) -> Callable[[str], bool] | None:
     return None
 
 
+def _amount_kinds(text: str) -> set[str]:
+    """Every kind of amount a text asks for: a heading may ask two ("how much ... and how long does it take?")."""
+    asks = (("frequency", _ASKS_FREQUENCY), ("duration", _ASKS_DURATION), ("price", _ASKS_PRICE))
+    return {kind for kind, pattern in asks if pattern.search(text)}
+
+
 def _quantity_sentences(question: str, article: Article, section: str, opening: str) -> tuple[str, str] | None:
     """(section, answer) from the article's sentence stating the amount the question asks for, or None when
     the question asks for none, no sentence states one, or the retrieved passage's opening already answers
@@ -143,15 +167,19 @@ def _quantity_sentences(question: str, article: Article, section: str, opening: 
     if states is None:
         return None
     asked = _topic_words(question)
+    kinds = _amount_kinds(question)
     best: tuple[int, str, str] | None = None  # (shared words, section, answer starting at the sentence)
     opening_score = -1
     for passage in split_passages(article):
         sentences = split_sentences(strip_markdown(passage.text))
         heading = _topic_words(f"{passage.article_title} {passage.section}")
+        # a section headed by the same kind of question ("...how long does it take?") is where that amount is
+        heading_asks = 1 if kinds & _amount_kinds(passage.section) else 0
         for n, sentence in enumerate(sentences):
             if not states(sentence):
                 continue
             shared = len({w for w in asked if any(_same_word(w, v) for v in heading | _topic_words(sentence))})
+            shared += heading_asks
             if passage.section == section and sentence in opening:
                 opening_score = max(opening_score, shared)
             if best is None or shared > best[0]:

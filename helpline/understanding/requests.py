@@ -94,6 +94,22 @@ _FILLER_WORDS = frozenset([
     "which", "while", "will", "with", "would", "your", "today", "yesterday", "already", "since", "just",
 ])
 
+# A question for the business's own contact details ("what's your phone number?", "the email for support",
+# "what number can I call you on") is about reaching the business, never about the customer's account details.
+_BUSINESS_CONTACT = re.compile(
+    r"\b(?:your|the (?:support|help ?desk|customer (?:service|care)|company|business|shop|store)(?:'s)?)"
+    r" (?:own )?(?:(?:tele)?phone(?: number)?|number|e-?mail(?: address)?|contact (?:details|number|info\w*))\b"
+    r"|\b(?:(?:tele)?phone(?: number)?|number|e-?mail(?: address)?) (?:for|of|to (?:reach|contact|call|write to))"
+    r" (?:you|support|customer (?:service|care)|the (?:support|help ?desk|team|company|business|shop|store)|your)\b"
+    r"|\b(?:(?:tele)?phone(?: number)?|number|e-?mail(?: address)?) (?:i|we) (?:can|could|should) (?:call|ring|phone"
+    r"|write to|e-?mail|use)\b"
+    r"|\b(?:call|ring|phone|e-?mail|write to|reach|contact) (?:you(?: guys)?|(?:your|the) (?:support|team|customer"
+    r" (?:service|care)|help ?desk|company|business))\b", re.I)
+_CUSTOMERS_OWN = re.compile(r"\b(?:my|mine|i've changed|new (?:phone|number|e-?mail))\b", re.I)
+
+_ASKS_TIME = re.compile(r"\bhow (?:long|often|soon|quick(?:ly)?|fast|many (?:times|minutes|hours|days|weeks|months"
+                        r"|years))\b", re.I)
+
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -103,6 +119,11 @@ def content_words(text: str) -> set[str]:
 
 def asks(text: str) -> bool:
     return bool(_QUESTION.match(text)) or text.rstrip().endswith("?")
+
+
+def asks_business_contact(text: str) -> bool:
+    """A question for how to reach the business, not a request to change the customer's own details."""
+    return asks(text) and bool(_BUSINESS_CONTACT.search(text)) and not _CUSTOMERS_OWN.search(text)
 
 
 class RequestReading:
@@ -122,6 +143,9 @@ class RequestReading:
         policy = self.policy
         if not answered and self._record_question(text, name, score):
             return [AskRecord(text)]
+        if not answered and asks_business_contact(text):
+            # their question for the knowledge base, whatever account request it sounds like
+            return [AskKnowledge(f"{text} (contact us: phone number, email)", question=True)]
         threshold = policy.procedure_mid_task if mid_task else policy.procedure
         is_question = asks(text)
         if name in self.procedures and self._fits_entities(name, u.entities):
@@ -131,7 +155,7 @@ class RequestReading:
             start = StartProcedure(name, self._prefill(name, u), confidence=score,
                                    instead=mid_task and bool(SWITCH.search(text)))
             if (self._general_question(u, start) and score < 0.97) or self._article_instead(text, start):
-                return [AskKnowledge(text, otherwise=start, question=is_question)]
+                return [AskKnowledge(text, otherwise=self._fallback(text, start), question=is_question)]
             return [start]
         if answered:
             return []
@@ -144,7 +168,7 @@ class RequestReading:
             return [AskKnowledge(text, question=is_question)] if self._article_knows(text) else [OutOfScope()]
         if name in self.procedures and score >= policy.procedure_weak:
             start = StartProcedure(name, self._prefill(name, u), confidence=score)
-            return [AskKnowledge(text, otherwise=start, question=is_question)]
+            return [AskKnowledge(text, otherwise=self._fallback(text, start), question=is_question)]
         if is_question:
             return [AskKnowledge(text)]
         return []
@@ -191,6 +215,15 @@ class RequestReading:
         novel = [w for w in content_words(text) if w in article_words and w not in procedure_words
                  and not any(w[:5] == p[:5] for p in procedure_words if len(w) >= 5 and len(p) >= 5)]
         return bool(novel)
+
+    def _fallback(self, text: str, start: StartProcedure) -> StartProcedure | None:
+        """The procedure to start when no article answers, or None when the question asks for a length of time
+        or a frequency none of its triggers ever asks ("how long is the grinder guaranteed for?" is not the
+        grinder's price, whatever the product in it)."""
+        if not _ASKS_TIME.search(text):
+            return start
+        triggers = self.procedures[start.procedure_id].triggers
+        return start if any(_ASKS_TIME.search(t) for t in triggers) else None
 
     def _article_knows(self, text: str) -> bool:
         """The knowledge base is sure it answers this (at the level an article wins over a procedure), whatever

@@ -113,3 +113,34 @@ def test_a_later_sentence_that_speaks_of_the_question_is_quoted_instead_of_the_o
     # a question the opening already speaks to keeps the opening
     opening = best_answer([hit], question="where in the app do I close my account?")
     assert opening is not None and opening.text.startswith("Open the app")
+
+
+def test_a_hyphenated_length_of_time_answers_a_how_long_question() -> None:
+    # "a 2-year warranty" states a length of time; the lead's price sentence does not
+    article = Article(id="toaster", title="Toaster", body="## Price and colours\nThe Toaster costs $40 and comes in "
+                      "red.\n\n## Warranty\nThe Toaster has a 3-year warranty covering faults.", tags=(),
+                      audience="customer")
+    hit = KnowledgeHit("toaster", "Toaster", "Price and colours", "The Toaster costs $40 and comes in red.", 0.9)
+    answer = best_answer([hit], articles={"toaster": article}, question="how long is the toaster guaranteed for?")
+    assert answer is not None and "3-year warranty" in answer.text
+
+
+def test_a_quoted_yes_or_no_does_not_answer_a_question_that_is_not_yes_or_no() -> None:
+    hit = KnowledgeHit("gift-cards", "Gift cards", "Do they expire?", "No, gift cards are valid for 5 years.", 0.9)
+    answer = best_answer([hit], question="what's the expiry on gift cards")
+    assert answer is not None and answer.text == "Gift cards are valid for 5 years."
+    answer = best_answer([hit], question="do gift cards expire?")
+    assert answer is not None and answer.text.startswith("No, gift cards")
+
+
+def test_a_section_headed_by_the_same_kind_of_question_states_the_amount_asked() -> None:
+    # both sections state a length of time and name the service; the one headed "how long ...?" is the answer
+    body = ("We post parcels from Leeds.\n\n## How long does delivery take?\nFirst class post takes 2 working days."
+            "\n\n## Do you post abroad?\nNot yet. We only post within the UK (first class post to the islands "
+            "can take 6 working days).")
+    article = Article(id="post", title="Posting", body=body, tags=(), audience="customer")
+    hit = KnowledgeHit("post", "Posting", "Do you post abroad?", "Not yet. We only post within the UK (first class "
+                       "post to the islands can take 6 working days).", 0.9)
+    answer = best_answer([hit], articles={"post": article}, question="how quick is first class post")
+    assert answer is not None
+    assert answer.section == "How long does delivery take?" and answer.text.startswith("First class post takes 2")

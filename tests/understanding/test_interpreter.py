@@ -133,3 +133,25 @@ def test_an_article_sure_of_a_question_wins_over_small_talk(runtime: Runtime) ->
         assert it.has(AskKnowledge) and not it.has(OutOfScope), text
     # ...but a question no article speaks of stays out of scope
     assert interpret(runtime, "who won the game last night").has(OutOfScope)
+
+
+def test_asking_for_the_business_contact_details_is_a_question_not_an_account_change(runtime: Runtime) -> None:
+    # "your phone number" is the business's: it must not start changing (and verifying) the customer's details
+    for text in ("what number can I call you on", "is there a number for customer service",
+                 "how do I reach your support team by phone"):
+        it = interpret(runtime, text)
+        assert it.has(AskKnowledge) and not it.has(StartProcedure), text
+        assert all(c.otherwise is None for c in it.commands if isinstance(c, AskKnowledge)), text
+    # ...while their own details stay a request about their account
+    own = interpret(runtime, "I need to change my phone number")
+    asked = own.first(AskKnowledge)
+    assert own.has(StartProcedure) or (asked is not None and asked.otherwise is not None)
+
+
+def test_a_how_long_question_naming_a_product_never_falls_back_to_its_price(runtime: Runtime) -> None:
+    # the price procedure never asks how long anything lasts: no article answering is not a reason to quote a price
+    it = interpret(runtime, "how long does the burr grinder take to grind a dose")
+    asked = it.first(AskKnowledge)
+    assert asked is not None and asked.otherwise is None and not it.has(StartProcedure)
+    price = interpret(runtime, "how much is the burr grinder")
+    assert price.has(StartProcedure) or price.first(AskKnowledge).otherwise is not None
