@@ -17,6 +17,7 @@ from helpline.console.knowledge import knowledge_router
 from helpline.console.live import live_router
 from helpline.console.login import login_router
 from helpline.console.outbound import outbound_router
+from helpline.console.pack_reload import PackFollower
 from helpline.console.settings import settings_router
 from helpline.console.tickets import tickets_router
 from helpline.console.web import STATIC, denied_handler, make_templates
@@ -24,6 +25,7 @@ from helpline.console.web import STATIC, denied_handler, make_templates
 
 def mount_console(app: FastAPI) -> None:
     app.state.console_templates = make_templates()
+    app.state.pack_follower = PackFollower(app.state.runtime)  # settings saved on another node apply here
     app.add_exception_handler(ConsoleDenied, denied_handler)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
