@@ -101,7 +101,8 @@ _BUSINESS_CONTACT = re.compile(
     r" (?:own )?(?:(?:tele)?phone(?: number)?|number|e-?mail(?: address)?|contact (?:details|number|info\w*))\b"
     r"|\b(?:(?:tele)?phone(?: number)?|number|e-?mail(?: address)?) (?:for|of|to (?:reach|contact|call|write to))"
     r" (?:you|support|customer (?:service|care)|the (?:support|help ?desk|team|company|business|shop|store)|your)\b"
-    r"|\b(?:(?:tele)?phone(?: number)?|number|e-?mail(?: address)?) (?:i|we) (?:can|could|should) (?:call|ring|phone"
+    r"|\b(?:(?:tele)?phone(?: number)?|number|e-?mail(?: address)?) (?:(?:i|we) (?:can|could|should)|(?:can|could"
+    r"|should) (?:i|we)) (?:call|ring|phone"
     r"|write to|e-?mail|use)\b"
     r"|\b(?:call|ring|phone|e-?mail|write to|reach|contact) (?:you(?: guys)?|(?:your|the) (?:support|team|customer"
     r" (?:service|care)|help ?desk|company|business))\b", re.I)
@@ -126,6 +127,14 @@ def asks_business_contact(text: str) -> bool:
     return asks(text) and bool(_BUSINESS_CONTACT.search(text)) and not _CUSTOMERS_OWN.search(text)
 
 
+def _same_stem(word: str, other: str) -> bool:
+    """"mondays" is "monday", "opening" is "open": the same word up to a plural or a longer ending."""
+    if word == other or word.rstrip("s") == other.rstrip("s"):
+        return True
+    shorter, longer = sorted((word, other), key=len)
+    return len(shorter) >= 4 and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
+
+
 class RequestReading:
     """The request-reading half of the embedded interpreter (it sets these attributes)."""
 
@@ -144,8 +153,9 @@ class RequestReading:
         if not answered and self._record_question(text, name, score):
             return [AskRecord(text)]
         if not answered and asks_business_contact(text):
-            # their question for the knowledge base, whatever account request it sounds like
-            return [AskKnowledge(f"{text} (contact us: phone number, email)", question=True)]
+            # their question for the knowledge base, whatever account request it sounds like; said with the ways
+            # of reaching a business, as "email" alone is nearer to articles on the customer's own email
+            return [AskKnowledge(f"{text} (how to contact us by phone, chat or email)", question=True)]
         threshold = policy.procedure_mid_task if mid_task else policy.procedure
         is_question = asks(text)
         if name in self.procedures and self._fits_entities(name, u.entities):
@@ -236,7 +246,8 @@ class RequestReading:
         # the article speaks of the question's own words, not only of something that sounds like it
         article_words = content_words(f"{hits[0].title} {hits[0].section} {hits[0].text}")
         asked = content_words(text)
-        return bool(asked) and len(asked & article_words) * 2 >= len(asked)
+        spoken = [w for w in asked if any(_same_stem(w, a) for a in article_words)]
+        return bool(asked) and len(spoken) * 2 >= len(asked)
 
     def _procedure_words(self, procedure_id: str) -> set[str]:
         cached = self._procedure_vocabulary.get(procedure_id)

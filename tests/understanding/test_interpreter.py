@@ -138,7 +138,7 @@ def test_an_article_sure_of_a_question_wins_over_small_talk(runtime: Runtime) ->
 def test_asking_for_the_business_contact_details_is_a_question_not_an_account_change(runtime: Runtime) -> None:
     # "your phone number" is the business's: it must not start changing (and verifying) the customer's details
     for text in ("what number can I call you on", "is there a number for customer service",
-                 "how do I reach your support team by phone"):
+                 "how do I reach your support team by phone", "what email can I write to for help"):
         it = interpret(runtime, text)
         assert it.has(AskKnowledge) and not it.has(StartProcedure), text
         assert all(c.otherwise is None for c in it.commands if isinstance(c, AskKnowledge)), text
@@ -155,3 +155,9 @@ def test_a_how_long_question_naming_a_product_never_falls_back_to_its_price(runt
     assert asked is not None and asked.otherwise is None and not it.has(StartProcedure)
     price = interpret(runtime, "how much is the burr grinder")
     assert price.has(StartProcedure) or price.first(AskKnowledge).otherwise is not None
+
+
+def test_an_article_sure_of_a_question_in_the_plural_wins_over_small_talk(runtime: Runtime) -> None:
+    # "mondays" is the article's "Monday": the question's words are the article's up to a plural
+    it = interpret(runtime, "how late are you open on mondays")
+    assert it.has(AskKnowledge) and not it.has(OutOfScope)
