@@ -131,7 +131,16 @@ class TurnTimes:
         marks = [("end_of_turn", self.speech_end, self.decided), ("recognition", self.decided, self.transcript),
                  ("engine", self.transcript, self.reply), ("first_chunk", self.reply, self.first_chunk),
                  ("to_wire", self.first_chunk, self.wire)]
-        return {name: end - start for name, start, end in marks if start is not None and end is not None}
+        # The early recognition's words may be ready before the VAD's pause has ended the turn: that stage then
+        # cost the caller nothing (0), and the next one is counted from the later of the two marks.
+        stages: dict[str, float] = {}
+        latest = self.speech_end
+        for name, start, end in marks:
+            if start is not None and end is not None:
+                stages[name] = max(0.0, end - max(start, latest))
+            if end is not None:
+                latest = max(latest, end)
+        return stages
 
 
 @dataclass
