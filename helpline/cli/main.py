@@ -45,6 +45,7 @@ app.add_typer(insight_app, name="insight")
 
 # soft_wrap: long URLs and commands stay on one line, so they can be copied
 console = Console(soft_wrap=True)
+KEEP_ALIVE_SECONDS = 75  # idle HTTP keep-alive of serve's connections
 err_console = Console(stderr=True, soft_wrap=True)
 # libraries that are chatty at INFO: migrations on every start, index builds; aiosmtpd logs every address
 QUIET_LOGGERS = ("alembic", "bm25s", "httpx", "mail.log")
@@ -358,8 +359,12 @@ def serve(
         # the signal once it is done; by then it is handled, so the process goes on to stop the jobs and exits 0.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, _handled)
+        # Keep-alive longer than a client's or proxy's idle pool (nginx keeps upstream connections 60 s): with
+        # uvicorn's 5 s, a pooled connection it closed just as a request went out was reset (the load test's
+        # 2 ReadErrors in 500 posts).
         server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level=log_level, log_config=None,
-                                               timeout_graceful_shutdown=graceful_seconds))
+                                               timeout_graceful_shutdown=graceful_seconds,
+                                               timeout_keep_alive=KEEP_ALIVE_SECONDS))
         if line is not None:
             await line.start()
         if email is not None:
