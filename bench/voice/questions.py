@@ -72,7 +72,6 @@ HELD_OUT = [
 ]
 
 
-
 def _round_two() -> tuple[list[Question], list[Question]]:
     """questions2.yaml split in two halves by a seeded shuffle, each half kept in the file's order."""
     questions = [_q(item["text"], *item["expected"]) for item in yaml.safe_load(ROUND_TWO.read_text())]
