@@ -43,6 +43,7 @@ from helpline.conversation.ports import (
     IDENTITY_TYPES,
     Embedder,
     Entity,
+    IntentScore,
     KnowledgeSearch,
     SlotReader,
     Understanding,
@@ -164,6 +165,16 @@ class EmbeddedInterpreter(RequestReading):
             confident=confident,
             warnings=("instruction_injection",) if injection_attempt(u.text) else (),
         )
+
+    # --- for a language model choosing among the embedded readings (llm/choices.py) -----------------------
+
+    def ranked_requests(self, text: str) -> tuple[IntentScore, ...]:
+        """Every request the classifier knows (procedures and built-in intents), best first, for this message."""
+        return self.understander.understand(text).intents
+
+    def request_slots(self, procedure_id: str, text: str, entities: tuple[Entity, ...]) -> dict[str, Any]:
+        """The slots starting this procedure on this message would fill, as when the classifier picks it."""
+        return self._prefill(procedure_id, Understanding(text=text, intents=(), entities=entities))
 
     # --- the parts -----------------------------------------------------------------------------
 
