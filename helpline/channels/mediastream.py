@@ -36,10 +36,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
-from helpline.api.auth import Principal
 from helpline.api.validation import clean_text
-from helpline.store.db import Database
-from helpline.store.repositories import ApiKeyRepository
+from helpline.application.keys import api_key_holder
 from helpline.voice.audio import pcm_to_ulaw, ulaw_to_pcm
 from helpline.voice.frames import AudioIn, KeypadDigit
 from helpline.voice.transport import VoiceServices, run_call
@@ -210,22 +208,14 @@ class MediaStreamCall:
                 self.finish()
 
 
-def _key_principal(db: Database, key: str) -> Principal | None:
-    if not key:
-        return None
-    with db.session() as session:
-        found = ApiKeyRepository(session).verify(key.strip())
-        return Principal(key_prefix=found.prefix, role=found.role) if found else None
-
-
 def _bearer(socket: WebSocket) -> str:
     scheme, _, token = socket.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
 async def _allowed(socket: WebSocket, key: str) -> bool:
-    principal = await run_in_threadpool(_key_principal, socket.app.state.db, key)
-    return principal is not None and principal.allowed(ROLES)
+    holder = await run_in_threadpool(api_key_holder, socket.app.state.db, key)
+    return holder is not None and holder.allowed(ROLES)
 
 
 async def _read_start(socket: WebSocket, keys: list[str]) -> dict[str, Any] | None:
