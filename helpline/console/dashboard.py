@@ -12,16 +12,16 @@ from fastapi.responses import Response
 
 from helpline.analytics import kpis
 from helpline.analytics.contacts import load_contacts as load_period
-from helpline.console.auth import ConsoleDenied, Supervisor
+from helpline.analytics.headline import headline, minutes, pct
+from helpline.console.auth import Supervisor
 from helpline.console.charts import data_table, horizontal_bars, stacked_bars, stacked_days, trend_line
-from helpline.console.web import render, runtime_of
+from helpline.console.web import parse_day, render, runtime_of
 from helpline.runtime import Runtime
 from helpline.store.repositories import AuditLog
 from helpline.store.validation import CHANNELS
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366
-EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -35,24 +35,12 @@ def business_zone(runtime: Runtime) -> ZoneInfo:
     return ZoneInfo(runtime.pack.business.timezone)
 
 
-def _day(text: str, default: date) -> date:
-    if not text:
-        return default
-    try:
-        day = date.fromisoformat(text)
-    except ValueError as exc:
-        raise ConsoleDenied(400, f"Not a date: {text!r} (use YYYY-MM-DD).") from exc
-    if not EARLIEST <= day <= LATEST:  # repeats are looked for a week either side: keep clear of date.min/max
-        raise ConsoleDenied(400, f"{text} is out of range ({EARLIEST.year}–{LATEST.year}).")
-    return day
-
-
 def period_of(runtime: Runtime, date_from: str, date_to: str) -> Period:
     """The days asked for (default: the last 14 in the business's time zone), at most a year, in order."""
     zone = business_zone(runtime)
     today = datetime.now(UTC).astimezone(zone).date()
-    end = _day(date_to, today)
-    start = _day(date_from, end - timedelta(days=DEFAULT_DAYS - 1))
+    end = parse_day(date_to) or today
+    start = parse_day(date_from) or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         start, end = end, start
     if (end - start).days > MAX_DAYS:
@@ -72,46 +60,6 @@ def contacts_of(runtime: Runtime, period: Period, actor: str, report: str) -> li
         AuditLog(session).record(actor, "read", "ticket", "*", None,
                                  {"report": report, "from": period.start.isoformat(), "to": period.end.isoformat()})
     return contacts
-
-
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
-def minutes(seconds: float | None) -> str:
-    return "–" if seconds is None else f"{seconds / 60:.1f} min"
-
-
-NO_NPS_ANSWERS = {
-    "csat": "no 0–10 answers: the surveys ask CSAT 1–5 (outbound.survey_asks in business.yaml)",
-    "nps": "no 0–10 answers yet: the surveys ask NPS 0–10",
-    "both": "no 0–10 answers yet: the surveys ask CSAT 1–5, then NPS 0–10",
-}
-
-
-def _cards(contacts: list[kpis.Contact], target: int, goal: float, survey_asks: str = "csat") -> list[
-        tuple[str, str, str]]:
-    score = kpis.csat(contacts)
-    nps, nps_answers = kpis.net_promoter_score(contacts)
-    qa = [c.qa_score for c in contacts if c.qa_score is not None]
-    calls = sum(1 for c in contacts if c.channel in kpis.CALL_CHANNELS)
-    return [
-        ("Contacts", str(len(contacts)), ""),
-        ("Containment", pct(kpis.containment_rate(contacts)), "finished by the AI without a person, and solved"),
-        ("Escalation", pct(kpis.escalation_rate(contacts)), "handed to a person"),
-        ("First-contact resolution", pct(kpis.first_contact_resolution(contacts)),
-         "resolved and solved: no repeat within 7 days, no 'still broken', no negative survey"),
-        ("Service level", pct(kpis.service_level(contacts, target)),
-         f"of {calls} calls answered within {target} s (goal {goal * 100:.0f}%)"),
-        ("Abandonment", pct(kpis.abandonment_rate(contacts)), "left before an answer or while waiting for a person"),
-        ("Average handle time", minutes(kpis.average_handle_time(contacts, kpis.LIVE_CHANNELS)),
-         "chat and calls; email and SMS by channel below"),
-        ("CSAT", "–" if score.mean is None else f"{score.mean:.1f} / 5",
-         f"{pct(score.satisfied_share)} satisfied · {score.responses} ratings"),
-        ("NPS", "–" if nps is None else f"{nps:+.0f}", f"{nps_answers} answer{'' if nps_answers == 1 else 's'}"
-         if nps_answers else NO_NPS_ANSWERS.get(survey_asks, NO_NPS_ANSWERS["csat"])),
-        ("QA score", "–" if not qa else f"{sum(qa) / len(qa):.0f} / 100", f"average of {len(qa)} reviewed contacts"),
-    ]
 
 
 def _trend_charts(days: list[kpis.DayRow], goal: float) -> list[str]:
@@ -154,7 +102,8 @@ def dashboard_router() -> APIRouter:
         query = f"date_from={period.start.isoformat()}&date_to={period.end.isoformat()}"
         return render(
             request, "dashboard.html", user, start=period.start, end=period.end,
-            cards=_cards(contacts, target, goal, runtime.pack.business.outbound.survey_asks),
+            cards=headline(contacts, answer_seconds=target, goal=goal,
+                           survey_asks=runtime.pack.business.outbound.survey_asks),
             query=query, channel_rows=kpis.by_channel(contacts, target), pct=pct, minutes=minutes,
             rules=kpis.RULES, zone=period.zone.key,
             per_day=stacked_days(per_day, used, "Contacts per day by channel") + data_table(

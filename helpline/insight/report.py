@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from helpline.analytics import kpis
 from helpline.analytics.contacts import load_contacts
+from helpline.analytics.headline import Kpi, headline
 from helpline.conversation.ports import Embedder
 from helpline.insight.gaps import GapCluster, Scorer, cluster_gaps, load_gap_questions
 from helpline.insight.reasons import ReasonCluster, cluster_reasons, load_reasons, mark_spikes
@@ -21,13 +21,6 @@ from helpline.store.db import Database
 from helpline.store.repositories import AuditLog
 
 TOP_REASONS = 10
-
-
-@dataclass(frozen=True)
-class Kpi:
-    label: str
-    value: str
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,26 +68,14 @@ class Insight:
         return [r for r in self.reasons if self.earlier_spikes(r)]
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
-def headline(session: Session, start: datetime, end: datetime, zone: ZoneInfo) -> tuple[list[Kpi], int]:
-    """The KPIs of the contacts created in the period, read and computed by analytics/ as the dashboard does."""
+def period_headline(session: Session, start: datetime, end: datetime, pack: BusinessPack) -> tuple[list[Kpi], int]:
+    """The KPI headline of the contacts created in the period: the dashboard's cards (analytics/headline.py)."""
+    zone = ZoneInfo(pack.business.timezone)
     days = load_contacts(session, start.astimezone(zone).date(), end.astimezone(zone).date(), zone)
     contacts = [c for c in days if start <= c.created_at < end]
-    aht = kpis.average_handle_time(contacts)
-    score = kpis.csat(contacts)
-    return [
-        Kpi("Contacts", str(len(contacts))),
-        Kpi("Containment", _pct(kpis.containment_rate(contacts)), "finished by the AI without a person, and solved"),
-        Kpi("Escalation", _pct(kpis.escalation_rate(contacts)), "handed to a person"),
-        Kpi("First-contact resolution", _pct(kpis.first_contact_resolution(contacts)),
-            "resolved and solved: no repeat within 7 days"),
-        Kpi("Abandonment", _pct(kpis.abandonment_rate(contacts)), "left before an answer"),
-        Kpi("Average handle time", "–" if aht is None else f"{aht / 60:.1f} min"),
-        Kpi("CSAT", "–" if score.mean is None else f"{score.mean:.1f} / 5", f"{score.responses} ratings"),
-    ], len(contacts)
+    level = pack.business.service_level
+    return headline(contacts, answer_seconds=level.answer_seconds, goal=level.goal,
+                    survey_asks=pack.business.outbound.survey_asks), len(contacts)
 
 
 def _rows(clusters: list[ReasonCluster], start: datetime, end: datetime, days: list[date],
@@ -123,7 +104,7 @@ def build_insight(db: Database, pack: BusinessPack, embedder: Embedder, end: dat
     with db.session() as session:
         reasons = load_reasons(session, history, end)
         questions = load_gap_questions(session, start, end, scorer)
-        kpi_cards, contacts = headline(session, start, end, zone)
+        kpi_cards, contacts = period_headline(session, start, end, pack)
         # Aggregates, but read from customers' words: say who looked.
         AuditLog(session).record(actor, "read", "message", "*", None,
                                  {"report": "insight", "from": start.isoformat(), "to": end.isoformat()})
