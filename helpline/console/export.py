@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from helpline.analytics import kpis
+from helpline.analytics.headline import minutes, pct
 from helpline.console.auth import Admin, Agent, ConsoleDenied, StaffUser, Supervisor
-from helpline.console.dashboard import contacts_of, minutes, pct, period_of
-from helpline.console.web import runtime_of
+from helpline.console.dashboard import contacts_of, period_of
+from helpline.console.web import parse_day, runtime_of
 from helpline.outbound.queue import OutboundStatus
 from helpline.pack.expressions import mask
 from helpline.qa.score import DISPUTE
@@ -106,17 +107,11 @@ def _batches(session: Session, query: Executable) -> Iterator[Any]:
 
 
 def _day_bounds(text: str, *, end: bool = False) -> datetime | None:
-    if not text:
+    """The UTC midnight starting the day named (``end``: the one after it, so the day is included)."""
+    day = parse_day(text)
+    if day is None:
         return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError as exc:
-        raise ConsoleDenied(400, f"Not a date: {text!r} (use YYYY-MM-DD).") from exc
-    if end:
-        if day >= date.max - timedelta(days=1):
-            return None
-        day += timedelta(days=1)
-    return datetime.combine(day, datetime.min.time(), UTC)
+    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time(), UTC)
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> str | None:

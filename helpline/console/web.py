@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,25 @@ NAV = (
     ("/console/insight", "Insight", "supervisor"),
     ("/console/settings", "Settings", "admin"),
 )
+
+
+# The days a date filter may name: repeats are looked for a week either side, so keep clear of date.min/max.
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9000, 12, 31)
+
+
+def parse_day(text: str) -> date | None:
+    """A date filter's day (YYYY-MM-DD), None when left empty; anything else is the caller's mistake: a 400
+    saying so, never a 500."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise ConsoleDenied(400, f"Not a date: {text[:40]!r} (use YYYY-MM-DD).") from exc
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ConsoleDenied(400, f"{text} is out of range ({EARLIEST_DAY.year}–{LATEST_DAY.year}).")
+    return day
 
 
 def utc(moment: datetime) -> datetime:

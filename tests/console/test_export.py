@@ -79,6 +79,12 @@ def test_each_table_asks_its_pages_role(console: Console, as_role: Clients, anon
     assert anon.get("/console/export/tickets.csv").status_code == 303  # to the sign-in page
     assert agent.get("/console/export/tickets.csv", params={"status": "bogus"}).status_code == 400
     assert agent.get("/console/export/tickets.csv", params={"date_from": "31/12/2026"}).status_code == 400
+    # one date rule for every filter: a day that does not exist, or one past the range, is the caller's 400
+    for bad in ("2026-02-30", "9999-12-31"):
+        for path in ("/console/export/conversations.csv", "/console/export/audit.csv", "/console/dashboard"):
+            answer = admin.get(path, params={"date_to": bad})
+            assert answer.status_code == 400, (path, bad)
+            assert "Not a date" in answer.text or "out of range" in answer.text, (path, bad)
     assert supervisor.get("/console/export/kpis-by-week.csv").status_code == 404
     day = supervisor.get("/console/export/kpis-by-day.csv", params={"date_from": "2026-11-01",
                                                                      "date_to": "2026-11-03"})
