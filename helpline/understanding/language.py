@@ -40,7 +40,7 @@ _COMMON_WORDS: dict[str, str] = {
         "cheers hi hey hello hiya bye goodbye please pls plz sure np lol cool great fine good hmm hm ah oh "
         "what why how huh sorry help agent human person right alright correct done wait stop cancel refund "
         "order status morning evening afternoon night a an the i me my it is that this that's it's and or "
-        "so but got understand dont don't do does didn't doesn't know see"
+        "so but got understand dont don't do does didn't doesn't know see um umm uh uhm erm er"
     ),
     "es": (
         "hola gracias muchas si sí no vale bueno buenos buenas buen día dia días dias tardes noches adiós "
@@ -89,12 +89,17 @@ _FAR_RATIO = 20.0
 _NOISE = re.compile(
     r"(?i)\S+@\S+|https?://\S+|www\.\S+|\S*\d\S*|[#@]\w+"
 )
+# A speaker's hesitation as a recogniser writes it ("Um, what time...", "uh... the kettle"): a sound, not a
+# word of any language, yet the model reads "um" as Portuguese ("one") and outweighs a whole English
+# sentence. "um" without a pause mark may be Portuguese ("um café") and stays.
+_HESITATION = re.compile(r"(?i)(?<![\w'])(?:u+h+m*|e+r+m+|h+m+|m{2,}|u+m{2,}|um+(?=\s*(?:[,.…]|-\s)))(?![\w'])[,.…-]*")
 
 
 def _words(text: str) -> list[str]:
     """Lower-cased words with the punctuation around them removed; ids, emails and links dropped."""
     words = []
-    for token in _NOISE.sub(" ", text[:MAX_CHARS].replace("’", "'")).lower().split():
+    text = _HESITATION.sub(" ", _NOISE.sub(" ", text[:MAX_CHARS].replace("’", "'")))
+    for token in text.lower().split():
         start, end = 0, len(token)
         while start < end and unicodedata.category(token[start])[0] in "PS":
             start += 1

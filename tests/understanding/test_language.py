@@ -40,6 +40,21 @@ def test_other_languages(detector: LanguageDetector, text: str, lang: str) -> No
     assert detector.detect(text) == lang
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Um, hi, what time do you shut on a Saturday?", "Um... do you sell decaf?", "uh, is the app down",
+     "Erm, how long does delivery take?", "Hmm, can I pay with PayPal?", "um hi", "Ummm I want to cancel"],
+)
+def test_a_callers_hesitation_does_not_make_an_english_question_another_language(
+        detector: LanguageDetector, text: str) -> None:
+    assert detector.detect(text) == "en"
+
+
+@pytest.mark.parametrize(("text", "lang"), [("quero um café com leite", "pt"), ("Um pedido, por favor", "pt")])
+def test_portuguese_um_is_still_a_word(detector: LanguageDetector, text: str, lang: str) -> None:
+    assert detector.detect(text) == lang
+
+
 def test_ids_and_emails_do_not_sway_a_foreign_message(detector: LanguageDetector) -> None:
     assert detector.detect("mi pedido BB-10422 no ha llegado, mi correo es ana@example.com") == "es"
 
