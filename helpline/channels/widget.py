@@ -47,17 +47,10 @@ from helpline.application.conversations import (
     ConversationClosed,
     ConversationNotFound,
     ConversationService,
-    customer_visible,
 )
-from helpline.application.recorder import TurnRecorder
+from helpline.application.keys import widget_key_id
+from helpline.application.widget_sessions import bind_chat, customer_replay, owns_chat, rate_once
 from helpline.conversation.ports import ClientIdentity, ClientKind
-from helpline.store.models import Conversation
-from helpline.store.repositories import (
-    ConversationRepository,
-    TicketRepository,
-    WidgetChatRepository,
-    WidgetKeyRepository,
-)
 
 log = logging.getLogger(__name__)
 
@@ -159,18 +152,12 @@ def _seq(value: Any) -> int:
 
 def visible_messages(service: ConversationService, conversation_id: str, after: int) -> tuple[list[dict[str, Any]],
                                                                                                     str, str]:
-    """What the customer may see after ``after``: no whispers. Plus the status and who answers."""
-    with service.db.session() as session:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is None:
-            return [], "ended", ""
-        rows = [
-            {"type": "message", "seq": m.seq, "role": m.role, "text": m.text,
-             "by": (m.meta or {}).get("name", "") if m.role == "human" else ""}
-            for m in ConversationRepository(session).messages(conversation_id)
-            if m.seq > after and customer_visible(m.role, m.meta)
-        ]
-        return rows, conversation.status, "yes" if conversation.handled_by else ""
+    """What the customer may see after ``after`` as ``message`` frames: no whispers. Plus the status and who
+    answers."""
+    replay = customer_replay(service.db, conversation_id, after)
+    rows = [{"type": "message", "seq": line.seq, "role": line.role, "text": line.text, "by": line.by}
+            for line in replay.lines]
+    return rows, replay.status, "yes" if replay.handled_by_person else ""
 
 
 class WidgetConnection:
@@ -250,12 +237,10 @@ class WidgetConnection:
         return True
 
     def _owns(self, conversation_id: str, token: str) -> bool:
-        with self.service.db.session() as session:
-            return WidgetChatRepository(session).owns(conversation_id, token, self.key_id)
+        return owns_chat(self.service.db, conversation_id, token, self.key_id)
 
     def _bind(self, conversation_id: str) -> str:
-        with self.service.db.session() as session:
-            return WidgetChatRepository(session).create(conversation_id, self.key_id)
+        return bind_chat(self.service.db, conversation_id, self.key_id)
 
     async def say(self, frame: dict[str, Any]) -> None:
         raw_text, raw_id = frame.get("text"), frame.get("client_id")
@@ -309,15 +294,7 @@ class WidgetConnection:
     def _rate_once(self, score: int) -> bool | None:
         """Store the rating on the conversation's ticket unless it has one: True, False if already rated,
         None if there is no ticket."""
-        actor = f"widget:{self.key_id[:8]}"
-        with self.service.db.session() as session:
-            conversation = ConversationRepository(session).get(self.conversation_id, actor=actor)
-            if conversation is None:
-                return None
-            ticket = TurnRecorder(session, conversation, actor=actor).ticket()
-            if ticket is None:
-                return None
-            return TicketRepository(session).rate_once(ticket.id, score, actor=actor)
+        return rate_once(self.service.db, self.conversation_id, score, actor=f"widget:{self.key_id[:8]}")
 
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -430,6 +407,4 @@ def _attr(text: str) -> str:
 
 
 def _verify_key(service: ConversationService, key: str, origin: str | None) -> str | None:
-    with service.db.session() as session:
-        found = WidgetKeyRepository(session).verify(key, origin)
-        return found.id if found else None
+    return widget_key_id(service.db, key, origin)
