@@ -14,9 +14,8 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
+from helpline.application.console_access import staff_session
 from helpline.console.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches
-from helpline.store.db import Database
-from helpline.store.repositories import ConsoleSessionRepository
 
 ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
 
@@ -53,17 +52,10 @@ def now_utc() -> datetime:
 
 
 def optional_user(request: Request) -> StaffUser | None:
-    token = request.cookies.get(SESSION_COOKIE, "")
-    if not token:
+    found = staff_session(request.app.state.db, request.cookies.get(SESSION_COOKIE, ""), now_utc())
+    if found is None:
         return None
-    db: Database = request.app.state.db
-    with db.session() as session:
-        found = ConsoleSessionRepository(session).lookup(token, now=now_utc())
-        if found is None:
-            return None
-        record, user = found
-        return StaffUser(id=user.id, email=user.email, name=user.name or user.email, role=user.role,
-                         csrf=record.csrf_token)
+    return StaffUser(id=found.user_id, email=found.email, name=found.name, role=found.role, csrf=found.csrf)
 
 
 def require(role: str) -> Callable[[Request], Awaitable[StaffUser]]:

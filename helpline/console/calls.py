@@ -17,10 +17,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from helpline.application import console_access
+from helpline.application.live_view import conversation_exists
 from helpline.console.auth import Agent, ConsoleDenied, StaffUser, Supervisor
 from helpline.console.web import back, runtime_of
-from helpline.store.models import Conversation
-from helpline.store.repositories import ConsoleUserRepository
 
 MODES = {"listen": "Listening in: your phone is ringing.",
          "whisper": "Whispering: only the staff side hears you.",
@@ -69,9 +69,7 @@ def phone_desk(request: Request) -> PhoneDesk | None:
 
 
 def softphone_of(request: Request, user: StaffUser) -> str:
-    with runtime_of(request).db.read_session() as session:
-        record = ConsoleUserRepository(session).get(user.id)
-        return (record.softphone or "") if record is not None else ""
+    return console_access.softphone_of(runtime_of(request).db, user.id)
 
 
 def phone_panel(request: Request, conversation_id: str, user: StaffUser) -> PhonePanel | None:
@@ -91,11 +89,7 @@ def calls_router() -> APIRouter:
 
     async def live_call(request: Request, conversation_id: str, user: StaffUser) -> tuple[PhoneDesk, str]:
         """The desk holding the call and the person's softphone, or a redirect saying why not."""
-        def exists() -> bool:
-            with runtime_of(request).db.read_session() as session:
-                return session.get(Conversation, conversation_id) is not None
-
-        if not await run_in_threadpool(exists):
+        if not await run_in_threadpool(conversation_exists, runtime_of(request).db, conversation_id):
             raise ConsoleDenied(404, "No such conversation.")
         desk = phone_desk(request)
         if desk is None or desk.state(conversation_id) is None:
@@ -143,16 +137,13 @@ def calls_router() -> APIRouter:
     def set_softphone(request: Request, user: Agent, address: Annotated[str, Form()] = "",
                       next_page: Annotated[str, Form(alias="next")] = "/console/live") -> Response:
         target = next_page if next_page.startswith("/console/") and "//" not in next_page else "/console/live"
-        with runtime_of(request).db.session() as session:
-            repo = ConsoleUserRepository(session)
-            record = repo.get(user.id)
-            if record is None:
-                raise ConsoleDenied(401, "Please sign in.")
-            try:
-                repo.set_softphone(record, address, actor=user.actor)
-            except ValueError as exc:
-                message = str(exc)
-                return back(target, message[:1].upper() + message[1:] + ".")
+        try:
+            console_access.set_softphone(runtime_of(request).db, user.id, address, user.actor)
+        except console_access.NotFound as exc:
+            raise ConsoleDenied(401, "Please sign in.") from exc
+        except ValueError as exc:
+            message = str(exc)
+            return back(target, message[:1].upper() + message[1:] + ".")
         return back(target, f"Your softphone is {address.strip()}." if address.strip() else
                     "Your softphone is forgotten.")
 

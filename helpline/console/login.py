@@ -17,6 +17,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from helpline.api.limits import SlidingWindow
+from helpline.application.console_access import (
+    LOCKOUT_AFTER_FAILURES,
+    LOCKOUT_FOR,
+    SESSION_TTL,
+    begin_sign_in,
+    end_session,
+    finish_sign_in,
+)
 from helpline.console.auth import ConsoleDenied, now_utc, optional_user
 from helpline.console.security import (
     DUMMY_HASH,
@@ -27,15 +35,6 @@ from helpline.console.security import (
     verify_password,
 )
 from helpline.console.web import render
-from helpline.store.db import Database
-from helpline.store.repositories import (
-    LOCKOUT_AFTER_FAILURES,
-    LOCKOUT_FOR,
-    SESSION_TTL,
-    AuditLog,
-    ConsoleSessionRepository,
-    ConsoleUserRepository,
-)
 
 LOGIN_CSRF_COOKIE = "helpline_login_csrf"
 _MINUTES = int(LOCKOUT_FOR.total_seconds() // 60)
@@ -75,31 +74,20 @@ def login_router() -> APIRouter:
                                                          f"{max(1, wait // 60)} minutes.", 429)
             response.headers["Retry-After"] = str(wait)
             return response
-        db: Database = request.app.state.db
+        db = request.app.state.db
         now = now_utc()
         # 1. Take an attempt from the account's allowance and commit, so concurrent guesses see it.
-        with db.session() as session:
-            user = ConsoleUserRepository(session).by_email(email)
-            user_id = user.id if user is not None and user.disabled_at is None else None
-            attempt = ConsoleUserRepository(session).reserve_attempt(user_id, now) if user_id else None
-            allowed = user is not None and attempt is not None and attempt <= LOCKOUT_AFTER_FAILURES
-            password_hash = user.password_hash if allowed and user is not None else DUMMY_HASH
+        attempt = begin_sign_in(db, email, now)
         # 2. Check the password outside any transaction (argon2 is slow; no row stays locked meanwhile).
         #    Unknown, disabled and locked accounts are checked against a dummy hash: the same work.
-        ok = verify_password(password_hash, password) and allowed
-        with db.session() as session:
-            users = ConsoleUserRepository(session)
-            user = users.get(user_id) if user_id else None
-            if not ok or user is None:
-                if user is not None:
-                    users.attempt_failed(user, attempt, now)
-                else:
-                    AuditLog(session).record("console:unknown", "read", "console_login", "", None,
-                                             {"ok": False, "email": email[:100] if "@" in email else "?"})
-                return _login_form(request, next, email, GENERIC_FAILURE, 401)
-            per_address.release(address)
-            users.login_succeeded(user, rehash=hash_password(password) if needs_rehash(user.password_hash) else None)
-            token, _record = ConsoleSessionRepository(session).create(user, now=now)
+        stored = attempt.password_hash
+        ok = verify_password(stored or DUMMY_HASH, password) and stored is not None
+        rehash = hash_password(password) if ok and stored is not None and needs_rehash(stored) else None
+        # 3. Count the failure (locking at the limit) or open a session.
+        token = finish_sign_in(db, attempt, password_ok=ok, now=now, rehash=rehash)
+        if token is None:
+            return _login_form(request, next, email, GENERIC_FAILURE, 401)
+        per_address.release(address)
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), path="/console",
                             httponly=True, samesite="strict", secure=request.url.scheme == "https")
@@ -113,9 +101,7 @@ def login_router() -> APIRouter:
         token = request.cookies.get(SESSION_COOKIE, "")
         given = form.get("csrf")
         if user is not None and csrf_matches(user.csrf, given if isinstance(given, str) else None):
-            db: Database = request.app.state.db
-            with db.session() as session:
-                ConsoleSessionRepository(session).delete(token)
+            end_session(request.app.state.db, token)
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/console")
         return response
