@@ -9,9 +9,9 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from helpline.application.opt_outs import normalise_address
 from helpline.conversation.ports import CodeSender
 from helpline.outbound.ports import DeliveryResult, MessagePurpose, MessageSender, OutboundChannel, OutboundMessage
-from helpline.store.opt_outs import normalise_address
 
 T = TypeVar("T")
 

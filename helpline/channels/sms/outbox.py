@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
+from helpline.application.opt_outs import OptOuts, normalise_address
+from helpline.application.sms_deliveries import SentText, SmsDeliveries
 from helpline.channels.sms.segments import count_segments
 from helpline.channels.sms.twilio import UNSUBSCRIBED_RECIPIENT, error_code
 from helpline.outbound.ports import DeliveryResult, MessageSender, OutboundChannel, OutboundMessage
-from helpline.store.db import Database
-from helpline.store.opt_outs import StoredContactPreferences, normalise_address
-from helpline.store.sms import SmsDeliveryRepository
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +28,8 @@ ACTOR = "sms"
 @dataclass
 class SmsOutbox:
     provider: MessageSender
-    preferences: StoredContactPreferences
-    db: Database
+    preferences: OptOuts
+    deliveries: SmsDeliveries
     channel: OutboundChannel = OutboundChannel.SMS
 
     async def send(self, message: OutboundMessage) -> DeliveryResult:
@@ -60,11 +59,10 @@ class SmsOutbox:
     def _record(self, message: OutboundMessage, to: str, result: DeliveryResult, status: str) -> None:
         count = count_segments(message.text)
         try:
-            with self.db.session() as session:
-                SmsDeliveryRepository(session).record(
-                    to=to, purpose=message.purpose.value, status=status, provider_id=result.provider_id,
-                    conversation_id=message.conversation_id, ticket_number=message.ticket_number,
-                    error=result.error or "", error_code=error_code(result), segments=count.segments,
-                    encoding=count.encoding.value)
+            self.deliveries.record(SentText(
+                to=to, purpose=message.purpose.value, status=status, provider_id=result.provider_id,
+                conversation_id=message.conversation_id, ticket_number=message.ticket_number,
+                error=result.error or "", error_code=error_code(result), segments=count.segments,
+                encoding=count.encoding.value))
         except Exception:  # the text went (or not) either way: a bookkeeping failure must not undo that
             log.exception("could not record an SMS delivery (sid %s)", result.provider_id)

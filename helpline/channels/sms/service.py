@@ -19,6 +19,8 @@ from enum import StrEnum
 from starlette.concurrency import run_in_threadpool
 
 from helpline.application.conversations import ConversationClosed, ConversationService
+from helpline.application.opt_outs import OptOuts, sms_address
+from helpline.application.sms_threads import SmsThreads
 from helpline.channels.sms.keywords import (
     START_CONFIRMATION,
     STOP_CONFIRMATION,
@@ -32,10 +34,6 @@ from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.outbound.ports import DeliveryResult, MessagePurpose, OutboundChannel, OutboundMessage
 from helpline.outbound.surveys import SurveyReplies, thanks
 from helpline.pack.expressions import mask
-from helpline.store.db import Database
-from helpline.store.opt_outs import OptOutRepository, StoredContactPreferences, normalise_address
-from helpline.store.sms import SmsDeliveryRepository, SmsThreadRepository
-from helpline.store.validation import normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +76,14 @@ def clean_body(text: str) -> str:
 
 
 class SmsChannel:
-    def __init__(self, conversations: ConversationService, outbox: SmsOutbox, preferences: StoredContactPreferences,
-                 db: Database, business: str, max_segments: int = 2, region: str | None = None,
+    def __init__(self, conversations: ConversationService, outbox: SmsOutbox, preferences: OptOuts,
+                 threads: SmsThreads, business: str, max_segments: int = 2, region: str | None = None,
                  surveys: SurveyReplies | None = None):
         self.conversations = conversations
         self.surveys = surveys
         self.outbox = outbox
         self.preferences = preferences
-        self.db = db
+        self.threads = threads
         self.business = business
         self.max_segments = max_segments
         self.region = region
@@ -96,19 +94,14 @@ class SmsChannel:
         sender = clean_body(sender)[:32]
         if not sender:
             raise InvalidSms("the message has no sender (From)")
-        try:
-            return normalise_phone(sender, self.region)
-        except ValueError:
-            return normalise_address(OutboundChannel.SMS, sender)
+        return sms_address(sender, self.region)
 
     # --- inbound (synchronous: runs in a worker thread) ------------------------------------------
 
     def receive(self, message: InboundSms) -> InboundOutcome:
         phone = self.phone_of(message.sender)
         body = clean_body(message.body)
-        with self.db.read_session() as session:
-            opted_out = OptOutRepository(session).is_opted_out(OutboundChannel.SMS, phone)
-        found = keyword_of(body, opted_out)
+        found = keyword_of(body, self.preferences.opted_out(OutboundChannel.SMS, phone))
         if found is not None:
             return self._keyword(phone, *found)
         if not body:
@@ -125,9 +118,8 @@ class SmsChannel:
         """The text as the answer to a survey sent to this number, if it is one (see the module's docstring)."""
         if self.surveys is None:
             return None
-        with self.db.read_session() as session:
-            if SmsThreadRepository(session).open_conversation(phone) is not None:
-                return None  # a conversation is going on: "5" answers the agent
+        if self.threads.open_conversation(phone) is not None:
+            return None  # a conversation is going on: "5" answers the agent
         answer = self.surveys.take(OutboundChannel.SMS, phone, body, actor=f"customer:sms:{mask(phone, 'phone')}")
         if answer is None:
             return None
@@ -160,16 +152,14 @@ class SmsChannel:
         raise ConversationClosed(phone)
 
     def _open_conversation(self, phone: str) -> str:
-        with self.db.read_session() as session:
-            existing = SmsThreadRepository(session).open_conversation(phone)
+        existing = self.threads.open_conversation(phone)
         if existing is not None:
             return existing
         contact = {"phone": phone} if phone.startswith("+") else None  # a number to call back
         # The greeting is not texted: the customer's first message already says what they want.
         view = self.conversations.start("sms", actor=f"sms:{mask(phone, 'phone')}", contact=contact,
                                         clients=(ClientIdentity(ClientKind.CALLER, phone),))
-        with self.db.session() as session:
-            attached = SmsThreadRepository(session).attach(phone, view.id)
+        attached = self.threads.attach(phone, view.id)
         if attached != view.id:  # another process started one for this number at the same moment
             self.conversations.end(view.id, actor="sms", reason="duplicate SMS thread")
         return attached
@@ -195,11 +185,10 @@ class SmsChannel:
         """A provider's delivery status callback; False when the message is not one of ours."""
         status = clean_body(status).lower()[:20] or "unknown"
         error_code = clean_body(error_code or "")[:16] or None
-        with self.db.session() as session:
-            row = SmsDeliveryRepository(session).update_status(provider_id, status, error_code)
-            if row is None:
-                return False
-            to, conversation_id = row.to, row.conversation_id
+        updated = self.outbox.deliveries.update_status(provider_id, status, error_code)
+        if updated is None:
+            return False
+        to, conversation_id = updated.to, updated.conversation_id
         if error_code == "21610":
             self.preferences.opt_out(OutboundChannel.SMS, to, "carrier STOP (21610)", ACTOR)
         if status in UNDELIVERED_STATUSES and conversation_id is not None:

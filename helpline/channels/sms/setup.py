@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from helpline.application.opt_outs import OptOuts
+from helpline.application.sms_deliveries import SmsDeliveries
+from helpline.application.sms_threads import SmsThreads
 from helpline.channels.sms.codes import CodeSenders, SmsCodeSender
 from helpline.channels.sms.outbox import SmsOutbox
 from helpline.channels.sms.service import SmsChannel
@@ -14,7 +17,6 @@ from helpline.conversation.ports import CodeSender
 from helpline.outbound.ports import MessageSender
 from helpline.outbound.surveys import SurveyReplies
 from helpline.runtime import Runtime
-from helpline.store.opt_outs import StoredContactPreferences
 
 STATUS_PATH = "/api/v1/sms/twilio/status"
 
@@ -24,10 +26,10 @@ def build_sms_channel(runtime: Runtime, settings: SmsSettings, provider: Message
     public URL is known (else the webhook's own URL is used, see routes.py)."""
     status_url = f"{settings.public_url.rstrip('/')}{STATUS_PATH}" if settings.public_url else None
     provider = provider or TwilioSender(settings.account, status_callback=status_url)
-    preferences = StoredContactPreferences(runtime.db)
-    outbox = SmsOutbox(provider, preferences, runtime.db)
+    preferences = OptOuts(runtime.db)
+    outbox = SmsOutbox(provider, preferences, SmsDeliveries(runtime.db))
     install_code_sender(runtime, SmsCodeSender(outbox, runtime.pack.business.name))
-    return SmsChannel(runtime.conversations, outbox, preferences, runtime.db, runtime.pack.business.name,
+    return SmsChannel(runtime.conversations, outbox, preferences, SmsThreads(runtime.db), runtime.pack.business.name,
                       settings.max_segments, runtime.pack.business.phone_region,
                       surveys=SurveyReplies(runtime.db, runtime.conversations.clock, runtime.pack.business.name))
 

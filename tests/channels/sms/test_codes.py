@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpline.application.opt_outs import OptOuts
+from helpline.application.sms_deliveries import SmsDeliveries
 from helpline.channels.sms.codes import CodeSenders, SmsCodeSender
 from helpline.channels.sms.outbox import SmsOutbox
 from helpline.channels.sms.twilio import TwilioAccount, TwilioSender
 from helpline.outbound.ports import OutboundChannel
 from helpline.store.db import Database
-from helpline.store.opt_outs import StoredContactPreferences
 from tests.sms_double import TwilioDouble
 
 
@@ -27,8 +28,8 @@ def test_codes_go_by_sms_to_phones_only_and_never_after_stop(tmp_path: Path) -> 
     db.migrate()
     with TwilioDouble() as double:
         account = TwilioAccount(double.url, double.account_sid, double.auth_token, "+15125550100")
-        preferences = StoredContactPreferences(db)
-        sms = SmsCodeSender(SmsOutbox(TwilioSender(account), preferences, db), "Brightbean")
+        preferences = OptOuts(db)
+        sms = SmsCodeSender(SmsOutbox(TwilioSender(account), preferences, SmsDeliveries(db)), "Brightbean")
         email = Refuses()
         codes = CodeSenders((email, sms))
         assert codes.send("(512) 555-0147".replace("(512) ", "+1512"), "123456")
