@@ -16,6 +16,8 @@ from rapidfuzz import fuzz
 from helpline.conversation.ports import KnowledgeHit
 from helpline.knowledge.articles import Article, split_passages
 from helpline.knowledge.markdown import strip_markdown
+from helpline.knowledge.synonyms import begins_alike, phrase_words, same_word, synonyms
+from helpline.knowledge.synonyms import stem_key as _stem_key
 
 MAX_SENTENCES = 3
 MAX_CHARS = 450
@@ -225,6 +227,13 @@ _FILLER = frozenset([
     "very", "want", "wanted", "wants", "week", "well", "were", "what", "when", "where", "which", "while",
     "will", "with", "without", "work", "would", "your", "yours", "yeah", "also", "able", "ones",
     "nothing", "come", "comes", "goes", "gets", "says",
+    # a caller's conversation, not the topic: hedges, time words of the asking, requests for help as such
+    "lately", "recently", "currently", "nowadays", "these", "days", "tips", "tip", "advice", "idea", "ideas",
+    "info", "information", "details", "altogether", "onto", "basically", "actually", "literally", "definitely",
+    "probably", "possibly", "perhaps", "wondering", "wonder", "guess", "alright", "kind", "sort", "anyway",
+    "somehow", "someone", "somebody", "anyone", "anybody", "whatever", "everything", "cheers", "hiya", "happen",
+    "happens", "supposed", "meant", "able", "around", "roughly", "approximately", "exactly", "usually", "normally",
+    "generally", "typically", "ever", "mind", "bother", "bothering", "question", "quick", "thought", "thinking",
 ])
 # ...and the same in Spanish, accents folded (a Spanish question against a Spanish article)
 _FILLER_ES = frozenset([
@@ -237,20 +246,7 @@ _FILLER_ES = frozenset([
     "usted", "ustedes", "vale", "gustaria", "hacen", "hago", "noches", "dias", "ellos", "ella", "tiempo",
 ])
 _TOKEN = re.compile(r"[a-z][a-z'-]{3,}")
-
-# Words a customer uses for what an article words otherwise: the article's word covers the customer's
-# ("keeps drinks hot" answers "keep my coffee warm"). Groups of everyday English, not any pack's vocabulary.
-_SYNONYM_GROUPS = (
-    ("warm", "hot", "heat", "heated"), ("cool", "cold", "chilled", "iced"), ("cost", "price", "priced", "charge"),
-    ("fast", "quick", "quickly", "soon"), ("broken", "faulty", "defective", "damaged"),
-    ("email", "e-mail"),
-    ("parcel", "package", "delivery", "shipment"), ("begin", "start"), ("finish", "end"),
-    ("leak", "leaking", "drip", "dripping"), ("noise", "noisy", "loud", "sound"),
-    ("wash", "clean", "cleaning", "rinse"),
-    ("phone", "call", "ring"), ("shop", "store"), ("mend", "repair", "fix"),
-)
-_NEAR_SYNONYMS: dict[str, tuple[str, ...]] = {w: group for group in _SYNONYM_GROUPS for w in group}
-
+_FILLER_KEYS = frozenset(_stem_key(w) for w in _FILLER)
 
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.lower())
@@ -265,6 +261,7 @@ def covers_question(query: str, hits: Sequence[KnowledgeHit], articles: Mapping[
     With ``articles``, the whole of the best hit's article counts too (its tags and other sections): a
     question about the Travel Mug names "coffee" though the mug's paragraph says "drinks"."""
     words = {w.strip("'-") for w in _TOKEN.findall(_fold(query)) if "'" not in w.strip("'")} - _FILLER - _FILLER_ES
+    words = {w for w in words if _stem_key(w) not in _FILLER_KEYS}  # filler in another form: "makes", "coming"
     if len(words) < 2 or not hits:
         return bool(hits)
     texts = [f"{h.title} {h.section} {h.text}" for h in hits[:3]]
@@ -274,22 +271,16 @@ def covers_question(query: str, hits: Sequence[KnowledgeHit], articles: Mapping[
     passages = _fold(" ".join(texts))
     vocabulary = {w.strip("'-") for w in _TOKEN.findall(passages)}
     # short words too ("hot"): the topic-word pattern skips them, a synonym of theirs may be asked about
-    vocabulary |= {s for w in re.findall(r"[a-z]+", passages)
-                   for s in _NEAR_SYNONYMS.get(w, _NEAR_SYNONYMS.get(_stem(w), ()))}
+    vocabulary |= {s for w in re.findall(r"[a-z]+", passages) for s in synonyms(w)}
+    vocabulary |= set(phrase_words(" ".join(texts)))
     missing = [w for w in words if not any(_same_word(w, v) for v in vocabulary)]
     return not (len(missing) >= 2 and len(missing) * 3 >= len(words))
 
 
-def _stem(word: str) -> str:
-    for ending in ("ing", "ed", "es", "s"):
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            return word[: -len(ending)]
-    return word
-
-
 def _same_word(word: str, other: str) -> bool:
-    """Same word up to an ending ("steeping" / "steep", "capsule" / "capsules") or a small typo."""
-    if word == other or _stem(word) == _stem(other):
+    """Same word up to an ending ("steeping" / "steep", "capsule" / "capsules", "humming" / "hums"), one cut
+    short from the other ("decaf" / "decaffeinated") or a small typo."""
+    if same_word(word, other) or begins_alike(word, other):
         return True
     if len(word) >= 5 and len(other) >= 5 and word[:5] == other[:5]:
         return True

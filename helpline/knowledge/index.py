@@ -34,12 +34,14 @@ from bm25s.stopwords import (
 from helpline.conversation.ports import Embedder, KnowledgeHit
 from helpline.knowledge.articles import Article, Passage, split_passages
 from helpline.knowledge.markdown import strip_markdown
+from helpline.knowledge.synonyms import begins_alike, phrase_words, stem_key, synonyms
 from helpline.pack.languages import language_suffix
 
 ANSWER_THRESHOLD = 0.5
 RRF_K = 60  # the usual reciprocal-rank-fusion constant; flattens the influence of rank 1 vs 2
 BLEND_ALPHA = 0.7  # weight of the cosine in the "blend" fusion (0.5-0.8 measured; see docs/benchmarks.md)
 EMBED_CHARS = 500  # passage characters the embedder reads (MiniLM truncates at 128 tokens anyway)
+NEAR_WEIGHT = 0.5  # BM25 weight of a query word's near-synonyms ("post" also looks for "ship"), the word's own is 1
 
 Mode = Literal["hybrid", "bm25", "embedding"]
 Fusion = Literal["rrf", "blend"]
@@ -150,6 +152,15 @@ class _Snapshot:
     languages: tuple[str, ...] = ()  # each passage's article language ("" = the pack's own)
     bases: tuple[str, ...] = ()  # each passage's article, variants named as the article they translate
     variants: dict[str, frozenset[str]] | None = None  # language -> the articles that have a variant in it
+    forms: dict[str, frozenset[str]] | None = None  # stem key -> the indexed words of that stem
+
+    def words_like(self, word: str) -> frozenset[str]:
+        """The indexed words that are ``word`` in another form ("steeping" finds "steep"), or, for a word the
+        index lacks, one cut short from it or that it cuts short ("decaffeinated" finds "decaf")."""
+        found = (self.forms or {}).get(stem_key(word), frozenset())
+        if word in self.idf or found:
+            return found | ({word} if word in self.idf else frozenset())
+        return frozenset(v for v in self.idf if begins_alike(word, v))
 
     def in_language(self, language: str) -> npt.NDArray[np.bool_]:
         """The passages a customer writing in ``language`` is answered from: each article's variant in that
@@ -272,8 +283,11 @@ class KnowledgeIndex:
         if mode != "bm25" and (self._embedder is None or snap.vectors is None):
             raise ValueError(f"mode {mode!r} needs an embedder")
         tokens = tokenize(query, language)
-        bm25 = np.asarray(snap.bm25.get_scores(tokens), dtype=np.float64) if snap.bm25 and tokens else np.zeros(n)
-        coverage = self._coverage(snap, tokens)
+        groups = self._word_groups(snap, query, tokens, language)
+        own = sorted({w for forms, _ in groups.values() for w in forms} | set(tokens))
+        near = sorted({w for _, nears in groups.values() for w in nears} - set(own))
+        bm25 = self._bm25(snap, own) + NEAR_WEIGHT * self._bm25(snap, near)
+        coverage = self._coverage(snap, tokens, groups)
         cosine = np.zeros(n)
         if mode != "bm25" and self._embedder is not None and snap.vectors is not None:
             q = self._embedder.encode([query])[0]
@@ -334,6 +348,9 @@ class KnowledgeIndex:
             for t in set(toks):
                 df[t] = df.get(t, 0) + 1
         idf = {t: _idf(n, d) for t, d in df.items()}
+        forms: dict[str, set[str]] = {}
+        for word in idf:
+            forms.setdefault(stem_key(word), set()).add(word)
         vectors = (
             self._embed([passage_embed_text(p, self._embed_chars) for p in passages])
             if self._embedder is not None
@@ -350,6 +367,7 @@ class KnowledgeIndex:
             languages=tuple(p.language for p in passages),
             bases=tuple(language_suffix(p.article_id)[0] for p in passages),
             variants=_variants(passages),
+            forms={key: frozenset(words) for key, words in forms.items()},
         )
 
     def _embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
@@ -364,16 +382,44 @@ class KnowledgeIndex:
         return np.stack([self._vector_cache[t] for t in texts])
 
     @staticmethod
-    def _coverage(snap: _Snapshot, tokens: list[str]) -> npt.NDArray[np.float64]:
+    def _bm25(snap: _Snapshot, tokens: list[str]) -> npt.NDArray[np.float64]:
+        if snap.bm25 is None or not tokens:
+            return np.zeros(len(snap.passages))
+        return np.asarray(snap.bm25.get_scores(tokens), dtype=np.float64)
+
+    @staticmethod
+    def _word_groups(snap: _Snapshot, query: str, tokens: list[str],
+                     language: str) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        """Per query word: the indexed words that are it (other forms of it), and its near-synonyms the index
+        has. Phrases add the word they stand for ("send it back" is "return"). English only: the synonyms are
+        English words."""
+        if language.split("-")[0] not in ("", "en"):
+            return {t: (frozenset({t}), frozenset()) for t in tokens}
+        groups: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        for token in [*tokens, *tokenize(" ".join(phrase_words(query)))]:
+            forms = snap.words_like(token)
+            nears = frozenset(w for s in synonyms(token) for w in snap.words_like(s)) - forms
+            groups[token] = (forms, nears)
+        return groups
+
+    @staticmethod
+    def _coverage(snap: _Snapshot, tokens: list[str],
+                  groups: dict[str, tuple[frozenset[str], frozenset[str]]] | None = None) -> npt.NDArray[np.float64]:
+        """The idf-weighted share of the query's words a passage has: the word itself, another form of it, or
+        one of its near-synonyms."""
         n = len(snap.passages)
         unique = set(tokens)
         if not unique:
             return np.zeros(n)
-        # Words the knowledge base has never seen weigh the most: they are what makes
-        # "capital of France" clearly not a question about coffee machines.
-        weights = {t: snap.idf.get(t, snap.max_idf) for t in unique}
+        groups = groups or {}
+        found = {t: {t} | set(groups[t][0] | groups[t][1]) if t in groups else {t} for t in unique}
+        # Words the knowledge base has never seen weigh the most: they are what makes "capital of France"
+        # clearly not a question about coffee machines. A word known in another form weighs as that form.
+        weights = {t: snap.idf.get(t, min((snap.idf[f] for f in found[t] if f in snap.idf), default=snap.max_idf))
+                   for t in unique}
         total = sum(weights.values())
-        return np.array([sum(w for t, w in weights.items() if t in s) / total for s in snap.token_sets])
+        return np.array([sum(w for t, w in weights.items() if not found[t].isdisjoint(s)) / total
+                         for s in snap.token_sets])
 
 
 def _variants(passages: Iterable[Passage]) -> dict[str, frozenset[str]]:

@@ -144,3 +144,10 @@ def test_a_section_headed_by_the_same_kind_of_question_states_the_amount_asked()
     answer = best_answer([hit], articles={"post": article}, question="how quick is first class post")
     assert answer is not None
     assert answer.section == "How long does delivery take?" and answer.text.startswith("First class post takes 2")
+
+
+def test_coverage_ignores_a_callers_hedges_and_reads_other_forms_of_a_word() -> None:
+    hit = KnowledgeHit("grinder-jams", "Troubleshooting: grinder jams", "", "If your Burr Grinder hums but doesn't "
+                       "grind, or grounds won't come out, it is most likely jammed.", 0.95)
+    assert covers_question("the grinder just makes a humming noise lately, any tips?", [hit])
+    assert not covers_question("do you sell grinder capsules or pods?", [hit])

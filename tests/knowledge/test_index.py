@@ -81,3 +81,32 @@ def test_empty_index_and_stopword_query() -> None:
     index.build([KETTLE])
     hits = index.search("can you please")
     assert all(h.score < 0.5 for h in hits)
+
+
+SHIPPING = parse_article(
+    "---\ntitle: Shipping\n---\nWe ship within the United States.\n\n## Do you ship internationally?\n"
+    "Not at the moment: we only deliver within the United States.\n",
+    "shipping.md",
+)
+BEANS = parse_article(
+    "---\ntitle: Coffee beans\n---\nRoasted every week.\n\n## Decaf\nWe don't sell a decaf coffee yet.\n",
+    "beans.md",
+)
+
+
+def test_a_near_synonym_or_another_form_of_the_articles_word_finds_it() -> None:
+    index = KnowledgeIndex(None)
+    index.build([KETTLE, RETURNS, SHIPPING, BEANS])
+    posted = index.search("do you post to Canada?")
+    assert posted[0].article_id == "shipping" and posted[0].section == "Do you ship internationally?"
+    sent_back = index.search("how long have I got to send it back?")
+    assert sent_back[0].article_id == "returns"
+    decaf = index.search("do you do decaffeinated beans?")
+    assert decaf[0].article_id == "beans" and decaf[0].section == "Decaf"
+
+
+def test_a_near_synonym_counts_less_than_the_word_itself() -> None:
+    index = KnowledgeIndex(None)
+    said = parse_article("---\ntitle: Posting\n---\nWe post parcels on Mondays.\n", "posting.md")
+    index.build([SHIPPING, said])
+    assert index.search("when do you post my order?")[0].article_id == "posting"

@@ -1,0 +1,104 @@
+"""How a customer's words meet an article's: a light English stemmer and near-synonyms of everyday speech.
+
+Customers ask in their own words ("send stuff back", "post to Canada", "put it on hold", "the box came
+smashed"); articles are written in the business's ("return", "ship", "pause", "damaged"). Both the search
+(a query word also matches its near-synonyms, at a lower weight) and the coverage check (does the passage
+speak of what was asked?) read them from here.
+
+The groups are everyday English and British / American pairs, never one pack's product vocabulary: a
+business's own names belong in its articles (their titles and tags).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Each group: words a customer may use for the same thing. A word in several groups has all their words.
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("warm", "hot", "heat", "heated"), ("cool", "cold", "chilled", "iced"),
+    ("cost", "price", "priced", "charge", "fee"), ("cheap", "cheaper", "inexpensive", "budget"),
+    ("fast", "quick", "quickly", "soon"),
+    ("broken", "faulty", "defective", "damaged", "smashed", "cracked", "shattered", "dented"),
+    ("email", "e-mail"), ("parcel", "package", "delivery", "shipment"),
+    ("post", "ship", "mail", "deliver"), ("postage", "shipping", "delivery"),
+    ("begin", "start"), ("finish", "end"), ("stop", "cancel", "end"),
+    ("pause", "hold", "suspend", "skip"),
+    ("leak", "leaking", "drip", "dripping"), ("noise", "noisy", "loud", "sound", "hum", "buzz", "rattle"),
+    ("wash", "clean", "cleaning", "rinse"), ("phone", "call", "ring"), ("shop", "store"),
+    ("mend", "repair", "fix"), ("guarantee", "warranty"), ("voucher", "gift"),
+    ("close", "shut", "closed"), ("refund", "reimburse"),
+    ("return", "returns", "returning"),
+    # British and American spellings and words
+    ("instalment", "installment"), ("colour", "color"), ("favourite", "favorite"), ("litre", "liter"),
+    ("centre", "center"), ("aluminium", "aluminum"), ("cheque", "check"), ("flat", "apartment"),
+    ("holiday", "vacation"), ("fridge", "refrigerator"), ("tap", "faucet"), ("mobile", "cell"),
+    ("postcode", "zip"), ("trolley", "cart"), ("basket", "cart"), ("jug", "carafe", "pitcher"),
+    ("hob", "stove"), ("bin", "trash"), ("queue", "line"), ("cooker", "stove"),
+)
+
+_GROUPS: dict[str, frozenset[str]] = {}
+for _group in SYNONYM_GROUPS:
+    for _word in _group:
+        _GROUPS[_word] = _GROUPS.get(_word, frozenset()) | frozenset(_group)
+
+# Phrases that say one word of the groups above: "send it back" is "return", "on hold" is "pause".
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:send|sent|sending|take|taking|took|bring|ship|post)\b(?:\s+[\w']+){0,2}?\s+back\b", re.I),
+     "return"),
+    (re.compile(r"\bmoney back\b|\bpaid back\b|\bpay (?:me )?back\b", re.I), "refund"),
+    (re.compile(r"\bon hold\b|\btake a break\b", re.I), "pause"),
+    (re.compile(r"\bpay later\b|\bspread the (?:cost|payments?)\b", re.I), "instalment"),
+    (re.compile(r"\bturn(?:ed|s)? up\b|\bcame\b|\barrived\b", re.I), "arrive"),
+    (re.compile(r"\bget rid of\b|\bpack (?:it|this|that) in\b", re.I), "cancel"),
+)
+
+
+def synonyms(word: str) -> frozenset[str]:
+    """The near-synonyms of a lower-case word (of its stem too), without the word itself."""
+    found = _GROUPS.get(word) or _GROUPS.get(stem(word)) or frozenset()
+    return found - {word}
+
+
+def phrase_words(text: str) -> list[str]:
+    """Words the text's phrases stand for ("send the grinder back" -> "return"), in order, once each."""
+    return list(dict.fromkeys(word for pattern, word in _PHRASES if pattern.search(text)))
+
+
+_DOUBLED = re.compile(r"([bfgkmnprt])\1$")  # not l, s, z, d: "filling", "buzzing", "adding" keep theirs
+
+
+def stem(word: str) -> str:
+    """A light English stem: "humming" and "hums" are "hum", "steeping" is "steep", "stopped" is "stop",
+    "batteries" is "battery"; short words stay as they are. Not a full stemmer (none ships offline), but
+    endings are where a caller's words and an article's differ most."""
+    if len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    for ending in ("ing", "ed", "es", "s", "ly"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            if ending == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            if ending == "es" and not word.endswith(("ches", "shes", "sses", "xes", "zes")):
+                ending = "s"
+            root = word[: -len(ending)]
+            if ending in ("ing", "ed") and _DOUBLED.search(root):
+                root = root[:-1]  # "humming" -> "hum", "stopped" -> "stop"
+            return root
+    return word
+
+
+def stem_key(word: str) -> str:
+    """What two forms of a word share: the stem without a final "e" ("tasted" and "taste" are "tast",
+    "coming" and "come" are "com")."""
+    root = stem(word)
+    return root[:-1] if len(root) > 3 and root.endswith("e") else root
+
+
+def same_word(word: str, other: str) -> bool:
+    return word == other or stem_key(word) == stem_key(other)
+
+
+def begins_alike(word: str, other: str) -> bool:
+    """One is the other cut short ("decaf" / "decaffeinated"): at least five letters in common."""
+    return len(word) >= 5 and len(other) >= 5 and (word.startswith(other) or other.startswith(word))
