@@ -16,12 +16,13 @@ import concurrent.futures
 import email.utils
 import json
 import logging
+import math
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +46,7 @@ Kind = LanguageModelErrorKind
 
 # An answer of a few hundred tokens is a few KB; anything near this is not a chat completion.
 MAX_RESPONSE_BYTES = 2_000_000
+MAX_TOP_LOGPROBS = 20  # OpenAI's own limit
 # Failures that say the server is down or overloaded: they count towards opening the breaker. A refusal or an
 # unreadable answer comes from a server that is up, so it doesn't.
 AVAILABILITY_FAILURES = frozenset({Kind.TIMEOUT, Kind.UNREACHABLE, Kind.SERVER_ERROR, Kind.RATE_LIMITED})
@@ -125,6 +127,7 @@ class _Parsed:
     data: dict[str, Any] | None
     usage: TokenUsage
     model: str
+    first_token_logprobs: dict[str, float] = field(default_factory=dict)
 
 
 class _Failure(Exception):
@@ -179,14 +182,14 @@ class OpenAICompatibleModel:
         return self._json_schema_supported
 
     def complete(self, messages: Sequence[ChatMessage], *, schema: JsonSchema | None = None,
-                 max_tokens: int = 400, temperature: float = 0.0) -> Completion:
+                 max_tokens: int = 400, temperature: float = 0.0, top_logprobs: int = 0) -> Completion:
         started = self._clock()
         if not self.breaker.allow():
             wait = self.breaker.seconds_until_probe()
             raise LanguageModelError(Kind.CIRCUIT_OPEN, f"{self._model} failed repeatedly; not tried for "
                                      f"another {wait:.0f} s", latency_ms=self._elapsed_ms(started))
         try:
-            completion = self._complete(messages, schema, max_tokens, temperature, started)
+            completion = self._complete(messages, schema, max_tokens, temperature, started, top_logprobs)
         except LanguageModelError as error:
             if error.kind in AVAILABILITY_FAILURES:
                 self.breaker.record_failure()
@@ -206,7 +209,7 @@ class OpenAICompatibleModel:
     # --- one call: attempts, retries, back-off -------------------------------------------------------------
 
     def _complete(self, messages: Sequence[ChatMessage], schema: JsonSchema | None, max_tokens: int,
-                  temperature: float, started: float) -> Completion:
+                  temperature: float, started: float, top_logprobs: int = 0) -> Completion:
         deadline = started + self._settings.timeout_s
         attempts = 0
         retries_left = self._settings.max_retries
@@ -214,6 +217,9 @@ class OpenAICompatibleModel:
             attempts += 1
             json_object = schema is not None and not self._json_schema_supported
             payload = self._payload(messages, schema, max_tokens, temperature, json_object)
+            if top_logprobs > 0:
+                payload["logprobs"] = True
+                payload["top_logprobs"] = min(top_logprobs, MAX_TOP_LOGPROBS)
             try:
                 parsed = self._parse(self._exchange(payload, deadline), schema is not None)
             except _Failure as failure:
@@ -231,7 +237,8 @@ class OpenAICompatibleModel:
                 self._sleep(wait)
                 continue
             return Completion(text=parsed.text, data=parsed.data, usage=parsed.usage,
-                              latency_ms=self._elapsed_ms(started), model=parsed.model, attempts=attempts)
+                              latency_ms=self._elapsed_ms(started), model=parsed.model, attempts=attempts,
+                              first_token_logprobs=parsed.first_token_logprobs)
 
     def _retry_wait(self, failure: _Failure, attempts: int, retries_left: int, deadline: float) -> float | None:
         """Seconds to wait before the next attempt, or None when this failure ends the call."""
@@ -343,7 +350,7 @@ class OpenAICompatibleModel:
                 raise _Failure(Kind.MALFORMED, f"no JSON object in the answer{cut}")
         model = body.get("model")
         return _Parsed(text, data, _usage(body.get("usage")), model if isinstance(model, str) and model
-                       else self._model)
+                       else self._model, _first_token_logprobs(choices[0].get("logprobs")))
 
     def _http_failure(self, reply: _Reply) -> _Failure:
         detail = self._error_detail(reply.body)
@@ -412,6 +419,19 @@ def _tool_call_arguments(message: Mapping[str, Any]) -> str | None:
     if isinstance(arguments, dict):  # a few servers send the object itself, not its JSON text
         return json.dumps(arguments)
     return arguments if isinstance(arguments, str) else None
+
+
+def _first_token_logprobs(raw: Any) -> dict[str, float]:
+    """`choices[0].logprobs.content[0]`: the first token and its `top_logprobs` alternatives, as token -> logprob.
+    Anything unexpected gives nothing: log-probabilities only ever refine an answer the text already gives."""
+    content = raw.get("content") if isinstance(raw, dict) else None
+    first = content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else {}
+    found: dict[str, float] = {}
+    for item in [first, *(first.get("top_logprobs") or ())]:
+        if isinstance(item, dict) and isinstance(item.get("token"), str) and \
+                isinstance(item.get("logprob"), int | float) and math.isfinite(item["logprob"]):
+            found.setdefault(item["token"], float(item["logprob"]))
+    return found
 
 
 def _usage(raw: Any) -> TokenUsage:

@@ -47,6 +47,10 @@ class Completion:
     latency_ms: float
     model: str
     attempts: int = 1
+    # the likeliest first tokens of the answer and their log-probabilities, when `top_logprobs` was asked and the
+    # server returns them (OpenAI, vLLM and llama.cpp do); empty otherwise. A model asked to pick an option by its
+    # number thus says how sure it is of each option in one token.
+    first_token_logprobs: Mapping[str, float] = field(default_factory=dict)
 
 
 class LanguageModelErrorKind(StrEnum):
@@ -83,7 +87,7 @@ class LanguageModel(Protocol):
     def name(self) -> str: ...
 
     def complete(self, messages: Sequence[ChatMessage], *, schema: JsonSchema | None = None,
-                 max_tokens: int = 400, temperature: float = 0.0) -> Completion: ...
+                 max_tokens: int = 400, temperature: float = 0.0, top_logprobs: int = 0) -> Completion: ...
 
 
 @dataclass

@@ -26,7 +26,9 @@ from helpline.llm.port import ChatMessage, ChatRole, JsonSchema, LanguageModelEr
 from helpline.llm.settings import LlmSettings
 from tests.llm_double import (
     ChatCompletionsDouble,
+    Reply,
     answer,
+    completion_body,
     delayed,
     error,
     json_answer,
@@ -98,6 +100,34 @@ def test_without_a_schema_the_text_is_returned_and_no_response_format_is_sent(
     completion = make_model().complete(MESSAGES)
     assert completion.text == "Your order ships tomorrow." and completion.data is None
     assert "response_format" not in llm_server.requests[0].json
+    assert "logprobs" not in llm_server.requests[0].json and completion.first_token_logprobs == {}
+
+
+def with_logprobs(content: str, logprobs: Any) -> Reply:
+    body = completion_body(content)
+    body["choices"][0]["logprobs"] = logprobs
+    return Reply(body=body)
+
+
+def test_the_first_tokens_log_probabilities_come_back_when_asked(llm_server: ChatCompletionsDouble,
+                                                                 make_model: Any) -> None:
+    first = {"token": "2", "logprob": -0.1, "bytes": [50],
+             "top_logprobs": [{"token": "2", "logprob": -0.1, "bytes": [50]},
+                              {"token": "1", "logprob": -2.4, "bytes": [49]}]}
+    llm_server.script(with_logprobs("2", {"content": [first, {"token": "\n", "logprob": -0.5, "top_logprobs": []}]}))
+    completion = make_model().complete(MESSAGES, max_tokens=2, top_logprobs=50)
+    assert completion.first_token_logprobs == {"2": -0.1, "1": -2.4}
+    sent = llm_server.requests[0].json
+    assert sent["logprobs"] is True and sent["top_logprobs"] == 20, "OpenAI accepts at most 20"
+
+
+@pytest.mark.parametrize("logprobs", [None, {}, {"content": []}, {"content": [{"token": "1"}]},
+                                      {"content": [{"token": "1", "logprob": "high"}]}, "nonsense"])
+def test_log_probabilities_a_server_does_not_give_are_simply_absent(llm_server: ChatCompletionsDouble,
+                                                                    make_model: Any, logprobs: Any) -> None:
+    llm_server.script(with_logprobs("1", logprobs))
+    completion = make_model().complete(MESSAGES, top_logprobs=5)
+    assert completion.text == "1" and completion.first_token_logprobs == {}
 
 
 @pytest.mark.parametrize("suffix", ["", "/", "/v1", "/v1/"])
