@@ -27,17 +27,28 @@ from pathlib import Path
 import httpx
 import pytest
 
+from helpline.channels.phone import PhoneCall, TransferFailed
 from helpline.channels.phone.sdp import SessionDescription
-from helpline.channels.phone.sip import SipResponse, new_branch, new_tag, parse_message
+from helpline.channels.phone.sip import SipRequest, SipResponse, new_branch, new_tag, parse_message
 from helpline.store.db import Database
 from helpline.store.models import AuditEntry, Conversation
-from tests.channels.phone.peers import SIPP, PortBlock, Sipp, free_port_block, free_tcp_port, free_udp_port
+from tests.channels.phone.peers import (
+    SIPP,
+    PortBlock,
+    Sipp,
+    free_port_block,
+    free_tcp_port,
+    free_udp_port,
+    user_agent,
+)
 from tests.ops.conftest import START_TIMEOUT, Cli, helpline, wait_until
 
 KAMAILIO = Path("/usr/sbin/kamailio")
 KAMCMD = "/usr/sbin/kamcmd"
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kamailio"
 SCENARIO = Path(__file__).parent / "scenarios" / "uac_through_proxy.xml"
+TRANSFERRED = Path(__file__).parent / "scenarios" / "uac_transferred_through_proxy.xml"
+TRANSFER_TARGET = "sip:carol@example.test"
 PING_SECONDS = 1
 FIRST_CALLS = 6
 AFTER_KILL_CALLS = 3
@@ -258,15 +269,22 @@ class Answer:
     record_route: str
 
 
+def trace(sipp: Sipp) -> list[SipRequest | SipResponse]:
+    """Every SIP message sipp sent or received, from its message trace."""
+    text = (sipp.workdir / "messages.log").read_bytes().decode(errors="replace")  # keeps the CRLFs
+    return [
+        parse_message(raw.encode())
+        for raw in re.split(r"^-{20,} .*\n(?:UDP message \w+[^\n]*)\n\n", text, flags=re.M)[1:]
+    ]
+
+
 def answers(sipp: Sipp) -> list[Answer]:
-    """Every 200 to a first INVITE that sipp received, read from its message trace."""
-    trace = (sipp.workdir / "messages.log").read_bytes().decode(errors="replace")  # keeps the CRLFs
+    """Every 200 to a first INVITE that sipp received."""
     found = []
-    for raw in re.split(r"^-{20,} .*\n(?:UDP message \w+[^\n]*)\n\n", trace, flags=re.M)[1:]:
-        message = parse_message(raw.encode())
+    for message in trace(sipp):
         if isinstance(message, SipResponse) and message.status == 200 and message.cseq == (1, "INVITE"):
             contact, audio = message.contact, SessionDescription.parse(message.body).audio()
-            assert contact is not None and audio is not None, raw
+            assert contact is not None and audio is not None, message
             found.append(
                 Answer(
                     message.from_.uri.user, contact.uri.port or 5060, audio.port, message.headers.get("Record-Route")
@@ -342,3 +360,68 @@ def test_calls_spread_over_two_nodes_stay_on_theirs_and_move_off_a_killed_node(t
         held = wait_hung_up(b, {answer.caller for answer in after})
         assert all(held.get(answer.caller) for answer in after), held
         wait_until(lambda: f"node {a.uri} down" in proxy.text(), 10, "the proxy to mark node a down")
+
+
+class TransferringLine:
+    """A node's phone line that hands every call it answers to carol by REFER (a cold transfer)."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+
+    async def __call__(self, call: PhoneCall) -> None:
+        try:
+            await call.refer(TRANSFER_TARGET, timeout=10)
+        except TransferFailed as failure:
+            self.outcomes.append(str(failure))
+        else:
+            self.outcomes.append("transferred and hung up" if call.ended else "transferred, still up")
+
+
+@pytest.mark.timeout(120)
+def test_a_cold_transfer_and_the_nodes_hang_up_go_through_the_proxy(tools: None, tmp_path: Path) -> None:
+    """The node's REFER reaches the caller through the proxy, the caller's NOTIFY reaches the node that sent it,
+    and so does the node's BYE once the transfer is done. The nodes are our SIP user agent in this process."""
+
+    async def scenario() -> tuple[list[TransferringLine], list[int], Kamailio, Sipp]:
+        lines = [TransferringLine(), TransferringLine()]
+        async with user_agent(lines[0]) as a, user_agent(lines[1]) as b:
+            ports = [a.address[1], b.address[1]]
+            with contextlib.ExitStack() as stack:
+                # kamailio starts in a thread, so the loop answers its pings meanwhile
+                proxy = await asyncio.to_thread(
+                    stack.enter_context, kamailio(tmp_path, [f"sip:127.0.0.1:{port}" for port in ports])
+                )
+                try:
+                    sipp = Sipp(
+                        str(TRANSFERRED),
+                        tmp_path,
+                        target=("127.0.0.1", proxy.port),
+                        calls=2,
+                        limit=2,
+                        rate=2,
+                        timeout=30,
+                        extra=["-key", "caller_prefix", "+1555444"],
+                    )
+                    (await sipp.run()).check()
+                    for _ in range(50):  # the handlers finish once their BYE is answered
+                        if all(line.outcomes for line in lines):
+                            break
+                        await asyncio.sleep(0.1)
+                finally:
+                    await asyncio.to_thread(stack.close)
+        return lines, ports, proxy, sipp
+
+    lines, ports, proxy, sipp = asyncio.run(scenario())
+    assert [line.outcomes for line in lines] == [["transferred and hung up"]] * 2  # one call each
+    messages = trace(sipp)
+    answered_by = {
+        m.call_id: m.contact.uri.port or 5060
+        for m in messages
+        if isinstance(m, SipResponse) and m.cseq == (1, "INVITE") and m.status == 200 and m.contact is not None
+    }
+    assert sorted(answered_by.values()) == sorted(ports)
+    from_nodes = [m for m in messages if isinstance(m, SipRequest) and m.method in ("REFER", "BYE")]
+    assert sorted(m.method for m in from_nodes) == ["BYE", "BYE", "REFER", "REFER"]
+    for request in from_nodes:  # each came through the proxy, from the node holding that call
+        proxy_via, node_via = request.vias[:2]
+        assert (proxy_via.port, node_via.port) == (proxy.port, answered_by[request.call_id]), request
