@@ -11,14 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from helpline.analytics import kpis
-from helpline.analytics.contacts import load_contacts as load_period
 from helpline.analytics.headline import headline, minutes, pct
+from helpline.application.allowed_values import CHANNELS
+from helpline.application.kpi_reports import period_contacts
 from helpline.console.auth import Supervisor
 from helpline.console.charts import data_table, horizontal_bars, stacked_bars, stacked_days, trend_line
 from helpline.console.web import parse_day, render, runtime_of
 from helpline.runtime import Runtime
-from helpline.store.repositories import AuditLog
-from helpline.store.validation import CHANNELS
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366
@@ -54,12 +53,8 @@ def load_contacts(runtime: Runtime, start: date, end: date, actor: str) -> list[
 
 
 def contacts_of(runtime: Runtime, period: Period, actor: str, report: str) -> list[kpis.Contact]:
-    with runtime.db.session() as session:
-        contacts = load_period(session, period.start, period.end, period.zone)
-        # Aggregates only, but computed from tickets and transcripts: say who looked.
-        AuditLog(session).record(actor, "read", "ticket", "*", None,
-                                 {"report": report, "from": period.start.isoformat(), "to": period.end.isoformat()})
-    return contacts
+    """The period's contacts, the read audited as ``actor``'s under the ``report``'s name."""
+    return period_contacts(runtime.db, period.start, period.end, period.zone, actor=actor, report=report)
 
 
 def _trend_charts(days: list[kpis.DayRow], goal: float) -> list[str]:

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from helpline.console.auth import Agent, Supervisor
+from helpline.application import incident_desk
+from helpline.application.allowed_values import INCIDENT_KINDS
+from helpline.console.auth import Agent, ConsoleDenied, Supervisor
 from helpline.console.web import back, render, runtime_of
-from helpline.store.models import INCIDENT_KINDS
-from helpline.store.repositories import IncidentRepository
 
 MAX_FIELD = 2_000
 # "es: Hay una avería en Millbrook" - one message per line in another language
@@ -92,8 +92,7 @@ def incidents_router() -> APIRouter:
     def page(request: Request, user: Any, status: int = 200, error: str = "",
              form: dict[str, str] | None = None) -> Response:
         runtime = runtime_of(request)
-        with runtime.db.session() as session:
-            items = IncidentRepository(session).list(active_only=False, limit=100)
+        items = incident_desk.incidents(runtime.db, limit=100)
         tags = sorted({t for a in runtime.knowledge.articles.values() for t in a.tags})
         business = runtime.pack.business
         return render(request, "incidents.html", user, status=status, incidents=items, tags=tags, error=error,
@@ -109,16 +108,17 @@ def incidents_router() -> APIRouter:
         business = runtime_of(request).pack.business
         try:
             fields = declaration(form, business.timezone, (business.languages or ["en"])[0])
-            with runtime_of(request).db.session() as session:
-                IncidentRepository(session).declare(actor=user.actor, **fields)
+            incident_desk.declare_incident(runtime_of(request).db, actor=user.actor, **fields)
         except ValueError as exc:  # FormProblem, or what the repository refuses
             return page(request, user, status=422, error=str(exc), form=form)
         return back("/console/incidents", "Incident declared: the agent tells affected contacts from now on.")
 
     @router.post("/incidents/{incident_id}/end")
     def end(request: Request, incident_id: str, user: Supervisor) -> Response:
-        with runtime_of(request).db.session() as session:
-            IncidentRepository(session).end(incident_id, actor=user.actor)
+        try:
+            incident_desk.end_incident(runtime_of(request).db, incident_id, user.actor)
+        except incident_desk.NotFound as exc:
+            raise ConsoleDenied(404, "No such incident.") from exc
         return back("/console/incidents", "Incident ended.")
 
     return router

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from helpline.application.incident_desk import incidents
 from helpline.console.auth import ConsoleDenied, Supervisor
 from helpline.console.web import render, runtime_of
 from helpline.conversation.ports import Embedder
@@ -16,7 +17,6 @@ from helpline.insight.clusters import VectorMemo
 from helpline.insight.gaps import article_draft, knowledge_scorer
 from helpline.insight.report import build_insight
 from helpline.runtime import Runtime
-from helpline.store.repositories import IncidentRepository
 
 PERIODS = (1, 7, 14, 28)
 FIELD = 300  # characters kept of a prefilled title, label or question
@@ -66,8 +66,7 @@ def insight_router() -> APIRouter:
     def declare_incident(request: Request, user: Supervisor, label: str = "") -> Response:
         """The incidents page with its form filled from a spiking reason; the form posts to /console/incidents."""
         runtime = runtime_of(request)
-        with runtime.db.session() as session:
-            items = IncidentRepository(session).list(active_only=False, limit=100)
+        items = incidents(runtime.db, limit=100)
         business = runtime.pack.business
         label = " ".join(label.split())[:FIELD]
         return render(request, "incidents.html", user, incidents=items, error="",

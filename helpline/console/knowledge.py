@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -11,27 +10,18 @@ from typing import Annotated
 import yaml
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
+from helpline.application import audit
+from helpline.application.knowledge_desk import Gap
+from helpline.application.knowledge_desk import knowledge_gaps as unanswered
 from helpline.console.auth import Agent, ConsoleDenied, Supervisor
 from helpline.console.web import back, render, runtime_of
 from helpline.conversation.engine import TurnContext
 from helpline.conversation.state import ConversationState
 from helpline.knowledge.articles import ArticleError, parse_article
 from helpline.runtime import Runtime
-from helpline.store.models import Message
-from helpline.store.repositories import AuditLog
 
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
-GAP_SCAN = 5000
-
-
-@dataclass
-class Gap:
-    text: str
-    count: int
-    last_at: datetime
-    conversation_id: str
 
 
 def slugify(title: str) -> str:
@@ -45,21 +35,8 @@ def article_text(title: str, tags: list[str], audience: str, body: str) -> str:
 
 
 def knowledge_gaps(runtime: Runtime, actor: str, limit: int = 100) -> list[Gap]:
-    """Customer questions the agent could not answer (messages marked kb_gap), most asked first."""
-    with runtime.db.session() as session:
-        recent = session.scalars(select(Message).where(Message.role == "customer")
-                                 .order_by(Message.id.desc()).limit(GAP_SCAN))
-        gaps: dict[str, Gap] = {}
-        for m in recent:
-            if not (m.meta or {}).get("kb_gap"):
-                continue
-            key = " ".join(m.text.lower().split())
-            if key in gaps:
-                gaps[key].count += 1
-            else:
-                gaps[key] = Gap(m.text, 1, m.created_at, m.conversation_id)
-        AuditLog(session).record(actor, "read", "message", "*", None, {"list": "kb_gaps", "count": len(gaps)})
-    return sorted(gaps.values(), key=lambda g: (-g.count, -g.last_at.timestamp()))[:limit]
+    """Customer questions the agent could not answer, most asked first (application/knowledge_desk.py)."""
+    return unanswered(runtime.db, actor, limit)
 
 
 def preview(runtime: Runtime, question: str) -> list[str]:
@@ -123,9 +100,7 @@ def knowledge_router() -> APIRouter:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
         runtime.knowledge.add_or_update(article)
-        with runtime.db.session() as session:
-            AuditLog(session).record(user.actor, "update", "knowledge_article", article.id, None,
-                                     {"title": article.title})
+        audit.record(runtime.db, user.actor, "update", "knowledge_article", article.id, None, {"title": article.title})
         return back("/console/knowledge", f"Saved “{article.title}”; the agent uses it now.")
 
     return router

@@ -14,6 +14,7 @@ import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from helpline.application import audit
 from helpline.console.access import access_router
 from helpline.console.auth import Admin, StaffUser
 from helpline.console.pack_reload import announce_pack_changed, apply_pack
@@ -31,7 +32,6 @@ from helpline.console.settings_form import (
 from helpline.console.texts import texts_router
 from helpline.console.web import back, render, runtime_of
 from helpline.pack.loader import BusinessPack, PackInvalid, load_pack
-from helpline.store.repositories import AuditLog
 
 MAX_YAML_BYTES = 200_000
 
@@ -80,9 +80,8 @@ def _save(request: Request, user: StaffUser, path: Path, before: dict[str, Any],
     apply_pack(runtime, validated)
     announce_pack_changed(request.app.state)  # the other nodes reload it
     fields = changed_fields(before, business)
-    with runtime.db.session() as session:
-        AuditLog(session).record(user.actor, "update", "business_settings", "business.yaml", None,
-                                 {"fields": fields[:50], "editor": how})
+    audit.record(runtime.db, user.actor, "update", "business_settings", "business.yaml", None,
+                 {"fields": fields[:50], "editor": how})
     return fields
 
 

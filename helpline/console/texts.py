@@ -13,12 +13,12 @@ import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from helpline.application import audit
 from helpline.console.auth import Admin, StaffUser
 from helpline.console.pack_reload import announce_pack_changed, apply_pack
 from helpline.console.settings_form import FormProblems, TemplateText, from_chips, to_chips
 from helpline.console.web import back, render, runtime_of
 from helpline.pack.loader import BusinessPack, PackInvalid, load_pack
-from helpline.store.repositories import AuditLog
 
 REPLIES = Path("templates") / "replies.yaml"
 MAX_LINES = 20
@@ -120,9 +120,8 @@ def texts_router(prefix: str = "/console") -> APIRouter:
             tmp.replace(path)
             apply_pack(runtime, validated)
             announce_pack_changed(request.app.state)  # the other nodes reload it
-            with runtime.db.session() as session:
-                AuditLog(session).record(user.actor, "update", "business_settings", str(REPLIES), None,
-                                         {"fields": [f"replies.{k}" for k in changed][:50], "editor": "texts"})
+            audit.record(runtime.db, user.actor, "update", "business_settings", str(REPLIES), None,
+                         {"fields": [f"replies.{k}" for k in changed][:50], "editor": "texts"})
         return back("/console/settings/texts", "Saved; the agent says it now." if changed else "Nothing changed.")
 
     return router

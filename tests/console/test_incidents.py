@@ -29,7 +29,11 @@ def test_a_supervisor_declares_scoped_planned_maintenance(console: Console, as_r
         # the demo business is on Central time: 01:00 there is 07:00 UTC
         assert incident.window_start == datetime(2026, 12, 9, 7, 0, tzinfo=UTC)
     page = client.get("/console/incidents").text
-    assert "region: Austin, Round Rock" in page and "Planned" in page
+    assert "region: Austin, Round Rock" in page and "Planned" in page and "active-incident" in page
+    assert client.post(f"/console/incidents/{incident.id}/end", data={"csrf": csrf}).status_code == 303
+    assert "active-incident" not in client.get("/console/incidents").text
+    # an incident that does not exist is a 404 saying so, not a 500
+    assert client.post("/console/incidents/no-such-incident/end", data={"csrf": csrf}).status_code == 404
 
 
 def test_a_window_ending_before_it_starts_is_shown_back(console: Console, as_role: Clients) -> None:
