@@ -3,16 +3,16 @@ agent asked the team (helpline/team/) wait here too: an answer is passed on to t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from helpline.application import ticket_desk
 from helpline.application.conversations import ConversationClosed
+from helpline.application.ticket_desk import Conflict
 from helpline.console.auth import Agent, ConsoleDenied
 from helpline.console.web import back, render, runtime_of
-from helpline.store.models import Conversation, Ticket
-from helpline.store.repositories import Conflict, HandoffRepository
 from helpline.team.questions import QuestionClosed, TeamQuestions
 
 
@@ -22,19 +22,9 @@ def inbox_router() -> APIRouter:
     @router.get("/inbox")
     def inbox(request: Request, user: Agent) -> Response:
         service = runtime_of(request).conversations
-        with service.db.session() as session:
-            repo = HandoffRepository(session)
-            items: list[dict[str, Any]] = []
-            for handoff in repo.list(actor=user.actor, limit=200):
-                conversation = session.get(Conversation, handoff.conversation_id) if handoff.conversation_id else None
-                ticket = session.get(Ticket, handoff.ticket_id) if handoff.ticket_id else None
-                live = conversation is not None and conversation.status == "active"
-                if handoff.accepted_at is not None and not live:
-                    continue  # done with: it lives on in the ticket
-                items.append({"h": handoff, "live": live, "ticket": ticket,
-                              "mine": handoff.accepted_by == user.email})
-        pending = [i for i in items if i["h"].accepted_at is None]
-        accepted = [i for i in items if i["h"].accepted_at is not None]
+        items = ticket_desk.escalations(service.db, user.actor, user.email)
+        pending = [i for i in items if i.h.accepted_at is None]
+        accepted = [i for i in items if i.h.accepted_at is not None]
         questions = TeamQuestions(service).open()
         return render(request, "inbox.html", user, pending=pending, accepted=accepted, questions=questions)
 
@@ -54,16 +44,12 @@ def inbox_router() -> APIRouter:
     @router.post("/inbox/{handoff_id}/accept")
     def accept(request: Request, handoff_id: str, user: Agent) -> Response:
         service = runtime_of(request).conversations
-        with service.db.session() as session:
-            repo = HandoffRepository(session)
-            handoff = repo.get(handoff_id, actor=user.actor)
-            if handoff is None:
-                raise ConsoleDenied(404, "No such escalation.")
-            try:
-                repo.accept(handoff_id, actor=user.actor, accepted_by=user.email)
-            except Conflict as exc:
-                return back("/console/inbox", str(exc))
-            conversation_id = handoff.conversation_id
+        try:
+            conversation_id = ticket_desk.accept_handoff(service.db, handoff_id, user.actor, user.email)
+        except ticket_desk.NotFound as exc:
+            raise ConsoleDenied(404, "No such escalation.") from exc
+        except Conflict as exc:
+            return back("/console/inbox", str(exc))
         if conversation_id is None:
             return back("/console/inbox", "Accepted.")
         try:

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from helpline.application import live_view, ticket_desk
 from helpline.application.conversations import ConversationClosed, ConversationNotFound, ConversationService
+from helpline.application.live_view import AlertView, ConversationView, message_json
 from helpline.console.auth import Agent, ConsoleDenied, StaffUser, Supervisor
 from helpline.console.calls import phone_panel
 from helpline.console.customer_panel import customer_panel
@@ -21,14 +22,8 @@ from helpline.console.web import back, render, runtime_of, span, utc
 from helpline.console.wording import mood_words
 from helpline.console.wording import status as status_words
 from helpline.conversation.policy import EnginePolicy
-from helpline.store.models import Conversation, Handoff, Message
-from helpline.store.repositories import (
-    CallbackRepository,
-    ConversationRepository,
-    HandoffRepository,
-    TicketRepository,
-)
-from helpline.store.throttle import AlertView, recent_alerts
+
+__all__ = ["LiveRow", "Trouble", "live_router", "live_rows", "message_json", "trouble_of"]
 
 KEEPALIVE_SECONDS = 15.0
 ALERTS_SHOWN_FOR = timedelta(hours=24)  # verification alerts stay on the live page this long
@@ -90,18 +85,10 @@ def trouble_of(row: LiveRow, now: datetime, policy: EnginePolicy) -> list[Troubl
     return sorted(found, key=lambda t: -t.weight)
 
 
-def message_json(message: Message) -> dict[str, Any]:
-    meta = message.meta or {}
-    return {"seq": message.seq, "role": message.role, "text": message.text, "at": message.created_at.isoformat(),
-            "by": meta.get("name") or meta.get("by") or "", "staff_only": meta.get("visibility") == "staff",
-            "notice": bool(meta.get("notice")), "kb_gap": bool(meta.get("kb_gap"))}
-
-
-def conversation_json(conversation: Conversation, procedure_title: str) -> dict[str, Any]:
-    state = conversation.state or {}
+def conversation_json(conversation: ConversationView, procedure_title: str) -> dict[str, Any]:
     return {"status": status_words(conversation.status), "handled_by": conversation.handled_by or "",
             "sentiment": mood_words(conversation.sentiment), "procedure": procedure_title,
-            "escalated": bool(state.get("escalated")), "verified": bool(state.get("customer"))}
+            "escalated": conversation.escalated, "verified": conversation.verified}
 
 
 def _service(request: Request) -> ConversationService:
@@ -118,26 +105,15 @@ def _procedure_title(service: ConversationService, procedure_id: str | None) -> 
 def live_rows(service: ConversationService, actor: str) -> list[LiveRow]:
     """Active conversations, the ones in trouble first (longest waiting first), then the most recent."""
     now = service.clock()
-    with service.db.session() as session:
-        repo = ConversationRepository(session)
-        rows = []
-        for c in repo.list_active(actor=actor, limit=200):
-            messages = repo.messages(c.id)
-            last = next((m for m in reversed(messages) if m.role == "customer"), None)
-            tickets = TicketRepository(session).list(actor=actor, conversation_id=c.id, limit=1)
-            escalated = bool((c.state or {}).get("escalated"))
-            waiting_since = None
-            if escalated and not c.handled_by:
-                # only when the hand-off was made (no customer data: not audited on every refresh of the list)
-                waiting_since = session.scalar(select(func.min(Handoff.created_at)).where(
-                    Handoff.conversation_id == c.id, Handoff.accepted_at.is_(None)))
-            row = LiveRow(c.id, c.channel, c.started_at, c.last_activity_at, c.sentiment,
-                          _procedure_title(service, c.current_procedure), escalated, c.handled_by,
-                          tickets[0].number if tickets else None, last.text[:140] if last else "",
-                          last_customer_at=last.created_at if last else None,
-                          waiting_since=waiting_since)
-            row.trouble = trouble_of(row, now, service.engine.policy)
-            rows.append(row)
+    rows = []
+    for active in live_view.active_conversations(service.db, actor):
+        c = active.conversation
+        row = LiveRow(c.id, c.channel, c.started_at, c.last_activity_at, c.sentiment,
+                      _procedure_title(service, c.current_procedure), c.escalated, c.handled_by,
+                      active.ticket_number, active.last_customer_text, last_customer_at=active.last_customer_at,
+                      waiting_since=active.waiting_since)
+        row.trouble = trouble_of(row, now, service.engine.policy)
+        rows.append(row)
     rows.sort(key=lambda r: utc(r.last_activity_at), reverse=True)
     rows.sort(key=lambda r: (-r.urgency, utc(r.waiting_since) if r.waiting_since else now))
     return rows
@@ -147,8 +123,7 @@ def verification_alerts(service: ConversationService, user: StaffUser) -> list[A
     """Too many failed identity checks (issue 10, finding 2): for supervisors, at the top of the live list."""
     if not user.can("supervisor"):
         return []
-    with service.db.session() as session:
-        return recent_alerts(session, service.clock() - ALERTS_SHOWN_FOR)
+    return live_view.verification_alerts(service.db, service.clock() - ALERTS_SHOWN_FOR)
 
 
 def _sse(event: str, data: Any, event_id: int | None = None) -> str:
@@ -185,22 +160,19 @@ def live_router() -> APIRouter:
     @router.get("/conversations/{conversation_id}")
     def conversation_page(request: Request, conversation_id: str, user: Agent) -> Response:
         service = _service(request)
-        with service.db.session() as session:
-            repo = ConversationRepository(session)
-            conversation = repo.get(conversation_id, actor=user.actor)
-            if conversation is None:
-                raise ConsoleDenied(404, "No such conversation.")
-            messages = [message_json(m) for m in repo.messages(conversation_id, actor=user.actor)]
-            tickets = TicketRepository(session).list(actor=user.actor, conversation_id=conversation_id, limit=1)
-            handoffs = HandoffRepository(session).list(actor=user.actor, conversation_id=conversation_id)
-            info = conversation_json(conversation, _procedure_title(service, conversation.current_procedure))
-            ticket = tickets[0] if tickets else None
-            panel = customer_panel(runtime_of(request), session, user, conversation.customer_id, conversation_id,
-                                   ticket.id if ticket else None)
-            return render(request, "conversation.html", user, conversation=conversation, info=info,
-                          messages=messages, ticket=ticket, handoffs=handoffs, panel=panel,
-                          last_seq=messages[-1]["seq"] if messages else 0,
-                          phone=phone_panel(request, conversation_id, user))
+        conversation = live_view.conversation_of(service.db, conversation_id, actor=user.actor)
+        if conversation is None:
+            raise ConsoleDenied(404, "No such conversation.")
+        messages = live_view.transcript(service.db, conversation_id, user.actor)
+        ticket = ticket_desk.ticket_of_conversation(service.db, conversation_id, user.actor)
+        handoffs = live_view.handoffs_of(service.db, conversation_id, user.actor)
+        info = conversation_json(conversation, _procedure_title(service, conversation.current_procedure))
+        panel = customer_panel(runtime_of(request), user, conversation.customer_id, conversation_id,
+                               ticket.id if ticket else None)
+        return render(request, "conversation.html", user, conversation=conversation, info=info,
+                      messages=messages, ticket=ticket, handoffs=handoffs, panel=panel,
+                      last_seq=messages[-1]["seq"] if messages else 0,
+                      phone=phone_panel(request, conversation_id, user))
 
     @router.get("/conversations/{conversation_id}/events")
     async def conversation_events(request: Request, conversation_id: str, user: Agent, after: int = 0) -> Response:
@@ -211,14 +183,11 @@ def live_router() -> APIRouter:
 
         def load(since: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
             # Not audited per notice: opening the page already audited this staff member's read.
-            with service.db.session() as session:
-                conversation = session.get(Conversation, conversation_id)
-                if conversation is None:
-                    return None
-                fresh = [message_json(m) for m in ConversationRepository(session).messages(conversation_id)
-                         if m.seq > since]
-                return fresh, conversation_json(conversation,
-                                                _procedure_title(service, conversation.current_procedure))
+            loaded = live_view.transcript_since(service.db, conversation_id, since)
+            if loaded is None:
+                return None
+            fresh, conversation = loaded
+            return fresh, conversation_json(conversation, _procedure_title(service, conversation.current_procedure))
 
         async def stream() -> AsyncIterator[str]:
             nonlocal last
@@ -287,18 +256,9 @@ def live_router() -> APIRouter:
             service.end(conversation_id, actor=user.actor, reason="resolved")
         except ConversationNotFound as exc:
             raise ConsoleDenied(404, "No such conversation.") from exc
-        with service.db.session() as session:
-            tickets = TicketRepository(session).list(actor=user.actor, conversation_id=conversation_id, limit=1)
-            if tickets:
-                ticket = tickets[0]
-                note = f"Resolved by {user.name}" + (f": {resolution.strip()}" if resolution.strip() else "")
-                TicketRepository(session).update(ticket.id, actor=user.actor, status="resolved",
-                                                 resolution=resolution.strip() or ticket.resolution or note,
-                                                 steps_taken=[*ticket.steps_taken, note])
-                # Solved in the chat: a callback promised earlier for the same ticket is no longer owed.
-                callbacks = CallbackRepository(session)
-                for callback in callbacks.list(actor=user.actor, ticket_id=ticket.id, status="scheduled"):
-                    callbacks.cancel(callback.id, actor=user.actor, outcome=note)
+        note = f"Resolved by {user.name}" + (f": {resolution.strip()}" if resolution.strip() else "")
+        # Solved in the chat: a callback promised earlier for the same ticket is no longer owed.
+        ticket_desk.resolve_conversation_ticket(service.db, conversation_id, user.actor, note, resolution.strip())
         return back(f"/console/conversations/{conversation_id}", "Resolved; the ticket is updated.")
 
     return router
@@ -308,9 +268,8 @@ def _must_handle_or_supervise(service: ConversationService, conversation_id: str
     """An agent may hand back or resolve only a conversation they handle; supervisors any."""
     if user.can("supervisor"):
         return
-    with service.db.session() as session:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise ConsoleDenied(404, "No such conversation.")
-        if conversation.handled_by != user.email:
-            raise ConsoleDenied(403, "Only the person handling this conversation (or a supervisor) may do that.")
+    conversation = live_view.conversation_of(service.db, conversation_id)
+    if conversation is None:
+        raise ConsoleDenied(404, "No such conversation.")
+    if conversation.handled_by != user.email:
+        raise ConsoleDenied(403, "Only the person handling this conversation (or a supervisor) may do that.")
