@@ -10,36 +10,23 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from helpline.api.validation import MAX_INT32
+from helpline.application import audit, incident_desk
+from helpline.application.outbound_desk import cancel_message, outbound_overview, retry_message
 from helpline.console.auth import Admin, ConsoleDenied, Supervisor
 from helpline.console.settings import validate_business
 from helpline.console.web import back, render, runtime_of
 from helpline.outbound.audience import Audience
 from helpline.outbound.planner import Planner
-from helpline.outbound.preview import all_drafts
-from helpline.outbound.queue import OutboundQueue, OutboundStatus
+from helpline.outbound.queue import OutboundStatus
 from helpline.outbound.writers import IncidentFacts
 from helpline.pack.loader import PackInvalid
-from helpline.store.models import Conversation, Incident, Ticket
-from helpline.store.repositories import AuditLog, TicketRepository
 
 PAGE = "/console/outbound"
 KINDS = ("recap", "apology", "survey", "outage_notice", "callback_reminder")
 SETTING_FIELDS = ("automatic", "survey_channel", "delay", "reminder_before", "contact_email", "contact_phone",
                   "website")
-
-
-def _preview_ticket(session: Any, number: int | None, actor: str) -> Ticket | None:
-    """The ticket asked for, else the latest one whose conversation ended (a real recent contact)."""
-    if number is not None:
-        if not 1 <= number <= MAX_INT32:
-            return None
-        return TicketRepository(session).get_by_number(number, actor=actor)
-    return session.scalar(select(Ticket).join(Conversation, Conversation.id == Ticket.conversation_id)
-                          .where(Conversation.ended_at.is_not(None), Ticket.merged_into_id.is_(None))
-                          .order_by(Conversation.ended_at.desc()).limit(1))
 
 
 def apply_outbound(raw: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
@@ -61,40 +48,34 @@ def outbound_router() -> APIRouter:
     def outbound(request: Request, user: Supervisor, status: str = "", ticket: int | None = None) -> Response:
         runtime = runtime_of(request)
         shown = status if status in {s.value for s in OutboundStatus} else None
-        with runtime.db.session() as session:
-            queue = OutboundQueue(session)
-            messages = queue.list(actor=user.actor, status=shown, limit=200)
-            numbers = {m.ticket_id: t.number for m in messages if m.ticket_id
-                       for t in [session.get(Ticket, m.ticket_id)] if t is not None}
-            counts = queue.counts()
-            chosen = _preview_ticket(session, ticket, user.actor)
-            drafts = all_drafts(session, runtime.pack, chosen) if chosen is not None else {}
-            incidents = list(session.scalars(select(Incident).where(Incident.ended_at.is_(None))))
-        return render(request, "outbound.html", user, messages=messages, numbers=numbers, counts=counts,
-                      shown=shown or "", statuses=[s.value for s in OutboundStatus], preview_ticket=chosen,
-                      asked_ticket=ticket, drafts=drafts, incidents=incidents, kinds=KINDS,
+        # a number no ticket can have (out of the column's range) previews nothing, like an unknown one
+        asked = ticket if ticket is None or 1 <= ticket <= MAX_INT32 else 0
+        seen = outbound_overview(runtime.db, runtime.pack, user.actor, status=shown, preview_number=asked)
+        incidents = incident_desk.incidents(runtime.db, not_ended_only=True)
+        return render(request, "outbound.html", user, messages=seen.messages, numbers=seen.numbers,
+                      counts=seen.counts, shown=shown or "", statuses=[s.value for s in OutboundStatus],
+                      preview_ticket=seen.preview_ticket, asked_ticket=ticket, drafts=seen.drafts, incidents=incidents,
+                      kinds=KINDS,
                       settings=runtime.pack.business.outbound)
 
     @router.post("/outbound/{message_id}/retry")
     def retry(request: Request, message_id: str, user: Supervisor) -> Response:
-        with runtime_of(request).db.session() as session:
-            done = OutboundQueue(session).retry(message_id[:36], actor=user.actor, now=datetime.now(UTC))
+        done = retry_message(runtime_of(request).db, message_id, user.actor, datetime.now(UTC))
         return back(PAGE, "Queued again." if done else "Only a failed message can be retried.")
 
     @router.post("/outbound/{message_id}/cancel")
     def cancel(request: Request, message_id: str, user: Supervisor) -> Response:
-        with runtime_of(request).db.session() as session:
-            done = OutboundQueue(session).cancel(message_id[:36], actor=user.actor, now=datetime.now(UTC))
+        done = cancel_message(runtime_of(request).db, message_id, user.actor, datetime.now(UTC))
         return back(PAGE, "Cancelled: it will not be sent." if done else "Only a queued message can be cancelled.")
 
     @router.post("/outbound/incidents/{incident_id}/notify")
     def notify(request: Request, incident_id: str, user: Supervisor) -> Response:
         runtime = runtime_of(request)
-        with runtime.db.session() as session:
-            incident = session.get(Incident, incident_id[:36])
-            if incident is None or incident.ended_at is not None:
-                raise ConsoleDenied(404, "No such active incident.")
-            facts = IncidentFacts.of(incident)
+        incident = incident_desk.incident(runtime.db, incident_id)
+        if incident is None or incident.ended_at is not None:
+            raise ConsoleDenied(404, "No such active incident.")
+        facts = IncidentFacts(incident.id, incident.title, incident.message, incident.expected_fix,
+                              dict(incident.scope), incident.affected)
         records = runtime.operations.sql.engine if runtime.operations.sql is not None else None
         planner = Planner(runtime.db, runtime.pack, Audience(runtime.db, runtime.pack, records))
         report = planner.notify_incident(facts, datetime.now(UTC))
@@ -116,9 +97,8 @@ def outbound_router() -> APIRouter:
                        + yaml.safe_dump(business, sort_keys=False, allow_unicode=True), encoding="utf-8")
         tmp.replace(path)
         runtime.pack.business = validated.business  # the planner reads the settings on every pass
-        with runtime.db.session() as session:
-            AuditLog(session).record(user.actor, "update", "business_settings", "business.yaml", None,
-                                     {"fields": ["outbound"]})
+        audit.record(runtime.db, user.actor, "update", "business_settings", "business.yaml", None,
+                     {"fields": ["outbound"]})
         return back(PAGE, "Outbound settings saved; they apply now.")
 
     return router
