@@ -34,7 +34,7 @@ from bm25s.stopwords import (
 from helpline.conversation.ports import Embedder, KnowledgeHit
 from helpline.knowledge.articles import Article, Passage, split_passages
 from helpline.knowledge.markdown import strip_markdown
-from helpline.knowledge.synonyms import begins_alike, phrase_words, stem_key, synonyms
+from helpline.knowledge.synonyms import begins_alike, stem_key, synonyms, with_phrase_words
 from helpline.pack.languages import language_suffix
 
 ANSWER_THRESHOLD = 0.5
@@ -282,8 +282,9 @@ class KnowledgeIndex:
             mode = "hybrid" if self._embedder is not None else "bm25"
         if mode != "bm25" and (self._embedder is None or snap.vectors is None):
             raise ValueError(f"mode {mode!r} needs an embedder")
-        tokens = tokenize(query, language)
-        groups = self._word_groups(snap, query, tokens, language)
+        english = language.split("-")[0] in ("", "en")
+        tokens = tokenize(with_phrase_words(query) if english else query, language)
+        groups = self._word_groups(snap, tokens, english)
         own = sorted({w for forms, _ in groups.values() for w in forms} | set(tokens))
         near = sorted({w for _, nears in groups.values() for w in nears} - set(own))
         bm25 = self._bm25(snap, own) + NEAR_WEIGHT * self._bm25(snap, near)
@@ -388,15 +389,14 @@ class KnowledgeIndex:
         return np.asarray(snap.bm25.get_scores(tokens), dtype=np.float64)
 
     @staticmethod
-    def _word_groups(snap: _Snapshot, query: str, tokens: list[str],
-                     language: str) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    def _word_groups(snap: _Snapshot, tokens: list[str],
+                     english: bool) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
         """Per query word: the indexed words that are it (other forms of it), and its near-synonyms the index
-        has. Phrases add the word they stand for ("send it back" is "return"). English only: the synonyms are
-        English words."""
-        if language.split("-")[0] not in ("", "en"):
+        has. English only: the synonyms are English words."""
+        if not english:
             return {t: (frozenset({t}), frozenset()) for t in tokens}
         groups: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-        for token in [*tokens, *tokenize(" ".join(phrase_words(query)))]:
+        for token in tokens:
             forms = snap.words_like(token)
             nears = frozenset(w for s in synonyms(token) for w in snap.words_like(s)) - forms
             groups[token] = (forms, nears)

@@ -64,6 +64,14 @@ def phrase_words(text: str) -> list[str]:
     return list(dict.fromkeys(word for pattern, word in _PHRASES if pattern.search(text)))
 
 
+def with_phrase_words(text: str) -> str:
+    """The text with each phrase put as the word it stands for ("how long have I got to send stuff back?" ->
+    "how long have I got to return?"): the words of the phrase are not what is asked about, its meaning is."""
+    for pattern, word in _PHRASES:
+        text = pattern.sub(word, text)
+    return text
+
+
 _DOUBLED = re.compile(r"([bfgkmnprt])\1$")  # not l, s, z, d: "filling", "buzzing", "adding" keep theirs
 
 

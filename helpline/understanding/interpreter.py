@@ -95,6 +95,11 @@ _INJECTION = re.compile(r"\b(ignore|disregard|forget) (all |your |the |previous 
 _ANSWER_PARTS = re.compile(r",|;| - |(?<=[.!?])\s+|\band\b|(?<=[a-z])\s+(?=\d)|(?<=\d)\s+(?=[a-z])", re.I)
 _ID_LEAD = re.compile(r"(?i)\b(i'?m|i am|this is|it'?s|my name is|name'?s|name|zip( code)?|post ?code|postal code|email"
                       r"|e-mail)\b:?")
+# words of a question about who is answering ("are you a bot?", "am I talking to a person?"); "does the machine
+# listen to me?" has none of them: it asks about a product
+_ABOUT_THE_AGENT = re.compile(r"\b(you|u|ur|you're|youre|yourself|this|talking|speaking|chatting|typing|texting|human"
+                              r"|person|people|bot|robot|ai|agent|real|live|automated|recording|recorded|computer"
+                              r"|chatgpt|anyone|someone|somebody)\b", re.I)
 _TRANSFER = re.compile(r"\b(speak|talk|chat|transfer|connect|put me through|get me|give me|want|need)\b", re.I)
 _PERSON_WORDS = r"(human|person|agent|representative|rep|operator|someone|somebody|manager|supervisor)"
 _PERSON_REQUEST = re.compile(
@@ -195,11 +200,16 @@ class EmbeddedInterpreter(RequestReading):
     def _answers(self, text: str, embedding: Any = None, language: str = "en") -> set[Answer]:
         found = short_answers(text)
         if self.acts is not None and language == "en":  # the dialogue-act model learnt English (SGD) only
+            said = set(found)
             found |= self.acts.answers(text, embedding)
             if Answer.STILL_BROKEN in found:
                 found.discard(Answer.FIXED)
             if Answer.NOT_UNDERSTOOD in found:
                 found.discard(Answer.DENY)
+            if (Answer.BOT_CHALLENGE in found - said and not _ABOUT_THE_AGENT.search(text)
+                    and self._article_knows(text, self.policy.kb_instead)):
+                # the model heard "machine ... listen": a question about a product the articles answer
+                found.discard(Answer.BOT_CHALLENGE)
         return found
 
     def _commands(self, u: Understanding, state: ConversationState, context: GeneratorContext,

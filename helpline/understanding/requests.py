@@ -15,6 +15,7 @@ from typing import Any
 from helpline.conversation.choices import choices_for, match_choices
 from helpline.conversation.commands import AskKnowledge, AskRecord, Command, OutOfScope, StartProcedure
 from helpline.conversation.ports import Entity, KnowledgeSearch, Understanding
+from helpline.knowledge.synonyms import same_word, synonyms
 from helpline.pack.models import Procedure
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
@@ -40,6 +41,7 @@ class InterpreterPolicy:
     unsure: float = 0.35  # below this, a hybrid setup may ask a language model
     switch: float = 0.8  # a clear new request while a question is open: the answer words are incidental
     kb_instead: float = 0.9  # an article this sure of a topic the procedure never mentions wins over it
+    kb_asked_of_us: float = 0.5  # ... over the out-of-scope class, for a question put to the business ("do you ...")
     choice_meaning: float = 0.35  # cosine of an answer to one of a choice slot's fixed options
     choice_margin: float = 0.05  # ... ahead of the next option
     choice_ambiguous: float = 0.45  # two options both this close (and within the margin): ask which of the two
@@ -113,6 +115,9 @@ _ASKS_TIME = re.compile(r"\bhow (?:long|often|soon|quick(?:ly)?|fast|many (?:tim
 
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
+# a question put to the business itself ("do you", "are you open", "your hours"), not about someone else
+_ASKS_US = re.compile(r"\b(?:you|your|yours|you're|youre|ya|u|y'all|you guys|you lot)\b", re.I)
+
 
 def content_words(text: str) -> set[str]:
     return {w.strip("'-") for w in _CONTENT.findall(text.lower())} - _FILLER_WORDS
@@ -174,8 +179,11 @@ class RequestReading:
             side_question = "?" in text or (is_question and len(text.split()) > 4)
             return [AskKnowledge(text, question=True)] if side_question else []
         if name == "out_of_scope" and score >= policy.out_of_scope:
-            # "what time do you open" sounds like small talk to the classifier, but an article sure of it wins
-            return [AskKnowledge(text, question=is_question)] if self._article_knows(text) else [OutOfScope()]
+            # "what time do you open" sounds like small talk to the classifier, but an article sure of it wins;
+            # put to the business ("what time do you shut on a Saturday?") an answering article is enough, of
+            # someone else ("what time does the DMV open?") it must be sure
+            sure = policy.kb_asked_of_us if is_question and _ASKS_US.search(text) else policy.kb_instead
+            return [AskKnowledge(text, question=is_question)] if self._article_knows(text, sure) else [OutOfScope()]
         if name in self.procedures and score >= policy.procedure_weak:
             start = StartProcedure(name, self._prefill(name, u), confidence=score)
             return [AskKnowledge(text, otherwise=self._fallback(text, start), question=is_question)]
@@ -222,7 +230,9 @@ class RequestReading:
             return False
         procedure_words = self._procedure_words(start.procedure_id)
         article_words = content_words(f"{hits[0].title} {hits[0].section} {hits[0].text}")
-        novel = [w for w in content_words(text) if w in article_words and w not in procedure_words
+        # in any form: "humming" is the article's "hums"
+        novel = [w for w in content_words(text) if any(same_word(w, a) for a in article_words)
+                 and not any(same_word(w, p) for p in procedure_words)
                  and not any(w[:5] == p[:5] for p in procedure_words if len(w) >= 5 and len(p) >= 5)]
         return bool(novel)
 
@@ -235,18 +245,20 @@ class RequestReading:
         triggers = self.procedures[start.procedure_id].triggers
         return start if any(_ASKS_TIME.search(t) for t in triggers) else None
 
-    def _article_knows(self, text: str) -> bool:
-        """The knowledge base is sure it answers this (at the level an article wins over a procedure), whatever
-        the out-of-scope class thinks: a business's own articles define what is in scope."""
+    def _article_knows(self, text: str, sure: float) -> bool:
+        """The knowledge base is `sure` it answers this, whatever the out-of-scope class thinks: a business's own
+        articles define what is in scope."""
         if self.knowledge is None:
             return False
         hits = self.knowledge.search(text, k=1)
-        if not hits or hits[0].score < self.policy.kb_instead:
+        if not hits or hits[0].score < sure:
             return False
-        # the article speaks of the question's own words, not only of something that sounds like it
+        # the article speaks of the question's own words (or their near-synonyms: "shut" for "closed"), not only
+        # of something that sounds like it
         article_words = content_words(f"{hits[0].title} {hits[0].section} {hits[0].text}")
+        article_words |= {s for w in article_words for s in synonyms(w)}
         asked = content_words(text)
-        spoken = [w for w in asked if any(_same_stem(w, a) for a in article_words)]
+        spoken = [w for w in asked if any(_same_stem(w, a) or same_word(w, a) for a in article_words)]
         return bool(asked) and len(spoken) * 2 >= len(asked)
 
     def _procedure_words(self, procedure_id: str) -> set[str]:

@@ -161,3 +161,29 @@ def test_an_article_sure_of_a_question_in_the_plural_wins_over_small_talk(runtim
     # "mondays" is the article's "Monday": the question's words are the article's up to a plural
     it = interpret(runtime, "how late are you open on mondays")
     assert it.has(AskKnowledge) and not it.has(OutOfScope)
+
+
+def test_a_question_put_to_the_business_that_an_article_answers_is_not_out_of_scope(runtime: Runtime) -> None:
+    # asked of the business ("do you", "are you") an answering article is enough, in the caller's words
+    for text in ("what time do you shut on a saturday?", "are you lot open at all on a sunday?"):
+        it = interpret(runtime, text)
+        assert it.has(AskKnowledge) and not it.has(OutOfScope), text
+    # ...while no article answers a question it does not speak of, asked of the business or not
+    for text in ("could you book me a taxi to the airport?", "what's the weather meant to be like tomorrow?"):
+        view = runtime.conversations.post(runtime.conversations.start("chat").id, text)
+        assert "article" not in " ".join(view.replies) and view.state["procedure"] is None, text
+
+
+def test_a_question_about_a_product_listening_is_not_a_question_about_the_agent(runtime: Runtime) -> None:
+    it = interpret(runtime, "does the coffee machine listen to what I say, has it got a microphone?")
+    assert it.has(AskKnowledge) and not it.has(ChitChat)
+    # asking who is answering still is
+    assert interpret(runtime, "am I talking to a machine?").first(ChitChat) == ChitChat(ChitChatKind.BOT_CHALLENGE)
+
+
+def test_an_article_on_the_symptom_in_other_words_wins_over_a_procedure_that_never_speaks_of_it(
+        runtime: Runtime) -> None:
+    # "humming" is the grinder-jams article's "hums"; the power procedure never mentions either
+    it = interpret(runtime, "my grinder keeps humming but no coffee comes out")
+    asked = it.first(AskKnowledge)
+    assert asked is not None and not it.has(StartProcedure)
