@@ -1,8 +1,8 @@
 """The email channel: one inbound email in, at most one reply out, everything kept with the conversation.
 
   parse (parsing.py) → a bounce about one of our replies is recorded on its ticket → noise gets no answer
-  (safety.py) → a repeat delivery is dropped → the thread finds its conversation (threads.py) or a new one
-  starts, the sender's address given as a contact (an identity hint, not proof: changes still need the
+  (safety.py) → a repeat delivery is dropped → the thread finds its conversation (application/email_threads.py)
+  or a new one starts, the sender's address given as a contact (an identity hint, not proof: changes still need the
   pack's assurance, a one-time code) → attachments kept with the ticket → each request in the email is
   posted to the conversation in turn → one reply joins the answers (reply.py) → sent (sender.py), its
   Message-ID, status and any failure recorded. A score ("5", "4 - quick") that continues no open thread, from an
@@ -23,23 +23,19 @@ from datetime import datetime
 from email.utils import make_msgid
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from helpline.application.conversations import STAFF_ONLY, ConversationClosed, ConversationService
-from helpline.application.serialise import conversation_transaction
+from helpline.application.conversations import ConversationClosed, ConversationService
+from helpline.application.email_threads import EmailConversations, plain_subject
 from helpline.channels.email.attachments import AttachmentStore, KeptAttachment
 from helpline.channels.email.parsing import InboundEmail, UnreadableEmail, parse_email
 from helpline.channels.email.reply import ComposedReply, ReplyComposer, first_name
 from helpline.channels.email.safety import Noise, SenderRateLimit, noise
 from helpline.channels.email.splitting import split_requests
-from helpline.channels.email.threads import EmailThreads, plain_subject
 from helpline.conversation.ports import ClientIdentity, ClientKind
-from helpline.outbound.ports import MessagePurpose, MessageSender, OutboundChannel, OutboundMessage
+from helpline.outbound.ports import DeliveryResult, MessagePurpose, MessageSender, OutboundChannel, OutboundMessage
 from helpline.outbound.surveys import SurveyAnswer, SurveyReplies, thanks
 from helpline.pack.expressions import mask
-from helpline.store.models import Conversation, EmailRecord, Ticket
-from helpline.store.repositories import ConversationRepository, TicketRepository
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +90,7 @@ class EmailChannel:
         self.attachments = attachments
         self.rate_limit = rate_limit or SenderRateLimit(limit=10)
         self.surveys = surveys
+        self.threads = EmailConversations(service.db, service.turn_wait_seconds)
         self._sender_locks: dict[str, asyncio.Lock] = {}
 
     @property
@@ -154,9 +151,8 @@ class EmailChannel:
         """The email as the answer to a survey sent to its sender, unless it continues an open thread."""
         if self.surveys is None:
             return None
-        with self.service.db.read_session() as session:
-            if EmailThreads(session).find(email.sender, email.subject, email.thread_ids, self.clock()) is not None:
-                return None  # a conversation is going on: a "5" there answers the agent
+        if self.threads.find(email.sender, email.subject, email.thread_ids, self.clock()) is not None:
+            return None  # a conversation is going on: a "5" there answers the agent
         return self.surveys.take(OutboundChannel.EMAIL, email.sender, email.text, actor=ACTOR)
 
     async def _thank(self, email: InboundEmail, answer: SurveyAnswer) -> Handled:
@@ -176,30 +172,23 @@ class EmailChannel:
                        reply_message_id=message_id, delivered=delivered)
 
     def _record_in(self, conversation_id: str, email: InboundEmail) -> None:
-        with self.service.db.session() as session:
-            EmailThreads(session).record(conversation_id, "in", email.message_id, email.sender, email.subject,
-                                         self.clock(), "received")
+        self.threads.record_received(conversation_id, email.message_id, email.sender, email.subject, self.clock())
 
     def _seen(self, message_id: str) -> bool:
-        with self.service.db.read_session() as session:
-            return EmailThreads(session).seen(message_id)
+        return self.threads.seen(message_id)
 
     def _take_in(self, email: InboundEmail) -> _TakenIn:
         """Thread, record and post the email's requests (in a worker thread)."""
         now = self.clock()
-        with self.service.db.read_session() as session:
-            match = EmailThreads(session).find(email.sender, email.subject, email.thread_ids, now)
+        match = self.threads.find(email.sender, email.subject, email.thread_ids, now)
         conversation_id = match.conversation_id if match else self._start(email)
         if match:
             log.info("email continues conversation %s (by %s)", conversation_id, match.by.value)
         ticket_number = self.service.ticket_number(conversation_id)
         kept = (self.attachments.keep(ticket_number, email.attachments)
                 if self.attachments is not None and ticket_number is not None and email.attachments else [])
-        with self.service.db.session() as session:
-            threads = EmailThreads(session)
-            threads.record(conversation_id, "in", email.message_id, email.sender, email.subject, now, "received",
-                           attachments=[k.as_json() for k in kept])
-            ids = [r.message_id for r in threads.thread_of(conversation_id)]
+        ids = self.threads.record_received(conversation_id, email.message_id, email.sender, email.subject, now,
+                                           attachments=[k.as_json() for k in kept])
         references = ids[:1] + ids[1:][-(REFERENCES_KEPT - 1):] if len(ids) > REFERENCES_KEPT else ids
         if kept:
             self._note(conversation_id, _attachments_line(kept), flag=None)
@@ -213,9 +202,7 @@ class EmailChannel:
             taken.escalated = view.escalated
             if view.ended:
                 break
-        with self.service.db.read_session() as session:
-            conversation = session.get(Conversation, conversation_id)
-            taken.handled_by_person = bool(conversation and conversation.handled_by)
+        taken.handled_by_person = self.threads.handled_by_person(conversation_id)
         return taken
 
     def _start(self, email: InboundEmail) -> str:
@@ -237,66 +224,58 @@ class EmailChannel:
     # --- outbound -------------------------------------------------------------------------------
 
     async def deliver(self, conversation_id: str, to: str, reply: ComposedReply, purpose: MessagePurpose,
-                      in_reply_to: str | None, references: list[str], ticket_number: int | None,
-                      source_seq: int | None = None, message_id: str | None = None) -> tuple[str, bool]:
+                      in_reply_to: str | None, references: list[str], ticket_number: int | None) -> tuple[str, bool]:
         """Send one email of the conversation's thread and record it (and a failure on the ticket)."""
-        message_id = message_id or self.new_message_id()
-        if source_seq is None:
-            await asyncio.to_thread(self._record_out, conversation_id, message_id, to, reply.subject)
+        message_id = self.new_message_id()
+        await asyncio.to_thread(self.threads.record_sending, conversation_id, message_id, to, reply.subject,
+                                self.clock())
+        message = self.thread_email(conversation_id, to, reply, purpose, message_id=message_id,
+                                    in_reply_to=in_reply_to, references=references, ticket_number=ticket_number)
+        result = await self.send_recorded(message)
+        return message_id, result.delivered
+
+    @staticmethod
+    def thread_email(conversation_id: str, to: str, reply: ComposedReply, purpose: MessagePurpose, *,
+                     message_id: str, in_reply_to: str | None, references: list[str] | tuple[str, ...],
+                     ticket_number: int | None) -> OutboundMessage:
+        """One email of the conversation's thread, its Message-ID and threading headers set."""
         headers = {"Message-ID": message_id}
         if in_reply_to:
             headers["In-Reply-To"] = in_reply_to
         if references:
             headers["References"] = " ".join(references)
-        result = await self.sender.send(OutboundMessage(
-            OutboundChannel.EMAIL, to, reply.text, purpose=purpose, subject=reply.subject, html=reply.html,
-            headers=headers, conversation_id=conversation_id, ticket_number=ticket_number))
-        await asyncio.to_thread(self._delivered, conversation_id, message_id, result.delivered, result.error or "")
-        return message_id, result.delivered
+        return OutboundMessage(OutboundChannel.EMAIL, to, reply.text, purpose=purpose, subject=reply.subject,
+                               html=reply.html, headers=headers, conversation_id=conversation_id,
+                               ticket_number=ticket_number)
 
-    def _record_out(self, conversation_id: str, message_id: str, to: str, subject: str) -> None:
-        with self.service.db.session() as session:
-            EmailThreads(session).record(conversation_id, "out", message_id, to, subject, self.clock(), "sending")
+    async def send_recorded(self, message: OutboundMessage) -> DeliveryResult:
+        """Send an email already recorded in its thread (as "sending"), then record the outcome (and a failure
+        on the ticket)."""
+        result = await self.sender.send(message)
+        await asyncio.to_thread(self._delivered, message.conversation_id or "", message.headers["Message-ID"],
+                                result.delivered, result.error or "")
+        return result
 
     def _delivered(self, conversation_id: str, message_id: str, delivered: bool, error: str) -> None:
-        with self.service.db.session() as session:
-            record = session.scalar(select(EmailRecord).where(EmailRecord.direction == "out",
-                                                              EmailRecord.message_id == message_id))
-            if record is not None:
-                record.status = "sent" if delivered else "failed"
-                record.error = error
-            address = record.address if record is not None else ""
+        address = self.threads.mark_sent(message_id, delivered, error)
         if not delivered:
             self._note(conversation_id, f"The email reply to {address} was not delivered: {error}.",
                        flag=UNDELIVERED_FLAG)
 
     def _record_bounce(self, email: InboundEmail, raw: bytes) -> str | None:
         """A delivery report about one of our emails: the email is marked bounced and the ticket told why."""
-        with self.service.db.session() as session:
-            record = EmailThreads(session).by_message_id(email.reported_message_ids + email.thread_ids)
-            if record is None:
-                return None
-            details = "; ".join(f"{k}: {v.strip()}" for k, v in _DIAGNOSTIC.findall(raw.decode("utf-8", "replace")))
-            record.status = "bounced"
-            record.error = details[:500] or "returned by the receiving server"
-            conversation_id, address, why = record.conversation_id, record.address, record.error
-        self._note(conversation_id, f"The email to {address} bounced ({why}).", flag=UNDELIVERED_FLAG)
-        return conversation_id
+        details = "; ".join(f"{k}: {v.strip()}" for k, v in _DIAGNOSTIC.findall(raw.decode("utf-8", "replace")))
+        bounce = self.threads.mark_bounced(email.reported_message_ids + email.thread_ids, details)
+        if bounce is None:
+            return None
+        self._note(bounce.conversation_id, f"The email to {bounce.address} bounced ({bounce.why}).",
+                   flag=UNDELIVERED_FLAG)
+        return bounce.conversation_id
 
     def _note(self, conversation_id: str, text: str, flag: str | None) -> None:
         """A line for the staff in the conversation (never sent to the customer) and, for a failure, the ticket's
         notes and flags, under the conversation's lock."""
-        now = self.clock()
-        with conversation_transaction(self.service.db, conversation_id, self.service.turn_wait_seconds) as session:
-            ConversationRepository(session).append_message(conversation_id, role="system", text=text,
-                                                           meta={**STAFF_ONLY, "email": True}, actor=ACTOR, now=now)
-            if flag is None:
-                return
-            ticket = session.scalar(select(Ticket).where(Ticket.conversation_id == conversation_id))
-            if ticket is not None:
-                TicketRepository(session).update(
-                    ticket.id, actor=ACTOR, now=now, notes=(ticket.notes + "\n" if ticket.notes else "") + text,
-                    flags=ticket.flags if flag in ticket.flags else [*ticket.flags, flag])
+        self.threads.note(conversation_id, text, flag=flag, actor=ACTOR, now=self.clock())
         self.service.bus.publish(conversation_id, "message")
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpline.channels.email.threads import TICKET_REFERENCE
+from helpline.application.email_threads import TICKET_REFERENCE
 from helpline.pack.expressions import render
 from helpline.pack.loader import BusinessPack
 

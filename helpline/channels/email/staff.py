@@ -2,103 +2,62 @@
 reply to an email (a colleague's answer to a question it asked the team: lines marked `unprompted`).
 
 ConversationService.human_reply stores the reply and publishes "message" on the event bus; this relay listens
-(and sweeps every so often, in case a notice was missed) and emails each human line not yet sent. Each line is
-claimed first (email_messages' unique conversation + transcript line): with several nodes on one Redis bus,
-every node hears the notice and exactly one sends.
+(and sweeps every so often, in case a notice was missed) and emails each line not yet sent. Each line is claimed
+first, as the SMS relay's are: a send-queue row keyed ``email_line:<conversation>:<seq>``, claimed by the node that
+queued it (application/queued_lines.py, store/claims.py), so with several nodes on one Redis bus, every node hears
+the notice and exactly one sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from helpline.application.conversations import UNPROMPTED
+from helpline.application.email_threads import UnsentReply
+from helpline.application.queued_lines import QueuedLine
 from helpline.application.relay import BusRelay
 from helpline.channels.email.channel import EmailChannel
-from helpline.channels.email.threads import EmailThreads
-from helpline.outbound.ports import MessagePurpose
-from helpline.store.models import Conversation, EmailRecord, Message, Ticket
+from helpline.outbound.ports import MessagePurpose, OutboundMessage
+from helpline.outbound.runner import node_name
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class _PendingReply:
-    conversation_id: str
-    seq: int
-    text: str
-    to: str
-    subject: str
-    in_reply_to: str | None
-    references: list[str]
-    ticket_number: int | None
-    message_id: str
+ACTOR = "channel:email"
 
 
 class StaffReplyRelay(BusRelay):
     name = "email-staff-replies"
 
-    def __init__(self, channel: EmailChannel, sweep_seconds: float = 30.0):
+    def __init__(self, channel: EmailChannel, sweep_seconds: float = 30.0, node: str | None = None):
         super().__init__(channel.service.bus, sweep_seconds)
         self.channel = channel
+        self.node = node or node_name()
 
     def sweep(self) -> list[str]:
-        return self._taken_over()
-
-    def _taken_over(self) -> list[str]:
-        with self.channel.service.db.read_session() as session:
-            return list(session.scalars(select(Conversation.id).where(
-                Conversation.channel == "email", Conversation.status == "active",
-                Conversation.handled_by.is_not(None))))
+        return self.channel.threads.taken_over()
 
     async def relay(self, conversation_id: str) -> int:
         """Email every console reply of this conversation not yet sent; returns how many were sent."""
         sent = 0
-        for pending in await asyncio.to_thread(self._claim_pending, conversation_id):
-            reply = self.channel.composer.compose_staff(pending.text, pending.subject, pending.ticket_number)
-            _, delivered = await self.channel.deliver(
-                conversation_id, pending.to, reply, MessagePurpose.STAFF_REPLY, in_reply_to=pending.in_reply_to,
-                references=pending.references, ticket_number=pending.ticket_number, source_seq=pending.seq,
-                message_id=pending.message_id)
-            sent += delivered
+        for queued in await asyncio.to_thread(self._claim_pending, conversation_id):
+            result = await self.channel.send_recorded(queued.message)
+            await asyncio.to_thread(self.channel.threads.finish_line, queued, result, node=self.node,
+                                    now=self.channel.clock(), actor=ACTOR)
+            sent += result.delivered
         return sent
 
-    def _claim_pending(self, conversation_id: str) -> list[_PendingReply]:
-        now = self.channel.clock()
-        with self.channel.service.db.session() as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None or conversation.channel != "email":
-                return []
-            threads = EmailThreads(session)
-            after = threads.last_relayed_seq(conversation_id)
-            lines = [m for m in session.scalars(select(Message).where(
-                Message.conversation_id == conversation_id, Message.role.in_(("human", "agent")), Message.seq > after)
-                .order_by(Message.seq)) if m.role == "human" or (m.meta or {}).get(UNPROMPTED)]
-            if not lines:
-                return []
-            thread = threads.thread_of(conversation_id)
-            inbound = [r for r in thread if r.direction == "in"]
-            if not inbound:
-                return []
-            ticket = session.scalar(select(Ticket.number).where(Ticket.conversation_id == conversation_id))
-            ids = [r.message_id for r in thread]
-            claimed = []
-            for line in lines:
-                message_id = self.channel.new_message_id()
-                if not threads.claim(conversation_id, line.seq, message_id, inbound[-1].address, inbound[0].subject,
-                                     now):
-                    continue
-                claimed.append(_PendingReply(conversation_id, line.seq, line.text, inbound[-1].address,
-                                             inbound[0].subject, inbound[-1].message_id, ids, ticket, message_id))
-                ids.append(message_id)
-            return claimed
+    def _claim_pending(self, conversation_id: str) -> list[QueuedLine]:
+        return self.channel.threads.queue_unsent_replies(
+            conversation_id, now=self.channel.clock(), node=self.node, actor=ACTOR,
+            new_message_id=self.channel.new_message_id, write=self._write)
+
+    def _write(self, line: UnsentReply) -> OutboundMessage:
+        reply = self.channel.composer.compose_staff(line.text, line.subject, line.ticket_number)
+        return self.channel.thread_email(line.conversation_id, line.to, reply, MessagePurpose.STAFF_REPLY,
+                                         message_id=line.message_id, in_reply_to=line.in_reply_to,
+                                         references=line.references, ticket_number=line.ticket_number)
 
 
 def relayed_lines(channel: EmailChannel, conversation_id: str) -> list[int]:
     """The transcript lines already emailed (for tests and the console)."""
-    with channel.service.db.read_session() as session:
-        return [s for s in session.scalars(select(EmailRecord.source_seq).where(
-            EmailRecord.conversation_id == conversation_id, EmailRecord.source_seq.is_not(None))) if s is not None]
+    return channel.threads.relayed_lines(conversation_id)
