@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from helpline.conversation.ports import KnowledgeHit
 from helpline.knowledge.articles import Article, split_passages
 from helpline.knowledge.markdown import strip_markdown
-from helpline.knowledge.synonyms import begins_alike, phrase_words, same_word, synonyms
+from helpline.knowledge.synonyms import begins_alike, phrase_words, same_word, synonyms, with_phrase_words
 from helpline.knowledge.synonyms import stem_key as _stem_key
 
 MAX_SENTENCES = 3
@@ -168,13 +168,14 @@ def _quantity_sentences(question: str, article: Article, section: str, opening: 
     states = _asked_amount(question)
     if states is None:
         return None
-    asked = _topic_words(question)
+    asked = _topic_words(with_phrase_words(question))  # "send it back" asks about returning
     kinds = _amount_kinds(question)
     best: tuple[int, str, str] | None = None  # (shared words, section, answer starting at the sentence)
     opening_score = -1
     for passage in split_passages(article):
         sentences = split_sentences(strip_markdown(passage.text))
-        heading = _topic_words(f"{passage.article_title} {passage.section}")
+        # the section's heading, not the article's title: every passage has that, only some sentences its words
+        heading = _topic_words(passage.section)
         # a section headed by the same kind of question ("...how long does it take?") is where that amount is
         heading_asks = 1 if kinds & _amount_kinds(passage.section) else 0
         for n, sentence in enumerate(sentences):
@@ -195,7 +196,7 @@ def _later_sentences(question: str, passage: str, opening: str) -> str | None:
     """The passage from the sentence sharing most of the question's words, when that sentence comes after the
     quoted opening and shares more of them than any sentence in it ("do you keep my records after I delete
     my account?" is answered by the fourth sentence of the section on deleting an account); else None."""
-    asked = _topic_words(question)
+    asked = _topic_words(with_phrase_words(question))
     if not asked:
         return None
     sentences = split_sentences(strip_markdown(passage))
@@ -228,7 +229,7 @@ _FILLER = frozenset([
     "will", "with", "without", "work", "would", "your", "yours", "yeah", "also", "able", "ones",
     "nothing", "come", "comes", "goes", "gets", "says",
     # a caller's conversation, not the topic: hedges, time words of the asking, requests for help as such
-    "lately", "recently", "currently", "nowadays", "these", "days", "tips", "tip", "advice", "idea", "ideas",
+    "lately", "recently", "currently", "nowadays", "tips", "tip", "advice", "idea", "ideas",
     "info", "information", "details", "altogether", "onto", "basically", "actually", "literally", "definitely",
     "probably", "possibly", "perhaps", "wondering", "wonder", "guess", "alright", "kind", "sort", "anyway",
     "somehow", "someone", "somebody", "anyone", "anybody", "whatever", "everything", "cheers", "hiya", "happen",

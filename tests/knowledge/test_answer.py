@@ -3,7 +3,7 @@ from __future__ import annotations
 from helpline.conversation.ports import KnowledgeHit
 from helpline.knowledge import best_answer, trim_answer
 from helpline.knowledge.answer import covers_question
-from helpline.knowledge.articles import Article
+from helpline.knowledge.articles import Article, parse_article
 
 TEXT = (
     "We refund to your **original payment method** within 5–7 business days of the item arriving "
@@ -151,3 +151,16 @@ def test_coverage_ignores_a_callers_hedges_and_reads_other_forms_of_a_word() -> 
                        "grind, or grounds won't come out, it is most likely jammed.", 0.95)
     assert covers_question("the grinder just makes a humming noise lately, any tips?", [hit])
     assert not covers_question("do you sell grinder capsules or pods?", [hit])
+
+
+def test_a_how_long_question_in_a_callers_words_quotes_the_sentence_on_what_was_asked() -> None:
+    # "send it back" asks about returning; the refund section shares only the article's title with it
+    article = parse_article(
+        "---\ntitle: Returns and refunds\n---\nYou can return anything within 30 days of delivery.\n\n"
+        "## How long does a refund take?\nWe refund within 5 business days of the item arriving.\n",
+        "returns.md",
+    )
+    hit = KnowledgeHit("returns", "Returns and refunds", "", "You can return anything within 30 days of delivery.",
+                       0.9)
+    answer = best_answer([hit], articles={"returns": article}, question="how many days have I got to send it back?")
+    assert answer is not None and answer.text.startswith("You can return anything within 30 days")
