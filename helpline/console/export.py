@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from helpline.application.allowed_values import CHANNELS, TICKET_PRIORITIES, TIC
 from helpline.application.audit import AuditEntryView
 from helpline.console.auth import Admin, Agent, ConsoleDenied, StaffUser, Supervisor
 from helpline.console.dashboard import contacts_of, period_of
-from helpline.console.web import parse_day, runtime_of
+from helpline.console.web import day_bound, runtime_of
 from helpline.outbound.queue import OutboundStatus
 from helpline.pack.expressions import mask
 from helpline.runtime import Runtime
@@ -88,14 +88,6 @@ class Viewer:
             return ""
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return moment.astimezone(self.zone).isoformat(timespec="seconds")
-
-
-def _day_bounds(text: str, *, end: bool = False) -> datetime | None:
-    """The UTC midnight starting the day named (``end``: the one after it, so the day is included)."""
-    day = parse_day(text)
-    if day is None:
-        return None
-    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time(), UTC)
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> str | None:
@@ -200,8 +192,8 @@ def export_router() -> APIRouter:
         filters = {"status": _choice(status, TICKET_STATUSES, "status"),
                    "priority": _choice(priority, TICKET_PRIORITIES, "priority"),
                    "channel": _choice(channel, CHANNELS, "channel")}
-        found = exports.ticket_rows(runtime_of(request).db, **filters, since=_day_bounds(date_from),
-                                    until=_day_bounds(date_to, end=True), text=q.strip()[:200])
+        found = exports.ticket_rows(runtime_of(request).db, **filters, since=day_bound(date_from),
+                                    until=day_bound(date_to, end=True), text=q.strip()[:200])
         return _stream(request, user, "ticket", {**filters, "q": q.strip()[:200], "from": date_from, "to": date_to},
                        TICKET_HEADER, _ticket_rows(found))
 
@@ -213,7 +205,7 @@ def export_router() -> APIRouter:
                        ("id", "started", "ended", "channel", "status", "ticket", "handled_by", "messages", "customer",
                         "customer_email", "customer_phone"),
                        _conversation_rows(exports.conversation_rows(
-                           runtime_of(request).db, since=_day_bounds(date_from), until=_day_bounds(date_to, end=True),
+                           runtime_of(request).db, since=day_bound(date_from), until=day_bound(date_to, end=True),
                            channel=chosen)))
 
     @router.get("/callbacks.csv")
@@ -228,8 +220,8 @@ def export_router() -> APIRouter:
         return _stream(request, user, "ticket", {"report": "qa-findings", "from": date_from, "to": date_to},
                        ("ticket", "reviewed", "score", "criterion", "result", "flag", "line", "note", "disputed_by",
                         "dispute_reason"),
-                       _finding_rows(exports.finding_rows(runtime_of(request).db, since=_day_bounds(date_from),
-                                                          until=_day_bounds(date_to, end=True))))
+                       _finding_rows(exports.finding_rows(runtime_of(request).db, since=day_bound(date_from),
+                                                          until=day_bound(date_to, end=True))))
 
     @router.get("/outbound.csv")
     def outbound(request: Request, user: Supervisor, status: str = "") -> StreamingResponse:
@@ -242,8 +234,8 @@ def export_router() -> APIRouter:
     def audit(request: Request, user: Admin, date_from: str = "", date_to: str = "") -> StreamingResponse:
         return _stream(request, user, "audit_log", {"from": date_from, "to": date_to},
                        ("id", "at", "actor", "action", "entity", "entity_id", "customer_id", "detail"),
-                       _audit_rows(exports.audit_rows(runtime_of(request).db, since=_day_bounds(date_from),
-                                                      until=_day_bounds(date_to, end=True))))
+                       _audit_rows(exports.audit_rows(runtime_of(request).db, since=day_bound(date_from),
+                                                      until=day_bound(date_to, end=True))))
 
     @router.get("/kpis-by-{by}.csv")
     def kpi_table(request: Request, user: Supervisor, by: str, date_from: str = "",

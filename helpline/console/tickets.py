@@ -14,19 +14,10 @@ from helpline.application.allowed_values import CHANNELS, TICKET_PRIORITIES, TIC
 from helpline.application.ticket_desk import Conflict, DisputeError, TicketDetail, TicketNotFound
 from helpline.console.auth import Agent, ConsoleDenied, Supervisor
 from helpline.console.customer_panel import customer_panel
-from helpline.console.web import back, render, runtime_of
+from helpline.console.web import back, day_bound, render, runtime_of
 from helpline.qa.rubric import DEFAULT_TITLES
 
 PAGE = 50
-
-
-def _date(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    except ValueError as exc:
-        raise ConsoleDenied(400, f"Not a date: {text!r} (use YYYY-MM-DD).") from exc
 
 
 def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -52,12 +43,11 @@ def tickets_router() -> APIRouter:
         q = q.strip()
         if q.lstrip("#").isascii() and q.lstrip("#").isdigit():  # "²" or "١٠٠١" are searched as text
             return back(f"/console/tickets/{q.lstrip('#')}")
-        to = _date(date_to)
         page = min(max(page, 0), MAX_OFFSET // PAGE)
         filters: dict[str, Any] = {
             "status": _choice(status, TICKET_STATUSES), "priority": _choice(priority, TICKET_PRIORITIES),
-            "channel": _choice(channel, CHANNELS), "q": q or None, "created_from": _date(date_from),
-            "created_to": to + timedelta(days=1) if to and to.year < 9999 else None,
+            "channel": _choice(channel, CHANNELS), "q": q or None, "created_from": day_bound(date_from),
+            "created_to": day_bound(date_to, end=True),
         }
         found, total = ticket_desk.find_tickets(db, user.actor, limit=PAGE, offset=max(page, 0) * PAGE, **filters)
         return render(request, "tickets.html", user, tickets=found, total=total, page=page, pages=(total - 1) // PAGE,

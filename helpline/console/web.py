@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +52,15 @@ def parse_day(text: str) -> date | None:
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise ConsoleDenied(400, f"{text} is out of range ({EARLIEST_DAY.year}–{LATEST_DAY.year}).")
     return day
+
+
+def day_bound(text: str, *, end: bool = False) -> datetime | None:
+    """A date filter as a bound on UTC times: the midnight starting the day named, or (``end``) the one after it,
+    so the day is included; None when left empty."""
+    day = parse_day(text)
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time(), UTC)
 
 
 def utc(moment: datetime) -> datetime:

@@ -81,7 +81,8 @@ def test_each_table_asks_its_pages_role(console: Console, as_role: Clients, anon
     assert agent.get("/console/export/tickets.csv", params={"date_from": "31/12/2026"}).status_code == 400
     # one date rule for every filter: a day that does not exist, or one past the range, is the caller's 400
     for bad in ("2026-02-30", "9999-12-31"):
-        for path in ("/console/export/conversations.csv", "/console/export/audit.csv", "/console/dashboard"):
+        for path in ("/console/export/conversations.csv", "/console/export/audit.csv", "/console/dashboard",
+                     "/console/tickets"):
             answer = admin.get(path, params={"date_to": bad})
             assert answer.status_code == 400, (path, bad)
             assert "Not a date" in answer.text or "out of range" in answer.text, (path, bad)
@@ -96,3 +97,9 @@ def test_each_table_asks_its_pages_role(console: Console, as_role: Clients, anon
             tickets.create(actor="test", channel="sms", summary=f"ticket {n} " + "words " * 40)
     rows = rows_of(supervisor.get("/console/export/tickets.csv").text)
     assert len(rows) == 120 and rows[0]["summary"].startswith("ticket 119")  # newest first, none lost
+    # the ticket list and its download read a day filter the same way: the day named is included
+    today = datetime.now(UTC).date()
+    for path in ("/console/export/tickets.csv", "/console/tickets"):
+        within = agent.get(path, params={"date_from": today.isoformat(), "date_to": today.isoformat()}).text
+        before = agent.get(path, params={"date_to": (today - timedelta(days=1)).isoformat()}).text
+        assert "ticket 119" in within and "ticket 119" not in before, path
