@@ -102,3 +102,18 @@ def rms(pcm: bytes) -> float:
 
 def silence(milliseconds: int, sample_rate: int = 8000) -> bytes:
     return b"\x00\x00" * (sample_rate * milliseconds // 1000)
+
+
+SILENT_SAMPLE = 64  # |sample| below this (-54 dBFS) is inaudible, on the phone and off it
+
+
+def trim_leading_silence(pcm: bytes, sample_rate: int, keep_ms: int = 5) -> bytes:
+    """Drop the inaudible start of a clip (piper opens a sentence with ~40-60 ms of near-zero samples), keeping
+    `keep_ms` before the first audible sample: the caller hears the reply that much sooner, every sound intact.
+    A clip with nothing audible is returned as it is."""
+    samples = _samples(pcm)
+    audible = np.flatnonzero(np.abs(samples.astype(np.int32)) >= SILENT_SAMPLE)
+    if audible.size == 0:
+        return pcm
+    start = max(0, int(audible[0]) - sample_rate * keep_ms // 1000)
+    return pcm[start * 2:]

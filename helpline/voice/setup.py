@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from helpline.conversation.wording import DEFAULT_REPLIES
 from helpline.runtime import Runtime
+from helpline.voice.call import VOICE_REPLIES
 from helpline.voice.correction import NearMissCorrector, knowledge_judge
 from helpline.voice.end_of_turn import SharedRecognitions
 from helpline.voice.pipeline import Processor
 from helpline.voice.ports import SpeechRecognizer, SpeechSynthesizer
 from helpline.voice.recognition import RecognitionProcessor, default_recognizer
 from helpline.voice.synthesis import SynthesisProcessor, default_synthesizer
+from helpline.voice.synthesis_cache import AudioCache, CachedSynthesizer, pack_openings
 from helpline.voice.transport import VoiceServices
 from helpline.voice.vocabulary import Vocabulary
 
@@ -34,6 +38,24 @@ def vocabulary(runtime: Runtime) -> list[str]:
 class SpeechModels:
     recognizer: SpeechRecognizer
     synthesizer: SpeechSynthesizer
+    # the pack's fixed openings, synthesised once per voice and shared by every call (synthesis_cache.py)
+    openings: AudioCache = field(default_factory=AudioCache)
+
+
+# Said first on the most turns: fillers and "sorry?" lines, then knowledge answers, procedures and the rest.
+_FIRST_PREPARED = ("voice_filler", "voice_not_caught", "kb_answer", "did_you_mean", "greeting")
+
+
+def reply_openings(runtime: Runtime) -> list[str]:
+    """The first chunk of every reply the pack can say whose opening it fixes, most often said first."""
+    pack = runtime.pack
+    replies = {**DEFAULT_REPLIES, **VOICE_REPLIES, **pack.replies}
+    keys = [*(k for k in _FIRST_PREPARED if k in replies), *(k for k in replies if k not in _FIRST_PREPARED)]
+    greeting = [pack.business.persona.greeting] if pack.business.persona.greeting else []
+    templates = [*greeting, *(t for key in keys for t in replies[key])]
+    persona = {f"persona.{k}": v for k, v in pack.business.persona.model_dump().items() if isinstance(v, str)}
+    titles = [*(a.title for a in runtime.knowledge.articles.values()), *(p.title for p in pack.procedures.values())]
+    return pack_openings(templates, {"business.name": pack.business.name, **persona}, titles)
 
 
 def load_speech_models(recognizer: str = "base", voice: str = "piper") -> SpeechModels:
@@ -41,7 +63,9 @@ def load_speech_models(recognizer: str = "base", voice: str = "piper") -> Speech
     return SpeechModels(default_recognizer(recognizer), default_synthesizer(voice))
 
 
-def build_voice_services(runtime: Runtime, models: SpeechModels, hints: Sequence[str] | None = None) -> VoiceServices:
+def build_voice_services(runtime: Runtime, models: SpeechModels, hints: Sequence[str] | None = None,
+                         prepare: bool = True) -> VoiceServices:
+    """`prepare`: synthesise the pack's fixed openings in the background now (else on first use)."""
     words = list(hints) if hints is not None else vocabulary(runtime)
     corrector = NearMissCorrector(Vocabulary.from_runtime(runtime), judge=knowledge_judge(runtime.knowledge))
     # An end-of-turn check (end_of_turn.py) could read the early recognition's words through this; none is on by
@@ -53,8 +77,18 @@ def build_voice_services(runtime: Runtime, models: SpeechModels, hints: Sequence
     def recognition() -> Processor:
         return RecognitionProcessor(recognizer, words, correct=corrector.correct)
 
+    voice = models.synthesizer
+    if hasattr(voice, "speak_sentence"):
+        voice = cached = CachedSynthesizer(voice, models.openings)  # type: ignore[arg-type]
+        openings = reply_openings(runtime)
+        cached.allow(openings)
+        if prepare:
+            # a daemon: a server stopping mid-way loses nothing but the rest of the warm-up
+            threading.Thread(target=cached.prepare, args=(openings,), name="voice:prepare-openings",
+                             daemon=True).start()
+
     def synthesis() -> Processor:
-        return SynthesisProcessor(models.synthesizer)
+        return SynthesisProcessor(voice)
 
     return VoiceServices(conversations=runtime.conversations, pack=runtime.pack, recognition=recognition,
                          synthesis=synthesis, end_of_turn=None)

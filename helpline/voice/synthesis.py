@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from helpline.voice import models
+from helpline.voice.audio import trim_leading_silence
 from helpline.voice.control import CallMetrics
 from helpline.voice.frames import AgentSpeech, AudioOut, CallEnded, Direction, Frame, Interruption, UtteranceDone
 from helpline.voice.pipeline import Processor
@@ -192,9 +193,14 @@ class PiperSynthesizer:
                 self._idle.put(worker)
         return time.perf_counter() - started
 
+    @property
+    def cache_key(self) -> str:
+        """What decides the audio of a sentence: the voice model, its options (speed) and the pause after it."""
+        return f"piper:{self.voice.model.name}:{' '.join(self._options)}:{self.pause_seconds}"
+
     def speak_sentence(self, text: str) -> bytes:
         line = " ".join(text.split())
-        if not _SPEAKABLE_LINE.search(line):
+        if not _SPEAKABLE_LINE.search(line) or self._closed:
             return b""
         try:
             worker = self._idle.get(timeout=self.sentence_timeout * 4)
@@ -214,7 +220,8 @@ class PiperSynthesizer:
                     self._all.remove(worker)
             worker.process.kill()
             worker.close()
-            worker = self._spawn()
+            if not self._closed:  # a sentence still in flight as the server shuts down must not start a new piper
+                worker = self._spawn()
             return b""
         finally:
             if not self._closed:
@@ -257,6 +264,10 @@ class EspeakSynthesizer:
         self.pause_seconds = pause_seconds
         self.timeout = timeout
         self.lines_sent = 0
+
+    @property
+    def cache_key(self) -> str:
+        return f"espeak-ng:{self.voice}:{self.speed}:{self.pitch}:{self.pause_seconds}"
 
     def speak_sentence(self, text: str) -> bytes:
         line = " ".join(text.split())
@@ -363,6 +374,8 @@ class SynthesisProcessor(Processor):
                 if chunk is None:
                     break
                 if first:
+                    # the voice's quiet lead-in would only delay the caller hearing the reply
+                    chunk = trim_leading_silence(chunk, self.synthesizer.sample_rate)
                     self.first_audio_seconds.append(time.perf_counter() - started)
                     if turn is not None:
                         turn.first_chunk = time.monotonic()

@@ -39,3 +39,19 @@ def test_resampling_keeps_a_phone_band_tone_and_the_duration() -> None:
 def test_downsampling_removes_what_the_phone_cannot_carry() -> None:
     high = tone(6000, 0.5, 22050)
     assert audio.rms(audio.resample(high, 22050, 8000)) < 0.05 * audio.rms(high)
+
+
+def test_the_quiet_lead_in_of_a_clip_is_dropped_and_every_sound_kept() -> None:
+    import numpy as np
+
+    from helpline.voice.audio import trim_leading_silence
+
+    rate = 22050
+    tone = (np.sin(np.arange(rate // 10) * 2 * np.pi * 440 / rate) * 8000).astype("<i2")
+    lead_in = np.zeros(rate * 50 // 1000, dtype="<i2")  # 50 ms, as piper starts a sentence
+    clip = np.concatenate([lead_in, tone]).tobytes()
+    trimmed = trim_leading_silence(clip, rate)
+    assert clip.endswith(trimmed) and len(clip) - len(trimmed) >= 2 * rate * 40 // 1000
+    assert trimmed.endswith(tone.tobytes())  # the sound itself is untouched
+    quiet = np.zeros(rate // 10, dtype="<i2").tobytes()
+    assert trim_leading_silence(quiet, rate) == quiet  # nothing audible: nothing to decide on

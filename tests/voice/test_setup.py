@@ -11,3 +11,19 @@ def test_the_recogniser_is_told_the_business_and_its_products(make_runtime: Call
     assert words[0] == runtime.pack.business.name
     assert runtime.products and {p.name for p in runtime.products} <= set(words)  # the catalogue read at start-up
     assert len(words) <= MAX_HINTS
+
+
+def test_the_openings_synthesised_ahead_are_the_pack_s_own_words(make_runtime: Callable[[datetime], Runtime]) -> None:
+    from helpline.voice.setup import reply_openings
+
+    runtime = make_runtime(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))
+    openings = reply_openings(runtime)
+    assert openings[0].startswith("Hi, thanks for contacting " + runtime.pack.business.name)  # the greeting first
+    assert "One moment while I check that." in openings[:6]  # the fillers next
+    from helpline.voice.synthesis_cache import fixed_opening
+
+    kb_answer = runtime.pack.replies["kb_answer"][0]  # "From our *{{ title }}* article: {{ answer }}"
+    for article in runtime.knowledge.articles.values():  # cut where the reply's first chunk is cut at run time
+        assert fixed_opening(kb_answer, {"title": article.title}) in openings
+    assert "From our Smart Kettle article:" in openings
+    assert not any("{" in line for line in openings)  # never a template's placeholder
