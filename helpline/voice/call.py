@@ -41,6 +41,7 @@ from helpline.understanding.short_answers import Answer, short_answers
 from helpline.voice.control import (
     AgentPaused,
     AgentSpeechCancelled,
+    EarlyWords,
     KeypadMode,
     KeypadModeName,
     KeypadPrompt,
@@ -109,6 +110,7 @@ class AgentSettings:
     filler_after: float = 0.8  # seconds the engine may take before the caller hears a filler
     min_confidence: float = 0.0  # a transcript below this was not understood (recognisers apply their own floor)
     hang_up_wait: float = 30.0  # at most this long for the goodbye to be heard before hanging up
+    look_ahead_wait: float = 1.0  # at most this long for the early words' understanding before the turn is posted
     channel: str = "phone"
 
 
@@ -151,6 +153,7 @@ class CallAgentProcessor(Processor):
         self._hung_up = False
         self._seed = 0
         self._confirming: Correction | None = None  # "did you say ...?" asked about this correction
+        self._ahead: tuple[str, asyncio.Future[Any]] | None = None  # the early words being understood ahead
 
     # -- frames
 
@@ -175,6 +178,8 @@ class CallAgentProcessor(Processor):
         elif isinstance(frame, TurnOverdue):
             await self._overdue(frame)
             await self.push(frame)
+        elif isinstance(frame, EarlyWords):
+            self._look_ahead(frame.text)
         elif isinstance(frame, KeypadPrompt):
             await self._say([self._line(f"voice_{frame.reason}")])
         elif isinstance(frame, SystemFrame):
@@ -255,7 +260,38 @@ class CallAgentProcessor(Processor):
         meant = await self._meant(text, transcript)
         if meant is None:
             return
+        await self._finish_look_ahead(meant)
         await self._post(lambda: self.conversations.post(self._id(), meant, "phone:caller"))
+
+    def _look_ahead(self, text: str) -> None:
+        """Understand the early recognition's words now, before the pause has ended the turn: the understanding
+        the turn then does finds the same message's work done (the MiniLM embeddings of the message and of the
+        knowledge search it asks, cached by text), so the caller waits only for the engine's write. Nothing is
+        posted, said or recorded; words the caller talks on past are a wasted read, not a wrong answer."""
+        if (self._posting or self._ended or self.conversation_id is None or self._person_on_call
+                or self._confirming is not None or self._keypad == "card" or _SPELL.match(text)):
+            return
+        if self._menu_offered:  # as the turn will read it: a menu option named by voice posts the option's words
+            choice = self.menu.by_words(text)
+            text = choice.message if choice else text
+        conversation_id, understand = self.conversation_id, self.conversations._understand_ahead
+
+        def read() -> None:
+            try:
+                understand(conversation_id, text)  # the reading is dropped: what it cached is what the turn reuses
+            except Exception:
+                log.debug("understanding ahead failed on conversation %s", conversation_id, exc_info=True)
+
+        self._ahead = (text, asyncio.ensure_future(asyncio.to_thread(read)))
+
+    async def _finish_look_ahead(self, text: str) -> None:
+        """A look-ahead of these very words still running: let it finish rather than do its work twice."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        said, work = ahead
+        if said == text:
+            await asyncio.wait({work}, timeout=self.settings.look_ahead_wait)
 
     async def _meant(self, text: str, transcript: Transcript) -> str | None:
         """What the caller meant: a near-miss correction the recogniser's stage found (when the engine is

@@ -65,6 +65,16 @@ class KeypadPrompt(Frame):
     reason: str
 
 
+@dataclass(frozen=True)
+class EarlyWords(SystemFrame):
+    """The early recognition's words, before the pause has ended the turn (it may not: the caller may go on).
+    The call agent understands them ahead, so that if they are the turn, only the engine's write is left at its
+    end. Nothing is said or recorded from them. A system frame: it must not wait behind a turn being posted."""
+
+    text: str
+    guess: int = 0
+
+
 # --- upstream: back towards the caller's side ----------------------------------------------------
 
 

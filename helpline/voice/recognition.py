@@ -35,6 +35,7 @@ import numpy as np
 
 from helpline.voice import models
 from helpline.voice.audio import resample, rms, to_float
+from helpline.voice.control import EarlyWords
 from helpline.voice.correction import Correction
 from helpline.voice.frames import Direction, Frame, Transcript, UserStoppedSpeaking, UtteranceMayHaveEnded
 from helpline.voice.pipeline import Processor
@@ -302,6 +303,15 @@ class HeardTranscript(Transcript):
     correction: Correction | None = None
 
 
+@dataclass(frozen=True)
+class Heard:
+    """One utterance recognised: the recogniser's result, its normalised words and their vocabulary check."""
+
+    recognition: Recognition
+    text: str
+    correction: Correction | None = None
+
+
 class RecognitionProcessor(Processor):
     """UserStoppedSpeaking → Transcript. The recogniser runs in a worker thread, so the call's other
     stages (barge-in, keypad) keep moving while it works; everything else passes through."""
@@ -325,33 +335,44 @@ class RecognitionProcessor(Processor):
 
             normalize = normalize_spoken
         self._normalize = normalize
-        self._early: tuple[int, asyncio.Task[Recognition]] | None = None
+        self._early: tuple[int, asyncio.Task[Heard]] | None = None
 
     def hints(self) -> Sequence[str]:
         return self._hints() if callable(self._hints) else self._hints
 
-    def _start(self, pcm: bytes, sample_rate: int) -> asyncio.Task[Recognition]:
-        audio = resample(pcm, sample_rate, self.recognizer.sample_rate)
-        return asyncio.create_task(asyncio.to_thread(self.recognizer.transcribe, audio, self.hints()))
+    def _start(self, pcm: bytes, sample_rate: int, guess: int | None = None) -> asyncio.Task[Heard]:
+        return asyncio.create_task(self._hear(resample(pcm, sample_rate, self.recognizer.sample_rate), guess))
+
+    async def _hear(self, audio: bytes, guess: int | None) -> Heard:
+        """Recognise, normalise and check against the vocabulary. For an early guess still standing, the words
+        go ahead to the call agent (EarlyWords) so it can understand them before the pause ends the turn."""
+        recognition = await asyncio.to_thread(self.recognizer.transcribe, audio, self.hints())
+        text = self._normalize(recognition.text) if recognition.text else ""
+        correction = None
+        if text and self._correct is not None:
+            correction = await asyncio.to_thread(self._correct, text)  # it may search the knowledge base
+        if guess is not None and text and self._early is not None and self._early[0] == guess:
+            likely = correction.text if correction is not None and correction.changed and correction.sure else text
+            await self.push(EarlyWords(likely, guess))
+        return Heard(recognition, text, correction)
 
     async def process(self, frame: Frame, direction: Direction) -> None:
         if direction is Direction.DOWNSTREAM and isinstance(frame, UtteranceMayHaveEnded):
             # Start on the audio so far; if this pause is the end, the words are ready sooner.
-            self._early = (frame.guess, self._start(frame.pcm, frame.sample_rate))
+            self._early = (frame.guess, self._start(frame.pcm, frame.sample_rate, frame.guess))
             return
         if direction is Direction.DOWNSTREAM and isinstance(frame, UserStoppedSpeaking):
             early, self._early = self._early, None
             if early is not None and frame.guess is not None and early[0] == frame.guess:
-                recognition = await early[1]
+                heard = await early[1]
             else:
-                recognition = await self._start(frame.pcm, frame.sample_rate)
-            text = self._normalize(recognition.text) if recognition.text else ""
+                heard = await self._start(frame.pcm, frame.sample_rate)
+            recognition, text = heard.recognition, heard.text
             trace.debug("recognised %d words conf %.2f early=%s", len(text.split()), recognition.confidence,
                         early is not None and frame.guess is not None and early[0] == frame.guess)
             if text and self._correct is not None:
-                correction = await asyncio.to_thread(self._correct, text)  # it may search the knowledge base
-                await self.push(HeardTranscript(text, recognition.confidence, frame.ended_at, correction=correction),
-                                direction)
+                await self.push(HeardTranscript(text, recognition.confidence, frame.ended_at,
+                                                correction=heard.correction), direction)
                 return
             await self.push(Transcript(text, recognition.confidence, frame.ended_at), direction)
             return

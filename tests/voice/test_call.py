@@ -440,3 +440,36 @@ def test_a_sure_near_miss_is_read_as_meant_and_keyed_digits_become_the_order_id(
     with runtime.db.session() as session:
         customer = [m.text for m in session.scalars(select(Message).where(Message.role == "customer"))]
     assert customer[0] == "Can I get my beans pre-ground?" and customer[-1] == "BB-10014"
+
+
+def test_early_words_are_understood_ahead_and_only_the_turn_is_posted(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(OPEN)
+    service = runtime.conversations
+    ahead: list[str] = []
+    understand = service._understand_ahead
+
+    def recording(conversation_id: str, text: str) -> Any:
+        ahead.append(text)
+        return understand(conversation_id, text)
+
+    service._understand_ahead = recording  # type: ignore[method-assign]
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> str | None:
+        from helpline.voice.control import EarlyWords
+
+        greeted = len(ear.said())
+        await pipeline.send(EarlyWords("Do you have decaf coffee?", guess=1))
+        await ear.wait_for(lambda: bool(ahead))
+        await asyncio.sleep(0.3)
+        assert len(ear.said()) == greeted  # nothing is said from words the caller may still add to
+        _, messages, _ = ticket_of(runtime, agent.conversation_id)
+        assert [m.role for m in messages] == ["agent"]  # ... nor recorded
+        await pipeline.send(Transcript("Do you have decaf coffee?", 0.9, ended_at=time.monotonic()))
+        await ear.wait_for(lambda: len(ear.said()) > greeted)
+        assert "decaf" in ear.said()[-1].text.lower()
+        return agent.conversation_id
+
+    conversation_id = run(runtime, scenario)
+    _, messages, _ = ticket_of(runtime, conversation_id)
+    assert [m.text for m in messages if m.role == "customer"] == ["Do you have decaf coffee?"]
+    assert ahead[0] == "Do you have decaf coffee?"

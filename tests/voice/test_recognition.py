@@ -125,16 +125,18 @@ def test_an_early_guess_confirmed_by_the_end_of_speech_is_transcribed_once() -> 
         final = speech + silence(300, PHONE_RATE)  # the rest of the pause, as the end of speech carries
         await pipeline.send(UserStoppedSpeaking(final, PHONE_RATE, guess=1 if confirm else None))
         for _ in range(600):
-            if sink.seen:
+            if any(isinstance(f, Transcript) for f in sink.seen):
                 break
             await asyncio.sleep(0.05)
         await pipeline.stop()
         return sink.seen, counting.heard
 
     seen, heard = asyncio.run(scenario(confirm=True))
-    assert len(heard) == 1 and isinstance(seen[0], Transcript) and "return" in seen[0].text
+    said = [f for f in seen if isinstance(f, Transcript)]
+    assert len(heard) == 1 and len(said) == 1 and "return" in said[0].text
     seen, heard = asyncio.run(scenario(confirm=False))  # the caller spoke again after the guess
-    assert len(heard) == 2 and heard[1] > heard[0] and "return" in seen[0].text  # type: ignore[attr-defined]
+    said = [f for f in seen if isinstance(f, Transcript)]
+    assert len(heard) == 2 and heard[1] > heard[0] and "return" in said[0].text
 
 
 class FixedRecognizer:
@@ -170,3 +172,30 @@ def test_the_transcript_carries_the_near_miss_verdict_and_what_was_heard() -> No
     assert len(seen) == 1 and isinstance(seen[0], HeardTranscript)
     assert seen[0].text == "Can I get my means pre-ground?"  # what was heard travels on
     assert seen[0].correction is not None and seen[0].correction.text == "Can I get my beans pre-ground?"
+
+
+def test_the_early_guess_s_words_go_ahead_to_the_agent_before_the_turn_ends() -> None:
+    from helpline.voice.control import EarlyWords
+
+    async def scenario() -> tuple[list[Frame], list[Frame]]:
+        sink = Collect()
+        pipeline = Pipeline([RecognitionProcessor(FixedRecognizer("do you have decaf"), normalize=str), sink])
+        await pipeline.start()
+        speech = silence(1000, PHONE_RATE)
+        await pipeline.send(UtteranceMayHaveEnded(speech, PHONE_RATE, guess=1))
+        for _ in range(200):
+            if sink.seen:
+                break
+            await asyncio.sleep(0.01)
+        before_end = list(sink.seen)
+        await pipeline.send(UserStoppedSpeaking(speech, PHONE_RATE, guess=1))
+        for _ in range(200):
+            if any(isinstance(f, Transcript) for f in sink.seen):
+                break
+            await asyncio.sleep(0.01)
+        await pipeline.stop()
+        return before_end, sink.seen
+
+    before_end, seen = asyncio.run(scenario())
+    assert before_end == [EarlyWords("do you have decaf", guess=1)]  # words only, no turn yet
+    assert [f.text for f in seen if isinstance(f, Transcript)] == ["do you have decaf"]
