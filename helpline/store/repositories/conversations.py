@@ -98,7 +98,8 @@ class ConversationRepository(_Repository):
     def append_messages(self, conversation_id: str, lines: Sequence[NewLine], *, actor: str | None = None,
                         now: datetime | None = None) -> list[Message]:
         """Add the next lines of the transcript at once (a turn's message and replies): the last line's number is
-        read once and the lines written in one flush, not a query and a flush a line. Texts must be redacted."""
+        read once and the lines written together at the next flush, not a query and a flush a line. Texts must be
+        redacted."""
         if not lines:
             return []
         for line in lines:
@@ -113,7 +114,8 @@ class ConversationRepository(_Repository):
         for message in messages:
             self.audit.record(actor or f"ai:conversation:{conversation_id}", "create", "message",
                               f"{conversation_id}:{message.seq}", conversation.customer_id, {"role": message.role})
-        self.session.flush()
+        # No flush here: the turn's lines, state, ticket and audit rows go out in the commit's one flush (a
+        # query in between autoflushes them first), which batches the inserts of each table.
         return messages
 
     def last_seq(self, conversation_id: str) -> int:
@@ -152,7 +154,6 @@ class ConversationRepository(_Repository):
         if language is not None:
             conversation.language = language
         conversation.last_activity_at = _now(now)
-        self.session.flush()
         self.audit.record(actor or f"ai:conversation:{conversation_id}", "update", "conversation",
                           conversation_id, conversation.customer_id, {"fields": ["state"]})
         return conversation

@@ -135,7 +135,6 @@ class TicketRepository(_Repository):
         ticket.updated_at = moment
         if "status" in changed:
             ticket.closed_at = moment if ticket.status == "resolved" else None
-        self.session.flush()
         detail: dict[str, Any] = {"fields": sorted(changed)}
         for name, old in before.items():
             detail[name] = [old, changed[name]]
