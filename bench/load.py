@@ -7,12 +7,17 @@ short script of customer messages, one after the other; a ``503 busy`` answer (t
 conversation ran out) is retried after its Retry-After, as the widget does, and counted. Reported: turns
 per second (messages answered / wall time of the message phase), p50/p95 latency of an answered message
 (including any retry), and errors (anything that is not eventually answered: 5xx, timeouts, refused).
+Also the CPU seconds the nodes spent over the message phase (all their threads, from /proc), per answered
+message: what a turn costs the server over HTTP, much less moved by other work on the machine than
+turns/s; and the load generator's own CPU, which shares the same cores. ``--py-spy DIR`` records each node
+with py-spy (if installed) into DIR/node-N.txt (collapsed stacks) for the whole run.
 
 Bounded: at most --clients concurrent clients, --messages each, --timeout per request, and the nodes are
 stopped at the end (also on Ctrl-C). The machine is shared: its load average is printed with the figures.
 
 Run: .venv/bin/python -m bench.load --clients 100 --nodes 1 --db sqlite
      .venv/bin/python -m bench.load --clients 100 --nodes 2 --db postgres
+     .venv/bin/python -m bench.load --clients 50 --nodes 1 --py-spy /tmp/profile
 """
 
 from __future__ import annotations
@@ -101,10 +106,26 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads, from /proc (0 where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+@dataclass
+class Node:
+    base: str
+    pid: int
+
+
 @contextlib.contextmanager
-def nodes(url: str, count: int, extra: list[str]) -> Iterator[list[str]]:
-    """`count` serve processes on the same database; their base URLs once all answer the health check."""
+def nodes(url: str, count: int, extra: list[str], py_spy: Path | None = None) -> Iterator[list[Node]]:
+    """`count` serve processes on the same database, once all answer the health check."""
     processes: list[subprocess.Popen[bytes]] = []
+    recorders: list[subprocess.Popen[bytes]] = []
     ports = [free_port() for _ in range(count)]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
@@ -125,10 +146,23 @@ def nodes(url: str, count: int, extra: list[str]) -> Iterator[list[str]]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"node {base} did not start in time")
                 time.sleep(0.5)
-        yield bases
+        if py_spy is not None:
+            py_spy.mkdir(parents=True, exist_ok=True)
+            for index, process in enumerate(processes):
+                recorders.append(subprocess.Popen(
+                    [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid), "--rate", "100",
+                     "--format", "raw", "--output", str(py_spy / f"node-{index}.txt"), "--nonblocking"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(1.0)  # attached before the load begins
+        yield [Node(base, process.pid) for base, process in zip(bases, processes, strict=True)]
     finally:
         for process in processes:
             process.terminate()
+        for recorder in recorders:  # py-spy writes its file when the process it records exits
+            try:
+                recorder.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                recorder.kill()
         for process in processes:
             try:
                 process.wait(timeout=20)
@@ -185,19 +219,29 @@ async def talk(client: httpx.AsyncClient, balancer: Balancer, conversation_id: s
             figures.latencies.append(time.perf_counter() - began)
 
 
-async def run_clients(bases: list[str], key: str, clients: int, messages: int,
-                      timeout: float) -> tuple[Figures, float]:
+@dataclass
+class Cost:
+    """CPU seconds over the message phase: the nodes' (summed) and this load generator's."""
+
+    nodes: float
+    client: float
+
+
+async def run_clients(node_list: list[Node], key: str, clients: int, messages: int,
+                      timeout: float) -> tuple[Figures, float, Cost]:
     figures = Figures()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    balancer = Balancer(bases)
+    balancer = Balancer([node.base for node in node_list])
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=timeout,
                                  limits=limits) as client:
         # every conversation is started before the clock runs: the figures are about the messages
         started = await asyncio.gather(*(start_chat(client, balancer, figures) for _ in range(clients)))
         began = time.perf_counter()
+        nodes_before, client_before = sum(cpu_seconds(n.pid) for n in node_list), time.process_time()
         await asyncio.gather(*(talk(client, balancer, cid, messages, figures) for cid in started if cid))
         wall = time.perf_counter() - began
-    return figures, wall
+        cost = Cost(sum(cpu_seconds(n.pid) for n in node_list) - nodes_before, time.process_time() - client_before)
+    return figures, wall, cost
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -215,14 +259,16 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--redis-url", default="", help="passed to each node (shared limits and bus)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
+                        help="record each node with py-spy into DIR/node-N.txt (collapsed stacks)")
     args = parser.parse_args()
     if not 1 <= args.clients <= 500 or not 1 <= args.messages <= 50:
         parser.error("--clients 1..500 and --messages 1..50")
     extra = ["--redis-url", args.redis_url] if args.redis_url else []
     load_before = os.getloadavg()
-    with database(args.db) as url, nodes(url, args.nodes, extra) as bases:
+    with database(args.db) as url, nodes(url, args.nodes, extra, args.py_spy) as node_list:
         key = api_key(url)
-        figures, wall = asyncio.run(run_clients(bases, key, args.clients, args.messages, args.timeout))
+        figures, wall, cost = asyncio.run(run_clients(node_list, key, args.clients, args.messages, args.timeout))
     load_after = os.getloadavg()
     answered = len(figures.latencies)
     errors = sum(figures.errors.values())
@@ -232,6 +278,9 @@ def main() -> None:
           f"p50 {statistics.median(figures.latencies) * 1000 if answered else float('nan'):.0f} ms, "
           f"p95 {percentile(figures.latencies, 0.95) * 1000:.0f} ms; "
           f"errors {errors} {dict(figures.errors) if errors else ''}; busy retries {figures.retries}")
+    per_turn = 1000 / answered if answered else float("nan")
+    print(f"  CPU over the message phase: nodes {cost.nodes:.1f} s ({cost.nodes * per_turn:.1f} ms per turn), "
+          f"load generator {cost.client:.1f} s ({cost.client * per_turn:.1f} ms per turn)")
     print(f"  machine load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f} "
           f"(shared machine)")
     sys.stdout.flush()
