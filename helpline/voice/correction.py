@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -29,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 
 from helpline.conversation.ports import KnowledgeSearch
 from helpline.knowledge.index import fold
-from helpline.voice.vocabulary import Vocabulary, content_words, key_similarity, sound_key, stem
+from helpline.voice.vocabulary import Vocabulary, content_words, key_similarity, shape_key, sound_key, stem
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 TERM_BONUS = 1.25  # the names of things the business sells or writes about are what callers ask about
@@ -53,6 +53,7 @@ class CorrectionSettings:
     judged_gain: float = 0.15  # ... and this much more surely than the question heard
     judged_sure_gain: float = 0.3  # ... this much, with no rival, to be put in without asking
     judged_margin: float = 0.1  # a rival this close to the best makes it unsure
+    judged_shapes: int = 1  # names of things of the same outline the judge reads besides ("candle" -> "kettle")
     phonetic: bool = True  # False: spelling similarity alone (the benchmark's comparison)
 
 
@@ -108,6 +109,7 @@ class _Option:
     document: int
     term: bool  # the name of a thing the business sells or writes about
     known: bool  # the word heard is one the business uses too (only not beside these other words)
+    shaped: bool = False  # a name of a thing with the outline of the word heard (shape_key)
 
     @property
     def value(self) -> float:
@@ -208,6 +210,10 @@ class NearMissCorrector:
         ranks = [o for group in by_word.values() for o in group]
         shortlist = sorted(ranks, key=lambda o: (by_word[o.start].index(o), -o.value))
         shortlist = shortlist[: self.settings.judged_candidates]
+        # a name of a thing with the word's outline may sound too different in its middle to rank ("candle" /
+        # "kettle"): the judge reads the best few too, and only a clearly better answer takes one (by asking)
+        shaped = sorted((o for o in options if o.shaped and o.term and o not in shortlist), key=lambda o: -o.value)
+        shortlist += shaped[: self.settings.judged_shapes]
         if not shortlist:
             return None
         before = self.judge(text)
@@ -246,13 +252,14 @@ class NearMissCorrector:
             for start, end, heard, floor in spans:
                 parts = {stem(w) for w in words[start:end]}
                 others = [w for w in context if w not in content_words(" ".join(words[start:end]))]
+                shape = shape_key(heard) if end - start == 1 else ""
                 for meant, similarity in self._candidates(heard, floor):
                     if end - start > 1 and stem(meant) in parts:
                         continue  # "the kettle" is the kettle: only a new word ("the scale" → "descale") is a join
                     known = all(self.vocabulary.is_domain(w) for w in words[start:end])
                     option = self._option(start, end, meant, similarity, others, base, known)
                     if option is not None:
-                        options.append(option)
+                        options.append(replace(option, shaped=bool(shape) and shape_key(meant) == shape))
         return options
 
     def _option(self, start: int, end: int, meant: str, similarity: float, others: list[str],
@@ -293,6 +300,9 @@ class NearMissCorrector:
         if self.settings.phonetic:
             by_sound = process.extract(key, self._keys, scorer=Levenshtein.normalized_similarity, limit=25)
             pool += [self._words[n] for _, _, n in by_sound]
+        shape = shape_key(word)
+        if shape and self.settings.phonetic:
+            pool += [w for w in self._words if stem(w) in self.vocabulary.term_stems and shape_key(w) == shape]
         for candidate in pool:
             if candidate == word or candidate in found or stem(candidate) == stem(word):
                 continue

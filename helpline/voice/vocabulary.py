@@ -112,6 +112,22 @@ def sound_key(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", w)
 
 
+_SHAPE_CLASS = {c: sorted(group)[0] for group in (set("dt0"), set("kgj"), set("bp"), set("mn"), set("fv"), set("sxz"))
+                for c in group}
+
+
+def shape_key(word: str) -> str:
+    """The outline a recogniser keeps when it gets the middle of a word wrong: the first sound, how many vowel
+    sounds, and the last two consonant sounds, alike consonants as one ("candle" and "kettle" are both
+    "k1dl": the same onset and the same "-dle"/"-tle" ending)."""
+    key = sound_key(word)
+    if len(key) < 3:
+        return ""
+    consonants = [_SHAPE_CLASS.get(c, c) for c in key if c not in "aeo"]
+    vowels = len(re.findall(r"[aeo]+", key))
+    return f"{_SHAPE_CLASS.get(key[0], key[0])}{vowels}{''.join(consonants[-2:])}" if len(consonants) >= 2 else ""
+
+
 def salient_words(passages: Sequence[tuple[str, str, str, Sequence[str]]]) -> list[str]:
     """Words an article says again and again and (almost) no other article says: what it is about
     ("foam" in the Milk Frother article)."""

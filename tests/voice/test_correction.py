@@ -70,3 +70,15 @@ def test_a_long_question_confirms_only_the_word(vocabulary: Vocabulary) -> None:
     assert correction.changed
     assert correction.confirming_phrase() == correction.replacements[0].meant
     assert correction.as_meta()["heard"].startswith("Hi there")
+
+
+def test_a_product_name_with_the_words_outline_is_asked_about_when_it_answers_clearly_better(
+        vocabulary: Vocabulary) -> None:
+    # "candle" and "kettle" share only their outline (onset, one vowel sound, "-dle"/"-tle"): too far apart in
+    # sound to rank, so the judge reads the product name of that outline too and the caller is asked
+    heard = "Can I control the candle from my phone?"
+    corrector = NearMissCorrector(vocabulary, judge=lambda text: 0.95 if "kettle" in text else 0.1)
+    correction = corrector.correct(heard)
+    assert correction.text == "Can I control the kettle from my phone?" and correction.needs_confirming
+    # ...and nothing is put in when the product's question is answered no better than the one heard
+    assert not NearMissCorrector(vocabulary, judge=lambda text: 0.3).correct(heard).changed

@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from helpline.pack.loader import load_pack
-from helpline.voice.vocabulary import Vocabulary, id_format, sound_similarity, stem
+from helpline.voice.vocabulary import Vocabulary, id_format, shape_key, sound_similarity, stem
 from tests.conftest import DEMO
 
 
@@ -57,3 +57,9 @@ def test_prefixed_id_formats_read_keyed_digits() -> None:
     customer = id_format("customer_id", r"(?i)\bC-?\d{4}\b")
     assert customer.from_digits("1001") == "C-1001"
     assert id_format("ticket", r"\d{3}-[A-Z]{2}").from_digits("123") is None  # not letters then digits
+
+
+def test_a_words_outline_is_its_onset_vowel_sounds_and_ending() -> None:
+    assert shape_key("candle") == shape_key("kettle") == shape_key("cattle")
+    assert shape_key("candle") != shape_key("cancel") and shape_key("kettle") != shape_key("kennel")
+    assert shape_key("an") == ""
