@@ -33,6 +33,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  # Debian starts kamailio's stock configuration on port 5060 when it is installed: Helpline's SIP line
+  # defaults to that port, and the proxy Helpline uses runs with its own file (deploy/kamailio, the tests).
+  if [[ " ${missing[*]} " == *" kamailio "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now kamailio >/dev/null 2>&1 || true
+  fi
 fi
 
 # --- Python packages, pinned in requirements.lock ---
