@@ -265,6 +265,19 @@ def widget_create_key(
     typer.echo(public)
 
 
+def _networks(values: list[str] | None) -> list[str] | None:
+    """--sip-allow-from: addresses or CIDR networks, refused with a clear message when malformed."""
+    import ipaddress
+
+    for value in values or ():
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as error:
+            raise typer.BadParameter(f"{value!r} is not an address or network (e.g. 10.0.0.5 or 10.0.0.0/24)") \
+                from error
+    return values
+
+
 @app.command()
 def serve(
     pack: PackOption = DEFAULT_PACK,
@@ -287,6 +300,9 @@ def serve(
     sip_registrar: Annotated[str | None, typer.Option("--sip-registrar", help="PBX/trunk host[:port].")] = None,
     sip_user: Annotated[str, typer.Option("--sip-user", help="Extension to register (password from "
                                           "HELPLINE_SIP_PASSWORD).")] = "helpline",
+    sip_allow_from: Annotated[list[str] | None, typer.Option(
+        "--sip-allow-from", callback=_networks, help="Accept SIP only from this address or network (repeat "
+        "for several; e.g. the Kamailio proxy in front of the nodes). Default: from anyone.")] = None,
     cold_transfer: Annotated[bool, typer.Option("--cold-transfer", help="Hand calls to people with REFER "
                                                 "instead of ringing them first.")] = False,
     recognizer: Annotated[str, typer.Option("--recognizer", help="base, tiny.en or sphinx.")] = "base",
@@ -330,7 +346,7 @@ def serve(
     if phone:
         with console.status("Loading the speech models…"):
             line = _phone_line(runtime, api, sip_host or host, sip_port, rtp_ports, sip_public_host, sip_registrar,
-                               sip_user, recognizer, voice, not cold_transfer)
+                               sip_user, recognizer, voice, not cold_transfer, tuple(sip_allow_from or ()))
     console.print(f"[bold green]{runtime.pack.business.name}[/bold green] is being served at {url}")
     console.print(f"  API docs: {url}/docs   health: {url}/api/v1/health   ready: {url}/api/v1/ready   "
                   f"console: {url}/console")
@@ -457,7 +473,7 @@ def _print_retention(runtime: Runtime, settings: WorkerSettings) -> None:
 
 def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str, public_host: str,
                 registrar: str | None, user: str, recognizer: str, voice: str,
-                warm_transfer: bool = True) -> PhoneService | None:
+                warm_transfer: bool = True, allow_from: tuple[str, ...] = ()) -> PhoneService | None:
     """The SIP line, or None (with a warning) when the voice extra is not installed."""
     import os
 
@@ -475,7 +491,8 @@ def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str
                                     password=os.environ.get("HELPLINE_SIP_PASSWORD", ""))
                     if registrar else None)
     config = SipConfig(host=host, port=port, rtp_ports=parse_port_range(rtp_ports), public_host=public_host,
-                       user=user, display_name=runtime.pack.business.name, registrar=registration)
+                       user=user, display_name=runtime.pack.business.name, registrar=registration,
+                       allow_from=allow_from)
     # Callbacks are dialled only through a trunk: without one a customer's number has nowhere to go.
     settings = PhoneSettings(warm_transfer=warm_transfer, dial_callbacks=registration is not None)
     line = PhoneService(services, config, Speaker(models.synthesizer), settings)
