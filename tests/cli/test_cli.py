@@ -56,3 +56,15 @@ def test_chat_in_the_terminal(tmp_path: Path) -> None:
     assert "Bea:" in result.stdout
     assert "Returns and refunds" in result.stdout
     assert "Ticket #" in result.stdout
+
+
+def test_serve_refuses_a_malformed_sip_allow_from_before_starting() -> None:
+    from typer.testing import CliRunner
+
+    from helpline.cli.main import app
+
+    result = CliRunner().invoke(app, ["serve", "--sip-allow-from", "10.0.0.5", "--sip-allow-from", "proxy.lan",
+                                      "--port", "1"])
+    assert result.exit_code == 2
+    words = " ".join(result.output.replace("│", " ").split())  # the message as Rich boxed and wrapped it
+    assert "'proxy.lan' is not an address or network" in words
