@@ -222,6 +222,8 @@ async def phone_line(models: SpeechModels, when: datetime, pack_models: PackMode
             services.end_of_turn = SmartTurnModel() if end_of_turn == "model" else None
         if vad is not None:
             services.settings = replace(services.settings, vad=vad)
+        # as on a server that has been up a while: the pack's openings are synthesised (a minute at most)
+        await asyncio.to_thread(services.openings_ready.wait, 120)
         phone = PhoneService(services, config, Speaker(models.synthesizer),
                              PhoneSettings(dial_callbacks=False, transfer_ring_seconds=5.0))
         await phone.start()

@@ -78,17 +78,25 @@ def build_voice_services(runtime: Runtime, models: SpeechModels, hints: Sequence
         return RecognitionProcessor(recognizer, words, correct=corrector.correct)
 
     voice = models.synthesizer
+    ready = threading.Event()
     if hasattr(voice, "speak_sentence"):
         voice = cached = CachedSynthesizer(voice, models.openings)  # type: ignore[arg-type]
         openings = reply_openings(runtime)
         cached.allow(openings)
         if prepare:
+            def prepare_openings() -> None:
+                try:
+                    cached.prepare(openings)
+                finally:
+                    ready.set()
+
             # a daemon: a server stopping mid-way loses nothing but the rest of the warm-up
-            threading.Thread(target=cached.prepare, args=(openings,), name="voice:prepare-openings",
-                             daemon=True).start()
+            threading.Thread(target=prepare_openings, name="voice:prepare-openings", daemon=True).start()
+    if not (prepare and isinstance(voice, CachedSynthesizer)):
+        ready.set()  # nothing to prepare
 
     def synthesis() -> Processor:
         return SynthesisProcessor(voice)
 
     return VoiceServices(conversations=runtime.conversations, pack=runtime.pack, recognition=recognition,
-                         synthesis=synthesis, end_of_turn=None)
+                         synthesis=synthesis, end_of_turn=None, openings_ready=ready)

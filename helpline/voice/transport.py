@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -440,6 +441,8 @@ class VoiceServices:
     settings: CallSettings = field(default_factory=CallSettings)
     end_of_turn: TurnCompletion | None = None  # a turn-completion model (Smart Turn); None: the VAD's pause alone
     menu: PhoneMenu | None = None  # built from the pack when not given
+    # set once the pack's fixed openings are synthesised (synthesis_cache.py); calls never wait for it
+    openings_ready: threading.Event = field(default_factory=threading.Event)
 
     def phone_menu(self) -> PhoneMenu:
         if self.menu is None:
