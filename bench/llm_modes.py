@@ -83,6 +83,13 @@ def run_mode(mode: LlmMode, settings: LlmSettings | None, cases: Sequence[Case],
     return figures
 
 
+def load_average() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def table(rows: Sequence[ModeFigures], parts: Sequence[str]) -> str:
     head = ["mode", *[f"{p} accuracy" for p in parts], "p50 ms", "p95 ms", "model asked", "model's commands used",
             "model failures", "tokens / message asked (prompt + completion)"]
@@ -104,13 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="per model call, seconds")
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--every", type=int, default=1,
-                        help="every Nth message of the suite (in file order, fixed: no choice by result); a small "
-                             "model on 2 cores reads one message in ~7 s")
+                        help="every Nth message of the whole suite (in file order, fixed: no choice by result), then "
+                             "the part's: --part dev and --part heldout read the same messages as --part both")
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args(argv)
     part: Part = args.part
     modes = [LlmMode(m) for m in args.modes.split(",")]
-    cases = select(load_cases(SUITE), part)[:: args.every]
+    cases = select(load_cases(SUITE)[:: args.every], part)
     if args.limit:
         cases = cases[: args.limit]
     parts = ["dev", "heldout"] if part == "both" else [part]
@@ -140,8 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = []
         for mode in modes:
             started = time.monotonic()
+            before = load_average()
             rows.append(run_mode(mode, settings, cases, models))
-            print(f"{mode.value}: {len(cases)} messages in {time.monotonic() - started:.0f} s", file=sys.stderr)
+            print(f"{mode.value}: {len(cases)} messages in {time.monotonic() - started:.0f} s, load average "
+                  f"{before} -> {load_average()}", file=sys.stderr)
     finally:
         if process is not None:
             from helpline.llm.server import stop_local_server
