@@ -148,9 +148,13 @@ def nodes(url: str, count: int, extra: list[str], py_spy: Path | None = None) ->
                 time.sleep(0.5)
         if py_spy is not None:
             py_spy.mkdir(parents=True, exist_ok=True)
+            venv_py_spy = ROOT / ".venv" / "bin" / "py-spy"
+            py_spy_command = str(venv_py_spy) if venv_py_spy.exists() else shutil.which("py-spy")
+            if py_spy_command is None:
+                raise RuntimeError("--py-spy needs py-spy: .venv/bin/pip install py-spy")
             for index, process in enumerate(processes):
                 recorders.append(subprocess.Popen(
-                    [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid), "--rate", "100",
+                    [py_spy_command, "record", "--pid", str(process.pid), "--rate", "100",
                      "--format", "raw", "--output", str(py_spy / f"node-{index}.txt"), "--nonblocking"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             time.sleep(1.0)  # attached before the load begins
