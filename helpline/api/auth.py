@@ -15,11 +15,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpline.api.errors import ApiError
 from helpline.api.limits import RateLimit, RedisSlidingWindow, SlidingWindow
+from helpline.application.keys import ROLE_RANK
 from helpline.store.db import Database
 from helpline.store.repositories import ApiKeyRepository
 from helpline.store.validation import API_ROLES, check_choice
 
-ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 # Anti-automation (ASVS 2.2.1): after this many wrong or missing keys from one address in the window,
 # the address gets 429 (right key or not) until the window has room again.

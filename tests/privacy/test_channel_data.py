@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from helpline.application.email_threads import EmailThreads
 from helpline.channels.email.attachments import AttachmentStore
 from helpline.channels.email.parsing import Attachment
-from helpline.channels.email.threads import EmailThreads
 from helpline.outbound.ports import DeliveryResult, MessagePurpose, OutboundChannel, OutboundMessage
 from helpline.outbound.queue import OutboundQueue, RetryPolicy
 from helpline.pack.models import Retention
