@@ -160,7 +160,7 @@ def test_mailbox_email_is_answered_and_marked_seen(make_runtime: RuntimeFactory,
         replies = harness.replies()
         assert len(replies) == 2
         assert parsed(replies[0])["In-Reply-To"] == "<imap1@example.com>"
-        assert "every 2–3 months" in plain_text(replies[0])
+        assert "Descaling and cleaning your machine" in plain_text(replies[0])
         assert parsed(replies[1])["In-Reply-To"] == "<imap2@example.com>"
         assert len({r.conversation_id for r in harness.records()}) == 1
         mailbox.noop()
