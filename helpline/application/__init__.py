@@ -6,6 +6,10 @@ Between the channels (driving adapters: API, widget, phone, email, SMS, console)
 ``serialise.py``: the locks), the typed view of a turn every channel renders (``views.py``: replies, hand-off,
 events), the turn recorder that stores a turn's outcome in its transaction (``recorder.py``), the "conversation
 changed" event bus (``bus.py``: its API is the port, the in-process bus its single-node adapter; Redis is
-``adapters/redis_shared.py``), and small typed reads channels need (``handoffs.py``). Channels import this
-package, never the store, for a conversation's work.
+``adapters/redis_shared.py``), small typed reads and writes the channels need (``handoffs.py``, ``callbacks.py``,
+``keys.py``, ``widget_sessions.py``, ``sms_threads.py``, ``sms_deliveries.py``, ``opt_outs.py``,
+``queued_lines.py``, ``email_threads.py``) and the console's desks (``console_access.py``, ``audit.py``,
+``ticket_desk.py``, ``live_view.py``, ``customer_view.py``, ``incident_desk.py``, ``knowledge_desk.py``,
+``kpi_reports.py``, ``outbound_desk.py``, ``console_exports.py``). Channels, voice and the console import this
+package, never the store (import-linter checks it); what they get back are plain dataclasses, not ORM rows.
 """
