@@ -170,6 +170,10 @@ def recognizer(name: str) -> tuple[SpeechRecognizer, float]:
         made = WhisperRecognizer("base", full_window=True)
     elif name == "base-beam5":
         made = WhisperRecognizer("base", beam_size=5)
+    elif name == "base-beam1":
+        made = WhisperRecognizer("base", beam_size=1)
+    elif name == "base-full-beam1":
+        made = WhisperRecognizer("base", full_window=True, beam_size=1)
     elif name == "tiny.en":
         made = WhisperRecognizer("tiny.en")
     elif name == "sphinx":
@@ -245,9 +249,11 @@ def _ms(values: Sequence[float], q: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--models", default="base", help="comma list: base, base-full, base-beam5, tiny.en, sphinx")
+    parser.add_argument("--models", default="base", help="comma list: base, base-full, base-beam1, "
+                        "base-full-beam1, base-beam5, tiny.en, sphinx")
     parser.add_argument("--limit", type=int, default=None, help="only the first N utterances")
     parser.add_argument("--no-piper", action="store_true")
+    parser.add_argument("--natural-only", action="store_true", help="only piper's voices (the WER goal's rows)")
     parser.add_argument("--no-hints", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--show-errors", type=int, default=8)
@@ -256,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     texts = load_utterances(args.limit)
     hints = [] if args.no_hints else vocabulary()
     speakers, close = voices(include_piper=not args.no_piper)
+    if args.natural_only:
+        speakers = [v for v in speakers if v.natural]
     audio: dict[str, list[bytes]] = {}
     try:
         for voice in speakers:
