@@ -113,8 +113,8 @@ class AnswerLog:
 
     def right(self, caller: str, record: CallRecord, questions: Sequence[Question]) -> list[bool]:
         """Per question: was a turn posted while it was asked (until the next one) answered right?"""
-        return [any(t.answered_from & q.expected for t in turns) for q, turns in self.per_question(
-            caller, record, questions)]
+        return [bool(turns) and q.answered_right(frozenset().union(*(t.answered_from for t in turns)))
+                for q, turns in self.per_question(caller, record, questions)]
 
     def per_question(self, caller: str, record: CallRecord,
                      questions: Sequence[Question]) -> list[tuple[Question, list[EngineTurn]]]:
