@@ -159,9 +159,10 @@ class StageLog(logging.Handler):
             # the last turn answered before the caller heard the answer, of speech after the question began
             turns = [t for t in self.by_call.get(record.call_id, [])
                      if t.wire is not None and asked < t.speech_end and t.wire <= heard + 0.005]
-            if turns and turns[-1].wire is not None:
+            last_wire = turns[-1].wire if turns else None
+            if last_wire is not None:
                 turn = turns[-1]
-                found.append({**turn.stages(), "wire": heard - turn.wire, "filler": float(turn.filler)})
+                found.append({**turn.stages(), "wire": heard - last_wire, "filler": float(turn.filler)})
             else:
                 log.warning("no stage times for a turn answered %.2f s after the question", latency)
         return found
@@ -201,7 +202,7 @@ def _port_block(size: int) -> int:
 @asynccontextmanager
 async def phone_line(models: SpeechModels, when: datetime, pack_models: PackModels | None = None,
                      folder: Path | None = None, end_of_turn: str = "default",
-                     vad: VadSettings | None = None) -> AsyncIterator[Line]:
+                     vad: VadSettings | None = None, look_ahead: bool = True) -> AsyncIterator[Line]:
     """`end_of_turn`: "default" as `build_voice_services` sets it, "model" Smart Turn, "transcript" the early
     transcript's sentence end, "pause" the VAD's fixed pause alone."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -222,6 +223,9 @@ async def phone_line(models: SpeechModels, when: datetime, pack_models: PackMode
             services.end_of_turn = SmartTurnModel() if end_of_turn == "model" else None
         if vad is not None:
             services.settings = replace(services.settings, vad=vad)
+        if not look_ahead:
+            services.settings = replace(services.settings,
+                                        agent=replace(services.settings.agent, look_ahead=False))
         # as on a server that has been up a while: the pack's openings are synthesised (a minute at most)
         await asyncio.to_thread(services.openings_ready.wait, 120)
         phone = PhoneService(services, config, Speaker(models.synthesizer),
@@ -290,15 +294,17 @@ def report(calls: int, results: Sequence[CallResult]) -> str:
 
 
 async def _main(calls: int, questions: int, hours: str, rounds: int, chosen_set: str, voices: str,
-                recognizer: str, end_of_turn: str, vad: VadSettings) -> None:
+                recognizer: str, end_of_turn: str, vad: VadSettings, look_ahead: bool = True) -> None:
     models = load_speech_models(recognizer, "piper")
     chosen = (SETS[chosen_set] * 10)[:questions]
     clips = await asyncio.to_thread(speak_questions, [q.text for q in chosen], voices)
-    async with phone_line(models, OPEN if hours == "open" else CLOSED, end_of_turn=end_of_turn, vad=vad) as line:
+    async with phone_line(models, OPEN if hours == "open" else CLOSED, end_of_turn=end_of_turn, vad=vad,
+                          look_ahead=look_ahead) as line:
         for _ in range(rounds):
             results = await play_calls(line, chosen, calls, clips=clips)
             print(f"{report(calls, results)} ({hours} hours, {chosen_set}, {voices} voices, end of turn "
-                  f"{end_of_turn}, guess {vad.guess_ms} ms, check {vad.check_ms} ms, load {os.getloadavg()[0]:.1f})",
+                  f"{end_of_turn}, guess {vad.guess_ms} ms, check {vad.check_ms} ms, look-ahead "
+                  f"{'on' if look_ahead else 'off'}, load {os.getloadavg()[0]:.1f})",
                   flush=True)
             stages = [s for r in results for s in r.stages]
             for name in STAGES:
@@ -324,10 +330,12 @@ def main() -> None:
     parser.add_argument("--end-of-turn", choices=["default", "model", "transcript", "pause"], default="default")
     parser.add_argument("--guess-ms", type=int, default=VadSettings.guess_ms, help="quiet before recognition starts")
     parser.add_argument("--check-ms", type=int, default=VadSettings.check_ms, help="quiet before the end-of-turn check")
+    parser.add_argument("--no-look-ahead", action="store_true",
+                        help="don't understand the early words while the closing pause runs out")
     args = parser.parse_args()
     vad = VadSettings(guess_ms=args.guess_ms, check_ms=args.check_ms)
     asyncio.run(_main(args.calls, args.questions, args.hours, args.rounds, args.chosen_set, args.voices,
-                      args.recognizer, args.end_of_turn, vad))
+                      args.recognizer, args.end_of_turn, vad, not args.no_look_ahead))
 
 
 if __name__ == "__main__":

@@ -159,6 +159,12 @@ class ConversationTurns:
             with conversation_transaction(self.db, conversation_id, self.turn_wait_seconds) as session:
                 return self._post_locked(session, conversation_id, text, actor, prepared)
 
+    def understand_ahead(self, conversation_id: str, text: str) -> None:
+        """Understand `text` on the conversation's committed state now and drop the reading: the turn that
+        posts the same words soon after finds the models' work on them cached (the phone does this while the
+        caller's closing pause runs out). Nothing is stored; an unknown conversation raises as `post` would."""
+        self._understand_ahead(conversation_id, text)
+
     def _understand_ahead(self, conversation_id: str, text: str) -> PreparedReading | None:
         """Understand the message on the state as last committed, outside any write transaction (None
         when there is nothing to understand, or a card number spans messages: then it is done in the turn)."""

@@ -110,6 +110,9 @@ class AgentSettings:
     filler_after: float = 0.8  # seconds the engine may take before the caller hears a filler
     min_confidence: float = 0.0  # a transcript below this was not understood (recognisers apply their own floor)
     hang_up_wait: float = 30.0  # at most this long for the goodbye to be heard before hanging up
+    # Understand the early recognition's words while the closing pause runs out (the turn then finds the models'
+    # work cached); costs CPU in the pause, which competes with reading the caller's audio on a busy machine.
+    look_ahead: bool = True
     look_ahead_wait: float = 1.0  # at most this long for the early words' understanding before the turn is posted
     channel: str = "phone"
 
@@ -268,17 +271,18 @@ class CallAgentProcessor(Processor):
         the turn then does finds the same message's work done (the MiniLM embeddings of the message and of the
         knowledge search it asks, cached by text), so the caller waits only for the engine's write. Nothing is
         posted, said or recorded; words the caller talks on past are a wasted read, not a wrong answer."""
-        if (self._posting or self._ended or self.conversation_id is None or self._person_on_call
+        if (not self.settings.look_ahead or self._posting or self._ended or self.conversation_id is None
+                or self._person_on_call
                 or self._confirming is not None or self._keypad == "card" or _SPELL.match(text)):
             return
         if self._menu_offered:  # as the turn will read it: a menu option named by voice posts the option's words
             choice = self.menu.by_words(text)
             text = choice.message if choice else text
-        conversation_id, understand = self.conversation_id, self.conversations._understand_ahead
+        conversation_id, understand = self.conversation_id, self.conversations.understand_ahead
 
         def read() -> None:
             try:
-                understand(conversation_id, text)  # the reading is dropped: what it cached is what the turn reuses
+                understand(conversation_id, text)  # what it cached is what the turn reuses
             except Exception:
                 log.debug("understanding ahead failed on conversation %s", conversation_id, exc_info=True)
 
