@@ -7,7 +7,6 @@ stands apart, for machines that only drive conversations, and is allowed only wh
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpline.api.errors import ApiError
 from helpline.api.limits import RateLimit, RedisSlidingWindow, SlidingWindow
-from helpline.application.keys import ROLE_RANK
+from helpline.application.keys import ApiKeyHolder
 from helpline.store.db import Database
 from helpline.store.repositories import ApiKeyRepository
 from helpline.store.validation import API_ROLES, check_choice
@@ -29,23 +28,8 @@ AUTH_FAILURE_WINDOW_SECONDS = 60.0
 _bearer = HTTPBearer(auto_error=False, description="An API key from `helpline apikey create`.")
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the key's prefix and role."""
-
-    key_prefix: str
-    role: str
-
-    @property
-    def actor(self) -> str:
-        """The audit log's name for this caller."""
-        return f"apikey:{self.key_prefix}"
-
-    def allowed(self, roles: tuple[str, ...]) -> bool:
-        if self.role in roles:
-            return True
-        rank = ROLE_RANK.get(self.role)
-        return rank is not None and any(rank > ROLE_RANK[r] for r in roles if r in ROLE_RANK)
+# Who is calling: the key's prefix (the audit log's name for it, `actor`) and its role (`allowed`).
+Principal = ApiKeyHolder
 
 
 def database(request: Request) -> Database:

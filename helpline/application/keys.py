@@ -14,7 +14,8 @@ from helpline.store.db import Database
 from helpline.store.repositories import ApiKeyRepository, WidgetKeyRepository
 
 # admin > supervisor > agent: a higher role may do what a lower one may. ``integration`` stands apart (machines
-# that only drive conversations) and is allowed only where it is named. The API's key auth (api/auth.py) uses them.
+# that only drive conversations) and is allowed only where it is named. The API's keys and the console's staff
+# rank by the same table.
 ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
 
 

@@ -15,9 +15,8 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 
 from helpline.application.console_access import staff_session
+from helpline.application.keys import ROLE_RANK
 from helpline.console.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches
-
-ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
 
 
 class ConsoleDenied(Exception):
