@@ -228,7 +228,7 @@ async def phone_line(models: SpeechModels, when: datetime, pack_models: PackMode
                                         agent=replace(services.settings.agent, look_ahead=False))
         # as on a server that has been up a while: the pack's openings are synthesised (a minute at most)
         await asyncio.to_thread(services.openings_ready.wait, 120)
-        phone = PhoneService(services, config, Speaker(models.synthesizer),
+        phone = PhoneService(services, config, Speaker(services.voice or models.synthesizer),
                              PhoneSettings(dial_callbacks=False, transfer_ring_seconds=5.0))
         await phone.start()
         try:

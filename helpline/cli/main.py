@@ -495,7 +495,7 @@ def _phone_line(runtime: Runtime, api: Any, host: str, port: int, rtp_ports: str
                        allow_from=allow_from)
     # Callbacks are dialled only through a trunk: without one a customer's number has nowhere to go.
     settings = PhoneSettings(warm_transfer=warm_transfer, dial_callbacks=registration is not None)
-    line = PhoneService(services, config, Speaker(models.synthesizer), settings)
+    line = PhoneService(services, config, Speaker(services.voice or models.synthesizer), settings)
     api.state.phone_desk = line.desk  # the console's take over on a phone / listen in, on this node's calls
     return line
 

@@ -99,4 +99,4 @@ def build_voice_services(runtime: Runtime, models: SpeechModels, hints: Sequence
         return SynthesisProcessor(voice)
 
     return VoiceServices(conversations=runtime.conversations, pack=runtime.pack, recognition=recognition,
-                         synthesis=synthesis, end_of_turn=None, openings_ready=ready)
+                         synthesis=synthesis, end_of_turn=None, openings_ready=ready, voice=voice)

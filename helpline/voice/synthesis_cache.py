@@ -54,7 +54,11 @@ def _sentence_key(text: str) -> str:
 
 
 class AudioCache:
-    """Audio by (voice, sentence), least recently used dropped first once over `max_bytes`. Thread-safe."""
+    """Audio by (voice, sentence), least recently used dropped first once over `max_bytes`. Thread-safe.
+
+    It also keeps when the voice it is shared with was last used, by any `CachedSynthesizer` over it: every
+    wrapper of one loaded voice shares one cache (`SpeechModels.openings`), so a warm-up keeps away from a voice
+    another wrapper (a call, an announcement to a person) is using, and only one warm-up runs at a time."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
@@ -63,6 +67,23 @@ class AudioCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self._in_use = 0
+        self._last_used = float("-inf")
+        self.preparing = threading.Lock()  # held by the warm-up running on this voice
+
+    def begin_use(self) -> None:
+        with self._lock:
+            self._in_use += 1
+
+    def end_use(self) -> None:
+        with self._lock:
+            self._in_use -= 1
+            self._last_used = time.monotonic()
+
+    def busy(self, grace: float) -> bool:
+        """The voice is speaking for someone, or did so less than `grace` seconds ago."""
+        with self._lock:
+            return self._in_use > 0 or time.monotonic() - self._last_used < grace
 
     def get(self, key: tuple[str, str]) -> bytes | None:
         with self._lock:
@@ -107,16 +128,13 @@ class CachedSynthesizer:
 
     def __init__(self, voice: SentenceSynthesizer, cache: AudioCache | None = None, busy_grace: float = 1.5) -> None:
         self.voice = voice
-        self.cache = cache or AudioCache()
+        self.cache = cache if cache is not None else AudioCache()  # an empty cache is falsy (len 0)
         self.sample_rate = voice.sample_rate
         self.name = str(getattr(voice, "name", type(voice).__name__))
         self.key = voice_key(voice)
         self.busy_grace = busy_grace
         self._allowed: set[str] = set()
         self._allowed_lock = threading.Lock()
-        self._last_used = float("-inf")
-        self._in_use = 0
-        self._use_lock = threading.Lock()
 
     # --- what may be kept
 
@@ -138,14 +156,11 @@ class CachedSynthesizer:
             cached = self.cache.get((self.key, sentence))
             if cached is not None:
                 return cached
-        with self._use_lock:
-            self._in_use += 1
+        self.cache.begin_use()
         try:
             pcm = self.voice.speak_sentence(text)
         finally:
-            with self._use_lock:
-                self._in_use -= 1
-                self._last_used = time.monotonic()
+            self.cache.end_use()
         if keep:
             self.cache.put((self.key, sentence), pcm)
         return pcm
@@ -164,13 +179,21 @@ class CachedSynthesizer:
     # --- ahead of time
 
     def _busy(self) -> bool:
-        with self._use_lock:
-            return self._in_use > 0 or time.monotonic() - self._last_used < self.busy_grace
+        return self.cache.busy(self.busy_grace)
 
     def prepare(self, sentences: Iterable[str], stop: threading.Event | None = None) -> int:
         """Synthesise the allowed sentences not yet cached, one at a time, each only while no call is using the
         voice; returns how many were made. Stops early when `stop` is set."""
         stop = stop or threading.Event()
+        while not self.cache.preparing.acquire(timeout=0.1):  # another warm-up of this voice goes first
+            if stop.is_set():
+                return 0
+        try:
+            return self._prepare(sentences, stop)
+        finally:
+            self.cache.preparing.release()
+
+    def _prepare(self, sentences: Iterable[str], stop: threading.Event) -> int:
         made = 0
         for sentence in sentences:
             key = (self.key, _sentence_key(sentence))

@@ -54,7 +54,7 @@ from helpline.voice.frames import (
 )
 from helpline.voice.keypad import KeypadProcessor, KeypadSettings, PhoneMenu
 from helpline.voice.pipeline import Pipeline, Processor
-from helpline.voice.ports import CallMedia
+from helpline.voice.ports import CallMedia, SpeechSynthesizer
 from helpline.voice.synthesis import SynthesisProcessor
 from helpline.voice.turns import BargeIn, TurnSettings, TurnTaking
 from helpline.voice.vad import VadModel, VadSettings, VoiceActivityProcessor, silero_model
@@ -443,6 +443,9 @@ class VoiceServices:
     menu: PhoneMenu | None = None  # built from the pack when not given
     # set once the pack's fixed openings are synthesised (synthesis_cache.py); calls never wait for it
     openings_ready: threading.Event = field(default_factory=threading.Event)
+    # The voice the calls speak with (with its cache of the pack's openings). Announcements to a person or a
+    # voicemail box must use it too: the openings' warm-up yields only to a voice it sees in use.
+    voice: SpeechSynthesizer | None = None
 
     def phone_menu(self) -> PhoneMenu:
         if self.menu is None:

@@ -93,3 +93,31 @@ def test_the_opening_of_a_template_is_known_only_up_to_its_first_placeholder() -
     openings = pack_openings(["From our *{{ title }}* article: {{ answer }}", "Sure. {{ answer }}"], {},
                              ["Smart Kettle", "Burr Grinder"])
     assert openings == ["From our Smart Kettle article:", "From our Burr Grinder article:", "Sure."]
+
+
+def test_the_warm_up_keeps_away_from_a_voice_another_wrapper_is_speaking_with() -> None:
+    """A call's synthesizer and an announcement to a person wrap one loaded voice with one shared cache: while
+    either speaks, the warm-up of the other waits, and a second warm-up waits for the first."""
+    voice, shared = CountingVoice(), AudioCache()
+    warm_up = CachedSynthesizer(voice, shared, busy_grace=0.2)
+    announcer = CachedSynthesizer(voice, shared, busy_grace=0.2)
+    openings = ["One moment while I check that."]
+    warm_up.allow(openings)
+    announcer.speak_sentence("Transferring a caller about order BB-10001.")  # not the pack's wording: not kept
+    made: list[int] = []
+    worker = threading.Thread(target=lambda: made.append(warm_up.prepare(openings)))
+    worker.start()
+    worker.join(timeout=0.1)
+    assert worker.is_alive() and voice.spoken == ["Transferring a caller about order BB-10001."]
+    worker.join(timeout=5)
+    assert made == [1] and voice.spoken[-1] == "One moment while I check that."
+
+    with shared.preparing:  # a warm-up of this voice is running elsewhere
+        stop = threading.Event()
+        second = threading.Thread(target=lambda: made.append(announcer.prepare(openings, stop)))
+        second.start()
+        second.join(timeout=0.3)
+        assert second.is_alive()
+        stop.set()
+        second.join(timeout=5)
+    assert made == [1, 0]

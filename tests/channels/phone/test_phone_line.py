@@ -75,7 +75,7 @@ def line(demo_models: DemoModels, speech_models: SpeechModels, tmp_path: Path) -
         services = build_voice_services(runtime, speech_models)
         block = free_port_block(40)
         config = SipConfig(host="127.0.0.1", port=free_udp_port(), rtp_ports=(block.first, block.last))
-        phone = PhoneService(services, config, Speaker(speech_models.synthesizer),
+        phone = PhoneService(services, config, Speaker(services.voice or speech_models.synthesizer),
                              PhoneSettings(dial_callbacks=False, **settings))  # type: ignore[arg-type]
         await phone.start()
         try:

@@ -79,7 +79,8 @@ def runtime(demo_models: DemoModels, tmp_path: Path) -> Iterator[Runtime]:
 async def phone_line(runtime: Runtime, models: SpeechModels) -> AsyncIterator[PhoneService]:
     block = free_port_block(40)
     config = SipConfig(host="127.0.0.1", port=free_udp_port(), rtp_ports=(block.first, block.last))
-    phone = PhoneService(build_voice_services(runtime, models), config, Speaker(models.synthesizer),
+    services = build_voice_services(runtime, models)
+    phone = PhoneService(services, config, Speaker(services.voice or models.synthesizer),
                          PhoneSettings(dial_callbacks=False, transfer_ring_seconds=5.0))
     await phone.start()
     try:
