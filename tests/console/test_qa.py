@@ -4,7 +4,8 @@ supervisor can dispute a finding, which then stops counting; the dashboard shows
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -73,7 +74,8 @@ def test_dispute_needs_a_supervisor_and_stops_counting(console: Console, as_role
 def test_dashboard_shows_the_average_qa_score(console: Console, as_role: Clients) -> None:
     ticket = scored_ticket(console)
     client, _ = as_role["supervisor"]
-    day = datetime.now(UTC).date().isoformat()
+    # the dashboard's days are the business's (its time zone), not UTC's
+    day = datetime.now(ZoneInfo(console.runtime.pack.business.timezone)).date().isoformat()
     page = client.get("/console/dashboard", params={"date_from": day, "date_to": day}).text
     assert "QA score" in page
     assert re.search(rf"{ticket.qa_score:.0f} / 100", page)

@@ -15,8 +15,8 @@ from tests.store.conftest import postgres_admin
 
 
 def test_sqlite_node_serves_100_concurrent_chat_clients_without_a_server_error() -> None:
-    with database("sqlite") as url, nodes(url, 1, []) as bases:
-        figures, _wall = asyncio.run(run_clients(bases, api_key(url), clients=100, messages=2, timeout=120))
+    with database("sqlite") as url, nodes(url, 1, []) as served:
+        figures, _wall, _cost = asyncio.run(run_clients(served, api_key(url), clients=100, messages=2, timeout=120))
     assert dict(figures.errors) == {}  # no 500, no "database is locked", no timeout
     assert len(figures.latencies) == 200  # every message answered (a 503 busy is retried, as clients do)
 
@@ -29,7 +29,8 @@ def test_two_nodes_on_postgresql_and_redis_lose_no_concurrent_post() -> None:
     env_prefix = f"helpline-test-{os.getpid()}-nodes:"
     os.environ["HELPLINE_REDIS_PREFIX"] = env_prefix  # inherited by the node processes
     try:
-        with database("postgres") as url, nodes(url, 2, ["--redis-url", redis_url]) as bases:
+        with database("postgres") as url, nodes(url, 2, ["--redis-url", redis_url]) as served:
+            bases = [node.base for node in served]
             key = api_key(url)
             headers = {"Authorization": f"Bearer {key}"}
 
