@@ -1,8 +1,9 @@
 """Right answers to spoken-style questions, typed: the engine's half of the phone benchmark, without audio.
 
-Each question of a set in bench/voice/questions.py is the caller's first line in a fresh phone conversation
-of the demo business (through `ConversationService`, as the call agent posts it, the business clock pinned
-inside opening hours like the harness). It is answered *right* when the turn answered from one of the
+Each question of a set in bench/voice/questions.py, or of round three (questions3.yaml, split into dev3 and
+heldout3 here), is the caller's first line in a fresh phone conversation of the demo business (through
+`ConversationService`, as the call agent posts it, the business clock pinned inside opening hours like the
+harness). It is answered *right* when the turn answered from one of the
 expected articles or started one of the expected procedures, as the engine recorded it on the conversation's
 requests; an out-of-scope question ("none") is right when the engine answered from nothing. The wording of
 the reply is not scored; `--show` prints it for the misses of a tuning set (never for a held-out set).
@@ -10,13 +11,14 @@ the reply is not scored; `--show` prints it for the misses of a tuning set (neve
 Recognition is not simulated here: `python -m bench.voice.harness --set dev2` plays the same questions with
 natural voices through the real pipeline.
 
-Run: .venv/bin/python -m bench.voice.answers --set dev2 [--set dev ...] [--show]
+Run: .venv/bin/python -m bench.voice.answers --set dev2 [--set dev3 ...] [--show]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,13 +27,31 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bench.report import machine
-from bench.voice.questions import SETS, Question
+from bench.voice.questions import SETS as EARLIER_SETS
+from bench.voice.questions import Question
 from helpline.runtime import Runtime, build_runtime
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 OPEN = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Chicago, as the harness pins it
-HELD_OUT_SETS = {"held-out", "heldout2"}  # their misses are counted, never printed
+HELD_OUT_SETS = {"held-out", "heldout2", "heldout3"}  # their misses are counted, never printed
+ROUND_THREE = Path(__file__).with_name("questions3.yaml")
+ROUND_THREE_SEED = 2611  # fixed before any run; changing it would mix dev3 and heldout3 questions
+
+
+def split_in_halves(path: Path, seed: int) -> tuple[list[Question], list[Question]]:
+    """A question file split in two halves by a seeded shuffle, each half kept in the file's order."""
+    questions = [Question(item["text"], frozenset(item["expected"])) for item in yaml.safe_load(path.read_text())]
+    order = list(range(len(questions)))
+    random.Random(seed).shuffle(order)
+    half = len(order) // 2
+    return ([questions[i] for i in sorted(order[:half])], [questions[i] for i in sorted(order[half:])])
+
+
+DEV3, HELDOUT3 = split_in_halves(ROUND_THREE, ROUND_THREE_SEED)
+SETS = {**EARLIER_SETS, "dev3": DEV3, "heldout3": HELDOUT3}
 
 
 @dataclass(frozen=True)
