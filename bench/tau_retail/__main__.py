@@ -35,6 +35,7 @@ from bench.report import write_section
 from bench.tau_retail.compare import failure_causes
 from bench.tau_retail.customer import Customer, Data
 from bench.tau_retail.llm_customer import LlmCustomer
+from bench.tau_retail.model_usage import ModelTurns, conversation_model_turns
 from bench.tau_retail.servers import DATASET, Agent, Store, create_api_key, start_helpline, start_store
 from bench.tau_retail.splits import train_indices
 from bench.tau_retail.stranger import Stranger
@@ -42,6 +43,7 @@ from helpline.llm.openai_compatible import OpenAICompatibleModel
 from helpline.llm.port import LanguageModel
 from helpline.llm.settings import ENV_API_KEY, LlmSettings
 from helpline.packs.tau_retail import generate
+from helpline.store.db import Database
 
 MAX_TURNS = 40
 SPLITS = ("dev", "tune", "heldout", "train", "both")
@@ -56,6 +58,16 @@ class Outcome:
     transcript: list[str] = field(default_factory=list)
     needs_answer: bool = False  # the task has expected outputs
     answered: bool = False  # every expected output appears in the agent's replies
+    seconds: float = 0.0  # wall time of the conversation, ground truth replay included
+    model: ModelTurns = field(default_factory=ModelTurns)  # the agent's language model use (hybrid, llm modes)
+
+    def record(self, hidden: bool) -> dict[str, Any]:
+        """One line of `--record`: no transcript, and for held-out tasks no failure causes either."""
+        line: dict[str, Any] = {"index": self.index, "passed": self.passed, "turns": self.turns,
+                                "seconds": round(self.seconds, 1), "model": self.model.as_dict()}
+        if not hidden:
+            line["causes"] = self.causes
+        return line
 
 
 def load_data(dataset: Path) -> Data:
@@ -75,7 +87,8 @@ def expected_state(store: Store, task: dict[str, Any]) -> dict[str, Any]:
 
 def run_task(index: int, task: dict[str, Any], data: Data, store: Store, helpline_url: str, db_url: str,
              initial: dict[str, Any], customer_kind: str = "old", key: str | None = None,
-             customer_model: LanguageModel | None = None) -> Outcome:
+             customer_model: LanguageModel | None = None, database: Database | None = None) -> Outcome:
+    started = time.monotonic()
     expected = expected_state(store, task)
     # one key serves a whole run: creating one is a CLI start-up per task, most of a task's time on a busy box
     key = key or create_api_key(db_url)
@@ -127,8 +140,9 @@ def run_task(index: int, task: dict[str, Any], data: Data, store: Store, helplin
                           f"{usage.completion_tokens} completion tokens, {usage.seconds:.1f} s]")
         if customer.gave_up:
             transcript.append(f"[customer gave up: {customer.gave_up}]")
+    model = conversation_model_turns(database, agent.id) if database is not None and agent.id else ModelTurns()
     return Outcome(index, not causes, causes, turns, transcript, needs_answer=bool(outputs),
-                   answered=bool(outputs) and not missing)
+                   answered=bool(outputs) and not missing, seconds=time.monotonic() - started, model=model)
 
 
 def split_tasks(split: str) -> tuple[str, list[dict[str, Any]], list[int]]:
@@ -149,10 +163,11 @@ def run_split(split: str, limit: int | None, store: Store, helpline_url: str, db
     store.reset()
     initial = store.state()
     key = create_api_key(db_url)
+    database = Database(db_url)
     outcomes: list[Outcome] = []
     for count, index in enumerate(indices, 1):
         outcome = run_task(index, tasks[index], data, store, helpline_url, db_url, initial, customer, key,
-                           customer_model)
+                           customer_model, database)
         outcomes.append(outcome)
         if hidden:
             if count % 25 == 0:
@@ -232,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="print transcripts (failures; every task for the stranger), never held-out ones")
     parser.add_argument("--no-doc", action="store_true", help="don't write docs/benchmarks.md")
     parser.add_argument("--note", default="", help="a sentence for docs/benchmarks.md, e.g. the engine's state")
+    parser.add_argument("--record", type=Path,
+                        help="append one JSON line per task (pass, turns, seconds, model use; failure causes "
+                             "only outside held-out) and one per split (load averages, wall time) to this file")
     args = parser.parse_args(argv)
     if not DATASET.exists():
         print(f"{DATASET} not found: the tau-retail dataset is needed", file=sys.stderr)
@@ -273,12 +291,22 @@ def main(argv: list[str] | None = None) -> int:
             store = Store(store_url)
             for customer in customers:
                 for split in splits:
+                    load_before, split_started = os.getloadavg(), time.monotonic()
                     outcomes = run_split(split, args.limit, store, helpline_url, db_url, data, args.verbose,
                                          args.only, customer, customer_model)
+                    load_after, split_seconds = os.getloadavg(), time.monotonic() - split_started
                     line, causes = summary(split, outcomes, customer)
                     print(line)
                     for cause, count in causes.most_common(10):
                         print(f"  {count:4d}  {cause}")
+                    model = sum((o.model for o in outcomes), ModelTurns())
+                    if args.agent_llm_mode != "embedded":
+                        print(f"{split} [{customer}, {args.agent_llm_mode}]: {model.line()}")
+                    print(f"{split} [{customer}]: {split_seconds / 60:.1f} min; load average "
+                          f"{load_before[0]:.2f} -> {load_after[0]:.2f}", flush=True)
+                    if args.record:
+                        write_record(args.record, split, customer, args.agent_llm_mode, outcomes, model,
+                                     split_seconds, (load_before[0], load_after[0]))
                     figures.append(Figures.of(customer, split, outcomes))
         finally:
             if helpline_proc is not None:
@@ -290,6 +318,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_doc and not args.only and args.customer != "llm" and args.agent_llm_mode == "embedded":
         write_section("tau-retail", doc_body(figures, args.limit, elapsed, args.note))
     return 0
+
+
+def write_record(path: Path, split: str, customer: str, mode: str, outcomes: list[Outcome], model: ModelTurns,
+                 seconds: float, load: tuple[float, float]) -> None:
+    hidden = split in ("heldout", "train")
+    head = {"split": split, "customer": customer, "agent_llm_mode": mode}
+    with path.open("a") as out:
+        for outcome in outcomes:
+            out.write(json.dumps({**head, **outcome.record(hidden)}) + "\n")
+        out.write(json.dumps({**head, "tasks": len(outcomes), "passed": sum(o.passed for o in outcomes),
+                              "seconds": round(seconds, 1), "load_average": [round(x, 2) for x in load],
+                              "model": model.as_dict(), "at": datetime.now(UTC).isoformat(timespec="seconds")})
+                  + "\n")
 
 
 def doc_body(figures: list[Figures], limit: int | None, elapsed: float, note: str) -> str:
