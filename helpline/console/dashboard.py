@@ -4,7 +4,7 @@ range in the business's days, and a CSV link for each table (console/export.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -13,10 +13,11 @@ from fastapi.responses import Response
 from helpline.analytics import kpis
 from helpline.analytics.headline import headline, minutes, pct
 from helpline.application.allowed_values import CHANNELS
+from helpline.application.business_days import BusinessDays
 from helpline.application.kpi_reports import period_contacts
 from helpline.console.auth import Supervisor
 from helpline.console.charts import data_table, horizontal_bars, stacked_bars, stacked_days, trend_line
-from helpline.console.web import parse_day, render, runtime_of
+from helpline.console.web import business_days, parse_day, render, runtime_of
 from helpline.runtime import Runtime
 
 DEFAULT_DAYS = 14
@@ -29,22 +30,22 @@ class Period:
     end: date
     zone: ZoneInfo
 
-
-def business_zone(runtime: Runtime) -> ZoneInfo:
-    return ZoneInfo(runtime.pack.business.timezone)
+    @property
+    def days(self) -> BusinessDays:
+        return BusinessDays(self.zone)
 
 
 def period_of(runtime: Runtime, date_from: str, date_to: str) -> Period:
     """The days asked for (default: the last 14 in the business's time zone), at most a year, in order."""
-    zone = business_zone(runtime)
-    today = datetime.now(UTC).astimezone(zone).date()
+    days = business_days(runtime)
+    today = days.today()
     end = parse_day(date_to) or today
     start = parse_day(date_from) or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         start, end = end, start
     if (end - start).days > MAX_DAYS:
         start = end - timedelta(days=MAX_DAYS)
-    return Period(start, end, zone)
+    return Period(start, end, days.zone)
 
 
 def load_contacts(runtime: Runtime, start: date, end: date, actor: str) -> list[kpis.Contact]:
@@ -91,7 +92,7 @@ def dashboard_router() -> APIRouter:
         used = [c for c in CHANNELS if any(c in v for v in per_day.values())]
         hours = kpis.contacts_per_hour(contacts, lambda moment: moment.astimezone(period.zone).hour)
         days = kpis.by_day(contacts, period.start, period.end, target,
-                           day_of=lambda moment: moment.astimezone(period.zone).date())
+                           day_of=period.days.day_of)
         qa_bands = kpis.qa_distribution(contacts)
         reasons = kpis.top_reasons(contacts)
         query = f"date_from={period.start.isoformat()}&date_to={period.end.isoformat()}"

@@ -28,9 +28,10 @@ from helpline.application import audit
 from helpline.application import console_exports as exports
 from helpline.application.allowed_values import CHANNELS, TICKET_PRIORITIES, TICKET_STATUSES
 from helpline.application.audit import AuditEntryView
+from helpline.application.business_days import BusinessDays
 from helpline.console.auth import Admin, Agent, ConsoleDenied, StaffUser, Supervisor
 from helpline.console.dashboard import contacts_of, period_of
-from helpline.console.web import day_bound, runtime_of
+from helpline.console.web import day_span, runtime_of
 from helpline.outbound.queue import OutboundStatus
 from helpline.pack.expressions import mask
 from helpline.runtime import Runtime
@@ -177,7 +178,7 @@ def _kpi_rows(contacts: list[kpis.Contact], *, by: str, start: date, end: date, 
         return (("channel", "contacts", "aht", "fcr", "containment", "abandonment", "service_level"),
                 [(r.channel, r.contacts, minutes(r.aht_seconds), pct(r.fcr), pct(r.containment), pct(r.abandonment),
                   pct(r.service_level)) for r in kpis.by_channel(contacts, target)])
-    days = kpis.by_day(contacts, start, end, target, day_of=lambda moment: moment.astimezone(zone).date())
+    days = kpis.by_day(contacts, start, end, target, day_of=BusinessDays(zone).day_of)
     return (("day", "contacts", "fcr", "csat", "service_level", "aht_chat_and_calls", "qa_score"),
             [(d.day, d.contacts, pct(d.fcr), "" if d.csat is None else round(d.csat, 2), pct(d.service_level),
               minutes(d.aht_seconds), "" if d.qa_score is None else round(d.qa_score, 1)) for d in days])
@@ -192,8 +193,9 @@ def export_router() -> APIRouter:
         filters = {"status": _choice(status, TICKET_STATUSES, "status"),
                    "priority": _choice(priority, TICKET_PRIORITIES, "priority"),
                    "channel": _choice(channel, CHANNELS, "channel")}
-        found = exports.ticket_rows(runtime_of(request).db, **filters, since=day_bound(date_from),
-                                    until=day_bound(date_to, end=True), text=q.strip()[:200])
+        since, until = day_span(runtime_of(request), date_from, date_to)
+        found = exports.ticket_rows(runtime_of(request).db, **filters, since=since, until=until,
+                                    text=q.strip()[:200])
         return _stream(request, user, "ticket", {**filters, "q": q.strip()[:200], "from": date_from, "to": date_to},
                        TICKET_HEADER, _ticket_rows(found))
 
@@ -201,12 +203,12 @@ def export_router() -> APIRouter:
     def conversations(request: Request, user: Agent, channel: str = "", date_from: str = "",
                       date_to: str = "") -> StreamingResponse:
         chosen = _choice(channel, CHANNELS, "channel")
+        since, until = day_span(runtime_of(request), date_from, date_to)
         return _stream(request, user, "conversation", {"channel": chosen, "from": date_from, "to": date_to},
                        ("id", "started", "ended", "channel", "status", "ticket", "handled_by", "messages", "customer",
                         "customer_email", "customer_phone"),
                        _conversation_rows(exports.conversation_rows(
-                           runtime_of(request).db, since=day_bound(date_from), until=day_bound(date_to, end=True),
-                           channel=chosen)))
+                           runtime_of(request).db, since=since, until=until, channel=chosen)))
 
     @router.get("/callbacks.csv")
     def callbacks(request: Request, user: Agent, show: str = "open") -> StreamingResponse:
@@ -217,11 +219,11 @@ def export_router() -> APIRouter:
 
     @router.get("/qa-findings.csv")
     def qa_findings(request: Request, user: Supervisor, date_from: str = "", date_to: str = "") -> StreamingResponse:
+        since, until = day_span(runtime_of(request), date_from, date_to)
         return _stream(request, user, "ticket", {"report": "qa-findings", "from": date_from, "to": date_to},
                        ("ticket", "reviewed", "score", "criterion", "result", "flag", "line", "note", "disputed_by",
                         "dispute_reason"),
-                       _finding_rows(exports.finding_rows(runtime_of(request).db, since=day_bound(date_from),
-                                                          until=day_bound(date_to, end=True))))
+                       _finding_rows(exports.finding_rows(runtime_of(request).db, since=since, until=until)))
 
     @router.get("/outbound.csv")
     def outbound(request: Request, user: Supervisor, status: str = "") -> StreamingResponse:
@@ -232,10 +234,10 @@ def export_router() -> APIRouter:
 
     @router.get("/audit.csv")
     def audit(request: Request, user: Admin, date_from: str = "", date_to: str = "") -> StreamingResponse:
+        since, until = day_span(runtime_of(request), date_from, date_to)
         return _stream(request, user, "audit_log", {"from": date_from, "to": date_to},
                        ("id", "at", "actor", "action", "entity", "entity_id", "customer_id", "detail"),
-                       _audit_rows(exports.audit_rows(runtime_of(request).db, since=day_bound(date_from),
-                                                      until=day_bound(date_to, end=True))))
+                       _audit_rows(exports.audit_rows(runtime_of(request).db, since=since, until=until)))
 
     @router.get("/kpis-by-{by}.csv")
     def kpi_table(request: Request, user: Supervisor, by: str, date_from: str = "",

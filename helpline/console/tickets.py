@@ -14,7 +14,7 @@ from helpline.application.allowed_values import CHANNELS, TICKET_PRIORITIES, TIC
 from helpline.application.ticket_desk import Conflict, DisputeError, TicketDetail, TicketNotFound
 from helpline.console.auth import Agent, ConsoleDenied, Supervisor
 from helpline.console.customer_panel import customer_panel
-from helpline.console.web import back, day_bound, render, runtime_of
+from helpline.console.web import back, day_span, render, runtime_of
 from helpline.qa.rubric import DEFAULT_TITLES
 
 PAGE = 50
@@ -39,15 +39,17 @@ def tickets_router() -> APIRouter:
     @router.get("/tickets")
     def tickets(request: Request, user: Agent, status: str = "", priority: str = "", channel: str = "",
                 q: str = "", date_from: str = "", date_to: str = "", page: int = 0) -> Response:
-        db = runtime_of(request).db
+        runtime = runtime_of(request)
+        db = runtime.db
         q = q.strip()
         if q.lstrip("#").isascii() and q.lstrip("#").isdigit():  # "²" or "١٠٠١" are searched as text
             return back(f"/console/tickets/{q.lstrip('#')}")
         page = min(max(page, 0), MAX_OFFSET // PAGE)
+        created_from, created_to = day_span(runtime, date_from, date_to)
         filters: dict[str, Any] = {
             "status": _choice(status, TICKET_STATUSES), "priority": _choice(priority, TICKET_PRIORITIES),
-            "channel": _choice(channel, CHANNELS), "q": q or None, "created_from": day_bound(date_from),
-            "created_to": day_bound(date_to, end=True),
+            "channel": _choice(channel, CHANNELS), "q": q or None, "created_from": created_from,
+            "created_to": created_to,
         }
         found, total = ticket_desk.find_tickets(db, user.actor, limit=PAGE, offset=max(page, 0) * PAGE, **filters)
         return render(request, "tickets.html", user, tickets=found, total=total, page=page, pages=(total - 1) // PAGE,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
+from helpline.application.business_days import BusinessDays
 from helpline.console import wording
 from helpline.console.auth import ConsoleDenied, StaffUser
 from helpline.runtime import Runtime
@@ -54,13 +55,16 @@ def parse_day(text: str) -> date | None:
     return day
 
 
-def day_bound(text: str, *, end: bool = False) -> datetime | None:
-    """A date filter as a bound on UTC times: the midnight starting the day named, or (``end``) the one after it,
-    so the day is included; None when left empty."""
-    day = parse_day(text)
-    if day is None:
-        return None
-    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time(), UTC)
+def business_days(runtime: Runtime) -> BusinessDays:
+    """The business's days (settings may change its zone while the server runs: read it per request)."""
+    return BusinessDays.named(runtime.pack.business.timezone)
+
+
+def day_span(runtime: Runtime, date_from: str, date_to: str) -> tuple[datetime | None, datetime | None]:
+    """Date filters (YYYY-MM-DD, either may be empty) as bounds on stored UTC times: from the start of the first
+    business day to the start of the day after the last, so both days are included. The business's days, as the
+    dashboard counts them, not UTC's."""
+    return business_days(runtime).span(parse_day(date_from), parse_day(date_to))
 
 
 def utc(moment: datetime) -> datetime:
