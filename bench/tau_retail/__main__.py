@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,13 @@ from bench.report import write_section
 from bench.tau_retail.compare import failure_causes
 from bench.tau_retail.customer import Customer, Data
 from bench.tau_retail.llm_customer import LlmCustomer
-from bench.tau_retail.model_usage import ModelTurns, conversation_model_turns
+from bench.tau_retail.model_usage import (
+    LoggedChoice,
+    ModelTurns,
+    choices_line,
+    conversation_model_turns,
+    logged_choices,
+)
 from bench.tau_retail.servers import DATASET, Agent, Store, create_api_key, start_helpline, start_store
 from bench.tau_retail.splits import train_indices
 from bench.tau_retail.stranger import Stranger
@@ -287,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
                                    f"  mode: {args.agent_llm_mode}\n  timeout_s: {args.agent_llm_timeout}\n"
                                    "  max_retries: 0\n")
             db_url = f"sqlite:///{work / 'helpline.db'}"
-            helpline_proc, helpline_url = start_helpline(pack, db_url, work)
+            # in hybrid mode the server logs each choice's probabilities (info level): counted per split below
+            hybrid = args.agent_llm_mode == "hybrid"
+            helpline_proc, helpline_url = start_helpline(pack, db_url, work, "info" if hybrid else "warning")
+            choices_seen = 0
             store = Store(store_url)
             for customer in customers:
                 for split in splits:
@@ -302,11 +311,16 @@ def main(argv: list[str] | None = None) -> int:
                     model = sum((o.model for o in outcomes), ModelTurns())
                     if args.agent_llm_mode != "embedded":
                         print(f"{split} [{customer}, {args.agent_llm_mode}]: {model.line()}")
+                    choices = logged_choices((work / "helpline.log").read_text(errors="replace"))[choices_seen:] \
+                        if hybrid else []
+                    choices_seen += len(choices)
+                    if hybrid:
+                        print(f"{split} [{customer}, hybrid]: {choices_line(choices)}")
                     print(f"{split} [{customer}]: {split_seconds / 60:.1f} min; load average "
                           f"{load_before[0]:.2f} -> {load_after[0]:.2f}", flush=True)
                     if args.record:
                         write_record(args.record, split, customer, args.agent_llm_mode, outcomes, model,
-                                     split_seconds, (load_before[0], load_after[0]))
+                                     split_seconds, (load_before[0], load_after[0]), choices)
                     figures.append(Figures.of(customer, split, outcomes))
         finally:
             if helpline_proc is not None:
@@ -321,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_record(path: Path, split: str, customer: str, mode: str, outcomes: list[Outcome], model: ModelTurns,
-                 seconds: float, load: tuple[float, float]) -> None:
+                 seconds: float, load: tuple[float, float], choices: list[LoggedChoice]) -> None:
     hidden = split in ("heldout", "train")
     head = {"split": split, "customer": customer, "agent_llm_mode": mode}
     with path.open("a") as out:
@@ -329,7 +343,8 @@ def write_record(path: Path, split: str, customer: str, mode: str, outcomes: lis
             out.write(json.dumps({**head, **outcome.record(hidden)}) + "\n")
         out.write(json.dumps({**head, "tasks": len(outcomes), "passed": sum(o.passed for o in outcomes),
                               "seconds": round(seconds, 1), "load_average": [round(x, 2) for x in load],
-                              "model": model.as_dict(), "at": datetime.now(UTC).isoformat(timespec="seconds")})
+                              "model": model.as_dict(), "choices": [asdict(c) for c in choices],
+                              "at": datetime.now(UTC).isoformat(timespec="seconds")})
                   + "\n")
 
 

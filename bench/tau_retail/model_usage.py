@@ -9,6 +9,8 @@ without anyone reading a transcript.
 
 from __future__ import annotations
 
+import re
+import statistics
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -69,3 +71,39 @@ def conversation_model_turns(database: Database, conversation_id: str) -> ModelT
     for meta in metas:
         turns.add_turn(meta or {})
     return turns
+
+
+_CHOICE = re.compile(r"hybrid choice: (\d+) options, embedded (\S+) p=([\d.]+), best (\S+) p=([\d.]+), (taken|kept)")
+
+
+@dataclass(frozen=True)
+class LoggedChoice:
+    """One hybrid choice as `helpline.llm.assisted` logs it: option keys and probabilities, never the message."""
+
+    options: int
+    embedded: str
+    embedded_p: float
+    best: str
+    best_p: float
+    taken: bool
+
+
+def logged_choices(log_text: str) -> list[LoggedChoice]:
+    return [LoggedChoice(int(m[1]), m[2], float(m[3]), m[4], float(m[5]), m[6] == "taken")
+            for m in _CHOICE.finditer(log_text)]
+
+
+def choices_line(choices: list[LoggedChoice]) -> str:
+    """How sure the model was: the best option's probability (quartiles) and how often it was the embedded one."""
+    if not choices:
+        return "no hybrid choice logged"
+    best = sorted(c.best_p for c in choices)
+
+    def at(q: float) -> float:
+        return best[min(len(best) - 1, int(q * len(best)))]
+
+    return (f"{len(choices)} choices ({statistics.mean(c.options for c in choices):.1f} options on average): "
+            f"best option's probability min {best[0]:.2f} / p25 {at(0.25):.2f} / median {at(0.5):.2f} / "
+            f"p75 {at(0.75):.2f} / max {best[-1]:.2f}; best = the embedded reading in "
+            f"{sum(c.best == c.embedded for c in choices)}; embedded reading's own probability median "
+            f"{statistics.median(c.embedded_p for c in choices):.2f}; taken {sum(c.taken for c in choices)}")

@@ -90,10 +90,11 @@ def start_store(workdir: Path, data: Path = DATASET) -> tuple[Process, str]:
     return proc, url
 
 
-def start_helpline(pack: Path, db_url: str, workdir: Path) -> tuple[Process, str]:
+def start_helpline(pack: Path, db_url: str, workdir: Path, log_level: str = "warning") -> tuple[Process, str]:
+    """`log_level` info adds the hybrid choices' log lines (and every request's) to workdir/helpline.log."""
     port = free_port()
     proc = Process([str(HELPLINE), "serve", "--pack", str(pack), "--db", db_url, "--port", str(port),
-                    "--no-phone", "--log-level", "warning"], workdir / "helpline.log")
+                    "--no-phone", "--log-level", log_level], workdir / "helpline.log")
     url = f"http://127.0.0.1:{port}"
     proc.wait_http(f"{url}/api/v1/health", timeout=240)
     return proc, url

@@ -166,7 +166,12 @@ class ModelAssistedInterpreter:
             return replace(embedded, model_usage=usage, warnings=(*embedded.warnings, f"llm_{error.kind}"))
         usage.add(choice.completion)
         key, probability = choice.best
-        if key == question.embedded or probability < self.accept_choice:
+        taken = key != question.embedded and probability >= self.accept_choice
+        # option keys and probabilities only, never the message: benchmarks count how sure the model was
+        log.info("hybrid choice: %d options, embedded %s p=%.3f, best %s p=%.3f, %s", len(question.options),
+                 question.embedded, choice.probabilities.get(question.embedded, 0.0), key or "-", probability,
+                 "taken" if taken else "kept")
+        if not taken:
             return replace(embedded, model_usage=usage)
         commands = self._guarded(replaced(embedded, question, key), embedded, context)
         return replace(embedded, commands=commands, confident=True, source="llm", model_usage=usage)

@@ -8,6 +8,7 @@ gets a sensible reply and the pack's rules (verification, the explicit yes) stil
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Iterator
@@ -105,7 +106,9 @@ def choosing(words: str, probability: float = 0.9) -> Any:
 
 
 def test_hybrid_lets_the_model_choose_among_the_embedded_readings_where_they_are_unsure(
-        demo_models: DemoModels, tmp_path: Path, double: ChatCompletionsDouble) -> None:
+        demo_models: DemoModels, tmp_path: Path, double: ChatCompletionsDouble,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="helpline.llm.assisted")
     rt = make(demo_models, tmp_path, double, LlmMode.HYBRID)
     text_ = "everything's broken on your end today huh"
     embedded = rt.engine.interpreter.embedded.interpret(text_, ConversationState(), GeneratorContext())  # type: ignore[attr-defined]
@@ -115,6 +118,10 @@ def test_hybrid_lets_the_model_choose_among_the_embedded_readings_where_they_are
     it = rt.engine.interpret(ConversationState(), text_)
     start = it.first(StartProcedure)
     assert start is not None and start.procedure_id == "report_outage" and it.source == "llm"
+    # the log says how sure the model was, without the message (benchmarks count it)
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("hybrid choice:")]
+    assert len(logged) == 1 and "best procedure:report_outage p=0.900, taken" in logged[0]
+    assert text_ not in logged[0]
     sent = double.requests[-1].json
     assert sent["logprobs"] is True and sent["max_tokens"] <= 2 and "response_format" not in sent
     user = sent["messages"][-1]["content"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.tau_retail.model_usage import ModelTurns, conversation_model_turns
+from bench.tau_retail.model_usage import ModelTurns, choices_line, conversation_model_turns, logged_choices
 from helpline.application.recorder import TurnRecorder
 from helpline.conversation.events import TurnResult
 from helpline.conversation.state import ConversationState
@@ -60,3 +60,19 @@ def test_embedded_conversation_never_asked() -> None:
     turns.add_turn({"intent": "cancel"})
     assert (turns.customer_turns, turns.asked) == (1, 0)
     assert turns.line().endswith("no calls")
+
+
+def test_hybrid_choices_are_read_from_the_server_log() -> None:
+    log = "\n".join([
+        "2026-12-01 02:50:01 INFO uvicorn.access 127.0.0.1 - POST /api/v1/conversations 201",
+        "2026-12-01 02:50:03 INFO helpline.llm.assisted hybrid choice: 6 options, embedded knowledge p=0.180, "
+        "best procedure:cancel_order p=0.240, kept",
+        "2026-12-01 02:50:09 INFO helpline.llm.assisted hybrid choice: 4 options, embedded option:keep p=0.100, "
+        "best option:paypal p=0.800, taken",
+    ])
+    choices = logged_choices(log)
+    assert [(c.options, c.embedded, c.best, c.best_p, c.taken) for c in choices] == [
+        (6, "knowledge", "procedure:cancel_order", 0.24, False), (4, "option:keep", "option:paypal", 0.8, True)]
+    line = choices_line(choices)
+    assert line.startswith("2 choices (5.0 options on average)") and "min 0.24" in line and line.endswith("taken 1")
+    assert choices_line([]) == "no hybrid choice logged"
