@@ -52,6 +52,7 @@ from helpline.packs.tau_retail import generate
 from helpline.store.db import Database
 
 MAX_TURNS = 40
+TURN_MODEL_CALLS = 3  # a turn's model calls at most: understanding, a knowledge answer, a record's wording
 SPLITS = ("dev", "tune", "heldout", "train", "both")
 
 
@@ -93,12 +94,13 @@ def expected_state(store: Store, task: dict[str, Any]) -> dict[str, Any]:
 
 def run_task(index: int, task: dict[str, Any], data: Data, store: Store, helpline_url: str, db_url: str,
              initial: dict[str, Any], customer_kind: str = "old", key: str | None = None,
-             customer_model: LanguageModel | None = None, database: Database | None = None) -> Outcome:
+             customer_model: LanguageModel | None = None, database: Database | None = None,
+             turn_timeout: float = 60.0) -> Outcome:
     started = time.monotonic()
     expected = expected_state(store, task)
     # one key serves a whole run: creating one is a CLI start-up per task, most of a task's time on a busy box
     key = key or create_api_key(db_url)
-    agent = Agent(helpline_url, key)
+    agent = Agent(helpline_url, key, turn_timeout)
     customer: Customer | Stranger | LlmCustomer
     if customer_kind == "llm":
         if customer_model is None:
@@ -162,7 +164,7 @@ def split_tasks(split: str) -> tuple[str, list[dict[str, Any]], list[int]]:
 
 def run_split(split: str, limit: int | None, store: Store, helpline_url: str, db_url: str, data: Data,
               verbose: bool, only: list[int] | None, customer: str = "old",
-              customer_model: LanguageModel | None = None) -> list[Outcome]:
+              customer_model: LanguageModel | None = None, turn_timeout: float = 60.0) -> list[Outcome]:
     _, tasks, indices = split_tasks(split)
     indices = [i for i in indices if i in only] if only else indices[: limit or None]
     hidden = split in ("heldout", "train")  # held-out tasks are reported only in aggregate
@@ -173,7 +175,7 @@ def run_split(split: str, limit: int | None, store: Store, helpline_url: str, db
     outcomes: list[Outcome] = []
     for count, index in enumerate(indices, 1):
         outcome = run_task(index, tasks[index], data, store, helpline_url, db_url, initial, customer, key,
-                           customer_model, database)
+                           customer_model, database, turn_timeout)
         outcomes.append(outcome)
         if hidden:
             if count % 25 == 0:
@@ -302,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 for split in splits:
                     load_before, split_started = os.getloadavg(), time.monotonic()
                     outcomes = run_split(split, args.limit, store, helpline_url, db_url, data, args.verbose,
-                                         args.only, customer, customer_model)
+                                         args.only, customer, customer_model, turn_timeout(args))
                     load_after, split_seconds = os.getloadavg(), time.monotonic() - split_started
                     line, causes = summary(split, outcomes, customer)
                     print(line)
@@ -332,6 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_doc and not args.only and args.customer != "llm" and args.agent_llm_mode == "embedded":
         write_section("tau-retail", doc_body(figures, args.limit, elapsed, args.note))
     return 0
+
+
+def turn_timeout(args: argparse.Namespace) -> float:
+    """How long the customer waits for the agent's reply: with a model, a turn may ask it to choose (or write
+    commands) and then to word an answer, each up to the model's own timeout (no retries are configured)."""
+    if args.agent_llm_mode == "embedded":
+        return 60.0
+    return 60.0 + TURN_MODEL_CALLS * args.agent_llm_timeout
 
 
 def write_record(path: Path, split: str, customer: str, mode: str, outcomes: list[Outcome], model: ModelTurns,

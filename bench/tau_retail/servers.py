@@ -109,8 +109,9 @@ def create_api_key(db_url: str) -> str:
 class Agent:
     """One Helpline conversation over the HTTP API."""
 
-    def __init__(self, base_url: str, key: str):
-        self.client = httpx.Client(base_url=f"{base_url}/api/v1", timeout=60,
+    def __init__(self, base_url: str, key: str, timeout: float = 60.0):
+        """`timeout` per request: a turn that asks a CPU-served model can take minutes."""
+        self.client = httpx.Client(base_url=f"{base_url}/api/v1", timeout=timeout,
                                    headers={"Authorization": f"Bearer {key}"})
         self.id = ""
 
