@@ -15,6 +15,7 @@ from helpline.api.docs import install_docs
 from helpline.api.edge import MAX_BODY_BYTES, EdgeGuard
 from helpline.api.errors import install_error_handlers
 from helpline.api.followups import followups_router
+from helpline.api.idempotency import IdempotencyGuard
 from helpline.api.logscrub import install_secret_scrubber
 from helpline.api.records import health_router, records_router
 from helpline.channels.mediastream import media_stream_router
@@ -48,7 +49,10 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = None,
     app = FastAPI(
         title=f"Helpline — {runtime.pack.business.name}",
         version=__version__,
-        description="Offline AI contact-center agent. Authenticate with `Authorization: Bearer <key>`.",
+        description="Offline AI contact-center agent. Authenticate with `Authorization: Bearer <key>`. "
+                    "A POST or PATCH may carry `Idempotency-Key: <unique key>` (e.g. a UUID): a retry with the same "
+                    "key and body within 24 h gets the first answer again (`Idempotent-Replayed: true`) and does "
+                    "nothing twice; the key with a different body is a 422, and while the first is running a 409.",
         lifespan=lifespan,
         docs_url=None, redoc_url=None,  # served offline by install_docs
     )
@@ -57,6 +61,9 @@ def create_app(runtime: Runtime, sweep_every_seconds: float | None = None,
     app.state.conversations = runtime.conversations
     install_error_handlers(app)
     install_docs(app)
+    # Idempotency-Key on API POST/PATCH (docs/api.md): added first, so it runs inside EdgeGuard, on a body
+    # already size-checked.
+    app.add_middleware(IdempotencyGuard, db=runtime.db)
     # Body-size limit and NUL refusal before any route reads the request (docs/security.md).
     app.add_middleware(EdgeGuard, max_body_bytes=max_body_bytes)
     app.include_router(health_router(), prefix="/api/v1")

@@ -641,3 +641,27 @@ class EmailRecord(Base):
     @validates("status")
     def _check_status(self, _key: str, value: str) -> str:
         return check_choice("email status", value, ("received", "sending", "sent", "failed", "bounced"))
+
+
+class IdempotencyRecord(Base):
+    """An ``Idempotency-Key`` an API caller sent with a request that changes something, and the answer it got
+    (IETF draft-ietf-httpapi-idempotency-key-header): a retry with the same key and request is given the stored
+    answer instead of running again. Scoped to the API key that sent it; kept until ``expires_at``."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(36), primary_key=True)  # the sending API key's id
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)  # SHA-256 of method, path and body
+    state: Mapped[str] = mapped_column(String(10), nullable=False)  # "running" | "done"
+    # running: the node answering it holds it until then; past it, that node is taken to have died
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_headers: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    response_body: Mapped[str | None] = mapped_column(Text)  # UTF-8 JSON: searchable when a customer is erased
+    created_at: Mapped[datetime] = _created_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+
+    @validates("state")
+    def _check_state(self, _key: str, value: str) -> str:
+        return check_choice("idempotency key state", value, ("running", "done"))

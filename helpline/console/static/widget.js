@@ -187,7 +187,9 @@
     e.preventDefault();
     var text = input.value.trim();
     if (!text || ended) return;
-    var id = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+    // the message's retry key: kept with it until acknowledged, so a resend is recognised (on any node)
+    var id = (window.crypto && window.crypto.randomUUID) ? window.crypto.randomUUID()
+      : Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
     saved.pending.push({ client_id: id, text: text }); save();
     add("customer", text, "", id);
     input.value = "";
