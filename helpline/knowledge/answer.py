@@ -16,6 +16,7 @@ from rapidfuzz import fuzz
 from helpline.conversation.ports import KnowledgeHit
 from helpline.knowledge.articles import Article, split_passages
 from helpline.knowledge.markdown import strip_markdown
+from helpline.knowledge.product_names import ProductNames
 from helpline.knowledge.synonyms import begins_alike, phrase_words, same_word, synonyms, with_phrase_words
 from helpline.knowledge.synonyms import stem_key as _stem_key
 
@@ -235,6 +236,8 @@ _FILLER = frozenset([
     "somehow", "someone", "somebody", "anyone", "anybody", "whatever", "everything", "cheers", "hiya", "happen",
     "happens", "supposed", "meant", "able", "around", "roughly", "approximately", "exactly", "usually", "normally",
     "generally", "typically", "ever", "mind", "bother", "bothering", "question", "quick", "thought", "thinking",
+    # the shape of a comparison ("what's different between A and B, is B worth the extra?"): A and B are the topic
+    "between", "different", "difference", "differences", "versus", "compared", "worth", "extra",
 ])
 # ...and the same in Spanish, accents folded (a Spanish question against a Spanish article)
 _FILLER_ES = frozenset([
@@ -254,13 +257,24 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def covers_question(query: str, hits: Sequence[KnowledgeHit], articles: Mapping[str, Article] | None = None) -> bool:
+def covers_question(query: str, hits: Sequence[KnowledgeHit], articles: Mapping[str, Article] | None = None,
+                    products: ProductNames | None = None) -> bool:
     """Does the best passage speak about what was asked? False when a third or more of the question's
     topic words (at least two) appear nowhere in the retrieved passages: the index returned its
-    nearest paragraph, not an answer ("do you sell Nespresso capsules?").
+    nearest paragraph, not an answer ("do you sell Nespresso capsules?"). A phrase counts as the word it
+    stands for ("hook it up" asks about connecting).
 
     With ``articles``, the whole of the best hit's article counts too (its tags and other sections): a
-    question about the Travel Mug names "coffee" though the mug's paragraph says "drinks"."""
+    question about the Travel Mug names "coffee" though the mug's paragraph says "drinks".
+
+    With ``products`` (the catalogue's names), a product said the caller's way counts as its name ("espresso
+    1"), and a product named in a question answered by an article about no product is not asked about: "would
+    you match the Espresso Pro's price?" asks about price matching, whatever the product."""
+    if products and hits:
+        query = products.canonical(query)
+        if not products.named_in(hits[0].title):
+            query = products.without(query)
+    query = with_phrase_words(query)
     words = {w.strip("'-") for w in _TOKEN.findall(_fold(query)) if "'" not in w.strip("'")} - _FILLER - _FILLER_ES
     words = {w for w in words if _stem_key(w) not in _FILLER_KEYS}  # filler in another form: "makes", "coming"
     if len(words) < 2 or not hits:
@@ -271,6 +285,7 @@ def covers_question(query: str, hits: Sequence[KnowledgeHit], articles: Mapping[
         texts.append(" ".join([*article.tags, article.body]))
     passages = _fold(" ".join(texts))
     vocabulary = {w.strip("'-") for w in _TOKEN.findall(passages)}
+    vocabulary |= {w.replace("-", "") for w in re.findall(r"\b[a-z]+(?:-[a-z]+)+\b", passages)}  # "wi-fi": "wifi"
     # short words too ("hot"): the topic-word pattern skips them, a synonym of theirs may be asked about
     vocabulary |= {s for w in re.findall(r"[a-z]+", passages) for s in synonyms(w)}
     vocabulary |= set(phrase_words(" ".join(texts)))

@@ -34,6 +34,7 @@ from bm25s.stopwords import (
 from helpline.conversation.ports import Embedder, KnowledgeHit
 from helpline.knowledge.articles import Article, Passage, split_passages
 from helpline.knowledge.markdown import strip_markdown
+from helpline.knowledge.product_names import ProductNames
 from helpline.knowledge.synonyms import begins_alike, stem_key, synonyms, with_phrase_words
 from helpline.pack.languages import language_suffix
 
@@ -42,6 +43,7 @@ RRF_K = 60  # the usual reciprocal-rank-fusion constant; flattens the influence 
 BLEND_ALPHA = 0.7  # weight of the cosine in the "blend" fusion (0.5-0.8 measured; see docs/benchmarks.md)
 EMBED_CHARS = 500  # passage characters the embedder reads (MiniLM truncates at 128 tokens anyway)
 NEAR_WEIGHT = 0.5  # BM25 weight of a query word's near-synonyms ("post" also looks for "ship"), the word's own is 1
+POLICY_RANKS = 5  # an article read without the product's name must already rank this high with it
 
 Mode = Literal["hybrid", "bm25", "embedding"]
 Fusion = Literal["rrf", "blend"]
@@ -203,7 +205,11 @@ class KnowledgeIndex:
         fusion: Fusion = "blend",
         calibration: Calibration | None = None,
         embed_chars: int = EMBED_CHARS,
+        products: Iterable[str] = (),
     ) -> None:
+        """`products`: the catalogue's product names, so a question naming one the caller's way ("espresso 1",
+        "the pro") reads as the articles write it, and a policy question naming one finds the policy."""
+        self._products = ProductNames(products)
         self._embedder = embedder
         self._embed_chars = embed_chars
         self._fusion: Fusion = fusion
@@ -255,19 +261,53 @@ class KnowledgeIndex:
     def search(self, query: str, k: int = 3, audience: str = "customer", *, language: str = "") -> list[KnowledgeHit]:
         """Best passage of each of the ``k`` best articles, with calibrated confidences; ``language`` (the
         conversation's, "" = the pack's own) answers from each article's variant in it when there is one."""
-        ranked = self.rank(query, audience=audience, language=language)[:k]
-        with_emb = self._embedder is not None
-        return [
-            KnowledgeHit(
-                article_id=r.passage.article_id,
-                title=r.passage.article_title,
-                section=r.passage.section,
-                text=r.passage.text,
-                score=round(self._calibration.confidence(r.features(with_emb)), 4),
-                language=r.passage.language,
-            )
-            for r in ranked
-        ]
+        english = language.split("-")[0] in ("", "en")
+        if self._products and english:
+            query = self._products.canonical(query)
+        ranked = self.rank(query, audience=audience, language=language)
+        if self._products and english:
+            ranked = self._about_a_policy(query, ranked, audience, language) or ranked
+        return [self._hit(r) for r in ranked[:k]]
+
+    @property
+    def products(self) -> ProductNames:
+        """The catalogue's product names and the ways callers say them (see `__init__`)."""
+        return self._products
+
+    def _hit(self, r: ScoredPassage) -> KnowledgeHit:
+        return KnowledgeHit(
+            article_id=r.passage.article_id,
+            title=r.passage.article_title,
+            section=r.passage.section,
+            text=r.passage.text,
+            score=self._confidence(r),
+            language=r.passage.language,
+        )
+
+    def _confidence(self, r: ScoredPassage) -> float:
+        return round(self._calibration.confidence(r.features(self._embedder is not None)), 4)
+
+    def _about_a_policy(self, query: str, ranked: list[ScoredPassage], audience: str,
+                        language: str) -> list[ScoredPassage] | None:
+        """A question naming a product may ask about a policy that applies to any product ("I saw the Espresso
+        Pro cheaper elsewhere, would you match that price?"): the product's name pulls the search towards the
+        product's own article and leaves the policy unsure. When nothing answers the question surely, it is read
+        again without the name; the ranking that gives is taken when it answers surely, from an article that
+        already ranked near the top with the name, and that is about no other product."""
+        if not ranked or self._confidence(ranked[0]) >= ANSWER_THRESHOLD:
+            return None
+        named = self._products.named_in(query)
+        rest = self._products.without(query)
+        if not named or len(tokenize(rest)) < 2:
+            return None
+        again = self.rank(rest, audience=audience, language=language)
+        if not again or self._confidence(again[0]) < ANSWER_THRESHOLD:
+            return None
+        best = again[0].passage
+        if best.article_id not in {r.passage.article_id for r in ranked[:POLICY_RANKS]}:
+            return None
+        about = self._products.named_in(best.article_title)
+        return again if not about or about & named else None
 
     def rank(
         self, query: str, audience: str = "customer", mode: Mode | None = None, fusion: Fusion | None = None,

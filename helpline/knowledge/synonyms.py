@@ -17,6 +17,7 @@ import re
 SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("warm", "hot", "heat", "heated"), ("cool", "cold", "chilled", "iced"),
     ("cost", "price", "priced", "charge", "fee"), ("cheap", "cheaper", "inexpensive", "budget"),
+    ("cheaper", "lower", "less"),  # "cheaper elsewhere" is a lower price
     ("fast", "quick", "quickly", "soon"),
     ("broken", "faulty", "defective", "damaged", "smashed", "cracked", "shattered", "dented"),
     ("email", "e-mail"), ("parcel", "package", "delivery", "shipment"),
@@ -50,6 +51,9 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bpay later\b|\bspread the (?:cost|payments?)\b", re.I), "instalment"),
     (re.compile(r"\bturn(?:ed|s)? up\b|\bcame\b|\barrived\b", re.I), "arrive"),
     (re.compile(r"\bget rid of\b|\bpack (?:it|this|that) in\b", re.I), "cancel"),
+    # the verb only, its object kept: "hook the kettle up" is "connect the kettle up"
+    (re.compile(r"\bhook(?:ed|ing|s)?\b(?=(?:\s+[\w']+){0,3}?\s+up\b)", re.I), "connect"),
+    (re.compile(r"\bknock(?:ed|ing|s)?\b(?=(?:\s+[\w']+){0,3}?\s+(?:down|off)\b)", re.I), "lower"),
 )
 
 

@@ -26,6 +26,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from helpline.conversation.ports import Entity
+from helpline.knowledge.product_names import ProductNames
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ class EntityExtractor:
         self._region = default_region
         self._cutoff = product_cutoff
         self._product_names = [p.name for p in self._products]
+        self._said_names = ProductNames(self._product_names)
         self._head_words = self._unique_head_words()
         self._options: dict[str, str] = {}  # lower-cased option value -> canonical value
         for p in self._products:
@@ -411,6 +413,11 @@ class EntityExtractor:
             return
         tokens = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
         products: list[Entity] = []
+        for mention in self._said_names.mentions(text):
+            # said the caller's way: "espresso 1", "expresso one", "the pro" beside "the one"
+            if mention.renamed and spans.free(mention.start, mention.end):
+                spans.claim(mention.start, mention.end)
+                products.append(Entity("product", mention.name, mention.said, mention.start, mention.end))
         lengths = sorted({len(n.split()) for n in self._product_names}, reverse=True)
         for n in lengths:
             for i in range(len(tokens) - n + 1):
@@ -455,7 +462,8 @@ class EntityExtractor:
                     yield Entity("product_option", canonical, m.group(0), m.start(), m.end())
             if len(lower) >= 5 and " " not in lower:
                 for word, start, end in tokens:
-                    if spans.free(start, end) and fuzz.ratio(word.lower(), lower) >= 88:
+                    # a shorter word one letter off is another word ("back" is not "black")
+                    if spans.free(start, end) and len(word) >= len(lower) and fuzz.ratio(word.lower(), lower) >= 88:
                         spans.claim(start, end)
                         yield Entity("product_option", canonical, word, start, end)
 

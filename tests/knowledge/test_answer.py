@@ -164,3 +164,25 @@ def test_a_how_long_question_in_a_callers_words_quotes_the_sentence_on_what_was_
                        0.9)
     answer = best_answer([hit], articles={"returns": article}, question="how many days have I got to send it back?")
     assert answer is not None and answer.text.startswith("You can return anything within 30 days")
+
+
+def test_coverage_of_a_policy_question_naming_a_product_leaves_the_product_out() -> None:
+    from helpline.knowledge.product_names import ProductNames
+
+    hit = KnowledgeHit("price-match", "Pricing and price match", "Do you match other retailers' prices?",
+                       "Yes: we match a lower price from another US retailer on the same item.", 0.9)
+    question = "I saw the Espresso Pro cheaper on another retailer's site, would you match it?"
+    products = ProductNames(["Espresso One", "Espresso Pro"])
+    assert not covers_question(question, [hit])  # "espresso" is nowhere in the policy
+    assert covers_question(question, [hit], products=products)  # the policy is about any product
+    # an article about a product still has to speak of the product asked about
+    mug = KnowledgeHit("mugs", "Travel Mug", "", "The Travel Mug keeps drinks hot for 6 hours.", 0.9)
+    assert not covers_question("does the burr grinder keep drinks hot?", [mug],
+                               products=ProductNames(["Burr Grinder", "Travel Mug"]))
+
+
+def test_coverage_reads_a_phrase_as_its_word_and_a_hyphenated_word_joined() -> None:
+    hit = _kettle_hit("Does the kettle connect to the app?", "No. The kettle has no Wi-Fi; you can't connect it to "
+                      "the app.")
+    assert covers_question("can I hook the kettle up to my wifi?", [hit])
+    assert not covers_question("can I hook the kettle up to my stereo speakers?", [hit])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from helpline.knowledge import KnowledgeIndex, parse_article
+from helpline.knowledge.index import ANSWER_THRESHOLD, Calibration
 from tests.knowledge.conftest import HashingEmbedder
 
 KETTLE = parse_article(
@@ -110,3 +111,46 @@ def test_a_near_synonym_counts_less_than_the_word_itself() -> None:
     said = parse_article("---\ntitle: Posting\n---\nWe post parcels on Mondays.\n", "posting.md")
     index.build([SHIPPING, said])
     assert index.search("when do you post my order?")[0].article_id == "posting"
+
+
+# --- a question naming a product ---------------------------------------------------------------------
+
+_ESPRESSO_PRO = parse_article("---\ntitle: Espresso Pro\n---\nThe Espresso Pro is our dual boiler espresso machine.\n\n"
+                              "## Price\nThe Espresso Pro costs $649.\n", "espresso-pro.md")
+_PRICE_MATCH = parse_article("---\ntitle: Price match\n---\nWe match a lower price from another retailer.\n",
+                             "price-match.md")
+_KETTLE_MATCH = parse_article("---\ntitle: Smart Kettle\n---\nA gooseneck kettle.\n\n## Lower price\nThe kettle is $89 "
+                              "and we match a lower price from another retailer.\n", "smart-kettle.md")
+# confidence from the share of the question's words a passage has (BM25 features: coverage, margin, bm25)
+_BY_COVERAGE = Calibration(-8.5, (10.0, 0.0, 0.0))
+_CATALOGUE = ["Espresso Pro", "Smart Kettle"]
+_POLICY_QUESTION = "will you match the espresso pro price from another retailer?"
+
+
+def test_a_policy_question_naming_a_product_is_answered_surely_from_the_policy() -> None:
+    unnamed = KnowledgeIndex(None, calibration=_BY_COVERAGE)
+    unnamed.build([_ESPRESSO_PRO, _PRICE_MATCH])
+    assert unnamed.search(_POLICY_QUESTION)[0].score < ANSWER_THRESHOLD  # the product's words are not the policy's
+
+    named = KnowledgeIndex(None, calibration=_BY_COVERAGE, products=_CATALOGUE)
+    named.build([_ESPRESSO_PRO, _PRICE_MATCH])
+    best = named.search(_POLICY_QUESTION)[0]
+    assert best.article_id == "price-match" and best.score >= ANSWER_THRESHOLD
+    # a question about the product itself stays with the product
+    assert named.search("what does the espresso pro cost?")[0].article_id == "espresso-pro"
+
+
+def test_an_article_about_another_product_is_not_taken_for_the_policy() -> None:
+    index = KnowledgeIndex(None, calibration=_BY_COVERAGE, products=_CATALOGUE)
+    index.build([_ESPRESSO_PRO, _KETTLE_MATCH])
+    assert index.search(_POLICY_QUESTION)[0].score < ANSWER_THRESHOLD  # the kettle's terms are not the Pro's
+
+
+def test_a_product_said_the_callers_way_is_searched_by_its_name() -> None:
+    plain = KnowledgeIndex(None)
+    plain.build([_ESPRESSO_PRO, KETTLE, RETURNS])
+    assert plain.search("what does the expresso pro cost?")[0].score < ANSWER_THRESHOLD
+    index = KnowledgeIndex(None, products=["Espresso One", "Espresso Pro"])
+    index.build([_ESPRESSO_PRO, KETTLE, RETURNS])
+    best = index.search("what does the expresso pro cost?")[0]
+    assert best.article_id == "espresso-pro" and best.score >= ANSWER_THRESHOLD

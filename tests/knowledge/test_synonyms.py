@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpline.knowledge.synonyms import phrase_words, same_word, stem, synonyms
+from helpline.knowledge.synonyms import phrase_words, same_word, stem, synonyms, with_phrase_words
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,8 @@ def test_near_synonyms_cover_everyday_and_british_words() -> None:
     ("text", "word"),
     [("how long have I got to send stuff back?", "return"), ("can I take it back to you", "return"),
      ("can I put my subscription on hold", "pause"), ("when do I get my money back", "refund"),
-     ("the box turned up smashed", "arrive")],
+     ("the box turned up smashed", "arrive"), ("can I hook the kettle up to wifi", "connect"),
+     ("will you knock the price down to match", "lower")],
 )
 def test_a_phrase_stands_for_its_word(text: str, word: str) -> None:
     assert word in phrase_words(text)
@@ -42,3 +43,8 @@ def test_a_phrase_stands_for_its_word(text: str, word: str) -> None:
 
 def test_no_phrase_no_word() -> None:
     assert phrase_words("how much is the grinder?") == []
+
+
+def test_a_phrase_keeps_the_words_it_acts_on() -> None:
+    # "hook the kettle up" asks about connecting the kettle: the kettle stays in the question
+    assert with_phrase_words("can I hook the kettle up to wifi?") == "can I connect the kettle up to wifi?"

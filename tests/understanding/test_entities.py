@@ -84,6 +84,20 @@ def test_products_and_options(extractor: EntityExtractor) -> None:
     assert found(extractor, "one of the pros said it is fine") == []
 
 
+def test_a_product_said_the_callers_way() -> None:
+    extractor = EntityExtractor({}, [*PRODUCTS, ProductInfo("Water Filter 3-pack")], "US")
+    assert found(extractor, "how much is the espresso 1?") == [("product", "Espresso One")]  # as a recogniser writes
+    assert found(extractor, "a water filter three pack") == [("product", "Water Filter 3-pack")]
+    assert found(extractor, "is the pro worth it over the one?") == [("product", "Espresso Pro"),
+                                                                     ("product", "Espresso One")]
+    assert found(extractor, "the one I got is great") == []
+
+
+def test_a_shorter_word_is_not_a_misspelt_option(extractor: EntityExtractor) -> None:
+    assert found(extractor, "can I get the difference back") == []  # "back" is not "black"
+    assert found(extractor, "the espresso one in blackk") == [("product", "Espresso One"), ("product_option", "black")]
+
+
 def test_card_placeholder_and_numbers(extractor: EntityExtractor) -> None:
     assert found(extractor, "paid with [card ending 1111], 3 times") == [("card_number", "1111"), ("number", "3")]
 

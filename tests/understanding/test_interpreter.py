@@ -101,6 +101,13 @@ def test_questions_about_own_orders_are_record_questions(runtime: Runtime) -> No
     assert interpret(runtime, "remind me how much I paid for my last order").has(AskRecord)
 
 
+def test_a_problem_reported_with_a_record_word_is_the_request_not_a_record_question(runtime: Runtime) -> None:
+    # "tracking" says nothing is asked of the records here: the parcel is missing, its order is to look into
+    it = interpret(runtime, "tracking says it's been delivered but there's nothing on my doorstep")
+    assert it.has(StartProcedure) and not it.has(AskRecord)
+    assert interpret(runtime, "what's the tracking number for my order?").has(AskRecord)
+
+
 def test_a_how_to_question_goes_to_the_knowledge_base(runtime: Runtime) -> None:
     assert interpret(runtime, "how often should I descale the espresso one?").has(AskKnowledge)
 
