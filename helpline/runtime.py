@@ -156,7 +156,7 @@ def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embed
         default_region=pack.business.phone_region,
         embedder=embedder,
     )
-    knowledge = KnowledgeIndex(embedder)
+    knowledge = KnowledgeIndex(embedder, products=[p.name for p in products])
     knowledge.build(load_articles(pack.knowledge_dir))
     acts = ActAnswers(DialogueActClassifier.load(embedder=embedder))
     return PackModels(understander, knowledge, products, language=LanguageDetector(RECOGNISED_LANGUAGES),
@@ -205,7 +205,8 @@ def build_engine(pack: BusinessPack, models: PackModels, operations: PackOperati
         kb_answer=kb_answer,
         codes=codes,
     )
-    engine.kb_covers = lambda query, hits: covers_question(query, hits, models.knowledge.articles)
+    engine.kb_covers = lambda query, hits: covers_question(query, hits, models.knowledge.articles,
+                                                           models.knowledge.products)
     if pack.records is not None:
         records: RecordAnswerer = RecordQuestions(pack.records, operations).answer
         if assisting is not None:
