@@ -6,6 +6,10 @@ stands apart, for machines that only drive conversations, and is allowed only wh
 
 from __future__ import annotations
 
+import math
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated
 
@@ -24,6 +28,7 @@ BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 # the address gets 429 (right key or not) until the window has room again.
 AUTH_FAILURES_PER_ADDRESS = 30
 AUTH_FAILURE_WINDOW_SECONDS = 60.0
+HELD_OFF_ADDRESSES = 10_000  # per node: the addresses remembered as held off (least recently seen forgotten)
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `helpline apikey create`.")
 
@@ -52,29 +57,93 @@ def failed_auth_limiter(request: Request) -> RateLimit:
     return limiter
 
 
+class FailureGate:
+    """Failed authentications per address, with the shared counter (Redis, with several nodes) asked only when
+    something fails: a request with a right key costs no round trip. Each node remembers the addresses it has
+    seen held off, until their wait is over, and refuses them (429, right key or not) without asking again.
+
+    Guesses stay bounded across nodes: every wrong key is counted in the shared window, and one arriving while
+    the window is full is refused (429) wherever it lands. What a node cannot know without asking is that an
+    address it has not seen fail is held off by the others: a right key from there is let in (with keys of 256
+    random bits, a guess that is right is not the risk the limit is for)."""
+
+    def __init__(self, counter: RateLimit, clock: Callable[[], float] = time.monotonic,
+                 max_addresses: int = HELD_OFF_ADDRESSES) -> None:
+        self.counter = counter
+        self.clock = clock
+        self.max_addresses = max_addresses
+        self._held: OrderedDict[str, float] = OrderedDict()  # address -> when (clock) it may try again
+        self._guard = threading.Lock()
+
+    def held_off(self, address: str) -> int:
+        """Seconds ``address`` must still wait, as this node knows it (0: go on); never asks the counter."""
+        with self._guard:
+            until = self._held.get(address)
+            if until is None:
+                return 0
+            left = until - self.clock()
+            if left <= 0:
+                del self._held[address]
+                return 0
+            return max(1, math.ceil(left))
+
+    def failed(self, address: str) -> int:
+        """Count a failure of ``address``; the seconds to wait if it is held off now (this failure came while
+        the window was full: answer 429), else 0 (answer 401; if it filled the window, the next one waits)."""
+        counted = self.counter.allow(address)
+        wait = self.counter.retry_after(address)
+        if wait > 0:
+            with self._guard:
+                self._held[address] = self.clock() + wait
+                self._held.move_to_end(address)
+                while len(self._held) > self.max_addresses:
+                    self._held.popitem(last=False)
+        return 0 if counted else max(1, wait)
+
+
+def failure_gate(request: Request) -> FailureGate:
+    """The app's gate over ``failed_auth_limiter`` (made on first use)."""
+    state = request.app.state
+    gate: FailureGate | None = getattr(state, "api_auth_gate", None)
+    limiter = failed_auth_limiter(request)
+    if gate is None or gate.counter is not limiter:
+        gate = state.api_auth_gate = FailureGate(limiter)
+    return gate
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _too_many(wait: int) -> ApiError:
+    return ApiError(429, "too_many_requests", "too many failed authentications from this address; try later",
+                    headers={"Retry-After": str(wait)})
 
 
 def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    limiter, address = failed_auth_limiter(request), client_address(request)
-    if limiter.blocked(address):
-        raise ApiError(429, "too_many_requests", "too many failed authentications from this address; try later",
-                       headers={"Retry-After": str(limiter.retry_after(address))})
+    gate, address = failure_gate(request), client_address(request)
+    wait = gate.held_off(address)
+    if wait:
+        raise _too_many(wait)
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        limiter.hit(address)
+        wait = gate.failed(address)
+        if wait:
+            raise _too_many(wait)
         raise ApiError(401, "unauthorized", "missing API key: send 'Authorization: Bearer <key>'",
                        headers=BEARER_CHALLENGE)
     # a read session: on SQLite, checking a key never queues behind (or blocks) a turn being written
     with database(request).read_session() as session:
         key = ApiKeyRepository(session).verify(credentials.credentials.strip())
-        if key is None:
-            limiter.hit(address)
-            raise ApiError(401, "unauthorized", "invalid or revoked API key", headers=BEARER_CHALLENGE)
-        return Principal(key_prefix=key.prefix, role=key.role)
+        found = None if key is None else Principal(key_prefix=key.prefix, role=key.role)
+    if found is None:
+        wait = gate.failed(address)  # outside the read session: no database transaction waits on Redis
+        if wait:
+            raise _too_many(wait)
+        raise ApiError(401, "unauthorized", "invalid or revoked API key", headers=BEARER_CHALLENGE)
+    return found
 
 
 def require_role(*roles: str) -> Callable[..., Principal]:
