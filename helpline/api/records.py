@@ -6,10 +6,11 @@ under the key's prefix (``apikey:<prefix>``) by the repositories.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -22,11 +23,13 @@ from helpline.api.validation import (
     NO_NUL,
     ApiModel,
     IsoDateTime,
+    IsoDayOrDateTime,
     RecordId,
     TicketRef,
     known_query_only,
     ticket_number,
 )
+from helpline.application.business_days import BusinessDays
 from helpline.store.db import Database
 from helpline.store.models import Ticket
 from helpline.store.repositories import (
@@ -286,6 +289,26 @@ def find_ticket(repo: TicketRepository, ticket_ref: str, actor: str) -> Ticket:
     return ticket
 
 
+def business_days(request: Request) -> BusinessDays:
+    """The business's days (its pack's time zone; UTC for an app serving records without a pack)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return BusinessDays.named(runtime.pack.business.timezone if runtime is not None else "UTC")
+
+
+Days = Annotated[BusinessDays, Depends(business_days)]
+
+
+def _day_start(days: BusinessDays, name: str, bound: date | datetime | None) -> datetime | None:
+    """A time bound as given; a bare date as the instant its business day starts."""
+    if bound is None or isinstance(bound, datetime):
+        return bound
+    try:
+        return days.start(bound)
+    except OverflowError:
+        raise RequestValidationError([{"loc": ("query", name), "msg": "date out of range in the business's time "
+                                       "zone", "type": "value_error"}]) from None
+
+
 def records_router() -> APIRouter:
     """Tickets, callbacks, incidents and the audit log; mount under ``/api/v1``."""
     router = APIRouter(responses=error_responses(*AUTHENTICATED_ERRORS), dependencies=[Depends(known_query_only)])
@@ -296,6 +319,7 @@ def records_router() -> APIRouter:
     def list_tickets(
         caller: Staff,
         db: Db,
+        days: Days,
         status: TicketStatus | None = None,
         priority: Priority | None = None,
         channel: Channel | None = None,
@@ -304,15 +328,20 @@ def records_router() -> APIRouter:
         conversation_id: str | None = Query(default=None, max_length=36, pattern=NO_NUL),
         q: str | None = Query(default=None, max_length=200, pattern=NO_NUL,
                              description="Text to find in the summary"),
-        created_from: IsoDateTime | None = Query(default=None, description="Inclusive, ISO 8601"),
-        created_to: IsoDateTime | None = Query(default=None, description="Exclusive, ISO 8601"),
+        created_from: IsoDayOrDateTime | None = Query(
+            default=None, description="Inclusive, ISO 8601. A bare date (2026-11-20) is the start of that day in "
+                                      "the business's time zone, as the console's days are"),
+        created_to: IsoDayOrDateTime | None = Query(
+            default=None, description="Exclusive, ISO 8601. A bare date is the start of that day in the business's "
+                                      "time zone (so created_to=2026-11-21 ends with the 20th)"),
         limit: int = Query(default=50, ge=1, le=200),
         offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     ) -> TicketPage:
         filters: dict[str, Any] = {
             "status": status, "priority": priority, "channel": channel, "category": category,
             "customer_id": customer_id, "conversation_id": conversation_id, "q": q,
-            "created_from": created_from, "created_to": created_to,
+            "created_from": _day_start(days, "created_from", created_from),
+            "created_to": _day_start(days, "created_to", created_to),
         }
         with db.session() as session:
             repo = TicketRepository(session)

@@ -9,7 +9,7 @@ second), so such input is a 422, never a 500. Numbers and timestamps that would 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Request
@@ -87,6 +87,21 @@ def _iso_datetime(value: Any) -> Any:
 
 # A query-string timestamp: ISO 8601 only, within what a datetime holds once converted to UTC.
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+
+_BARE_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day_or_datetime(value: Any) -> Any:
+    if isinstance(value, str) and _BARE_DAY.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"invalid date: {exc}") from None
+    return _iso_datetime(value)
+
+
+# A bound that may be a whole day (YYYY-MM-DD: the business's day, application/business_days.py) or a time.
+IsoDayOrDateTime = Annotated[date | datetime, BeforeValidator(_iso_day_or_datetime)]
 
 # A ticket by number (ASCII digits) or by id; anything else is a 422 before the database is asked.
 TicketRef = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9A-Za-z-]+$",
