@@ -303,7 +303,8 @@ async def _main(calls: int, questions: int, hours: str, rounds: int, chosen_set:
         for _ in range(rounds):
             results = await play_calls(line, chosen, calls, clips=clips)
             print(f"{report(calls, results)} ({hours} hours, {chosen_set}, {voices} voices, end of turn "
-                  f"{end_of_turn}, guess {vad.guess_ms} ms, check {vad.check_ms} ms, look-ahead "
+                  f"{end_of_turn}, guess {vad.guess_ms} ms, check {vad.check_ms} ms, pause from {vad.pause_from}, "
+                  f"look-ahead "
                   f"{'on' if look_ahead else 'off'}, load {os.getloadavg()[0]:.1f})",
                   flush=True)
             stages = [s for r in results for s in r.stages]
@@ -330,10 +331,12 @@ def main() -> None:
     parser.add_argument("--end-of-turn", choices=["default", "model", "transcript", "pause"], default="default")
     parser.add_argument("--guess-ms", type=int, default=VadSettings.guess_ms, help="quiet before recognition starts")
     parser.add_argument("--check-ms", type=int, default=VadSettings.check_ms, help="quiet before the end-of-turn check")
+    parser.add_argument("--pause-from", choices=["score", "sound"], default=VadSettings.pause_from,
+                        help="count the closing pause from Silero's quiet score or from the sound's end (vad.py)")
     parser.add_argument("--no-look-ahead", action="store_true",
                         help="don't understand the early words while the closing pause runs out")
     args = parser.parse_args()
-    vad = VadSettings(guess_ms=args.guess_ms, check_ms=args.check_ms)
+    vad = VadSettings(guess_ms=args.guess_ms, check_ms=args.check_ms, pause_from=args.pause_from)
     asyncio.run(_main(args.calls, args.questions, args.hours, args.rounds, args.chosen_set, args.voices,
                       args.recognizer, args.end_of_turn, vad, not args.no_look_ahead))
 

@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -81,6 +81,12 @@ class VadSettings:
     check_ms: int = 200
     complete_above: float = 0.5  # ... and end the turn when it says so with at least this probability
     max_utterance_ms: int = 15_000  # a monologue is cut here so recognition can start
+    # Where the closing pause is counted from. "score": from the first window Silero scores quiet (as shipped).
+    # "sound": from where the voice really stopped (the signal's energy, as `ended_at` is placed; at most 200 ms
+    # before that window): Silero's score stays high for 2-3 windows after the last syllable, so the same `end_ms`
+    # ends a turn ~80 ms sooner on clean audio. A caller's pause of ~400-490 ms inside a sentence then ends the turn
+    # where it did not before, so it is a behaviour change and off by default (figures: /tmp/bench-notes/eot.md).
+    pause_from: Literal["score", "sound"] = "score"
 
 
 class VoiceActivityProcessor(Processor):
@@ -111,6 +117,7 @@ class VoiceActivityProcessor(Processor):
         self._started_at = 0.0
         self._last_voiced_end = 0.0
         self._quiet_run = 0
+        self._quiet_since = 0.0  # with pause_from="sound": where the voice stopped, for the current quiet run
         self._guesses = 0  # UtteranceMayHaveEnded sent so far
         self._guess: int | None = None  # the one still valid (no speech since it)
         self._checked: int | None = None  # the guess the turn model was last asked about
@@ -194,7 +201,12 @@ class VoiceActivityProcessor(Processor):
             self._guess = None
         else:
             self._quiet_run += 1
+            if self._quiet_run == 1 and s.pause_from == "sound":
+                # the last loud sound before this quiet window (a soft syllable the score was unsure of counts)
+                self._quiet_since = self._refine_end(start)
         quiet_ms = self._quiet_run * self.window_seconds * 1000
+        if s.pause_from == "sound" and self._quiet_run:
+            quiet_ms = max(quiet_ms, (end - self._quiet_since) * 1000)
         if quiet_ms >= s.end_ms:
             return [self._finish(now=end)]
         if s.guess_ms and self._guess is None and quiet_ms >= s.guess_ms:

@@ -124,3 +124,35 @@ def test_a_finished_turn_ends_after_a_short_hangover_and_never_later_than_the_pa
         delays = _turn_end_delays(model)
         assert model.asked >= 2
         assert all(abs(a - b) < 0.05 for a, b in zip(delays, without, strict=True)), (delays, without)
+
+
+def test_counting_the_pause_from_the_sound_ends_turns_sooner_but_still_after_the_pause() -> None:
+    # a comma's pause (250 ms) inside the first question, then each question's closing pause
+    audio = script(0.5, "Can I get my beans", 0.25, "pre-ground for a moka pot?", 1.0, "Do you sell decaf?", 1.0)
+    by_score, score_metrics = run_vad(audio.pcm)
+    by_sound, sound_metrics = run_vad(audio.pcm, VadSettings(pause_from="sound"))
+    score_stops = [e for e in by_score if isinstance(e, UserStoppedSpeaking)]
+    sound_stops = [e for e in by_sound if isinstance(e, UserStoppedSpeaking)]
+    # the same two turns, the comma's pause inside the first one not taken for its end
+    assert len(score_stops) == len(sound_stops) == 2
+    for score_stop, sound_stop, (_, end) in zip(score_stops, sound_stops, audio.spans[1:], strict=True):
+        assert abs(sound_stop.ended_at - score_stop.ended_at) < 0.01
+        assert abs(sound_stop.ended_at - 100.0 - end) < 0.1
+    # Silero's score lingers after the last syllable: counted from the sound, the same 400 ms pause ends each turn
+    # sooner, yet never before 400 ms of real quiet
+    assert all(delay >= 0.4 for delay in sound_metrics.end_of_speech), sound_metrics.end_of_speech
+    pairs = list(zip(sound_metrics.end_of_speech, score_metrics.end_of_speech, strict=True))
+    assert all(sound < score - 0.03 for sound, score in pairs), pairs
+
+
+def test_counting_the_pause_from_the_sound_never_ends_a_turn_later_than_the_score() -> None:
+    # line noise after the words keeps the signal's energy up: the score's count of quiet windows still ends the turn
+    import numpy as np
+
+    words = script(0.3, "Is there a warranty on the machines?", 0.0)
+    noise = (np.random.default_rng(3).standard_normal(8000).astype(np.float32) * 600).astype("<i2").tobytes()
+    pcm = words.pcm + noise + b"\x00\x00" * 8000
+    _, score_metrics = run_vad(pcm)
+    _, sound_metrics = run_vad(pcm, VadSettings(pause_from="sound"))
+    assert len(sound_metrics.end_of_speech) == len(score_metrics.end_of_speech) == 1
+    assert sound_metrics.end_of_speech[0] <= score_metrics.end_of_speech[0] + 1e-9
