@@ -123,15 +123,8 @@ def content_words(text: str) -> set[str]:
     return {w.strip("'-") for w in _CONTENT.findall(text.lower())} - _FILLER_WORDS
 
 
-# where a spoken question starts after what came before it ("hi, what time...", "I got the Pro last week and now
-# it's cheaper, can I get the difference back"): a recogniser or a hurried typist leaves out the question mark
-_CLAUSE = re.compile(r"[,;:.!]\s+")
-
-
 def asks(text: str) -> bool:
-    if _QUESTION.match(text) or text.rstrip().endswith("?"):
-        return True
-    return any(_QUESTION.match(clause) for clause in _CLAUSE.split(text)[1:])
+    return bool(_QUESTION.match(text)) or text.rstrip().endswith("?")
 
 
 def asks_business_contact(text: str) -> bool:
