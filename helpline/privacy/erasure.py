@@ -30,6 +30,7 @@ from helpline.privacy.attachments import AttachmentFolder
 from helpline.privacy.channel_data import ChannelData
 from helpline.privacy.recordings import RecordingStore
 from helpline.store.db import Database
+from helpline.store.idempotency import erase_answers_mentioning
 from helpline.store.models import (
     AuditEntry,
     Callback,
@@ -297,6 +298,9 @@ class CustomerErasure:
             Ticket.conversation_id.in_(sorted(plan.open_conversation_ids))))} if plan.open_conversation_ids else set()
         channels.addressed_to(subject.emails, subject.phones, {c.id for c in subject.customers},
                               plan.open_conversation_ids, kept_tickets)
+        # answers kept for API retries (Idempotency-Key) that name them, their conversations or tickets
+        erase_answers_mentioning(anonymiser.session, {*subject.personal(), *(c.id for c in plan.conversations),
+                                                      *(t.id for t in plan.tickets)})
         if plan.open_conversation_ids:
             return  # the customer's record stays until a run finds no open conversation
         channels.key_opt_outs(subject.emails, subject.phones)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from helpline.application.business_days import BusinessDays
 from helpline.console.export import csv_lines, safe_cell
 from helpline.store.models import AuditEntry, Callback, Customer
 from helpline.store.repositories import TicketRepository
@@ -98,7 +99,7 @@ def test_each_table_asks_its_pages_role(console: Console, as_role: Clients, anon
     rows = rows_of(supervisor.get("/console/export/tickets.csv").text)
     assert len(rows) == 120 and rows[0]["summary"].startswith("ticket 119")  # newest first, none lost
     # the ticket list and its download read a day filter the same way: the day named is included
-    today = datetime.now(UTC).date()
+    today = BusinessDays.named(console.runtime.pack.business.timezone).today()  # the business's day, as filters read it
     for path in ("/console/export/tickets.csv", "/console/tickets"):
         within = agent.get(path, params={"date_from": today.isoformat(), "date_to": today.isoformat()}).text
         before = agent.get(path, params={"date_to": (today - timedelta(days=1)).isoformat()}).text
