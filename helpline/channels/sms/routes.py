@@ -8,8 +8,9 @@
   (integration role and up); the reply is returned in the response for the gateway to send, not sent.
 
 A missing signature is 401 and a wrong one 403, before anything is read into the conversation; both count
-against the address like a wrong API key (api/auth.py), and an address over that limit gets 429 before its
-form is read. SMS not configured: 503. No input gives a 500.
+against the address like a wrong API key (api/auth.py's FailureGate: only failures touch the shared counter,
+a signed request costs no round trip), and an address over that limit gets 429 before its form is read. SMS
+not configured: 503. No input gives a 500.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from helpline.api.auth import Principal, client_address, failed_auth_limiter, require_role
+from helpline.api.auth import FailureGate, Principal, client_address, failure_gate, require_role
 from helpline.api.errors import AUTHENTICATED_ERRORS, SIGNED_WEBHOOK_ERRORS, ApiError, error_responses
 from helpline.api.validation import NO_NUL, ApiModel
 from helpline.channels.sms.keywords import Keyword
@@ -76,17 +77,34 @@ def signed_url(request: Request, settings: SmsSettings) -> str:
     return f"{settings.public_url.rstrip('/')}{request.url.path}{query}"
 
 
+def _too_many(wait: int) -> ApiError:
+    return ApiError(429, "too_many_requests", "too many failed signatures from this address; try later",
+                    headers={"Retry-After": str(wait)})
+
+
+async def _refuse(gate: FailureGate, address: str, status: int, detail: str) -> NoReturn:
+    """Count the failure where every node sees it: 429 if the address was already over the limit, else
+    ``status`` (401 no signature, 403 a wrong one)."""
+    # a worker thread: with Redis the count is a blocking round trip, and a flood of bad signatures must not
+    # stall every other request on the event loop
+    wait = await run_in_threadpool(gate.failed, address)
+    if wait:
+        raise _too_many(wait)
+    raise HTTPException(status, detail)
+
+
 async def _signed_form(request: Request, settings: SmsSettings) -> dict[str, str]:
     """The form's fields when the request carries Twilio's signature over them; else 401 (none) or 403 (wrong),
     429 while the address has failed too often, 400 if unreadable."""
-    limiter, address = failed_auth_limiter(request), client_address(request)
-    if limiter.blocked(address):
-        raise ApiError(429, "too_many_requests", "too many failed signatures from this address; try later",
-                       headers={"Retry-After": str(limiter.retry_after(address))})
+    # The API keys' gate (api/auth.py): a signed request costs no round trip to the shared counter; only a
+    # failure is counted there, and an address this node saw held off is refused without asking again.
+    gate, address = failure_gate(request), client_address(request)
+    wait = gate.held_off(address)
+    if wait:
+        raise _too_many(wait)
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
-        limiter.hit(address)
-        raise HTTPException(401, f"missing {SIGNATURE_HEADER}")
+        await _refuse(gate, address, 401, f"missing {SIGNATURE_HEADER}")
     try:
         form = await request.form()
     except Exception as exc:  # the multipart/urlencoded parser's own errors have no common base
@@ -96,8 +114,7 @@ async def _signed_form(request: Request, settings: SmsSettings) -> dict[str, str
         raise HTTPException(400, "files are not accepted")
     pairs = [(name, str(value)) for name, value in items]
     if not valid_twilio_signature(settings.account.auth_token, signed_url(request, settings), pairs, signature):
-        limiter.hit(address)
-        raise HTTPException(403, f"invalid {SIGNATURE_HEADER}")
+        await _refuse(gate, address, 403, f"invalid {SIGNATURE_HEADER}")
     if any(len(value) > MAX_FIELD_CHARS for _, value in pairs):
         raise HTTPException(400, "a form field is too long")
     return dict(pairs)
