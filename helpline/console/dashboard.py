@@ -49,8 +49,9 @@ def period_of(runtime: Runtime, date_from: str, date_to: str) -> Period:
 
 
 def load_contacts(runtime: Runtime, start: date, end: date, actor: str) -> list[kpis.Contact]:
-    """The contacts of the UTC days ``start`` to ``end``, as the dashboard counts them (audited as read)."""
-    return contacts_of(runtime, Period(start, end, ZoneInfo("UTC")), actor, "dashboard")
+    """The contacts of the business's days ``start`` to ``end`` (its pack's time zone, as the page and the
+    downloads count them), audited as read."""
+    return contacts_of(runtime, Period(start, end, business_days(runtime).zone), actor, "dashboard")
 
 
 def contacts_of(runtime: Runtime, period: Period, actor: str, report: str) -> list[kpis.Contact]:
