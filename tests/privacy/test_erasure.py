@@ -28,7 +28,9 @@ ADMIN = "apikey:hl_admin"
 
 def kpi_figures(db: Database) -> dict[str, Any]:
     """The dashboard's figures, computed by the dashboard's own code."""
-    contacts = load_contacts(cast(Runtime, SimpleNamespace(db=db)), date(2026, 3, 1), date(2026, 3, 31), "test")
+    business = SimpleNamespace(timezone="UTC")  # the dashboard counts the business's days (its pack's zone)
+    runtime = cast(Runtime, SimpleNamespace(db=db, pack=SimpleNamespace(business=business)))
+    contacts = load_contacts(runtime, date(2026, 3, 1), date(2026, 3, 31), "test")
     return {"containment": kpis.containment_rate(contacts), "escalation": kpis.escalation_rate(contacts),
             "fcr": kpis.first_contact_resolution(contacts), "aht": kpis.average_handle_time(contacts),
             "csat": asdict(kpis.csat(contacts)), "reasons": kpis.top_reasons(contacts),
