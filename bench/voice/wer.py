@@ -3,6 +3,11 @@
     .venv/bin/python -m bench.voice.wer                        # Whisper base, every voice; updates docs/benchmarks.md
     .venv/bin/python -m bench.voice.wer --models base,base-full,tiny.en,sphinx
     .venv/bin/python -m bench.voice.wer --limit 10 --no-write  # a quick look
+    .venv/bin/python -m bench.voice.wer --part dev --no-write --dump /tmp/dev.jsonl  # tune on dev only
+
+Utterance lines are split once, with a fixed seed, into a dev half (look at its errors, tune on it) and a
+held-out half (report it once, never tune on it); `--part` picks one. Every voice speaks the same lines,
+so no line is in both halves.
 
 Each line of bench/voice/utterances.txt is rewritten by `speakable` (as the agent's own voice would read
 it: "BB-10001" → "B B, one zero zero zero one") and spoken by several voices: piper's joe and espeak-ng
@@ -25,7 +30,9 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -44,6 +51,8 @@ ROOT = Path(__file__).resolve().parents[2]
 UTTERANCES = Path(__file__).resolve().parent / "utterances.txt"
 PRODUCTS = ROOT / "examples" / "demo" / "data" / "products.csv"
 PHONE_RATE = 8000
+SPLIT_SEED = 14  # issue 14; never change it, or the held-out half stops being held out
+PARTS = ("all", "dev", "heldout")
 
 _CONTRACTIONS = {
     "i'm": "i am", "i'd": "i would", "i've": "i have", "i'll": "i will", "it's": "it is", "that's": "that is",
@@ -232,9 +241,19 @@ class Score:
         self.worst += other.worst
 
 
-def load_utterances(limit: int | None = None) -> list[str]:
+def split_utterances(lines: Sequence[str], part: str) -> list[str]:
+    """`part` of `lines` in file order: half the lines (chosen by a fixed seed) are dev, the rest held-out."""
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}: one of {', '.join(PARTS)}")
+    if part == "all":
+        return list(lines)
+    dev = set(random.Random(SPLIT_SEED).sample(range(len(lines)), len(lines) // 2))
+    return [line for i, line in enumerate(lines) if (i in dev) == (part == "dev")]
+
+
+def load_utterances(limit: int | None = None, part: str = "all") -> list[str]:
     lines = [ln.strip() for ln in UTTERANCES.read_text(encoding="utf-8").splitlines()]
-    found = [ln for ln in lines if ln and not ln.startswith("#")]
+    found = split_utterances([ln for ln in lines if ln and not ln.startswith("#")], part)
     return found[:limit] if limit else found
 
 
@@ -252,6 +271,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--models", default="base", help="comma list: base, base-full, base-beam1, "
                         "base-full-beam1, base-beam5, tiny.en, sphinx")
     parser.add_argument("--limit", type=int, default=None, help="only the first N utterances")
+    parser.add_argument("--part", choices=PARTS, default="all",
+                        help="dev: the half to tune on; heldout: the half to report once; all: both")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="write every utterance's reference, hypothesis, errors and compute time (JSON lines)")
     parser.add_argument("--no-piper", action="store_true")
     parser.add_argument("--natural-only", action="store_true", help="only piper's voices (the WER goal's rows)")
     parser.add_argument("--no-hints", action="store_true")
@@ -259,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--show-errors", type=int, default=8)
     args = parser.parse_args(argv)
 
-    texts = load_utterances(args.limit)
+    texts = load_utterances(args.limit, args.part)
     hints = [] if args.no_hints else vocabulary()
     speakers, close = voices(include_piper=not args.no_piper)
     if args.natural_only:
@@ -275,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     sections = []
     summary = []
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     for model in [m.strip() for m in args.models.split(",")]:
         rec, load = recognizer(model)
         # one untimed utterance first: the first inference pays for memory allocation
@@ -286,8 +310,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                 pcm = resample(clip, PHONE_RATE, rec.sample_rate)
                 started = time.perf_counter()
                 result = rec.transcribe(pcm, hints)
-                score.add(text, result.text, len(clip) / 2 / PHONE_RATE, time.perf_counter() - started,
-                          result.confidence)
+                compute = time.perf_counter() - started
+                score.add(text, result.text, len(clip) / 2 / PHONE_RATE, compute, result.confidence)
+                if dump:
+                    errors = edit_distance(normalize_for_wer(text), normalize_for_wer(result.text))
+                    dump.write(json.dumps({"model": model, "voice": voice.name, "reference": text,
+                                           "hypothesis": result.text, "errors": errors,
+                                           "seconds": round(compute, 4)}) + "\n")
             rows.append((voice, score))
             print(f"{model:10} {voice.name:36} WER {score.wer:6.1%}  RTF {score.rtf:.3f}  "
                   f"p50 {_ms(score.latencies, 50)} ms", file=sys.stderr)
@@ -312,13 +341,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         for errors, ref, hyp in sorted(total.worst, reverse=True)[: args.show_errors]:
             print(f"   {errors} errors: {ref!r} -> {hyp!r}", file=sys.stderr)
 
+    if dump:
+        dump.close()
     print()
     for model, load, groups in summary:
         figures = "  ".join(f"{name.split(' (')[0]} {score.wer:.1%}" for name, score in groups.items() if score.words)
         total = groups["all voices"]
         print(f"{model:10} WER {figures}  RTF {total.rtf:.3f}  p50 {_ms(total.latencies, 50)} ms  "
               f"p95 {_ms(total.latencies, 95)} ms  load {load:.1f} s")
-    if args.no_write:
+    if args.no_write or args.part != "all":
         return
     body = "\n".join([
         "## Speech recognition: word error rate on the phone",
