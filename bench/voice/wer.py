@@ -214,6 +214,7 @@ class Score:
     latencies: list[float] = field(default_factory=list)
     confidences: list[float] = field(default_factory=list)
     worst: list[tuple[int, str, str]] = field(default_factory=list)
+    redecoded: int = 0  # utterances Whisper decoded twice (the first transcript looked truncated)
 
     @property
     def wer(self) -> float:
@@ -243,6 +244,7 @@ class Score:
         self.latencies += other.latencies
         self.confidences += other.confidences
         self.worst += other.worst
+        self.redecoded += other.redecoded
 
 
 def split_utterances(lines: Sequence[str], part: str) -> list[str]:
@@ -318,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 compute = time.perf_counter() - started
                 redecoded = getattr(rec, "redecodes", 0) > redecodes
                 score.add(text, result.text, len(clip) / 2 / PHONE_RATE, compute, result.confidence)
+                score.redecoded += redecoded
                 if dump:
                     errors = edit_distance(normalize_for_wer(text), normalize_for_wer(result.text))
                     dump.write(json.dumps({"model": model, "voice": voice.name, "reference": text,
@@ -335,7 +338,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         summary.append((model, load, groups))
         lines = [f"### {model}", "",
                  f"Load {load:.1f} s. Real-time factor {total.rtf:.3f}; compute per utterance "
-                 f"p50 {_ms(total.latencies, 50)} ms, p95 {_ms(total.latencies, 95)} ms.", "",
+                 f"p50 {_ms(total.latencies, 50)} ms, p95 {_ms(total.latencies, 95)} ms; "
+                 f"decoded twice (looked truncated): {total.redecoded} of {len(total.latencies)}.", "",
                  "| voice | WER | RTF | p50 ms | p95 ms |", "|---|---|---|---|---|"]
         for voice, score in rows:
             lines.append(f"| {voice.name} | {score.wer:.1%} | {score.rtf:.3f} | {_ms(score.latencies, 50)} "
@@ -355,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         figures = "  ".join(f"{name.split(' (')[0]} {score.wer:.1%}" for name, score in groups.items() if score.words)
         total = groups["all voices"]
         print(f"{model:10} WER {figures}  RTF {total.rtf:.3f}  p50 {_ms(total.latencies, 50)} ms  "
-              f"p95 {_ms(total.latencies, 95)} ms  load {load:.1f} s")
+              f"p95 {_ms(total.latencies, 95)} ms  re-decoded {total.redecoded}  load {load:.1f} s")
     if args.no_write or args.part != "all":
         return
     body = "\n".join([
