@@ -376,8 +376,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "",
         "Reading the figures: the natural voices are one speaker in five variants, so their WER is optimistic "
         "for real callers; the espeak-ng voices are a pessimistic bound. `base` is the recogniser Helpline runs "
-        "(short encoder window, see helpline/voice/recognition.py), `base-full` the same model on Whisper's "
-        "30-second window. Memory and load times: the next section.",
+        "(short encoder window, lead-in silence, re-decode of truncated transcripts: see "
+        "helpline/voice/recognition.py), `base-full` plain Whisper base on its 30-second window (the accuracy "
+        "goal's reference), `base-plain` the short window without the lead-in or re-decode. Memory and load "
+        "times: the next section.",
         "",
         *[section + "\n" for section in sections],
     ])
