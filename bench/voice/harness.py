@@ -202,9 +202,12 @@ def _port_block(size: int) -> int:
 @asynccontextmanager
 async def phone_line(models: SpeechModels, when: datetime, pack_models: PackModels | None = None,
                      folder: Path | None = None, end_of_turn: str = "default",
-                     vad: VadSettings | None = None, look_ahead: bool = True) -> AsyncIterator[Line]:
+                     vad: VadSettings | None = None, look_ahead: bool = True,
+                     warm_openings: bool = True) -> AsyncIterator[Line]:
     """`end_of_turn`: "default" as `build_voice_services` sets it, "model" Smart Turn, "transcript" the early
-    transcript's sentence end, "pause" the VAD's fixed pause alone."""
+    transcript's sentence end, "pause" the VAD's fixed pause alone. `warm_openings`: wait for the pack's openings
+    to be synthesised first, as on a server that has been up a while (a test that only counts answers skips it:
+    the warm-up is a minute of piper on 2 cores)."""
     with tempfile.TemporaryDirectory() as tmp:
         base = folder or Path(tmp)
         started = time.monotonic()
@@ -214,7 +217,7 @@ async def phone_line(models: SpeechModels, when: datetime, pack_models: PackMode
         answers = AnswerLog(runtime.conversations)
         low = _port_block(200)
         config = SipConfig(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), rtp_ports=(low, low + 199))
-        services = build_voice_services(runtime, models)
+        services = build_voice_services(runtime, models, prepare=warm_openings)
         if end_of_turn == "transcript":
             shared, hints = SharedRecognitions(models.recognizer), vocabulary(runtime)
             services.recognition = lambda: RecognitionProcessor(shared, hints)

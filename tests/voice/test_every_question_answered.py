@@ -20,7 +20,8 @@ QUESTIONS = [HELD_OUT[0], HELD_OUT[3], HELD_OUT[7]]
 
 def test_every_question_over_concurrent_calls_is_answered_and_timed_by_stage() -> None:
     async def scenario():  # type: ignore[no-untyped-def]
-        async with phone_line(SpeechModels(whisper(), piper()), OPEN) as line:
+        # openings not warmed first: this test counts answers; tests/voice/test_synthesis_cache.py has the warm-up
+        async with phone_line(SpeechModels(whisper(), piper()), OPEN, warm_openings=False) as line:
             return await play_calls(line, QUESTIONS, calls=2, answer_timeout=15.0, voices="espeak")
 
     results = asyncio.run(scenario())

@@ -72,7 +72,9 @@ def line(demo_models: DemoModels, speech_models: SpeechModels, tmp_path: Path) -
                                 records_url=f"sqlite:///{tmp_path / 'records.db'}", models=demo_models.models,
                                 clock=lambda: OPEN + timedelta(seconds=time.monotonic() - started))
         made.append(runtime)
-        services = build_voice_services(runtime, speech_models)
+        # no background warm-up of the openings: a minute of piper competing with the calls under test
+        # (tests/voice/test_synthesis_cache.py tests the warm-up and its yielding to calls)
+        services = build_voice_services(runtime, speech_models, prepare=False)
         block = free_port_block(40)
         config = SipConfig(host="127.0.0.1", port=free_udp_port(), rtp_ports=(block.first, block.last))
         phone = PhoneService(services, config, Speaker(services.voice or speech_models.synthesizer),

@@ -79,7 +79,7 @@ def runtime(demo_models: DemoModels, tmp_path: Path) -> Iterator[Runtime]:
 async def phone_line(runtime: Runtime, models: SpeechModels) -> AsyncIterator[PhoneService]:
     block = free_port_block(40)
     config = SipConfig(host="127.0.0.1", port=free_udp_port(), rtp_ports=(block.first, block.last))
-    services = build_voice_services(runtime, models)
+    services = build_voice_services(runtime, models, prepare=False)  # the warm-up: tests/voice/test_setup.py
     phone = PhoneService(services, config, Speaker(services.voice or models.synthesizer),
                          PhoneSettings(dial_callbacks=False, transfer_ring_seconds=5.0))
     await phone.start()
