@@ -7,6 +7,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+CACHE_ENV = "HELPLINE_CACHE_DIR"
+
+
+def cache_folder() -> Path:
+    """Where Helpline keeps what it can rebuild (the pack's embeddings, model files assembled from packages):
+    `$HELPLINE_CACHE_DIR`, else `var/cache` under the working folder. Read at each use, not at import."""
+    return Path(os.environ.get(CACHE_ENV) or "var/cache")
+
 
 def join_atomically(sources: list[Path], target: Path) -> None:
     """Concatenate `sources` into `target` so a reader never sees a half-written file (write a temporary file

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from helpline.adapters.redis_shared import DEFAULT_PREFIX, RedisEventBus, SharedRedis
 from helpline.application.bus import EventBus
@@ -20,6 +21,7 @@ from helpline.conversation.commands import CommandGenerator
 from helpline.conversation.engine import Engine
 from helpline.conversation.knowledge_answers import RecordAnswerer
 from helpline.conversation.ports import CodeSender, Embedder, KnowledgeHit
+from helpline.files import cache_folder
 from helpline.knowledge.answer import best_answer, covers_question
 from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
@@ -138,11 +140,14 @@ class PackModels:
     embedder: Embedder | None = None
 
 
-def default_embedder(cache_dir: Path | None = Path("var/cache")) -> Embedder:
-    """MiniLM, with the pack's own texts cached on disk so restarts are quick."""
+def default_embedder(cache_dir: Path | Literal["default"] | None = "default") -> Embedder:
+    """MiniLM, with the pack's own texts cached on disk so restarts are quick (in `cache_folder()` by default;
+    None: no disk cache)."""
     model = MiniLMEmbedder()
     if cache_dir is None:
         return model
+    if cache_dir == "default":
+        cache_dir = cache_folder()
     return CachedEmbedder(model, cache_dir / f"embeddings-{MODEL_SHA256[:12]}.npz", model_id=MODEL_SHA256)
 
 
