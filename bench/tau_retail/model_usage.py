@@ -73,7 +73,8 @@ def conversation_model_turns(database: Database, conversation_id: str) -> ModelT
     return turns
 
 
-_CHOICE = re.compile(r"hybrid choice: (\d+) options, embedded (\S+) p=([\d.]+), best (\S+) p=([\d.]+), (taken|kept)")
+# option keys may hold spaces (a fixed choice's value: "option:no longer needed")
+_CHOICE = re.compile(r"hybrid choice: (\d+) options, embedded (.+?) p=([\d.]+), best (.+?) p=([\d.]+), (taken|kept)")
 
 
 @dataclass(frozen=True)

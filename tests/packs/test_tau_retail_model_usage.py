@@ -69,10 +69,13 @@ def test_hybrid_choices_are_read_from_the_server_log() -> None:
         "best procedure:cancel_order p=0.240, kept",
         "2026-12-01 02:50:09 INFO helpline.llm.assisted hybrid choice: 4 options, embedded option:keep p=0.100, "
         "best option:paypal p=0.800, taken",
+        "2026-12-01 02:50:12 INFO helpline.llm.assisted: hybrid choice: 3 options, embedded option:keep p=0.300, "
+        "best option:no longer needed p=0.400, kept [request_id=5f2a]",
     ])
     choices = logged_choices(log)
     assert [(c.options, c.embedded, c.best, c.best_p, c.taken) for c in choices] == [
-        (6, "knowledge", "procedure:cancel_order", 0.24, False), (4, "option:keep", "option:paypal", 0.8, True)]
+        (6, "knowledge", "procedure:cancel_order", 0.24, False), (4, "option:keep", "option:paypal", 0.8, True),
+        (3, "option:keep", "option:no longer needed", 0.4, False)]
     line = choices_line(choices)
-    assert line.startswith("2 choices (5.0 options on average)") and "min 0.24" in line and line.endswith("taken 1")
+    assert line.startswith("3 choices (4.3 options on average)") and "min 0.24" in line and line.endswith("taken 1")
     assert choices_line([]) == "no hybrid choice logged"
