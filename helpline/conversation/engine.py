@@ -225,6 +225,8 @@ class Engine(AwaitedAnswers):
             self._start_procedure(turn, starts[0].procedure_id, starts[0].slots)
             return
         ordered = sorted(it.commands, key=lambda c: isinstance(c, Identify))  # details alone come last
+        if _asks_more(it):  # "that's all, oh wait, do you take PayPal?" is no goodbye
+            ordered = [c for c in ordered if not isinstance(c, NothingElse)]
         for command in ordered:
             if self._start_with(turn, it, command):
                 return
@@ -326,8 +328,8 @@ class Engine(AwaitedAnswers):
         offer = state.pending_offer
         state.pending_offer = None
         chit = it.first(ChitChat)
-        ends = it.has(NothingElse) or (chit is not None and chit.kind in (ChitChatKind.BYE, ChitChatKind.THANKS)
-                                       and not it.has(*NEW_REQUESTS))
+        ends = (it.has(NothingElse) and not _asks_more(it)) or (
+            chit is not None and chit.kind in (ChitChatKind.BYE, ChitChatKind.THANKS) and not it.has(*NEW_REQUESTS))
         if offer == "human":
             if it.has(Affirm):
                 self._escalate(turn, "customer accepted a transfer to a person")
@@ -427,6 +429,16 @@ class Engine(AwaitedAnswers):
         record = it.first(AskRecord)
         if record is not None and not state.verified:
             state.pending_record_question = record.question[:500]
+
+
+def _asks_more(it: Interpretation) -> bool:
+    """The message asks for something besides any "nothing else" in it: a request, or a question for the articles
+    ("nothing else, just where is my order?"). Such a message is not a goodbye; on the phone, a misheard "change my
+    address" that the act model also read as "nothing else" hung up on the caller, and every later question went
+    to a closed line. A statement the articles merely match ("that's everything I wanted to ask about my order")
+    still closes."""
+    return it.has(StartProcedure, AskRecord, AskHuman, CancelProcedure) or any(
+        isinstance(c, AskKnowledge) and c.question for c in it.commands)
 
 
 def _summary(commands: tuple[Command, ...]) -> str | None:

@@ -473,3 +473,26 @@ def test_early_words_are_understood_ahead_and_only_the_turn_is_posted(make_runti
     _, messages, _ = ticket_of(runtime, conversation_id)
     assert [m.text for m in messages if m.role == "customer"] == ["Do you have decaf coffee?"]
     assert ahead[0] == "Do you have decaf coffee?"
+
+
+def test_a_misheard_request_after_an_answer_does_not_end_the_call(make_runtime: RuntimeFactory) -> None:
+    """The harness's 8 unanswered questions: 'Do you have decaf coffee?' heard as 'Change ive address, Coffee,'
+    after an answer ("anything else?" pending) was read as "nothing else" plus a new request, and the engine
+    said goodbye; the agent hung up and every later question went to a closed line."""
+    runtime = make_runtime(OPEN)
+    questions = ["What are your opening hours?", "Change ive address, Coffee,", "Do you ship to Canada?",
+                 "What are your opening hours?"]
+
+    async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> list[str]:
+        replies = []
+        for question in questions:
+            before = len(ear.said())
+            await pipeline.send(Transcript(question, 0.9, ended_at=time.monotonic()))
+            await ear.wait_for(lambda: len(ear.said()) > before)  # noqa: B023 - awaited within the iteration
+            await asyncio.sleep(0.1)  # every line of the turn
+            replies.append(" ".join(s.text for s in ear.said()[before:]))
+        assert not any(isinstance(f, HangUp) for f in ear.frames) and not agent._ended
+        return replies
+
+    replies = run(runtime, scenario)  # every question had words back (wait_for above), and the line stayed up
+    assert "security check" in replies[1] or "confirm it's you" in replies[1], replies
