@@ -79,6 +79,7 @@ class AnswerLog:
     def __init__(self, service: ConversationService) -> None:
         self.by_caller: dict[str, str] = {}  # caller number -> conversation id
         self.turns: dict[str, list[EngineTurn]] = defaultdict(list)
+        self.ended_at: dict[str, float] = {}  # conversation id -> when a posted turn ended it (the line hangs up)
         self._local = threading.local()
         start, post, handle = service.start, service.post, service.engine.handle
 
@@ -92,7 +93,10 @@ class AnswerLog:
         def logged_post(conversation_id: str, text: str, actor: str = "system") -> TurnView:
             self._local.turn = EngineTurn(time.monotonic(), frozenset(), text)
             try:
-                return post(conversation_id, text, actor)
+                view = post(conversation_id, text, actor)
+                if view.ended:
+                    self.ended_at.setdefault(conversation_id, time.monotonic())
+                return view
             finally:
                 self.turns[conversation_id].append(self._local.turn)
 
@@ -115,6 +119,15 @@ class AnswerLog:
         """Per question: was a turn posted while it was asked (until the next one) answered right?"""
         return [bool(turns) and q.answered_right(frozenset().union(*(t.answered_from for t in turns)))
                 for q, turns in self.per_question(caller, record, questions)]
+
+    def ended_during(self, caller: str, record: CallRecord) -> int | None:
+        """The question (0-based) during which the engine ended this caller's conversation, when questions were
+        still to come: the line hung up, and they went unanswered for that reason."""
+        ended = self.ended_at.get(self.by_caller.get(caller, ""))
+        if ended is None:
+            return None
+        during = sum(1 for asked in record.asked_at if asked <= ended) - 1
+        return during if 0 <= during < len(record.asked_at) - 1 else None
 
     def per_question(self, caller: str, record: CallRecord,
                      questions: Sequence[Question]) -> list[tuple[Question, list[EngineTurn]]]:
@@ -267,6 +280,10 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
             result.error = repr(error)
             result.record.latencies += [float("inf")] * (len(asked) - len(result.record.latencies))
         result.latencies = result.record.latencies
+        ended = line.answers.ended_during(caller, result.record)
+        if ended is not None and not result.error:
+            result.error = (f"the line ended the call at question {ended + 1} ({asked[ended].text!r}); "
+                            f"{len(result.record.asked_at) - ended - 1} later questions went to a closed line")
         result.right = line.answers.right(caller, result.record, asked)
         result.misses = [f"{q.text!r} heard {[t.text for t in turns]} answered from "
                          f"{[sorted(t.answered_from) for t in turns]}"
