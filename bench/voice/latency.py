@@ -33,6 +33,7 @@ from bench.voice.questions import DEV
 from helpline.channels.phone import PhoneCall, SipConfig, SipUserAgent
 from helpline.voice.audio import rms
 from helpline.voice.frames import AudioIn
+from helpline.voice.setup import OPENINGS_READY_LOG
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = [q.text for q in DEV]
@@ -123,21 +124,34 @@ def speak_questions(questions: list[str], kind: str) -> list[Clip]:
         return [voices[i % len(voices)].speak(q) for i, q in enumerate(questions)]
 
 
-async def measure(concurrency: list[int], questions: int, voices: str = "natural") -> str:
+async def wait_for_openings(server_log: Path, timeout: float) -> None:
+    """Until the server says its background warm-up of the pack's openings is over (a server up a while has them;
+    a call meanwhile competes with the warm-up for the CPU)."""
+    deadline = time.monotonic() + timeout
+    while OPENINGS_READY_LOG not in server_log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            print(f"the openings warm-up did not finish within {timeout:.0f} s; measuring anyway", flush=True)
+            return
+        await asyncio.sleep(0.5)
+
+
+async def measure(concurrency: list[int], questions: int, voices: str = "natural", warm: bool = True) -> str:
     http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
     rtp_low = 30000 + (os.getpid() % 1000) * 20
     with tempfile.TemporaryDirectory() as tmp:
         command = [str(ROOT / ".venv" / "bin" / "helpline"), "serve", "--pack", str(ROOT / "examples" / "demo"),
                    "--db", f"sqlite:///{tmp}/helpline.db", "--port", str(http_port), "--sip-port", str(sip_port),
                    "--rtp-ports", f"{rtp_low}-{rtp_low + 199}", "--log-level", "warning"]
-        log_path = os.environ.get("HELPLINE_BENCH_SERVER_LOG")
-        if log_path:
-            command[-1] = os.environ.get("HELPLINE_BENCH_LOG_LEVEL", "info")
-        server_log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed with the server
+        # info: the line saying the openings warm-up is over is logged at info
+        command[-1] = os.environ.get("HELPLINE_BENCH_LOG_LEVEL", "info")
+        log_path = Path(os.environ.get("HELPLINE_BENCH_SERVER_LOG") or Path(tmp) / "server.log")
+        server_log = log_path.open("wb")
         server = subprocess.Popen(command, cwd=tmp, stdout=subprocess.DEVNULL, stderr=server_log)
         try:
             wait_healthy(server, http_port, timeout=240)
             await asyncio.sleep(1.0)  # the SIP line starts just before the HTTP server
+            if warm:
+                await wait_for_openings(log_path, timeout=240)
             idle_rss = memory_mb(server.pid, "VmRSS")
             audio = speak_questions((QUESTIONS * 10)[:questions], voices)
             caller_port = free_port(socket.SOCK_DGRAM)
@@ -169,7 +183,8 @@ async def measure(concurrency: list[int], questions: int, voices: str = "natural
              "`helpline serve` (demo pack, Whisper base int8, piper joe voice) as its own process; SIP callers on "
              f"loopback speak the questions ({voices} voices, bench/voice/callers.py) and the time is taken on the "
              "caller's side of the wire, from the last voiced sample of the question sent to the first voiced RTP "
-             "packet of the answer.",
+             "packet of the answer" + (", once the server's background warm-up of the pack's reply openings is over."
+                                        if warm else "; calls start as soon as the server answers (`--cold`)."),
              "",
              "| concurrent calls | turns | unanswered | p50 | p95 | server RSS |",
              "|---|---|---|---|---|---|"]
@@ -188,8 +203,11 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=6)
     parser.add_argument("--voices", choices=["natural", "espeak"], default="natural")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--cold", action="store_true",
+                        help="call at once, while the server still synthesises the pack's openings in the background")
     args = parser.parse_args()
-    section = asyncio.run(measure([int(c) for c in args.calls.split(",")], args.questions, args.voices))
+    section = asyncio.run(measure([int(c) for c in args.calls.split(",")], args.questions, args.voices,
+                                  warm=not args.cold))
     if args.no_write:
         print(section)
         return

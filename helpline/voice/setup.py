@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +22,8 @@ from helpline.voice.transport import VoiceServices
 from helpline.voice.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
+# logged (info) when the background warm-up is over; bench.voice.latency waits for it, as a server up a while has it
+OPENINGS_READY_LOG = "voice: reply openings synthesised ahead:"
 MAX_HINTS = 60  # Whisper's prompt is short: the business's own words first
 
 
@@ -85,8 +88,10 @@ def build_voice_services(runtime: Runtime, models: SpeechModels, hints: Sequence
         cached.allow(openings)
         if prepare:
             def prepare_openings() -> None:
+                started = time.monotonic()
                 try:
-                    cached.prepare(openings)
+                    made = cached.prepare(openings)
+                    log.info("%s %d in %.1f s", OPENINGS_READY_LOG, made, time.monotonic() - started)
                 finally:
                     ready.set()
 
