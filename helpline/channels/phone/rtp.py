@@ -157,7 +157,8 @@ class RtpSession:
         self._assembling = bytearray()
         self._frames: asyncio.Queue[object] = asyncio.Queue(maxsize=receive_queue_frames)
         self._last_arrival = 0.0
-        self._fill_at = 0.0
+        self._fill_at = 0.0  # quiet may be supplied from then: the jitter buffer's wait after the last packet is over
+        self._quiet_due = 0.0  # the time the next frame of supplied quiet stands for (and is stamped with)
         # sending
         self._ssrc = secrets.randbits(32)
         self._sequence = secrets.randbits(16)
@@ -190,7 +191,7 @@ class RtpSession:
             self.port = port
             now = self.clock()
             self._last_arrival = now
-            self._fill_at = now + self._jitter.depth
+            self._owe_quiet_after(now)
             return port
         raise NoRtpPort(f"no free RTP port in {self.ports.first}-{self.ports.last}")
 
@@ -209,7 +210,7 @@ class RtpSession:
 
     def start(self) -> None:
         if self._timer is None and not self._closed:
-            self._fill_at = self.clock() + self._jitter.depth
+            self._owe_quiet_after(self.clock())
             self._restart_schedule()
 
     async def close(self) -> None:
@@ -313,7 +314,7 @@ class RtpSession:
         now = self.clock()
         self.stats.packets_received += 1
         self._last_arrival = now
-        self._fill_at = now + self._jitter.depth
+        self._owe_quiet_after(now)
         if packet.payload_type == self.dtmf_payload_type:
             digit = self._events.receive(packet.ssrc, packet.timestamp, packet.payload)
             if digit is not None:
@@ -326,6 +327,12 @@ class RtpSession:
             self._ssrc_in = packet.ssrc
         self._jitter.put(packet.timestamp, _DECODERS[packet.payload_type](packet.payload), now, packet.marker)
         self._emit(self._jitter.pop(now), now, real=True)
+
+    def _owe_quiet_after(self, arrival: float) -> None:
+        """Audio (or the call's start) at `arrival`: quiet is owed from one frame later, supplied once the
+        jitter buffer's wait is over."""
+        self._fill_at = arrival + self._jitter.depth
+        self._quiet_due = arrival + FRAME_SAMPLES / SAMPLE_RATE
 
     def _emit(self, chunks: list[bytes], now: float, real: bool) -> None:
         for chunk in chunks:
@@ -381,15 +388,18 @@ class RtpSession:
         if not self._jitter.empty:
             self._emit(self._jitter.pop(now), now, real=True)
         filled = 0
-        while self._jitter.empty and now >= self._fill_at and filled < 10:
+        # Nothing came for the jitter buffer's wait: the quiet owed since the last packet, each frame stamped with
+        # the time it stands for (the first, 20 ms after that packet), so the VAD sees the caller's real pause
+        # and not one 40 ms short; a packet late within the wait still came in order, with nothing filled in.
+        while self._jitter.empty and now >= self._fill_at and self._quiet_due <= now + 1e-6 and filled < 10:
             self._jitter.starved()
             self._assembling.clear()
             self.stats.silence_frames += 1
-            self._put_frame(AudioIn(b"\x00\x00" * FRAME_SAMPLES, SAMPLE_RATE, received_at=now))
-            self._fill_at += FRAME_SAMPLES / SAMPLE_RATE
+            self._put_frame(AudioIn(b"\x00\x00" * FRAME_SAMPLES, SAMPLE_RATE, received_at=self._quiet_due))
+            self._quiet_due += FRAME_SAMPLES / SAMPLE_RATE
             filled += 1
-        if filled == 10:
-            self._fill_at = now + FRAME_SAMPLES / SAMPLE_RATE
+        if filled == 10:  # the loop stalled: what it missed is not made up in one burst
+            self._quiet_due = now + FRAME_SAMPLES / SAMPLE_RATE
         # sending
         samples = 8 * self.ptime
         timestamp = self._timestamp

@@ -404,3 +404,65 @@ def test_a_mixed_in_source_with_a_fast_clock_cannot_build_up_delay() -> None:
         return backlog
 
     assert asyncio.run(scenario()) <= 0.1
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _waiting(session: RtpSession) -> list[AudioIn]:
+    frames = []
+    while not session._frames.empty():
+        frame = session._frames.get_nowait()
+        assert isinstance(frame, AudioIn)
+        frames.append(frame)
+    return frames
+
+
+def _speech_packet(index: int, value: int = 1000) -> bytes:
+    return RtpPacket(0, 500 + index, 16000 + 160 * index, 7, pcm_to_ulaw(chunk(value))).serialize()
+
+
+def test_the_quiet_after_the_last_packet_counts_from_when_the_next_one_was_due() -> None:
+    """Silence suppression: the caller's phone stops sending after the last word. The quiet is supplied once the
+    jitter buffer's wait is over (a late packet may still come), but it stands for the time since the last packet:
+    by then the VAD has seen all the quiet owed, the first frame of it due 20 ms after the last arrival."""
+    clock = _Clock()
+    session = RtpSession(RtpPortRange(*_block()), "127.0.0.1", jitter_ms=60, clock=clock)
+    source = ("127.0.0.1", 40000)
+    for index in range(3):  # three packets of speech, 20 ms apart
+        clock.now = 100.0 + 0.02 * index
+        session._received(_speech_packet(index), source)
+    last = clock.now
+    assert [any(f.pcm) for f in _waiting(session)] == [True] * 3
+
+    tick = last + 0.005
+    while tick < last + 0.06:  # within the jitter buffer's wait: nothing supplied yet
+        session._tick(tick)
+        assert _waiting(session) == []
+        tick += 0.02
+    session._tick(tick)  # the wait is over: the quiet since the last packet, all of it
+    quiet = _waiting(session)
+    assert [f.received_at for f in quiet] == pytest.approx([last + 0.02, last + 0.04, last + 0.06])
+    assert not any(any(f.pcm) for f in quiet)
+    session._tick(tick + 0.02)  # then a frame a tick, on the same 20 ms grid
+    assert [f.received_at for f in _waiting(session)] == pytest.approx([last + 0.08])
+
+
+def test_a_packet_late_within_the_jitter_wait_still_comes_in_order_before_any_quiet() -> None:
+    clock = _Clock()
+    session = RtpSession(RtpPortRange(*_block()), "127.0.0.1", jitter_ms=60, clock=clock)
+    source = ("127.0.0.1", 40000)
+    session._received(_speech_packet(0, 1000), source)
+    clock.now += 0.02
+    session._received(_speech_packet(1, 2000), source)
+    session._tick(clock.now + 0.025)  # packet 2 is due and not here: nothing is filled in for it yet
+    session._tick(clock.now + 0.045)
+    clock.now += 0.05  # 30 ms late
+    session._received(_speech_packet(2, 3000), source)
+    heard = [int(np.frombuffer(f.pcm, "<i2")[0]) for f in _waiting(session)]
+    assert heard == [int(np.frombuffer(ulaw_to_pcm(pcm_to_ulaw(chunk(v))), "<i2")[0]) for v in (1000, 2000, 3000)]
