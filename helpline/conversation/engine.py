@@ -187,6 +187,8 @@ class Engine(AwaitedAnswers):
                 self._after_verification(turn)
             return
         if state.verification.in_progress:
+            if self._side_question_while_verifying(turn, it):
+                return
             if self._continue_verification(turn, it):
                 self._after_verification(turn)
             return
@@ -205,6 +207,20 @@ class Engine(AwaitedAnswers):
         if state.pending_offer is not None and self._answer_offer(turn, it):
             return
         self._start_something(turn, it)
+
+    def _side_question_while_verifying(self, turn: Turn, it: Interpretation) -> bool:
+        """Asked who they are, the customer asks a general question instead ("do you take PayPal?"): answer it
+        when the articles clearly do, then ask for the details again. It was read as a failed answer, and three
+        of them handed the customer to a person: on the phone, a misheard request that started a verification
+        left every later question unanswered but for "confirm it's you", then a transfer."""
+        question = it.first(AskKnowledge)
+        gives_details = it.has(Identify) or any(e.type in IDENTITY_TYPES for e in it.entities)
+        if question is None or not question.question or gives_details or turn.state.verification.code_pending:
+            return False
+        if not self._side_answer(turn, question.query):
+            return False
+        self._say(turn, "verify_intro")
+        return True
 
     def _after_verification(self, turn: Turn) -> None:
         question = turn.state.pending_record_question
