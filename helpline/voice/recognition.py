@@ -112,6 +112,20 @@ def voiced_seconds(pcm: bytes, sample_rate: int) -> float:
     return float(np.count_nonzero(levels > floor)) / 100
 
 
+def speech_at_onset(pcm: bytes, sample_rate: int, within_seconds: float = 0.2) -> bool:
+    """Whether speech is already under way in the first `within_seconds` (a clip cut at the first syllable), by
+    the same measure as `voiced_seconds`. Audio that starts with a quiet stretch (the VAD's pre-roll on a call)
+    needs no lead-in: there, silence added in front changed what Whisper heard."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16).astype(np.float32)
+    frame = sample_rate // 100
+    count = len(samples) // frame
+    if count == 0:
+        return False
+    levels = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame) ** 2, axis=1))
+    floor = max(SILENCE_RMS, float(levels.max()) * 10 ** (-_VOICED_BELOW_PEAK_DB / 20))
+    return bool(np.any(levels[: max(1, int(within_seconds * 100))] > floor))
+
+
 def looks_truncated(text: str, voiced: float) -> bool:
     """Far too few characters for the speech heard: the decoder stopped before the caller did."""
     if voiced < _MIN_VOICED_SECONDS_TO_CHECK:
@@ -214,7 +228,8 @@ class WhisperRecognizer:
         if not pcm or rms(pcm) < SILENCE_RMS:
             return WhisperResult("", "", 0.0, -10.0, 1.0, 0.0, time.perf_counter() - started)
         prompt_text = hints_prompt(hints)
-        features = self._model.feature_extractor(to_float(bytes(2 * self.lead_in_samples) + pcm))
+        lead_in = bytes(2 * self.lead_in_samples) if speech_at_onset(pcm, self.sample_rate) else b""
+        features = self._model.feature_extractor(to_float(lead_in + pcm))
         content = features.shape[-1] - 1  # the extractor appends one frame of padding
         pieces = []
         for start in range(0, max(content, 1), _MAX_FRAMES):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpline.voice.audio import silence
-from helpline.voice.recognition import WhisperRecognizer, looks_truncated, voiced_seconds
+from helpline.voice.recognition import WhisperRecognizer, looks_truncated, speech_at_onset, voiced_seconds
 
 RATE = 16000
 
@@ -95,3 +95,10 @@ def test_no_second_decode_on_the_full_window_or_when_turned_off() -> None:
     assert full.windows == [True]
     off = ScriptedWhisper("I want to", "I want to return order number 456.", redecode=False)
     assert off.recognize(SAID).text == "I want to" and off.windows == [False]
+
+
+def test_a_clip_cut_at_its_first_syllable_gets_the_lead_in_and_one_with_a_quiet_start_does_not() -> None:
+    assert speech_at_onset(silence(40, RATE) + tone(1.0), RATE)  # speech 40 ms in: Whisper misreads its first word
+    assert not speech_at_onset(silence(240, RATE) + tone(1.0), RATE)  # the VAD's pre-roll on a call: left as it is
+    assert not speech_at_onset(hiss(0.3, 30) + tone(1.0), RATE)  # line hiss is not speech
+    assert not speech_at_onset(b"", RATE)
