@@ -84,7 +84,7 @@ class EdgeGuard:
         if _has_nul(body, content_type):
             await _reply(send, 422, "validation_error", "NUL characters are not allowed in the request body")
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _read(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -122,7 +122,8 @@ def _has_nul(body: bytes, content_type: bytes) -> bool:
     return False
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the app `body` (already read) once, then waits on the real one."""
     sent = False
 
     async def replay() -> Message:

@@ -27,7 +27,7 @@ import json
 import anyio
 from starlette.concurrency import run_in_threadpool
 
-from helpline.api.edge import ASGIApp, Message, Receive, Scope, Send
+from helpline.api.edge import ASGIApp, Message, Receive, Scope, Send, replay_body
 from helpline.api.errors import error_body
 from helpline.store.db import Database
 from helpline.store.idempotency import Claimed, IdempotencyKeys, Mismatch, Replay, Running, StoredAnswer
@@ -112,7 +112,7 @@ class IdempotencyGuard:
                          "a request with this Idempotency-Key is still being processed; retry shortly",
                          [(b"retry-after", str(claim.retry_after_seconds).encode())])
         elif isinstance(claim, Claimed):
-            await self._run(scope, _replay(body, receive), send, caller, key, request_print)
+            await self._run(scope, replay_body(body, receive), send, caller, key, request_print)
 
     def _caller(self, authorization: bytes) -> str | None:
         """The id of the live API key in the ``Authorization: Bearer`` header, or None."""
@@ -178,19 +178,6 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _send_answer(send: Send, answer: StoredAnswer) -> None:

@@ -5,7 +5,6 @@ key or not, on every node that has seen it fail."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -16,23 +15,7 @@ from helpline.api.errors import install_error_handlers
 from helpline.api.limits import SlidingWindow
 from helpline.api.records import records_router
 from helpline.store.db import Database
-
-
-class CountingCounter:
-    """A shared counter that notes every call made to it (each would be a Redis round trip)."""
-
-    def __init__(self, inner: SlidingWindow) -> None:
-        self.inner = inner
-        self.limit, self.window = inner.limit, inner.window
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.inner, name)
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append(name)
-            return method(*args, **kwargs)
-        return counted
+from tests.api.counting import CountingCounter
 
 
 def _node(db: Database, counter: CountingCounter) -> FastAPI:

@@ -5,7 +5,6 @@ held off (429) on every node it fails on, as for wrong API keys (tests/api/test_
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +21,7 @@ from helpline.channels.sms.twilio import TwilioAccount
 from helpline.outbound.ports import DeliveryResult, OutboundChannel, OutboundMessage
 from helpline.runtime import Runtime
 from helpline.store.models import Conversation
+from tests.api.counting import CountingCounter
 from tests.channels.sms.conftest import CUSTOMER, NOW, OUR_NUMBER
 from tests.conftest import RuntimeFactory
 
@@ -29,23 +29,6 @@ AUTH_TOKEN = "node-test-auth-token"
 BASE = "http://testserver"
 INBOUND = "/api/v1/sms/twilio"
 STATUS = "/api/v1/sms/twilio/status"
-
-
-class CountingCounter:
-    """A shared counter that notes every call made to it (each would be a Redis round trip)."""
-
-    def __init__(self, inner: SlidingWindow) -> None:
-        self.inner = inner
-        self.limit, self.window = inner.limit, inner.window
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.inner, name)
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append(name)
-            return method(*args, **kwargs)
-        return counted
 
 
 class AcceptingProvider:
