@@ -8,7 +8,7 @@ set -e
 .venv/bin/mypy
 .venv/bin/lint-imports  # the layering contracts in pyproject.toml ([tool.importlinter])
 set +e
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=30 "$@"  # the slowest 30: where the suite's time goes
 rc=$?
 if [ $rc -eq 5 ]; then
   echo "pytest collected no tests: failing on purpose" >&2
