@@ -10,11 +10,12 @@ repeat itself and cost several points of WER. Decoding is one `generate` call wi
 temperature fallback: a retry would double the latency of exactly the turns that are already hard.
 
 **Lead-in and re-decode.** Whisper misreads a word that starts the instant the audio does ("the
-Espresso" → "Despresso", "Do you ship" → "D-Shet"), so a quarter second of silence goes before every
-utterance (free: it stays inside the 10 s window). On the benchmark's dev half this took the shortened
-window from 6.0 % to 4.4 % WER (the full window without it: 5.8 %); on the held-out half, run once, from
-6.2 % to 4.4 % against the plain full window's 4.3 %, at no measurable compute cost. It also cured the
-early stop seen before ("I want to return order number 456." → "I want to"). As a safety net, a
+Espresso" → "Despresso", "Do you ship" → "D-Shet"), so a quarter second of silence goes before an
+utterance whose speech starts in its first 0.2 s (free: it stays inside the 10 s window). Not before one that
+starts quiet, as a call's utterances do (the VAD keeps a pre-roll): there the added silence changed what
+Whisper heard. Held-out half of the benchmark, natural voices: 6.1 % → 3.7 % WER against the plain full
+window's 4.5 % (docs/benchmarks.md), at no measurable compute cost. It also cured the early stop seen
+before ("I want to return order number 456." → "I want to"). As a safety net, a
 transcript far too short for the speech heard (`looks_truncated`: under 6 characters per voiced second)
 is decoded again on the full 30 s window and the longer of the two kept: ~1 s more, on 1 of 450
 benchmark utterances. Short truncations ("Can you repeat" for "Can you repeat that please?") pass it.
@@ -64,6 +65,7 @@ _MAX_PROMPT_TOKENS = 120  # a longer prompt costs decoder time and invites the m
 _MIN_CHARS_PER_VOICED_SECOND = 6.0
 _MIN_VOICED_SECONDS_TO_CHECK = 1.0  # "yes" and "no" are short whatever happened
 _VOICED_BELOW_PEAK_DB = 30.0  # a 10 ms frame within 30 dB of the utterance's loudest counts as voiced
+_ONSET_SECONDS = 0.2  # speech this early in a clip: its first syllable may have been cut, so a lead-in goes first
 
 
 def _compression_ratio(text: str) -> float:
@@ -99,31 +101,29 @@ def _drop_repeats(text: str) -> str:
     return " ".join(kept)
 
 
+def voiced_frames(pcm: bytes, sample_rate: int) -> np.ndarray:
+    """Which 10 ms frames of `pcm` are speech: within 30 dB of the loudest one, and above line hiss."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16).astype(np.float32)
+    frame = sample_rate // 100
+    count = len(samples) // frame
+    if count == 0:
+        return np.zeros(0, dtype=bool)
+    levels = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame) ** 2, axis=1))
+    floor = max(SILENCE_RMS, float(levels.max()) * 10 ** (-_VOICED_BELOW_PEAK_DB / 20))
+    return levels > floor
+
+
 def voiced_seconds(pcm: bytes, sample_rate: int) -> float:
-    """How long the speech in `pcm` lasts: 10 ms frames within 30 dB of the loudest one (and above line
-    hiss), counted — pauses between words do not count, so a slow or hesitant caller is not 'long'."""
-    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16).astype(np.float32)
-    frame = sample_rate // 100
-    count = len(samples) // frame
-    if count == 0:
-        return 0.0
-    levels = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame) ** 2, axis=1))
-    floor = max(SILENCE_RMS, float(levels.max()) * 10 ** (-_VOICED_BELOW_PEAK_DB / 20))
-    return float(np.count_nonzero(levels > floor)) / 100
+    """How long the speech in `pcm` lasts, counted by `voiced_frames`: pauses between words do not count, so a
+    slow or hesitant caller is not 'long'."""
+    return float(np.count_nonzero(voiced_frames(pcm, sample_rate))) / 100
 
 
-def speech_at_onset(pcm: bytes, sample_rate: int, within_seconds: float = 0.2) -> bool:
+def speech_at_onset(pcm: bytes, sample_rate: int, within_seconds: float = _ONSET_SECONDS) -> bool:
     """Whether speech is already under way in the first `within_seconds` (a clip cut at the first syllable), by
-    the same measure as `voiced_seconds`. Audio that starts with a quiet stretch (the VAD's pre-roll on a call)
-    needs no lead-in: there, silence added in front changed what Whisper heard."""
-    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16).astype(np.float32)
-    frame = sample_rate // 100
-    count = len(samples) // frame
-    if count == 0:
-        return False
-    levels = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame) ** 2, axis=1))
-    floor = max(SILENCE_RMS, float(levels.max()) * 10 ** (-_VOICED_BELOW_PEAK_DB / 20))
-    return bool(np.any(levels[: max(1, int(within_seconds * 100))] > floor))
+    `voiced_frames`. Audio that starts with a quiet stretch (the VAD's pre-roll on a call) needs no lead-in:
+    there, silence added in front changed what Whisper heard."""
+    return bool(voiced_frames(pcm, sample_rate)[: max(1, int(within_seconds * 100))].any())
 
 
 def looks_truncated(text: str, voiced: float) -> bool:
@@ -228,7 +228,8 @@ class WhisperRecognizer:
         if not pcm or rms(pcm) < SILENCE_RMS:
             return WhisperResult("", "", 0.0, -10.0, 1.0, 0.0, time.perf_counter() - started)
         prompt_text = hints_prompt(hints)
-        lead_in = bytes(2 * self.lead_in_samples) if speech_at_onset(pcm, self.sample_rate) else b""
+        voiced = voiced_frames(pcm, self.sample_rate)  # once: for the lead-in and the truncation check
+        lead_in = bytes(2 * self.lead_in_samples) if voiced[: int(_ONSET_SECONDS * 100)].any() else b""
         features = self._model.feature_extractor(to_float(lead_in + pcm))
         content = features.shape[-1] - 1  # the extractor appends one frame of padding
         pieces = []
@@ -236,7 +237,7 @@ class WhisperRecognizer:
             pieces.append(self._decode(features[:, start : min(start + _MAX_FRAMES, content)], prompt_text))
         redecoded = False
         if (self.redecode_truncated and not self.full_window and len(pieces) == 1
-                and looks_truncated(pieces[0][0], voiced_seconds(pcm, self.sample_rate))):
+                and looks_truncated(pieces[0][0], float(np.count_nonzero(voiced)) / 100)):
             redecoded = True
             self.redecodes += 1
             again = self._decode(features[:, :content], prompt_text, full_window=True)
