@@ -115,8 +115,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _too_many(wait: int) -> ApiError:
-    return ApiError(429, "too_many_requests", "too many failed authentications from this address; try later",
+def too_many_failures(wait: int, what: str = "authentications") -> ApiError:
+    """The 429 for an address held off by `FailureGate` (API keys; the SMS webhooks' signatures)."""
+    return ApiError(429, "too_many_requests", f"too many failed {what} from this address; try later",
                     headers={"Retry-After": str(wait)})
 
 
@@ -127,11 +128,11 @@ def authenticate(
     gate, address = failure_gate(request), client_address(request)
     wait = gate.held_off(address)
     if wait:
-        raise _too_many(wait)
+        raise too_many_failures(wait)
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         wait = gate.failed(address)
         if wait:
-            raise _too_many(wait)
+            raise too_many_failures(wait)
         raise ApiError(401, "unauthorized", "missing API key: send 'Authorization: Bearer <key>'",
                        headers=BEARER_CHALLENGE)
     # a read session: on SQLite, checking a key never queues behind (or blocks) a turn being written
@@ -141,7 +142,7 @@ def authenticate(
     if found is None:
         wait = gate.failed(address)  # outside the read session: no database transaction waits on Redis
         if wait:
-            raise _too_many(wait)
+            raise too_many_failures(wait)
         raise ApiError(401, "unauthorized", "invalid or revoked API key", headers=BEARER_CHALLENGE)
     return found
 

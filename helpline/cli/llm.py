@@ -22,7 +22,8 @@ def llm_serve(
         "--model", help="Packaged model: qwen2.5-coder-0.5b (default) or qwen2.5-coder-1.5b.")] = None,
     context: Annotated[int, typer.Option("--context", help="Context window in tokens.")] = 8192,
     cache_dir: Annotated[Path | None, typer.Option(
-        "--cache-dir", help="Where the model file is joined (default: var/cache/models).")] = None,
+        "--cache-dir",
+        help="Where the model file is joined (default: $HELPLINE_CACHE_DIR/models, else var/cache/models).")] = None,
 ) -> None:
     """Serve the packaged model with an OpenAI-compatible API on loopback (foreground; Ctrl-C stops it)."""
     from helpline.llm.local_model import LocalModelError, model_file, packaged_model

@@ -25,8 +25,15 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from helpline.api.auth import FailureGate, Principal, client_address, failure_gate, require_role
-from helpline.api.errors import AUTHENTICATED_ERRORS, SIGNED_WEBHOOK_ERRORS, ApiError, error_responses
+from helpline.api.auth import (
+    FailureGate,
+    Principal,
+    client_address,
+    failure_gate,
+    require_role,
+    too_many_failures,
+)
+from helpline.api.errors import AUTHENTICATED_ERRORS, SIGNED_WEBHOOK_ERRORS, error_responses
 from helpline.api.validation import NO_NUL, ApiModel
 from helpline.channels.sms.keywords import Keyword
 from helpline.channels.sms.service import MAX_SMS_CHARS, InboundSms, InvalidSms, ReplyKind, SmsChannel
@@ -77,11 +84,6 @@ def signed_url(request: Request, settings: SmsSettings) -> str:
     return f"{settings.public_url.rstrip('/')}{request.url.path}{query}"
 
 
-def _too_many(wait: int) -> ApiError:
-    return ApiError(429, "too_many_requests", "too many failed signatures from this address; try later",
-                    headers={"Retry-After": str(wait)})
-
-
 async def _refuse(gate: FailureGate, address: str, status: int, detail: str) -> NoReturn:
     """Count the failure where every node sees it: 429 if the address was already over the limit, else
     ``status`` (401 no signature, 403 a wrong one)."""
@@ -89,7 +91,7 @@ async def _refuse(gate: FailureGate, address: str, status: int, detail: str) -> 
     # stall every other request on the event loop
     wait = await run_in_threadpool(gate.failed, address)
     if wait:
-        raise _too_many(wait)
+        raise too_many_failures(wait, "signatures")
     raise HTTPException(status, detail)
 
 
@@ -101,7 +103,7 @@ async def _signed_form(request: Request, settings: SmsSettings) -> dict[str, str
     gate, address = failure_gate(request), client_address(request)
     wait = gate.held_off(address)
     if wait:
-        raise _too_many(wait)
+        raise too_many_failures(wait, "signatures")
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
         await _refuse(gate, address, 401, f"missing {SIGNATURE_HEADER}")
