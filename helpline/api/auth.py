@@ -10,18 +10,17 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpline.api.errors import ApiError
 from helpline.api.limits import RateLimit, RedisSlidingWindow, SlidingWindow
-from helpline.application.keys import ApiKeyHolder
-from helpline.store.db import Database
-from helpline.store.repositories import ApiKeyRepository
-from helpline.store.validation import API_ROLES, check_choice
+from helpline.application.keys import ApiKeyHolder, VerifiedApiKey, api_key_holder, known_api_role
+from helpline.application.storage import Database
 
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 # Anti-automation (ASVS 2.2.1): after this many wrong or missing keys from one address in the window,
@@ -37,10 +36,42 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `helpline ap
 Principal = ApiKeyHolder
 
 
+@dataclass(frozen=True)
+class CheckedKey:
+    """The bearer token of this request as already checked by a middleware (the Idempotency-Key guard): the live
+    key it is, or None (wrong or revoked). Kept in the request's state so the route does not look the same token
+    up a second time; used only for the very token the route reads (a request with two Authorization headers,
+    each read by one side, is looked up again)."""
+
+    token: str
+    found: VerifiedApiKey | None
+
+
+CHECKED_KEY_STATE = "checked_api_key"  # the name of the CheckedKey in ``request.state``
+
+
+def remember_checked_key(scope: MutableMapping[str, Any], checked: CheckedKey) -> None:
+    """Keep ``checked`` in the request's state (``scope["state"]``, what ``request.state`` reads), for
+    ``authenticate``."""
+    scope.setdefault("state", {})[CHECKED_KEY_STATE] = checked
+
+
+def _key_holder(request: Request, token: str) -> Principal | None:
+    """Who holds the live key ``token``: as a middleware already checked it on this request, else looked up."""
+    checked = getattr(request.state, CHECKED_KEY_STATE, None)
+    if isinstance(checked, CheckedKey) and checked.token == token:
+        return checked.found.holder if checked.found is not None else None
+    return api_key_holder(database(request), token)
+
+
 def database(request: Request) -> Database:
     """The app's Database (kept on ``app.state.db``, never in a global)."""
     db: Database = request.app.state.db
     return db
+
+
+# Module level: FastAPI resolves (postponed) annotations in the module's globals.
+Db = Annotated[Database, Depends(database)]
 
 
 def failed_auth_limiter(request: Request) -> RateLimit:
@@ -135,10 +166,7 @@ def authenticate(
             raise too_many_failures(wait)
         raise ApiError(401, "unauthorized", "missing API key: send 'Authorization: Bearer <key>'",
                        headers=BEARER_CHALLENGE)
-    # a read session: on SQLite, checking a key never queues behind (or blocks) a turn being written
-    with database(request).read_session() as session:
-        key = ApiKeyRepository(session).verify(credentials.credentials.strip())
-        found = None if key is None else Principal(key_prefix=key.prefix, role=key.role)
+    found = _key_holder(request, credentials.credentials.strip())
     if found is None:
         wait = gate.failed(address)  # outside the read session: no database transaction waits on Redis
         if wait:
@@ -152,7 +180,7 @@ def require_role(*roles: str) -> Callable[..., Principal]:
     if not roles:
         raise ValueError("require_role needs at least one role")
     for role in roles:
-        check_choice("role", role, API_ROLES)
+        known_api_role(role)
 
     def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.allowed(roles):

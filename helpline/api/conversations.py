@@ -17,8 +17,8 @@ from helpline.application.conversations import (
     ConversationService,
     TurnView,
 )
+from helpline.application.live_view import conversation_record
 from helpline.conversation.ports import ClientIdentity, ClientKind
-from helpline.store.repositories import ConversationRepository, TicketRepository
 
 CHAT_ROLES = ("admin", "supervisor", "agent", "integration")
 
@@ -103,20 +103,17 @@ def conversations_router() -> APIRouter:
     @router.get("/{conversation_id}", response_model=ConversationOut, summary="Conversation and redacted transcript",
                 responses=error_responses(404))
     def get(conversation_id: RecordId, caller: Caller, service: Service) -> ConversationOut:
-        with service.db.session() as session:
-            repo = ConversationRepository(session)
-            conversation = repo.get(conversation_id, actor=caller.actor)
-            if conversation is None:
-                raise HTTPException(404, "conversation not found")
-            tickets = TicketRepository(session).list(actor=caller.actor, conversation_id=conversation_id, limit=1)
-            return ConversationOut(
-                id=conversation.id, channel=conversation.channel, status=conversation.status,
-                customer_id=conversation.customer_id, started_at=conversation.started_at.isoformat(),
-                ended_at=conversation.ended_at.isoformat() if conversation.ended_at else None,
-                ticket_id=tickets[0].id if tickets else None,
-                ticket_number=tickets[0].number if tickets else None,
-                messages=[MessageOut(seq=m.seq, role=m.role, text=m.text, created_at=m.created_at.isoformat())
-                          for m in repo.messages(conversation_id)],
-            )
+        record = conversation_record(service.db, conversation_id, caller.actor)
+        if record is None:
+            raise HTTPException(404, "conversation not found")
+        conversation = record.conversation
+        return ConversationOut(
+            id=conversation.id, channel=conversation.channel, status=conversation.status,
+            customer_id=conversation.customer_id, started_at=conversation.started_at.isoformat(),
+            ended_at=conversation.ended_at.isoformat() if conversation.ended_at else None,
+            ticket_id=record.ticket_id, ticket_number=record.ticket_number,
+            messages=[MessageOut(seq=line.seq, role=line.role, text=line.text, created_at=line.created_at.isoformat())
+                      for line in record.lines],
+        )
 
     return router

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
+from helpline.api.auth import Db
 from helpline.api.errors import AUTHENTICATED_ERRORS, ApiError, error_responses
-from helpline.api.records import Admin, Db
+from helpline.api.records import Admin
 from helpline.api.validation import known_query_only
 from helpline.privacy.attachments import AttachmentFolder
 from helpline.privacy.erasure import CustomerErasure, ErasureReport, NothingHeld

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from helpline.application.serialise import BUSY_RETRY_AFTER_SECONDS, ConversationBusy, is_busy_error
-from helpline.store.repositories import Conflict, NotFound
+from helpline.application.storage import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,14 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from helpline.api.auth import Db
 from helpline.api.errors import AUTHENTICATED_ERRORS, error_responses
-from helpline.api.records import Db, Staff, find_ticket
+from helpline.api.records import Staff, named_ticket, ticket_not_found
 from helpline.api.validation import TicketRef, known_query_only
+from helpline.application.outbound_desk import follow_up_draft, queue_follow_up
+from helpline.application.ticket_desk import TicketNotFound
 from helpline.outbound.ports import MessagePurpose
-from helpline.outbound.preview import draft_for, queue_now
 from helpline.runtime import Runtime
-from helpline.store.repositories import TicketRepository
 from helpline.tickets.emails import RenderedMessage
 
 FollowUpKind = Literal["recap", "apology", "survey"]
@@ -42,22 +43,24 @@ def followups_router() -> APIRouter:
                 summary="Draft the recap, apology-and-plan or survey message for a ticket")
     def draft_email(ticket_ref: TicketRef, kind: FollowUpKind, request: Request, caller: Staff, db: Db) -> EmailOut:
         runtime: Runtime = request.app.state.runtime
-        with db.session() as session:
-            ticket = find_ticket(TicketRepository(session), ticket_ref, caller.actor)
-            draft = draft_for(session, runtime.pack, ticket, MessagePurpose(kind))
-            assert draft is not None  # the contact kinds always have a draft
-            rendered = draft.rendered or RenderedMessage(subject=None, text="", html=None)
-            return EmailOut(to=draft.to, channel=str(draft.channel) if draft.channel else None,
-                            subject=rendered.subject or "", body=rendered.text, html=rendered.html,
-                            not_sendable=draft.unsendable)
+        try:
+            draft = follow_up_draft(db, runtime.pack, named_ticket(ticket_ref), MessagePurpose(kind), caller.actor)
+        except TicketNotFound as exc:
+            raise ticket_not_found(ticket_ref) from exc
+        assert draft is not None  # the contact kinds always have a draft
+        rendered = draft.rendered or RenderedMessage(subject=None, text="", html=None)
+        return EmailOut(to=draft.to, channel=str(draft.channel) if draft.channel else None,
+                        subject=rendered.subject or "", body=rendered.text, html=rendered.html,
+                        not_sendable=draft.unsendable)
 
     @router.post("/tickets/{ticket_ref}/emails/{kind}/send", response_model=QueuedOut,
                  summary="Queue the recap, apology-and-plan or survey message for a ticket now")
     def send_email(ticket_ref: TicketRef, kind: FollowUpKind, request: Request, caller: Staff, db: Db) -> QueuedOut:
         runtime: Runtime = request.app.state.runtime
-        with db.session() as session:
-            ticket = find_ticket(TicketRepository(session), ticket_ref, caller.actor)
-            return QueuedOut(result=queue_now(session, runtime.pack, ticket, MessagePurpose(kind), actor=caller.actor,
-                                              now=datetime.now(UTC)))
+        try:
+            return QueuedOut(result=queue_follow_up(db, runtime.pack, named_ticket(ticket_ref), MessagePurpose(kind),
+                                                    caller.actor, now=datetime.now(UTC)))
+        except TicketNotFound as exc:
+            raise ticket_not_found(ticket_ref) from exc
 
     return router

@@ -14,7 +14,8 @@ sends a unique key with it, e.g. a UUID. Then, per API key, for 24 hours:
 Answers kept are the ones the operation gave: 2xx, and 4xx other than those saying "not now" or "not you" (401,
 403, 408, 425, 429). A 5xx or one of those is not kept, so a retry with the key runs again. A request without the
 header, or whose API key is missing or wrong (the route answers 401 as ever), is not looked at. Keys live in the
-database (``store/idempotency.py``), so a retry that reaches another node is answered the same.
+database (``store/idempotency.py``, reached through ``application/idempotency_keys.py``), so a retry that
+reaches another node is answered the same.
 
 Pure ASGI, inside ``EdgeGuard`` (the body is already size-checked and buffered when it gets here).
 """
@@ -27,11 +28,12 @@ import json
 import anyio
 from starlette.concurrency import run_in_threadpool
 
+from helpline.api.auth import CheckedKey, remember_checked_key
 from helpline.api.edge import ASGIApp, Message, Receive, Scope, Send, replay_body
 from helpline.api.errors import error_body
-from helpline.store.db import Database
-from helpline.store.idempotency import Claimed, IdempotencyKeys, Mismatch, Replay, Running, StoredAnswer
-from helpline.store.repositories import ApiKeyRepository
+from helpline.application.idempotency_keys import Claimed, IdempotencyKeys, Mismatch, Replay, Running, StoredAnswer
+from helpline.application.keys import verified_api_key
+from helpline.application.storage import Database
 
 HEADER = b"idempotency-key"
 REPLAYED = b"idempotent-replayed"
@@ -94,7 +96,7 @@ class IdempotencyGuard:
             await _reply(send, 400, "bad_request",
                          f"Idempotency-Key must be 1 to {MAX_KEY_CHARS} printable ASCII characters (e.g. a UUID)")
             return
-        caller = await run_in_threadpool(self._caller, headers.get(b"authorization", b""))
+        caller = await run_in_threadpool(self._caller, scope, headers.get(b"authorization", b""))
         if caller is None:  # no key, or a wrong one: the route says so (and counts the failure)
             await self.app(scope, receive, send)
             return
@@ -114,14 +116,17 @@ class IdempotencyGuard:
         elif isinstance(claim, Claimed):
             await self._run(scope, replay_body(body, receive), send, caller, key, request_print)
 
-    def _caller(self, authorization: bytes) -> str | None:
-        """The id of the live API key in the ``Authorization: Bearer`` header, or None."""
+    def _caller(self, scope: Scope, authorization: bytes) -> str | None:
+        """The id of the live API key in the ``Authorization: Bearer`` header, or None. What the check found is
+        kept in the request's state: the route's ``authenticate`` takes it instead of looking the key up again
+        (and still refuses, and counts the failure of, a missing or wrong key itself)."""
         scheme, _, token = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             return None
-        with self.db.read_session() as session:
-            found = ApiKeyRepository(session).verify(token.strip())
-            return found.id if found is not None else None
+        found = verified_api_key(self.db, token)
+        remember_checked_key(scope, CheckedKey(token, found))
+        return found.key_id if found is not None else None
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, caller: str, key: str, request_print: str) -> None:
         status = 0

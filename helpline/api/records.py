@@ -1,7 +1,8 @@
 """Records endpoints: tickets, callbacks, incidents, the audit log, and the health check.
 
 Every route except ``/health`` needs an API key; reads and writes of customer data are audited
-under the key's prefix (``apikey:<prefix>``) by the repositories.
+under the key's prefix (``apikey:<prefix>``). The data is reached through the application layer's desks
+(``ticket_desk``, ``incident_desk``, ``audit``), never the store.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from helpline import __version__
-from helpline.api.auth import Principal, database, require_role
+from helpline.api.auth import Db, Principal, require_role
 from helpline.api.errors import AUTHENTICATED_ERRORS, ApiError, error_responses
 from helpline.api.validation import (
     MAX_INT32,
@@ -29,15 +30,9 @@ from helpline.api.validation import (
     known_query_only,
     ticket_number,
 )
+from helpline.application import audit, incident_desk, ticket_desk
 from helpline.application.business_days import BusinessDays
-from helpline.store.db import Database
-from helpline.store.models import Ticket
-from helpline.store.repositories import (
-    AuditLog,
-    CallbackRepository,
-    IncidentRepository,
-    TicketRepository,
-)
+from helpline.application.ticket_desk import NamedTicket, RatingKept, TicketNotFound
 
 
 def _whole_number(value: object) -> object:
@@ -65,7 +60,6 @@ ADMINS = ("admin",)
 
 # Module level, not inside the router factory: with postponed annotations FastAPI resolves these names
 # from the module's globals. Each require_role call is a fresh, stateless dependency.
-Db = Annotated[Database, Depends(database)]
 Staff = Annotated[Principal, Depends(require_role(*STAFF))]
 Supervisor = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
 Admin = Annotated[Principal, Depends(require_role(*ADMINS))]
@@ -277,16 +271,19 @@ class Health(BaseModel):
 # --- routes ------------------------------------------------------------------------------------
 
 
-def find_ticket(repo: TicketRepository, ticket_ref: str, actor: str) -> Ticket:
-    """A ticket by number (ASCII digits only: "²" or "١٠٠١" are not numbers here) or by id; else 404."""
+def ticket_not_found(ticket_ref: str) -> ApiError:
+    return ApiError(404, "not_found", f"ticket {ticket_ref} not found")
+
+
+def named_ticket(ticket_ref: str) -> NamedTicket:
+    """The ticket ``ticket_ref`` names: by number (ASCII digits only: "²" or "١٠٠١" are not numbers here) or by
+    id; 404 for a number no ticket can have."""
     number = ticket_number(ticket_ref)
-    if number is not None:
-        ticket = repo.get_by_number(number, actor=actor) if number <= MAX_INT32 else None
-    else:
-        ticket = repo.get(ticket_ref, actor=actor)
-    if ticket is None:
-        raise ApiError(404, "not_found", f"ticket {ticket_ref} not found")
-    return ticket
+    if number is None:
+        return NamedTicket(id=ticket_ref)
+    if number > MAX_INT32:
+        raise ticket_not_found(ticket_ref)
+    return NamedTicket(number=number)
 
 
 def business_days(request: Request) -> BusinessDays:
@@ -343,30 +340,30 @@ def records_router() -> APIRouter:
             "created_from": _day_start(days, "created_from", created_from),
             "created_to": _day_start(days, "created_to", created_to),
         }
-        with db.session() as session:
-            repo = TicketRepository(session)
-            items = repo.list(actor=caller.actor, limit=limit, offset=offset, **filters)
-            return TicketPage(items=[TicketOut.model_validate(t) for t in items], total=repo.count(**filters),
-                              limit=limit, offset=offset)
+        items, total = ticket_desk.find_tickets(db, caller.actor, limit=limit, offset=offset, **filters)
+        return TicketPage(items=[TicketOut.model_validate(t) for t in items], total=total, limit=limit,
+                          offset=offset)
 
     @router.get("/tickets/{ticket_ref}", response_model=TicketOut, tags=["tickets"], responses=one,
                 summary="One ticket, by id or by number (e.g. 1042)")
     def get_ticket(ticket_ref: TicketRef, caller: Staff, db: Db) -> TicketOut:
-        with db.session() as session:
-            return TicketOut.model_validate(find_ticket(TicketRepository(session), ticket_ref, caller.actor))
+        ticket = ticket_desk.ticket_named(db, named_ticket(ticket_ref), caller.actor)
+        if ticket is None:
+            raise ticket_not_found(ticket_ref)
+        return TicketOut.model_validate(ticket)
 
     @router.patch("/tickets/{ticket_ref}", response_model=TicketOut, tags=["tickets"], responses=changed,
                   summary="Update a ticket")
     def patch_ticket(ticket_ref: TicketRef, body: TicketPatch, caller: Staff, db: Db) -> TicketOut:
         # Null means "not sent", except for csat which may be cleared.
         changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "csat"}
-        with db.session() as session:
-            repo = TicketRepository(session)
-            ticket = find_ticket(repo, ticket_ref, caller.actor)
-            if changes.get("csat") is not None and ticket.csat is not None and ticket.csat != changes["csat"]:
-                raise ApiError(409, "conflict", f"ticket {ticket.number} already has a rating ({ticket.csat}); "
-                                                "a rating is not replaced")
-            return TicketOut.model_validate(repo.update(ticket.id, actor=caller.actor, **changes))
+        try:
+            return TicketOut.model_validate(ticket_desk.edit_ticket(db, named_ticket(ticket_ref), caller.actor,
+                                                                    **changes))
+        except TicketNotFound as exc:
+            raise ticket_not_found(ticket_ref) from exc
+        except RatingKept as exc:
+            raise ApiError(409, "conflict", str(exc)) from exc
 
     @router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],
                 summary="Promised callbacks, earliest due first")
@@ -378,22 +375,20 @@ def records_router() -> APIRouter:
         limit: int = Query(default=50, ge=1, le=200),
         offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     ) -> list[CallbackOut]:
-        with db.session() as session:
-            found = CallbackRepository(session).list(actor=caller.actor, status=status, due_before=due_before,
-                                                     limit=limit, offset=offset)
-            return [CallbackOut.model_validate(c) for c in found]
+        found = ticket_desk.callbacks(db, caller.actor, status=status, due_before=due_before, limit=limit,
+                                      offset=offset)
+        return [CallbackOut.model_validate(c) for c in found]
 
     @router.post("/incidents", status_code=201, response_model=IncidentOut, tags=["incidents"],
                  responses=error_responses(413),
                  summary="Declare an incident the agent will mention to affected customers")
     def declare_incident(body: IncidentIn, caller: Supervisor, db: Db) -> IncidentOut:
-        with db.session() as session:
-            incident = IncidentRepository(session).declare(
-                actor=caller.actor, title=body.title, message=body.message or "", affected=body.affected,
-                expected_fix=body.expected_fix, scope=body.scope, kind=body.kind, window_start=body.window_start,
-                window_end=body.window_end, messages=body.messages,
-            )
-            return IncidentOut.model_validate(incident).model_copy(update={"active": True})
+        incident = incident_desk.declare_incident(
+            db, actor=caller.actor, title=body.title, message=body.message or "", affected=body.affected,
+            expected_fix=body.expected_fix, scope=body.scope, kind=body.kind, window_start=body.window_start,
+            window_end=body.window_end, messages=body.messages,
+        )
+        return IncidentOut.model_validate(incident).model_copy(update={"active": True})
 
     @router.get("/incidents", response_model=list[IncidentOut], tags=["incidents"], summary="Incidents")
     def list_incidents(
@@ -402,17 +397,13 @@ def records_router() -> APIRouter:
         include_ended: bool = Query(default=False, description="Also list ended incidents"),
         limit: int = Query(default=100, ge=1, le=200),
     ) -> list[IncidentOut]:
-        with db.session() as session:
-            repo = IncidentRepository(session)
-            active_ids = {i.id for i in repo.active()}
-            found = repo.list(active_only=not include_ended, limit=limit)
-            return [IncidentOut.model_validate(i).model_copy(update={"active": i.id in active_ids}) for i in found]
+        found = incident_desk.incidents_marked_active(db, include_ended=include_ended, limit=limit)
+        return [IncidentOut.model_validate(i).model_copy(update={"active": active}) for i, active in found]
 
     @router.delete("/incidents/{incident_id}", status_code=204, response_class=Response, tags=["incidents"],
                    responses=error_responses(404, 409), summary="End an incident")
     def end_incident(incident_id: RecordId, caller: Supervisor, db: Db) -> Response:
-        with db.session() as session:
-            IncidentRepository(session).end(incident_id, actor=caller.actor)
+        incident_desk.end_incident(db, incident_id, caller.actor)  # NotFound: 404 (errors.py)
         return Response(status_code=204)
 
     @router.get("/audit", response_model=list[AuditOut], tags=["audit"],
@@ -428,10 +419,9 @@ def records_router() -> APIRouter:
         limit: int = Query(default=100, ge=1, le=500),
         offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     ) -> list[AuditOut]:
-        with db.session() as session:
-            found = AuditLog(session).list(entity=entity, entity_id=entity_id, customer_id=customer_id,
-                                           actor=actor, action=action, limit=limit, offset=offset)
-            return [AuditOut.model_validate(e) for e in found]
+        found = audit.audit_entries(db, entity=entity, entity_id=entity_id, customer_id=customer_id, actor=actor,
+                                    action=action, limit=limit, offset=offset)
+        return [AuditOut.model_validate(e) for e in found]
 
     return router
 

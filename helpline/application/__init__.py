@@ -10,6 +10,9 @@ changed" event bus (``bus.py``: its API is the port, the in-process bus its sing
 ``keys.py``, ``widget_sessions.py``, ``sms_threads.py``, ``sms_deliveries.py``, ``opt_outs.py``,
 ``queued_lines.py``, ``email_threads.py``) and the console's desks (``console_access.py``, ``audit.py``,
 ``ticket_desk.py``, ``live_view.py``, ``customer_view.py``, ``incident_desk.py``, ``knowledge_desk.py``,
-``kpi_reports.py``, ``outbound_desk.py``, ``console_exports.py``). Channels, voice and the console import this
-package, never the store (import-linter checks it); what they get back are plain dataclasses, not ORM rows.
+``kpi_reports.py``, ``outbound_desk.py``, ``console_exports.py``), which the API's routes use too, with
+``idempotency_keys.py`` for its Idempotency-Key guard. ``storage.py`` names the database handle the API and the
+CLI hold and pass along, and the ``NotFound``/``Conflict`` refusals the API maps to 404/409. Channels, voice, the
+console and the API import this package, never the store (import-linter checks it); what they get back are plain
+dataclasses, not ORM rows.
 """

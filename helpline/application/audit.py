@@ -40,6 +40,16 @@ def record(db: Database, actor: str, action: str, entity: str, entity_id: str = 
         AuditLog(session).record(actor, action, entity, entity_id, customer_id, detail)
 
 
+def audit_entries(db: Database, *, entity: str | None = None, entity_id: str | None = None,
+                  customer_id: str | None = None, actor: str | None = None, action: str | None = None,
+                  limit: int = 100, offset: int = 0) -> list[AuditEntryView]:
+    """Entries matching every filter given, newest first."""
+    with db.session() as session:
+        return [AuditEntryView.of(e) for e in AuditLog(session).list(
+            entity=entity, entity_id=entity_id, customer_id=customer_id, actor=actor, action=action, limit=limit,
+            offset=offset)]
+
+
 def recent_changes(db: Database, entities: Sequence[str], limit: int = 15) -> list[AuditEntryView]:
     """The latest changes (not reads) to any of ``entities``, newest first."""
     with db.session() as session:

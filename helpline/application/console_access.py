@@ -35,8 +35,8 @@ from helpline.store.validation import API_ROLES, CONSOLE_ROLES
 __all__ = [
     "LOCKOUT_AFTER_FAILURES", "LOCKOUT_FOR", "SESSION_TTL", "AccessDesk", "AccessOverview", "ApiKeyView", "Conflict",
     "LastAdmin", "NewKey", "NotFound", "SignInAttempt", "StaffSession", "StaffUserView", "WidgetKeyView",
-    "access_desk", "access_overview", "begin_sign_in", "end_session", "finish_sign_in", "set_softphone",
-    "softphone_of", "staff_session",
+    "access_desk", "access_overview", "begin_sign_in", "create_console_user", "end_session", "finish_sign_in",
+    "set_softphone", "set_softphone_by_email", "softphone_of", "staff_session",
 ]
 
 MAX_LABEL = 200
@@ -140,6 +140,25 @@ def set_softphone(db: Database, user_id: str, address: str, actor: str) -> None:
         if record is None:
             raise NotFound("no such console user")
         repo.set_softphone(record, address, actor=actor)
+
+
+def set_softphone_by_email(db: Database, email: str, address: str, actor: str) -> None:
+    """``set_softphone`` for the console user signing in as ``email`` (as the CLI names them); NotFound when there
+    is none, ValueError for an address that is not a SIP address or an extension."""
+    with db.session() as session:
+        repo = ConsoleUserRepository(session)
+        record = repo.by_email(email)
+        if record is None:
+            raise NotFound(f"no console user {email}")
+        repo.set_softphone(record, address, actor=actor)
+
+
+def create_console_user(db: Database, *, email: str, role: str, password_hash: str, name: str, actor: str) -> str:
+    """A new console user (audited); their email as stored (normalised). ValueError for an unknown role or a
+    malformed email, Conflict when the email is taken."""
+    with db.session() as session:
+        return ConsoleUserRepository(session).create(email=email, role=role, password_hash=password_hash, name=name,
+                                                     actor=actor).email
 
 
 # --- the admin's access page ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Incidents as the console manages them: declared outages and planned maintenance the agent tells affected
+"""Incidents as the console and the API manage them: declared outages and planned maintenance the agent tells affected
 contacts about, listed, declared and ended. Plain ``IncidentView`` values, never the store's rows."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from helpline.store.db import Database
 from helpline.store.models import Incident
 from helpline.store.repositories import IncidentRepository, NotFound
 
-__all__ = ["IncidentView", "NotFound", "declare_incident", "end_incident", "incident", "incidents"]
+__all__ = ["IncidentView", "NotFound", "declare_incident", "end_incident", "incident", "incidents",
+           "incidents_marked_active"]
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,14 @@ class IncidentView:
     ended_at: datetime | None
     window_start: datetime | None
     window_end: datetime | None
+    created_by: str  # the audit log's name for who declared it
 
     @classmethod
     def of(cls, row: Incident) -> IncidentView:
         return cls(id=row.id, title=row.title, kind=row.kind, message=row.message, messages=dict(row.messages or {}),
                    affected=tuple(row.affected or ()), scope={k: list(v) for k, v in (row.scope or {}).items()},
                    expected_fix=row.expected_fix, started_at=row.started_at, ended_at=row.ended_at,
-                   window_start=row.window_start, window_end=row.window_end)
+                   window_start=row.window_start, window_end=row.window_end, created_by=row.created_by)
 
 
 def incidents(db: Database, *, not_ended_only: bool = False, limit: int = 100) -> list[IncidentView]:
@@ -47,6 +49,16 @@ def incidents(db: Database, *, not_ended_only: bool = False, limit: int = 100) -
         else:
             rows = IncidentRepository(session).list(active_only=False, limit=limit)
         return [IncidentView.of(r) for r in rows]
+
+
+def incidents_marked_active(db: Database, *, include_ended: bool, limit: int) -> list[tuple[IncidentView, bool]]:
+    """The incidents active now (oldest first), or with ``include_ended`` every incident (newest first); each with
+    whether it is active now (planned maintenance is, from its announcement to the end of its window)."""
+    with db.session() as session:
+        repo = IncidentRepository(session)
+        active_ids = {i.id for i in repo.active()}
+        return [(IncidentView.of(i), i.id in active_ids) for i in repo.list(active_only=not include_ended,
+                                                                             limit=limit)]
 
 
 def incident(db: Database, incident_id: str) -> IncidentView | None:

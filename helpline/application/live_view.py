@@ -1,6 +1,7 @@
 """What the console's live view and conversation pages read: active conversations with what a supervisor needs to
-judge them, one conversation's transcript, state and hand-offs, and who handles it. Plain views, never the
-store's rows; reads of customer data are audited as the staff member's."""
+judge them, one conversation's transcript, state and hand-offs, and who handles it; and one conversation with its
+ticket and transcript as the API returns it. Plain views, never the store's rows; reads of customer data are
+audited as the staff member's (or the API key's)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from helpline.store.repositories import ConversationRepository, HandoffRepositor
 from helpline.store.throttle import AlertView, recent_alerts
 
 __all__ = [
-    "ActiveConversation", "AlertView", "ConversationView", "EscalationView", "active_conversations",
-    "conversation_exists", "conversation_of", "handoffs_of", "message_json", "transcript", "transcript_since",
-    "verification_alerts",
+    "ActiveConversation", "AlertView", "ConversationRecord", "ConversationView", "EscalationView", "TranscriptLine",
+    "active_conversations", "conversation_exists", "conversation_of", "conversation_record", "handoffs_of",
+    "message_json", "transcript", "transcript_since", "verification_alerts",
 ]
 
 ACTIVE_SHOWN = 200
@@ -45,6 +46,7 @@ class ConversationView:
     customer_id: str | None
     escalated: bool
     verified: bool
+    ended_at: datetime | None
 
     @classmethod
     def of(cls, row: Conversation) -> ConversationView:
@@ -52,7 +54,8 @@ class ConversationView:
         return cls(id=row.id, channel=row.channel, status=row.status, started_at=row.started_at,
                    last_activity_at=row.last_activity_at, handled_by=row.handled_by, sentiment=row.sentiment,
                    current_procedure=row.current_procedure, customer_id=row.customer_id,
-                   escalated=bool(state.get("escalated")), verified=bool(state.get("customer")))
+                   escalated=bool(state.get("escalated")), verified=bool(state.get("customer")),
+                   ended_at=row.ended_at)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,38 @@ class ActiveConversation:
     last_customer_text: str  # the first 140 characters of the customer's latest line
     last_customer_at: datetime | None
     waiting_since: datetime | None  # when the hand-off nobody has accepted yet was made
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    seq: int
+    role: str  # customer | agent | staff | system
+    text: str  # as stored: redacted
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    """A conversation with its ticket (if one was made) and every line of its transcript."""
+
+    conversation: ConversationView
+    ticket_id: str | None
+    ticket_number: int | None
+    lines: list[TranscriptLine]
+
+
+def conversation_record(db: Database, conversation_id: str, actor: str) -> ConversationRecord | None:
+    """The conversation (its read audited as ``actor``'s, and its ticket's), or None when there is none."""
+    with db.session() as session:
+        repo = ConversationRepository(session)
+        conversation = repo.get(conversation_id, actor=actor)
+        if conversation is None:
+            return None
+        tickets = TicketRepository(session).list(actor=actor, conversation_id=conversation_id, limit=1)
+        return ConversationRecord(
+            ConversationView.of(conversation), tickets[0].id if tickets else None,
+            tickets[0].number if tickets else None,
+            [TranscriptLine(m.seq, m.role, m.text, m.created_at) for m in repo.messages(conversation_id)])
 
 
 def conversation_exists(db: Database, conversation_id: str) -> bool:

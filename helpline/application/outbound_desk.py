@@ -1,6 +1,7 @@
 """The outbound queue as supervisors see it in the console: messages waiting, sent and failed, retried or
-cancelled; every kind of message previewed for a real recent ticket; the incidents notices may go out for.
-Plain views, never the store's rows."""
+cancelled; every kind of message previewed for a real recent ticket; the incidents notices may go out for. And a
+ticket's follow-up (recap, apology-and-plan, survey) drafted or queued now, as the API does it. Plain views, never
+the store's rows."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from helpline.application.ticket_desk import TicketView
-from helpline.outbound.preview import all_drafts
+from helpline.application.ticket_desk import NamedTicket, TicketView, existing_ticket_row
+from helpline.outbound.ports import MessagePurpose
+from helpline.outbound.preview import all_drafts, draft_for, queue_now
 from helpline.outbound.queue import OutboundQueue
 from helpline.outbound.writers import Draft
 from helpline.pack.loader import BusinessPack
@@ -90,3 +92,21 @@ def cancel_message(db: Database, message_id: str, actor: str, now: datetime) -> 
     """Cancel a queued message; False when it is not queued."""
     with db.session() as session:
         return OutboundQueue(session).cancel(message_id[:36], actor=actor, now=now) is not None
+
+
+def follow_up_draft(db: Database, pack: BusinessPack, which: NamedTicket, purpose: MessagePurpose,
+                    actor: str) -> Draft | None:
+    """The message of ``purpose`` about the ticket, as it would be sent (None when there is none to write: a
+    reminder without a callback, a notice without an incident); TicketNotFound."""
+    with db.session() as session:
+        ticket = existing_ticket_row(TicketRepository(session), which, actor)
+        return draft_for(session, pack, ticket, purpose)
+
+
+def queue_follow_up(db: Database, pack: BusinessPack, which: NamedTicket, purpose: MessagePurpose, actor: str,
+                    now: datetime) -> str:
+    """Queue the ticket's message of ``purpose`` now (under the automatic one's key: never sent twice); what
+    happened, in words. TicketNotFound."""
+    with db.session() as session:
+        ticket = existing_ticket_row(TicketRepository(session), which, actor)
+        return queue_now(session, pack, ticket, purpose, actor=actor, now=now)

@@ -1,6 +1,7 @@
-"""Tickets, callbacks and escalations as staff work them in the console: find, read, edit, merge, dispute a QA
-finding, work the callback queue, accept a hand-off, resolve a conversation's ticket. Plain views, never the
-store's rows; every read and change of customer data is audited as the staff member's."""
+"""Tickets, callbacks and escalations as staff work them in the console and through the API: find, read, edit,
+merge, dispute a QA finding, work the callback queue, accept a hand-off, resolve a conversation's ticket. Plain
+views, never the store's rows; every read and change of customer data is audited as the staff member's (or the
+API key's)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpline.application.live_view import EscalationView, message_json
@@ -31,20 +33,26 @@ __all__ = [
     "Conflict",
     "DisputeError",
     "EscalationItem",
+    "NamedTicket",
     "NotFound",
+    "RatingKept",
     "Thread",
     "TicketDetail",
     "TicketNotFound",
     "TicketView",
     "accept_handoff",
+    "average_qa_score",
     "callback_queue",
+    "callbacks",
     "dispute_finding",
+    "edit_ticket",
     "escalations",
     "find_tickets",
     "finish_callback",
     "merge_tickets",
     "resolve_conversation_ticket",
     "ticket_detail",
+    "ticket_named",
     "ticket_of_conversation",
     "update_ticket",
 ]
@@ -56,6 +64,23 @@ ESCALATIONS_READ = 200
 
 class TicketNotFound(LookupError):
     pass
+
+
+class RatingKept(Conflict):
+    """A change would replace the customer's rating: a rating is recorded once (it may be cleared, not replaced)."""
+
+    def __init__(self, number: int, csat: int) -> None:
+        super().__init__(f"ticket {number} already has a rating ({csat}); a rating is not replaced")
+        self.number = number
+        self.csat = csat
+
+
+@dataclass(frozen=True)
+class NamedTicket:
+    """A ticket as a caller names it: by its number, or else by its id."""
+
+    number: int | None = None
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,12 +137,14 @@ class CallbackView:
     attempts: int
     completed_at: datetime | None
     outcome: str
+    customer_id: str | None
+    created_at: datetime
 
     @classmethod
     def of(cls, row: Callback) -> CallbackView:
         return cls(id=row.id, ticket_id=row.ticket_id, phone=row.phone, email=row.email, due_at=row.due_at,
                    reason=row.reason, status=row.status, attempts=row.attempts, completed_at=row.completed_at,
-                   outcome=row.outcome)
+                   outcome=row.outcome, customer_id=row.customer_id, created_at=row.created_at)
 
 
 @dataclass(frozen=True)
@@ -158,6 +185,46 @@ def _by_number(repo: TicketRepository, number: int, actor: str) -> Ticket:
     if ticket is None:
         raise TicketNotFound(f"No ticket #{number}.")
     return ticket
+
+
+def named_ticket_row(repo: TicketRepository, which: NamedTicket, actor: str) -> Ticket | None:
+    """The ticket ``which`` names (its read audited), or None."""
+    if which.number is not None:
+        return repo.get_by_number(which.number, actor=actor)
+    return repo.get(which.id, actor=actor)
+
+
+def existing_ticket_row(repo: TicketRepository, which: NamedTicket, actor: str) -> Ticket:
+    """The ticket ``which`` names (its read audited); TicketNotFound when there is none."""
+    ticket = named_ticket_row(repo, which, actor)
+    if ticket is None:
+        raise TicketNotFound(f"No ticket {which.number if which.number is not None else which.id}.")
+    return ticket
+
+
+def ticket_named(db: Database, which: NamedTicket, actor: str) -> TicketView | None:
+    with db.session() as session:
+        row = named_ticket_row(TicketRepository(session), which, actor)
+        return TicketView.of(row) if row is not None else None
+
+
+def edit_ticket(db: Database, which: NamedTicket, actor: str, **changes: Any) -> TicketView:
+    """Change the ticket's fields (audited) and return it changed; TicketNotFound, RatingKept when ``csat`` would
+    replace the customer's rating, ValueError for a value the ticket cannot take. A refused change keeps nothing,
+    its audited read included."""
+    with db.session() as session:
+        repo = TicketRepository(session)
+        ticket = existing_ticket_row(repo, which, actor)
+        if changes.get("csat") is not None and ticket.csat is not None and ticket.csat != changes["csat"]:
+            raise RatingKept(ticket.number, ticket.csat)
+        return TicketView.of(repo.update(ticket.id, actor=actor, **changes))
+
+
+def average_qa_score(db: Database) -> float | None:
+    """The mean QA score of the tickets scored so far (None before any is)."""
+    with db.session() as session:
+        average = session.scalar(select(func.avg(Ticket.qa_score)).where(Ticket.qa_score.is_not(None)))
+        return float(average) if average is not None else None
 
 
 def find_tickets(db: Database, actor: str, *, limit: int, offset: int = 0,
@@ -234,6 +301,14 @@ def callback_queue(db: Database, actor: str, *, everything: bool = False) -> lis
         numbers = {c.ticket_id: t.number for c in items if c.ticket_id
                    for t in [session.get(Ticket, c.ticket_id)] if t is not None}
         return [(CallbackView.of(c), numbers.get(c.ticket_id or "")) for c in items]
+
+
+def callbacks(db: Database, actor: str, *, status: str | None = None, due_before: datetime | None = None,
+              limit: int, offset: int = 0) -> list[CallbackView]:
+    """Callbacks (of ``status``, due before ``due_before``), earliest due first; each read audited."""
+    with db.session() as session:
+        return [CallbackView.of(c) for c in CallbackRepository(session).list(
+            actor=actor, status=status, due_before=due_before, limit=limit, offset=offset)]
 
 
 def finish_callback(db: Database, callback_id: str, *, done: bool, actor: str, outcome: str) -> None:

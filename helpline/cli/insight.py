@@ -44,6 +44,7 @@ def report(
     output: Annotated[ReportFormat, typer.Option("--format", help="markdown or csv.")] = ReportFormat.markdown,
 ) -> None:
     """Print the report: KPIs headline, top contact reasons with their trend, spikes and knowledge gaps."""
+    from helpline.application.storage import Database, default_url
     from helpline.insight.export import to_csv, to_markdown
     from helpline.insight.gaps import Scorer, knowledge_scorer
     from helpline.insight.report import build_insight
@@ -51,7 +52,6 @@ def report(
     from helpline.knowledge.index import KnowledgeIndex
     from helpline.pack.loader import PackInvalid, load_pack
     from helpline.runtime import default_embedder
-    from helpline.store.db import Database, default_url
 
     try:
         business_pack = load_pack(pack)

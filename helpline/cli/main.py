@@ -174,15 +174,13 @@ def apikey_create(
     label: Annotated[str, typer.Option("--label")] = "",
 ) -> None:
     """Create an API key; the key is printed on the last line (it is not stored in clear)."""
-    from helpline.store.db import Database, default_url
-    from helpline.store.repositories import ApiKeyRepository
+    from helpline.application.keys import create_api_key
+    from helpline.application.storage import Database, default_url
 
     database = Database(db or default_url())
     database.migrate()
     try:
-        with database.session() as session:
-            plaintext, key = ApiKeyRepository(session).create(role=role, label=label)
-            prefix = key.prefix
+        plaintext, prefix = create_api_key(database, role=role, label=label)
     except ValueError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -199,9 +197,9 @@ def user_create(
     db: DbOption = None,
 ) -> None:
     """Create a console user (the password is stored as an argon2id hash)."""
+    from helpline.application.console_access import create_console_user
+    from helpline.application.storage import Conflict, Database, default_url
     from helpline.console.security import hash_password
-    from helpline.store.db import Database, default_url
-    from helpline.store.repositories import Conflict, ConsoleUserRepository
 
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -209,10 +207,7 @@ def user_create(
     database.migrate()
     try:
         hashed = hash_password(password)
-        with database.session() as session:
-            user = ConsoleUserRepository(session).create(email=email, role=role, password_hash=hashed, name=name,
-                                                         actor="cli")
-            created = user.email
+        created = create_console_user(database, email=email, role=role, password_hash=hashed, name=name, actor="cli")
     except (ValueError, Conflict) as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -227,22 +222,19 @@ def user_softphone(
     db: DbOption = None,
 ) -> None:
     """Set the softphone a console user takes phone calls over on."""
-    from helpline.store.db import Database, default_url
-    from helpline.store.repositories import ConsoleUserRepository
+    from helpline.application.console_access import NotFound, set_softphone_by_email
+    from helpline.application.storage import Database, default_url
 
     database = Database(db or default_url())
     database.migrate()
-    with database.session() as session:
-        repo = ConsoleUserRepository(session)
-        user = repo.by_email(email)
-        if user is None:
-            err_console.print(f"[red]No console user {email}.[/red]")
-            raise typer.Exit(2)
-        try:
-            repo.set_softphone(user, address, actor="cli")
-        except ValueError as exc:
-            err_console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from exc
+    try:
+        set_softphone_by_email(database, email, address, actor="cli")
+    except NotFound as exc:
+        err_console.print(f"[red]No console user {email}.[/red]")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     console.print(f"{email}: softphone {address or 'forgotten'}.")
 
 
@@ -253,14 +245,12 @@ def widget_create_key(
     db: DbOption = None,
 ) -> None:
     """Create a public widget key; the key is printed on the last line."""
-    from helpline.store.db import Database, default_url
-    from helpline.store.repositories import WidgetKeyRepository
+    from helpline.application.keys import create_widget_key
+    from helpline.application.storage import Database, default_url
 
     database = Database(db or default_url())
     database.migrate()
-    with database.session() as session:
-        key = WidgetKeyRepository(session).create(label=label, allowed_origins=origin or [], actor="cli")
-        public = key.public_key
+    public = create_widget_key(database, label=label, origins=origin or [], actor="cli")
     console.print('Embed: <script src="http://HOST:PORT/widget.js" data-key="KEY" defer></script>')
     typer.echo(public)
 
@@ -581,10 +571,10 @@ def customer_erase(
 ) -> None:
     """Erase a customer's personal data (transcripts, tickets' personal fields, callbacks, recordings); keep the
     KPI figures and one audit entry of the erasure."""
+    from helpline.application.storage import Database, default_url
     from helpline.privacy.attachments import AttachmentFolder
     from helpline.privacy.erasure import CustomerErasure, NothingHeld
     from helpline.privacy.recordings import RecordingStore
-    from helpline.store.db import Database, default_url
 
     business_pack = _pack_or_none(pack)
     recordings = (RecordingStore(Path(business_pack.business.call_recording.folder)) if business_pack else None)
@@ -623,10 +613,10 @@ def retention_run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; change nothing.")] = False,
 ) -> None:
     """Anonymise transcripts and delete recordings (and audit entries, if set) older than the pack's retention."""
+    from helpline.application.storage import Database, default_url
     from helpline.privacy.attachments import AttachmentFolder
     from helpline.privacy.recordings import RecordingStore
     from helpline.privacy.retention import RetentionJob
-    from helpline.store.db import Database, default_url
 
     business_pack = _pack_or_none(pack)
     if business_pack is None:

@@ -31,13 +31,11 @@ def qa_run(
                                                                "(YYYY-MM-DD).")] = None,
 ) -> None:
     """Score every ended contact not yet scored; print how many and their average score."""
-    from sqlalchemy import func, select
-
+    from helpline.application.storage import Database, default_url
+    from helpline.application.ticket_desk import average_qa_score
     from helpline.pack.loader import PackInvalid, load_pack
     from helpline.qa.review import QaReviewer
     from helpline.qa.rubric import RubricError
-    from helpline.store.db import Database, default_url
-    from helpline.store.models import Ticket
 
     start = _since(since)
     try:
@@ -55,8 +53,7 @@ def qa_run(
             scored, skipped = scored + report.scored, skipped + report.skipped
             if not report.scored and not report.skipped:
                 break
-        with database.session() as session:
-            average = session.scalar(select(func.avg(Ticket.qa_score)).where(Ticket.qa_score.is_not(None)))
+        average = average_qa_score(database)
     except RubricError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

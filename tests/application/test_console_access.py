@@ -94,3 +94,23 @@ def test_softphone_is_set_checked_and_forgotten(db: Database) -> None:
     assert console_access.softphone_of(db, ada.id) == ""
     with pytest.raises(console_access.NotFound):
         console_access.set_softphone(db, "no-such-user", "100", "test")
+
+
+def test_the_cli_adds_people_and_sets_softphones_by_email(db: Database) -> None:
+    email = console_access.create_console_user(db, email="Sam@Example.com", role="supervisor", password_hash=HASH,
+                                               name="Sam", actor="cli")
+    assert email == "sam@example.com"
+    with pytest.raises(console_access.Conflict):
+        console_access.create_console_user(db, email="sam@example.com", role="agent", password_hash=HASH, name="",
+                                           actor="cli")
+    with pytest.raises(ValueError):
+        console_access.create_console_user(db, email="b@example.com", role="boss", password_hash=HASH, name="",
+                                           actor="cli")
+    console_access.set_softphone_by_email(db, "SAM@example.com", "sip:sam@pbx.example.com", "cli")
+    sam = next(u for u in access_overview(db).users if u.email == email)
+    assert console_access.softphone_of(db, sam.id) == "sip:sam@pbx.example.com"
+    with pytest.raises(ValueError):
+        console_access.set_softphone_by_email(db, email, "not a phone", "cli")
+    assert console_access.softphone_of(db, sam.id) == "sip:sam@pbx.example.com"  # the refused change kept nothing
+    with pytest.raises(console_access.NotFound):
+        console_access.set_softphone_by_email(db, "nobody@example.com", "100", "cli")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from helpline.application.keys import ApiKeyHolder, api_key_holder, widget_key_id
+from helpline.application.keys import ApiKeyHolder, api_key_holder, create_api_key, create_widget_key, widget_key_id
 from helpline.store.db import Database
-from helpline.store.models import Base
+from helpline.store.models import AuditEntry, Base
 from helpline.store.repositories import ApiKeyRepository, WidgetKeyRepository
 
 
@@ -56,3 +56,16 @@ def test_a_widget_key_works_only_from_the_origins_it_allows(db: Database) -> Non
     assert widget_key_id(db, shop_key, "https://evil.example") is None
     assert widget_key_id(db, shop_key, None) is None
     assert widget_key_id(db, "wk_nonsense", None) is None
+
+
+def test_keys_made_as_the_cli_makes_them_are_audited_and_work(db: Database) -> None:
+    plaintext, prefix = create_api_key(db, role="agent", label="crm", actor="cli")
+    assert plaintext.startswith(prefix) and api_key_holder(db, plaintext) == ApiKeyHolder(prefix, "agent")
+    with pytest.raises(ValueError, match="invalid role 'emperor'"):
+        create_api_key(db, role="emperor")
+    public = create_widget_key(db, label="shop", origins=["https://shop.example"], actor="cli")
+    assert widget_key_id(db, public, "https://shop.example") is not None
+    assert widget_key_id(db, public, "https://evil.example") is None
+    with db.session() as session:
+        made = {(e.actor, e.entity) for e in session.query(AuditEntry).filter(AuditEntry.action == "create")}
+    assert made == {("cli", "api_key"), ("cli", "widget_key")}

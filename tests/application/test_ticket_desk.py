@@ -3,9 +3,7 @@ audited even when the change they were for is refused, a resolved conversation's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,14 +16,6 @@ from helpline.store.repositories import CallbackRepository, ConversationReposito
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ACTOR = "console:sam@example.com"
-
-
-@pytest.fixture()
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'h.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def _contact(db: Database, summary: str) -> tuple[str, int]:

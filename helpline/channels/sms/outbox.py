@@ -51,9 +51,11 @@ class SmsOutbox:
     async def _deliver(self, message: OutboundMessage, to: str) -> DeliveryResult:
         result = await self.provider.send(message)
         status = "accepted" if result.delivered else ("rejected" if result.permanent else "failed")
-        await run_in_threadpool(self._record, message, to, result, status)
         if not result.delivered and error_code(result) == UNSUBSCRIBED_RECIPIENT:
+            # before the delivery is recorded: whoever sees the refusal must find the number opted out, so a
+            # notice sent in between is blocked rather than refused by the carrier again
             await run_in_threadpool(self.preferences.opt_out, OutboundChannel.SMS, to, "carrier STOP (21610)", ACTOR)
+        await run_in_threadpool(self._record, message, to, result, status)
         return result
 
     def _record(self, message: OutboundMessage, to: str, result: DeliveryResult, status: str) -> None:
