@@ -17,12 +17,24 @@ from helpline.runtime import PackModels, Runtime, build_models, build_runtime
 from tests.smtp_inbox import SmtpTestServer
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
+TESTS = Path(__file__).resolve().parent
+# Tests that play audio against the clock: a caller's pause, a watchdog's bound, a jitter buffer. Beside another
+# test on a busy core they measure that test's load, so scripts/test.sh runs them apart, one at a time
+# (`-m realtime`), and the rest on both cores (`-m "not realtime" -n 2`).
+REALTIME = (TESTS / "channels" / "phone", TESTS / "voice", TESTS / "channels" / "test_mediastream.py",
+            TESTS / "deploy" / "test_kamailio_dispatch.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # `helpline` subprocesses (serve, pack test, chat) run in temporary folders: one cache for them all, so each
     # start reads the pack's embeddings as a restarted server does instead of recomputing them (8 s a start)
     os.environ.setdefault("HELPLINE_CACHE_DIR", str(DEMO.parents[1] / "var" / "cache"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.path == place or place in item.path.parents for place in REALTIME):
+            item.add_marker(pytest.mark.realtime)
 
 
 @dataclass
