@@ -40,9 +40,10 @@ from helpline.conversation.commands import (
     StartProcedure,
     Unsupported,
 )
-from helpline.conversation.events import TurnResult
+from helpline.conversation.events import KnowledgeGap, TurnResult
 from helpline.conversation.guards import HOLDER_CALLBACK_OFFER, hide_codes
 from helpline.conversation.incident_notices import PLACE_OFFER
+from helpline.conversation.knowledge_answers import ARTICLE_OFFER
 from helpline.conversation.other_contacts import SAME_ISSUE_OFFER
 from helpline.conversation.ports import IDENTITY_TYPES
 from helpline.conversation.state import ConversationState, ProcedureRun
@@ -361,6 +362,14 @@ class Engine(AwaitedAnswers):
                 self._start_procedure(turn, procedure_id)
                 return True
             if it.has(Deny) and not it.has(*NEW_REQUESTS):
+                self._say(turn, "ask_rephrase")
+                return True
+        elif offer and offer.startswith(ARTICLE_OFFER):  # "is this about <topic>?" (knowledge_answers.py)
+            if it.has(Affirm) and not it.has(*NEW_REQUESTS):
+                return self.answer_offered_article(turn, offer.removeprefix(ARTICLE_OFFER))
+            if it.has(Deny) and not it.has(*NEW_REQUESTS):
+                turn.events.append(KnowledgeGap(state.offered_question, 0.0))
+                state.offered_question = ""
                 self._say(turn, "ask_rephrase")
                 return True
         elif offer == HOLDER_CALLBACK_OFFER:  # a third party refused on the account (guards.py)

@@ -6,6 +6,7 @@ says it does not know and offers who can help (a `KnowledgeGap` is recorded for 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ from helpline.conversation.state import RequestRecord
 from helpline.conversation.teamwork import TeamWork
 from helpline.conversation.turn import Turn
 from helpline.conversation.wording import language_name
+
+ARTICLE_OFFER = "article:"  # pending_offer while "is this about <topic>?" waits for a yes or no
 
 # (query, hits) -> does the best passage speak about what was asked? Supplied by the knowledge adapter.
 CoverageCheck = Callable[[str, list[KnowledgeHit]], bool]
@@ -52,6 +55,8 @@ class KnowledgeAnswers(TeamWork):
                 return
             self._start_procedure(turn, command.otherwise.procedure_id, command.otherwise.slots)
             return
+        if self._offer_article(turn, command.query, hits):
+            return
         turn.events.append(KnowledgeGap(command.query[:500], hits[0].score if hits else 0.0))
         if command.question and self._ask_team(turn, command.query):
             return
@@ -61,6 +66,37 @@ class KnowledgeAnswers(TeamWork):
             self._say(turn, "kb_dont_know")
             return
         self._misunderstood(turn, reprompt=None)
+
+    def _offer_article(self, turn: Turn, query: str, hits: list[KnowledgeHit]) -> bool:
+        """The best article is fairly sure but not sure enough to answer: check with the caller ("is this about
+        returning a damaged item?") rather than say we don't know. Not when it is sure but lacks the question's
+        words (Nespresso pods in our machine): that article is no answer, and saying so is. Asked once per
+        article in a conversation; "yes" answers from it (`answer_offered_article`), "no" asks them to say more."""
+        state = turn.state
+        if not hits or not self.policy.kb_confirm <= hits[0].score < self.policy.kb_answer or state.active is not None:
+            return False
+        best = hits[0]
+        offer = f"{ARTICLE_OFFER}{best.article_id}"
+        if offer in state.offers_made:
+            return False
+        state.offers_made.append(offer)
+        state.pending_offer = offer
+        state.offered_question = query[:500]
+        self._say(turn, "did_you_mean_article", topic=offered_topic(best), title=best.title,
+                  article=best.article_id)
+        return True
+
+    def answer_offered_article(self, turn: Turn, article_id: str) -> bool:
+        """The caller said yes to "is this about <topic>?": answer their question from that article."""
+        question = turn.state.offered_question
+        turn.state.offered_question = ""
+        hits = self.knowledge.search(question, k=3, language=turn.language)
+        chosen = [h for h in hits if h.article_id == article_id]
+        if not chosen or not self._answer_from_kb(turn, question, chosen + [h for h in hits if h not in chosen]):
+            turn.events.append(KnowledgeGap(question, chosen[0].score if chosen else 0.0))
+            turn.state.pending_offer = "human"
+            self._say(turn, "kb_dont_know")
+        return True
 
     def _side_answer(self, turn: Turn, query: str) -> bool:
         """A question asked mid-procedure: answer only when the knowledge base clearly covers it."""
@@ -147,3 +183,19 @@ class KnowledgeAnswers(TeamWork):
         if state.active is None:
             state.pending_offer = "anything_else"
 
+
+def offered_topic(hit: KnowledgeHit) -> str:
+    """What "is this about <topic>?" names: the passage's section when it says what it is about ("How to make cold
+    brew"), else the article's subject before it ("grinder jams - Still jammed", "Burr Grinder - Warranty"): a
+    section heading alone ("Still jammed?", "Warranty") leaves the caller guessing what we mean."""
+    title = hit.title.split(":")[-1].strip() or hit.title
+    section = hit.section.rstrip("?").strip()
+    if not section:
+        return title
+    if _subject_words(title) & _subject_words(section):
+        return section
+    return f"{title} - {section}"
+
+
+def _subject_words(text: str) -> set[str]:
+    return {word.removesuffix("s") for word in re.findall(r"[a-z]{3,}", text.lower())}

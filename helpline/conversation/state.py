@@ -104,6 +104,8 @@ class ConversationState:
     other_contacts_told: bool = False  # the customer's other open contacts were mentioned (other_contacts.py)
     joined_told: bool = False  # told that this contact was taken care of on another one
     team_question: str = ""  # a question asked of a colleague (teamwork.py), until answered or given up on
+    offered_question: str = ""  # the question behind "is this about <topic>?" (knowledge_answers.py)
+    offers_made: list[str] = field(default_factory=list)  # confirming offers made once per conversation
     # who is on the other end, as the channel knew them at the start (verification limits); optional, so a
     # state stored before it existed reads as no client (counted against the customer record only)
     clients: list[ClientIdentity] = field(default_factory=list)

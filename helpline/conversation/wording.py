@@ -125,6 +125,7 @@ DEFAULT_REPLIES: dict[str, list[str]] = {
                           "our team with everything you've told me - shall I do that? Or tell me what's still wrong "
                           "and I'll look at it now."],
     "did_you_mean": ["Just to check I've got this right - do you need help with \"{{ title }}\"?"],
+    "did_you_mean_article": ["Just to check I've got this right - is this about \"{{ topic }}\"?"],
     "how_can_i_help": ["How can I help you today?", "What can I do for you?"],
     "you_are_welcome": ["You're welcome!", "My pleasure!"],
     "what_else": ["Sure - what else can I help you with?"],

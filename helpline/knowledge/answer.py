@@ -11,17 +11,26 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 from rapidfuzz import fuzz
 
 from helpline.conversation.ports import KnowledgeHit
 from helpline.knowledge.articles import Article, split_passages
+from helpline.knowledge.contact_details import without_contact_details
 from helpline.knowledge.markdown import strip_markdown
 from helpline.knowledge.product_names import ProductNames
+from helpline.knowledge.quantities import is_number_word, written_units
 from helpline.knowledge.synonyms import begins_alike, phrase_words, same_word, synonyms, with_phrase_words
 from helpline.knowledge.synonyms import stem_key as _stem_key
 
 MAX_SENTENCES = 3
 MAX_CHARS = 450
+# A retrieval this sure (calibrated) has found the topic: the coverage check then refuses only when half the
+# question's words or more are nowhere in the passages, not a third (a caller's asides: "for my birthday", "online")
+VERY_SURE = 0.8
+# A hit below the best one that the search gives at least this chance is a near neighbour of the topic: its words
+# count as the topic's in the coverage check
+RELATED_HIT = 0.1
 
 # A sentence ends at . ! ? followed by a space and a capital/digit/quote; "e.g. this" and
 # "$4.99" do not end one.
@@ -238,6 +247,8 @@ _FILLER = frozenset([
     "generally", "typically", "ever", "mind", "bother", "bothering", "question", "quick", "thought", "thinking",
     # the shape of a comparison ("what's different between A and B, is B worth the extra?"): A and B are the topic
     "between", "different", "difference", "differences", "versus", "compared", "worth", "extra",
+    # spoken forms of filler words ("wanna" is "want to"), and "anymore" beside "lately"
+    "wanna", "gonna", "gotta", "kinda", "sorta", "dunno", "lemme", "gimme", "anymore",
 ])
 # ...and the same in Spanish, accents folded (a Spanish question against a Spanish article)
 _FILLER_ES = frozenset([
@@ -251,6 +262,7 @@ _FILLER_ES = frozenset([
 ])
 _TOKEN = re.compile(r"[a-z][a-z'-]{3,}")
 _FILLER_KEYS = frozenset(_stem_key(w) for w in _FILLER)
+_ENGLISH_STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.lower())
@@ -264,33 +276,92 @@ def covers_question(query: str, hits: Sequence[KnowledgeHit], articles: Mapping[
     nearest paragraph, not an answer ("do you sell Nespresso capsules?"). A phrase counts as the word it
     stands for ("hook it up" asks about connecting).
 
-    With ``articles``, the whole of the best hit's article counts too (its tags and other sections): a
+    Another article's passage counts only when its hit is at least `RELATED_HIT` sure. With ``articles``, the
+    whole of the best hit's article counts too (its tags and other sections): a
     question about the Travel Mug names "coffee" though the mug's paragraph says "drinks".
 
     With ``products`` (the catalogue's names), a product said the caller's way counts as its name ("espresso
     1"), and a product named in a question answered by an article about no product is not asked about: "would
-    you match the Espresso Pro's price?" asks about price matching, whatever the product."""
+    you match the Espresso Pro's price?" asks about price matching, whatever the product.
+
+    A best hit at `VERY_SURE` or above is refused only when half the topic words or more are missing: the
+    retrieval found the topic, and the words it lacks are the caller's circumstances ("a gift card for my
+    birthday, how do I use it online")."""
+    if not hits:
+        return False
+    words, missing = uncovered_words(query, hits, articles, products)
+    if len(words) < 2 or len(missing) < 2:
+        return True
+    # how the thing behaves, in the caller's words ("it just spits and gurgles", "the update got stuck"), is
+    # what the sure passage's remedy is for, not another topic: the rest of the question must be covered
+    described = behaviour_words(query)
+    if len(words) - len(missing) >= 2 and len([w for w in missing if w not in described]) < 2:
+        return True
+    if hits[0].score >= VERY_SURE:
+        return len(missing) * 2 < len(words)
+    return len(missing) * 3 < len(words)
+
+
+def uncovered_words(query: str, hits: Sequence[KnowledgeHit], articles: Mapping[str, Article] | None = None,
+                    products: ProductNames | None = None) -> tuple[set[str], list[str]]:
+    """The question's topic words, and those of them the passages (see `covers_question`) never speak of."""
+    query = without_contact_details(query)
     if products and hits:
         query = products.canonical(query)
         if not products.named_in(hits[0].title):
             query = products.without(query)
     query = with_phrase_words(query)
-    words = {w.strip("'-") for w in _TOKEN.findall(_fold(query)) if "'" not in w.strip("'")} - _FILLER - _FILLER_ES
+    words = {w for w in map(_said_word, _TOKEN.findall(_fold(query))) if w} - _FILLER - _FILLER_ES
     words = {w for w in words if _stem_key(w) not in _FILLER_KEYS}  # filler in another form: "makes", "coming"
+    # English function words ("myself", "against") and numbers said in words: a number in digits is no topic
+    # word either ("the five hundred gram bag" asks what "the 500g bag" does)
+    words = {w for w in words if w not in _ENGLISH_STOPWORDS and not is_number_word(w)}
     if len(words) < 2 or not hits:
-        return bool(hits)
-    texts = [f"{h.title} {h.section} {h.text}" for h in hits[:3]]
+        return words, []
+    # another hit's words count only when the search itself finds that hit plausible: a near neighbour speaking of
+    # the symptom ("stuck" in "E203: update failed" under a firmware question) says the topic is the one asked
+    # about; a remote one ("price match" under a question about a toaster "to match" the kettle) says nothing
+    texts = [f"{h.title} {h.section} {h.text}" for h in hits[:3]
+             if h.article_id == hits[0].article_id or h.score >= RELATED_HIT]
     article = (articles or {}).get(hits[0].article_id)
     if article is not None:
         texts.append(" ".join([*article.tags, article.body]))
     passages = _fold(" ".join(texts))
     vocabulary = {w.strip("'-") for w in _TOKEN.findall(passages)}
+    vocabulary |= written_units(passages)  # "1kg" speaks of a kilo
     vocabulary |= {w.replace("-", "") for w in re.findall(r"\b[a-z]+(?:-[a-z]+)+\b", passages)}  # "wi-fi": "wifi"
     # short words too ("hot"): the topic-word pattern skips them, a synonym of theirs may be asked about
     vocabulary |= {s for w in re.findall(r"[a-z]+", passages) for s in synonyms(w)}
     vocabulary |= set(phrase_words(" ".join(texts)))
-    missing = [w for w in words if not any(_same_word(w, v) for v in vocabulary)]
-    return not (len(missing) >= 2 and len(missing) * 3 >= len(words))
+    return words, sorted(w for w in words if not any(_same_word(w, v) for v in vocabulary))
+
+
+# A word that says what a thing does follows a word of how it keeps doing it ("it just spits", "keeps beeping", "got
+# stuck", "it's gone cloudy"); another such word joins it with "and" ("spits and gurgles"). Not after a bare "it":
+# "use it online", "send it to Canada" say what the caller does with it
+_BEHAVES_AFTER = frozenset(["it's", "just", "keeps", "kept", "keep", "got", "gets", "getting", "gone",
+                            "goes", "went", "still", "started", "starts"])
+
+
+def behaviour_words(question: str) -> set[str]:
+    """The words of a question that describe how something behaves ("it just spits and gurgles" -> spits,
+    gurgles), its symptom rather than its topic."""
+    tokens = re.findall(r"[a-z']+", _fold(question).replace("\u2019", "'"))
+    found: set[str] = set()
+    for n, token in enumerate(tokens[1:], start=1):
+        before = tokens[n - 1]
+        after_a_behaviour = before == "and" and n >= 2 and tokens[n - 2] in found
+        if (before in _BEHAVES_AFTER and token not in _BEHAVES_AFTER) or after_a_behaviour:
+            found.add(token)
+    return found
+
+
+def _said_word(token: str) -> str:
+    """A word of the question as the coverage check reads it: a noun's possessive or "is" is the noun ("the mug's
+    got a crack", "the wand's not steaming" speak of the mug and the wand); a contraction is no topic word
+    ("don't", "I've", "won't")."""
+    word = token.strip("'-").removesuffix("'s")
+    return "" if "'" in word else word
 
 
 def _same_word(word: str, other: str) -> bool:

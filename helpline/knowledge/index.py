@@ -33,6 +33,7 @@ from bm25s.stopwords import (
 
 from helpline.conversation.ports import Embedder, KnowledgeHit
 from helpline.knowledge.articles import Article, Passage, split_passages
+from helpline.knowledge.contact_details import without_contact_details
 from helpline.knowledge.markdown import strip_markdown
 from helpline.knowledge.product_names import ProductNames
 from helpline.knowledge.synonyms import begins_alike, stem_key, synonyms, with_phrase_words
@@ -262,12 +263,21 @@ class KnowledgeIndex:
         """Best passage of each of the ``k`` best articles, with calibrated confidences; ``language`` (the
         conversation's, "" = the pack's own) answers from each article's variant in it when there is one."""
         english = language.split("-")[0] in ("", "en")
+        query = without_contact_details(query)
         if self._products and english:
             query = self._products.canonical(query)
         ranked = self.rank(query, audience=audience, language=language)
         if self._products and english:
             ranked = self._about_a_policy(query, ranked, audience, language) or ranked
-        return [self._hit(r) for r in ranked[:k]]
+            ranked = self._policy_for_every_product(query, ranked)
+        hits = [self._hit(r) for r in ranked[:k]]
+        if hits and hits[0].score < ANSWER_THRESHOLD:
+            # the fused ranking and the calibrated confidence can disagree ("how many grind sizes?" ranks cold
+            # brew's steps first, yet the grinder's article is the one sure enough to answer); when the first is
+            # unsure, the surest goes first, as the engine answers from or offers the first hit. A sure first hit
+            # keeps its place: the policy re-orderings above put it there on purpose.
+            hits.sort(key=lambda hit: -hit.score)
+        return hits
 
     @property
     def products(self) -> ProductNames:
@@ -293,12 +303,20 @@ class KnowledgeIndex:
         Pro cheaper elsewhere, would you match that price?"): the product's name pulls the search towards the
         product's own article and leaves the policy unsure. When nothing answers the question surely, it is read
         again without the name; the ranking that gives is taken when it answers surely, from an article that
-        already ranked near the top with the name, and that is about no other product."""
-        if not ranked or self._confidence(ranked[0]) >= ANSWER_THRESHOLD:
+        already ranked near the top with the name, and that is about no other product.
+
+        The same holds when the named product's own article answers surely only because of the name ("my Cold
+        Brew Maker came with a crack in the glass, what do I do"): the product's article is sure with the name,
+        but read without it the question is surely answered by an article about no product (damage on arrival)
+        and the product's article is no longer sure. What the question asks beyond the name decides."""
+        if not ranked:
             return None
         named = self._products.named_in(query)
         rest = self._products.without(query)
         if not named or len(tokenize(rest)) < 2:
+            return None
+        own_article = bool(self._products.named_in(ranked[0].passage.article_title) & named)
+        if self._confidence(ranked[0]) >= ANSWER_THRESHOLD and not own_article:
             return None
         again = self.rank(rest, audience=audience, language=language)
         if not again or self._confidence(again[0]) < ANSWER_THRESHOLD:
@@ -307,7 +325,31 @@ class KnowledgeIndex:
         if best.article_id not in {r.passage.article_id for r in ranked[:POLICY_RANKS]}:
             return None
         about = self._products.named_in(best.article_title)
-        return again if not about or about & named else None
+        if self._confidence(ranked[0]) < ANSWER_THRESHOLD:
+            return again if not about or about & named else None
+        # sure with the name, from the product's own article: a policy answers only when the product's article,
+        # read without the name, is unsure (its sureness was the name's)
+        if about or best.article_id == ranked[0].passage.article_id:
+            return None
+        product_again = next((r for r in again if r.passage.article_id == ranked[0].passage.article_id), None)
+        return again if product_again is None or self._confidence(product_again) < ANSWER_THRESHOLD else None
+
+    def _policy_for_every_product(self, query: str, ranked: list[ScoredPassage]) -> list[ScoredPassage]:
+        """A question naming none of the products a sure product article is about, also surely answered by an
+        article about no product, asks about that policy: "is there a warranty on the machines?" is the warranty
+        article, not the machines' own paragraph that points to it. Named ("the Espresso One's warranty"), the
+        product's article keeps its place."""
+        if len(ranked) < 2 or self._confidence(ranked[0]) < ANSWER_THRESHOLD:
+            return ranked
+        about = self._products.named_in(ranked[0].passage.article_title)
+        if not about or about & self._products.named_in(query):
+            return ranked
+        for n, other in enumerate(ranked[1:POLICY_RANKS], start=1):
+            if self._confidence(other) < ANSWER_THRESHOLD:
+                break
+            if not self._products.named_in(other.passage.article_title):
+                return [other, *ranked[:n], *ranked[n + 1:]]
+        return ranked
 
     def rank(
         self, query: str, audience: str = "customer", mode: Mode | None = None, fusion: Fusion | None = None,
@@ -323,6 +365,7 @@ class KnowledgeIndex:
         if mode != "bm25" and (self._embedder is None or snap.vectors is None):
             raise ValueError(f"mode {mode!r} needs an embedder")
         english = language.split("-")[0] in ("", "en")
+        query = without_contact_details(query)
         tokens = tokenize(with_phrase_words(query) if english else query, language)
         groups = self._word_groups(snap, tokens, english)
         own = sorted({w for forms, _ in groups.values() for w in forms} | set(tokens))

@@ -14,7 +14,11 @@ Every alias is derived from the names alone, never from a list of phrasings:
 - "the <word>" for the word that tells a product apart from its siblings ("the pro" for Espresso Pro, when
   another product starts with "Espresso" too), unless that word is a number ("the one" is too common);
 - a distinctive last word of six letters or more that no other product uses ("grinder" for Burr Grinder).
-  It is a mention (the question is about that product) but the text keeps it as said.
+  It is a mention (the question is about that product) but the text keeps it as said;
+- that word heard as two ("grind her"): joined, it is the word or one letter off it;
+- in a family of two siblings where one's last word marks the higher model ("Pro", "Plus", "Max"...), a word of
+  size, price or finish said of the family, of "one", "model" or "machine" ("the cheaper espresso one", "the little
+  coffee machine", "the fancy espresso machine") names the sibling it describes.
 """
 
 from __future__ import annotations
@@ -26,11 +30,28 @@ from itertools import pairwise
 
 from rapidfuzz.distance import Levenshtein
 
-NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-                "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12"}
+from helpline.knowledge.quantities import DIGIT_WORDS
+
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 MISSPELT_MIN_LETTERS = 6  # shorter words misspelt by a letter are other words ("pro" / "pot")
 HEAD_MIN_LETTERS = 6  # "grinder" names the grinder; "mug" or "kit" alone are too common to
+
+# The last word a business gives the higher model of a pair ("Espresso Pro" beside "Espresso One"): naming
+# conventions of every catalogue, not one pack's products.
+HIGHER_MODEL_WORDS = frozenset(["pro", "plus", "max", "premium", "deluxe", "ultra", "elite", "xl"])
+# How a caller tells the two apart without a name: the lower model is the small, cheap, plain one...
+LOWER_WORDS = frozenset(["little", "small", "smaller", "smallest", "compact", "mini", "cheap", "cheaper", "cheapest",
+                         "basic", "simple", "simpler", "standard", "regular", "normal", "entry", "budget",
+                         "affordable"])
+# ...the higher model the big, dear, fancy one
+HIGHER_WORDS = frozenset(["big", "bigger", "biggest", "large", "larger", "fancy", "fancier", "posh", "premium",
+                          "expensive", "pricier", "priciest", "dearer", "professional", "deluxe", "advanced", "top"])
+# what such a word is said of, beside the family's own first word ("the cheaper one", "the little machine")
+_MODEL_NOUNS = frozenset(["one", "model", "version", "machine"])
+# ...of which these name the pair without its family word. Not "one": "the small one in blue" right after the
+# travel mugs is a mug, whatever the catalogue's pair of machines
+_BARE_MODEL_NOUNS = frozenset(["model", "machine"])
+_DESCRIBED_AFTER = frozenset(["the", "that", "this", "your"])  # "the little one", "your cheaper model"
 
 
 @dataclass(frozen=True)
@@ -45,7 +66,7 @@ class Mention:
 def _number_key(token: str) -> str:
     """A token compared with numbers as digits: "one" and "1" are both "1"; "3-pack" parts stay apart."""
     lower = token.lower()
-    return NUMBER_WORDS.get(lower, lower)
+    return DIGIT_WORDS.get(lower, lower)
 
 
 def _same_token(said: str, written: str) -> bool:
@@ -74,10 +95,11 @@ class ProductNames:
             last = tokens[-1]
             only_here = uses.get(_number_key(last)) == {name}
             siblings = [n for n, other in self._tokens.items() if n != name and other[:1] == tokens[:1]]
-            if only_here and siblings and last not in NUMBER_WORDS and not last.isdigit() and len(last) >= 3:
+            if only_here and siblings and last not in DIGIT_WORDS and not last.isdigit() and len(last) >= 3:
                 self._distinct[last] = name
             if only_here and len(last) >= HEAD_MIN_LETTERS and last.isalpha():
                 self._heads[last] = name
+        self._pairs = self._higher_and_lower()  # family word -> (lower model, higher model)
 
     def __bool__(self) -> bool:
         return bool(self.names)
@@ -113,7 +135,76 @@ class ProductNames:
                 taken[i] = True
                 found.append(Mention(token.start(), token.end(), token.group(0), head, renamed=False))
         found += self._siblings_beside(text, tokens, taken, {m.name for m in found})
+        found += self._heads_heard_apart(text, tokens, taken)
+        found += self._described_models(text, tokens, taken)
         return sorted(found, key=lambda m: m.start)
+
+    def _higher_and_lower(self) -> dict[str, tuple[str, str]]:
+        """Families of exactly two products (same first word) where one's last word marks the higher model."""
+        families: dict[str, list[str]] = {}
+        for name, tokens in self._tokens.items():
+            if len(tokens) >= 2:
+                families.setdefault(tokens[0], []).append(name)
+        pairs: dict[str, tuple[str, str]] = {}
+        for family, names in families.items():
+            higher = [n for n in names if self._tokens[n][-1] in HIGHER_MODEL_WORDS]
+            if len(names) == 2 and len(higher) == 1:
+                lower = next(n for n in names if n != higher[0])
+                pairs[family] = (lower, higher[0])
+        return pairs
+
+    def _described_models(self, text: str, tokens: list[re.Match[str]], taken: list[bool]) -> list[Mention]:
+        """"the cheaper one", "the little coffee machine", "the fancy espresso machine": a word of size, price or
+        finish said (after "the") of a model noun or a family's first word, at most two words later, names the
+        lower or higher model of the pair. A model noun alone says which family only when the catalogue has
+        one such pair."""
+        found: list[Mention] = []
+        if not self._pairs:
+            return found
+        for i, token in enumerate(tokens):
+            word = token.group(0).lower()
+            if taken[i] or i == 0 or tokens[i - 1].group(0).lower() not in _DESCRIBED_AFTER:
+                continue
+            if word not in LOWER_WORDS and word not in HIGHER_WORDS:
+                continue
+            for j in range(i + 1, min(i + 4, len(tokens))):
+                if taken[j]:
+                    break
+                head = tokens[j].group(0).lower()
+                family = head if head in self._pairs else None
+                if family is None and head in _BARE_MODEL_NOUNS and len(self._pairs) == 1:
+                    family = next(iter(self._pairs))
+                if family is None:
+                    continue
+                if head == family and j + 1 < len(tokens) and not taken[j + 1] \
+                        and tokens[j + 1].group(0).lower() in _MODEL_NOUNS:
+                    j += 1  # "the fancy espresso machine" is the Espresso Pro, not the Espresso Pro machine
+                lower, higher = self._pairs[family]
+                taken[i:j + 1] = [True] * (j + 1 - i)
+                name = lower if word in LOWER_WORDS else higher
+                found.append(Mention(token.start(), tokens[j].end(), text[token.start():tokens[j].end()], name,
+                                     renamed=True))
+                break
+        return found
+
+    def _heads_heard_apart(self, text: str, tokens: list[re.Match[str]], taken: list[bool]) -> list[Mention]:
+        """A distinctive word a recogniser wrote as two ("grind her" for "grinder", "froth her" for "frother"):
+        the two words joined are that word, or one letter off it. Read as the product's name."""
+        found: list[Mention] = []
+        for i in range(len(tokens) - 1):
+            first, second = tokens[i], tokens[i + 1]
+            if taken[i] or taken[i + 1] or not re.fullmatch(r" +", text[first.end():second.start()]):
+                continue
+            joined = (first.group(0) + second.group(0)).lower()
+            if not joined.isalpha() or min(len(first.group(0)), len(second.group(0))) < 2:
+                continue
+            for head, name in self._heads.items():
+                if first.group(0).lower() != head and Levenshtein.distance(joined, head) <= 1:
+                    taken[i] = taken[i + 1] = True
+                    found.append(Mention(first.start(), second.end(), text[first.start():second.end()], name,
+                                         renamed=True))
+                    break
+        return found
 
     def _siblings_beside(self, text: str, tokens: list[re.Match[str]], taken: list[bool],
                          named: set[str]) -> list[Mention]:

@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import re
 
+# Words an article uses for "another country": "do you ship to Canada", "is it only in the country" are asked of
+# the passage that says "we only deliver within the United States" under "Do you ship internationally?"
+ABROAD_WORDS = ("international", "internationally", "abroad", "overseas", "worldwide", "country", "countries")
+
 # Each group: words a customer may use for the same thing. A word in several groups has all their words.
 SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("warm", "hot", "heat", "heated"), ("cool", "cold", "chilled", "iced"),
-    ("cost", "price", "priced", "charge", "fee"), ("cheap", "cheaper", "inexpensive", "budget"),
+    ("cost", "price", "priced", "charge", "fee"),
+    ("charge", "pay"),  # "do you charge for return shipping" asks "do I pay for return shipping"
+    ("cheap", "cheaper", "inexpensive", "budget"),
     ("cheaper", "lower", "less"),  # "cheaper elsewhere" is a lower price
     ("fast", "quick", "quickly", "soon"),
     ("broken", "faulty", "defective", "damaged", "smashed", "cracked", "shattered", "dented"),
@@ -35,7 +41,37 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("holiday", "vacation"), ("fridge", "refrigerator"), ("tap", "faucet"), ("mobile", "cell"),
     ("postcode", "zip"), ("trolley", "cart"), ("basket", "cart"), ("jug", "carafe", "pitcher"),
     ("hob", "stove"), ("bin", "trash"), ("queue", "line"), ("cooker", "stove"),
+    ABROAD_WORDS,
 )
+
+
+# Countries and regions as a caller names them, in one word (the distinctive word of a longer name: "zealand",
+# "korea"). Everyday English, never one pack's vocabulary; a caller naming one asks about somewhere abroad. Names
+# that are everyday words too ("china" cups, "turkey", a "jersey") are left out.
+_PLACES = """
+    afghanistan albania algeria andorra angola argentina armenia australia austria azerbaijan bahamas bahrain
+    bangladesh barbados belarus belgium belize benin bermuda bhutan bolivia bosnia botswana brazil brunei bulgaria
+    cambodia cameroon canada chile colombia congo croatia cuba cyprus czechia denmark djibouti
+    dominica ecuador egypt eritrea estonia eswatini ethiopia fiji finland france gabon gambia germany
+    ghana gibraltar greece greenland grenada guadeloupe guam guatemala guernsey guyana haiti honduras
+    hungary iceland india indonesia iran iraq ireland israel italy jamaica japan kazakhstan kenya
+    kiribati korea kosovo kuwait kyrgyzstan laos latvia lebanon lesotho liberia libya liechtenstein lithuania
+    luxembourg macau madagascar malawi malaysia maldives mali malta martinique mauritania mauritius mexico
+    micronesia moldova monaco mongolia montenegro morocco mozambique myanmar namibia nauru nepal netherlands
+    holland nicaragua niger nigeria norway oman pakistan palau palestine panama paraguay peru philippines poland
+    portugal qatar romania russia rwanda samoa senegal serbia seychelles singapore slovakia slovenia somalia spain
+    sudan suriname sweden switzerland syria taiwan tajikistan tanzania thailand togo tonga tunisia
+    turkmenistan tuvalu uganda ukraine uruguay uzbekistan vanuatu venezuela vietnam yemen zambia zimbabwe
+    zealand lanka arabia emirates salvador rica
+    england scotland wales britain uk europe asia africa
+"""
+PLACE_NAMES = frozenset(_PLACES.split())
+
+
+def is_place_name(word: str) -> bool:
+    """A country or region named in one word ("canada", "ireland", "europe")."""
+    return word.lower() in PLACE_NAMES
+
 
 _GROUPS: dict[str, frozenset[str]] = {}
 for _group in SYNONYM_GROUPS:
@@ -58,8 +94,13 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def synonyms(word: str) -> frozenset[str]:
-    """The near-synonyms of a lower-case word (of its stem too), without the word itself."""
-    found = _GROUPS.get(word) or _GROUPS.get(stem(word)) or frozenset()
+    """The near-synonyms of a lower-case word (of its stem too), without the word itself. A place abroad
+    ("canada") is near the words for abroad, and they are near every place (one place is not another)."""
+    found = _GROUPS.get(word) or _GROUPS.get(stem(word)) or _BY_STEM.get(stem_key(word)) or frozenset()
+    if word in PLACE_NAMES:
+        found = frozenset(ABROAD_WORDS)
+    elif word in ABROAD_WORDS:
+        found = found | PLACE_NAMES
     return found - {word}
 
 
@@ -105,6 +146,14 @@ def stem_key(word: str) -> str:
     "coming" and "come" are "com")."""
     root = stem(word)
     return root[:-1] if len(root) > 3 and root.endswith("e") else root
+
+
+# The groups by what every form of their words shares: a group writes "cracked", "paused", "closed", and a caller
+# says "a crack", "can I pause", "when do you close"
+_BY_STEM: dict[str, frozenset[str]] = {}
+for _group in SYNONYM_GROUPS:
+    for _word in _group:
+        _BY_STEM[stem_key(_word)] = _BY_STEM.get(stem_key(_word), frozenset()) | _GROUPS[_word]
 
 
 def same_word(word: str, other: str) -> bool:

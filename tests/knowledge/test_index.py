@@ -154,3 +154,59 @@ def test_a_product_said_the_callers_way_is_searched_by_its_name() -> None:
     index.build([_ESPRESSO_PRO, KETTLE, RETURNS])
     best = index.search("what does the expresso pro cost?")[0]
     assert best.article_id == "espresso-pro" and best.score >= ANSWER_THRESHOLD
+
+
+_COLD_BREW = parse_article("---\ntitle: Cold Brew Maker\n---\nThe Cold Brew Maker is a glass carafe in two sizes.\n",
+                           "cold-brew-maker.md")
+_DAMAGED = parse_article("---\ntitle: Returns\n---\n## Damaged on arrival\nIf your order arrived cracked or broken, "
+                         "send us a photo and we send a new one.\n", "returns.md")
+
+
+def test_a_policy_question_is_not_answered_by_the_products_article_sure_only_by_its_name() -> None:
+    index = KnowledgeIndex(None, calibration=Calibration(-4.0, (10.0, 0.0, 0.0)), products=["Cold Brew Maker"])
+    index.build([_COLD_BREW, _DAMAGED])
+    best = index.search("my cold brew maker arrived cracked")[0]
+    assert best.article_id == "returns" and best.score >= ANSWER_THRESHOLD
+    # what the question asks beyond the name is the product's own: the product's article answers it
+    assert index.search("how big is the cold brew maker carafe")[0].article_id == "cold-brew-maker"
+
+
+_GRINDERS = parse_article("---\ntitle: Hand Grinder and Hand Grinder Max\n---\nTwo hand grinders for coffee beans.\n\n"
+                          "## Guarantee\nBoth grinders are guaranteed for a year; the guarantee article says how to "
+                          "claim.\n", "grinders.md")
+_GUARANTEE = parse_article("---\ntitle: Guarantee\n---\n## How long is the guarantee?\nEvery product is guaranteed for "
+                           "a year against faults.\n", "guarantee.md")
+
+
+def test_a_question_naming_no_product_is_answered_by_the_policy_both_articles_answer_surely() -> None:
+    index = KnowledgeIndex(None, calibration=Calibration(-4.0, (10.0, 0.0, 0.0)),
+                           products=["Hand Grinder", "Hand Grinder Max"])
+    index.build([_GRINDERS, _GUARANTEE])
+    ranked = index.rank("are the grinders guaranteed")
+    assert ranked[0].passage.article_id == "grinders"  # both sure, the products' article first
+    hits = index.search("are the grinders guaranteed")
+    assert hits[0].article_id == "guarantee" and hits[0].score >= ANSWER_THRESHOLD
+    # named, the product's own article answers
+    assert index.search("is the hand grinder max guaranteed")[0].article_id == "grinders"
+
+
+_ABROAD = parse_article("---\ntitle: Delivery\n---\n## Delivery times\nWe post parcels within two days.\n\n"
+                        "## Do you deliver abroad?\nNo, only to UK addresses.\n", "delivery.md")
+
+
+def test_a_country_named_finds_the_passage_on_delivering_abroad() -> None:
+    index = KnowledgeIndex(None)
+    index.build([_ABROAD, KETTLE, RETURNS])
+    assert index.rank("can you post it to norway")[0].passage.section == "Do you deliver abroad?"
+
+
+def test_when_the_first_ranked_article_is_unsure_the_surest_comes_first() -> None:
+    # a calibration that trusts a smaller BM25 score more, so the fused ranking and the confidence disagree
+    index = KnowledgeIndex(None, calibration=Calibration(1.5, (0.0, 0.0, -10.0)))
+    index.build([KETTLE, RETURNS])
+    ranked = index.rank("kettle return label temperature")
+    assert ranked[0].passage.article_id == "returns"  # the fused ranking's first ...
+    hits = index.search("kettle return label temperature")
+    # ... is unsure, and the engine answers from (or offers) the first hit: the sure one goes first
+    assert [h.article_id for h in hits] == ["smart-kettle", "returns"]
+    assert hits[0].score >= ANSWER_THRESHOLD > hits[1].score

@@ -45,3 +45,39 @@ def test_without_takes_every_mention_out() -> None:
 def test_no_catalogue_no_mentions() -> None:
     assert not ProductNames([])
     assert ProductNames([]).canonical("the espresso 1") == "the espresso 1"
+
+
+def test_a_distinctive_word_heard_as_two_names_its_product() -> None:
+    # a recogniser writes "grind her" for "grinder": joined the words are the grinder's distinctive word
+    assert CATALOGUE.canonical("what setting on the grind her for espresso") == (
+        "what setting on the Burr Grinder for espresso")
+    assert CATALOGUE.named_in("my kett le won't switch on") == {"Smart Kettle"}
+    # two words whose joining is two letters off, or a word with its own ending, name nothing
+    assert not CATALOGUE.named_in("grind it fine for espresso")
+    assert not CATALOGUE.named_in("grind herbs with it")
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [("how big is the small espresso model's water tank", "Espresso One"),  # size, of the family's word
+     ("the cheaper espresso machine, does it steam milk", "Espresso One"),  # price, of the family's word
+     ("is the posh coffee machine worth it", "Espresso Pro"),  # finish, of "machine", two words on
+     ("what colours does your bigger model come in", "Espresso Pro")],
+)
+def test_a_model_described_by_size_or_price_is_the_lower_or_higher_of_the_pair(said: str, name: str) -> None:
+    assert CATALOGUE.named_in(said) == {name}
+    assert name in CATALOGUE.canonical(said)
+
+
+def test_a_description_names_a_model_only_of_a_pair_with_a_higher_model() -> None:
+    assert CATALOGUE.named_in("is the little mug leakproof") == set()  # a mug, not the lower Espresso
+    # "one" alone is whatever was spoken of last: right after the travel mugs, "the small one" is a mug
+    assert CATALOGUE.named_in("the small one in blue please, how much is it?") == set()
+    assert CATALOGUE.named_in("the cheaper machine was out of stock") == {"Espresso One"}
+    # two kettles, neither marked as the higher model: which is cheaper is not in their names
+    kettles = ProductNames(["Kettle Classic", "Kettle Smart", "Travel Mug"])
+    assert kettles.named_in("how hot does the cheaper kettle get") == set()
+    # two pairs: a model noun alone does not say which family
+    two_pairs = ProductNames(["Espresso One", "Espresso Pro", "Grinder Mini", "Grinder Max"])
+    assert two_pairs.named_in("the fancy one") == set()
+    assert two_pairs.named_in("the fancy grinder") == {"Grinder Max"}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpline.knowledge.synonyms import phrase_words, same_word, stem, synonyms, with_phrase_words
+from helpline.knowledge.synonyms import is_place_name, phrase_words, same_word, stem, synonyms, with_phrase_words
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,18 @@ def test_no_phrase_no_word() -> None:
 def test_a_phrase_keeps_the_words_it_acts_on() -> None:
     # "hook the kettle up" asks about connecting the kettle: the kettle stays in the question
     assert with_phrase_words("can I hook the kettle up to wifi?") == "can I connect the kettle up to wifi?"
+
+
+def test_any_form_of_a_group_word_finds_its_group() -> None:
+    # the groups write "cracked", "paused", "closed"; a caller says "a crack", "can I pause it", "when do you close"
+    assert "damaged" in synonyms("crack")
+    assert "damaged" in synonyms("smash")
+    assert "hold" in synonyms("paused")
+    assert "shut" in synonyms("closing")
+
+
+def test_a_country_is_near_the_words_for_abroad_and_they_near_every_country() -> None:
+    assert "overseas" in synonyms("canada") and "country" in synonyms("ireland")
+    assert {"canada", "japan"} <= synonyms("internationally")
+    assert "japan" not in synonyms("canada")  # one country is not another
+    assert is_place_name("Norway") and not is_place_name("china")  # china cups: an everyday word is left out

@@ -1,0 +1,154 @@
+"""A fairly sure article is offered with a confirming question ("is this about ...?") rather than guessed or
+given up on: yes answers the caller's question from it, no asks them to say more (and the knowledge team hears
+of the gap), and the same article is not offered twice in one conversation.
+
+A tiny pack of its own with two real articles and the real index (with its sentence embeddings) and
+interpreter; the thresholds are set so
+that every hit is "fairly sure" (or none is), because the calibrated score of one sentence is not what these
+tests are about."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from helpline.connectors.gateway import PackOperations
+from helpline.connectors.sql import SqlOperations
+from helpline.conversation.engine import Engine, TurnContext
+from helpline.conversation.events import KnowledgeGap, TurnResult
+from helpline.conversation.knowledge_answers import offered_topic
+from helpline.conversation.policy import EnginePolicy
+from helpline.conversation.ports import KnowledgeHit
+from helpline.conversation.state import ConversationState
+from helpline.knowledge.articles import load_articles
+from helpline.knowledge.index import KnowledgeIndex
+from helpline.pack.loader import load_pack
+from helpline.runtime import default_embedder
+from helpline.understanding.interpreter import EmbeddedInterpreter
+from helpline.understanding.slots import ExtractorSlotReader
+from helpline.understanding.understander import EmbeddedUnderstander
+
+BUSINESS = """\
+name: Corner Bikes
+escalation: {tiers: [{name: human}], default_tier: human}
+verification:
+  methods:
+    - {fields: [email], operation: user_id_by_email}
+"""
+OPERATIONS = """\
+tables:
+  users: {file: data/users.csv, key: id}
+operations:
+  user_id_by_email:
+    sql: "SELECT id FROM users WHERE email = :email"
+    params: {email: email}
+"""
+OPENING_HOURS = """\
+id: opening_hours
+title: Opening hours
+triggers: [when are you open, what are your opening hours, are you open on sunday]
+steps:
+  - say: "We're open nine to five."
+  - end: resolved
+"""
+DAMAGED = """\
+---
+title: Damaged deliveries
+tags: [damaged, broken, returns]
+---
+If a bike or part reaches you damaged, we send a replacement or refund you in full. Keep the packaging and
+send us a photo within 14 days of delivery.
+"""
+SERVICING = """\
+---
+title: Servicing
+tags: [service, repair, workshop]
+---
+Our workshop services any bike for a flat fee of $60. Book a slot online or drop the bike in.
+"""
+
+
+def _engine(tmp_path: Path, policy: EnginePolicy) -> Engine:
+    for folder in ("procedures", "data", "knowledge"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "data" / "users.csv").write_text("id,email\nu1,ada@example.com\n")
+    (tmp_path / "business.yaml").write_text(BUSINESS)
+    (tmp_path / "operations.yaml").write_text(OPERATIONS)
+    (tmp_path / "procedures" / "opening_hours.yaml").write_text(OPENING_HOURS)
+    (tmp_path / "knowledge" / "damaged-deliveries.md").write_text(DAMAGED)
+    (tmp_path / "knowledge" / "servicing.md").write_text(SERVICING)
+    pack = load_pack(tmp_path)
+    operations = PackOperations(pack.operations, SqlOperations.open(f"sqlite:///{tmp_path / 'r.db'}", pack.root,
+                                                                    pack.operations.tables))
+    understander = EmbeddedUnderstander.build({"opening_hours": pack.procedures["opening_hours"].triggers},
+                                              id_formats=pack.business.id_formats)
+    slot_reader = ExtractorSlotReader(understander.extractor)
+    knowledge = KnowledgeIndex(default_embedder())
+    knowledge.build(load_articles(tmp_path / "knowledge"))
+    interpreter = EmbeddedInterpreter(understander, pack.procedures, slot_reader, knowledge=knowledge)
+    return Engine(pack, interpreter, slot_reader, knowledge, operations, policy=policy)
+
+
+# every hit is below the bar to answer outright and above the bar to be offered
+FAIRLY_SURE = replace(EnginePolicy(), kb_answer=1.01, kb_confirm=0.0)
+QUESTION = "do you replace a bike that arrives damaged?"
+
+
+@pytest.fixture()
+def engine(tmp_path: Path) -> Engine:
+    return _engine(tmp_path, FAIRLY_SURE)
+
+
+def say(engine: Engine, state: ConversationState, text: str) -> TurnResult:
+    return engine.handle(state, text, TurnContext(now=datetime(2026, 11, 20, 12, tzinfo=UTC)))
+
+
+def test_a_fairly_sure_article_is_offered_and_yes_answers_from_it(engine: Engine) -> None:
+    state = ConversationState()
+    offered = " ".join(say(engine, state, QUESTION).replies)
+    assert "Damaged deliveries" in offered and offered.rstrip().endswith("?")
+    assert not state.requests  # nothing answered yet
+
+    answer = " ".join(say(engine, state, "yes please").replies)
+    assert "replacement or refund you in full" in answer
+    assert [request.tags for request in state.requests] == [["damaged-deliveries"]]
+
+
+def test_no_asks_for_more_records_the_gap_and_the_article_is_not_offered_again(engine: Engine) -> None:
+    state = ConversationState()
+    say(engine, state, QUESTION)
+    declined = say(engine, state, "no, that's not it")
+    assert any(isinstance(event, KnowledgeGap) and "bike" in event.question for event in declined.events)
+    assert "more about what you need" in " ".join(declined.replies)
+    assert not state.requests
+
+    again = " ".join(say(engine, state, QUESTION).replies)
+    assert "Damaged deliveries" not in again and not state.requests
+
+
+def test_a_new_request_instead_of_yes_or_no_is_served(engine: Engine) -> None:
+    state = ConversationState()
+    say(engine, state, QUESTION)
+    reply = " ".join(say(engine, state, "actually, when are you open on sunday?").replies)
+    assert "nine to five" in reply
+
+
+def test_below_the_confirming_bar_nothing_is_offered(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, replace(FAIRLY_SURE, kb_confirm=1.01))
+    state = ConversationState()
+    reply = " ".join(say(engine, state, QUESTION).replies)
+    assert "Damaged deliveries" not in reply and state.pending_offer != "article:damaged-deliveries"
+
+
+def test_the_offer_names_the_article_when_the_section_heading_alone_would_not_say_what_it_is_about() -> None:
+    def topic(title: str, section: str) -> str:
+        return offered_topic(KnowledgeHit(article_id="a", title=title, section=section, text="", score=0.3))
+
+    assert topic("Troubleshooting: grinder jams", "Still jammed?") == "grinder jams - Still jammed"
+    assert topic("Burr Grinder", "Warranty") == "Burr Grinder - Warranty"
+    assert topic("Cold Brew Maker", "How to make cold brew") == "How to make cold brew"  # says it itself
+    assert topic("Burr Grinder", "") == "Burr Grinder"  # the article's opening
+    assert topic("Espresso machines", "Which machine should I choose?") == "Which machine should I choose"
