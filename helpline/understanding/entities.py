@@ -27,6 +27,10 @@ from rapidfuzz.utils import default_process
 
 from helpline.conversation.ports import Entity
 from helpline.knowledge.product_names import ProductNames
+from helpline.knowledge.quantities import DIGIT_WORDS
+from helpline.knowledge.synonyms import same_word
+
+SHORT_WORD_LETTERS = 3  # a product name's word this short, said one letter off, is another word ("or" / "one")
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,11 @@ class EntityExtractor:
             for values in p.options.values():
                 for v in values:
                     self._options.setdefault(v.lower(), v)
+
+    @property
+    def product_names(self) -> tuple[str, ...]:
+        """The catalogue's product names, as the pack gives them."""
+        return tuple(self._product_names)
 
     def warm_up(self) -> None:
         """Load dateparser's and phonenumbers' lazy data now rather than on a customer's turn."""
@@ -431,7 +440,7 @@ class EntityExtractor:
                     scorer=fuzz.ratio,
                     score_cutoff=self._cutoff,
                 )
-                if hit:
+                if hit and _short_words_said(phrase, hit[2]):
                     spans.claim(start, end)
                     products.append(Entity("product", hit[2], phrase, start, end))
         for word, start, end in tokens:
@@ -472,3 +481,12 @@ class EntityExtractor:
             if spans.free(m.start(), m.end()):
                 spans.claim(m.start(), m.end())
                 yield Entity("number", m.group(0), m.group(0), m.start(), m.end())
+
+
+def _short_words_said(phrase: str, name: str) -> bool:
+    """A misspelt name keeps its short words: "espresso or" is not "Espresso One" (a word of three letters or
+    fewer one letter off is another word), "espreso one" is, and so are "travel mugs"."""
+    said, written = phrase.lower().split(), name.lower().split()
+    return len(said) == len(written) and all(
+        len(w) > SHORT_WORD_LETTERS or same_word(DIGIT_WORDS.get(a, a), DIGIT_WORDS.get(w, w))  # "mugs": "mug"
+        for a, w in zip(said, written, strict=True))

@@ -152,6 +152,7 @@ class EmbeddedInterpreter(RequestReading):
         self._option_vectors: dict[tuple[str, ...], Any] = {}
         self._temporal = TemporalReader()
         self._procedure_vocabulary: dict[str, set[str]] = {}
+        self._catalogue_vocabulary: frozenset[str] | None = None
 
     def interpret(self, text: str, state: ConversationState, context: GeneratorContext) -> Interpretation:
         u = self.understander.understand(text)

@@ -20,6 +20,18 @@ from helpline.pack.models import Procedure
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
 from helpline.understanding.record_questions import choose_kind, parse_record_question
+from helpline.understanding.request_fit import (
+    ASKS_PRICE,
+    alike,
+    content_words,
+    delivery_problem,
+    meaning_words,
+    names_only_its_product,
+    reports_it_done,
+    same_stem,
+    shows_life,
+    without_its_code,
+)
 from helpline.understanding.slot_values import names_a_period
 
 # Slot types a free-floating entity may fill when a procedure starts ("cancel BB-10166").
@@ -41,6 +53,7 @@ class InterpreterPolicy:
     unsure: float = 0.35  # below this, a hybrid setup may ask a language model
     switch: float = 0.8  # a clear new request while a question is open: the answer words are incidental
     kb_instead: float = 0.9  # an article this sure of a topic the procedure never mentions wins over it
+    kb_titled: float = 0.4  # ... this sure, when its title names a word of the message the procedure never mentions
     kb_asked_of_us: float = 0.5  # ... over the out-of-scope class, for a question put to the business ("do you ...")
     choice_meaning: float = 0.35  # cosine of an answer to one of a choice slot's fixed options
     choice_margin: float = 0.05  # ... ahead of the next option
@@ -55,7 +68,12 @@ class InterpreterPolicy:
 _QUESTION = re.compile(r"^\s*(how|what|what's|whats|when|where|why|which|who|do|does|is|are|can|could|will|would"
                        r"|should|any|if)\b", re.I)
 
-_PERSONAL = re.compile(r"\b(my|mine|me|i've|i'd like|i want|i need|please|i ordered|i paid|i bought|i get)\b", re.I)
+# "I need", "I want" say what the caller wants done; asked ("do I need to update it myself?") they ask what the
+# business requires, a question about how things work
+_NOT_ASKED = r"(?<!\bdo )(?<!\bdoes )(?<!\bshould )(?<!\bwould )(?<!\bwill )(?<!\bcan )(?<!\bcould )(?<!\bmust )"
+
+_PERSONAL = re.compile(rf"\b(my|mine|me|i've|i'd like|{_NOT_ASKED}i want|{_NOT_ASKED}i need|please|i ordered|i paid"
+                       r"|i bought|i get)\b", re.I)
 
 # Questions about the customer's own records: an attribute or an amount of *their* orders.
 _RECORD_QUESTION = re.compile(
@@ -70,8 +88,8 @@ _RECORD_QUESTION = re.compile(
 
 _REQUEST_SPLIT = re.compile(r"\band also\b|\balso,?\b|\bplus\b|\band then\b|(?<=[.!?])\s+", re.I)
 
-_REQUEST_FORM = re.compile(r"^\W*(can|could|would|will) (you|someone|somebody|u)\b|^\W*please\b|\bi (want|need|would"
-                           r" like|'d like)\b", re.I)
+_REQUEST_FORM = re.compile(r"^\W*(can|could|would|will) (you|someone|somebody|u)\b|^\W*please\b"
+                           rf"|\b{_NOT_ASKED}i (want|need|would like|'d like)\b", re.I)
 
 _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|long|often|much time)|what (happens|should)|is it (ok|safe|normal)"
                      r"|can i (use|put|wash|leave|make|get|pay|order|return|exchange|change)\b(?!.* (my|order)))", re.I)
@@ -84,17 +102,6 @@ _OWN = re.compile(r"\b(my (last|latest|recent|most recent|first|previous|other)?
                   r"|did (i|we)|(i|we) (ordered|bought|paid|got|purchased|received)|i'?ve (ordered|bought|paid)"
                   r"|the other (one|order)|(that|this) order|in (my|the) order|(is|was|will) (it|that|this) "
                   r"(going|being|sent|shipped|delivered|coming|arriving))\b", re.I)
-
-_CONTENT = re.compile(r"[a-z][a-z'-]{3,}")
-
-_FILLER_WORDS = frozenset([
-    "about", "after", "again", "also", "anything", "back", "because", "been", "before", "being", "could",
-    "does", "doing", "done", "down", "each", "else", "even", "from", "have", "having", "here", "into", "just",
-    "know", "like", "make", "many", "more", "most", "much", "need", "only", "other", "over", "please", "really",
-    "right", "same", "should", "some", "something", "still", "than", "thank", "thanks", "that", "their", "them",
-    "then", "there", "these", "they", "thing", "this", "those", "time", "very", "want", "what", "when", "where",
-    "which", "while", "will", "with", "would", "your", "today", "yesterday", "already", "since", "just",
-])
 
 # A question for the business's own contact details ("what's your phone number?", "the email for support",
 # "what number can I call you on") is about reaching the business, never about the customer's account details.
@@ -113,31 +120,33 @@ _CUSTOMERS_OWN = re.compile(r"\b(?:my|mine|i've changed|new (?:phone|number|e-?m
 _ASKS_TIME = re.compile(r"\bhow (?:long|often|soon|quick(?:ly)?|fast|many (?:times|minutes|hours|days|weeks|months"
                         r"|years))\b", re.I)
 
+# what a caller who has already sent an item back is waiting for (`_knowledge_query`)
+_REFUND_AFTER_RETURN = "how long does a refund take"
+
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 # a question put to the business itself ("do you", "are you open", "your hours"), not about someone else
 _ASKS_US = re.compile(r"\b(?:you|your|yours|you're|youre|ya|u|y'all|you guys|you lot)\b", re.I)
 
 
-def content_words(text: str) -> set[str]:
-    return {w.strip("'-") for w in _CONTENT.findall(text.lower())} - _FILLER_WORDS
+# How a caller starts speaking before the question itself: a greeting, a hesitation, "so", "well" ("hi um do you
+# ship to Canada", "um is the travel mug dishwasher safe"). Not "yes"/"okay": those answer the agent.
+_SPOKEN_OPENING = re.compile(r"^(?:\W*(?:hi|hiya|hey|hello|hi there|um+|uh+m*|erm+|er|hmm+|so|well|oh|basically"
+                             r"|sorry|excuse me)\b)+[\W]*", re.I)
+
+
+def after_opening(text: str) -> str:
+    """The message without the greeting or hesitation a caller starts with."""
+    return _SPOKEN_OPENING.sub("", text, count=1)
 
 
 def asks(text: str) -> bool:
-    return bool(_QUESTION.match(text)) or text.rstrip().endswith("?")
+    return bool(_QUESTION.match(after_opening(text))) or text.rstrip().endswith("?")
 
 
 def asks_business_contact(text: str) -> bool:
     """A question for how to reach the business, not a request to change the customer's own details."""
     return asks(text) and bool(_BUSINESS_CONTACT.search(text)) and not _CUSTOMERS_OWN.search(text)
-
-
-def _same_stem(word: str, other: str) -> bool:
-    """"mondays" is "monday", "opening" is "open": the same word up to a plural or a longer ending."""
-    if word == other or word.rstrip("s") == other.rstrip("s"):
-        return True
-    shorter, longer = sorted((word, other), key=len)
-    return len(shorter) >= 4 and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
 
 
 class RequestReading:
@@ -149,6 +158,7 @@ class RequestReading:
     knowledge: KnowledgeSearch | None
     records: RecordsDeclaration | None
     _procedure_vocabulary: dict[str, set[str]]
+    _catalogue_vocabulary: frozenset[str] | None
 
     def _request(self, u: Understanding, name: str, score: float, mid_task: bool, answered: bool,
                  short: bool) -> list[Command]:
@@ -163,14 +173,27 @@ class RequestReading:
             return [AskKnowledge(f"{text} (how to contact us by phone, chat or email)", question=True)]
         threshold = policy.procedure_mid_task if mid_task else policy.procedure
         is_question = asks(text)
+        problem = delivery_problem(text)
+        if problem and not mid_task and not answered and not _HOW_TO.search(after_opening(text)):
+            # "I ordered the 1 litre and you've sent me the 2 litre": the request is the procedure for a wrong item,
+            # however the product's article ranks
+            put_right = self._delivery_request(u, problem)
+            if put_right is not None:
+                return [put_right]
         if name in self.procedures and self._fits_entities(name, u.entities):
             # "where's BB-10133": the id says which request it is
             threshold = policy.procedure_with_id if mid_task else policy.procedure_weak
         if name in self.procedures and score >= threshold and not (answered and not SWITCH.search(text)):
             start = StartProcedure(name, self._prefill(name, u), confidence=score,
                                    instead=mid_task and bool(SWITCH.search(text)))
+            if self._not_its_request(u, name) or (score < policy.switch and self._article_titled(text, name)):
+                # "the espresso one is leaking": an article on what is said answers, if any does
+                return [AskKnowledge(self._knowledge_query(text, name), question=is_question)]
+            if without_its_code(text, self.procedures[name]):
+                # the procedure would first ask for a code the caller never spoke of: the articles first
+                return [AskKnowledge(text, otherwise=self._fallback(u, start), question=is_question)]
             if (self._general_question(u, start) and score < 0.97) or self._article_instead(text, start):
-                return [AskKnowledge(text, otherwise=self._fallback(text, start), question=is_question)]
+                return [AskKnowledge(text, otherwise=self._fallback(u, start), question=is_question)]
             return [start]
         if answered:
             return []
@@ -186,7 +209,8 @@ class RequestReading:
             return [AskKnowledge(text, question=is_question)] if self._article_knows(text, sure) else [OutOfScope()]
         if name in self.procedures and score >= policy.procedure_weak:
             start = StartProcedure(name, self._prefill(name, u), confidence=score)
-            return [AskKnowledge(text, otherwise=self._fallback(text, start), question=is_question)]
+            return [AskKnowledge(self._knowledge_query(text, name), otherwise=self._fallback(u, start),
+                                 question=is_question)]
         if is_question:
             return [AskKnowledge(text)]
         return []
@@ -239,14 +263,74 @@ class RequestReading:
                  and not any(w[:5] == p[:5] for p in procedure_words if len(w) >= 5 and len(p) >= 5)]
         return bool(novel)
 
-    def _fallback(self, text: str, start: StartProcedure) -> StartProcedure | None:
+    def _article_titled(self, text: str, procedure_id: str) -> bool:
+        """The knowledge base is fairly sure of an article titled by a word of the message the procedure never
+        mentions: "my payment keeps getting declined" is the article on payment methods and declined payments, no
+        charge to explain. (A product's name in a title is the product's, not the topic asked about.)"""
+        if self.knowledge is None:
+            return False
+        hits = self.knowledge.search(text, k=1)
+        if not hits or hits[0].score < self.policy.kb_titled:
+            return False
+        title_words = meaning_words(content_words(hits[0].title)) - self._catalogue_words()
+        procedure_words = self._procedure_words(procedure_id)
+        return any(any(same_word(w, t) for t in title_words) and not any(alike(w, p) for p in procedure_words)
+                   for w in meaning_words(content_words(text)))
+
+    def _fallback(self, u: Understanding, start: StartProcedure) -> StartProcedure | None:
         """The procedure to start when no article answers, or None when the question asks for a length of time
         or a frequency none of its triggers ever asks ("how long is the grinder guaranteed for?" is not the
-        grinder's price, whatever the product in it)."""
+        grinder's price, whatever the product in it).
+
+        Likewise a procedure about a product (its first slot), when no product of the catalogue is named: it is the
+        fallback only for a question asking the price its triggers ask ("do you sell loose leaf tea?" names nothing
+        the shop sells and asks no price: no article answering it is no reason to ask "which product?"), nor when the
+        message rules it out (`_not_its_request`)."""
+        text = u.text
+        procedure = self.procedures[start.procedure_id]
+        triggers = procedure.triggers
+        if self._not_its_request(u, start.procedure_id) or self._article_titled(text, start.procedure_id):
+            return None
+        # about a product: its first slot is the product (an exchange's first is the order, the product follows)
+        first_slot = next(iter(procedure.slots.items()), None)
+        if first_slot is not None and first_slot[1].type == "product" and not start.slots.get(first_slot[0]):
+            asks_its_price = bool(ASKS_PRICE.search(text)) and any(ASKS_PRICE.search(t) for t in triggers)
+            if not asks_its_price:
+                return None
         if not _ASKS_TIME.search(text):
             return start
-        triggers = self.procedures[start.procedure_id].triggers
         return start if any(_ASKS_TIME.search(t) for t in triggers) else None
+
+    def _not_its_request(self, u: Understanding, procedure_id: str) -> bool:
+        """What the message says rules the procedure out, whatever the classifier heard (request_fit.py): only a
+        product's name in common, the thing already done, a machine that does power on."""
+        procedure = self.procedures[procedure_id]
+        return (names_only_its_product(u, procedure, self._procedure_words(procedure_id), self._catalogue_words())
+                or reports_it_done(u.text, procedure) or shows_life(u.text, procedure))
+
+    def _knowledge_query(self, text: str, procedure_id: str) -> str:
+        """The question for the articles: the caller's words, and for an item they have already sent back what
+        they are waiting for (the articles' refund times, which "I sent the frother back two weeks ago" never says)."""
+        if reports_it_done(text, self.procedures[procedure_id]):
+            return f"{text} ({_REFUND_AFTER_RETURN})"
+        return text
+
+    def _delivery_request(self, u: Understanding, problem: str) -> StartProcedure | None:
+        """The best-ranked procedure whose triggers tell of the same `problem` with a delivery ("I received the wrong
+        item and want to return it"), for a message that tells of one."""
+        for intent in u.intents:
+            procedure = self.procedures.get(intent.name)
+            if procedure is not None and any(delivery_problem(t) == problem for t in procedure.triggers):
+                return StartProcedure(intent.name, self._prefill(intent.name, u), confidence=intent.score)
+        return None
+
+    def _catalogue_words(self) -> frozenset[str]:
+        """The words of the catalogue's product names ("espresso", "kettle", "beans")."""
+        if self._catalogue_vocabulary is None:
+            extractor = getattr(self.understander, "extractor", None)
+            names: tuple[str, ...] = getattr(extractor, "product_names", ())
+            self._catalogue_vocabulary = frozenset(meaning_words(content_words(" ".join(names))))
+        return self._catalogue_vocabulary
 
     def _article_knows(self, text: str, sure: float) -> bool:
         """The knowledge base is `sure` it answers this, whatever the out-of-scope class thinks: a business's own
@@ -261,7 +345,7 @@ class RequestReading:
         article_words = content_words(f"{hits[0].title} {hits[0].section} {hits[0].text}")
         article_words |= {s for w in article_words for s in synonyms(w)}
         asked = content_words(text)
-        spoken = [w for w in asked if any(_same_stem(w, a) or same_word(w, a) for a in article_words)]
+        spoken = [w for w in asked if any(same_stem(w, a) or same_word(w, a) for a in article_words)]
         return bool(asked) and len(spoken) * 2 >= len(asked)
 
     def _procedure_words(self, procedure_id: str) -> set[str]:
@@ -282,9 +366,10 @@ class RequestReading:
         customer's own order, nor a question about one product the procedure is for ("how much is the
         kettle?")."""
         text = u.text
-        if not asks(text) or _REQUEST_FORM.search(text):
+        spoken = after_opening(text)
+        if not asks(text) or _REQUEST_FORM.search(spoken):
             return False
-        if _HOW_TO.search(text):
+        if _HOW_TO.search(spoken):
             return True
         specific = any(e.type not in ("product", "product_option", "money", "number") for e in u.entities)
         # a question naming what the procedure takes is its request only when the classifier is sure

@@ -131,3 +131,11 @@ def test_extract_as_terse_answers(extractor: EntityExtractor, answer: str, slot:
 )
 def test_extract_as_refuses_what_it_cannot_read(extractor: EntityExtractor, answer: str, slot: str) -> None:
     assert extractor.extract_as(answer, slot, NOW) is None
+
+
+def test_a_short_word_of_a_name_said_differently_names_no_product(extractor: EntityExtractor) -> None:
+    # "espresso or" is one letter off "espresso one" by spelling, but "or" is no misspelt "one"
+    assert found(extractor, "is the house blend good for espresso or should i get another") == []
+    assert found(extractor, "the espreso one") == [("product", "Espresso One")]
+    assert found(extractor, "the espresso 1 please") == [("product", "Espresso One")]
+    assert found(extractor, "what travel mugs do you have") == [("product", "Travel Mug")]  # the plural is the word

@@ -112,6 +112,13 @@ def test_a_how_to_question_goes_to_the_knowledge_base(runtime: Runtime) -> None:
     assert interpret(runtime, "how often should I descale the espresso one?").has(AskKnowledge)
 
 
+def test_a_spoken_question_after_a_greeting_is_a_question_for_the_knowledge_base(runtime: Runtime) -> None:
+    # no question mark on the phone, and a caller opens with "hi um": still a question, so an unanswered one
+    # gets "I don't have information about that" rather than "I'm not sure I followed"
+    asked = interpret(runtime, "hi um is the travel mug ok in the dishwasher").first(AskKnowledge)
+    assert asked is not None and asked.question
+
+
 def test_a_bot_question_is_not_a_transfer(runtime: Runtime) -> None:
     it = interpret(runtime, "wait am I chatting with a robot?")
     assert it.first(ChitChat) == ChitChat(ChitChatKind.BOT_CHALLENGE)
@@ -161,7 +168,19 @@ def test_a_how_long_question_naming_a_product_never_falls_back_to_its_price(runt
     asked = it.first(AskKnowledge)
     assert asked is not None and asked.otherwise is None and not it.has(StartProcedure)
     price = interpret(runtime, "how much is the burr grinder")
-    assert price.has(StartProcedure) or price.first(AskKnowledge).otherwise is not None
+    assert price.has(StartProcedure) or getattr(price.first(AskKnowledge), "otherwise", None) is not None
+
+
+def test_a_question_naming_nothing_the_shop_sells_never_falls_back_to_a_products_price(runtime: Runtime) -> None:
+    # no product of the catalogue named and no price asked: no article answering is no reason to ask "which product?"
+    for text in ("do you stock herbal tea bags or only coffee", "would you ever sell matcha powder"):
+        it = interpret(runtime, text)
+        assert not any(c.procedure_id == "product_price" for c in it.commands if isinstance(c, StartProcedure)), text
+        assert all(c.otherwise is None or c.otherwise.procedure_id != "product_price"
+                   for c in it.commands if isinstance(c, AskKnowledge)), text
+    # ...a product of the catalogue named keeps the price procedure in reach
+    price = interpret(runtime, "how much is the burr grinder")
+    assert price.has(StartProcedure) or getattr(price.first(AskKnowledge), "otherwise", None) is not None
 
 
 def test_an_article_sure_of_a_question_in_the_plural_wins_over_small_talk(runtime: Runtime) -> None:
@@ -194,3 +213,56 @@ def test_an_article_on_the_symptom_in_other_words_wins_over_a_procedure_that_nev
     it = interpret(runtime, "my grinder keeps humming but no coffee comes out")
     asked = it.first(AskKnowledge)
     assert asked is not None and not it.has(StartProcedure)
+
+
+def _started(it: Interpretation) -> set[str]:
+    """Procedures the interpretation starts, at once or as the fallback of a knowledge question."""
+    started = {c.procedure_id for c in it.commands if isinstance(c, StartProcedure)}
+    return started | {c.otherwise.procedure_id for c in it.commands if isinstance(c, AskKnowledge) and c.otherwise}
+
+
+def test_a_fault_reported_about_a_product_never_quotes_its_price(runtime: Runtime) -> None:
+    # the product's name is all the message shares with the price procedure: an article on the fault answers
+    for text in ("the milk frother smells of burning plastic when it runs",
+                 "my travel mug lid has split along the seal"):
+        it = interpret(runtime, text)
+        assert "product_price" not in _started(it), text
+    assert "product_price" in _started(interpret(runtime, "how much is a milk frother going for at the moment"))
+
+
+def test_a_refund_awaited_for_an_item_sent_back_is_a_question_not_a_new_return(runtime: Runtime) -> None:
+    it = interpret(runtime, "I sent the tamper back last monday and there's still no money on my card")
+    assert "return_item" not in _started(it) and it.has(AskKnowledge)
+    assert "return_item" in _started(interpret(runtime, "I'd like to send the tamper back please"))
+
+
+def test_a_declined_payment_is_no_charge_to_explain(runtime: Runtime) -> None:
+    # the article on declined payments is titled by the word the charge procedure never says
+    it = interpret(runtime, "every time I try to pay at checkout my card gets declined")
+    assert "explain_charge" not in _started(it) and it.has(AskKnowledge)
+
+
+def test_a_machine_that_lights_up_but_misbehaves_did_power_on(runtime: Runtime) -> None:
+    it = interpret(runtime, "the espresso pro's lights come on but nothing comes out of the group head")
+    assert "machine_wont_power_on" not in _started(it)
+    assert "machine_wont_power_on" in _started(interpret(runtime, "my espresso pro is totally dead, nothing at all"))
+
+
+def test_a_connection_trouble_without_a_code_asks_the_articles_first(runtime: Runtime) -> None:
+    it = interpret(runtime, "my espresso one drops off the home network every evening")
+    asked = it.first(AskKnowledge)
+    assert asked is not None and not it.has(StartProcedure)
+    assert interpret(runtime, "the app flashes up E201 at me").has(StartProcedure)
+
+
+def test_a_wrong_item_received_starts_its_procedure(runtime: Runtime) -> None:
+    for text in ("I asked for the black frother and you've sent me a white one",
+                 "the box had the wrong size travel mug in it"):
+        start = interpret(runtime, text).first(StartProcedure)
+        assert start is not None and start.procedure_id in ("return_item", "exchange_item"), text
+
+
+def test_an_item_damaged_on_arrival_starts_its_procedure(runtime: Runtime) -> None:
+    start = interpret(runtime, "the delivery came an hour ago and the frother jug is cracked right through").first(
+        StartProcedure)
+    assert start is not None and start.procedure_id == "return_item"

@@ -94,12 +94,14 @@ def test_ranked_puts_the_answer_first(detector: LanguageDetector) -> None:
     assert detector.ranked("BB-10422")[0] == ("en", 0.0)
 
 
-def test_fast_after_load(detector: LanguageDetector) -> None:
+def test_the_model_is_loaded_once_not_per_message(detector: LanguageDetector) -> None:
+    # a guard against loading the model per message (a third of a second each), not a speed target: the speed
+    # (about 0.1 ms a message) is measured by `python -m bench.language`; a 2 ms bound failed on a busy machine
     messages = ["no entiendo", "where is my order?", "ok", "ma machine à café ne marche plus", "BB-10422"] * 40
     start = time.perf_counter()
     for text in messages:
         detector.detect(text)
-    assert (time.perf_counter() - start) / len(messages) < 0.002
+    assert (time.perf_counter() - start) / len(messages) < 0.05
 
 
 def test_long_messages_are_cut(detector: LanguageDetector) -> None:
