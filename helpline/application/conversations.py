@@ -15,7 +15,7 @@ from datetime import timedelta
 from helpline.application.recorder import TurnRecorder, as_utc
 from helpline.application.serialise import ConversationBusy
 from helpline.application.staff import StaffActions
-from helpline.application.turns import CRASH_REPLY, MAX_MESSAGE_CHARS, TurnObserver
+from helpline.application.turns import CRASH_REPLY, MAX_MESSAGE_CHARS, PreparedReading, TurnObserver
 from helpline.application.views import (
     NOTICE,
     STAFF_ONLY,
@@ -34,8 +34,8 @@ from helpline.conversation.state import ConversationState
 from helpline.store.repositories import ConversationRepository, TicketRepository
 
 __all__ = ["CRASH_REPLY", "MAX_MESSAGE_CHARS", "NOTICE", "STAFF_ONLY", "UNPROMPTED", "ConversationBusy",
-           "ConversationClosed", "ConversationNotFound", "ConversationService", "TurnEvent", "TurnObserver",
-           "TurnView", "customer_visible", "public_state"]
+           "ConversationClosed", "ConversationNotFound", "ConversationService", "PreparedReading", "TurnEvent",
+           "TurnObserver", "TurnView", "customer_visible", "public_state"]
 
 # Customers answer in hours or days here: never reminded ("are you still there?") or closed for silence.
 UNHURRIED_CHANNELS = ("email", "sms")

@@ -138,10 +138,13 @@ class ConversationTurns:
         return TurnContext(now=now, incidents=incidents, ticket_number=ticket_number, channel=channel,
                            contacts=history, joined_into=history.joined_into(ticket))
 
-    def post(self, conversation_id: str, text: str, actor: str = "system") -> TurnView:
+    def post(self, conversation_id: str, text: str, actor: str = "system",
+             ahead: PreparedReading | None = None) -> TurnView:
+        """`ahead`: `understand_ahead`'s reading of these words, used instead of understanding them again when
+        nothing has changed on the conversation since it was made (else it is dropped)."""
         started = time.perf_counter()
         try:
-            view = self._post(conversation_id, text, actor)
+            view = self._post(conversation_id, text, actor, ahead)
         except Exception as exc:
             if self.observer is not None:
                 self.observer.turn_refused(exc)
@@ -151,23 +154,26 @@ class ConversationTurns:
         self.bus.publish(conversation_id, "ended" if view.ended else "message")
         return view
 
-    def _post(self, conversation_id: str, text: str, actor: str) -> TurnView:
+    def _post(self, conversation_id: str, text: str, actor: str, ahead: PreparedReading | None = None) -> TurnView:
         text = text[:MAX_MESSAGE_CHARS]
         # An unknown id is refused by the read ahead, before any write transaction (the lock map keeps no entry).
         with self._locks.hold(conversation_id):
-            prepared = self._understand_ahead(conversation_id, text)
+            prepared = self._understand_ahead(conversation_id, text, ahead)
             with conversation_transaction(self.db, conversation_id, self.turn_wait_seconds) as session:
                 return self._post_locked(session, conversation_id, text, actor, prepared)
 
-    def understand_ahead(self, conversation_id: str, text: str) -> None:
-        """Understand `text` on the conversation's committed state now and drop the reading: the turn that
-        posts the same words soon after finds the models' work on them cached (the phone does this while the
-        caller's closing pause runs out). Nothing is stored; an unknown conversation raises as `post` would."""
-        self._understand_ahead(conversation_id, text)
+    def understand_ahead(self, conversation_id: str, text: str) -> PreparedReading | None:
+        """Understand `text` on the conversation's committed state now (the phone does this while the caller's
+        closing pause runs out); `post(..., ahead=reading)` of the same words then uses the reading if nothing
+        changed on the conversation since. Nothing is stored; an unknown conversation raises as `post` would."""
+        return self._understand_ahead(conversation_id, text)
 
-    def _understand_ahead(self, conversation_id: str, text: str) -> PreparedReading | None:
+    def _understand_ahead(self, conversation_id: str, text: str,
+                          reuse: PreparedReading | None = None) -> PreparedReading | None:
         """Understand the message on the state as last committed, outside any write transaction (None
-        when there is nothing to understand, or a card number spans messages: then it is done in the turn)."""
+        when there is nothing to understand, or a card number spans messages: then it is done in the turn).
+        `reuse`, a reading made earlier, is returned instead when it was made of these words on this very
+        state (no turn, timer or take-over since); the turn checks it again under its lock."""
         with self.db.read_session() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
@@ -180,6 +186,8 @@ class ConversationTurns:
         state = ConversationState.from_json(copy.deepcopy(stored_state))
         if redacted.masks_previous or state.ended or not redacted.text.strip():
             return None
+        if reuse is not None and reuse.still_valid(stored_state, redacted.text):
+            return reuse
         state.turn += 1  # as Engine.handle does before it interprets
         try:
             with redacted_upstream(redacted.kinds):

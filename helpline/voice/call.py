@@ -8,7 +8,8 @@ are spoken, one `AgentSpeech` per reply. Around that it adds what only a phone c
 - "sorry, I didn't catch that" for empty or unsure transcripts, and after two in a row the keypad
   menu and a person on key 0 (the engine's own misunderstanding counter handles words it cannot place);
 - the keypad mode for what the engine waits for (a menu choice, digits, or a card number by keypad only);
-  digits keyed for an id with a letter prefix become that id ("10422" → "BB-10422");
+  digits keyed for an id with a letter prefix become that id ("10422" → "BB-10422"); while an id is awaited,
+  the recognition stage is told the caller is spelling (`SpellingExpected`: "Charlie twelve thirty four" → C1234);
 - near misses of the recogniser: a correction it is sure of is what the engine reads; one it is unsure
   of is asked about first ("Sorry, did you say: can I control the kettle from my phone?"), and a "no"
   asks the caller to say it again (voice/correction.py);
@@ -19,6 +20,10 @@ are spoken, one `AgentSpeech` per reply. Around that it adds what only a phone c
 
 Every engine call goes through `ConversationService`, so the ticket (channel, handle time, redacted
 transcript, outcome) is recorded exactly as for chat. Nothing here logs what the caller said.
+
+`CallAgentProcessor` keeps the turn-taking; one job each is left to a collaborator: `LookAhead` the early
+words' reading (voice/look_ahead.py), `Transfer` the escalation tier's side of a hand-over (voice/transfer.py),
+`StaffRelay` a console takeover's replies (voice/staff_relay.py) and `CallWording` the voice lines.
 """
 
 from __future__ import annotations
@@ -32,8 +37,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from helpline.application.conversations import ConversationClosed, ConversationService, TurnView
-from helpline.application.handoffs import latest_handoff, mark_taken
-from helpline.conversation.hours import team_schedule
 from helpline.conversation.ports import ClientIdentity, ClientKind
 from helpline.conversation.wording import TemplateWording
 from helpline.pack.loader import BusinessPack
@@ -45,6 +48,7 @@ from helpline.voice.control import (
     KeypadMode,
     KeypadModeName,
     KeypadPrompt,
+    SpellingExpected,
     TransferConnected,
     TransferFailed,
 )
@@ -61,12 +65,14 @@ from helpline.voice.frames import (
     SilenceTimeout,
     SystemFrame,
     Transcript,
-    TransferRequested,
 )
-from helpline.voice.keypad import PhoneMenu, keyed_id, wants_card
+from helpline.voice.keypad import PhoneMenu, awaits_id, keyed_id, wants_card
+from helpline.voice.look_ahead import LookAhead
 from helpline.voice.pipeline import Processor
 from helpline.voice.recognition import HeardTranscript
 from helpline.voice.speakable import spell
+from helpline.voice.staff_relay import StaffRelay
+from helpline.voice.transfer import Transfer
 from helpline.voice.watchdog import TurnOverdue
 
 log = logging.getLogger(__name__)
@@ -98,6 +104,22 @@ _SPELL = re.compile(r"^\W*(?:(?:can|could|would) you\s+)?(?:please\s+)?spell\s+(
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
+class CallWording:
+    """The voice lines in the pack's words (VOICE_REPLIES, unless its templates/replies.yaml overrides them); each
+    line is rendered with a fresh seed so one asked for twice in a row need not be word for word the same."""
+
+    def __init__(self, pack: BusinessPack) -> None:
+        self.pack = pack
+        self.templates = TemplateWording({**VOICE_REPLIES, **pack.replies})
+        self._seed = 0
+
+    def line(self, key: str, **values: str) -> str:
+        self._seed += 1
+        return self.templates.render_avoiding(key, {"business": self.pack.business.model_dump(),
+                                                    "persona": self.pack.business.persona.model_dump(), **values},
+                                              avoid=(), seed=self._seed)
+
+
 def caller_number(uri: str) -> str:
     """The number in a caller id like "sip:+13125550123@host" (empty when it is not a phone number)."""
     user = uri.removeprefix("sip:").removeprefix("sips:").removeprefix("tel:").split("@")[0].split(";")[0]
@@ -110,8 +132,9 @@ class AgentSettings:
     filler_after: float = 0.8  # seconds the engine may take before the caller hears a filler
     min_confidence: float = 0.0  # a transcript below this was not understood (recognisers apply their own floor)
     hang_up_wait: float = 30.0  # at most this long for the goodbye to be heard before hanging up
-    # Understand the early recognition's words while the closing pause runs out (the turn then finds the models'
-    # work cached); costs CPU in the pause, which competes with reading the caller's audio on a busy machine.
+    # Understand the early recognition's words while the closing pause runs out (the turn then uses that reading
+    # when its words are the same and the conversation has not moved on); costs CPU in the pause, which competes
+    # with reading the caller's audio on a busy machine.
     look_ahead: bool = True
     look_ahead_wait: float = 1.0  # at most this long for the early words' understanding before the turn is posted
     channel: str = "phone"
@@ -129,7 +152,7 @@ class CallAgentProcessor(Processor):
         self.settings = settings or AgentSettings()
         self.menu = menu or PhoneMenu.from_pack(pack)
         self.clock = clock
-        self.wording = TemplateWording({**VOICE_REPLIES, **pack.replies})
+        self.wording = CallWording(pack)
         self.conversation_id: str | None = None
         self.closed = asyncio.Event()  # the conversation is closed (or never started) and the call may go
         self._ready = asyncio.Event()
@@ -142,8 +165,8 @@ class CallAgentProcessor(Processor):
         self._state: dict[str, Any] = {}
         self._escalated = False
         self._closing_after_callback = False  # out of hours: close the call once the callback is settled
-        self._transferring = False  # a person is being rung: the caller's silence is expected
-        self._person_on_call = False  # taken over in the console: a person answers, the AI stays quiet
+        self._transfer = Transfer(conversations, pack, self.settings.channel, self._id)
+        self._staff = StaffRelay(conversations, self._say)
         self._caller = ""
         self._ended = False
         self._not_caught = 0
@@ -151,12 +174,12 @@ class CallAgentProcessor(Processor):
         self._filler_said = False  # ... and the caller has heard a filler for it
         self._menu_offered = False
         self._keypad: KeypadModeName = "digits"
+        self._spelling = False  # the recognition stage reads spelling-alphabet words as letters (an id awaited)
         self._hang_up_after: int | None = None
         self._heard_upto = 0  # the last utterance the transport reported heard
         self._hung_up = False
-        self._seed = 0
         self._confirming: Correction | None = None  # "did you say ...?" asked about this correction
-        self._ahead: tuple[str, asyncio.Future[Any]] | None = None  # the early words being understood ahead
+        self._ahead = LookAhead(conversations, self.settings.look_ahead_wait)
 
     # -- frames
 
@@ -184,7 +207,7 @@ class CallAgentProcessor(Processor):
         elif isinstance(frame, EarlyWords):
             self._look_ahead(frame.text)
         elif isinstance(frame, KeypadPrompt):
-            await self._say([self._line(f"voice_{frame.reason}")])
+            await self._say([self.wording.line(f"voice_{frame.reason}")])
         elif isinstance(frame, SystemFrame):
             await self.push(frame)
         # the caller's audio and speech events end here: nothing after this stage needs them
@@ -200,7 +223,7 @@ class CallAgentProcessor(Processor):
         elif isinstance(frame, TransferFailed):
             self._spawn(self._transfer_failed())
         elif isinstance(frame, TransferConnected):
-            self._spawn(self._transfer_connected(frame.target))
+            self._spawn(self._transfer.connected(frame.target))
         await self.push(frame, Direction.UPSTREAM)
 
     def _spawn(self, work: Any) -> None:
@@ -226,7 +249,7 @@ class CallAgentProcessor(Processor):
         finally:
             self._ready.set()  # turns wait for this; without a conversation they are ignored
         self.conversation_id = view.id
-        self._spawn(self._relay_staff(view.id))
+        self._spawn(self._staff.run(view.id, lambda: not self._hung_up and not self.closed.is_set()))
         lines = list(view.replies)
         recording = self.pack.business.call_recording
         if recording.enabled and recording.announcement:
@@ -248,7 +271,7 @@ class CallAgentProcessor(Processor):
         if transcript.source == "keypad" and self._keypad == "menu":
             choice = self.menu.by_key(text)
             if choice is None:
-                await self._say([self._line("voice_menu_unknown_key"), self.menu.prompt()])
+                await self._say([self.wording.line("voice_menu_unknown_key"), self.menu.prompt()])
                 return
             text = choice.message
         elif self._menu_offered and transcript.source != "keypad":
@@ -263,53 +286,34 @@ class CallAgentProcessor(Processor):
         meant = await self._meant(text, transcript)
         if meant is None:
             return
-        await self._finish_look_ahead(meant)
-        await self._post(lambda: self.conversations.post(self._id(), meant, "phone:caller"))
+        ahead = await self._ahead.take(meant)
+        await self._post(lambda: self.conversations.post(self._id(), meant, "phone:caller", ahead=ahead))
 
     def _look_ahead(self, text: str) -> None:
-        """Understand the early recognition's words now, before the pause has ended the turn: the understanding
-        the turn then does finds the same message's work done (the MiniLM embeddings of the message and of the
-        knowledge search it asks, cached by text), so the caller waits only for the engine's write. Nothing is
-        posted, said or recorded; words the caller talks on past are a wasted read, not a wrong answer."""
+        """Understand the early recognition's words now, before the pause has ended the turn, when a turn of
+        these words would post them to the engine as they are (voice/look_ahead.py)."""
         if (not self.settings.look_ahead or self._posting or self._ended or self.conversation_id is None
-                or self._person_on_call
+                or self._staff.person_on_call
                 or self._confirming is not None or self._keypad == "card" or _SPELL.match(text)):
             return
         if self._menu_offered:  # as the turn will read it: a menu option named by voice posts the option's words
             choice = self.menu.by_words(text)
             text = choice.message if choice else text
-        conversation_id, understand = self.conversation_id, self.conversations.understand_ahead
-
-        def read() -> None:
-            try:
-                understand(conversation_id, text)  # what it cached is what the turn reuses
-            except Exception:
-                log.debug("understanding ahead failed on conversation %s", conversation_id, exc_info=True)
-
-        self._ahead = (text, asyncio.ensure_future(asyncio.to_thread(read)))
-
-    async def _finish_look_ahead(self, text: str) -> None:
-        """A look-ahead of these very words still running: let it finish rather than do its work twice."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is None:
-            return
-        said, work = ahead
-        if said == text:
-            await asyncio.wait({work}, timeout=self.settings.look_ahead_wait)
+        self._ahead.start(self.conversation_id, text)
 
     async def _meant(self, text: str, transcript: Transcript) -> str | None:
         """What the caller meant: a near-miss correction the recogniser's stage found (when the engine is
         not waiting for an answer such as a name, which no vocabulary should bend), or the answer to "did
         you say ...?" (None: a question was asked instead, nothing to post)."""
         confirming, self._confirming = self._confirming, None
-        if self._person_on_call:
+        if self._staff.person_on_call:
             return text  # a person has the call: the caller's words are kept as heard, the AI asks nothing
         if confirming is not None and transcript.source != "keypad":
             answers = short_answers(text)
             if Answer.AFFIRM in answers and Answer.DENY not in answers and len(text.split()) <= 4:
                 return confirming.text
             if Answer.DENY in answers and len(text.split()) <= 4:
-                await self._say([self._line("voice_say_again")])
+                await self._say([self.wording.line("voice_say_again")])
                 return None
             # anything else is the caller saying it again, or something new: read it as it comes
         correction = transcript.correction if isinstance(transcript, HeardTranscript) else None
@@ -318,7 +322,7 @@ class CallAgentProcessor(Processor):
         if correction.sure:
             return correction.text
         self._confirming = correction
-        await self._say([self._line("voice_confirm_heard", heard=correction.confirming_phrase())])
+        await self._say([self.wording.line("voice_confirm_heard", heard=correction.confirming_phrase())])
         return None
 
     async def _post(self, call: Callable[[], TurnView]) -> None:
@@ -328,46 +332,30 @@ class CallAgentProcessor(Processor):
         done, _ = await asyncio.wait({work}, timeout=self.settings.filler_after)
         if not done and generation == self._generation and not self._filler_said:
             self._filler_said = True
-            await self._say([self._line("voice_filler")], filler=True)
+            await self._say([self.wording.line("voice_filler")], filler=True)
         try:
             view = await work
         except ConversationClosed:
             self._ended = True
-            last = await self._say([self._line("voice_call_closed")])
+            last = await self._say([self.wording.line("voice_call_closed")])
             self._hang_up_when_heard(last)
             return
         finally:
             self._posting = False
         await self._after_turn(view, list(view.replies), generation)
 
-    async def _relay_staff(self, conversation_id: str) -> None:
-        """A person who takes the call over in the console types; the caller hears it. Their replies (and the
-        "… has joined" / "you're back with …" notices) are spoken as they are committed; while a person has
-        the call the AI's fillers and prompts stay quiet."""
-        with self.conversations.bus.subscribe(conversation_id) as subscription:
-            # subscribed first: a reply committed while this reads cannot fall between the two
-            after = await asyncio.to_thread(self.conversations.last_seq, conversation_id)
-            while not self._hung_up and not self.closed.is_set():
-                if await subscription.get(timeout=1.0) is None:
-                    continue
-                lines, self._person_on_call = await asyncio.to_thread(
-                    self.conversations.staff_lines_since, conversation_id, after)
-                for seq, text in lines:
-                    after = max(after, seq)
-                    await self._say([text])
-
     async def _overdue(self, overdue: TurnOverdue) -> None:
         """The caller finished speaking a while ago and has heard nothing: say something now."""
-        if self._ended or self._hung_up or self.conversation_id is None or self._person_on_call:
+        if self._ended or self._hung_up or self.conversation_id is None or self._staff.person_on_call:
             return
         if self._posting:
             if not self._filler_said:
                 self._filler_said = True
-                await self._say([self._line("voice_filler")], filler=True)
+                await self._say([self.wording.line("voice_filler")], filler=True)
             return
         if self._said_at >= overdue.ended_at:
             return  # a reply is on its way (synthesis, or held by the transport, which the watchdog releases)
-        await self._say([self._line("voice_not_caught")])
+        await self._say([self.wording.line("voice_not_caught")])
 
     async def _after_turn(self, view: TurnView, lines: list[str], generation: int) -> None:
         self._state = view.state
@@ -381,6 +369,7 @@ class CallAgentProcessor(Processor):
             self._hang_up_when_heard(await self._say(lines))
             return
         await self._set_keypad(lines)
+        await self._set_spelling()
         await self._say(lines)
         asks = bool(lines) and lines[-1].rstrip().endswith("?")
         if newly_escalated:
@@ -390,7 +379,7 @@ class CallAgentProcessor(Processor):
             await self._end_call()
 
     async def _silence(self, timeout: SilenceTimeout) -> None:
-        if self._ended or self._transferring or self._person_on_call:
+        if self._ended or self._transfer.ringing or self._staff.person_on_call:
             return
         view = await asyncio.to_thread(self.conversations.silence, self._id(), timeout.final)
         await self._after_turn(view, list(view.replies), self._generation)
@@ -401,11 +390,11 @@ class CallAgentProcessor(Processor):
             return  # a noise while we were answering the turn before: nothing to ask about
         self._not_caught += 1
         if self._not_caught < 2:
-            await self._say([self._line("voice_not_caught")])
+            await self._say([self.wording.line("voice_not_caught")])
             return
         self._menu_offered = True
         await self._set_keypad([], force="menu")
-        await self._say([self._line("voice_line_unclear"), self.menu.prompt()])
+        await self._say([self.wording.line("voice_line_unclear"), self.menu.prompt()])
 
     async def _close(self) -> None:
         """The caller hung up: close the conversation if it is still open (the ticket stays)."""
@@ -423,9 +412,7 @@ class CallAgentProcessor(Processor):
     # -- escalation
 
     async def _hand_over(self, asks: bool) -> None:
-        # the hours of the team the engine handed the call to, on the phone (its own, else the business's)
-        team = team_schedule(self.pack.business, self._state.get("escalated_tier"), self.settings.channel)
-        if not team.is_open(self.conversations.clock()):
+        if not self._transfer.team_open(self._state.get("escalated_tier")):
             # Out of hours the engine books a callback instead. When it still asks the caller something (the
             # number or email to call back on), hanging up now would leave the caller talking to nobody: every
             # later question went unanswered. Close once it stops asking.
@@ -434,41 +421,17 @@ class CallAgentProcessor(Processor):
                 return
             await self._end_call()
             return
-        target, summary = await asyncio.to_thread(self._handoff)
-        if not target:
+        request = await self._transfer.request()
+        if request is None:
             await self._transfer_failed()
             return
-        self._transferring = True
-        await self.push(TransferRequested(target=target, summary=summary))
-
-    async def _transfer_connected(self, target: str) -> None:
-        """A person answered the transfer: the hand-off is taken (the dashboard's service level and
-        abandonment count it, as they count one accepted in the console)."""
-        try:
-            await asyncio.to_thread(mark_taken, self.conversations.db, self._id(), target)
-        except Exception:  # the call goes on with the person whatever the bookkeeping does
-            log.exception("could not mark the hand-off of %s taken", self._id())
-
-    def _handoff(self) -> tuple[str, str]:
-        """The escalation tier's number and the summary the person will hear."""
-        handoff = latest_handoff(self.conversations.db, self._id())
-        if handoff is None:
-            return "", ""
-        tier = self.pack.business.escalation.tier(handoff.tier)
-        steps = "; ".join(handoff.steps_tried[-3:])
-        summary = (f"{handoff.customer_summary}. Issue: {handoff.issue}. Wants: {handoff.customer_wants}. "
-                   f"Mood: {handoff.mood}, urgency {handoff.urgency}." + (f" Tried: {steps}." if steps else ""))
-        return tier.sip_uri or tier.phone_extension or "", summary
+        await self.push(request)
 
     async def _transfer_failed(self) -> None:
-        """Nobody picked up: the engine books a callback to the caller's number and says when."""
-        self._transferring = False
-        try:
-            view = await asyncio.to_thread(self.conversations.handoff_failed, self._id(), self._caller or None)
-            lines = list(view.replies)
-        except Exception:
-            log.exception("could not book a callback after a failed transfer")
-            lines = [self._line("voice_transfer_failed")]
+        """Nobody picked up (or there was nobody to ring): the engine's callback booking is said, else an apology."""
+        lines = await self._transfer.failed(self._caller)
+        if lines is None:
+            lines = [self.wording.line("voice_transfer_failed")]
         await self._say(lines)
         if lines and lines[-1].rstrip().endswith("?"):
             self._closing_after_callback = True  # it asks how to call back: listen before closing
@@ -497,17 +460,11 @@ class CallAgentProcessor(Processor):
             return self._utterance
         return None
 
-    def _line(self, key: str, **values: str) -> str:
-        self._seed += 1
-        return self.wording.render_avoiding(key, {"business": self.pack.business.model_dump(),
-                                                  "persona": self.pack.business.persona.model_dump(), **values},
-                                            avoid=(), seed=self._seed)
-
     async def _spell(self) -> None:
         said = [text for _, (text, _) in sorted(self._lines.items())]
         found = _spellable(" ".join(said[-4:]), list(self.pack.business.id_formats.values()))
         if not found:
-            await self._say([self._line("voice_nothing_to_spell")])
+            await self._say([self.wording.line("voice_nothing_to_spell")])
             return
         await self._say([f"That's {spell(found)}"])
 
@@ -521,7 +478,13 @@ class CallAgentProcessor(Processor):
         self._keypad = mode
         await self.push(KeypadMode(mode), Direction.UPSTREAM)
         if mode == "card":
-            lines.append(self._line("voice_card_keypad"))
+            lines.append(self.wording.line("voice_card_keypad"))
+
+    async def _set_spelling(self) -> None:
+        spelling = awaits_id(self.pack, self._state)
+        if spelling != self._spelling:
+            self._spelling = spelling
+            await self.push(SpellingExpected(spelling), Direction.UPSTREAM)
 
     def _hang_up_when_heard(self, last: int | None) -> None:
         """Hang up once utterance `last` (else whatever was said before) has been heard."""

@@ -106,6 +106,15 @@ class KeypadMode(SystemFrame):
 
 
 @dataclass(frozen=True)
+class SpellingExpected(SystemFrame):
+    """Whether the agent waits for an id now (an order or customer number, set by the call agent): the recognition
+    stage then reads every spelling-alphabet word as a letter ("charlie twelve thirty four" is C1234), not only
+    one beside another letter or leading digits. Words said meanwhile ("the one kilo bag") are read as an id's too."""
+
+    on: bool = False
+
+
+@dataclass(frozen=True)
 class TransferConnected(Frame):
     """The transport connected the caller to a person (a warm transfer they answered, or a REFER accepted)."""
 

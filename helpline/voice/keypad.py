@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from helpline.pack.loader import BusinessPack
@@ -223,29 +224,47 @@ class PhoneMenu:
         return self.by_key(best)
 
 
-def wants_card(pack: BusinessPack, state: dict[str, object]) -> bool:
-    """The engine is waiting for a slot that holds a card number (by its name or its type)."""
+def awaited_slot(pack: BusinessPack, state: Mapping[str, object]) -> tuple[str, str] | None:
+    """The slot the engine is waiting for in the running procedure: (its name, its type; "" when the procedure
+    does not declare it), or None when it waits for no slot."""
     awaiting = state.get("awaiting")
     procedure = pack.procedures.get(str(state.get("procedure") or ""))
     if not isinstance(awaiting, str) or not awaiting.startswith("slot:") or procedure is None:
-        return False
+        return None
     name = awaiting.removeprefix("slot:")
     slot = procedure.slots.get(name)
-    return any("card" in text and ("number" in text or text in ("card", "payment_card"))
-               for text in (name.lower(), (slot.type if slot else "").lower()))
+    return name, slot.type if slot is not None else ""
 
 
-def keyed_id(digits: str, pack: BusinessPack, state: dict[str, object]) -> str | None:
+def wants_card(pack: BusinessPack, state: Mapping[str, object]) -> bool:
+    """The engine is waiting for a slot that holds a card number (by its name or its type)."""
+    slot = awaited_slot(pack, state)
+    return slot is not None and any("card" in text and ("number" in text or text in ("card", "payment_card"))
+                                    for text in (slot[0].lower(), slot[1].lower()))
+
+
+def awaited_id_kind(pack: BusinessPack, state: Mapping[str, object]) -> str | None:
+    """The pack id format the awaited slot holds (by the slot's type, else its name: an order id), if any."""
+    slot = awaited_slot(pack, state)
+    if slot is None:
+        return None
+    name, kind = slot
+    formats = pack.business.id_formats
+    return kind if kind in formats else name if name in formats else None
+
+
+def awaits_id(pack: BusinessPack, state: Mapping[str, object]) -> bool:
+    """The engine waits for one of the pack's id formats, so a spelling-alphabet word is a letter ("charlie twelve
+    thirty four" is C1234). Not for an email or the security check: there such a word alone is most often a name
+    ("mike dot smith at ...", "Charlie Brown, 60601"), and letters spelled together ("juliet oscar hotel november")
+    are read as letters anyway."""
+    return awaited_id_kind(pack, state) is not None
+
+
+def keyed_id(digits: str, pack: BusinessPack, state: Mapping[str, object]) -> str | None:
     """Digits keyed for an id whose format starts with letters ("10422" → "BB-10422" when the engine waits
     for an order id written `BB-` + five digits): a keypad has no letters, so the caller keys the digits."""
-    awaiting = state.get("awaiting")
-    procedure = pack.procedures.get(str(state.get("procedure") or ""))
-    if not digits.isdigit() or not isinstance(awaiting, str) or not awaiting.startswith("slot:") or procedure is None:
-        return None
-    name = awaiting.removeprefix("slot:")
-    slot = procedure.slots.get(name)
-    formats = pack.business.id_formats
-    kind = slot.type if slot is not None and slot.type in formats else name if name in formats else None
+    kind = awaited_id_kind(pack, state) if digits.isdigit() else None
     if kind is None:
         return None
-    return id_format(kind, formats[kind]).from_digits(digits)
+    return id_format(kind, pack.business.id_formats[kind]).from_digits(digits)

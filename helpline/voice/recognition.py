@@ -46,11 +46,12 @@ import numpy as np
 
 from helpline.voice import models
 from helpline.voice.audio import resample, rms, to_float
-from helpline.voice.control import EarlyWords
+from helpline.voice.control import EarlyWords, SpellingExpected
 from helpline.voice.correction import Correction
 from helpline.voice.frames import Direction, Frame, Transcript, UserStoppedSpeaking, UtteranceMayHaveEnded
 from helpline.voice.pipeline import Processor
 from helpline.voice.ports import Recognition, SpeechRecognizer
+from helpline.voice.spoken import normalize_spoken
 
 log = logging.getLogger(__name__)
 trace = logging.getLogger("helpline.voice.trace")
@@ -113,17 +114,17 @@ def voiced_frames(pcm: bytes, sample_rate: int) -> np.ndarray:
     return levels > floor
 
 
-def voiced_seconds(pcm: bytes, sample_rate: int) -> float:
-    """How long the speech in `pcm` lasts, counted by `voiced_frames`: pauses between words do not count, so a
-    slow or hesitant caller is not 'long'."""
-    return float(np.count_nonzero(voiced_frames(pcm, sample_rate))) / 100
+def voiced_seconds(voiced: np.ndarray) -> float:
+    """How long the speech lasts, from its `voiced_frames`: pauses between words do not count, so a slow or
+    hesitant caller is not 'long'."""
+    return float(np.count_nonzero(voiced)) / 100
 
 
-def speech_at_onset(pcm: bytes, sample_rate: int, within_seconds: float = _ONSET_SECONDS) -> bool:
-    """Whether speech is already under way in the first `within_seconds` (a clip cut at the first syllable), by
-    `voiced_frames`. Audio that starts with a quiet stretch (the VAD's pre-roll on a call) needs no lead-in:
+def speech_at_onset(voiced: np.ndarray, within_seconds: float = _ONSET_SECONDS) -> bool:
+    """Whether speech is already under way in the first `within_seconds` (a clip cut at the first syllable), from
+    its `voiced_frames`. Audio that starts with a quiet stretch (the VAD's pre-roll on a call) needs no lead-in:
     there, silence added in front changed what Whisper heard."""
-    return bool(voiced_frames(pcm, sample_rate)[: max(1, int(within_seconds * 100))].any())
+    return bool(voiced[: max(1, int(within_seconds * 100))].any())
 
 
 def looks_truncated(text: str, voiced: float) -> bool:
@@ -229,7 +230,7 @@ class WhisperRecognizer:
             return WhisperResult("", "", 0.0, -10.0, 1.0, 0.0, time.perf_counter() - started)
         prompt_text = hints_prompt(hints)
         voiced = voiced_frames(pcm, self.sample_rate)  # once: for the lead-in and the truncation check
-        lead_in = bytes(2 * self.lead_in_samples) if voiced[: int(_ONSET_SECONDS * 100)].any() else b""
+        lead_in = bytes(2 * self.lead_in_samples) if speech_at_onset(voiced) else b""
         features = self._model.feature_extractor(to_float(lead_in + pcm))
         content = features.shape[-1] - 1  # the extractor appends one frame of padding
         pieces = []
@@ -237,7 +238,7 @@ class WhisperRecognizer:
             pieces.append(self._decode(features[:, start : min(start + _MAX_FRAMES, content)], prompt_text))
         redecoded = False
         if (self.redecode_truncated and not self.full_window and len(pieces) == 1
-                and looks_truncated(pieces[0][0], float(np.count_nonzero(voiced)) / 100)):
+                and looks_truncated(pieces[0][0], voiced_seconds(voiced))):
             redecoded = True
             self.redecodes += 1
             again = self._decode(features[:, :content], prompt_text, full_window=True)
@@ -391,40 +392,60 @@ class RecognitionProcessor(Processor):
         correct: Corrector | None = None,
     ) -> None:
         """`correct` checks a transcript against the business's vocabulary (correction.py): its verdict
-        travels with the transcript as a `HeardTranscript`."""
+        travels with the transcript as a `HeardTranscript`. `normalize` replaces spoken.py's reading of the
+        words (and then knows nothing of `SpellingExpected`)."""
         super().__init__(name)
         self.recognizer = recognizer
         self._hints = hints
         self._correct = correct
-        if normalize is None:
-            from helpline.voice.spoken import normalize_spoken
-
-            normalize = normalize_spoken
-        self._normalize = normalize
+        self._normalize = normalize  # None: spoken.py's, which reads spelling-alphabet words by `_spelling`
+        self._spelling = False  # the agent waits for an id (SpellingExpected, from the call agent)
         self._early: tuple[int, asyncio.Task[Heard]] | None = None
+        self._latest_guess: int | None = None  # the VAD's last early guess, used at the end of the turn or not
 
     def hints(self) -> Sequence[str]:
         return self._hints() if callable(self._hints) else self._hints
 
+    def _normalized(self, text: str) -> str:
+        if self._normalize is not None:
+            return self._normalize(text)
+        return normalize_spoken(text, spelling=self._spelling)
+
     def _start(self, pcm: bytes, sample_rate: int, guess: int | None = None) -> asyncio.Task[Heard]:
         return asyncio.create_task(self._hear(resample(pcm, sample_rate, self.recognizer.sample_rate), guess))
+
+    def _superseded(self, guess: int | None) -> bool:
+        """An early guess whose words nobody will read: a later guess (the caller spoke on) has replaced it. (Not
+        "no longer `_early`": the end of the turn takes the guess it uses out of `_early` before awaiting it.)"""
+        return guess is not None and guess != self._latest_guess
 
     async def _hear(self, audio: bytes, guess: int | None) -> Heard:
         """Recognise, normalise and check against the vocabulary. For an early guess still standing, the words
         go ahead to the call agent (EarlyWords) so it can understand them before the pause ends the turn."""
+        started = time.perf_counter()
         recognition = await asyncio.to_thread(self.recognizer.transcribe, audio, self.hints())
-        text = self._normalize(recognition.text) if recognition.text else ""
+        recognised = time.perf_counter()
+        text = self._normalized(recognition.text) if recognition.text else ""
         correction = None
-        if text and self._correct is not None:
+        # The vocabulary check is Python on the GIL (tens to hundreds of ms on a long turn): not for a guess the
+        # caller has already talked through, whose words are thrown away.
+        if text and self._correct is not None and not self._superseded(guess):
             correction = await asyncio.to_thread(self._correct, text)  # it may search the knowledge base
+        trace.debug("heard %d words: recogniser %.0f ms, vocabulary check %.0f ms%s", len(text.split()),
+                    (recognised - started) * 1000, (time.perf_counter() - recognised) * 1000,
+                    " (superseded guess)" if self._superseded(guess) else "")
         if guess is not None and text and self._early is not None and self._early[0] == guess:
             likely = correction.text if correction is not None and correction.changed and correction.sure else text
             await self.push(EarlyWords(likely, guess))
         return Heard(recognition, text, correction)
 
     async def process(self, frame: Frame, direction: Direction) -> None:
+        if isinstance(frame, SpellingExpected):  # from the call agent below; the stages above have no use for it
+            self._spelling = frame.on
+            return
         if direction is Direction.DOWNSTREAM and isinstance(frame, UtteranceMayHaveEnded):
             # Start on the audio so far; if this pause is the end, the words are ready sooner.
+            self._latest_guess = frame.guess
             self._early = (frame.guess, self._start(frame.pcm, frame.sample_rate, frame.guess))
             return
         if direction is Direction.DOWNSTREAM and isinstance(frame, UserStoppedSpeaking):

@@ -102,7 +102,7 @@ def _letters_and_digits(token: str) -> str:
     """'BB-10001' → 'B B, one zero zero zero one'; 'W2378156' → 'W, two three seven, eight one five six'.
     Not "B B dash, ...": with the dash said, Whisper heard a caller reading BB-12345 back as "BB-10001-234"
     (another id of the business, from its hints) in the full test run (tests/voice/test_recognition.py)."""
-    parts = re.findall(r"[A-Za-z]+|\d+", token)
+    parts = re.findall(r"[A-Za-z]+|\d+", token.replace(",", ""))
     return ", ".join(digits(part) if part.isdigit() else " ".join(part.upper()) for part in parts)
 
 
@@ -166,6 +166,9 @@ _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?%")
 _UNIT = re.compile(rf"(?i)\b(\d+(?:\.\d+)?)\s?({'|'.join(sorted(_UNITS, key=len, reverse=True))})\b(?!\.\w)")
 _HASH_NUMBER = re.compile(r"#(\d+)\b")
 _ID = re.compile(r"#?\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
+# an id as a caller typed or said it back: lower case ("bb-12345"; two letters at most, so "mid-2024" stays a
+# year) or with a thousands separator ("BB-10,001"), read like any other id
+_WRITTEN_ID = re.compile(r"#?\b(?:[a-z]{1,2}|[A-Z]{1,4})-?(?:\d{1,3}(?:,\d{3})+|\d{3,})(?!\w|,\d)")
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
 _LONG_DIGITS = re.compile(r"\b\d{5,}\b")
 _YEAR_CONTEXT = re.compile(r"(?i)\b(in|since|from|of|year|until|by|before|after)\s+((?:19|20)\d{2})\b")
@@ -306,6 +309,7 @@ _REWRITES: list[_Rewrite] = [
                          " percent"),
     (_UNIT, _unit),
     (_HASH_NUMBER, _hash_number),
+    (_WRITTEN_ID, _id),
     (_ID, _id),
     (_ORDINAL, lambda m: ordinal(int(m.group(1)))),
     (_LONG_DIGITS, lambda m: digits(m.group(0))),

@@ -8,7 +8,11 @@ or an email, and leaves ordinary words alone ("one of them", "a two year warrant
 The rules, in order:
 
 1. *Spelled letters*: "b as in bravo", "b for bravo", "b like boy" → "B" (the word must start with the
-   letter); NATO words (alpha … zulu) are letters when they stand in a run of letters and digits.
+   letter). NATO words (alpha … zulu) are also ordinary words ("one kilo", "the golf one", "my name is
+   Victor"), so one is a letter only where the caller is spelling: next to another spelled letter ("bravo
+   bravo", "B kilo") or leading at least two spelled digits ("kilo one two three"); or anywhere when the
+   caller is known to be spelling (`spelling=True`: on a call, while the agent waits for an id; there a full
+   stop between spelled items is a pause, "Bravo. Bravo. 10014." → "BB10014.").
 2. *Runs* of letters and number words (commas and dashes between them allowed) are read as one item:
    - letters with digits → an id, compacted: "W two three seven" → "W237"; "B B 1 0 0 0 1" → "BB10001";
    - three or more digits, or any "double"/"triple"/"oh" → digits in a row: "five oh two" → "502";
@@ -89,17 +93,20 @@ def _is_number_word(word: str) -> bool:
     return w in UNITS or w in TEENS or w in TENS or w in SCALES
 
 
-def _is_run_word(words: list[str], i: int) -> bool:
-    """Can words[i] belong to a run of letters and digits?"""
+def _is_run_word(words: list[str], i: int, plain: frozenset[int] = frozenset()) -> bool:
+    """Can words[i] belong to a run of letters and digits? `plain`: positions of NATO words read as words."""
     word, w = words[i], _low(words[i])
     following = words[i + 1] if i + 1 < len(words) else ""
-    if word.isdigit() or w in NATO or w in ZERO_WORDS or _is_number_word(word):
+    if w in NATO:
+        return i not in plain
+    if word.isdigit() or w in ZERO_WORDS or _is_number_word(word):
         return True
     if w in REPEATS:
         nxt = _low(following)
         return nxt in UNITS or nxt in ZERO_WORDS or (following.isdigit() and len(following) == 1)
     if w in ("dash", "hyphen"):  # "C dash one two three four"
-        return 0 < i < len(words) - 1 and _is_run_word(words, i - 1) and _is_run_word(words, i + 1)
+        return (0 < i < len(words) - 1 and _is_run_word(words, i - 1, plain)
+                and _is_run_word(words, i + 1, plain))
     if w == "and":  # "one hundred and five"
         return i > 0 and _low(words[i - 1]) in SCALES and _is_number_word(following)
     if w in ORDINAL_UNITS:  # "twenty third"
@@ -117,6 +124,47 @@ def _is_run_word(words: list[str], i: int) -> bool:
 
 def _strong_letter(word: str) -> bool:
     return (len(word) == 1 and word.isalpha() and _low(word) not in _WEAK_LETTERS) or _low(word) in NATO
+
+
+def _spelled_digits(words: list[str], i: int) -> int:
+    """How many digits are spelled one by one from words[i] on ("one two", "oh five", "double five", "123");
+    a dash may come first ("kilo dash one two"). Compound numbers ("twenty", "five hundred") are amounts."""
+    if i < len(words) and _low(words[i]) in ("dash", "hyphen"):
+        i += 1
+    count = 0
+    while i < len(words):
+        word, w = words[i], _low(words[i])
+        if word.isdigit():
+            count, i = count + len(word), i + 1
+        elif w in UNITS or w in ZERO_WORDS:
+            count, i = count + 1, i + 1
+        elif w in REPEATS and i + 1 < len(words) and (_low(words[i + 1]) in UNITS or words[i + 1].isdigit()):
+            count, i = count + REPEATS[w], i + 2
+        else:
+            break
+    return count
+
+
+def _nato_words_said_as_words(words: list[str], joined: list[bool], spelling: bool) -> frozenset[int]:
+    """Positions of NATO words that are ordinary words here, not spelled letters: "one kilo", "the golf
+    one", "Victor". `joined[k]`: only separators stand between words[k] and words[k + 1].
+
+    A caller spelling says letters together ("bravo bravo", "B kilo") or a letter before the digits of an
+    id ("kilo one two three"); a quantity puts the number first ("one kilo", "two kilo one"), and a lone word
+    in a sentence is just a word. When the agent is waiting for an id (`spelling`), they are all letters."""
+    if spelling:
+        return frozenset()
+    plain = set()
+    for k, word in enumerate(words):
+        if _low(word) not in NATO:
+            continue
+        after_letter = k > 0 and joined[k - 1] and _strong_letter(words[k - 1])
+        before_letter = k + 1 < len(words) and joined[k] and _strong_letter(words[k + 1])
+        after_number = k > 0 and joined[k - 1] and (words[k - 1].isdigit() or _is_number_word(words[k - 1]))
+        leads_digits = not after_number and k + 1 < len(words) and joined[k] and _spelled_digits(words, k + 1) >= 2
+        if not (after_letter or before_letter or leads_digits):
+            plain.add(k)
+    return frozenset(plain)
 
 
 def _below_100(words: list[str], i: int) -> tuple[int, int, str]:
@@ -241,24 +289,31 @@ _IN_RUN = {",", "-"}  # separators a recogniser writes between spelled items
 _LETTERS_DASH_DIGITS = re.compile(r"\b(?![AI]\b)([A-Z]{1,4})\s+(?i:dash|hyphen)\s+(\d+)\b")  # capitals: an id, not "go"
 
 
-def spoken_ids(text: str) -> str:
-    """Runs of spelled letters and number words → ids and numbers (rule 2)."""
+def spoken_ids(text: str, spelling: bool = False) -> str:
+    """Runs of spelled letters and number words → ids and numbers (rule 2). `spelling`: the caller is
+    spelling (an id asked for), so every NATO word is a letter and a full stop a pause in a run (rule 1)."""
     text = _DIGIT_DASHES.sub(lambda m: m.group(0).replace("-", ""), text)
     # an id read back as "B B dash one zero four two two" may come back as "BB dash 10422"
     text = _LETTERS_DASH_DIGITS.sub(lambda m: f"{m.group(1)}-{m.group(2)}", text)
     text = _THOUSANDS.sub("", text)  # Whisper writes "BB-10,001"; ids and amounts read the same without
     tokens = _TOKEN.findall(text)
-    word_at = [k for k, t in enumerate(tokens) if not t.isspace() and t not in _IN_RUN]
+    # A caller spelling slowly pauses between items, which Whisper writes as sentences ("Bravo. Bravo. 10014."):
+    # when the agent waits for an id, a full stop is one more separator inside a run.
+    separators = _IN_RUN | {"."} if spelling else _IN_RUN
+    word_at = [k for k, t in enumerate(tokens) if not t.isspace() and t not in separators]
     words = [tokens[k] for k in word_at]
+    joined = [_only_separators(tokens, word_at[k], word_at[k + 1], separators)
+              for k in range(len(words) - 1)] + [False]
+    plain = _nato_words_said_as_words(words, joined, spelling)
     out: list[str] = []
     copied = 0  # tokens before this index are already in `out`
     i = 0
     while i < len(words):
-        if not _is_run_word(words, i):
+        if not _is_run_word(words, i, plain):
             i += 1
             continue
         j = i + 1
-        while j < len(words) and _is_run_word(words, j) and _only_separators(tokens, word_at[j - 1], word_at[j]):
+        while j < len(words) and _is_run_word(words, j, plain) and joined[j - 1]:
             j += 1
         while j - 1 > i and _low(words[j - 1]) == "and":
             j -= 1
@@ -275,8 +330,8 @@ def spoken_ids(text: str) -> str:
     return "".join(out)
 
 
-def _only_separators(tokens: list[str], a: int, b: int) -> bool:
-    return all(t.isspace() or t in _IN_RUN for t in tokens[a + 1 : b])
+def _only_separators(tokens: list[str], a: int, b: int, separators: set[str] = _IN_RUN) -> bool:
+    return all(t.isspace() or t in separators for t in tokens[a + 1 : b])
 
 
 # --- emails -----------------------------------------------------------------------------------
@@ -317,8 +372,12 @@ def spoken_email(text: str) -> str:
     return _WEBSITE.sub(lambda m: f"{_join_email_part(m.group('name'))}.{m.group('tld').lower()}", text)
 
 
-def normalize_spoken(text: str) -> str:
-    """A transcript as the engine's extractors want it: spelled letters, ids, numbers, emails."""
+def normalize_spoken(text: str, spelling: bool = False) -> str:
+    """A transcript as the engine's extractors want it: spelled letters, ids, numbers, emails. `spelling`:
+    the caller is spelling, so a lone NATO word is a letter too ("charlie twelve thirty four" → "C1234",
+    "juliet at example dot com" → "j@example.com"); otherwise it is one only among spelled letters and digits
+    (rule 1). The call agent asks for it while an id is awaited, not an email, whose lone NATO word is most
+    often a name ("mike dot smith at ...")."""
     if not text:
         return text
-    return spoken_email(spoken_ids(spelled_letters(text)))
+    return spoken_email(spoken_ids(spelled_letters(text), spelling))

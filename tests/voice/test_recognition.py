@@ -1,11 +1,13 @@
 import asyncio
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from helpline.understanding.entities import EntityExtractor
 from helpline.voice.audio import silence
+from helpline.voice.correction import Correction
 from helpline.voice.frames import (
     Frame,
     KeypadDigit,
@@ -199,3 +201,109 @@ def test_the_early_guess_s_words_go_ahead_to_the_agent_before_the_turn_ends() ->
     before_end, seen = asyncio.run(scenario())
     assert before_end == [EarlyWords("do you have decaf", guess=1)]  # words only, no turn yet
     assert [f.text for f in seen if isinstance(f, Transcript)] == ["do you have decaf"]
+
+
+def test_while_the_agent_waits_for_an_id_a_lone_spelling_alphabet_word_is_a_letter() -> None:
+    from helpline.voice.control import SpellingExpected
+
+    recognizer = FixedRecognizer("Charlie twelve thirty four")
+
+    async def scenario() -> list[str]:
+        sink = Collect()
+        pipeline = Pipeline([RecognitionProcessor(recognizer), sink])
+        await pipeline.start()
+        speech = silence(300, PHONE_RATE)
+        await pipeline.send(UserStoppedSpeaking(speech, PHONE_RATE))  # nothing awaited: a name and a number
+        await pipeline.idle()
+        await pipeline.send_upstream(SpellingExpected(True))  # the call agent asked for an id
+        await pipeline.send(UserStoppedSpeaking(speech, PHONE_RATE))
+        await pipeline.idle()
+        recognizer.text = "the one kilo bag"
+        await pipeline.send_upstream(SpellingExpected(False))  # ... and has it
+        await pipeline.send(UserStoppedSpeaking(speech, PHONE_RATE))
+        await pipeline.idle()
+        await pipeline.stop()
+        return [f.text for f in sink.seen if isinstance(f, Transcript)]
+
+    assert asyncio.run(scenario()) == ["Charlie 1234", "C1234", "the one kilo bag"]
+
+
+class HeldRecognizer:
+    """Hears the words given for the audio's length in whole seconds, but only once the test lets it finish
+    (`release`): the caller's next pause or the end of the turn can then arrive while a recognition still runs."""
+
+    sample_rate = 16000
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = texts  # the words of 1 s of audio, of 2 s, ...
+        self.release = threading.Event()
+
+    def transcribe(self, pcm: bytes, hints: Sequence[str] = ()) -> Recognition:
+        self.release.wait(5)
+        return Recognition(self.texts[round(len(pcm) / 2 / self.sample_rate) - 1], 0.9)
+
+
+def _checking_vocabulary(checked: list[str]) -> Callable[[str], Correction]:
+    def correct(text: str) -> Correction:
+        checked.append(text)
+        return Correction(text, text)
+
+    return correct
+
+
+async def _until_transcript(sink: Collect) -> None:
+    for _ in range(300):
+        if any(isinstance(f, Transcript) for f in sink.seen):
+            return
+        await asyncio.sleep(0.01)
+
+
+def test_a_guess_the_caller_talked_through_skips_the_vocabulary_check() -> None:
+    """The check costs a long turn tens to hundreds of ms of Python: not for words that will be thrown away."""
+    checked: list[str] = []
+
+    async def scenario() -> list[Frame]:
+        held = HeldRecognizer("my kettle", "my kettle will not boil")
+        sink = Collect()
+        stage = RecognitionProcessor(held, correct=_checking_vocabulary(checked), normalize=str)
+        pipeline = Pipeline([stage, sink])
+        await pipeline.start()
+        speech = silence(1000, PHONE_RATE)
+        await pipeline.send(UtteranceMayHaveEnded(speech, PHONE_RATE, guess=1))  # a pause after "my kettle"
+        await pipeline.send(UtteranceMayHaveEnded(speech + speech, PHONE_RATE, guess=2))  # ... and the caller went on
+        held.release.set()
+        await pipeline.send(UserStoppedSpeaking(speech + speech, PHONE_RATE, guess=2))
+        await _until_transcript(sink)
+        await pipeline.stop()
+        return sink.seen
+
+    seen = asyncio.run(scenario())
+    assert checked == ["my kettle will not boil"]
+    assert [f.text for f in seen if isinstance(f, Transcript)] == ["my kettle will not boil"]
+
+
+def test_the_guess_that_ends_the_turn_is_checked_even_if_the_turn_ends_before_its_words() -> None:
+    """The end of the turn takes its guess out of the stage before awaiting it: that guess is not superseded."""
+    from helpline.voice.recognition import HeardTranscript
+
+    checked: list[str] = []
+
+    async def scenario() -> list[Frame]:
+        held = HeldRecognizer("do you have decaf")
+        sink = Collect()
+        pipeline = Pipeline([RecognitionProcessor(held, correct=_checking_vocabulary(checked), normalize=str), sink])
+        await pipeline.start()
+        speech = silence(1000, PHONE_RATE)
+        await pipeline.send(UtteranceMayHaveEnded(speech, PHONE_RATE, guess=1))
+        ended = asyncio.create_task(pipeline.send(UserStoppedSpeaking(speech, PHONE_RATE, guess=1)))
+        await asyncio.sleep(0.05)
+        held.release.set()
+        await ended
+        await _until_transcript(sink)
+        await pipeline.stop()
+        return sink.seen
+
+    seen = asyncio.run(scenario())
+    assert checked == ["do you have decaf"]
+    said = [f for f in seen if isinstance(f, Transcript)]
+    assert len(said) == 1 and isinstance(said[0], HeardTranscript) and said[0].correction is not None

@@ -13,6 +13,11 @@ from helpline.voice.speakable import cardinal, digits, speakable, spell, split_s
     ("Order #W2378156 has shipped.", "Order W, two three seven, eight one five six has shipped."),
     ("Your order BB-10001 ships tomorrow.", "Your order B B, one zero zero zero one ships tomorrow."),
     ("Customer C-1001 is on file.", "Customer C, one zero zero one is on file."),
+    # an id as the caller gave it: lower case, or with a thousands separator from the recogniser
+    ("Is that bb-12345?", "Is that B B, one two three four five?"),
+    ("I have bb12345 and c-1001.", "I have B B, one two three four five and C, one zero zero one."),
+    ("Order BB-10,001, right?", "Order B B, one zero zero zero one, right?"),
+    ("We sold 1,000 bags.", "We sold one thousand bags."),  # a number with a separator is no id
     ("Your customer id is C-1234.", "Your customer id is C, one two three four."),
     ("Call us on (512) 555-0100.", "Call us on five one two, five five five, zero one zero zero."),
     ("Call +1 512-555-0100.", "Call plus one, five one two, five five five, zero one zero zero."),
@@ -35,6 +40,10 @@ from helpline.voice.speakable import cardinal, digits, speakable, spell, split_s
 ])
 def test_what_a_voice_says(written: str, said: str) -> None:
     assert speakable(written) == said
+
+
+def test_a_word_before_a_year_is_not_read_as_an_id() -> None:
+    assert "M, I, D" not in speakable("Back in mid-2024.") and "M I D" not in speakable("Back in mid-2024.")
 
 
 def test_markdown_becomes_sentences() -> None:

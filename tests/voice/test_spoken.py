@@ -69,6 +69,54 @@ def test_spoken_emails(said: str, meant: str) -> None:
     assert normalize_spoken(said) == meant
 
 
+@pytest.mark.parametrize("ordinary", [
+    "one kilo bag",
+    "can i go from the five hundred gram one up to the one kilo",  # the amount is rewritten, "one kilo" is not
+    "I bought the golf one",
+    "my name is Victor",
+    "a kilo of beans",
+])
+def test_spelling_alphabet_words_in_a_sentence_stay_words(ordinary: str) -> None:
+    assert normalize_spoken(ordinary) == ordinary.replace("five hundred", "500")
+
+
+@pytest.mark.parametrize(("said", "meant"), [
+    ("bravo bravo one two three", "BB123"),  # letters together
+    ("B B dash one two three", "BB-123"),
+    ("it is kilo one two three", "it is K123"),  # a letter leading an id's digits
+    ("kilo dash one two", "K-12"),
+    ("juliet oscar hotel november at example dot com", "john@example.com"),
+])
+def test_spelling_alphabet_words_among_spelled_items_are_letters(said: str, meant: str) -> None:
+    assert normalize_spoken(said) == meant
+
+
+def test_a_lone_spelling_alphabet_word_is_a_letter_when_the_caller_is_spelling() -> None:
+    # the agent asked for an email or an id: "juliet" is the letter J
+    assert normalize_spoken("juliet at example dot com", spelling=True) == "j@example.com"
+    assert normalize_spoken("kilo", spelling=True) == "K"
+    # in a sentence, the same words are a name
+    assert normalize_spoken("juliet at example dot com") == "juliet@example.com"
+
+
+@pytest.mark.parametrize(("said", "meant"), [
+    ("Charlie twelve thirty four", "C1234"),  # an id read in pairs: a lone letter, then numbers
+    ("Bravo. Bravo. 10014.", "BB10014."),  # spelled slowly: Whisper writes each pause as a full stop
+    ("Bravo, bravo. One, zero, zero, one, four.", "BB10014."),
+    ("Sorry, one moment. It is bravo bravo one zero zero one four.", "Sorry, one moment. It is BB10014."),
+])
+def test_an_id_spelled_when_the_agent_waits_for_one(said: str, meant: str) -> None:
+    assert normalize_spoken(said, spelling=True) == meant
+
+
+@pytest.mark.parametrize(("said", "meant"), [
+    ("Bravo. Bravo. 10014.", "Bravo. Bravo. 10014."),  # a full stop ends a run, as a sentence's end
+    ("Charlie twelve thirty four", "Charlie 1234"),  # a name, then an amount
+])
+def test_the_same_words_when_no_id_is_awaited(said: str, meant: str) -> None:
+    assert normalize_spoken(said) == meant
+
+
 def test_the_parts_work_alone() -> None:
     assert spelled_letters("b as in bravo") == "B"
     assert spelled_letters("B.B. one") == "B B one"

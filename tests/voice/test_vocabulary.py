@@ -7,7 +7,14 @@ import csv
 import pytest
 
 from helpline.pack.loader import load_pack
-from helpline.voice.vocabulary import Vocabulary, id_format, shape_key, sound_similarity, stem
+from helpline.voice.vocabulary import (
+    Vocabulary,
+    id_format,
+    recogniser_word_ranks,
+    shape_key,
+    sound_similarity,
+    stem,
+)
 from tests.conftest import DEMO
 
 
@@ -63,3 +70,12 @@ def test_a_words_outline_is_its_onset_vowel_sounds_and_ending() -> None:
     assert shape_key("candle") == shape_key("kettle") == shape_key("cattle")
     assert shape_key("candle") != shape_key("cancel") and shape_key("kettle") != shape_key("kennel")
     assert shape_key("an") == ""
+
+
+def test_the_recognisers_word_ranks_put_common_words_first() -> None:
+    ranks = recogniser_word_ranks()
+    if not ranks:
+        pytest.skip("Whisper base (helpline[voice]) is not installed")
+    assert ranks["the"] < ranks["app"] < ranks["safe"] < ranks["swap"]
+    assert "frother" not in ranks and "wifey" not in ranks  # no token of their own: rare, or no English word
+

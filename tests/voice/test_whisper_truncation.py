@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from helpline.voice.audio import silence
-from helpline.voice.recognition import WhisperRecognizer, looks_truncated, speech_at_onset, voiced_seconds
+from helpline.voice.recognition import (
+    WhisperRecognizer,
+    looks_truncated,
+    speech_at_onset,
+    voiced_frames,
+    voiced_seconds,
+)
 
 RATE = 16000
 
@@ -26,9 +32,9 @@ def hiss(seconds: float, amplitude: float = 30.0) -> bytes:
 
 def test_voiced_seconds_count_speech_not_the_pauses_around_or_between_it() -> None:
     pcm = silence(300, RATE) + tone(1.0) + silence(500, RATE) + tone(1.0) + hiss(0.4)
-    assert voiced_seconds(pcm, RATE) == pytest.approx(2.0, abs=0.05)
-    assert voiced_seconds(hiss(1.0), RATE) == 0.0  # line hiss alone is not speech
-    assert voiced_seconds(b"", RATE) == 0.0
+    assert voiced_seconds(voiced_frames(pcm, RATE)) == pytest.approx(2.0, abs=0.05)
+    assert voiced_seconds(voiced_frames(hiss(1.0), RATE)) == 0.0  # line hiss alone is not speech
+    assert voiced_seconds(voiced_frames(b"", RATE)) == 0.0
 
 
 def test_a_transcript_that_stops_early_looks_truncated() -> None:
@@ -98,7 +104,9 @@ def test_no_second_decode_on_the_full_window_or_when_turned_off() -> None:
 
 
 def test_a_clip_cut_at_its_first_syllable_gets_the_lead_in_and_one_with_a_quiet_start_does_not() -> None:
-    assert speech_at_onset(silence(40, RATE) + tone(1.0), RATE)  # speech 40 ms in: Whisper misreads its first word
-    assert not speech_at_onset(silence(240, RATE) + tone(1.0), RATE)  # the VAD's pre-roll on a call: left as it is
-    assert not speech_at_onset(hiss(0.3, 30) + tone(1.0), RATE)  # line hiss is not speech
-    assert not speech_at_onset(b"", RATE)
+    # speech 40 ms in: Whisper misreads its first word
+    assert speech_at_onset(voiced_frames(silence(40, RATE) + tone(1.0), RATE))
+    # the VAD's pre-roll on a call: left as it is
+    assert not speech_at_onset(voiced_frames(silence(240, RATE) + tone(1.0), RATE))
+    assert not speech_at_onset(voiced_frames(hiss(0.3, 30) + tone(1.0), RATE))  # line hiss is not speech
+    assert not speech_at_onset(voiced_frames(b"", RATE))

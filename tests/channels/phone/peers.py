@@ -192,6 +192,23 @@ def free_tcp_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+def free_sip_port(host: str = "127.0.0.1") -> int:
+    """A port free for SIP over UDP and TCP, with port + 1 free for TCP too (baresip's TLS transport)."""
+    for _ in range(50):
+        port = free_udp_port(host)
+        probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(2)]
+        try:
+            probes[0].bind((host, port))
+            probes[1].bind((host, port + 1))
+            return port
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+    raise RuntimeError("no free SIP port")
+
+
 def udp_port_taken(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
@@ -392,15 +409,27 @@ class Baresip:
                  lifetime: float = 40.0) -> None:
         assert BARESIP, "baresip is needed (apt baresip-core)"
         self.user = user
-        self.port = free_udp_port()
-        self.control_port = free_tcp_port()
-        self.folder = workdir / f"baresip-{user}-{self.port}"
-        self.folder.mkdir(parents=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"baresip-{user}-", dir=workdir))
         # sndfile cuts file names at a short length: record under a short path, copied to `folder` on stop()
         self.recordings = Path(tempfile.mkdtemp(prefix="bs-"))
         self.lifetime = lifetime
-        if source is None:
-            source = write_wav(self.folder / "silence.wav", b"\x00\x00" * 8000 * 2)
+        self.auto_answer = auto_answer
+        self.source = source or write_wav(self.folder / "silence.wav", b"\x00\x00" * 8000 * 2)
+        self.port = self.control_port = 0
+        self._configure()
+        self.process: asyncio.subprocess.Process | None = None
+        self.events: list[dict[str, Any]] = []
+        self._responses: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._event_arrived = asyncio.Event()
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._token = 0
+
+    def _configure(self) -> None:
+        """Choose free ports and write baresip's config and account for them."""
+        self.port = free_sip_port()
+        self.control_port = free_tcp_port()
         block = free_port_block(20)
         (self.folder / "config").write_text("\n".join([
             "poll_method epoll",
@@ -408,7 +437,7 @@ class Baresip:
             "net_interface 127.0.0.1",
             "call_local_timeout 120",
             "call_max_calls 4",
-            f"audio_source aufile,{source}",
+            f"audio_source aufile,{self.source}",
             "audio_player aubridge,nowhere",  # a player that plays nowhere: the recording is what counts
             "audio_alert aubridge,nowhere",
             "ausrc_srate 8000", "auplay_srate 8000", "ausrc_channels 1", "auplay_channels 1",
@@ -420,37 +449,42 @@ class Baresip:
             f"snd_path {self.recordings}",
             f"ctrl_tcp_listen 127.0.0.1:{self.control_port}",
         ]) + "\n")
-        answer = "auto" if auto_answer else "manual"
+        answer = "auto" if self.auto_answer else "manual"
         (self.folder / "accounts").write_text(
-            f"<sip:{user}@127.0.0.1:{self.port}>;regint=0;answermode={answer};audio_codecs=PCMU,PCMA\n")
-        self.process: asyncio.subprocess.Process | None = None
-        self.events: list[dict[str, Any]] = []
-        self._responses: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._event_arrived = asyncio.Event()
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._listener: asyncio.Task[None] | None = None
-        self._token = 0
+            f"<sip:{self.user}@127.0.0.1:{self.port}>;regint=0;answermode={answer};audio_codecs=PCMU,PCMA\n")
 
     @property
     def uri(self) -> str:
         return f"sip:{self.user}@127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        with (self.folder / "baresip.log").open("wb") as out:
-            self.process = await asyncio.create_subprocess_exec(
-                BARESIP, "-f", str(self.folder), "-t", str(int(self.lifetime)), cwd=self.folder,
-                stdout=out, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL)
+        # The ports were free when chosen, but another test's process may bind one before baresip does
+        # (its SIP/TLS transport takes port + 1 as well): then choose again rather than fail the test.
+        assert BARESIP, "baresip is needed (apt baresip-core)"
+        for attempt in range(3):
+            with (self.folder / "baresip.log").open("wb") as out:
+                self.process = await asyncio.create_subprocess_exec(
+                    BARESIP, "-f", str(self.folder), "-t", str(int(self.lifetime)), cwd=self.folder,
+                    stdout=out, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL)
+            if await self._connect_control():
+                break
+            if "Address already in use" not in self.log() or attempt == 2:
+                raise RuntimeError(f"baresip ended at once:\n{self.log()}")
+            self._configure()
+        self._listener = asyncio.create_task(self._listen())
+
+    async def _connect_control(self) -> bool:
+        """Connect to baresip's control port; False when baresip ended before it listened."""
+        assert self.process is not None
         async with asyncio.timeout(10):
             while True:
                 if self.process.returncode is not None:
-                    raise RuntimeError(f"baresip ended at once:\n{self.log()}")
+                    return False
                 try:
                     self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.control_port)
-                    break
+                    return True
                 except OSError:
                     await asyncio.sleep(0.05)
-        self._listener = asyncio.create_task(self._listen())
 
     async def _listen(self) -> None:
         assert self._reader is not None

@@ -133,7 +133,8 @@ def test_a_caller_is_greeted_asks_a_question_and_the_call_is_a_ticket(
     assert "grind" in said
     answer = next(m.text for m in messages if m.role == "agent" and m.seq > min(
         m.seq for m in messages if m.role == "customer"))
-    assert "grinder" in answer.lower()  # the answer comes from the grinder article
+    # the answer comes from the grinder article, or (Whisper mishearing a word) checks it is the grinder they mean
+    assert "grinder" in answer.lower(), (said, answer)
     assert heard_the_start_of(heard, answer)  # and the caller heard it
     assert ticket.handle_time_seconds and ticket.handle_time_seconds > 10
     recordings = sorted(path.name.rsplit("-", 1)[-1] for path in (tmp_path / "recordings").glob("*.wav")
@@ -148,8 +149,11 @@ def test_a_caller_is_greeted_asks_a_question_and_the_call_is_a_ticket(
 def test_asking_for_a_manager_rings_a_person_who_hears_the_summary_and_talks_to_the_caller(
         line: LineFactory, speech_models: SpeechModels, tmp_path: Path) -> None:
     async def scenario() -> tuple[str, str, list[tuple[Ticket, list[Message]]]]:
-        caller_mic = script(tmp_path, "caller", 9.0, "I want to speak to a manager right now.", 40.0)
-        person_mic = script(tmp_path, "person", 16.0, "Hello, this is the support team. How can I help?", 20.0)
+        caller_mic = script(tmp_path, "caller", 9.0, "I want to speak to a manager right now.", 48.0)
+        # the person speaks twice: the summary they hear first is synthesised on the spot (no warm cache in tests),
+        # and on a busy machine it can outlast the first greeting, which then reaches nobody
+        person_mic = script(tmp_path, "person", 16.0, "Hello, this is the support team. How can I help?", 8.0,
+                            "Hello? This is the support team, can you hear me?", 20.0)
         async with Baresip(tmp_path, user="sam", source=person_mic, lifetime=120) as person, \
                 line(transfer_ring_seconds=15.0) as phone:
             # every escalation tier rings the test's person
@@ -159,12 +163,15 @@ def test_asking_for_a_manager_rings_a_person_who_hears_the_summary_and_talks_to_
             business = phone.services.pack.business.model_copy(update={"escalation": escalation})
             phone.services.pack = dataclasses.replace(phone.services.pack, business=business)
             async with Baresip(tmp_path, user="caller", source=caller_mic, lifetime=120) as caller:
-                await call_and_wait(caller, phone, 45)
-                return (hear(speech_models, person.heard()), hear(speech_models, caller.heard()),
+                await call_and_wait(caller, phone, 52)
+                # the person's first 25 s: the summary, then their own greetings (Whisper may write nothing for a
+                # recording that is mostly the silence of a caller who has said their piece)
+                return (hear(speech_models, person.heard()[:25 * 8000 * 2]), hear(speech_models, caller.heard()),
                         phone_tickets(phone))
 
     person_heard, caller_heard, tickets = asyncio.run(scenario())
-    assert "transfer" in person_heard  # the person was told who is coming before being connected
+    # the person was told who is coming before being connected
+    assert "transfer" in person_heard, (person_heard, caller_heard)
     # ... and then the caller heard the person ("Hello, this is the support team. How can I help?": Whisper
     # sometimes hears "support team" as "important theme", so any of its words will do)
     after_handover = caller_heard.split("hand you over")[-1]
