@@ -1,17 +1,19 @@
 """Right answers to spoken-style questions, typed: the engine's half of the phone benchmark, without audio.
 
 Each question of a set in bench/voice/questions.py, or of round three (questions3.yaml, split into dev3 and
-heldout3 here), is the caller's first line in a fresh phone conversation of the demo business (through
-`ConversationService`, as the call agent posts it, the business clock pinned inside opening hours like the
-harness). It is answered *right* when the turn answered from one of the
-expected articles or started one of the expected procedures, as the engine recorded it on the conversation's
-requests; an out-of-scope question ("none") is right when the engine answered from nothing. The wording of
-the reply is not scored; `--show` prints it for the misses of a tuning set (never for a held-out set).
+heldout3 here), round four (questions4.yaml, 56 questions written blind, split into dev4 and heldout4) or round
+five (questions5.yaml, 64 questions written blind in a wider mix of styles, split into dev5 and heldout5), is
+the caller's first line in a fresh phone conversation of the demo business (through `ConversationService`, as
+the call agent posts it, the business clock pinned inside opening hours like the harness). It is answered
+*right* when the turn answered from one of the expected articles or started one of the expected procedures,
+as the engine recorded it on the conversation's requests; an out-of-scope question ("none") is right when the
+engine answered from nothing. The wording of the reply is not scored; `--show` prints it for the misses of a
+tuning set (never for a held-out set).
 
 Recognition is not simulated here: `python -m bench.voice.harness --set dev2` plays the same questions with
 natural voices through the real pipeline.
 
-Run: .venv/bin/python -m bench.voice.answers --set dev2 [--set dev3 ...] [--show]
+Run: .venv/bin/python -m bench.voice.answers --set dev2 [--set dev3 --set dev4 ...] [--show]
 """
 
 from __future__ import annotations
@@ -30,15 +32,20 @@ from typing import Any
 import yaml
 
 from bench.report import machine
+from bench.voice.questions import HANDED_TO_PERSON, Question
 from bench.voice.questions import SETS as EARLIER_SETS
-from bench.voice.questions import Question
+from helpline.conversation.knowledge_answers import ARTICLE_OFFER
 from helpline.runtime import Runtime, build_runtime
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 OPEN = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Chicago, as the harness pins it
-HELD_OUT_SETS = {"held-out", "heldout2", "heldout3"}  # their misses are counted, never printed
+HELD_OUT_SETS = {"held-out", "heldout2", "heldout3", "heldout4", "heldout5"}  # their misses are counted, never printed
 ROUND_THREE = Path(__file__).with_name("questions3.yaml")
 ROUND_THREE_SEED = 2611  # fixed before any run; changing it would mix dev3 and heldout3 questions
+ROUND_FOUR = Path(__file__).with_name("questions4.yaml")
+ROUND_FOUR_SEED = 565536170  # fixed (from `date +%N`) before any run; changing it would mix dev4 and heldout4
+ROUND_FIVE = Path(__file__).with_name("questions5.yaml")
+ROUND_FIVE_SEED = 664995496  # fixed (from `date +%N`) before the texts were written
 
 
 def split_in_halves(path: Path, seed: int) -> tuple[list[Question], list[Question]]:
@@ -51,36 +58,69 @@ def split_in_halves(path: Path, seed: int) -> tuple[list[Question], list[Questio
 
 
 DEV3, HELDOUT3 = split_in_halves(ROUND_THREE, ROUND_THREE_SEED)
-SETS = {**EARLIER_SETS, "dev3": DEV3, "heldout3": HELDOUT3}
+DEV4, HELDOUT4 = split_in_halves(ROUND_FOUR, ROUND_FOUR_SEED)
+DEV5, HELDOUT5 = split_in_halves(ROUND_FIVE, ROUND_FIVE_SEED)
+SETS = {**EARLIER_SETS, "dev3": DEV3, "heldout3": HELDOUT3, "dev4": DEV4, "heldout4": HELDOUT4,
+        "dev5": DEV5, "heldout5": HELDOUT5}
 
 
 @dataclass(frozen=True)
 class Answer:
     question: Question
-    answered_from: frozenset[str]  # article ids answered from and procedures started in the turn
+    first_turn: frozenset[str]  # article ids answered from and procedures started in the caller's first turn
     reply: str
+    offered: str | None = None  # what the engine's confirming question offered ("is this about …?"), if it asked
+    after_reply: frozenset[str] = frozenset()  # … and what the caller's yes or no to it brought
 
     @property
     def right(self) -> bool:
-        return self.question.answered_right(self.answered_from)
+        """Right on the first turn, with no confirming question."""
+        return self.question.answered_right(self.first_turn)
+
+    @property
+    def right_after_confirming(self) -> bool:
+        """Right once the caller answered the confirming question (yes when it offered an expected article or
+        procedure, no otherwise), as a caller who knows what they asked would."""
+        if self.offered is None:
+            return self.right
+        return self.question.answered_right(self.first_turn | self.after_reply)
+
+
+def offered_id(state: Any) -> str | None:
+    """The article or procedure a confirming question left waiting for a yes or no, if any."""
+    offer = state.pending_offer or ""
+    for prefix in (ARTICLE_OFFER, "start:"):
+        if offer.startswith(prefix):
+            return str(offer.removeprefix(prefix))
+    return None
+
+
+def turn_found(state: Any, requests_before: int) -> set[str]:
+    """What a turn did: the articles and procedures of the requests it added, the procedure left running, and
+    `HANDED_TO_PERSON` when it handed the caller to a person."""
+    found = {tag for request in state.requests[requests_before:] for tag in [request.procedure_id, *request.tags]}
+    if state.active is not None:
+        found.add(state.active.procedure_id)
+    if state.escalated:
+        found.add(HANDED_TO_PERSON)
+    return found
 
 
 class AnswerRecorder:
-    """Wraps the engine's `handle` to read, per turn, which articles answered and which procedures started
-    (the requests the turn added, plus the procedure left running), as bench/voice/harness.py does."""
+    """Wraps the engine's `handle` to read, per turn, what it did (`turn_found`) and what a confirming question
+    offered, as bench/voice/harness.py does."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.last: frozenset[str] = frozenset()
+        self.offered: str | None = None
         engine = runtime.conversations.engine
         handle = engine.handle
 
         def recorded(state: Any, text: str, context: Any, interpretation: Any = None) -> Any:
             before = len(state.requests)
             result = handle(state, text, context, interpretation=interpretation)
-            found = {tag for request in state.requests[before:] for tag in [request.procedure_id, *request.tags]}
-            if state.active is not None:
-                found.add(state.active.procedure_id)
-            self.last = self.last | frozenset(found)
+            self.last = self.last | frozenset(turn_found(state, before))
+            self.offered = offered_id(state)
             return result
 
         engine.handle = recorded  # type: ignore[method-assign]
@@ -91,7 +131,12 @@ def ask(runtime: Runtime, recorder: AnswerRecorder, question: Question) -> Answe
     view = conversations.start("phone", "phone:caller", {"phone": "+15550100001"})
     recorder.last = frozenset()
     view = conversations.post(view.id, question.text, "phone:caller")
-    return Answer(question, recorder.last, " ".join(view.replies))
+    first, offered = recorder.last, recorder.offered
+    if offered is None:
+        return Answer(question, first, " ".join(view.replies))
+    recorder.last = frozenset()
+    conversations.post(view.id, "yes" if offered in question.expected else "no", "phone:caller")
+    return Answer(question, first, " ".join(view.replies), offered, recorder.last)
 
 
 def evaluate(runtime: Runtime, recorder: AnswerRecorder, questions: Sequence[Question]) -> list[Answer]:
@@ -112,13 +157,19 @@ def main() -> None:
         for name in args.sets or ["dev2"]:
             answers = evaluate(runtime, recorder, SETS[name])
             right = sum(a.right for a in answers)
-            print(f"{name}: {right}/{len(answers)} right ({100 * right / max(len(answers), 1):.0f} %), "
-                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+            confirmed = sum(a.right_after_confirming for a in answers)
+            asked = sum(a.offered is not None for a in answers)
+            print(f"{name}: {right}/{len(answers)} right ({100 * right / max(len(answers), 1):.0f} %) at once, "
+                  f"{confirmed}/{len(answers)} ({100 * confirmed / max(len(answers), 1):.0f} %) after a confirming "
+                  f"question (asked {asked}), load {os.getloadavg()[0]:.1f}", flush=True)
             if args.show and name not in HELD_OUT_SETS:
                 for a in answers:
-                    if not a.right:
+                    if not a.right_after_confirming:
                         print(f"  wrong: {a.question.text!r} expected {sorted(a.question.expected)} "
-                              f"got {sorted(a.answered_from)}\n    reply: {a.reply[:300]!r}")
+                              f"got {sorted(a.first_turn | a.after_reply)} offered {a.offered}\n"
+                              f"    reply: {a.reply[:300]!r}")
+                    elif not a.right:
+                        print(f"  right after confirming {a.offered}: {a.question.text!r}")
         runtime.db.engine.dispose()
     print(machine())
 

@@ -41,9 +41,10 @@ from typing import Any
 
 from bench.report import machine, percentile
 from bench.startup import free_port
+from bench.voice.answers import HELD_OUT_SETS, SETS  # every round: dev, dev2 … dev5 and their held-out halves
 from bench.voice.callers import Clip
 from bench.voice.latency import CallRecord, one_call, speak_questions, summary
-from bench.voice.questions import SETS, Question
+from bench.voice.questions import Question
 from helpline.application.conversations import ConversationService, TurnView
 from helpline.channels.phone import SipConfig, SipUserAgent
 from helpline.channels.phone.service import PhoneService, PhoneSettings, Speaker
@@ -90,10 +91,10 @@ class AnswerLog:
                 self.by_caller[contact["phone"]] = view.id
             return view
 
-        def logged_post(conversation_id: str, text: str, actor: str = "system") -> TurnView:
+        def logged_post(conversation_id: str, text: str, actor: str = "system", **options: Any) -> TurnView:
             self._local.turn = EngineTurn(time.monotonic(), frozenset(), text)
             try:
-                view = post(conversation_id, text, actor)
+                view = post(conversation_id, text, actor, **options)
                 if view.ended:
                     self.ended_at.setdefault(conversation_id, time.monotonic())
                 return view
@@ -122,12 +123,12 @@ class AnswerLog:
 
     def ended_during(self, caller: str, record: CallRecord) -> int | None:
         """The question (0-based) during which the engine ended this caller's conversation, when questions were
-        still to come: the line hung up, and they went unanswered for that reason."""
+        still to come (asked into the closed line, or not asked because the caller saw the line hang up)."""
         ended = self.ended_at.get(self.by_caller.get(caller, ""))
         if ended is None:
             return None
         during = sum(1 for asked in record.asked_at if asked <= ended) - 1
-        return during if 0 <= during < len(record.asked_at) - 1 else None
+        return during if 0 <= during < len(record.asked_at) + record.not_asked - 1 else None
 
     def per_question(self, caller: str, record: CallRecord,
                      questions: Sequence[Question]) -> list[tuple[Question, list[EngineTurn]]]:
@@ -256,9 +257,10 @@ async def phone_line(models: SpeechModels, when: datetime, pack_models: PackMode
 
 async def play_calls(line: Line, questions: Sequence[Question], calls: int, answer_timeout: float = 15.0,
                      sequential: bool = False, voices: str = "natural",
-                     clips: Sequence[Clip] | None = None) -> list[CallResult]:
+                     clips: Sequence[Clip] | None = None, first_caller: int = 0) -> list[CallResult]:
     """`calls` callers (at once, or one after another) each ask `questions` in turn; each caller starts at a
-    different question so concurrent callers do not ask the same thing at the same moment."""
+    different question so concurrent callers do not ask the same thing at the same moment. Callers are numbered
+    from `first_caller`: each number is one conversation in the line's answer log."""
     audio = list(clips) if clips is not None else await asyncio.to_thread(
         speak_questions, [q.text for q in questions], voices)
     host, port = line.phone.ua.address
@@ -268,7 +270,7 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
     async def one(n: int) -> CallResult:
         order = [(n * 3 + i) % len(questions) for i in range(len(questions))]
         asked = [questions[i] for i in order]
-        caller = f"+1555010{os.getpid() % 100:02d}{n:02d}"
+        caller = f"+1555010{os.getpid() % 100:02d}{n + first_caller:02d}"
         low = _port_block(20)
         config = SipConfig(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), rtp_ports=(low, low + 19),
                            user=caller)
@@ -278,12 +280,14 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
                 await one_call(ua, target, [audio[i] for i in order], answer_timeout, result.record)
         except Exception as error:  # a call that failed counts every question not asked as unanswered
             result.error = repr(error)
-            result.record.latencies += [float("inf")] * (len(asked) - len(result.record.latencies))
+            result.record.latencies += [float("inf")] * (len(asked) - len(result.record.latencies)
+                                                         - result.record.not_asked)
         result.latencies = result.record.latencies
         ended = line.answers.ended_during(caller, result.record)
         if ended is not None and not result.error:
+            later = len(result.record.asked_at) - ended - 1
             result.error = (f"the line ended the call at question {ended + 1} ({asked[ended].text!r}); "
-                            f"{len(result.record.asked_at) - ended - 1} later questions went to a closed line")
+                            f"{later} later questions went to a closed line, {result.record.not_asked} not asked")
         result.right = line.answers.right(caller, result.record, asked)
         result.misses = [f"{q.text!r} heard {[t.text for t in turns]} answered from "
                          f"{[sorted(t.answered_from) for t in turns]}"
@@ -309,19 +313,25 @@ def report(calls: int, results: Sequence[CallResult]) -> str:
                         for name in STAGES if any(name in s for s in stages))
     if stages:
         parts.append(f"stage p50 ms: {medians}; fillers {sum(int(s.get('filler', 0)) for s in stages)}")
+    parts.append(f"not asked (the call had ended) {sum(r.record.not_asked for r in results)}")
     errors = [r.error for r in results if r.error]
     return ", ".join(parts) + (f"; errors {errors}" if errors else "")
 
 
 async def _main(calls: int, questions: int, hours: str, rounds: int, chosen_set: str, voices: str,
-                recognizer: str, end_of_turn: str, vad: VadSettings, look_ahead: bool = True) -> None:
+                recognizer: str, end_of_turn: str, vad: VadSettings, look_ahead: bool = True,
+                call_per_question: bool = False) -> None:
     models = load_speech_models(recognizer, "piper")
     chosen = (SETS[chosen_set] * 10)[:questions]
     clips = await asyncio.to_thread(speak_questions, [q.text for q in chosen], voices)
     async with phone_line(models, OPEN if hours == "open" else CLOSED, end_of_turn=end_of_turn, vad=vad,
                           look_ahead=look_ahead) as line:
         for _ in range(rounds):
-            results = await play_calls(line, chosen, calls, clips=clips)
+            if call_per_question:  # as callers do: one question, one call, nothing left over from the last
+                results = [result for n, (question, clip) in enumerate(zip(chosen, clips, strict=True))
+                           for result in await play_calls(line, [question], 1, clips=[clip], first_caller=n)]
+            else:
+                results = await play_calls(line, chosen, calls, clips=clips)
             print(f"{report(calls, results)} ({hours} hours, {chosen_set}, {voices} voices, end of turn "
                   f"{end_of_turn}, guess {vad.guess_ms} ms, check {vad.check_ms} ms, pause from {vad.pause_from}, "
                   f"look-ahead "
@@ -334,8 +344,9 @@ async def _main(calls: int, questions: int, hours: str, rounds: int, chosen_set:
                     print(f"  {name:12s} p50 {statistics.median(values) * 1000:5.0f} ms  "
                           f"p95 {percentile(values, 95) * 1000:5.0f} ms")
             print(f"  latencies {[round(v, 2) for r in results for v in r.latencies]}")
-            for miss in sorted({m for r in results for m in r.misses}):
-                print(f"  wrong: {miss}")
+            if chosen_set not in HELD_OUT_SETS:  # a held-out set's misses are counted, never shown
+                for miss in sorted({m for r in results for m in r.misses}):
+                    print(f"  wrong: {miss}")
     print(machine())
 
 
@@ -355,10 +366,13 @@ def main() -> None:
                         help="count the closing pause from Silero's quiet score or from the sound's end (vad.py)")
     parser.add_argument("--no-look-ahead", action="store_true",
                         help="don't understand the early words while the closing pause runs out")
+    parser.add_argument("--call-per-question", action="store_true",
+                        help="each question its own call, one after another (right answers as a first question; "
+                             "in one long call a procedure an earlier question started is still running)")
     args = parser.parse_args()
     vad = VadSettings(guess_ms=args.guess_ms, check_ms=args.check_ms, pause_from=args.pause_from)
     asyncio.run(_main(args.calls, args.questions, args.hours, args.rounds, args.chosen_set, args.voices,
-                      args.recognizer, args.end_of_turn, vad, not args.no_look_ahead))
+                      args.recognizer, args.end_of_turn, vad, not args.no_look_ahead, args.call_per_question))
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ it is what the caller hears). Per-stage times and the share of right answers nee
 `python -m bench.voice.harness`.
 
 Run: .venv/bin/python -m bench.voice.latency [--calls 1,2,4] [--questions 6] [--voices natural|espeak]
+     [--set dev4 [--min-words 8]]   # a dev set's questions (long rambling ones: --min-words); never a held-out set
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -68,11 +70,18 @@ class Listener:
         return time.monotonic() - last >= seconds
 
 
-async def wait_quiet(listener: Listener, started: float, timeout: float = 30.0) -> None:
-    while time.monotonic() - started < timeout:
+async def wait_quiet(listener: Listener, started: float, call: PhoneCall, timeout: float = 30.0) -> None:
+    """Until the agent has spoken since `started` and been quiet a while (or the call has ended)."""
+    while time.monotonic() - started < timeout and not call.ended:
         if listener.voiced_at and listener.voiced_at[-1] > started and listener.quiet_for(QUIET_AFTER_REPLY):
             return
         await asyncio.sleep(0.05)
+
+
+async def sleep_while_up(call: PhoneCall, seconds: float) -> None:
+    """Sleep `seconds`, or less when the call ends meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await call.wait_ended(timeout=max(seconds, 0.0))
 
 
 @dataclass
@@ -84,38 +93,63 @@ class CallRecord:
     asked_at: list[float] = field(default_factory=list)
     spoken_until: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # inf: unanswered
+    # Questions the caller never got to ask in full because the call had ended (the agent hung up, e.g. after a
+    # goodbye): not turns, so neither answered nor unanswered, but reported beside the summary.
+    not_asked: int = 0
+    end_reason: str = ""  # why the call ended before the questions ran out ("hangup": the agent's BYE)
 
 
 async def one_call(ua: SipUserAgent, target: str, questions: list[Clip], answer_timeout: float = 15.0,
                    record: CallRecord | None = None) -> list[float]:
+    """Ask `questions` one after another, each once the agent has finished answering the one before. When the
+    agent hangs up, the caller stops: a question cut off or never started counts in `record.not_asked`; one
+    fully asked and not answered before the hang-up is unanswered."""
     call = await ua.call(target, timeout=15)
     record = record if record is not None else CallRecord()
     record.call_id = call.call_id
     listener = Listener()
     reader = asyncio.create_task(listener.run(call))
     try:
-        await wait_quiet(listener, time.monotonic() - 0.01)  # the greeting
-        for clip in questions:
-            record.asked_at.append(time.monotonic())
+        await wait_quiet(listener, time.monotonic() - 0.01, call)  # the greeting
+        for n, clip in enumerate(questions):
+            if call.ended:
+                record.not_asked, record.end_reason = len(questions) - n, call.end_reason
+                break
+            asked_at = time.monotonic()
             await call.play(clip.pcm)
             # the words end before the line noise that follows them
             spoken_until = time.monotonic() + call.queued_seconds() - clip.tail_seconds
+            await sleep_while_up(call, spoken_until - time.monotonic())
+            if call.ended and time.monotonic() < spoken_until:  # hung up on while saying it: never asked in full
+                record.not_asked, record.end_reason = len(questions) - n, call.end_reason
+                break
+            record.asked_at.append(asked_at)
             record.spoken_until.append(spoken_until)
-            await asyncio.sleep(max(spoken_until - time.monotonic(), 0.0))
             deadline = spoken_until + answer_timeout
             answer_at = None
             while time.monotonic() < deadline and answer_at is None:
                 answer_at = listener.first_voiced_after(spoken_until)
+                if answer_at is None and call.ended:
+                    break
                 await asyncio.sleep(0.01)
             if answer_at is None:
                 record.latencies.append(float("inf"))
                 continue
             record.latencies.append(answer_at - spoken_until)
-            await wait_quiet(listener, answer_at)
+            await wait_quiet(listener, answer_at, call)
     finally:
         await call.hang_up()
         reader.cancel()
     return record.latencies
+
+
+def not_asked_line(records: list[CallRecord]) -> str:
+    """The questions the callers never asked because the call had ended, apart from the summary's turns."""
+    ended = [r for r in records if r.not_asked]
+    where = "; ".join(f"call {r.call_id[:8]} after {len(r.asked_at)} question(s), {r.not_asked} left ({r.end_reason})"
+                      for r in ended)
+    return f"  not asked (the call had ended): {sum(r.not_asked for r in records)} question(s)" + \
+        (f": {where}" if where else "")
 
 
 def speak_questions(questions: list[str], kind: str) -> list[Clip]:
@@ -135,7 +169,31 @@ async def wait_for_openings(server_log: Path, timeout: float) -> None:
         await asyncio.sleep(0.5)
 
 
-async def measure(concurrency: list[int], questions: int, voices: str = "natural", warm: bool = True) -> str:
+def chosen_questions(set_name: str | None, min_words: int = 0) -> list[str]:
+    """The questions to play: DEV's by default, else a dev set's (bench/voice/answers.py), those of at least
+    `min_words` words. Held-out sets are refused: they are run once, by the integrator, for the report."""
+    if set_name is None:
+        texts = QUESTIONS
+    else:
+        from bench.voice.answers import HELD_OUT_SETS, SETS  # the answers benchmark's sets load the engine's imports
+
+        if set_name in HELD_OUT_SETS or set_name not in SETS:
+            raise SystemExit(f"--set {set_name}: only a dev set ({', '.join(dev_sets())})")
+        texts = [q.text for q in SETS[set_name]]
+    chosen = [t for t in texts if len(t.split()) >= min_words]
+    if not chosen:
+        raise SystemExit(f"no question of {min_words} words or more")
+    return chosen
+
+
+def dev_sets() -> list[str]:
+    from bench.voice.answers import HELD_OUT_SETS, SETS
+
+    return sorted(name for name in SETS if name not in HELD_OUT_SETS and name != "all")
+
+
+async def measure(concurrency: list[int], questions: int, voices: str = "natural", warm: bool = True,
+                  texts: list[str] | None = None) -> str:
     http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
     rtp_low = 30000 + (os.getpid() % 1000) * 20
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,7 +211,8 @@ async def measure(concurrency: list[int], questions: int, voices: str = "natural
             if warm:
                 await wait_for_openings(log_path, timeout=240)
             idle_rss = memory_mb(server.pid, "VmRSS")
-            audio = speak_questions((QUESTIONS * 10)[:questions], voices)
+            pool = texts or QUESTIONS
+            audio = speak_questions((pool * (questions // len(pool) + 1))[:questions], voices)
             caller_port = free_port(socket.SOCK_DGRAM)
             config = SipConfig(host="127.0.0.1", port=caller_port, rtp_ports=(rtp_low + 200, rtp_low + 399),
                                user="caller")
@@ -161,16 +220,19 @@ async def measure(concurrency: list[int], questions: int, voices: str = "natural
             async with SipUserAgent(config) as ua:
                 target = f"sip:helpline@127.0.0.1:{sip_port}"
                 for calls in concurrency:
-                    results = await asyncio.gather(*(one_call(ua, target, audio) for _ in range(calls)),
-                                                   return_exceptions=True)
+                    records = [CallRecord() for _ in range(calls)]
+                    results = await asyncio.gather(*(one_call(ua, target, audio, record=record)
+                                                     for record in records), return_exceptions=True)
                     failures = sum(1 for r in results if isinstance(r, BaseException))
                     values = [v for r in results if isinstance(r, list) for v in r]
+                    not_asked = sum(r.not_asked for r in records)
                     answered = [v for v in values if v != float("inf")]
                     peak = memory_mb(server.pid, "VmRSS")
                     row = (calls, len(values), len(values) - len(answered) + failures,
                            statistics.median(answered) if answered else float("nan"),
-                           percentile(answered, 95) if answered else float("nan"), peak)
+                           percentile(answered, 95) if answered else float("nan"), peak, not_asked)
                     print(f"{summary(calls, values, failures)}, server RSS {peak:.0f} MB, {voices} voices", flush=True)
+                    print(not_asked_line(records), flush=True)
                     rows.append(row)
         finally:
             server.send_signal(signal.SIGTERM)
@@ -189,7 +251,9 @@ async def measure(concurrency: list[int], questions: int, voices: str = "natural
              "| concurrent calls | turns | unanswered | p50 | p95 | server RSS |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {c} | {n} | {u} | {p50 * 1000:.0f} ms | {p95 * 1000:.0f} ms | {mem:.0f} MB |"
-              for c, n, u, p50, p95, mem in rows]
+              for c, n, u, p50, p95, mem, _ in rows]
+    lines += [f"\n{c} concurrent call(s): {k} question(s) not asked, the line had hung up first (not counted as "
+              "turns)." for c, *_, k in rows if k]
     lines += ["", f"Server RSS idle with the speech models loaded: {idle_rss:.0f} MB; "
                   f"about {per_call:.0f} MB more per added call. Goals: 0 unanswered; 1 call p50 ≤ 600 ms and "
                   "p95 ≤ 900 ms; 4 calls p50 ≤ 800 ms; < 2 GB.",
@@ -205,9 +269,14 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--cold", action="store_true",
                         help="call at once, while the server still synthesises the pack's openings in the background")
+    parser.add_argument("--set", dest="question_set", default=None,
+                        help="play a dev set's questions (dev, dev2 ... dev5) instead of the first benchmark's")
+    parser.add_argument("--min-words", type=int, default=0,
+                        help="only the questions of at least this many words (long, rambling turns)")
     args = parser.parse_args()
+    texts = chosen_questions(args.question_set, args.min_words)
     section = asyncio.run(measure([int(c) for c in args.calls.split(",")], args.questions, args.voices,
-                                  warm=not args.cold))
+                                  warm=not args.cold, texts=texts))
     if args.no_write:
         print(section)
         return
