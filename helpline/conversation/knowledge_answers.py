@@ -55,7 +55,7 @@ class KnowledgeAnswers(TeamWork):
                 return
             self._start_procedure(turn, command.otherwise.procedure_id, command.otherwise.slots)
             return
-        if self._offer_article(turn, command.query, hits):
+        if self._offer_article(turn, command.query, hits, command.question):
             return
         turn.events.append(KnowledgeGap(command.query[:500], hits[0].score if hits else 0.0))
         if command.question and self._ask_team(turn, command.query):
@@ -67,13 +67,19 @@ class KnowledgeAnswers(TeamWork):
             return
         self._misunderstood(turn, reprompt=None)
 
-    def _offer_article(self, turn: Turn, query: str, hits: list[KnowledgeHit]) -> bool:
+    def _offer_article(self, turn: Turn, query: str, hits: list[KnowledgeHit], question: bool) -> bool:
         """The best article is fairly sure but not sure enough to answer: check with the caller ("is this about
-        returning a damaged item?") rather than say we don't know. Not when it is sure but lacks the question's
-        words (Nespresso pods in our machine): that article is no answer, and saying so is. Asked once per
-        article in a conversation; "yes" answers from it (`answer_offered_article`), "no" asks them to say more."""
+        returning a damaged item?") rather than say we don't know. Not when a question finds an article sure but
+        lacking its words (Nespresso pods in our machine): that article is no answer, and saying so is. A problem
+        told, not asked ("my frother's stopped frothing, the milk just stays flat"), is told in the caller's own
+        words, which the sure article seldom has: the article is offered rather than "I'm not sure I followed".
+        Asked once per article in a conversation; "yes" answers from it (`answer_offered_article`), "no" asks them
+        to say more."""
         state = turn.state
-        if not hits or not self.policy.kb_confirm <= hits[0].score < self.policy.kb_answer or state.active is not None:
+        if not hits or state.active is not None:
+            return False
+        fairly_sure = self.policy.kb_confirm <= hits[0].score < self.policy.kb_answer
+        if not fairly_sure and (question or hits[0].score < self.policy.kb_answer):
             return False
         best = hits[0]
         offer = f"{ARTICLE_OFFER}{best.article_id}"

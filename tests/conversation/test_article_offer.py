@@ -17,6 +17,7 @@ import pytest
 
 from helpline.connectors.gateway import PackOperations
 from helpline.connectors.sql import SqlOperations
+from helpline.conversation.commands import AskKnowledge, Interpretation
 from helpline.conversation.engine import Engine, TurnContext
 from helpline.conversation.events import KnowledgeGap, TurnResult
 from helpline.conversation.knowledge_answers import offered_topic
@@ -152,3 +153,26 @@ def test_the_offer_names_the_article_when_the_section_heading_alone_would_not_sa
     assert topic("Cold Brew Maker", "How to make cold brew") == "How to make cold brew"  # says it itself
     assert topic("Burr Grinder", "") == "Burr Grinder"  # the article's opening
     assert topic("Espresso machines", "Which machine should I choose?") == "Which machine should I choose"
+
+
+
+def read_as(engine: Engine, state: ConversationState, text: str, question: bool) -> str:
+    """The turn for ``text`` read as a knowledge request, told (``question=False``) or asked: what the
+    understanding hands the engine for a problem it matched to no procedure."""
+    reading = Interpretation(text, (AskKnowledge(text, question=question),))
+    return " ".join(engine.handle(state, text, TurnContext(now=datetime(2026, 11, 20, 12, tzinfo=UTC)),
+                                  interpretation=reading).replies)
+
+
+def test_a_problem_told_in_words_the_sure_article_lacks_is_offered_a_question_is_not(tmp_path: Path) -> None:
+    # every hit is sure, and the coverage check finds the caller's words missing from it
+    engine = _engine(tmp_path, replace(EnginePolicy(), kb_answer=0.0))
+    engine.kb_covers = lambda query, hits: False
+    told = ConversationState()
+    offered = read_as(engine, told, "the bike arrived damaged, the front wheel is all buckled and wobbly", False)
+    assert "Damaged deliveries" in offered and told.pending_offer == "article:damaged-deliveries"
+    assert "replacement or refund you in full" in " ".join(say(engine, told, "yes").replies)
+
+    asked = ConversationState()
+    reply = read_as(engine, asked, "do you repair bikes that arrive damaged with buckled wheels?", True)
+    assert "Damaged deliveries" not in reply and not (asked.pending_offer or "").startswith("article:")
