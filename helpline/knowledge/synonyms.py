@@ -84,7 +84,9 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
      "return"),
     (re.compile(r"\bmoney back\b|\bpaid back\b|\bpay (?:me )?back\b", re.I), "refund"),
     (re.compile(r"\bon hold\b|\btake a break\b", re.I), "pause"),
-    (re.compile(r"\bpay later\b|\bspread the (?:cost|payments?)\b", re.I), "instalment"),
+    # paying in parts, and the buy-now-pay-later services callers name for it
+    (re.compile(r"\bpay later\b|\bspread (?:it|the (?:cost|payments?))(?:\s+out)?\b|\b(?:klarna|afterpay|clearpay)\b",
+                re.I), "instalment"),
     (re.compile(r"\bturn(?:ed|s)? up\b|\bcame\b|\barrived\b", re.I), "arrive"),
     (re.compile(r"\bget rid of\b|\bpack (?:it|this|that) in\b", re.I), "cancel"),
     # the verb only, its object kept: "hook the kettle up" is "connect the kettle up"

@@ -35,7 +35,8 @@ def test_near_synonyms_cover_everyday_and_british_words() -> None:
     [("how long have I got to send stuff back?", "return"), ("can I take it back to you", "return"),
      ("can I put my subscription on hold", "pause"), ("when do I get my money back", "refund"),
      ("the box turned up smashed", "arrive"), ("can I hook the kettle up to wifi", "connect"),
-     ("will you knock the price down to match", "lower")],
+     ("will you knock the price down to match", "lower"), ("can I spread it out over a few months", "instalment"),
+     ("do you take Klarna or Afterpay", "instalment")],
 )
 def test_a_phrase_stands_for_its_word(text: str, word: str) -> None:
     assert word in phrase_words(text)
