@@ -40,7 +40,8 @@ from helpline.runtime import Runtime, build_runtime
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 OPEN = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Chicago, as the harness pins it
-HELD_OUT_SETS = {"held-out", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"}  # their misses are counted, never printed
+# their misses are counted, never printed
+HELD_OUT_SETS = {"held-out", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"}
 ROUND_THREE = Path(__file__).with_name("questions3.yaml")
 ROUND_THREE_SEED = 2611  # fixed before any run; changing it would mix dev3 and heldout3 questions
 ROUND_FOUR = Path(__file__).with_name("questions4.yaml")

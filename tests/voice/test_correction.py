@@ -84,6 +84,19 @@ def test_a_product_name_with_the_words_outline_is_asked_about_when_it_answers_cl
     assert not NearMissCorrector(vocabulary, judge=lambda text: 0.3).correct(heard).changed
 
 
+def test_a_question_fairly_understood_as_heard_is_not_asked_about_a_guess(vocabulary: Vocabulary) -> None:
+    # "did you say ...?" is for a question a mishearing left meaningless, or one a word makes near-certain:
+    # a fairly answered question, a bit better answered with a guessed word, is most likely heard right
+    heard = "Can I get my means pre-ground?"
+
+    def judged(as_heard: float, corrected: float) -> NearMissCorrector:
+        return NearMissCorrector(vocabulary, judge=lambda text: as_heard if text == heard else corrected)
+
+    assert judged(0.1, 0.8).correct(heard).needs_confirming  # meaningless as heard: asked
+    assert not judged(0.45, 0.8).correct(heard).changed  # fairly understood, a guess no better than 0.8: left
+    assert judged(0.45, 0.95).correct(heard).needs_confirming  # ... unless the guess answers it near-certainly
+
+
 @pytest.mark.parametrize("heard", [
     "could I swap to the decaf beans",  # "app" is far commoner than "swap": the recogniser heard "swap"
     "I want to swap the mug for the blue one",  # not "safe" either, 5x commoner
