@@ -79,7 +79,8 @@ class KnowledgeAnswers(TeamWork):
         if not hits or state.active is not None:
             return False
         fairly_sure = self.policy.kb_confirm <= hits[0].score < self.policy.kb_answer
-        if not fairly_sure and (question or hits[0].score < self.policy.kb_answer):
+        sure_but_told = not question and hits[0].score >= self.policy.kb_answer
+        if not (fairly_sure or sure_but_told):
             return False
         best = hits[0]
         offer = f"{ARTICLE_OFFER}{best.article_id}"
