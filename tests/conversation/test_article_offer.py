@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from helpline.connectors.gateway import PackOperations
-from helpline.connectors.sql import SqlOperations
 from helpline.conversation.commands import AskKnowledge, Interpretation
 from helpline.conversation.engine import Engine, TurnContext
 from helpline.conversation.events import KnowledgeGap, TurnResult
@@ -26,11 +24,8 @@ from helpline.conversation.ports import KnowledgeHit
 from helpline.conversation.state import ConversationState
 from helpline.knowledge.articles import load_articles
 from helpline.knowledge.index import KnowledgeIndex
-from helpline.pack.loader import load_pack
 from helpline.runtime import default_embedder
-from helpline.understanding.interpreter import EmbeddedInterpreter
-from helpline.understanding.slots import ExtractorSlotReader
-from helpline.understanding.understander import EmbeddedUnderstander
+from tests.conversation.small_packs import engine_over_pack
 
 BUSINESS = """\
 name: Corner Bikes
@@ -81,16 +76,9 @@ def _engine(tmp_path: Path, policy: EnginePolicy) -> Engine:
     (tmp_path / "procedures" / "opening_hours.yaml").write_text(OPENING_HOURS)
     (tmp_path / "knowledge" / "damaged-deliveries.md").write_text(DAMAGED)
     (tmp_path / "knowledge" / "servicing.md").write_text(SERVICING)
-    pack = load_pack(tmp_path)
-    operations = PackOperations(pack.operations, SqlOperations.open(f"sqlite:///{tmp_path / 'r.db'}", pack.root,
-                                                                    pack.operations.tables))
-    understander = EmbeddedUnderstander.build({"opening_hours": pack.procedures["opening_hours"].triggers},
-                                              id_formats=pack.business.id_formats)
-    slot_reader = ExtractorSlotReader(understander.extractor)
     knowledge = KnowledgeIndex(default_embedder())
     knowledge.build(load_articles(tmp_path / "knowledge"))
-    interpreter = EmbeddedInterpreter(understander, pack.procedures, slot_reader, knowledge=knowledge)
-    return Engine(pack, interpreter, slot_reader, knowledge, operations, policy=policy)
+    return engine_over_pack(tmp_path, knowledge, policy)
 
 
 # every hit is below the bar to answer outright and above the bar to be offered

@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from helpline.connectors.gateway import PackOperations
-from helpline.connectors.sql import SqlOperations
 from helpline.conversation.engine import Engine, TurnContext
 from helpline.conversation.state import ConversationState
-from helpline.knowledge.index import KnowledgeIndex
-from helpline.pack.loader import load_pack
-from helpline.understanding.interpreter import EmbeddedInterpreter
-from helpline.understanding.slots import ExtractorSlotReader
-from helpline.understanding.understander import EmbeddedUnderstander
+from tests.conversation.small_packs import engine_over_pack
 
 BUSINESS = """\
 name: Tiny Shop
@@ -109,14 +104,7 @@ def engine(tmp_path: Path) -> Engine:
     (tmp_path / "business.yaml").write_text(BUSINESS)
     (tmp_path / "operations.yaml").write_text(OPERATIONS)
     (tmp_path / "procedures" / "return_items.yaml").write_text(PROCEDURE)
-    pack = load_pack(tmp_path)
-    ops = PackOperations(pack.operations, SqlOperations.open(f"sqlite:///{tmp_path / 'r.db'}", pack.root,
-                                                             pack.operations.tables))
-    understander = EmbeddedUnderstander.build({"return_items": pack.procedures["return_items"].triggers},
-                                              id_formats=pack.business.id_formats)
-    slot_reader = ExtractorSlotReader(understander.extractor)
-    interpreter = EmbeddedInterpreter(understander, pack.procedures, slot_reader)
-    return Engine(pack, interpreter, slot_reader, KnowledgeIndex(None), ops)
+    return engine_over_pack(tmp_path)
 
 
 def say(engine: Engine, state: ConversationState, text: str) -> str:
