@@ -921,6 +921,9 @@ class Procedure(Strict):
     triggers: list[str] = Field(min_length=2, json_schema_extra=per_language_schema, description=(
         "phrasings that start it (train the intent model); or per language: {en: [...], es: [...]}"))
     slots: dict[str, SlotSpec] = Field(default_factory=dict, description="what it asks the customer, by name")
+    products: list[str] = Field(default_factory=list, description=(
+        "the catalogue products it is for, by name (empty: any); a message naming only other products of the "
+        "catalogue does not start it: the app's error codes are no answer for a kettle that has no app"))
     steps: list[Step] = Field(min_length=1, description="run in order; `label`/`goto` jump")
     ticket: TicketSpec = Field(default_factory=TicketSpec, description="what the ticket gets")
     during_incident: DuringIncident | None = None  # what changes while an incident affecting it applies

@@ -68,13 +68,16 @@ _MONTHS = (
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
 _WEEKDAYS = r"mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?"
+# a weekday said in full stands alone; a short form is a word of its own as often ("it's sat by the router", "in the
+# sun", "we wed in May") and is a day only after "on", "next", "this", "last", "by" or "until"
+_WEEKDAYS_FULL = r"monday|tues(?:day)?|wednesday|thurs(?:day)?|friday|saturday|sunday"
 _TIME_PART = (
     r"(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2}|noon|midnight"
     r"|(?:in\s+the\s+)?(?:morning|afternoon|evening)|tonight|\d{1,2}\s*o'?clock)"
 )
 _DATE_PART = (
     rf"(?:today|tomorrow|yesterday|day\s+after\s+tomorrow"
-    rf"|(?:(?:next|this|last|on)\s+)?(?:{_WEEKDAYS})\b"
+    rf"|(?:(?:next|this|last|on|by|until)\s+)(?:{_WEEKDAYS})\b|(?:{_WEEKDAYS_FULL})\b"
     rf"|(?:next|last|this)\s+(?:week|month|year)"
     rf"|in\s+\d+\s+(?:days?|weeks?|months?)|\d+\s+(?:days?|weeks?)\s+ago"
     rf"|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"

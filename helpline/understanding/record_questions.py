@@ -51,8 +51,12 @@ COUNT = ("how many", "number of", "count")
 SUM = ("in total", "altogether", "all together", "combined", "add up", "sum", "total spent", "overall")
 LIST = ("list", "show me", "what are my", "do i have", "have i placed", "have i made")
 MONEY = ("how much", "cost", "price", "paid", "pay", "spend", "spent", "charged", "charge", "amount")
-ITEMS = ("did i order", "i ordered", "did i buy", "i bought", "did i purchase", "i purchased",
+ITEMS = ("did i order", "did i buy", "did i purchase",
          "whats in", "what is in", "what was in", "what were in", "contents", "what came", "in it", "in there")
+# "I bought ..." tells a story ("I bought some beans from you and I can't grind them"); it asks which items only
+# after a word for them: "what I ordered", "the things I bought", "which ones I purchased"
+ITEMS_TOLD = ("i ordered", "i bought", "i purchased")
+_ITEMS_ASKED_BEFORE = {"what", "which", "thing", "stuff", "item", "product", "everything"}
 ALL_ITEMS = ("everything", "all of it", "all items", "all the items", "whole order", "entire order",
              "all of them", "whole thing", "the lot")
 # generic words for item options: the concept (the option key customers' data uses) and its phrasings
@@ -136,6 +140,14 @@ def _hits(phrases: Mapping[str, Sequence[str]], tokens: Sequence[str]) -> list[_
 
 def _has(cues: Sequence[str], tokens: Sequence[str]) -> bool:
     return any(find(words(cue), tokens) for cue in cues)
+
+
+def _asks_items(tokens: Sequence[str]) -> bool:
+    """The message asks which items a record holds ("what did I order?", "the things I bought")."""
+    if _has(ITEMS, tokens):
+        return True
+    return any(start > 0 and _ITEMS_ASKED_BEFORE & set(tokens[max(start - 3, 0):start])
+               for cue in ITEMS_TOLD for start in find(words(cue), tokens))
 
 
 def _drop(cues: Sequence[str], tokens: list[str]) -> list[str]:
@@ -355,7 +367,7 @@ def parse_record_question(
     attributes = [h.key for h in sorted(field_hits, key=lambda h: h.start)]
 
     item_phrases = [items_spec.label, items_spec.plural_label, *items_spec.synonyms] if items_spec else []
-    items = bool(items_spec) and (_has(ITEMS, tokens) or _has(item_phrases, plain))
+    items = bool(items_spec) and (_asks_items(tokens) or _has(item_phrases, plain))
     everything = _has(ALL_ITEMS, tokens)
     mentions_record = any(t in record_words for t in tokens)
 

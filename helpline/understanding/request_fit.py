@@ -3,7 +3,7 @@
 The classifier hears words: a product's name (the price procedure's triggers are full of them), "refund", "payment",
 "light". What the caller says around them can rule the procedure out: a leak reported about the Espresso One asks no
 price; a refund awaited for an item already sent back starts no return; a kettle whose light comes on is no kettle
-that won't power on. The articles answer those. English wording patterns live here, never in the engine.
+that won't power on; a procedure for the machines with the app is none for a kettle. The articles answer those. English wording patterns live here, never in the engine.
 """
 
 from __future__ import annotations
@@ -124,6 +124,16 @@ def names_only_its_product(u: Understanding, procedure: Procedure, procedure_wor
         return False  # no product named: its name is not what the classifier heard
     its_words = meaning_words(procedure_words) - catalogue
     return not any(alike(w, p) for w in said - catalogue for p in its_words)
+
+
+def for_other_products(u: Understanding, procedure: Procedure) -> bool:
+    """A procedure for some products of the catalogue (`Procedure.products`), and a message naming products, none of
+    them those: "the app keeps saying the kettle's offline" is not the app's error codes when the kettle has no
+    app; the kettle's article says so."""
+    if not procedure.products:
+        return False
+    named = {e.value.casefold() for e in u.entities if e.type == "product"}
+    return bool(named) and not named & {p.casefold() for p in procedure.products}
 
 
 def reports_it_done(text: str, procedure: Procedure) -> bool:

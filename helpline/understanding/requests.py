@@ -25,6 +25,7 @@ from helpline.understanding.request_fit import (
     alike,
     content_words,
     delivery_problem,
+    for_other_products,
     meaning_words,
     names_only_its_product,
     reports_it_done,
@@ -303,10 +304,11 @@ class RequestReading:
 
     def _not_its_request(self, u: Understanding, procedure_id: str) -> bool:
         """What the message says rules the procedure out, whatever the classifier heard (request_fit.py): only a
-        product's name in common, the thing already done, a machine that does power on."""
+        product's name in common, products it is not for, the thing already done, a machine that does power on."""
         procedure = self.procedures[procedure_id]
         return (names_only_its_product(u, procedure, self._procedure_words(procedure_id), self._catalogue_words())
-                or reports_it_done(u.text, procedure) or shows_life(u.text, procedure))
+                or for_other_products(u, procedure) or reports_it_done(u.text, procedure)
+                or shows_life(u.text, procedure))
 
     def _knowledge_query(self, text: str, procedure_id: str) -> str:
         """The question for the articles: the caller's words, and for an item they have already sent back what

@@ -70,6 +70,9 @@ def test_dates_and_times(extractor: EntityExtractor) -> None:
     assert found(extractor, "at 4:30 pm") == [("time", "16:30")]
     assert found(extractor, "it arrived on 2026-11-02") == [("date", "2026-11-02")]
     assert found(extractor, "I love this time of year") == []
+    # a weekday's short form is a day only where a day is said ("on Sat"); "it's sat by the router" is no Saturday
+    assert found(extractor, "it's sat right next to the router") == []
+    assert found(extractor, "can it come on sat") == [("date", "2026-11-28")]
 
 
 def test_money(extractor: EntityExtractor) -> None:

@@ -54,6 +54,14 @@ def test_how_much_did_i_pay_for_my_most_recent_order() -> None:
     assert demo("How much did I pay for my latest order").attributes == ("total",)
 
 
+def test_which_items_asked_not_a_purchase_told() -> None:
+    assert demo("what did I order last time?").items
+    assert demo("remind me of the things I bought in my last order").items
+    # a story that starts with the purchase asks nothing about the order's items
+    assert not demo("I bought some beans from you and I haven't got a grinder, can you grind them for me?").items
+    assert not demo("I'm eighty one, I bought the kettle from you and the lid won't shut").items
+
+
 def test_how_much_will_i_get_back_in_total() -> None:
     query = tau("how much will I get back in total?")
     assert query.aggregate is Aggregate.REFUND_TOTAL

@@ -15,6 +15,7 @@ from helpline.understanding.request_fit import (
     WRONG_ITEM,
     content_words,
     delivery_problem,
+    for_other_products,
     meaning_words,
     names_only_its_product,
     reports_it_done,
@@ -59,6 +60,20 @@ def test_only_a_procedure_about_a_product_is_ruled_out_by_naming_one(procedures:
     # the exchange's first slot is the order: the product named is no reason to rule it out
     assert not _names_only(procedures["exchange_item"], "the travel mug is a bit disappointing",
                            Entity("product", "Travel Mug", "travel mug"))
+
+
+def test_a_procedure_for_some_products_is_not_for_another(procedures: dict[str, Procedure]) -> None:
+    codes = procedures["app_error_code"]  # the demo's app pairs with the espresso machines only
+    assert codes.products
+    kettle = Entity("product", "Smart Kettle", "kettle")
+    pro = Entity("product", "Espresso Pro", "espresso pro")
+    assert for_other_products(Understanding("the app keeps saying the kettle is offline", (), (kettle,)), codes)
+    assert not for_other_products(Understanding("my espresso pro says E201", (), (pro,)), codes)
+    assert not for_other_products(Understanding("the pro and the kettle both say offline", (), (pro, kettle)), codes)
+    assert not for_other_products(Understanding("the app says E201", (), ()), codes)  # no product named
+    # a procedure for any product is ruled out by none
+    assert not for_other_products(Understanding("my kettle won't switch on", (), (kettle,)),
+                                  procedures["machine_wont_power_on"])
 
 
 def test_an_item_already_sent_back_is_no_new_return(procedures: dict[str, Procedure]) -> None:
