@@ -3,7 +3,8 @@
 The classifier hears words: a product's name (the price procedure's triggers are full of them), "refund", "payment",
 "light". What the caller says around them can rule the procedure out: a leak reported about the Espresso One asks no
 price; a refund awaited for an item already sent back starts no return; a kettle whose light comes on is no kettle
-that won't power on; a procedure for the machines with the app is none for a kettle. The articles answer those. English wording patterns live here, never in the engine.
+that won't power on; a procedure for the machines with the app is none for a kettle. The articles answer those.
+English wording patterns live here, never in the engine.
 """
 
 from __future__ import annotations
