@@ -41,7 +41,7 @@ from typing import Any
 
 from bench.report import machine, percentile
 from bench.startup import free_port
-from bench.voice.answers import HELD_OUT_SETS, SETS  # every round: dev, dev2 … dev6 and their held-out halves
+from bench.voice.answers import HELD_OUT_SETS, SETS, offered_id  # every round: dev … dev7 and held-out halves
 from bench.voice.callers import Clip
 from bench.voice.latency import CallRecord, one_call, speak_questions, summary
 from bench.voice.questions import Question
@@ -71,6 +71,7 @@ class EngineTurn:
     at: float  # time.monotonic() when the turn was posted
     answered_from: frozenset[str]  # article ids answered from, procedures started, in this turn
     text: str = ""  # what the recogniser heard (for the misses' report)
+    offered: str | None = None  # the article or procedure a confirming question asked about, if the turn asked
 
 
 class AnswerLog:
@@ -110,16 +111,33 @@ class AnswerLog:
             turn = getattr(self._local, "turn", None)
             if turn is not None:
                 turn.answered_from = turn.answered_from | frozenset(found)
+                turn.offered = offered_id(state)
             return result
 
         service.start = logged_start  # type: ignore[method-assign]
         service.post = logged_post  # type: ignore[method-assign]
         service.engine.handle = logged_handle  # type: ignore[method-assign]
 
-    def right(self, caller: str, record: CallRecord, questions: Sequence[Question]) -> list[bool]:
-        """Per question: was a turn posted while it was asked (until the next one) answered right?"""
-        return [bool(turns) and q.answered_right(frozenset().union(*(t.answered_from for t in turns)))
-                for q, turns in self.per_question(caller, record, questions)]
+    def right(self, caller: str, record: CallRecord, questions: Sequence[Question],
+              after_confirming: bool = False) -> list[bool]:
+        """Per question: was a turn posted while it was asked (until the next one) answered right? At once: before
+        the caller answered a confirming question, if the agent asked one."""
+        def counted(n: int, turns: list[EngineTurn]) -> list[EngineTurn]:
+            confirmed = record.confirmed_at.get(n)
+            return turns if after_confirming or confirmed is None else [t for t in turns if t.at < confirmed]
+
+        return [bool(kept) and q.answered_right(frozenset().union(*(t.answered_from for t in kept)))
+                for n, (q, turns) in enumerate(self.per_question(caller, record, questions))
+                for kept in [counted(n, turns)]]
+
+    def confirming_reply(self, caller: str, question: Question, yes: Clip, no: Clip) -> Clip | None:
+        """What a caller who knows what they asked says to the agent's last turn: yes when it asked about an
+        expected article or procedure, no when about another, nothing when it asked nothing."""
+        turns = self.turns.get(self.by_caller.get(caller, ""), [])
+        offered = turns[-1].offered if turns else None
+        if offered is None:
+            return None
+        return yes if offered in question.expected else no
 
     def ended_during(self, caller: str, record: CallRecord) -> int | None:
         """The question (0-based) during which the engine ended this caller's conversation, when questions were
@@ -191,6 +209,7 @@ class CallResult:
     error: str = ""
     record: CallRecord = field(default_factory=CallRecord)
     right: list[bool] = field(default_factory=list)
+    right_after_confirming: list[bool] = field(default_factory=list)  # right once a confirming question was answered
     misses: list[str] = field(default_factory=list)  # the questions answered wrong, with what was heard
     stages: list[dict[str, float]] = field(default_factory=list)
 
@@ -257,10 +276,12 @@ async def phone_line(models: SpeechModels, when: datetime, pack_models: PackMode
 
 async def play_calls(line: Line, questions: Sequence[Question], calls: int, answer_timeout: float = 15.0,
                      sequential: bool = False, voices: str = "natural",
-                     clips: Sequence[Clip] | None = None, first_caller: int = 0) -> list[CallResult]:
+                     clips: Sequence[Clip] | None = None, first_caller: int = 0,
+                     yes_no: tuple[Clip, Clip] | None = None) -> list[CallResult]:
     """`calls` callers (at once, or one after another) each ask `questions` in turn; each caller starts at a
     different question so concurrent callers do not ask the same thing at the same moment. Callers are numbered
-    from `first_caller`: each number is one conversation in the line's answer log."""
+    from `first_caller`: each number is one conversation in the line's answer log. With `yes_no` (the clips of a
+    yes and a no) a caller answers a confirming question as one who knows what they asked would."""
     audio = list(clips) if clips is not None else await asyncio.to_thread(
         speak_questions, [q.text for q in questions], voices)
     host, port = line.phone.ua.address
@@ -277,7 +298,9 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
         result = CallResult()
         try:
             async with SipUserAgent(config) as ua:
-                await one_call(ua, target, [audio[i] for i in order], answer_timeout, result.record)
+                reply = None if yes_no is None else (
+                    lambda k: line.answers.confirming_reply(caller, asked[k], *yes_no))
+                await one_call(ua, target, [audio[i] for i in order], answer_timeout, result.record, reply)
         except Exception as error:  # a call that failed counts every question not asked as unanswered
             result.error = repr(error)
             result.record.latencies += [float("inf")] * (len(asked) - len(result.record.latencies)
@@ -289,10 +312,12 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
             result.error = (f"the line ended the call at question {ended + 1} ({asked[ended].text!r}); "
                             f"{later} later questions went to a closed line, {result.record.not_asked} not asked")
         result.right = line.answers.right(caller, result.record, asked)
+        result.right_after_confirming = line.answers.right(caller, result.record, asked, after_confirming=True)
         result.misses = [f"{q.text!r} heard {[t.text for t in turns]} answered from "
-                         f"{[sorted(t.answered_from) for t in turns]}"
-                         for (q, turns), ok in zip(line.answers.per_question(caller, result.record, asked),
-                                                   result.right, strict=True) if not ok]
+                         f"{[sorted(t.answered_from) for t in turns]}{'' if ok else ' (right after confirming)'}"
+                         for (q, turns), right, ok in zip(line.answers.per_question(caller, result.record, asked),
+                                                          result.right, result.right_after_confirming, strict=True)
+                         if not right]
         result.stages = stage_log.stages(result.record)
         return result
 
@@ -309,6 +334,10 @@ def report(calls: int, results: Sequence[CallResult]) -> str:
     stages = [s for r in results for s in r.stages]
     parts = [summary(calls, values)]
     parts.append(f"right answers {sum(right)}/{len(right)} ({100 * sum(right) / max(len(right), 1):.0f} %)")
+    if any(r.record.confirmed_at for r in results):
+        confirmed = [ok for r in results for ok in r.right_after_confirming]
+        parts.append(f"{sum(confirmed)}/{len(confirmed)} ({100 * sum(confirmed) / max(len(confirmed), 1):.0f} %) "
+                     f"after a confirming question (asked {sum(len(r.record.confirmed_at) for r in results)})")
     medians = ", ".join(f"{name} {statistics.median(s[name] for s in stages if name in s) * 1000:.0f}"
                         for name in STAGES if any(name in s for s in stages))
     if stages:
@@ -324,12 +353,15 @@ async def _main(calls: int, questions: int, hours: str, rounds: int, chosen_set:
     models = load_speech_models(recognizer, "piper")
     chosen = (SETS[chosen_set] * 10)[:questions]
     clips = await asyncio.to_thread(speak_questions, [q.text for q in chosen], voices)
+    yes, no = await asyncio.to_thread(speak_questions, ["Yes, that's it.", "No, not really."], voices)
     async with phone_line(models, OPEN if hours == "open" else CLOSED, end_of_turn=end_of_turn, vad=vad,
                           look_ahead=look_ahead) as line:
         for _ in range(rounds):
             if call_per_question:  # as callers do: one question, one call, nothing left over from the last
+                # ... and answers a confirming question ("is this about …?") as one who knows what they asked
                 results = [result for n, (question, clip) in enumerate(zip(chosen, clips, strict=True))
-                           for result in await play_calls(line, [question], 1, clips=[clip], first_caller=n)]
+                           for result in await play_calls(line, [question], 1, clips=[clip], first_caller=n,
+                                                          yes_no=(yes, no))]
             else:
                 results = await play_calls(line, chosen, calls, clips=clips)
             print(f"{report(calls, results)} ({hours} hours, {chosen_set}, {voices} voices, end of turn "

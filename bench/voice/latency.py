@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,13 +98,18 @@ class CallRecord:
     # goodbye): not turns, so neither answered nor unanswered, but reported beside the summary.
     not_asked: int = 0
     end_reason: str = ""  # why the call ended before the questions ran out ("hangup": the agent's BYE)
+    # question index -> when the caller began answering the agent's confirming question ("is this about …?")
+    confirmed_at: dict[int, float] = field(default_factory=dict)
 
 
 async def one_call(ua: SipUserAgent, target: str, questions: list[Clip], answer_timeout: float = 15.0,
-                   record: CallRecord | None = None) -> list[float]:
+                   record: CallRecord | None = None,
+                   reply: Callable[[int], Clip | None] | None = None) -> list[float]:
     """Ask `questions` one after another, each once the agent has finished answering the one before. When the
     agent hangs up, the caller stops: a question cut off or never started counts in `record.not_asked`; one
-    fully asked and not answered before the hang-up is unanswered."""
+    fully asked and not answered before the hang-up is unanswered. `reply(n)`, once the answer to question n has
+    been heard, gives what the caller says to it, if anything ("yes" to a confirming question): said and its
+    answer awaited, when in `record.confirmed_at`, not counted among the latencies."""
     call = await ua.call(target, timeout=15)
     record = record if record is not None else CallRecord()
     record.call_id = call.call_id
@@ -137,6 +143,19 @@ async def one_call(ua: SipUserAgent, target: str, questions: list[Clip], answer_
                 continue
             record.latencies.append(answer_at - spoken_until)
             await wait_quiet(listener, answer_at, call)
+            said = reply(n) if reply is not None and not call.ended else None
+            if said is not None:
+                record.confirmed_at[n] = time.monotonic()
+                await call.play(said.pcm)
+                spoken_until = time.monotonic() + call.queued_seconds() - said.tail_seconds
+                await sleep_while_up(call, spoken_until - time.monotonic())
+                deadline = spoken_until + answer_timeout
+                while not call.ended and time.monotonic() < deadline:
+                    answer_at = listener.first_voiced_after(spoken_until)
+                    if answer_at is not None:
+                        await wait_quiet(listener, answer_at, call)
+                        break
+                    await asyncio.sleep(0.01)
     finally:
         await call.hang_up()
         reader.cancel()
