@@ -239,7 +239,7 @@ _FILLER = frozenset([
     "will", "with", "without", "work", "would", "your", "yours", "yeah", "also", "able", "ones",
     "nothing", "come", "comes", "goes", "gets", "says",
     # a caller's conversation, not the topic: hedges, time words of the asking, requests for help as such
-    "lately", "recently", "currently", "nowadays", "tips", "tip", "advice", "idea", "ideas",
+    "lately", "recently", "currently", "nowadays", "moment", "tips", "tip", "advice", "idea", "ideas",
     "info", "information", "details", "altogether", "onto", "basically", "actually", "literally", "definitely",
     "probably", "possibly", "perhaps", "wondering", "wonder", "guess", "alright", "kind", "sort", "anyway",
     "somehow", "someone", "somebody", "anyone", "anybody", "whatever", "everything", "cheers", "hiya", "happen",

@@ -33,7 +33,7 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("leak", "leaking", "drip", "dripping"), ("noise", "noisy", "loud", "sound", "hum", "buzz", "rattle"),
     ("wash", "clean", "cleaning", "rinse"), ("phone", "call", "ring"), ("shop", "store"),
     ("mend", "repair", "fix"), ("guarantee", "warranty"), ("voucher", "gift"),
-    ("close", "shut", "closed"), ("refund", "reimburse"),
+    ("close", "shut", "closed"), ("refund", "reimburse"), ("website", "site", "online", "web"),
     ("return", "returns", "returning"),
     # British and American spellings and words
     ("instalment", "installment"), ("colour", "color"), ("favourite", "favorite"), ("litre", "liter"),
