@@ -155,6 +155,13 @@ def shows_life(text: str, procedure: Procedure) -> bool:
     return no_power * 3 >= len(procedure.triggers) > 0
 
 
+def never_says_no_power(text: str, procedure: Procedure) -> bool:
+    """A procedure for a machine that won't power on, and a message that never says so ("my kettle won't connect
+    to the wifi, the little light keeps blinking"): a guess from the words around, not the request."""
+    no_power = sum(bool(_NO_POWER.search(t)) for t in procedure.triggers)
+    return no_power * 3 >= len(procedure.triggers) > 0 and not _NO_POWER.search(text)
+
+
 def _signs_of_life(text: str) -> Iterable[bool]:
     for match in _SIGN_OF_LIFE.finditer(text):
         # "no lights come on", "the light doesn't come on": said in the negative, it is no sign of life

@@ -28,6 +28,7 @@ from helpline.understanding.request_fit import (
     for_other_products,
     meaning_words,
     names_only_its_product,
+    never_says_no_power,
     reports_it_done,
     same_stem,
     shows_life,
@@ -286,11 +287,14 @@ class RequestReading:
         Likewise a procedure about a product (its first slot), when no product of the catalogue is named: it is the
         fallback only for a question asking the price its triggers ask ("do you sell loose leaf tea?" names nothing
         the shop sells and asks no price: no article answering it is no reason to ask "which product?"), nor when the
-        message rules it out (`_not_its_request`)."""
+        message rules it out (`_not_its_request`), nor a machine that won't power on for a message never saying so
+        (the weak guess heard "kettle" and "light" in "my kettle won't connect to the wifi, the light keeps
+        blinking")."""
         text = u.text
         procedure = self.procedures[start.procedure_id]
         triggers = procedure.triggers
-        if self._not_its_request(u, start.procedure_id) or self._article_titled(text, start.procedure_id):
+        if (self._not_its_request(u, start.procedure_id) or self._article_titled(text, start.procedure_id)
+                or never_says_no_power(text, procedure)):
             return None
         # about a product: its first slot is the product (an exchange's first is the order, the product follows)
         first_slot = next(iter(procedure.slots.items()), None)

@@ -18,6 +18,7 @@ from helpline.understanding.request_fit import (
     for_other_products,
     meaning_words,
     names_only_its_product,
+    never_says_no_power,
     reports_it_done,
     shows_life,
     without_its_code,
@@ -93,6 +94,15 @@ def test_a_machine_that_lights_up_does_power_on(procedures: dict[str, Procedure]
     assert not shows_life("not a single light comes on when I press it", power)
     assert not shows_life("the power light doesn't come on any more", power)
     assert not shows_life("the display comes on fine but the pump makes no sound", procedures["app_error_code"])
+
+
+def test_a_machine_that_wont_power_on_must_be_said(procedures: dict[str, Procedure]) -> None:
+    power = procedures["machine_wont_power_on"]
+    assert never_says_no_power("my kettle won't connect to the wifi, the little light just keeps blinking", power)
+    assert not never_says_no_power("my kettle won't switch on at all", power)
+    assert not never_says_no_power("the grinder is completely dead", power)
+    # a procedure of another kind is never ruled out by it
+    assert not never_says_no_power("the app keeps saying offline", procedures["app_error_code"])
 
 
 def test_a_wrong_item_received(procedures: dict[str, Procedure]) -> None:
