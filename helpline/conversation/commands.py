@@ -96,6 +96,9 @@ class AskKnowledge:
     query: str
     otherwise: StartProcedure | None = None
     question: bool = True  # asked as a question (else a statement the knowledge base may still cover)
+    # the parts of the query that ask, when it also tells a story ("I bought it for my husband..., can I send it
+    # back?"): they may settle the article the whole query found but was unsure of
+    asked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class KnowledgeAnswers(TeamWork):
         if self._answerable(command.query, hits, self.policy.kb_answer) and self._answer_from_kb(
                 turn, command.query, hits):
             return
+        if self._answer_asked_part(turn, command, hits):
+            return
         matched_but_silent = bool(hits) and hits[0].score >= self.policy.kb_answer and command.question
         if (command.otherwise is not None and command.otherwise.procedure_id in self.procedures
                 and not matched_but_silent):
@@ -66,6 +68,19 @@ class KnowledgeAnswers(TeamWork):
             self._say(turn, "kb_dont_know")
             return
         self._misunderstood(turn, reprompt=None)
+
+    def _answer_asked_part(self, turn: Turn, command: AskKnowledge, hits: list[KnowledgeHit]) -> bool:
+        """The whole message found an article unsurely (a story around the question), and the part that asks finds
+        the same article surely, covering what it asks: answered from it. Another article found by the part alone
+        answers nothing: "can I change it" alone is not about an order's address."""
+        if not hits:
+            return False
+        for part in command.asked:
+            part_hits = self.knowledge.search(part, k=3, language=turn.language)
+            if (part_hits and part_hits[0].article_id == hits[0].article_id
+                    and self._answerable(part, part_hits, self.policy.kb_answer)):
+                return self._answer_from_kb(turn, part, part_hits)
+        return False
 
     def _offer_article(self, turn: Turn, query: str, hits: list[KnowledgeHit], question: bool) -> bool:
         """The best article is fairly sure but not sure enough to answer: check with the caller ("is this about

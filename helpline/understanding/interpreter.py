@@ -53,6 +53,7 @@ from helpline.conversation.verification import DATE_CHOICE_SEPARATOR
 from helpline.pack.models import Procedure, SlotSpec
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
+from helpline.understanding.asked_parts import with_asked_parts
 from helpline.understanding.factors import read_factors
 from helpline.understanding.requests import (
     SWITCH,
@@ -162,7 +163,7 @@ class EmbeddedInterpreter(RequestReading):
         commands, confident = self._commands(u, state, context, language)
         return Interpretation(
             text=u.text,
-            commands=_without_proofs(commands),
+            commands=_without_proofs(with_asked_parts(commands, language)),
             entities=u.entities,
             frustration=u.frustration,
             frustration_cues=u.frustration_cues,

@@ -164,3 +164,31 @@ def test_a_problem_told_in_words_the_sure_article_lacks_is_offered_a_question_is
     asked = ConversationState()
     reply = read_as(engine, asked, "do you repair bikes that arrive damaged with buckled wheels?", True)
     assert "Damaged deliveries" not in reply and not (asked.pending_offer or "").startswith("article:")
+
+
+def test_the_part_that_asks_answers_when_it_finds_surely_the_article_the_whole_story_found(tmp_path: Path) -> None:
+    # every hit is sure; the coverage check finds the story's words missing, the asking part's present
+    engine = _engine(tmp_path, replace(EnginePolicy(), kb_answer=0.0))
+    story = "so I ordered a road bike for my son's birthday and the frame came all scratched and dented"
+    part = "do you replace a bike that arrives damaged?"
+    engine.kb_covers = lambda query, hits: query == part
+    state = ConversationState()
+    reading = Interpretation(f"{story}, {part}", (AskKnowledge(f"{story}, {part}", asked=(part,)),))
+    reply = " ".join(engine.handle(state, reading.text, TurnContext(now=datetime(2026, 11, 20, 12, tzinfo=UTC)),
+                                   interpretation=reading).replies)
+    assert "replacement or refund you in full" in reply
+    assert [request.tags for request in state.requests] == [["damaged-deliveries"]]
+
+
+def test_a_part_that_alone_finds_another_article_answers_nothing(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, replace(EnginePolicy(), kb_answer=0.0))
+    story = "my bike arrived damaged last week, the box was crushed and the wheel buckled"
+    part = "can you service it in the workshop?"  # alone, the servicing article: not what the story is about
+    engine.kb_covers = lambda query, hits: query == part
+    assert engine.knowledge.search(story, k=1)[0].article_id == "damaged-deliveries"
+    assert engine.knowledge.search(part, k=1)[0].article_id == "servicing"
+    state = ConversationState()
+    reading = Interpretation(f"{story}, {part}", (AskKnowledge(f"{story}, {part}", asked=(part,)),))
+    reply = " ".join(engine.handle(state, reading.text, TurnContext(now=datetime(2026, 11, 20, 12, tzinfo=UTC)),
+                                   interpretation=reading).replies)
+    assert "flat fee" not in reply and not state.requests
