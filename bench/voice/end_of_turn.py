@@ -20,12 +20,13 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from bench.report import machine, percentile
+from bench.voice.answers import HELD_OUT_SETS, SETS
 from bench.voice.callers import PHONE_RATE, caller_voices
-from bench.voice.questions import SETS
 from helpline.voice.audio import resample, silence
 from helpline.voice.end_of_turn import SmartTurnModel, transcript_finished
 
@@ -52,7 +53,7 @@ def pauses(pcm: bytes, min_ms: int = CHECK_MS) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--set", default="all", choices=sorted(SETS))
+    parser.add_argument("--set", default="all", help=f"comma-separated, of {sorted(SETS)}")
     parser.add_argument("--voices", default="natural", choices=["natural", "espeak"])
     parser.add_argument("--no-whisper", action="store_true")
     args = parser.parse_args()
@@ -63,12 +64,12 @@ def main() -> None:
 
         whisper = WhisperRecognizer("base")
     quiet = silence(CHECK_MS, PHONE_RATE)
-    finished: list[tuple[float, bool]] = []  # (smart turn p, transcript says finished)
+    finished: list[tuple[float, bool, str]] = []  # (smart turn p, transcript says finished, the transcript)
     mid: list[tuple[float, bool, str]] = []
     times: list[float] = []
     with caller_voices(args.voices) as voices:
         for voice in voices:
-            for question in SETS[args.set]:
+            for question in [q for name in args.set.split(",") for q in SETS[name]]:
                 clip = voice.speak(question.text)
                 speech = clip.pcm[: len(clip.pcm) - int(clip.tail_seconds * PHONE_RATE) * 2]
                 moments = [(speech + quiet, True)] + [(speech[:at] + quiet, False) for at in pauses(speech)]
@@ -78,19 +79,25 @@ def main() -> None:
                     times.append(time.perf_counter() - started)
                     heard = whisper.transcribe(resample(audio, PHONE_RATE, 16000)).text if whisper else ""
                     if done:
-                        finished.append((p, transcript_finished(heard)))
+                        finished.append((p, transcript_finished(heard), heard))
                     else:
                         mid.append((p, transcript_finished(heard), heard))
     print(f"Smart Turn v3.2, {len(times)} checks: {statistics.median(times) * 1000:.0f} ms p50, "
           f"{percentile(times, 95) * 1000:.0f} ms p95 per check (1 thread), load {os.getloadavg()[0]:.1f}")
-    for name, column in (("Smart Turn", 0), ("transcript", 1)):
-        if column == 1 and whisper is None:
-            continue
-        said_done = sum(1 for row in finished if (row[0] >= 0.5 if column == 0 else row[1]))
-        cut = sum(1 for row in mid if (row[0] >= 0.5 if column == 0 else row[1]))
+    rules: dict[str, Callable[[float, bool, str], bool]] = {
+        "Smart Turn": lambda p, by_text, heard: p >= 0.5,
+    }
+    if whisper is not None:
+        rules["transcript"] = lambda p, by_text, heard: by_text
+        rules["transcript asks (ends '?')"] = lambda p, by_text, heard: heard.rstrip().endswith("?")
+        rules["Smart Turn and transcript asks"] = lambda p, by_text, heard: p >= 0.5 and heard.rstrip().endswith("?")
+    for name, rule in rules.items():
+        said_done = sum(1 for row in finished if rule(*row))
+        cut = sum(1 for row in mid if rule(*row))
         print(f"{name}: finished questions judged finished {said_done}/{len(finished)}; "
               f"mid-question pauses judged finished (a cut-off caller) {cut}/{len(mid)}")
-    for p, by_text, heard in mid:
+    shown = not HELD_OUT_SETS & set(args.set.split(","))  # a held-out set's words are never printed
+    for p, by_text, heard in mid if shown else []:
         if p >= 0.5 or by_text:
             print(f"  cut at a pause: smart turn {p:.2f}, transcript {'finished' if by_text else '-'}: {heard!r}")
     print(machine())

@@ -314,7 +314,7 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
         result.right = line.answers.right(caller, result.record, asked)
         result.right_after_confirming = line.answers.right(caller, result.record, asked, after_confirming=True)
         result.misses = [f"{q.text!r} heard {[t.text for t in turns]} answered from "
-                         f"{[sorted(t.answered_from) for t in turns]}{'' if ok else ' (right after confirming)'}"
+                         f"{[sorted(t.answered_from) for t in turns]}{' (right after confirming)' if ok else ''}"
                          for (q, turns), right, ok in zip(line.answers.per_question(caller, result.record, asked),
                                                           result.right, result.right_after_confirming, strict=True)
                          if not right]

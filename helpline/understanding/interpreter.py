@@ -255,11 +255,20 @@ class EmbeddedInterpreter(RequestReading):
                                           state.active.windows if state.active else {})
         elif awaiting == "confirm":
             commands += self._confirm_answer(u, answers, state)
-        elif awaiting.startswith("offer:"):
+        elif awaiting == "offer:anything_else":
             if Answer.NOTHING_ELSE in answers or (Answer.DENY in answers and short):
-                commands.append(NothingElse() if awaiting == "offer:anything_else" else Deny())
+                commands.append(NothingElse())
             elif Answer.AFFIRM in answers and short:
                 commands.append(Affirm())
+        elif awaiting.startswith("offer:"):
+            # a yes-or-no question ("is this about ...?"): "yes, that's it" says yes, though "that's it" alone
+            # would end the call after "anything else?"
+            if Answer.DENY in answers and short:
+                commands.append(Deny())
+            elif Answer.AFFIRM in answers and short:
+                commands.append(Affirm())
+            elif Answer.NOTHING_ELSE in answers:
+                commands.append(Deny())
 
         for answer in (Answer.THANKS, Answer.BYE, Answer.BOT_CHALLENGE):
             if answer in answers and (short or answer is Answer.BOT_CHALLENGE):

@@ -106,6 +106,14 @@ def test_a_fairly_sure_article_is_offered_and_yes_answers_from_it(engine: Engine
     assert [request.tags for request in state.requests] == [["damaged-deliveries"]]
 
 
+@pytest.mark.parametrize("yes", ["yes, that's it", "that's the one", "yeah that's right"])
+def test_a_yes_that_sounds_like_a_goodbye_still_says_yes(engine: Engine, yes: str) -> None:
+    # "that's it" after "anything else?" ends the call; after "is this about ...?" it says yes
+    state = ConversationState()
+    say(engine, state, QUESTION)
+    assert "replacement or refund you in full" in " ".join(say(engine, state, yes).replies)
+
+
 def test_no_asks_for_more_records_the_gap_and_the_article_is_not_offered_again(engine: Engine) -> None:
     state = ConversationState()
     say(engine, state, QUESTION)
