@@ -70,8 +70,9 @@ class KnowledgeAnswers(TeamWork):
         self._misunderstood(turn, reprompt=None)
 
     def _answer_asked_part(self, turn: Turn, command: AskKnowledge, hits: list[KnowledgeHit]) -> bool:
-        """The whole message found an article unsurely (a story around the question), and the part that asks finds
-        the same article surely, covering what it asks: answered from it. Another article found by the part alone
+        """The whole message found an article but could not answer from it (unsure, or the story around the question
+        in words the article lacks), and the part that asks finds the same article surely, covering what it asks:
+        answered from it. Another article found by the part alone
         answers nothing: "can I change it" alone is not about an order's address."""
         if not hits:
             return False
