@@ -130,10 +130,16 @@ class AnswerLog:
                 for n, (q, turns) in enumerate(self.per_question(caller, record, questions))
                 for kept in [counted(n, turns)]]
 
-    def confirming_reply(self, caller: str, question: Question, yes: Clip, no: Clip) -> Clip | None:
-        """What a caller who knows what they asked says to the agent's last turn: yes when it asked about an
-        expected article or procedure, no when about another, nothing when it asked nothing."""
+    def confirming_reply(self, caller: str, question: Question, yes: Clip, no: Clip,
+                         heard_ask: tuple[float, list[str]] | None = None) -> Clip | None:
+        """What a caller who knows what they asked says to the agent's last question: to "is this about ...?" yes
+        when it names an expected article or procedure, no otherwise; to the corrector's "did you say ...?"
+        (`heard_ask`: when, and the words it put in, if it came after the engine's last turn) yes when they are
+        words of the question; nothing when the agent asked nothing."""
         turns = self.turns.get(self.by_caller.get(caller, ""), [])
+        if heard_ask is not None and (not turns or heard_ask[0] > turns[-1].at):
+            said = {w.strip(".,?!").lower() for w in question.text.split()}
+            return yes if heard_ask[1] and all(w.lower() in said for m in heard_ask[1] for w in m.split()) else no
         offered = turns[-1].offered if turns else None
         if offered is None:
             return None
@@ -155,6 +161,32 @@ class AnswerLog:
         marks = [*record.asked_at, float("inf")]
         return [(q, [t for t in turns if marks[i] <= t.at < marks[i + 1]])
                 for i, q in enumerate(questions[:len(record.asked_at)])]
+
+
+class CorrectionAsks(logging.Handler):
+    """The near-miss corrector's "did you say ...?" per caller number (the `helpline.voice.trace` logger): when it
+    was asked and the words it put in, so the harness's caller can answer it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.last: dict[str, tuple[float, list[str]]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meant = getattr(record, "meant", None)
+        if isinstance(meant, list):
+            self.last[str(getattr(record, "caller", ""))] = (time.monotonic(), [str(m) for m in meant])
+
+    @asynccontextmanager
+    async def attached(self) -> AsyncIterator[CorrectionAsks]:
+        logger = logging.getLogger("helpline.voice.trace")
+        level = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(self)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+            logger.setLevel(level)
 
 
 class StageLog(logging.Handler):
@@ -287,6 +319,7 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
     host, port = line.phone.ua.address
     target = f"sip:helpline@{host}:{port}"
     stage_log = StageLog()
+    correction_asks = CorrectionAsks()
 
     async def one(n: int) -> CallResult:
         order = [(n * 3 + i) % len(questions) for i in range(len(questions))]
@@ -299,7 +332,8 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
         try:
             async with SipUserAgent(config) as ua:
                 reply = None if yes_no is None else (
-                    lambda k: line.answers.confirming_reply(caller, asked[k], *yes_no))
+                    lambda k: line.answers.confirming_reply(caller, asked[k], *yes_no,
+                                                            heard_ask=correction_asks.last.get(caller)))
                 await one_call(ua, target, [audio[i] for i in order], answer_timeout, result.record, reply)
         except Exception as error:  # a call that failed counts every question not asked as unanswered
             result.error = repr(error)
@@ -321,7 +355,7 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
         result.stages = stage_log.stages(result.record)
         return result
 
-    async with stage_log.attached():
+    async with stage_log.attached(), correction_asks.attached():
         if sequential:
             return [await one(n) for n in range(calls)]
         return list(await asyncio.gather(*(one(n) for n in range(calls))))

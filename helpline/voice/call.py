@@ -322,6 +322,9 @@ class CallAgentProcessor(Processor):
         if correction.sure:
             return correction.text
         self._confirming = correction
+        # the words put in, for whoever watches the call (bench/voice/harness.py answers as the caller would)
+        trace.debug("agent asks did you say: %s", correction.text,
+                    extra={"caller": self._caller, "meant": [r.meant for r in correction.replacements]})
         await self._say([self.wording.line("voice_confirm_heard", heard=correction.confirming_phrase())])
         return None
 

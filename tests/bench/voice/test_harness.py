@@ -52,3 +52,17 @@ def test_a_confirming_question_is_answered_as_a_caller_who_knows_what_they_asked
     record = CallRecord(asked_at=[asked], confirmed_at={0: asked + 2})
     assert answers.right(caller, record, [question]) == [False]
     assert answers.right(caller, record, [question], after_confirming=True) == [True]
+
+
+def test_the_correctors_did_you_say_is_answered_by_the_words_put_in(make_runtime: RuntimeFactory) -> None:
+    answers = AnswerLog(make_runtime(OPEN).conversations)
+    caller = "+15550144"
+    question = Question("Can I control the kettle from my phone?", frozenset({"smart-kettle"}))
+    yes, no = Clip(b"y", 0.0), Clip(b"n", 0.0)
+    now = time.monotonic()
+    assert answers.confirming_reply(caller, question, yes, no, heard_ask=(now, ["kettle"])) is yes
+    assert answers.confirming_reply(caller, question, yes, no, heard_ask=(now, ["cuddle"])) is no
+    # an ask from before the engine's last turn was answered already: the turn's own offer decides
+    answers.by_caller[caller] = "c2"
+    answers.turns["c2"] = [EngineTurn(now + 1, frozenset({"smart-kettle"}))]
+    assert answers.confirming_reply(caller, question, yes, no, heard_ask=(now, ["kettle"])) is None
