@@ -164,7 +164,7 @@ class AnswerLog:
 
 
 class CorrectionAsks(logging.Handler):
-    """The near-miss corrector's "did you say ...?" per caller number (the `helpline.voice.trace` logger): when it
+    """The near-miss corrector's "did you say ...?" per conversation (the `helpline.voice.trace` logger): when it
     was asked and the words it put in, so the harness's caller can answer it."""
 
     def __init__(self) -> None:
@@ -174,7 +174,7 @@ class CorrectionAsks(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         meant = getattr(record, "meant", None)
         if isinstance(meant, list):
-            self.last[str(getattr(record, "caller", ""))] = (time.monotonic(), [str(m) for m in meant])
+            self.last[str(getattr(record, "conversation", ""))] = (time.monotonic(), [str(m) for m in meant])
 
     @asynccontextmanager
     async def attached(self) -> AsyncIterator[CorrectionAsks]:
@@ -329,12 +329,15 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
         config = SipConfig(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM), rtp_ports=(low, low + 19),
                            user=caller)
         result = CallResult()
+
+        def reply(k: int, clips: tuple[Clip, Clip]) -> Clip | None:
+            asked_about = correction_asks.last.get(line.answers.by_caller.get(caller, ""))
+            return line.answers.confirming_reply(caller, asked[k], *clips, heard_ask=asked_about)
+
         try:
             async with SipUserAgent(config) as ua:
-                reply = None if yes_no is None else (
-                    lambda k: line.answers.confirming_reply(caller, asked[k], *yes_no,
-                                                            heard_ask=correction_asks.last.get(caller)))
-                await one_call(ua, target, [audio[i] for i in order], answer_timeout, result.record, reply)
+                await one_call(ua, target, [audio[i] for i in order], answer_timeout, result.record,
+                               None if yes_no is None else lambda k: reply(k, yes_no))
         except Exception as error:  # a call that failed counts every question not asked as unanswered
             result.error = repr(error)
             result.record.latencies += [float("inf")] * (len(asked) - len(result.record.latencies)

@@ -322,9 +322,10 @@ class CallAgentProcessor(Processor):
         if correction.sure:
             return correction.text
         self._confirming = correction
-        # the words put in, for whoever watches the call (bench/voice/harness.py answers as the caller would)
-        trace.debug("agent asks did you say: %s", correction.text,
-                    extra={"caller": self._caller, "meant": [r.meant for r in correction.replacements]})
+        # the business words put in, for whoever watches the call (bench/voice/harness.py answers as the caller
+        # would); never the caller's own words: a trace is a log, and what they said may hold personal details
+        trace.debug("agent asks did you say: %d word(s) put in", len(correction.replacements),
+                    extra={"conversation": self.conversation_id, "meant": [r.meant for r in correction.replacements]})
         await self._say([self.wording.line("voice_confirm_heard", heard=correction.confirming_phrase())])
         return None
 
