@@ -163,12 +163,35 @@ class AnswerLog:
                 for i, q in enumerate(questions[:len(record.asked_at)])]
 
 
-class CorrectionAsks(logging.Handler):
-    """The near-miss corrector's "did you say ...?" per conversation (the `helpline.voice.trace` logger): when it
-    was asked and the words it put in, so the harness's caller can answer it."""
+class LoggerWatch(logging.Handler):
+    """A handler that reads one of the line's loggers while attached (`logger_name`, at DEBUG meanwhile)."""
+
+    logger_name = ""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
+
+    @asynccontextmanager
+    async def attached(self) -> AsyncIterator[LoggerWatch]:
+        logger = logging.getLogger(self.logger_name)
+        level = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(self)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+            logger.setLevel(level)
+
+
+class CorrectionAsks(LoggerWatch):
+    """The near-miss corrector's "did you say ...?" per conversation (the `helpline.voice.trace` logger): when it
+    was asked and the words it put in, so the harness's caller can answer it."""
+
+    logger_name = "helpline.voice.trace"
+
+    def __init__(self) -> None:
+        super().__init__()
         self.last: dict[str, tuple[float, list[str]]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -176,42 +199,20 @@ class CorrectionAsks(logging.Handler):
         if isinstance(meant, list):
             self.last[str(getattr(record, "conversation", ""))] = (time.monotonic(), [str(m) for m in meant])
 
-    @asynccontextmanager
-    async def attached(self) -> AsyncIterator[CorrectionAsks]:
-        logger = logging.getLogger("helpline.voice.trace")
-        level = logger.level
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(self)
-        try:
-            yield self
-        finally:
-            logger.removeHandler(self)
-            logger.setLevel(level)
 
-
-class StageLog(logging.Handler):
+class StageLog(LoggerWatch):
     """Collects each answered turn's stage times from the `helpline.voice.timing` logger, by call id."""
 
+    logger_name = "helpline.voice.timing"
+
     def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
+        super().__init__()
         self.by_call: dict[str, list[TurnTimes]] = defaultdict(list)
 
     def emit(self, record: logging.LogRecord) -> None:
         times = getattr(record, "turn_times", None)
         if isinstance(times, TurnTimes):
             self.by_call[str(getattr(record, "call_id", ""))].append(times)
-
-    @asynccontextmanager
-    async def attached(self) -> AsyncIterator[StageLog]:
-        logger = logging.getLogger("helpline.voice.timing")
-        level = logger.level
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(self)
-        try:
-            yield self
-        finally:
-            logger.removeHandler(self)
-            logger.setLevel(level)
 
     def stages(self, record: CallRecord) -> list[dict[str, float]]:
         """Each answered question's stage times, with `wire`: the hand-off to the caller hearing it."""

@@ -102,6 +102,27 @@ class CallRecord:
     confirmed_at: dict[int, float] = field(default_factory=dict)
 
 
+async def say(call: PhoneCall, clip: Clip) -> float:
+    """Play `clip` into the call and wait while it is said; returns when its words ended (before the line noise
+    that follows them)."""
+    await call.play(clip.pcm)
+    spoken_until = time.monotonic() + call.queued_seconds() - clip.tail_seconds
+    await sleep_while_up(call, spoken_until - time.monotonic())
+    return spoken_until
+
+
+async def first_answer(listener: Listener, call: PhoneCall, after: float, timeout: float) -> float | None:
+    """When the agent's voice was first heard after `after`; None when nothing came within `timeout` or the line
+    hung up first."""
+    deadline = after + timeout
+    while time.monotonic() < deadline:
+        answer_at = listener.first_voiced_after(after)
+        if answer_at is not None or call.ended:
+            return answer_at
+        await asyncio.sleep(0.01)
+    return None
+
+
 async def one_call(ua: SipUserAgent, target: str, questions: list[Clip], answer_timeout: float = 15.0,
                    record: CallRecord | None = None,
                    reply: Callable[[int], Clip | None] | None = None) -> list[float]:
@@ -122,22 +143,13 @@ async def one_call(ua: SipUserAgent, target: str, questions: list[Clip], answer_
                 record.not_asked, record.end_reason = len(questions) - n, call.end_reason
                 break
             asked_at = time.monotonic()
-            await call.play(clip.pcm)
-            # the words end before the line noise that follows them
-            spoken_until = time.monotonic() + call.queued_seconds() - clip.tail_seconds
-            await sleep_while_up(call, spoken_until - time.monotonic())
+            spoken_until = await say(call, clip)
             if call.ended and time.monotonic() < spoken_until:  # hung up on while saying it: never asked in full
                 record.not_asked, record.end_reason = len(questions) - n, call.end_reason
                 break
             record.asked_at.append(asked_at)
             record.spoken_until.append(spoken_until)
-            deadline = spoken_until + answer_timeout
-            answer_at = None
-            while time.monotonic() < deadline and answer_at is None:
-                answer_at = listener.first_voiced_after(spoken_until)
-                if answer_at is None and call.ended:
-                    break
-                await asyncio.sleep(0.01)
+            answer_at = await first_answer(listener, call, spoken_until, answer_timeout)
             if answer_at is None:
                 record.latencies.append(float("inf"))
                 continue
@@ -146,16 +158,9 @@ async def one_call(ua: SipUserAgent, target: str, questions: list[Clip], answer_
             said = reply(n) if reply is not None and not call.ended else None
             if said is not None:
                 record.confirmed_at[n] = time.monotonic()
-                await call.play(said.pcm)
-                spoken_until = time.monotonic() + call.queued_seconds() - said.tail_seconds
-                await sleep_while_up(call, spoken_until - time.monotonic())
-                deadline = spoken_until + answer_timeout
-                while not call.ended and time.monotonic() < deadline:
-                    answer_at = listener.first_voiced_after(spoken_until)
-                    if answer_at is not None:
-                        await wait_quiet(listener, answer_at, call)
-                        break
-                    await asyncio.sleep(0.01)
+                answer_at = await first_answer(listener, call, await say(call, said), answer_timeout)
+                if answer_at is not None:
+                    await wait_quiet(listener, answer_at, call)
     finally:
         await call.hang_up()
         reader.cancel()

@@ -72,8 +72,8 @@ class KnowledgeAnswers(TeamWork):
     def _answer_asked_part(self, turn: Turn, command: AskKnowledge, hits: list[KnowledgeHit]) -> bool:
         """The whole message found an article but could not answer from it (unsure, or the story around the question
         in words the article lacks), and the part that asks finds the same article surely, covering what it asks:
-        answered from it. Another article found by the part alone
-        answers nothing: "can I change it" alone is not about an order's address."""
+        answered from it. Another article found by the part alone answers nothing: "can I change it" alone is not
+        about an order's address."""
         if not hits:
             return False
         for part in command.asked:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from helpline.conversation.commands import AskKnowledge, Command
 from helpline.understanding.requests import asks
@@ -84,5 +85,5 @@ def with_asked_parts(commands: Sequence[Command], language: str) -> list[Command
     """Each question for the articles with the parts of it that ask (English messages)."""
     if language.split("-")[0] not in ("", "en"):
         return list(commands)
-    return [AskKnowledge(c.query, c.otherwise, c.question, asked_parts(c.query))
-            if isinstance(c, AskKnowledge) and not c.asked else c for c in commands]
+    return [replace(c, asked=asked_parts(c.query)) if isinstance(c, AskKnowledge) and not c.asked else c
+            for c in commands]

@@ -149,17 +149,19 @@ def reports_it_done(text: str, procedure: Procedure) -> bool:
 def shows_life(text: str, procedure: Procedure) -> bool:
     """A machine that won't power on, and a message saying it does ("the light comes on but the water never gets
     hot"): a fault of another kind."""
-    if not any(_signs_of_life(text)):
-        return False
-    no_power = sum(bool(_NO_POWER.search(t)) for t in procedure.triggers)
-    return no_power * 3 >= len(procedure.triggers) > 0
+    return _for_no_power(procedure) and any(_signs_of_life(text))
 
 
 def never_says_no_power(text: str, procedure: Procedure) -> bool:
     """A procedure for a machine that won't power on, and a message that never says so ("my kettle won't connect
     to the wifi, the little light keeps blinking"): a guess from the words around, not the request."""
+    return _for_no_power(procedure) and not _NO_POWER.search(text)
+
+
+def _for_no_power(procedure: Procedure) -> bool:
+    """A procedure for a machine that won't power on: a third or more of its triggers say so."""
     no_power = sum(bool(_NO_POWER.search(t)) for t in procedure.triggers)
-    return no_power * 3 >= len(procedure.triggers) > 0 and not _NO_POWER.search(text)
+    return no_power * 3 >= len(procedure.triggers) > 0
 
 
 def _signs_of_life(text: str) -> Iterable[bool]:
