@@ -3,7 +3,8 @@
 Each question of a set in bench/voice/questions.py, or of round three (questions3.yaml, split into dev3 and
 heldout3 here), round four (questions4.yaml, 56 questions written blind, split into dev4 and heldout4) or round
 five (questions5.yaml, 64 questions written blind in a wider mix of styles, split into dev5 and heldout5), six
-(questions6.yaml, 64 more written blind, split into dev6 and heldout6) or seven (questions7.yaml, the same way), is
+(questions6.yaml, 64 more written blind, split into dev6 and heldout6), seven or eight (questions7.yaml,
+questions8.yaml, the same way), is
 the caller's first line in a fresh phone conversation of the demo business (through `ConversationService`, as
 the call agent posts it, the business clock pinned inside opening hours like the harness). It is answered
 *right* when the turn answered from one of the expected articles or started one of the expected procedures,
@@ -41,7 +42,8 @@ from helpline.runtime import Runtime, build_runtime
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 OPEN = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Chicago, as the harness pins it
 # their misses are counted, never printed
-HELD_OUT_SETS = {"held-out", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"}
+HELD_OUT_SETS = {"held-out", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
+                 "heldout8"}
 ROUND_THREE = Path(__file__).with_name("questions3.yaml")
 ROUND_THREE_SEED = 2611  # fixed before any run; changing it would mix dev3 and heldout3 questions
 ROUND_FOUR = Path(__file__).with_name("questions4.yaml")
@@ -52,6 +54,8 @@ ROUND_SIX = Path(__file__).with_name("questions6.yaml")
 ROUND_SIX_SEED = 228614171  # fixed (from `date +%N`) before any run; the integrator had read the file's first 8 lines
 ROUND_SEVEN = Path(__file__).with_name("questions7.yaml")
 ROUND_SEVEN_SEED = 484211968  # fixed (from `date +%N`, 12:49 UTC 2026-12-02) before the texts were written
+ROUND_EIGHT = Path(__file__).with_name("questions8.yaml")
+ROUND_EIGHT_SEED = 200320338  # fixed (from `date +%N`, 16:09 UTC 2026-12-02) before the texts were written
 
 
 def split_in_halves(path: Path, seed: int) -> tuple[list[Question], list[Question]]:
@@ -68,9 +72,10 @@ DEV4, HELDOUT4 = split_in_halves(ROUND_FOUR, ROUND_FOUR_SEED)
 DEV5, HELDOUT5 = split_in_halves(ROUND_FIVE, ROUND_FIVE_SEED)
 DEV6, HELDOUT6 = split_in_halves(ROUND_SIX, ROUND_SIX_SEED)
 DEV7, HELDOUT7 = split_in_halves(ROUND_SEVEN, ROUND_SEVEN_SEED)
+DEV8, HELDOUT8 = split_in_halves(ROUND_EIGHT, ROUND_EIGHT_SEED)
 SETS = {**EARLIER_SETS, "dev3": DEV3, "heldout3": HELDOUT3, "dev4": DEV4, "heldout4": HELDOUT4,
         "dev5": DEV5, "heldout5": HELDOUT5, "dev6": DEV6, "heldout6": HELDOUT6,
-        "dev7": DEV7, "heldout7": HELDOUT7}
+        "dev7": DEV7, "heldout7": HELDOUT7, "dev8": DEV8, "heldout8": HELDOUT8}
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from typing import Any
 
 from bench.report import machine, percentile
 from bench.startup import free_port
-from bench.voice.answers import HELD_OUT_SETS, SETS, offered_id  # every round: dev … dev7 and held-out halves
+from bench.voice.answers import HELD_OUT_SETS, SETS, offered_id  # every round: dev … dev8 and held-out halves
 from bench.voice.callers import Clip
 from bench.voice.latency import CallRecord, one_call, speak_questions, summary
 from bench.voice.questions import Question
