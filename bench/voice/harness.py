@@ -131,15 +131,19 @@ class AnswerLog:
                 for kept in [counted(n, turns)]]
 
     def confirming_reply(self, caller: str, question: Question, yes: Clip, no: Clip,
-                         heard_ask: tuple[float, list[str]] | None = None) -> Clip | None:
+                         heard_ask: tuple[float, list[str]] | None = None,
+                         again: Clip | None = None) -> Clip | None:
         """What a caller who knows what they asked says to the agent's last question: to "is this about ...?" yes
         when it names an expected article or procedure, no otherwise; to the corrector's "did you say ...?"
         (`heard_ask`: when, and the words it put in, if it came after the engine's last turn) yes when they are
-        words of the question; nothing when the agent asked nothing."""
+        words of the question, else the question said `again` (as callers do: "no, I said ..."), or a no when
+        there is no clip of it; nothing when the agent asked nothing."""
         turns = self.turns.get(self.by_caller.get(caller, ""), [])
         if heard_ask is not None and (not turns or heard_ask[0] > turns[-1].at):
             said = {w.strip(".,?!").lower() for w in question.text.split()}
-            return yes if heard_ask[1] and all(w.lower() in said for m in heard_ask[1] for w in m.split()) else no
+            if heard_ask[1] and all(w.lower() in said for m in heard_ask[1] for w in m.split()):
+                return yes
+            return again or no
         offered = turns[-1].offered if turns else None
         if offered is None:
             return None
@@ -333,7 +337,8 @@ async def play_calls(line: Line, questions: Sequence[Question], calls: int, answ
 
         def reply(k: int, clips: tuple[Clip, Clip]) -> Clip | None:
             asked_about = correction_asks.last.get(line.answers.by_caller.get(caller, ""))
-            return line.answers.confirming_reply(caller, asked[k], *clips, heard_ask=asked_about)
+            return line.answers.confirming_reply(caller, asked[k], *clips, heard_ask=asked_about,
+                                                 again=audio[order[k]])
 
         try:
             async with SipUserAgent(config) as ua:

@@ -109,6 +109,13 @@ class AskRecord:
 
 
 @dataclass(frozen=True)
+class ChooseRecord:
+    """The record the customer picked from those read out ("which order do you mean: BB-10142 (...), or ...?")."""
+
+    record_id: str
+
+
+@dataclass(frozen=True)
 class Identify:
     """Identity details given: email, person_name, postcode, phone, account ids."""
 
@@ -153,7 +160,8 @@ class Unsupported:
 
 Command = (
     StartProcedure | SetSlot | RuleOut | Affirm | Deny | ProblemStatus | NothingElse | CancelProcedure
-    | AskKnowledge | AskRecord | Identify | AskHuman | ChitChat | Repeat | Clarify | OutOfScope | Unsupported
+    | AskKnowledge | AskRecord | ChooseRecord | Identify | AskHuman | ChitChat | Repeat | Clarify | OutOfScope
+    | Unsupported
 )
 
 

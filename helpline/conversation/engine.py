@@ -154,6 +154,8 @@ class Engine(AwaitedAnswers):
             proc = self.procedures.get(run.procedure_id)
             if proc is not None and slot_name in proc.slots:
                 slot_type = proc.slots[slot_name].type
+        elif state.record_choices:
+            awaiting = "record_choice"
         elif state.pending_offer:
             awaiting = f"offer:{state.pending_offer}"
         local_now = now.astimezone(ZoneInfo(self.pack.business.timezone)).replace(tzinfo=None) if now else None
@@ -162,6 +164,8 @@ class Engine(AwaitedAnswers):
 
     def _apply(self, turn: Turn, it: Interpretation) -> None:
         state = turn.state
+        # "which order do you mean?" is answered now or never: any other message leaves the choice
+        choice_for, state.record_choices, state.record_choice_question = state.record_choice_question, {}, ""
         if "instruction_injection" in it.warnings:
             self._say(turn, "ignored_instruction")
         unsupported = it.first(Unsupported)
@@ -182,6 +186,8 @@ class Engine(AwaitedAnswers):
         if ask is not None:
             tier = self.pack.business.escalation.manager_tier if ask.manager else None
             self._escalate(turn, "customer asked for a person", tier)
+            return
+        if choice_for and self.answer_record_choice(turn, it, choice_for):
             return
         if state.verification.code_pending:
             if self._continue_step_up(turn, it):

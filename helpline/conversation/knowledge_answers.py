@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from helpline.conversation.commands import AskKnowledge, AskRecord
+from helpline.conversation.commands import AskKnowledge, AskRecord, ChooseRecord, Interpretation
 from helpline.conversation.events import KnowledgeGap
 from helpline.conversation.ports import KnowledgeHit
 from helpline.conversation.state import RequestRecord
@@ -29,11 +29,13 @@ RecordAnswerer = Callable[[str, dict[str, Any], dict[str, Any]], "RecordReply | 
 class RecordReply:
     """What the records say, worded by the adapter, with what was looked at."""
 
-    def __init__(self, text: str, record_ids: list[str], focus_id: str | None = None, found: bool = True):
+    def __init__(self, text: str, record_ids: list[str], focus_id: str | None = None, found: bool = True,
+                 choices: dict[str, str] | None = None):
         self.text = text
         self.record_ids = record_ids
         self.focus_id = focus_id
         self.found = found
+        self.choices = choices or {}  # the text asks which record is meant: each id read out, as it was described
 
 
 class KnowledgeAnswers(TeamWork):
@@ -196,6 +198,12 @@ class KnowledgeAnswers(TeamWork):
         if reply is None or not reply.found:
             self._say(turn, "record_not_found", looked_at=", ".join(reply.record_ids) if reply else "")
             state.steps_taken.append(f"Could not answer from the records: {command.question[:120]}")
+        elif reply.choices:
+            # "which order do you mean: ...?": the next message picks one (`answer_record_choice`), and the
+            # question is answered about it; no "anything else?" meanwhile
+            self._say(turn, "record_answer", answer=reply.text, looked_at=", ".join(reply.record_ids))
+            state.record_choices, state.record_choice_question = dict(reply.choices), command.question[:500]
+            return
         else:
             self._say(turn, "record_answer", answer=reply.text, looked_at=", ".join(reply.record_ids))
             state.steps_taken.append(f"Answered from records {', '.join(reply.record_ids)}")
@@ -205,6 +213,17 @@ class KnowledgeAnswers(TeamWork):
                 state.record_focus = reply.focus_id
         if state.active is None:
             state.pending_offer = "anything_else"
+
+
+    def answer_record_choice(self, turn: Turn, it: Interpretation, question: str) -> bool:
+        """After "which order do you mean: ...?": the record picked becomes the one talked about, and the question
+        that asked is answered about it. False when the message picked none (it is read as it comes)."""
+        chosen = it.first(ChooseRecord)
+        if chosen is None or not question:
+            return False
+        turn.state.record_focus = chosen.record_id
+        self._answer_record(turn, AskRecord(question))
+        return True
 
 
 def offered_topic(hit: KnowledgeHit) -> str:

@@ -99,6 +99,9 @@ class ConversationState:
     problem: str = ""  # the customer's problem in their own words (redacted), for the ticket and hand-off
     pending_record_question: str = ""  # asked before verification; answered once verified
     record_focus: str | None = None  # the record being talked about ("that order", "the other one")
+    # "which order do you mean: ...?" was asked about this record question: the ids read out, each with how
+    record_choices: dict[str, str] = field(default_factory=dict)  # it was described; the next message picks one
+    record_choice_question: str = ""
     awaiting_contact: str | None = None  # a callback promised once we have a number or email: its reason
     changes_made: list[dict[str, Any]] = field(default_factory=list)  # {"operation", "args"} of each change done
     other_contacts_told: bool = False  # the customer's other open contacts were mentioned (other_contacts.py)

@@ -24,6 +24,7 @@ from helpline.conversation.commands import (
     CancelProcedure,
     ChitChat,
     ChitChatKind,
+    ChooseRecord,
     Clarify,
     Command,
     Deny,
@@ -55,6 +56,7 @@ from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
 from helpline.understanding.asked_parts import with_asked_parts
 from helpline.understanding.factors import read_factors
+from helpline.understanding.picks import ordinal, picked_record
 from helpline.understanding.requests import (
     SWITCH,
     InterpreterPolicy,
@@ -255,6 +257,10 @@ class EmbeddedInterpreter(RequestReading):
                                           state.active.windows if state.active else {})
         elif awaiting == "confirm":
             commands += self._confirm_answer(u, answers, state)
+        elif awaiting == "record_choice":
+            picked = picked_record(text, state.record_choices)
+            if picked is not None:
+                commands.append(ChooseRecord(picked))
         elif awaiting == "offer:anything_else":
             if Answer.NOTHING_ELSE in answers or (Answer.DENY in answers and short):
                 commands.append(NothingElse())
@@ -394,7 +400,7 @@ class EmbeddedInterpreter(RequestReading):
             # "the last one" is not "say the last thing again" here)
             fixed = self._awaited_slot(context)
             listed = offered or ([o.value for o in fixed.options] if fixed and not fixed.options_from else [])
-            picked = _ordinal(u.text, len(listed)) if listed else None
+            picked = ordinal(u.text, len(listed)) if listed else None
             if picked is not None:
                 return [SetSlot(listed[picked], slot_name)]
         if answers & {Answer.CANCEL, Answer.NOT_UNDERSTOOD, Answer.REPEAT, Answer.BOT_CHALLENGE} and not (
@@ -502,25 +508,6 @@ class EmbeddedInterpreter(RequestReading):
             if found:
                 return [SetSlot(found[0].value, slot_name, correction=True)]
         return []
-
-
-_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-             "fifth": 4, "5th": 4, "last": -1, "former": 0, "latter": -1}
-
-
-def _ordinal(text: str, count: int) -> int | None:
-    """ "the first one", "2nd", "the last", "1" -> an index into the options read out."""
-    words = [w.strip(".,!?") for w in text.lower().split()]
-    if len(words) > 5:
-        return None
-    for word in words:
-        for token in (word, word.replace("fisrt", "first").replace("frist", "first")):
-            index = _ORDINALS.get(token)
-            if index is None and token.isdigit() and len(token) == 1:
-                index = int(token) - 1
-            if index is not None and -count <= index < count:
-                return index % count
-    return None
 
 
 def _without_entities(text: str, entities: tuple[Entity, ...]) -> str:

@@ -63,6 +63,14 @@ _ARRIVED_DAMAGED = re.compile(
     r"[^.?!]{0,60}?\b(?:damaged|broken|smashed|cracked|cracks?|dented|shattered|bent|snapped|in pieces)\b"
     r"|\b(?:damaged|broken|smashed|cracked|dented|shattered)\b[^.?!]{0,20}?\b(?:on arrival|in (?:the )?(?:post|mail"
     r"|delivery|transit)|when it (?:arrived|came))\b", re.I)
+# It did not come, in full or in part: "my order never arrived", "only the mug showed up", "it's gone missing".
+# ("hasn't come on" is a machine's light; "haven't received my refund" is no delivery.)
+_NOT_DELIVERED = re.compile(
+    r"\b(?:not|never|hasn'?t|has not|haven'?t|have not|didn'?t|did not|still not|yet to)\s+(?:been\s+|yet\s+)?"
+    r"(?:delivered|arrived?|turned up|turn up|shown up|show up|showed up|come|came)"
+    r"\b(?! on| back| off| out| with| apart)"
+    r"|\b(?:gone|go|went) missing\b|\blost in the post\b"
+    r"|\bonly (?:the |my |one |half )?\w+(?: \w+)? (?:turned up|arrived|came|showed up)\b", re.I)
 # ... but broken weeks later is a fault, not damage in the post: "it came in March and has now cracked"
 _TIME_SINCE = re.compile(r"\b(?:now|since|after|later|weeks?|months?|years?|stopped|used)\b", re.I)
 
@@ -174,17 +182,21 @@ def _signs_of_life(text: str) -> Iterable[bool]:
 
 WRONG_ITEM = "wrong item"
 DAMAGED_ON_ARRIVAL = "damaged on arrival"
+NOT_DELIVERED = "not delivered"
 
 
 def delivery_problem(text: str) -> str | None:
     """What went wrong with what the caller received: `WRONG_ITEM`, something other than they ordered ("you've sent
-    me the 2 litre, I ordered the 1", "the wrong size came"), or `DAMAGED_ON_ARRIVAL` ("the parcel came and the
-    jug is cracked"); None when they say neither."""
+    me the 2 litre, I ordered the 1", "the wrong size came"), `DAMAGED_ON_ARRIVAL` ("the parcel came and the
+    jug is cracked"), or `NOT_DELIVERED`, nothing or only part of it came ("only the beans turned up"); None when
+    they say none of these."""
     if _WRONG_ITEM.search(text):
         return WRONG_ITEM
     damaged = _ARRIVED_DAMAGED.search(text)
     if damaged and not _TIME_SINCE.search(damaged.group(0)):
         return DAMAGED_ON_ARRIVAL
+    if _NOT_DELIVERED.search(text):
+        return NOT_DELIVERED
     return None
 
 

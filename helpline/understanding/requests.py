@@ -236,6 +236,10 @@ class RequestReading:
         """A question about the customer's own records ("what was in my other order?")."""
         if not (asks(text) or _PERSONAL.search(text) or _TELL_ME.search(text)):
             return False
+        if delivery_problem(text):
+            # "only the mug showed up, where's the rest?" reports a problem with the order to look into (the
+            # status procedure traces a parcel marked delivered); no record's fields answer it
+            return False
         if _RECORD_QUESTION.search(text):
             # a statement the classifier is sure is a request reports a problem, it asks for no record: "tracking
             # says it's delivered but there's nothing on my doorstep" is the order's status to look into

@@ -62,6 +62,9 @@ def test_the_correctors_did_you_say_is_answered_by_the_words_put_in(make_runtime
     now = time.monotonic()
     assert answers.confirming_reply(caller, question, yes, no, heard_ask=(now, ["kettle"])) is yes
     assert answers.confirming_reply(caller, question, yes, no, heard_ask=(now, ["cuddle"])) is no
+    again = Clip(b"q", 0.0)  # a caller with the question's clip says it again instead of a bare no
+    assert answers.confirming_reply(caller, question, yes, no, heard_ask=(now, ["cuddle"]), again=again) is again
+    assert answers.confirming_reply(caller, question, yes, no, heard_ask=(now, ["kettle"]), again=again) is yes
     # an ask from before the engine's last turn was answered already: the turn's own offer decides
     answers.by_caller[caller] = "c2"
     answers.turns["c2"] = [EngineTurn(now + 1, frozenset({"smart-kettle"}))]
