@@ -99,6 +99,9 @@ class AskKnowledge:
     # the parts of the query that ask, when it also tells a story ("I bought it for my husband..., can I send it
     # back?"): they may settle the article the whole query found but was unsure of
     asked: tuple[str, ...] = ()
+    # a fault told ("it's leaking from underneath"): the query for what the business does about faults, answered
+    # from when the caller's own words find no sure answer (understanding/faults.py)
+    repair: str = ""
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ class KnowledgeAnswers(TeamWork):
             return
         if self._answer_asked_part(turn, command, hits):
             return
+        if command.repair and self._answer_repair(turn, command.repair):
+            return
         matched_but_silent = bool(hits) and hits[0].score >= self.policy.kb_answer and command.question
         if (command.otherwise is not None and command.otherwise.procedure_id in self.procedures
                 and not matched_but_silent):
@@ -84,6 +86,12 @@ class KnowledgeAnswers(TeamWork):
                     and self._answerable(part, part_hits, self.policy.kb_answer)):
                 return self._answer_from_kb(turn, part, part_hits)
         return False
+
+    def _answer_repair(self, turn: Turn, repair: str) -> bool:
+        """A fault told in words no article answers surely ("water's coming out from underneath"): what the business
+        does about faults, from the article its repair query finds surely."""
+        hits = self.knowledge.search(repair, k=3, language=turn.language)
+        return self._answerable(repair, hits, self.policy.kb_answer) and self._answer_from_kb(turn, repair, hits)
 
     def _offer_article(self, turn: Turn, query: str, hits: list[KnowledgeHit], question: bool) -> bool:
         """The best article is fairly sure but not sure enough to answer: check with the caller ("is this about

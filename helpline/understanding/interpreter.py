@@ -56,6 +56,7 @@ from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
 from helpline.understanding.asked_parts import with_asked_parts
 from helpline.understanding.factors import read_factors
+from helpline.understanding.faults import OUT_OF_SCOPE, with_repair_question
 from helpline.understanding.picks import ordinal, picked_record
 from helpline.understanding.requests import (
     SWITCH,
@@ -165,7 +166,8 @@ class EmbeddedInterpreter(RequestReading):
         commands, confident = self._commands(u, state, context, language)
         return Interpretation(
             text=u.text,
-            commands=_without_proofs(with_asked_parts(commands, language)),
+            commands=_without_proofs(with_repair_question(with_asked_parts(commands, language), language, [
+                i.name for i in u.intents if i.name in self.procedures or i.name == OUT_OF_SCOPE])),
             entities=u.entities,
             frustration=u.frustration,
             frustration_cues=u.frustration_cues,

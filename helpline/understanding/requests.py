@@ -19,6 +19,7 @@ from helpline.knowledge.synonyms import same_word, synonyms
 from helpline.pack.models import Procedure
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
+from helpline.understanding.faults import for_another_fault
 from helpline.understanding.record_questions import choose_kind, parse_record_question
 from helpline.understanding.request_fit import (
     ASKS_PRICE,
@@ -312,11 +313,12 @@ class RequestReading:
 
     def _not_its_request(self, u: Understanding, procedure_id: str) -> bool:
         """What the message says rules the procedure out, whatever the classifier heard (request_fit.py): only a
-        product's name in common, products it is not for, the thing already done, a machine that does power on."""
+        product's name in common, products it is not for, the thing already done, a machine that does power on, a
+        fault the procedure is not for."""
         procedure = self.procedures[procedure_id]
         return (names_only_its_product(u, procedure, self._procedure_words(procedure_id), self._catalogue_words())
                 or for_other_products(u, procedure) or reports_it_done(u.text, procedure)
-                or shows_life(u.text, procedure))
+                or shows_life(u.text, procedure) or for_another_fault(u.text, procedure))
 
     def _knowledge_query(self, text: str, procedure_id: str) -> str:
         """The question for the articles: the caller's words, and for an item they have already sent back what
