@@ -49,9 +49,9 @@ class KnowledgeAnswers(TeamWork):
             return
         if self._answer_asked_part(turn, command, hits):
             return
-        if command.repair and self._answer_repair(turn, command.repair):
-            return
-        matched_but_silent = bool(hits) and hits[0].score >= self.policy.kb_answer and command.question
+        matched_but_silent = (bool(hits) and hits[0].score >= self.policy.kb_answer and command.question
+                              and (command.otherwise is None
+                                   or command.otherwise.confidence < self.policy.procedure_over_silent_article))
         if (command.otherwise is not None and command.otherwise.procedure_id in self.procedures
                 and not matched_but_silent):
             if command.otherwise.confidence < self.policy.procedure_confirm and not command.otherwise.slots:
@@ -61,6 +61,8 @@ class KnowledgeAnswers(TeamWork):
                 return
             self._start_procedure(turn, command.otherwise.procedure_id, command.otherwise.slots)
             return
+        if command.repair and self._answer_repair(turn, command.repair):
+            return  # no procedure for the fault told either: what the business does about faults
         if self._offer_article(turn, command.query, hits, command.question):
             return
         turn.events.append(KnowledgeGap(command.query[:500], hits[0].score if hits else 0.0))

@@ -11,6 +11,9 @@ class EnginePolicy:
     # ... to ask "is this about <topic>?" when the best article is below kb_answer
     kb_confirm: float = 0.2  # chosen on the phone dev sets (docs/benchmarks.md, "Phone answers, session 10")
     procedure_confirm: float = 0.4  # a request guessed below this is checked with the customer first
+    # a request guessed this surely starts though a sure article lacks the question's words ("bought the kettle in
+    # white, can I swap it for the sage one?" finds the kettle's article, which says nothing of swapping)
+    procedure_over_silent_article: float = 0.7
     kb_answer_mid_task: float = 0.7  # ... for a side question without a question mark
     frustrated: float = 0.55  # frustration at which the agent acknowledges and apologises
     angry: float = 0.75  # ... at which the hand-off card says "angry"

@@ -261,6 +261,12 @@ _FILLER_ES = frozenset([
     "usted", "ustedes", "vale", "gustaria", "hacen", "hago", "noches", "dias", "ellos", "ella", "tiempo",
 ])
 _TOKEN = re.compile(r"[a-z][a-z'-]{3,}")
+# Which of the business's products, said by how it compares ("the cheaper one", "the little machine", "the more
+# expensive model"): the product asked about, no topic of the question (a named product counts the same way)
+_WHICH_ONE = re.compile(
+    r"\bthe (?:more |less )?(?:cheap|cheaper|cheapest|expensive|pricier|priciest|pricey|little|small|smaller"
+    r"|smallest|big|bigger|biggest|large|larger|largest|fancy|fancier|fanciest|posh|basic|compact|budget)"
+    r"(?= (?:one|ones|model|models|machine|machines|version|kind|type|size)\b)", re.I)
 _FILLER_KEYS = frozenset(_stem_key(w) for w in _FILLER)
 _ENGLISH_STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 
@@ -310,7 +316,7 @@ def uncovered_words(query: str, hits: Sequence[KnowledgeHit], articles: Mapping[
         query = products.canonical(query)
         if not products.named_in(hits[0].title):
             query = products.without(query)
-    query = with_phrase_words(query)
+    query = with_phrase_words(_WHICH_ONE.sub("the", query))
     words = {w for w in map(_said_word, _TOKEN.findall(_fold(query))) if w} - _FILLER - _FILLER_ES
     words = {w for w in words if _stem_key(w) not in _FILLER_KEYS}  # filler in another form: "makes", "coming"
     # English function words ("myself", "against") and numbers said in words: a number in digits is no topic

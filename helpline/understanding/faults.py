@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from helpline.conversation.commands import AskKnowledge, Command
 from helpline.pack.models import Procedure
-from helpline.understanding.request_fit import delivery_problem
+from helpline.understanding.request_fit import ASKS_PRICE, delivery_problem, never_says_no_power
 
 # The business's repair policy, as a caller would ask for it.
 REPAIR_QUESTION = "is a faulty product repaired or replaced under warranty"
@@ -26,8 +26,8 @@ REPAIR_QUESTION = "is a faulty product repaired or replaced under warranty"
 _NOT = r"(?:won'?t|wont|doesn'?t|does not|will not|isn'?t|is not|not|never|no longer|can'?t|cannot)"
 _FAULT = re.compile(
     rf"\bleak(?:s|ing|ed|y)?\b|\bdripp?(?:s|ing)\b|\bwater (?:coming|pouring|going) (?:out|everywhere)\b"
-    rf"|\b{_NOT} (?:even )?(?:get|gets|getting|heat|heats|heating|warm|warms|boil|boils|boiling)(?: up)?"
-    rf"(?: (?:hot|warm|at all))?\b"
+    rf"|\b{_NOT} (?:even )?(?:(?:get|gets|getting) (?:hot|warm)|heat|heats|heating|warm|warms|boil|boils|boiling)"
+    rf"(?: up)?\b"
     rf"|\bno (?:heat|steam|pressure|hot water)\b|\b(?:stays?|stayed|goes|went|is) (?:stone )?cold\b"
     rf"|\b{_NOT} (?:click|clicks|close|closes|shut|shuts|lock|locks|latch|latches|stay shut|stay closed|seal|seals)\b"
     rf"|\b(?:broken|broke|faulty|defective|cracked|snapped|came off|came loose|fell off|falling apart)\b"
@@ -50,9 +50,12 @@ def reports_fault(text: str) -> bool:
 
 
 def for_another_fault(text: str, procedure: Procedure) -> bool:
-    """A fault is told, and none of the procedure's triggers tells of one: "the steam wand doesn't get hot" is no
-    machine that won't power on, nor a price to look up."""
-    return reports_fault(text) and not any(reports_fault(t) for t in procedure.triggers)
+    """A fault is told that the procedure is not for: "the steam wand doesn't get hot" is no machine that won't power
+    on, nor a price to look up (most triggers of the procedure ask a price)."""
+    if not reports_fault(text):
+        return False
+    asks_prices = sum(bool(ASKS_PRICE.search(t)) for t in procedure.triggers) * 2 > len(procedure.triggers)
+    return asks_prices or never_says_no_power(text, procedure)
 
 
 def with_repair_question(commands: Sequence[Command], language: str, requests: Sequence[str]) -> list[Command]:

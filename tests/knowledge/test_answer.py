@@ -246,3 +246,11 @@ def test_a_callers_description_of_how_a_thing_behaves_is_no_other_topic() -> Non
     assert covers_question("the grinder just whirrs and judders, what do I do with the burrs", [hit])
     # things the passage never speaks of are another topic, however the question is put
     assert not covers_question("does the grinder come with a hopper extension and a dosing funnel", [hit])
+
+
+def test_which_product_said_by_how_it_compares_is_no_topic_of_the_question() -> None:
+    hit = KnowledgeHit("toasters", "Toasters", "Warranty", "Both toasters have a 2-year warranty covering faults.", 0.7)
+    assert covers_question("how long is the warranty on the cheaper one, I'm deciding", [hit])
+    assert covers_question("what's the warranty on the more expensive model?", [hit])
+    # a comparison asked about is a topic: the passage says nothing of which is cheaper
+    assert not covers_question("which toaster is cheaper to run and quieter?", [hit])
