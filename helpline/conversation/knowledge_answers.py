@@ -224,7 +224,6 @@ class KnowledgeAnswers(TeamWork):
         if state.active is None:
             state.pending_offer = "anything_else"
 
-
     def answer_record_choice(self, turn: Turn, it: Interpretation, question: str) -> bool:
         """After "which order do you mean: ...?": the record picked becomes the one talked about, and the question
         that asked is answered about it. False when the message picked none (it is read as it comes)."""

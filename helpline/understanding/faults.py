@@ -4,7 +4,8 @@ Callers report faults in their own words ("there's water coming out from underne
 anymore"), which the product's articles seldom use: the search finds the product, not the fault, and answers from
 the product's description or not at all. What the business does about a fault is its repair policy, so a question
 for the articles that reports one carries a second query for it (`AskKnowledge.repair`); the engine answers from
-it only when the caller's own words found no sure answer and the policy's article is found surely.
+it only when the caller's own words found no sure answer nor a procedure to start, and the policy's article is
+found surely.
 
 The fault must be one that no troubleshooting procedure is for: "won't turn on" is the power procedure's, an error
 code the app procedure's, arrival damage the return's (`delivery_problem`). English only.
