@@ -51,9 +51,10 @@ class RecordQuestions:
             return RecordReply(_sentence(answer.text_facts, masked), answer.record_ids, answer.focus_id)
         if answer.missing in (MISSING_WHICH, MISSING_CHRONOLOGY) and answer.candidates:
             by_id = {record_id(r, kind): r for r in fetched.records}
-            options = [describe_record(by_id[c], kind) if c in by_id else c for c in answer.candidates[:4]]
+            shown = answer.candidates[:4]
+            options = [describe_record(by_id[c], kind) if c in by_id else c for c in shown]
             return RecordReply(f"Which {kind.label} do you mean: " + ", or ".join(options) + "?",
-                               answer.candidates[:4], choices=dict(zip(answer.candidates[:4], options, strict=True)))
+                               shown, choices=dict(zip(shown, options, strict=True)))
         if answer.missing == MISSING_RETURN_ITEMS:
             return RecordReply(f"Which items are you sending back? I'll add up what you'd get back from "
                                f"the {kind.label}.", answer.record_ids)

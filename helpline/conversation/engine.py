@@ -187,7 +187,7 @@ class Engine(AwaitedAnswers):
             tier = self.pack.business.escalation.manager_tier if ask.manager else None
             self._escalate(turn, "customer asked for a person", tier)
             return
-        if choice_for and self.answer_record_choice(turn, it, choice_for):
+        if self.answer_record_choice(turn, it, choice_for):
             return
         if state.verification.code_pending:
             if self._continue_step_up(turn, it):

@@ -208,14 +208,13 @@ class KnowledgeAnswers(TeamWork):
         if reply is None or not reply.found:
             self._say(turn, "record_not_found", looked_at=", ".join(reply.record_ids) if reply else "")
             state.steps_taken.append(f"Could not answer from the records: {command.question[:120]}")
-        elif reply.choices:
-            # "which order do you mean: ...?": the next message picks one (`answer_record_choice`), and the
-            # question is answered about it; no "anything else?" meanwhile
-            self._say(turn, "record_answer", answer=reply.text, looked_at=", ".join(reply.record_ids))
-            state.record_choices, state.record_choice_question = dict(reply.choices), command.question[:500]
-            return
         else:
             self._say(turn, "record_answer", answer=reply.text, looked_at=", ".join(reply.record_ids))
+            if reply.choices:
+                # "which order do you mean: ...?": the next message picks one (`answer_record_choice`), and the
+                # question is answered about it; no "anything else?" meanwhile
+                state.record_choices, state.record_choice_question = dict(reply.choices), command.question[:500]
+                return
             state.steps_taken.append(f"Answered from records {', '.join(reply.record_ids)}")
             state.requests.append(RequestRecord("records", "Question about their own records", "question", "low",
                                                 "resolved", f"Answered from {', '.join(reply.record_ids)}"))

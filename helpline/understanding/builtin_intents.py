@@ -7,6 +7,8 @@ procedure triggers of whatever business loads the pack.
 
 from __future__ import annotations
 
+OUT_OF_SCOPE = "out_of_scope"  # the built-in class of requests no business of ours answers
+
 BUILTIN_INTENTS: dict[str, list[str]] = {
     "greet": [
         "hi",
@@ -204,7 +206,7 @@ BUILTIN_INTENTS: dict[str, list[str]] = {
         "I'm furious about how I've been treated",
         "this is absolutely appalling",
     ],
-    "out_of_scope": [
+    OUT_OF_SCOPE: [
         "what's the weather like today",
         "will it rain tomorrow",
         "tell me a joke",

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from helpline.conversation.commands import AskKnowledge, Command
 from helpline.pack.models import Procedure
+from helpline.understanding.builtin_intents import OUT_OF_SCOPE
 from helpline.understanding.request_fit import ASKS_PRICE, delivery_problem, never_says_no_power
 
 # The business's repair policy, as a caller would ask for it.
@@ -42,7 +43,6 @@ _NOT_OURS = re.compile(
     r"\bnot (?:one of |from )?(?:yours|you|ours)\b|\bdifferent (?:shop|store|brand|company|retailer|website)\b"
     r"|\b(?:from|at|in) (?:another|some other|a different) (?:shop|store|retailer|website|company|place)\b"
     r"|\bbought (?:it |them )?(?:elsewhere|somewhere else)\b", re.I)
-OUT_OF_SCOPE = "out_of_scope"  # the built-in class of requests no business of ours answers
 
 
 def reports_fault(text: str) -> bool:

@@ -55,8 +55,9 @@ from helpline.pack.models import Procedure, SlotSpec
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
 from helpline.understanding.asked_parts import with_asked_parts
+from helpline.understanding.builtin_intents import OUT_OF_SCOPE
 from helpline.understanding.factors import read_factors
-from helpline.understanding.faults import OUT_OF_SCOPE, with_repair_question
+from helpline.understanding.faults import with_repair_question
 from helpline.understanding.picks import ordinal, picked_record
 from helpline.understanding.requests import (
     SWITCH,
@@ -321,7 +322,7 @@ class EmbeddedInterpreter(RequestReading):
                 commands.append(NothingElse() if Answer.NOTHING_ELSE in answers else Deny())
             elif Answer.FIXED in answers and short:
                 commands.append(ProblemStatus(solved=True))
-            elif name == "out_of_scope" and score >= self.policy.builtin:
+            elif name == OUT_OF_SCOPE and score >= self.policy.builtin:
                 commands.append(OutOfScope())
             else:
                 commands.append(AskKnowledge(text, question=asks(text)))

@@ -19,6 +19,7 @@ from helpline.knowledge.synonyms import same_word, synonyms
 from helpline.pack.models import Procedure
 from helpline.pack.records import RecordsDeclaration
 from helpline.understanding.addresses import split_postal_address
+from helpline.understanding.builtin_intents import OUT_OF_SCOPE
 from helpline.understanding.faults import for_another_fault
 from helpline.understanding.record_questions import choose_kind, parse_record_question
 from helpline.understanding.request_fit import (
@@ -204,7 +205,7 @@ class RequestReading:
             # a side question must look like one: "any time works" answers, "any news on it?" asks
             side_question = "?" in text or (is_question and len(text.split()) > 4)
             return [AskKnowledge(text, question=True)] if side_question else []
-        if name == "out_of_scope" and score >= policy.out_of_scope:
+        if name == OUT_OF_SCOPE and score >= policy.out_of_scope:
             # "what time do you open" sounds like small talk to the classifier, but an article sure of it wins;
             # put to the business ("what time do you shut on a Saturday?") an answering article is enough, of
             # someone else ("what time does the DMV open?") it must be sure

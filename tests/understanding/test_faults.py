@@ -2,8 +2,8 @@ from pathlib import Path
 
 from helpline.conversation.commands import AskKnowledge, StartProcedure
 from helpline.pack.loader import load_pack
+from helpline.understanding.builtin_intents import OUT_OF_SCOPE
 from helpline.understanding.faults import (
-    OUT_OF_SCOPE,
     REPAIR_QUESTION,
     for_another_fault,
     reports_fault,
